@@ -1,0 +1,191 @@
+//! The policy part of the configuration: profiles, products and the country → channel map,
+//! parsed once into a [`Policy`] that every later rule reads.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::profile::{ProductSpec, Profile, ProfileSpec};
+use crate::validity::ValidityLimit;
+use crate::Refusal;
+
+/// How subscribers of a country order (R-ORD-8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// The subscriber has an account: password reset, reissue and renewal by themselves.
+    SelfService,
+    /// Orders come through a registration agent; reissue through support; no renewal.
+    Agent,
+}
+
+/// Country → channel map; countries not listed use the default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelMap {
+    pub default: Channel,
+    #[serde(default)]
+    pub countries: BTreeMap<String, Channel>,
+}
+
+impl Default for ChannelMap {
+    fn default() -> Self {
+        ChannelMap {
+            default: Channel::SelfService,
+            countries: [("BE".to_owned(), Channel::Agent), ("NL".to_owned(), Channel::Agent)].into(),
+        }
+    }
+}
+
+impl ChannelMap {
+    pub fn channel_for(&self, country: &str) -> Channel {
+        self.countries.get(&country.to_ascii_uppercase()).copied().unwrap_or(self.default)
+    }
+}
+
+/// The policy section of `signet.toml`, as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySpec {
+    pub channels: ChannelMap,
+    pub profiles: BTreeMap<String, ProfileSpec>,
+    pub products: BTreeMap<String, ProductSpec>,
+}
+
+/// A product whose profile exists and whose validity fits within it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Product {
+    pub name: String,
+    pub profile: String,
+    pub max_validity: ValidityLimit,
+    pub display_name: String,
+}
+
+/// Checked policy: every profile valid, every product pointing at a profile it fits in.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub channels: ChannelMap,
+    profiles: BTreeMap<String, Profile>,
+    products: BTreeMap<String, Product>,
+}
+
+impl Policy {
+    /// Checks the spec; `issuers` are the names of the issuing CAs that exist.
+    pub fn new(spec: PolicySpec, issuers: &[&str]) -> Result<Policy, Refusal> {
+        for country in spec.channels.countries.keys() {
+            if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {
+                return Err(Refusal::InvalidConfig(format!(
+                    "channels.countries: `{country}` is not an upper-case ISO 3166 alpha-2 code"
+                )));
+            }
+        }
+        let mut profiles = BTreeMap::new();
+        for (name, p) in spec.profiles {
+            let profile = Profile::new(&name, p)?;
+            if !issuers.contains(&profile.issuer()) {
+                return Err(Refusal::InvalidConfig(format!(
+                    "profile `{name}` names issuer `{}`, which does not exist (issuers: {})",
+                    profile.issuer(),
+                    issuers.join(", ")
+                )));
+            }
+            profiles.insert(name, profile);
+        }
+        let mut products = BTreeMap::new();
+        for (name, p) in spec.products {
+            let profile = profiles.get(&p.profile).ok_or_else(|| {
+                Refusal::InvalidConfig(format!("product `{name}` uses unknown profile `{}`", p.profile))
+            })?;
+            if !p.max_validity.fits_within(profile.max_validity()) {
+                return Err(Refusal::InvalidConfig(format!(
+                    "product `{name}`: max_validity {} is longer than profile `{}` allows ({})",
+                    p.max_validity,
+                    p.profile,
+                    profile.max_validity()
+                )));
+            }
+            let display_name = p.display_name.clone().unwrap_or_else(|| name.clone());
+            products.insert(
+                name.clone(),
+                Product { name, profile: p.profile, max_validity: p.max_validity, display_name },
+            );
+        }
+        Ok(Policy { channels: spec.channels, profiles, products })
+    }
+
+    pub fn profile(&self, name: &str) -> Result<&Profile, Refusal> {
+        self.profiles.get(name).ok_or_else(|| Refusal::UnknownProfile {
+            name: name.to_owned(),
+            known: self.profiles.keys().cloned().collect::<Vec<_>>().join(", "),
+        })
+    }
+
+    pub fn product(&self, name: &str) -> Result<&Product, Refusal> {
+        self.products.get(name).ok_or_else(|| Refusal::UnknownProduct {
+            name: name.to_owned(),
+            known: self.products.keys().cloned().collect::<Vec<_>>().join(", "),
+        })
+    }
+
+    pub fn profiles(&self) -> impl Iterator<Item = &Profile> {
+        self.profiles.values()
+    }
+
+    pub fn products(&self) -> impl Iterator<Item = &Product> {
+        self.products.values()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::{ExtendedKeyUsage, KeyUsage};
+
+    fn spec() -> PolicySpec {
+        let profile = ProfileSpec {
+            issuer: "class3".into(),
+            max_validity: ValidityLimit::Months(39),
+            extended_key_usages: vec![ExtendedKeyUsage::ClientAuth],
+            key_usage_rsa: vec![KeyUsage::DigitalSignature],
+            key_usage_ec: vec![KeyUsage::DigitalSignature],
+            policies: vec!["2.25.1".into()],
+            require_organization_identifier: false,
+        };
+        PolicySpec {
+            channels: ChannelMap::default(),
+            profiles: [("class3-auth".to_owned(), profile)].into(),
+            products: [(
+                "personal-3-pro".to_owned(),
+                ProductSpec { profile: "class3-auth".into(), max_validity: ValidityLimit::Months(39), display_name: None },
+            )]
+            .into(),
+        }
+    }
+
+    #[test]
+    fn channels_default_to_agent_for_be_and_nl() {
+        let map = ChannelMap::default();
+        assert_eq!(map.channel_for("be"), Channel::Agent);
+        assert_eq!(map.channel_for("NL"), Channel::Agent);
+        assert_eq!(map.channel_for("DE"), Channel::SelfService);
+    }
+
+    #[test]
+    fn products_must_fit_their_profile() {
+        assert!(Policy::new(spec(), &["class3"]).is_ok());
+        let mut s = spec();
+        s.products.get_mut("personal-3-pro").expect("product").max_validity = ValidityLimit::Months(40);
+        assert!(Policy::new(s, &["class3"]).is_err());
+        let mut s = spec();
+        s.products.get_mut("personal-3-pro").expect("product").profile = "nope".into();
+        assert!(Policy::new(s, &["class3"]).is_err());
+        assert!(Policy::new(spec(), &["other"]).is_err());
+    }
+
+    #[test]
+    fn unknown_names_list_the_known_ones() {
+        let p = Policy::new(spec(), &["class3"]).expect("policy");
+        let err = p.profile("nope").expect_err("unknown").to_string();
+        assert!(err.contains("class3-auth"), "{err}");
+    }
+}

@@ -1,0 +1,36 @@
+//! The one error type of the domain: a refusal that tells the caller why and what to do.
+
+use thiserror::Error;
+
+/// Why the domain refused a request. Every variant's message is meant for the person who asked.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// A field of the subscriber identity is missing or malformed.
+    #[error("invalid identity field `{field}`: {reason}")]
+    InvalidIdentity { field: &'static str, reason: String },
+    /// The profile needs an identity field that was not given.
+    #[error("profile `{profile}` requires `{field}` in the subject (e.g. {example})")]
+    MissingIdentityField { profile: String, field: &'static str, example: &'static str },
+    /// The subscriber's public key is too weak or of a kind Signet does not certify.
+    #[error("{0}")]
+    UnacceptableKey(String),
+    /// The requested validity is longer than the product or profile allows.
+    #[error("requested validity of {requested} exceeds the maximum of {maximum} for `{what}`")]
+    ValidityTooLong { what: String, requested: String, maximum: String },
+    /// A validity of zero months was requested.
+    #[error("validity must be at least 1 month")]
+    ValidityTooShort,
+    /// No profile of that name is configured.
+    #[error("unknown profile `{name}`; configured profiles: {known}")]
+    UnknownProfile { name: String, known: String },
+    /// No product of that name is configured.
+    #[error("unknown product `{name}`; configured products: {known}")]
+    UnknownProduct { name: String, known: String },
+    /// The configuration breaks a rule; the message names the setting.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+    /// A serial number given as text is not a valid serial.
+    #[error("invalid serial number `{0}`: expected hexadecimal digits of a positive serial of at most 20 octets")]
+    InvalidSerial(String),
+}

@@ -1,0 +1,211 @@
+//! Which keys Signet certifies and which keys its CAs use.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Refusal;
+
+/// An elliptic curve Signet knows by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Curve {
+    P256,
+    P384,
+    P521,
+}
+
+impl fmt::Display for Curve {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Curve::P256 => "P-256",
+            Curve::P384 => "P-384",
+            Curve::P521 => "P-521",
+        })
+    }
+}
+
+/// What a public key is, as far as policy cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublicKeyKind {
+    Rsa { modulus_bits: u32, public_exponent: u64 },
+    Ec(Curve),
+    /// Any other algorithm; the text names it for the error message.
+    Other(String),
+}
+
+impl PublicKeyKind {
+    pub fn is_rsa(&self) -> bool {
+        matches!(self, PublicKeyKind::Rsa { .. })
+    }
+}
+
+impl fmt::Display for PublicKeyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PublicKeyKind::Rsa { modulus_bits, .. } => write!(f, "RSA-{modulus_bits}"),
+            PublicKeyKind::Ec(c) => write!(f, "ECDSA {c}"),
+            PublicKeyKind::Other(name) => f.write_str(name),
+        }
+    }
+}
+
+const ACCEPTED: &str = "subscriber keys must be RSA with 2048 to 8192 bits (a multiple of 8) or ECDSA on P-256 or P-384";
+
+/// The subscriber key policy (S/MIME BRs §6.1.5/6.1.6): RSA ≥ 2048 bits, modulus a multiple of
+/// 8, odd exponent ≥ 3; ECDSA on P-256 or P-384.
+pub fn check_subscriber_key(key: &PublicKeyKind) -> Result<(), Refusal> {
+    match key {
+        PublicKeyKind::Rsa { modulus_bits, public_exponent } => {
+            if *modulus_bits < 2048 {
+                return Err(Refusal::UnacceptableKey(format!(
+                    "an RSA key of {modulus_bits} bits is too weak: {ACCEPTED}"
+                )));
+            }
+            if *modulus_bits > 8192 || modulus_bits % 8 != 0 {
+                return Err(Refusal::UnacceptableKey(format!(
+                    "an RSA modulus of {modulus_bits} bits is not accepted: {ACCEPTED}"
+                )));
+            }
+            if *public_exponent < 3 || public_exponent % 2 == 0 {
+                return Err(Refusal::UnacceptableKey(format!(
+                    "RSA public exponent {public_exponent} is not accepted: it must be odd and at least 3 (65537 is usual)"
+                )));
+            }
+            Ok(())
+        }
+        PublicKeyKind::Ec(Curve::P256 | Curve::P384) => Ok(()),
+        other => Err(Refusal::UnacceptableKey(format!("a {other} key is not accepted: {ACCEPTED}"))),
+    }
+}
+
+/// The key types a subscriber can ask Signet to generate at pickup (DESIGN §7 `key_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SubscriberKeyType {
+    #[serde(rename = "rsa-2048")]
+    Rsa2048,
+    #[serde(rename = "rsa-3072")]
+    Rsa3072,
+    #[serde(rename = "p-256")]
+    P256,
+    #[serde(rename = "p-384")]
+    P384,
+}
+
+/// Algorithms for CA and OCSP responder keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CaKeyAlgorithm {
+    #[serde(rename = "p-256")]
+    EcP256,
+    #[serde(rename = "p-384")]
+    EcP384,
+    #[serde(rename = "rsa-4096")]
+    Rsa4096,
+}
+
+impl CaKeyAlgorithm {
+    /// The public key this algorithm produces, for policy checks.
+    pub fn key_kind(self) -> PublicKeyKind {
+        match self {
+            CaKeyAlgorithm::EcP256 => PublicKeyKind::Ec(Curve::P256),
+            CaKeyAlgorithm::EcP384 => PublicKeyKind::Ec(Curve::P384),
+            CaKeyAlgorithm::Rsa4096 => PublicKeyKind::Rsa { modulus_bits: 4096, public_exponent: 65537 },
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CaKeyAlgorithm::EcP256 => "p-256",
+            CaKeyAlgorithm::EcP384 => "p-384",
+            CaKeyAlgorithm::Rsa4096 => "rsa-4096",
+        }
+    }
+}
+
+impl fmt::Display for CaKeyAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for CaKeyAlgorithm {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "p-256" | "p256" => Ok(CaKeyAlgorithm::EcP256),
+            "p-384" | "p384" => Ok(CaKeyAlgorithm::EcP384),
+            "rsa-4096" | "rsa4096" => Ok(CaKeyAlgorithm::Rsa4096),
+            other => Err(format!(
+                "unknown CA key algorithm `{other}`: choose p-384 (default), rsa-4096 or, for the OCSP responder, p-256"
+            )),
+        }
+    }
+}
+
+/// The role a CA key plays in the hierarchy; it decides which algorithms are allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaKeyRole {
+    Root,
+    Issuing,
+    OcspResponder,
+}
+
+/// CA keys: P-384 or RSA-4096 (new CA RSA keys must be ≥ 4096 bits); the OCSP responder may also
+/// use P-256, which signs responses much faster.
+pub fn check_ca_key(role: CaKeyRole, algorithm: CaKeyAlgorithm) -> Result<(), Refusal> {
+    match (role, algorithm) {
+        (CaKeyRole::OcspResponder, _) | (_, CaKeyAlgorithm::EcP384 | CaKeyAlgorithm::Rsa4096) => Ok(()),
+        (_, CaKeyAlgorithm::EcP256) => Err(Refusal::InvalidConfig(
+            "CA keys must be p-384 or rsa-4096; p-256 is only allowed for the OCSP responder".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rsa(bits: u32) -> PublicKeyKind {
+        PublicKeyKind::Rsa { modulus_bits: bits, public_exponent: 65537 }
+    }
+
+    #[test]
+    fn subscriber_key_table() {
+        let ok = [rsa(2048), rsa(3072), rsa(4096), PublicKeyKind::Ec(Curve::P256), PublicKeyKind::Ec(Curve::P384)];
+        for k in ok {
+            assert!(check_subscriber_key(&k).is_ok(), "{k}");
+        }
+        let refused = [
+            rsa(1024),
+            rsa(2047),
+            rsa(2056 + 4),
+            rsa(16384),
+            PublicKeyKind::Rsa { modulus_bits: 2048, public_exponent: 1 },
+            PublicKeyKind::Rsa { modulus_bits: 2048, public_exponent: 65536 },
+            PublicKeyKind::Ec(Curve::P521),
+            PublicKeyKind::Other("Ed25519".into()),
+        ];
+        for k in refused {
+            assert!(check_subscriber_key(&k).is_err(), "{k}");
+        }
+    }
+
+    #[test]
+    fn weak_rsa_message_says_what_is_accepted() {
+        let msg = check_subscriber_key(&rsa(1024)).unwrap_err().to_string();
+        assert!(msg.contains("1024 bits is too weak") && msg.contains("at least 2048") == false);
+        assert!(msg.contains("2048 to 8192"));
+    }
+
+    #[test]
+    fn ca_key_rules() {
+        assert!(check_ca_key(CaKeyRole::Root, CaKeyAlgorithm::EcP384).is_ok());
+        assert!(check_ca_key(CaKeyRole::Issuing, CaKeyAlgorithm::Rsa4096).is_ok());
+        assert!(check_ca_key(CaKeyRole::Issuing, CaKeyAlgorithm::EcP256).is_err());
+        assert!(check_ca_key(CaKeyRole::OcspResponder, CaKeyAlgorithm::EcP256).is_ok());
+        assert_eq!("RSA-4096".parse::<CaKeyAlgorithm>(), Ok(CaKeyAlgorithm::Rsa4096));
+        assert!("rsa-2048".parse::<CaKeyAlgorithm>().is_err());
+    }
+}

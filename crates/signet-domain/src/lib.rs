@@ -1,0 +1,16 @@
+//! Signet's domain core: every certificate rule lives here once.
+//!
+//! Pure: no I/O, no clock, no randomness of its own. Callers pass time (`now`) and entropy in and
+//! get values or a [`Refusal`] that says what is wrong and what to do.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod error;
+pub mod identity;
+pub mod key;
+pub mod plan;
+pub mod profile;
+pub mod serial;
+pub mod validity;
+
+pub use error::Refusal;

@@ -1,0 +1,164 @@
+//! What a subscriber certificate will say, decided before anything is encoded or signed.
+
+use crate::identity::Identity;
+use crate::key::{PublicKeyKind, check_subscriber_key};
+use crate::profile::{ExtendedKeyUsage, KeyUsage, Profile};
+use crate::validity::{Period, ValidityLimit};
+use crate::Refusal;
+
+/// One attribute of the subject distinguished name, in the order Signet writes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubjectAttribute {
+    Country(String),
+    Organization(String),
+    OrganizationIdentifier(String),
+    OrganizationalUnit(String),
+    Title(String),
+    GivenName(String),
+    Surname(String),
+    CommonName(String),
+}
+
+/// The certificate's content, short of the encoding, the serial and the issuer's URLs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificatePlan {
+    pub profile: String,
+    pub issuer: String,
+    pub subject: Vec<SubjectAttribute>,
+    /// The rfc822Name for the subjectAltName.
+    pub email: String,
+    pub period: Period,
+    pub key: PublicKeyKind,
+    pub key_usage: Vec<KeyUsage>,
+    pub extended_key_usages: Vec<ExtendedKeyUsage>,
+    pub policies: Vec<String>,
+}
+
+/// The request as the CA operator or the order workflow makes it.
+#[derive(Debug, Clone)]
+pub struct PlanRequest<'a> {
+    pub identity: &'a Identity,
+    pub key: &'a PublicKeyKind,
+    pub period: Period,
+    /// The product's limit, when the request comes through a product, and its name.
+    pub product_limit: Option<(ValidityLimit, &'a str)>,
+    /// How the validity was asked for, for messages ("40 months").
+    pub requested: String,
+}
+
+impl Profile {
+    /// Applies every rule of the profile to the request: key policy, validity (profile and
+    /// product), required identity fields. Returns the plan or the first refusal.
+    pub fn plan(&self, req: &PlanRequest<'_>) -> Result<CertificatePlan, Refusal> {
+        check_subscriber_key(req.key)?;
+        req.period.check_within(self.max_validity(), &format!("profile {}", self.name()), &req.requested)?;
+        if let Some((limit, product)) = req.product_limit {
+            req.period.check_within(limit, &format!("product {product}"), &req.requested)?;
+        }
+        let id = req.identity;
+        if self.requires_organization_identifier() && id.organization_identifier().is_none() {
+            return Err(Refusal::MissingIdentityField {
+                profile: self.name().to_owned(),
+                field: "organization_identifier",
+                example: "VATBE-0123456789",
+            });
+        }
+        let mut subject = vec![
+            SubjectAttribute::Country(id.country().to_owned()),
+            SubjectAttribute::Organization(id.organization().to_owned()),
+        ];
+        subject.extend(id.organization_identifier().map(|v| SubjectAttribute::OrganizationIdentifier(v.to_owned())));
+        subject.extend(id.organizational_unit().map(|v| SubjectAttribute::OrganizationalUnit(v.to_owned())));
+        subject.extend(id.title().map(|v| SubjectAttribute::Title(v.to_owned())));
+        subject.push(SubjectAttribute::GivenName(id.given_name().to_owned()));
+        subject.push(SubjectAttribute::Surname(id.surname().to_owned()));
+        subject.push(SubjectAttribute::CommonName(id.common_name()));
+        Ok(CertificatePlan {
+            profile: self.name().to_owned(),
+            issuer: self.issuer().to_owned(),
+            subject,
+            email: id.email().to_owned(),
+            period: req.period,
+            key: req.key.clone(),
+            key_usage: self.key_usage(req.key.is_rsa()).to_vec(),
+            extended_key_usages: self.extended_key_usages().to_vec(),
+            policies: self.policies().to_vec(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::IdentityInput;
+    use crate::key::Curve;
+    use crate::profile::ProfileSpec;
+    use time::macros::datetime;
+
+    fn identity(org_id: Option<&str>) -> Identity {
+        Identity::try_from(IdentityInput {
+            given_name: "Jan".into(),
+            surname: "Jansen".into(),
+            email: "jan@example.nl".into(),
+            organization: "Voorbeeld BV".into(),
+            country: "NL".into(),
+            organization_identifier: org_id.map(Into::into),
+            organizational_unit: None,
+            title: None,
+        })
+        .expect("identity")
+    }
+
+    fn smime() -> Profile {
+        Profile::new(
+            "smime",
+            ProfileSpec {
+                issuer: "smime".into(),
+                max_validity: ValidityLimit::Days(825),
+                extended_key_usages: vec![ExtendedKeyUsage::EmailProtection, ExtendedKeyUsage::ClientAuth],
+                key_usage_rsa: vec![KeyUsage::DigitalSignature, KeyUsage::KeyEncipherment],
+                key_usage_ec: vec![KeyUsage::DigitalSignature],
+                policies: vec!["2.23.140.1.5.3.2".into()],
+                require_organization_identifier: true,
+            },
+        )
+        .expect("profile")
+    }
+
+    fn request<'a>(id: &'a Identity, key: &'a PublicKeyKind, months: u32) -> PlanRequest<'a> {
+        PlanRequest {
+            identity: id,
+            key,
+            period: Period::months_from(datetime!(2026-11-25 12:00 UTC), months).expect("period"),
+            product_limit: None,
+            requested: format!("{months} months"),
+        }
+    }
+
+    #[test]
+    fn plans_key_usage_per_key_type() {
+        let id = identity(Some("NTRNL-12345678"));
+        let rsa = PublicKeyKind::Rsa { modulus_bits: 2048, public_exponent: 65537 };
+        let ec = PublicKeyKind::Ec(Curve::P256);
+        let p = smime().plan(&request(&id, &rsa, 12)).expect("plan");
+        assert_eq!(p.key_usage, vec![KeyUsage::DigitalSignature, KeyUsage::KeyEncipherment]);
+        assert!(p.subject.contains(&SubjectAttribute::OrganizationIdentifier("NTRNL-12345678".into())));
+        let p = smime().plan(&request(&id, &ec, 12)).expect("plan");
+        assert_eq!(p.key_usage, vec![KeyUsage::DigitalSignature]);
+    }
+
+    #[test]
+    fn refusals() {
+        let with = identity(Some("NTRNL-12345678"));
+        let without = identity(None);
+        let ec = PublicKeyKind::Ec(Curve::P256);
+        let weak = PublicKeyKind::Rsa { modulus_bits: 1024, public_exponent: 65537 };
+        assert!(matches!(smime().plan(&request(&without, &ec, 12)), Err(Refusal::MissingIdentityField { .. })));
+        assert!(matches!(smime().plan(&request(&with, &weak, 12)), Err(Refusal::UnacceptableKey(_))));
+        assert!(matches!(smime().plan(&request(&with, &ec, 28)), Err(Refusal::ValidityTooLong { .. })));
+        let mut r = request(&with, &ec, 13);
+        r.product_limit = Some((ValidityLimit::Months(12), "short"));
+        let err = smime().plan(&r).expect_err("product limit");
+        assert!(err.to_string().contains("product short"), "{err}");
+    }
+}
