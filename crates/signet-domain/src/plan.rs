@@ -28,6 +28,8 @@ pub struct CertificatePlan {
     /// The rfc822Name for the subjectAltName.
     pub email: String,
     pub period: Period,
+    /// The latest notAfter any applicable limit (profile, product) allows for this start.
+    pub latest_not_after: time::OffsetDateTime,
     pub key: PublicKeyKind,
     pub key_usage: Vec<KeyUsage>,
     pub extended_key_usages: Vec<ExtendedKeyUsage>,
@@ -55,6 +57,10 @@ impl Profile {
         if let Some((limit, product)) = req.product_limit {
             req.period.check_within(limit, &format!("product {product}"), &req.requested)?;
         }
+        let mut latest_not_after = self.max_validity().latest_not_after(req.period.not_before);
+        if let Some((limit, _)) = req.product_limit {
+            latest_not_after = latest_not_after.min(limit.latest_not_after(req.period.not_before));
+        }
         let id = req.identity;
         if self.requires_organization_identifier() && id.organization_identifier().is_none() {
             return Err(Refusal::MissingIdentityField {
@@ -79,6 +85,7 @@ impl Profile {
             subject,
             email: id.email().to_owned(),
             period: req.period,
+            latest_not_after,
             key: req.key.clone(),
             key_usage: self.key_usage(req.key.is_rsa()).to_vec(),
             extended_key_usages: self.extended_key_usages().to_vec(),

@@ -1,1 +1,25 @@
+//! Signet's PKI layer: turns domain plans into DER, checks what it is about to sign, and signs
+//! through a [`keys::KeyBackend`] (an encrypted key file or a PKCS#11 token).
+//!
+//! Synchronous and free of async runtimes, databases and HTTP.
+#![forbid(unsafe_code)]
 
+pub mod csr;
+pub mod error;
+pub mod extensions;
+pub mod file_key;
+pub mod hierarchy;
+pub mod issuance;
+pub mod keys;
+pub mod name;
+pub mod pkcs11_key;
+pub mod precheck;
+pub mod public_key;
+
+pub use error::PkiError;
+pub use x509_cert::Certificate;
+
+/// PEM-encodes a certificate's DER.
+pub fn certificate_pem(der: &[u8]) -> String {
+    der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, der).unwrap_or_default()
+}

@@ -1,0 +1,94 @@
+//! Certificates of the CA hierarchy (R-CRT-1): the root, issuing CAs below it, and the OCSP
+//! responder certificate each issuing CA delegates to.
+
+use const_oid::ObjectIdentifier;
+use signet_domain::serial::Serial;
+use signet_domain::validity::Period;
+use spki::SubjectPublicKeyInfoOwned;
+use x509_cert::ext::pkix::KeyUsages;
+use x509_cert::name::Name;
+
+use crate::extensions as ext;
+use crate::issuance::{Issuer, build_tbs, sign_tbs};
+use crate::keys::CaSigner;
+use crate::name::validity;
+use crate::PkiError;
+
+/// A self-signed root: basicConstraints cA (no path length limit), keyCertSign + cRLSign.
+pub fn root_certificate(signer: &CaSigner, name: &Name, serial: &Serial, period: Period) -> Result<Vec<u8>, PkiError> {
+    let extensions = vec![
+        ext::basic_constraints(true, None)?,
+        ext::key_usage([KeyUsages::KeyCertSign, KeyUsages::CRLSign])?,
+    ];
+    let validity = validity(period.not_before, period.not_after)?;
+    let (builder, tbs) =
+        build_tbs(signer, name.clone(), name.clone(), serial, validity, signer.spki().clone(), extensions)?;
+    sign_tbs(builder, &tbs, signer)
+}
+
+/// What an issuing CA certificate says besides its name and key.
+#[derive(Debug, Clone)]
+pub struct IssuingCaProfile {
+    /// Certificate policies the CA may issue under.
+    pub policies: Vec<String>,
+    /// EKUs that constrain the CA (S/MIME BRs require emailProtection for S/MIME CAs).
+    pub extended_key_usages: Vec<ObjectIdentifier>,
+}
+
+/// An issuing CA signed by `parent`: pathLen 0, keyCertSign + cRLSign, policies, the parent's
+/// CRL and certificate URLs.
+pub fn issuing_ca_certificate(
+    parent: &Issuer,
+    spki: &SubjectPublicKeyInfoOwned,
+    name: &Name,
+    serial: &Serial,
+    period: Period,
+    profile: &IssuingCaProfile,
+) -> Result<Vec<u8>, PkiError> {
+    let mut extensions = vec![
+        ext::basic_constraints(true, Some(0))?,
+        ext::key_usage([KeyUsages::KeyCertSign, KeyUsages::CRLSign])?,
+        ext::authority_key_identifier(parent.signer().spki())?,
+        ext::certificate_policies(&profile.policies)?,
+        ext::crl_distribution_point(&parent.urls.crl)?,
+        ext::authority_info_access(&parent.urls.ca_issuers, parent.urls.ocsp.as_deref())?,
+    ];
+    if !profile.extended_key_usages.is_empty() {
+        extensions.push(ext::extended_key_usage(profile.extended_key_usages.clone())?);
+    }
+    subordinate(parent, spki, name, serial, period, extensions)
+}
+
+/// A delegated OCSP responder (RFC 6960 §4.2.2.2): digitalSignature, id-kp-OCSPSigning and
+/// id-pkix-ocsp-nocheck, so relying parties need no revocation check for it.
+pub fn ocsp_responder_certificate(
+    issuer: &Issuer,
+    spki: &SubjectPublicKeyInfoOwned,
+    name: &Name,
+    serial: &Serial,
+    period: Period,
+) -> Result<Vec<u8>, PkiError> {
+    let extensions = vec![
+        ext::basic_constraints(false, None)?,
+        ext::key_usage([KeyUsages::DigitalSignature])?,
+        ext::extended_key_usage(vec![ext::ID_KP_OCSP_SIGNING])?,
+        ext::ocsp_nocheck()?,
+        ext::authority_key_identifier(issuer.signer().spki())?,
+        ext::authority_info_access(&issuer.urls.ca_issuers, None)?,
+    ];
+    subordinate(issuer, spki, name, serial, period, extensions)
+}
+
+fn subordinate(
+    parent: &Issuer,
+    spki: &SubjectPublicKeyInfoOwned,
+    name: &Name,
+    serial: &Serial,
+    period: Period,
+    extensions: Vec<x509_cert::ext::Extension>,
+) -> Result<Vec<u8>, PkiError> {
+    let validity = validity(period.not_before, period.not_after)?;
+    let (builder, tbs) =
+        build_tbs(parent.signer(), name.clone(), parent.subject().clone(), serial, validity, spki.clone(), extensions)?;
+    sign_tbs(builder, &tbs, parent.signer())
+}
