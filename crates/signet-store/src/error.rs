@@ -1,0 +1,24 @@
+//! The one error type of the store.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The serial is already recorded; draw another.
+    #[error("serial {0} is already in use")]
+    SerialTaken(String),
+    /// No open intent exists for the serial: it was never recorded, or already completed.
+    #[error("no open issuance intent for serial {0}")]
+    NoOpenIntent(String),
+    /// The database URL is not one Signet understands.
+    #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://USER@HOST/DB")]
+    BadUrl(String),
+    /// A stored value cannot be read back.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
