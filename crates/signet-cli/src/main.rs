@@ -1,1 +1,267 @@
-fn main() {}
+//! `signet`: the command line. The only place that picks concrete implementations (database,
+//! key backend, clock).
+#![forbid(unsafe_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use signet_app::config::{InitChoices, KeyBackendKind, KeySettings, Pkcs11Settings};
+use signet_app::issue::{IssueRequest, Signet};
+use signet_app::{AppError, SystemClock};
+use signet_domain::identity::IdentityInput;
+use signet_domain::key::CaKeyAlgorithm;
+
+#[derive(Parser, Debug)]
+#[command(name = "signet", version, about = "Signet: certificate authority, registration authority and subscriber portal for class 3 personal certificates")]
+struct Cli {
+    /// Directory holding the CA: signet.toml, certificates, encrypted keys, SQLite database, outbox.
+    #[arg(long, global = true, env = "SIGNET_DATA_DIR", default_value = "signet-data")]
+    data_dir: PathBuf,
+    /// PostgreSQL URL (postgres://USER@HOST/DB) instead of the embedded SQLite database.
+    #[arg(long, global = true, env = "SIGNET_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value = "text", env = "SIGNET_LOG_FORMAT")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create the CA hierarchy (root, issuing CAs, OCSP responders) and signet.toml in the data directory.
+    Init(InitArgs),
+    /// Serve HTTP (initializing the CA first if the data directory is empty).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080", env = "SIGNET_LISTEN")]
+        listen: String,
+        #[command(flatten)]
+        init: InitArgs,
+    },
+    /// Issue a certificate for a CSR and an identity (operator tool); prints the PEM certificate.
+    Issue {
+        /// Profile name from signet.toml (e.g. class3-auth, smime-sponsor-multipurpose).
+        #[arg(long)]
+        profile: String,
+        /// The CSR, PEM or DER. Only its public key is used.
+        #[arg(long)]
+        csr: PathBuf,
+        /// Identity JSON: given_name, surname, email, organization, country, organization_identifier?, organizational_unit?, title?
+        #[arg(long)]
+        subject: PathBuf,
+        /// Validity in calendar months (limited by the profile, or the product).
+        #[arg(long)]
+        validity_months: u32,
+        /// Product whose maximum validity applies as well.
+        #[arg(long)]
+        product: Option<String>,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct InitArgs {
+    /// Public base URL written into certificates (CRL and AIA) and mails.
+    #[arg(long, env = "SIGNET_BASE_URL", default_value = "http://127.0.0.1:8080")]
+    base_url: String,
+    /// Organization running the CA, as written in CA certificates.
+    #[arg(long, default_value = "Signet Demo")]
+    organization: String,
+    /// Country of that organization (ISO 3166 alpha-2).
+    #[arg(long, default_value = "BE")]
+    country: String,
+    /// Key algorithm of the root and issuing CAs: p-384 or rsa-4096.
+    #[arg(long, default_value = "p-384")]
+    ca_key_algorithm: CaKeyAlgorithm,
+    /// Key algorithm of the OCSP responders: p-256 (fastest), p-384 or rsa-4096.
+    #[arg(long, default_value = "p-256")]
+    ocsp_key_algorithm: CaKeyAlgorithm,
+    /// Where CA keys live: encrypted files, or a PKCS#11 token (HSM).
+    #[arg(long, value_enum, default_value = "file")]
+    key_backend: Backend,
+    /// PKCS#11 module (with --key-backend pkcs11).
+    #[arg(long, env = "SIGNET_PKCS11_MODULE", default_value = "/usr/lib/softhsm/libsofthsm2.so")]
+    pkcs11_module: PathBuf,
+    /// Label of the PKCS#11 token (the PIN comes from SIGNET_PKCS11_PIN or --pkcs11-pin-file).
+    #[arg(long, default_value = "signet")]
+    pkcs11_token: String,
+    /// File holding the PKCS#11 user PIN (mode 0600).
+    #[arg(long)]
+    pkcs11_pin_file: Option<PathBuf>,
+    /// Your certificate policy OID for the class 3 product (default: a random example OID, fine for tests only).
+    #[arg(long)]
+    policy_oid: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Backend {
+    File,
+    Pkcs11,
+}
+
+impl InitArgs {
+    fn choices(&self) -> Result<InitChoices, AppError> {
+        let keys = match self.key_backend {
+            Backend::File => KeySettings { backend: KeyBackendKind::File, passphrase_file: None, pkcs11: None },
+            Backend::Pkcs11 => KeySettings {
+                backend: KeyBackendKind::Pkcs11,
+                passphrase_file: None,
+                pkcs11: Some(Pkcs11Settings {
+                    module: self.pkcs11_module.clone(),
+                    token_label: self.pkcs11_token.clone(),
+                    pin_file: self.pkcs11_pin_file.clone(),
+                }),
+            },
+        };
+        Ok(InitChoices {
+            base_url: self.base_url.clone(),
+            organization: self.organization.clone(),
+            country: self.country.to_ascii_uppercase(),
+            ca_key_algorithm: self.ca_key_algorithm,
+            ocsp_key_algorithm: self.ocsp_key_algorithm,
+            keys,
+            class3_policy: match &self.policy_oid {
+                Some(oid) => oid.clone(),
+                None => example_policy_oid()?,
+            },
+        })
+    }
+}
+
+/// A random OID under IANA's enterprise number for documentation (32473, RFC 5612), for test
+/// and demo CAs: a production CA passes its own registered policy OID with `--policy-oid`.
+/// (UUID OIDs under 2.25 would need 128-bit arcs, which common ASN.1 libraries cannot carry.)
+fn example_policy_oid() -> Result<String, AppError> {
+    let hex = signet_app::random_hex(8)?;
+    let a = u32::from_str_radix(&hex[..8], 16).map_err(|e| AppError::Internal(e.to_string()))?;
+    let b = u32::from_str_radix(&hex[8..], 16).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(format!("1.3.6.1.4.1.32473.{}.{}", a >> 16, b >> 16))
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SIGNET_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if !e.is_refusal() {
+                tracing::error!(error = %e, "command failed");
+            }
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn open_store(cli: &Cli) -> Result<Arc<dyn signet_store::Store>, AppError> {
+    let url = match &cli.database_url {
+        Some(url) => url.clone(),
+        None => {
+            std::fs::create_dir_all(&cli.data_dir).map_err(|e| AppError::io(&cli.data_dir, e))?;
+            format!("sqlite://{}", cli.data_dir.join("signet.db").display())
+        }
+    };
+    Ok(signet_store::open(&url).await?)
+}
+
+async fn run(cli: Cli) -> Result<(), AppError> {
+    match &cli.command {
+        Command::Init(args) => {
+            let store = open_store(&cli).await?;
+            init(&cli.data_dir, args, store.as_ref()).await
+        }
+        Command::Serve { listen, init: args } => {
+            let store = open_store(&cli).await?;
+            if !signet_app::config::ConfigFile::path(&cli.data_dir).exists() {
+                tracing::info!(data_dir = %cli.data_dir.display(), "no CA yet: initializing first");
+                init(&cli.data_dir, args, store.as_ref()).await?;
+            }
+            let signet = Signet::open(&cli.data_dir, store, Arc::new(SystemClock)).await?;
+            serve(Arc::new(signet), listen).await
+        }
+        Command::Issue { profile, csr, subject, validity_months, product } => {
+            let csr_bytes = read(csr)?;
+            let identity: IdentityInput = serde_json::from_slice(&read(subject)?).map_err(|e| {
+                AppError::Refused(signet_domain::Refusal::InvalidIdentity { field: "subject", reason: format!("{}: {e}", subject.display()) })
+            })?;
+            let store = open_store(&cli).await?;
+            let signet = Signet::open(&cli.data_dir, store, Arc::new(SystemClock)).await?;
+            let issued = signet
+                .issue(IssueRequest {
+                    profile: profile.clone(),
+                    csr: csr_bytes,
+                    identity,
+                    validity_months: *validity_months,
+                    product: product.clone(),
+                })
+                .await?;
+            print!("{}", issued.pem());
+            eprintln!("issued serial {}", issued.serial);
+            Ok(())
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, AppError> {
+    std::fs::read(path).map_err(|e| AppError::io(path, e))
+}
+
+async fn init(data_dir: &Path, args: &InitArgs, store: &dyn signet_store::Store) -> Result<(), AppError> {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    let progress = |step: &str| bar.set_message(step.to_owned());
+    let result = signet_app::init::init(data_dir, args.choices()?, store, &SystemClock, &progress).await;
+    bar.finish_and_clear();
+    let report = result?;
+    println!("Created the CA in {}", data_dir.display());
+    for (name, path) in &report.certificates {
+        println!("  {name:<14} {}", path.display());
+    }
+    println!("  configuration  {}", report.config_path.display());
+    if let Some(file) = &report.passphrase_file {
+        tracing::warn!(file = %file.display(), "CA keys are encrypted with a random passphrase stored in this file (mode 0600); for production, move it to a secret store and pass it with SIGNET_CA_PASSPHRASE or SIGNET_CA_PASSPHRASE_FILE");
+    }
+    Ok(())
+}
+
+async fn serve(signet: Arc<Signet>, listen: &str) -> Result<(), AppError> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| AppError::Config(format!("cannot listen on {listen}: {e}")))?;
+    let addr = listener.local_addr().map_err(|e| AppError::Internal(e.to_string()))?;
+    tracing::info!(%addr, base_url = %signet.config.base_url, "serving");
+    println!("Signet listening on http://{addr}");
+    axum::serve(listener, signet_web::router(signet))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("server: {e}")))
+}

@@ -167,14 +167,20 @@ fn unique<T: Ord + Clone + std::fmt::Debug>(items: &[T]) -> Result<(), T> {
     Ok(())
 }
 
-/// A dotted OID: at least two numeric arcs, the first 0–2, no leading zeros.
+/// A dotted OID: at least two numeric arcs, the first 0–2, no leading zeros, each arc within 32
+/// bits (what common ASN.1 libraries, and so relying parties, handle).
 pub fn is_dotted_oid(text: &str) -> bool {
     let arcs: Vec<&str> = text.split('.').collect();
     arcs.len() >= 2
-        && arcs
-            .iter()
-            .all(|a| !a.is_empty() && a.chars().all(|c| c.is_ascii_digit()) && (a.len() == 1 || !a.starts_with('0')))
+        && arcs.iter().all(|a| {
+            !a.is_empty()
+                && a.chars().all(|c| c.is_ascii_digit())
+                && (a.len() == 1 || !a.starts_with('0'))
+                && a.parse::<u32>().is_ok()
+        })
         && matches!(arcs[0], "0" | "1" | "2")
+        // The first two arcs share one octet in DER: 40 * first + second < 256 here.
+        && arcs[1].parse::<u32>().is_ok_and(|second| if arcs[0] == "2" { second <= 175 } else { second < 40 })
 }
 
 /// Finds the reserved S/MIME policy, if any: the BRs allow exactly one per certificate.
@@ -275,6 +281,7 @@ mod tests {
             (|s| s.policies = vec!["2.23.140.1.5.3.3".into()], "only email_protection"),
             (|s| s.key_usage_ec.push(KeyUsage::KeyEncipherment), "meaningless"),
             (|s| s.policies = vec!["1.02.3".into()], "dotted"),
+            (|s| s.policies = vec!["2.25.220566579174390611134159969095339449050".into()], "dotted"),
             (|s| s.max_validity = ValidityLimit::Months(40), "39 months"),
             (|s| s.extended_key_usages.push(ExtendedKeyUsage::ClientAuth), "twice"),
         ];

@@ -9,21 +9,24 @@ use x509_cert::ext::pkix::KeyUsages;
 use x509_cert::name::Name;
 
 use crate::extensions as ext;
-use crate::issuance::{Issuer, build_tbs, sign_tbs};
+use crate::issuance::{Issuer, PreparedCertificate, prepare_with};
 use crate::keys::CaSigner;
 use crate::name::validity;
 use crate::PkiError;
 
 /// A self-signed root: basicConstraints cA (no path length limit), keyCertSign + cRLSign.
-pub fn root_certificate(signer: &CaSigner, name: &Name, serial: &Serial, period: Period) -> Result<Vec<u8>, PkiError> {
+pub fn root_certificate<'a>(
+    signer: &'a CaSigner,
+    name: &Name,
+    serial: &Serial,
+    period: Period,
+) -> Result<PreparedCertificate<'a>, PkiError> {
     let extensions = vec![
         ext::basic_constraints(true, None)?,
         ext::key_usage([KeyUsages::KeyCertSign, KeyUsages::CRLSign])?,
     ];
     let validity = validity(period.not_before, period.not_after)?;
-    let (builder, tbs) =
-        build_tbs(signer, name.clone(), name.clone(), serial, validity, signer.spki().clone(), extensions)?;
-    sign_tbs(builder, &tbs, signer)
+    prepare_with(signer, name.clone(), name.clone(), serial, validity, signer.spki().clone(), extensions)
 }
 
 /// What an issuing CA certificate says besides its name and key.
@@ -37,14 +40,14 @@ pub struct IssuingCaProfile {
 
 /// An issuing CA signed by `parent`: pathLen 0, keyCertSign + cRLSign, policies, the parent's
 /// CRL and certificate URLs.
-pub fn issuing_ca_certificate(
-    parent: &Issuer,
+pub fn issuing_ca_certificate<'a>(
+    parent: &'a Issuer,
     spki: &SubjectPublicKeyInfoOwned,
     name: &Name,
     serial: &Serial,
     period: Period,
     profile: &IssuingCaProfile,
-) -> Result<Vec<u8>, PkiError> {
+) -> Result<PreparedCertificate<'a>, PkiError> {
     let mut extensions = vec![
         ext::basic_constraints(true, Some(0))?,
         ext::key_usage([KeyUsages::KeyCertSign, KeyUsages::CRLSign])?,
@@ -61,13 +64,13 @@ pub fn issuing_ca_certificate(
 
 /// A delegated OCSP responder (RFC 6960 §4.2.2.2): digitalSignature, id-kp-OCSPSigning and
 /// id-pkix-ocsp-nocheck, so relying parties need no revocation check for it.
-pub fn ocsp_responder_certificate(
-    issuer: &Issuer,
+pub fn ocsp_responder_certificate<'a>(
+    issuer: &'a Issuer,
     spki: &SubjectPublicKeyInfoOwned,
     name: &Name,
     serial: &Serial,
     period: Period,
-) -> Result<Vec<u8>, PkiError> {
+) -> Result<PreparedCertificate<'a>, PkiError> {
     let extensions = vec![
         ext::basic_constraints(false, None)?,
         ext::key_usage([KeyUsages::DigitalSignature])?,
@@ -79,16 +82,14 @@ pub fn ocsp_responder_certificate(
     subordinate(issuer, spki, name, serial, period, extensions)
 }
 
-fn subordinate(
-    parent: &Issuer,
+fn subordinate<'a>(
+    parent: &'a Issuer,
     spki: &SubjectPublicKeyInfoOwned,
     name: &Name,
     serial: &Serial,
     period: Period,
     extensions: Vec<x509_cert::ext::Extension>,
-) -> Result<Vec<u8>, PkiError> {
+) -> Result<PreparedCertificate<'a>, PkiError> {
     let validity = validity(period.not_before, period.not_after)?;
-    let (builder, tbs) =
-        build_tbs(parent.signer(), name.clone(), parent.subject().clone(), serial, validity, spki.clone(), extensions)?;
-    sign_tbs(builder, &tbs, parent.signer())
+    prepare_with(parent.signer(), name.clone(), parent.subject().clone(), serial, validity, spki.clone(), extensions)
 }

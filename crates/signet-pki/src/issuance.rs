@@ -94,20 +94,20 @@ impl Issuer {
             build_tbs(&self.signer, subject, self.subject().clone(), serial, period, key.spki.clone(), extensions)?;
         let facts = IssuerFacts { name: self.subject(), spki: self.signer.spki(), algorithm: self.signer.algorithm() };
         check_tbs(&tbs_der, plan, serial, key, &facts)?;
-        Ok(PreparedCertificate { issuer: self, builder, tbs_der })
+        Ok(PreparedCertificate { signer: &self.signer, builder, tbs_der })
     }
 }
 
 /// A checked, not yet signed certificate. Signing it consumes it.
 pub struct PreparedCertificate<'a> {
-    issuer: &'a Issuer,
+    signer: &'a CaSigner,
     builder: CertificateBuilder<FixedProfile>,
     tbs_der: Vec<u8>,
 }
 
 impl std::fmt::Debug for PreparedCertificate<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PreparedCertificate").field("issuer", &self.issuer.name).finish_non_exhaustive()
+        f.debug_struct("PreparedCertificate").field("tbs_octets", &self.tbs_der.len()).finish_non_exhaustive()
     }
 }
 
@@ -117,9 +117,14 @@ impl PreparedCertificate<'_> {
         &self.tbs_der
     }
 
+    /// The subject and validity of the certificate, for the issuance record.
+    pub fn tbs(&self) -> Result<TbsCertificate, PkiError> {
+        Ok(TbsCertificate::from_der(&self.tbs_der)?)
+    }
+
     /// Signs. The result is verified with the issuer's public key before it is returned.
     pub fn issue(self) -> Result<Vec<u8>, PkiError> {
-        sign_tbs(self.builder, &self.tbs_der, &self.issuer.signer)
+        sign_tbs(self.builder, &self.tbs_der, self.signer)
     }
 }
 
@@ -148,6 +153,20 @@ impl BuilderProfile for FixedProfile {
     ) -> x509_cert::builder::Result<Vec<Extension>> {
         Ok(self.extensions.clone())
     }
+}
+
+/// Builds and finalizes a to-be-signed certificate, ready to be signed by `signer`.
+pub(crate) fn prepare_with<'a>(
+    signer: &'a CaSigner,
+    subject: Name,
+    issuer: Name,
+    serial: &Serial,
+    validity: Validity,
+    spki: SubjectPublicKeyInfoOwned,
+    extensions: Vec<Extension>,
+) -> Result<PreparedCertificate<'a>, PkiError> {
+    let (builder, tbs_der) = build_tbs(signer, subject, issuer, serial, validity, spki, extensions)?;
+    Ok(PreparedCertificate { signer, builder, tbs_der })
 }
 
 /// Builds a to-be-signed certificate. A subject key identifier is always added.

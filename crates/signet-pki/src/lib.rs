@@ -23,3 +23,12 @@ pub use x509_cert::Certificate;
 pub fn certificate_pem(der: &[u8]) -> String {
     der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, der).unwrap_or_default()
 }
+
+/// Decodes one PEM block into its label and DER.
+pub fn pem_decode(pem: &[u8]) -> Result<(String, Vec<u8>), der::pem::Error> {
+    der::pem::decode_vec(pem).map(|(label, der)| (label.to_owned(), der))
+}
+
+/// Re-exported so that callers decode with the same `der` this crate encodes with.
+pub use der;
+pub use x509_cert::time as x509_time;

@@ -1,1 +1,74 @@
+//! Signet's HTTP edge. Thin handlers over the application; for now the health check and the
+//! public repository of CA certificates (the AIA caIssuers URLs point here).
+#![forbid(unsafe_code)]
 
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use signet_app::issue::Signet;
+
+/// The router for a running CA.
+pub fn router(signet: Arc<Signet>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/repository/", get(repository_index))
+        .route("/repository/{file}", get(repository_file))
+        .with_state(signet)
+}
+
+async fn healthz(State(signet): State<Arc<Signet>>) -> Response {
+    match signet.store.counts().await {
+        Ok(_) => (StatusCode::OK, "ok\n").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: store unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response()
+        }
+    }
+}
+
+/// Every CA certificate, name → DER.
+fn ca_certificates(signet: &Signet) -> Vec<(String, &[u8])> {
+    let a = &signet.authority;
+    let mut out = vec![(a.root.name.clone(), a.root.certificate_der.as_slice())];
+    out.extend(a.issuers.values().map(|i| (i.name.clone(), i.certificate_der.as_slice())));
+    out
+}
+
+async fn repository_index(State(signet): State<Arc<Signet>>) -> Html<String> {
+    let mut rows = String::new();
+    for (name, der) in ca_certificates(&signet) {
+        let fp = hex::encode_upper(aws_sha256(der));
+        rows.push_str(&format!(
+            "<tr><td>{name}</td><td><code>{fp}</code></td><td><a href=\"{name}.pem\">PEM</a> · <a href=\"{name}.der\">DER</a></td></tr>\n"
+        ));
+    }
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Signet repository</title></head>\
+         <body><h1>CA certificates</h1><table><thead><tr><th>CA</th><th>SHA-256 fingerprint</th><th>Download</th></tr></thead>\
+         <tbody>{rows}</tbody></table></body></html>"
+    ))
+}
+
+fn aws_sha256(der: &[u8]) -> Vec<u8> {
+    signet_app::sha256(der)
+}
+
+async fn repository_file(State(signet): State<Arc<Signet>>, Path(file): Path<String>) -> Response {
+    let (name, ext) = file.rsplit_once('.').unwrap_or((&file, ""));
+    let Some((_, der)) = ca_certificates(&signet).into_iter().find(|(n, _)| n == name) else {
+        return (StatusCode::NOT_FOUND, "no such CA certificate\n").into_response();
+    };
+    match ext {
+        "der" | "crt" | "cer" => ([(header::CONTENT_TYPE, "application/pkix-cert")], der.to_vec()).into_response(),
+        "pem" => ([(header::CONTENT_TYPE, "application/x-pem-file")], signet_pki_pem(der)).into_response(),
+        _ => (StatusCode::NOT_FOUND, "use .der or .pem\n").into_response(),
+    }
+}
+
+fn signet_pki_pem(der: &[u8]) -> String {
+    signet_app::certificate_pem(der)
+}

@@ -1,0 +1,172 @@
+//! The CA hierarchy as loaded at start-up: certificates from `ca/`, keys from the configured
+//! backend, each paired and checked.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use signet_domain::key::CaKeyAlgorithm;
+use signet_pki::file_key::FileKey;
+use signet_pki::issuance::{Issuer, IssuerUrls};
+use signet_pki::keys::{CaSigner, KeyBackend};
+use signet_pki::pkcs11_key::Pkcs11Token;
+
+use crate::config::{ConfigFile, KeyBackendKind, ROOT};
+use crate::secrets::{self, Secret};
+use crate::AppError;
+
+pub const CA_DIR: &str = "ca";
+pub const KEYS_DIR: &str = "keys";
+pub const DEFAULT_PASSPHRASE_FILE: &str = "secrets/ca-passphrase";
+
+/// The name under which an issuing CA's OCSP responder is kept.
+pub fn responder_name(issuer: &str) -> String {
+    format!("{issuer}-ocsp")
+}
+
+pub fn certificate_path(data_dir: &Path, name: &str) -> PathBuf {
+    data_dir.join(CA_DIR).join(format!("{name}.pem"))
+}
+
+/// Where CA keys are kept, opened with the secret that unlocks them.
+#[derive(Debug)]
+pub enum KeyStore {
+    Files { dir: PathBuf, passphrase: Secret },
+    Pkcs11 { token: Pkcs11Token },
+}
+
+impl KeyStore {
+    pub fn passphrase_file(data_dir: &Path, config: &ConfigFile) -> PathBuf {
+        data_dir.join(config.keys.passphrase_file.clone().unwrap_or_else(|| DEFAULT_PASSPHRASE_FILE.into()))
+    }
+
+    /// Opens the key store of an existing CA.
+    pub fn open(data_dir: &Path, config: &ConfigFile) -> Result<KeyStore, AppError> {
+        match config.keys.backend {
+            KeyBackendKind::File => Ok(KeyStore::Files {
+                dir: data_dir.join(KEYS_DIR),
+                passphrase: secrets::passphrase(&Self::passphrase_file(data_dir, config))?,
+            }),
+            KeyBackendKind::Pkcs11 => Self::open_token(data_dir, config),
+        }
+    }
+
+    pub fn open_token(data_dir: &Path, config: &ConfigFile) -> Result<KeyStore, AppError> {
+        let p = config
+            .keys
+            .pkcs11
+            .as_ref()
+            .ok_or_else(|| AppError::Config("keys.backend = \"pkcs11\" needs a [keys.pkcs11] section".into()))?;
+        let pin_file = p.pin_file.as_ref().map(|f| data_dir.join(f));
+        let pin = secrets::pin(pin_file.as_deref())?;
+        Ok(KeyStore::Pkcs11 { token: Pkcs11Token::open(&p.module, &p.token_label, pin.expose())? })
+    }
+
+    fn key_path(dir: &Path, name: &str) -> PathBuf {
+        dir.join(format!("{name}.key.pem"))
+    }
+
+    fn label(name: &str) -> String {
+        format!("signet-{name}")
+    }
+
+    /// Generates a new key; never replaces an existing one.
+    pub fn generate(&self, name: &str, algorithm: CaKeyAlgorithm) -> Result<Arc<dyn KeyBackend>, AppError> {
+        match self {
+            KeyStore::Files { dir, passphrase } => {
+                let (key, pem) = FileKey::generate(algorithm, passphrase.expose().as_bytes())?;
+                std::fs::create_dir_all(dir).map_err(|e| AppError::io(dir, e))?;
+                write_new_file(&Self::key_path(dir, name), pem.as_bytes(), 0o600)?;
+                Ok(Arc::new(key))
+            }
+            KeyStore::Pkcs11 { token } => Ok(Arc::new(token.generate(&Self::label(name), algorithm)?)),
+        }
+    }
+
+    pub fn load(&self, name: &str, algorithm: CaKeyAlgorithm) -> Result<Arc<dyn KeyBackend>, AppError> {
+        match self {
+            KeyStore::Files { dir, passphrase } => {
+                let path = Self::key_path(dir, name);
+                let pem = std::fs::read_to_string(&path).map_err(|e| AppError::io(&path, e))?;
+                Ok(Arc::new(FileKey::from_encrypted_pem(algorithm, &pem, passphrase.expose().as_bytes())?))
+            }
+            KeyStore::Pkcs11 { token } => Ok(Arc::new(token.find(&Self::label(name), algorithm)?)),
+        }
+    }
+}
+
+/// Writes a file that must not exist yet, durably, with the given mode.
+pub fn write_new_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), AppError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .map_err(|e| AppError::io(path, e))?;
+    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(|e| AppError::io(path, e))
+}
+
+/// An OCSP responder: its certificate and key.
+#[derive(Debug)]
+pub struct Responder {
+    pub certificate_der: Vec<u8>,
+    pub key: Arc<dyn KeyBackend>,
+}
+
+/// Every CA of the hierarchy, ready to sign.
+#[derive(Debug)]
+pub struct Authority {
+    pub root: Issuer,
+    pub issuers: BTreeMap<String, Issuer>,
+    pub responders: BTreeMap<String, Responder>,
+}
+
+pub fn root_urls(config: &ConfigFile) -> IssuerUrls {
+    IssuerUrls { crl: config.crl_url(ROOT), ca_issuers: config.certificate_url(ROOT), ocsp: None }
+}
+
+pub fn issuer_urls(config: &ConfigFile, name: &str) -> IssuerUrls {
+    IssuerUrls { crl: config.crl_url(name), ca_issuers: config.certificate_url(name), ocsp: Some(config.ocsp_url()) }
+}
+
+/// Reads a CA certificate (PEM) from `ca/`.
+pub fn read_certificate(data_dir: &Path, name: &str) -> Result<Vec<u8>, AppError> {
+    let path = certificate_path(data_dir, name);
+    let pem = std::fs::read(&path).map_err(|e| AppError::io(&path, e))?;
+    let (_, der) = der_pem_decode(&pem).map_err(|e| AppError::Config(format!("{}: {e}", path.display())))?;
+    Ok(der)
+}
+
+fn der_pem_decode(pem: &[u8]) -> Result<(String, Vec<u8>), String> {
+    signet_pki::pem_decode(pem).map_err(|e| e.to_string())
+}
+
+impl Authority {
+    pub fn load(data_dir: &Path, config: &ConfigFile, keys: &KeyStore) -> Result<Authority, AppError> {
+        let pair = |name: &str, algorithm, urls| -> Result<Issuer, AppError> {
+            let signer = CaSigner::new(keys.load(name, algorithm)?)?;
+            Ok(Issuer::new(name, read_certificate(data_dir, name)?, signer, urls)?)
+        };
+        let root = pair(ROOT, config.root.key_algorithm, root_urls(config))?;
+        let mut issuers = BTreeMap::new();
+        let mut responders = BTreeMap::new();
+        for (name, settings) in &config.issuers {
+            issuers.insert(name.clone(), pair(name, settings.key_algorithm, issuer_urls(config, name))?);
+            let rname = responder_name(name);
+            responders.insert(
+                name.clone(),
+                Responder {
+                    certificate_der: read_certificate(data_dir, &rname)?,
+                    key: keys.load(&rname, settings.ocsp_key_algorithm)?,
+                },
+            );
+        }
+        Ok(Authority { root, issuers, responders })
+    }
+
+    pub fn issuer(&self, name: &str) -> Result<&Issuer, AppError> {
+        self.issuers.get(name).ok_or_else(|| AppError::Config(format!("no issuing CA named `{name}`")))
+    }
+}

@@ -1,0 +1,253 @@
+//! `signet.toml`: written by `init`, read at every start and turned into checked values once.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use signet_domain::config::{ChannelMap, Policy, PolicySpec};
+use signet_domain::key::CaKeyAlgorithm;
+use signet_domain::profile::{ExtendedKeyUsage, KeyUsage, ProductSpec, ProfileSpec};
+use signet_domain::validity::ValidityLimit;
+
+use crate::AppError;
+
+pub const CONFIG_FILE: &str = "signet.toml";
+/// The name of the root CA in files, URLs and the store.
+pub const ROOT: &str = "root";
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Public base URL; CRL, AIA and mail links are built from it. Changing it does not change
+    /// certificates already issued.
+    pub base_url: String,
+    pub ca: CaSettings,
+    pub keys: KeySettings,
+    pub root: CaKeySettings,
+    /// Issuing CAs by name; each has an OCSP responder certificate of its own.
+    pub issuers: BTreeMap<String, IssuerSettings>,
+    pub channels: ChannelMap,
+    pub profiles: BTreeMap<String, ProfileSpec>,
+    pub products: BTreeMap<String, ProductSpec>,
+}
+
+/// The organization that runs the CA, as it appears in CA certificates.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaSettings {
+    pub organization: String,
+    pub country: String,
+}
+
+/// Where CA keys live.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySettings {
+    pub backend: KeyBackendKind,
+    /// File with the passphrase of the encrypted key files (file backend), relative to the data directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passphrase_file: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pkcs11: Option<Pkcs11Settings>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyBackendKind {
+    /// Encrypted PKCS#8 files in `keys/`.
+    #[default]
+    File,
+    /// A PKCS#11 token (HSM).
+    Pkcs11,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pkcs11Settings {
+    pub module: PathBuf,
+    pub token_label: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaKeySettings {
+    pub common_name: String,
+    pub key_algorithm: CaKeyAlgorithm,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerSettings {
+    pub common_name: String,
+    pub key_algorithm: CaKeyAlgorithm,
+    pub ocsp_key_algorithm: CaKeyAlgorithm,
+    /// Policies written into the CA certificate.
+    pub policies: Vec<String>,
+    /// EKUs constraining the CA certificate, dotted (empty: unconstrained).
+    #[serde(default)]
+    pub extended_key_usages: Vec<String>,
+}
+
+/// Choices `init` makes; everything else gets Signet's defaults.
+#[derive(Debug, Clone)]
+pub struct InitChoices {
+    pub base_url: String,
+    pub organization: String,
+    pub country: String,
+    pub ca_key_algorithm: CaKeyAlgorithm,
+    pub ocsp_key_algorithm: CaKeyAlgorithm,
+    pub keys: KeySettings,
+    /// This CA's own policy OID for the class 3 product (a fresh `2.25.` UUID OID by default).
+    pub class3_policy: String,
+}
+
+impl ConfigFile {
+    /// Signet's defaults: a root, a class 3 issuing CA and an S/MIME issuing CA (the S/MIME BRs
+    /// want emailProtection-constrained CAs), the two profiles and two products of DESIGN §7.
+    pub fn defaults(c: InitChoices) -> ConfigFile {
+        let org = c.organization.clone();
+        let issuer = |name: &str, policies: Vec<String>, ekus: Vec<ExtendedKeyUsage>| IssuerSettings {
+            common_name: format!("{org} {name}"),
+            key_algorithm: c.ca_key_algorithm,
+            ocsp_key_algorithm: c.ocsp_key_algorithm,
+            policies,
+            extended_key_usages: ekus.iter().map(|e| e.oid().to_owned()).collect(),
+        };
+        let smime_policy = "2.23.140.1.5.3.2".to_owned();
+        let issuers = BTreeMap::from([
+            ("class3".to_owned(), issuer("Class 3 Personal CA", vec![c.class3_policy.clone()], vec![])),
+            (
+                "smime".to_owned(),
+                issuer(
+                    "S/MIME Sponsor CA",
+                    vec![smime_policy.clone()],
+                    vec![ExtendedKeyUsage::EmailProtection, ExtendedKeyUsage::ClientAuth],
+                ),
+            ),
+        ]);
+        let class3 = ProfileSpec {
+            issuer: "class3".into(),
+            max_validity: ValidityLimit::Months(39),
+            extended_key_usages: vec![ExtendedKeyUsage::ClientAuth, ExtendedKeyUsage::DocumentSigning],
+            key_usage_rsa: vec![KeyUsage::DigitalSignature, KeyUsage::NonRepudiation],
+            key_usage_ec: vec![KeyUsage::DigitalSignature, KeyUsage::NonRepudiation],
+            policies: vec![c.class3_policy.clone()],
+            require_organization_identifier: false,
+        };
+        let smime = ProfileSpec {
+            issuer: "smime".into(),
+            max_validity: ValidityLimit::Days(825),
+            extended_key_usages: vec![ExtendedKeyUsage::EmailProtection, ExtendedKeyUsage::ClientAuth],
+            key_usage_rsa: vec![KeyUsage::DigitalSignature, KeyUsage::KeyEncipherment],
+            key_usage_ec: vec![KeyUsage::DigitalSignature],
+            policies: vec![smime_policy],
+            require_organization_identifier: true,
+        };
+        let products = BTreeMap::from([
+            (
+                "personal-3-pro".to_owned(),
+                ProductSpec {
+                    profile: "class3-auth".into(),
+                    max_validity: ValidityLimit::Months(39),
+                    display_name: Some("Personal Class 3 Pro".into()),
+                },
+            ),
+            (
+                "personal-smime".to_owned(),
+                ProductSpec {
+                    profile: "smime-sponsor-multipurpose".into(),
+                    max_validity: ValidityLimit::Days(825),
+                    display_name: Some("Personal S/MIME".into()),
+                },
+            ),
+        ]);
+        ConfigFile {
+            base_url: c.base_url.trim_end_matches('/').to_owned(),
+            ca: CaSettings { organization: c.organization, country: c.country },
+            keys: c.keys,
+            root: CaKeySettings { common_name: format!("{org} Root CA"), key_algorithm: c.ca_key_algorithm },
+            issuers,
+            channels: ChannelMap::default(),
+            profiles: BTreeMap::from([
+                ("class3-auth".to_owned(), class3),
+                ("smime-sponsor-multipurpose".to_owned(), smime),
+            ]),
+            products,
+        }
+    }
+
+    pub fn path(data_dir: &Path) -> PathBuf {
+        data_dir.join(CONFIG_FILE)
+    }
+
+    pub fn load(data_dir: &Path) -> Result<ConfigFile, AppError> {
+        let path = Self::path(data_dir);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(AppError::NotInitialized(data_dir.display().to_string()));
+            }
+            Err(e) => return Err(AppError::io(&path, e)),
+        };
+        let file: ConfigFile =
+            toml::from_str(&text).map_err(|e| AppError::Config(format!("{}: {e}", path.display())))?;
+        file.check()?;
+        Ok(file)
+    }
+
+    pub fn to_toml(&self) -> Result<String, AppError> {
+        let body = toml::to_string_pretty(self).map_err(|e| AppError::Config(e.to_string()))?;
+        Ok(format!(
+            "# Signet configuration, written by `signet init`.\n\
+             # Profiles and products are data: edit them here; Signet checks them at start-up.\n\n{body}"
+        ))
+    }
+
+    /// Checks everything that can be checked without keys: URL, algorithms, policy.
+    pub fn check(&self) -> Result<(), AppError> {
+        let url = &self.base_url;
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.ends_with('/') {
+            return Err(AppError::Config(format!(
+                "base_url `{url}` must be an absolute http(s) URL without a trailing slash"
+            )));
+        }
+        use signet_domain::key::{CaKeyRole, check_ca_key};
+        check_ca_key(CaKeyRole::Root, self.root.key_algorithm)?;
+        for i in self.issuers.values() {
+            check_ca_key(CaKeyRole::Issuing, i.key_algorithm)?;
+            check_ca_key(CaKeyRole::OcspResponder, i.ocsp_key_algorithm)?;
+        }
+        self.policy()?;
+        Ok(())
+    }
+
+    /// The checked policy (profiles, products, channels).
+    pub fn policy(&self) -> Result<Policy, AppError> {
+        let issuers: Vec<&str> = self.issuers.keys().map(String::as_str).collect();
+        Ok(Policy::new(
+            PolicySpec {
+                channels: self.channels.clone(),
+                profiles: self.profiles.clone(),
+                products: self.products.clone(),
+            },
+            &issuers,
+        )?)
+    }
+
+    /// CRL URL for the CA called `name` (the root or an issuing CA).
+    pub fn crl_url(&self, name: &str) -> String {
+        format!("{}/crl/{name}.crl", self.base_url)
+    }
+
+    /// URL of the DER certificate of the CA called `name`.
+    pub fn certificate_url(&self, name: &str) -> String {
+        format!("{}/repository/{name}.der", self.base_url)
+    }
+
+    pub fn ocsp_url(&self) -> String {
+        format!("{}/ocsp", self.base_url)
+    }
+}

@@ -1,0 +1,56 @@
+//! The one error type of the use cases: a refusal to show the user, or a failure to log.
+
+use signet_domain::Refusal;
+use signet_pki::PkiError;
+use signet_store::StoreError;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum AppError {
+    /// A rule refused the request; the message is for the person who asked.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// The request's PKI content was bad (malformed CSR, bad signature) or signing failed.
+    #[error(transparent)]
+    Pki(#[from] PkiError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The data directory already holds a CA.
+    #[error("{0}")]
+    AlreadyInitialized(String),
+    /// The data directory holds no CA yet.
+    #[error("no CA in {0}: run `signet --data-dir {0} init` first")]
+    NotInitialized(String),
+    /// The configuration file is missing, unreadable or invalid.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    /// Something that should not happen; details are in the log.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn io(path: &std::path::Path, source: std::io::Error) -> AppError {
+        AppError::Io { path: path.display().to_string(), source }
+    }
+
+    /// Whether the caller (not the system) is at fault: bad input, refused request.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            AppError::Refused(_)
+                | AppError::AlreadyInitialized(_)
+                | AppError::NotInitialized(_)
+                | AppError::Pki(
+                    PkiError::Refused(_)
+                        | PkiError::MalformedCsr(_)
+                        | PkiError::CsrSignatureInvalid
+                        | PkiError::CsrSignatureAlgorithm(_)
+                )
+        )
+    }
+}

@@ -1,0 +1,134 @@
+//! `signet init`: create the hierarchy (root, issuing CAs, OCSP responders) and the config.
+//! Every CA certificate goes through the same record → sign → record cycle as any other.
+
+use std::path::{Path, PathBuf};
+
+use signet_domain::validity::Period;
+use signet_pki::extensions::parse_oid;
+use signet_pki::hierarchy::{IssuingCaProfile, issuing_ca_certificate, ocsp_responder_certificate, root_certificate};
+use signet_pki::issuance::Issuer;
+use signet_pki::keys::CaSigner;
+use signet_pki::name::ca_name;
+use signet_store::Store;
+
+use crate::authority::{
+    CA_DIR, KeyStore, certificate_path, issuer_urls, responder_name, root_urls, write_new_file,
+};
+use crate::config::{ConfigFile, InitChoices, KeyBackendKind, ROOT};
+use crate::issue::record_and_sign;
+use crate::{AppError, Clock, secrets};
+
+const ROOT_MONTHS: u32 = 240;
+const ISSUING_MONTHS: u32 = 120;
+const RESPONDER_MONTHS: u32 = 36;
+
+/// What `init` did, for the operator.
+#[derive(Debug)]
+pub struct InitReport {
+    pub config_path: PathBuf,
+    /// Set when a random passphrase was generated and written there.
+    pub passphrase_file: Option<PathBuf>,
+    /// (name, certificate file) for every certificate made.
+    pub certificates: Vec<(String, PathBuf)>,
+}
+
+/// Refuses when `data_dir` or the store already holds a CA.
+pub async fn ensure_empty(data_dir: &Path, store: &dyn Store) -> Result<(), AppError> {
+    let config = ConfigFile::path(data_dir);
+    if config.exists() || data_dir.join(CA_DIR).exists() {
+        return Err(AppError::AlreadyInitialized(format!(
+            "a CA already exists in {} ({}); refusing to overwrite it. Use another --data-dir for a new CA",
+            data_dir.display(),
+            if config.exists() { "signet.toml is there" } else { "ca/ is there, from an init that did not finish" }
+        )));
+    }
+    let counts = store.counts().await?;
+    if counts.issued + counts.intents + counts.abandoned > 0 {
+        return Err(AppError::AlreadyInitialized(
+            "the database already holds certificates of a CA; refusing to create another in it".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Creates the CA. `progress` is told each step, for a progress display.
+pub async fn init(
+    data_dir: &Path,
+    choices: InitChoices,
+    store: &dyn Store,
+    clock: &dyn Clock,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<InitReport, AppError> {
+    ensure_empty(data_dir, store).await?;
+    let config = ConfigFile::defaults(choices);
+    config.check()?;
+    std::fs::create_dir_all(data_dir).map_err(|e| AppError::io(data_dir, e))?;
+
+    let (keys, passphrase_file) = match config.keys.backend {
+        KeyBackendKind::File => {
+            let file = KeyStore::passphrase_file(data_dir, &config);
+            let (passphrase, written) = secrets::passphrase_for_new_keys(&file)?;
+            (KeyStore::Files { dir: data_dir.join(crate::authority::KEYS_DIR), passphrase }, written)
+        }
+        KeyBackendKind::Pkcs11 => (KeyStore::open_token(data_dir, &config)?, None),
+    };
+    let ca_dir = data_dir.join(CA_DIR);
+    std::fs::create_dir_all(&ca_dir).map_err(|e| AppError::io(&ca_dir, e))?;
+    let mut certificates = Vec::new();
+    let mut save = |name: &str, der: &[u8]| -> Result<(), AppError> {
+        let path = certificate_path(data_dir, name);
+        write_new_file(&path, signet_pki::certificate_pem(der).as_bytes(), 0o644)?;
+        certificates.push((name.to_owned(), path));
+        Ok(())
+    };
+    let now = clock.now();
+    let (org, country) = (&config.ca.organization, &config.ca.country);
+
+    progress(&format!("generating the root key ({})", config.root.key_algorithm));
+    let root_signer = CaSigner::new(keys.generate(ROOT, config.root.key_algorithm)?)?;
+    let root_name = ca_name(country, org, &config.root.common_name)?;
+    let period = Period::months_from(now, ROOT_MONTHS)?;
+    progress("signing the root certificate");
+    let root_der = record_and_sign(store, clock, ROOT, &format!("ca:{ROOT}"), |serial| {
+        root_certificate(&root_signer, &root_name, serial, period)
+    })
+    .await?
+    .der;
+    save(ROOT, &root_der)?;
+    let root = Issuer::new(ROOT, root_der, root_signer, root_urls(&config))?;
+
+    for (name, settings) in &config.issuers {
+        progress(&format!("generating the key of issuing CA `{name}` ({})", settings.key_algorithm));
+        let signer = CaSigner::new(keys.generate(name, settings.key_algorithm)?)?;
+        let subject = ca_name(country, org, &settings.common_name)?;
+        let profile = IssuingCaProfile {
+            policies: settings.policies.clone(),
+            extended_key_usages: settings.extended_key_usages.iter().map(|o| parse_oid(o)).collect::<Result<_, _>>()?,
+        };
+        let period = Period::months_from(now, ISSUING_MONTHS)?;
+        let der = record_and_sign(store, clock, ROOT, &format!("ca:{name}"), |serial| {
+            issuing_ca_certificate(&root, signer.spki(), &subject, serial, period, &profile)
+        })
+        .await?
+        .der;
+        save(name, &der)?;
+        let issuer = Issuer::new(name, der, signer, issuer_urls(&config, name))?;
+
+        let rname = responder_name(name);
+        progress(&format!("generating the OCSP responder key for `{name}` ({})", settings.ocsp_key_algorithm));
+        let responder = CaSigner::new(keys.generate(&rname, settings.ocsp_key_algorithm)?)?;
+        let subject = ca_name(country, org, &format!("{} OCSP Responder", settings.common_name))?;
+        let period = Period::months_from(now, RESPONDER_MONTHS)?;
+        let der = record_and_sign(store, clock, name, &format!("ca:{rname}"), |serial| {
+            ocsp_responder_certificate(&issuer, responder.spki(), &subject, serial, period)
+        })
+        .await?
+        .der;
+        save(&rname, &der)?;
+    }
+
+    // Written last: its presence means the CA is complete.
+    let config_path = ConfigFile::path(data_dir);
+    write_new_file(&config_path, config.to_toml()?.as_bytes(), 0o644)?;
+    Ok(InitReport { config_path, passphrase_file, certificates })
+}
