@@ -1,0 +1,139 @@
+//! Helpers for tests that drive the `signet` binary and judge its output with outside tools.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const BASE_URL: &str = "http://pki.example.com";
+
+pub fn signet(data_dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_signet"));
+    cmd.arg("--data-dir").arg(data_dir).env("SIGNET_LOG", "warn").env_remove("SIGNET_CA_PASSPHRASE").env_remove("SIGNET_DATABASE_URL");
+    cmd
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+pub fn ok(cmd: &mut Command) -> Output {
+    let out = run(cmd);
+    assert!(out.status.success(), "{cmd:?} failed:\nstdout: {}\nstderr: {}", text(&out.stdout), text(&out.stderr));
+    out
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("signet-test-").tempdir().expect("tempdir")
+}
+
+/// A pkilint command from the venv `scripts/test` installs (PKILINT_BIN), else from PATH.
+pub fn pkilint(tool: &str) -> Command {
+    let bin = std::env::var("PKILINT_BIN").map(PathBuf::from).ok();
+    let path = bin.map(|b| b.join(tool)).unwrap_or_else(|| PathBuf::from(tool));
+    Command::new(path)
+}
+
+/// Runs a pkilint linter at WARNING level; any finding fails the test with the linter's words.
+pub fn lint(tool: &str, extra: &[&str], file: &Path) {
+    let mut cmd = pkilint(tool);
+    cmd.arg("lint").args(extra).args(["-s", "WARNING"]).arg(file);
+    let out = run(&mut cmd);
+    assert!(
+        out.status.success() && text(&out.stdout).trim().is_empty(),
+        "{tool} reports findings for {}:\n{}{}",
+        file.display(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+pub fn openssl_verify(root: &Path, intermediate: &Path, leaf: &Path) {
+    let out = ok(Command::new("openssl").arg("verify").arg("-CAfile").arg(root).arg("-untrusted").arg(intermediate).arg(leaf));
+    assert!(text(&out.stdout).contains(": OK"), "{}", text(&out.stdout));
+}
+
+/// Subscriber key types and the openssl arguments that make them.
+pub const KEYS: [(&str, &[&str]); 4] = [
+    ("rsa-2048", &["-newkey", "rsa:2048"]),
+    ("rsa-3072", &["-newkey", "rsa:3072"]),
+    ("p-256", &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]),
+    ("p-384", &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"]),
+];
+
+/// Makes a CSR with openssl; the private key goes to /dev/null.
+pub fn csr(dir: &Path, name: &str, key_args: &[&str]) -> PathBuf {
+    let path = dir.join(format!("{name}.csr"));
+    ok(Command::new("openssl")
+        .args(["req", "-new", "-nodes", "-keyout", "/dev/null", "-subj", "/CN=ignored"])
+        .args(key_args)
+        .arg("-out")
+        .arg(&path));
+    path
+}
+
+pub fn identity(dir: &Path, with_org_id: bool) -> PathBuf {
+    let path = dir.join(if with_org_id { "identity.json" } else { "identity-no-orgid.json" });
+    let mut id = serde_json::json!({
+        "given_name": "Anna", "surname": "Peeters", "email": "anna.peeters@example.be",
+        "organization": "Example NV", "country": "BE", "title": "Director"
+    });
+    if with_org_id {
+        id["organization_identifier"] = "VATBE-0123456789".into();
+    }
+    std::fs::write(&path, id.to_string()).expect("write identity");
+    path
+}
+
+/// Profiles, their issuing CA, the validity asked for, and the linter command that judges them.
+pub const PROFILES: [(&str, &str, &str, &[&str]); 2] = [
+    ("class3-auth", "class3", "39", &["lint_pkix_cert"]),
+    ("smime-sponsor-multipurpose", "smime", "27", &["lint_cabf_smime_cert", "-d"]),
+];
+
+/// Issues one certificate per profile × subscriber key, verifies each chain with openssl and
+/// lints it with pkilint; lints the CA certificates too.
+pub fn issue_matrix(data_dir: &Path, work: &Path, extra_env: &[(&str, &str)]) {
+    let ca = data_dir.join("ca");
+    for name in ["root", "class3", "smime", "class3-ocsp", "smime-ocsp"] {
+        lint("lint_pkix_cert", &[], &ca.join(format!("{name}.pem")));
+    }
+    let id = identity(work, true);
+    for (key, args) in KEYS {
+        let request = csr(work, key, args);
+        for (profile, issuer, months, linter) in PROFILES {
+            let mut cmd = signet(data_dir);
+            cmd.envs(extra_env.iter().copied());
+            cmd.args(["issue", "--profile", profile, "--validity-months", months, "--csr"]).arg(&request).arg("--subject").arg(&id);
+            let out = ok(&mut cmd);
+            let pem = text(&out.stdout);
+            assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+            let cert = work.join(format!("{profile}-{key}.pem"));
+            std::fs::write(&cert, &pem).expect("write cert");
+            openssl_verify(&ca.join("root.pem"), &ca.join(format!("{issuer}.pem")), &cert);
+            lint(linter[0], &linter[1..], &cert);
+        }
+    }
+}
+
+/// Every file under `dir` with its size and contents hash, to show that nothing changed.
+pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if !path.to_string_lossy().contains("signet.db") {
+                let bytes = std::fs::read(&path).expect("read");
+                out.push((path, bytes));
+            }
+        }
+    }
+    out.sort();
+    out
+}
