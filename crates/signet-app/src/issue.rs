@@ -65,6 +65,7 @@ where
                 return Err(e.into());
             }
         };
+        crash_point_for_tests();
         store.record_issued(&serial, &der, clock.now()).await?;
         tracing::info!(serial = %serial, issuer, profile, "certificate issued and recorded");
         return Ok(Issued { serial, der });
@@ -75,6 +76,15 @@ where
 fn from_x509(t: &signet_pki::x509_time::Time) -> time::OffsetDateTime {
     time::OffsetDateTime::from_unix_timestamp(t.to_unix_duration().as_secs() as i64)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Debug builds only: `SIGNET_TEST_CRASH_AFTER_SIGNING=1` kills the process between signing and
+/// recording, so tests can show that the intent accounts for the signed certificate.
+fn crash_point_for_tests() {
+    #[cfg(debug_assertions)]
+    if std::env::var_os("SIGNET_TEST_CRASH_AFTER_SIGNING").is_some() {
+        std::process::abort();
+    }
 }
 
 /// A certificate request from the operator CLI (and later the order workflow).
