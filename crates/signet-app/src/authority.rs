@@ -11,9 +11,9 @@ use signet_pki::issuance::{Issuer, IssuerUrls};
 use signet_pki::keys::{CaSigner, KeyBackend};
 use signet_pki::pkcs11_key::Pkcs11Token;
 
+use crate::AppError;
 use crate::config::{ConfigFile, KeyBackendKind, ROOT};
 use crate::secrets::{self, Secret};
-use crate::AppError;
 
 pub const CA_DIR: &str = "ca";
 pub const KEYS_DIR: &str = "keys";
@@ -37,7 +37,13 @@ pub enum KeyStore {
 
 impl KeyStore {
     pub fn passphrase_file(data_dir: &Path, config: &ConfigFile) -> PathBuf {
-        data_dir.join(config.keys.passphrase_file.clone().unwrap_or_else(|| DEFAULT_PASSPHRASE_FILE.into()))
+        data_dir.join(
+            config
+                .keys
+                .passphrase_file
+                .clone()
+                .unwrap_or_else(|| DEFAULT_PASSPHRASE_FILE.into()),
+        )
     }
 
     /// Opens the key store of an existing CA.
@@ -52,14 +58,14 @@ impl KeyStore {
     }
 
     pub fn open_token(data_dir: &Path, config: &ConfigFile) -> Result<KeyStore, AppError> {
-        let p = config
-            .keys
-            .pkcs11
-            .as_ref()
-            .ok_or_else(|| AppError::Config("keys.backend = \"pkcs11\" needs a [keys.pkcs11] section".into()))?;
+        let p = config.keys.pkcs11.as_ref().ok_or_else(|| {
+            AppError::Config("keys.backend = \"pkcs11\" needs a [keys.pkcs11] section".into())
+        })?;
         let pin_file = p.pin_file.as_ref().map(|f| data_dir.join(f));
         let pin = secrets::pin(pin_file.as_deref())?;
-        Ok(KeyStore::Pkcs11 { token: Pkcs11Token::open(&p.module, &p.token_label, pin.expose())? })
+        Ok(KeyStore::Pkcs11 {
+            token: Pkcs11Token::open(&p.module, &p.token_label, pin.expose())?,
+        })
     }
 
     fn key_path(dir: &Path, name: &str) -> PathBuf {
@@ -71,7 +77,11 @@ impl KeyStore {
     }
 
     /// Generates a new key; never replaces an existing one.
-    pub fn generate(&self, name: &str, algorithm: CaKeyAlgorithm) -> Result<Arc<dyn KeyBackend>, AppError> {
+    pub fn generate(
+        &self,
+        name: &str,
+        algorithm: CaKeyAlgorithm,
+    ) -> Result<Arc<dyn KeyBackend>, AppError> {
         match self {
             KeyStore::Files { dir, passphrase } => {
                 let (key, pem) = FileKey::generate(algorithm, passphrase.expose().as_bytes())?;
@@ -79,16 +89,26 @@ impl KeyStore {
                 write_new_file(&Self::key_path(dir, name), pem.as_bytes(), 0o600)?;
                 Ok(Arc::new(key))
             }
-            KeyStore::Pkcs11 { token } => Ok(Arc::new(token.generate(&Self::label(name), algorithm)?)),
+            KeyStore::Pkcs11 { token } => {
+                Ok(Arc::new(token.generate(&Self::label(name), algorithm)?))
+            }
         }
     }
 
-    pub fn load(&self, name: &str, algorithm: CaKeyAlgorithm) -> Result<Arc<dyn KeyBackend>, AppError> {
+    pub fn load(
+        &self,
+        name: &str,
+        algorithm: CaKeyAlgorithm,
+    ) -> Result<Arc<dyn KeyBackend>, AppError> {
         match self {
             KeyStore::Files { dir, passphrase } => {
                 let path = Self::key_path(dir, name);
                 let pem = std::fs::read_to_string(&path).map_err(|e| AppError::io(&path, e))?;
-                Ok(Arc::new(FileKey::from_encrypted_pem(algorithm, &pem, passphrase.expose().as_bytes())?))
+                Ok(Arc::new(FileKey::from_encrypted_pem(
+                    algorithm,
+                    &pem,
+                    passphrase.expose().as_bytes(),
+                )?))
             }
             KeyStore::Pkcs11 { token } => Ok(Arc::new(token.find(&Self::label(name), algorithm)?)),
         }
@@ -105,7 +125,9 @@ pub fn write_new_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), AppErr
         .mode(mode)
         .open(path)
         .map_err(|e| AppError::io(path, e))?;
-    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(|e| AppError::io(path, e))
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| AppError::io(path, e))
 }
 
 /// An OCSP responder: its certificate and key.
@@ -124,18 +146,27 @@ pub struct Authority {
 }
 
 pub fn root_urls(config: &ConfigFile) -> IssuerUrls {
-    IssuerUrls { crl: config.crl_url(ROOT), ca_issuers: config.certificate_url(ROOT), ocsp: None }
+    IssuerUrls {
+        crl: config.crl_url(ROOT),
+        ca_issuers: config.certificate_url(ROOT),
+        ocsp: None,
+    }
 }
 
 pub fn issuer_urls(config: &ConfigFile, name: &str) -> IssuerUrls {
-    IssuerUrls { crl: config.crl_url(name), ca_issuers: config.certificate_url(name), ocsp: Some(config.ocsp_url()) }
+    IssuerUrls {
+        crl: config.crl_url(name),
+        ca_issuers: config.certificate_url(name),
+        ocsp: Some(config.ocsp_url()),
+    }
 }
 
 /// Reads a CA certificate (PEM) from `ca/`.
 pub fn read_certificate(data_dir: &Path, name: &str) -> Result<Vec<u8>, AppError> {
     let path = certificate_path(data_dir, name);
     let pem = std::fs::read(&path).map_err(|e| AppError::io(&path, e))?;
-    let (_, der) = der_pem_decode(&pem).map_err(|e| AppError::Config(format!("{}: {e}", path.display())))?;
+    let (_, der) =
+        der_pem_decode(&pem).map_err(|e| AppError::Config(format!("{}: {e}", path.display())))?;
     Ok(der)
 }
 
@@ -144,16 +175,28 @@ fn der_pem_decode(pem: &[u8]) -> Result<(String, Vec<u8>), String> {
 }
 
 impl Authority {
-    pub fn load(data_dir: &Path, config: &ConfigFile, keys: &KeyStore) -> Result<Authority, AppError> {
+    pub fn load(
+        data_dir: &Path,
+        config: &ConfigFile,
+        keys: &KeyStore,
+    ) -> Result<Authority, AppError> {
         let pair = |name: &str, algorithm, urls| -> Result<Issuer, AppError> {
             let signer = CaSigner::new(keys.load(name, algorithm)?)?;
-            Ok(Issuer::new(name, read_certificate(data_dir, name)?, signer, urls)?)
+            Ok(Issuer::new(
+                name,
+                read_certificate(data_dir, name)?,
+                signer,
+                urls,
+            )?)
         };
         let root = pair(ROOT, config.root.key_algorithm, root_urls(config))?;
         let mut issuers = BTreeMap::new();
         let mut responders = BTreeMap::new();
         for (name, settings) in &config.issuers {
-            issuers.insert(name.clone(), pair(name, settings.key_algorithm, issuer_urls(config, name))?);
+            issuers.insert(
+                name.clone(),
+                pair(name, settings.key_algorithm, issuer_urls(config, name))?,
+            );
             let rname = responder_name(name);
             responders.insert(
                 name.clone(),
@@ -163,10 +206,16 @@ impl Authority {
                 },
             );
         }
-        Ok(Authority { root, issuers, responders })
+        Ok(Authority {
+            root,
+            issuers,
+            responders,
+        })
     }
 
     pub fn issuer(&self, name: &str) -> Result<&Issuer, AppError> {
-        self.issuers.get(name).ok_or_else(|| AppError::Config(format!("no issuing CA named `{name}`")))
+        self.issuers
+            .get(name)
+            .ok_or_else(|| AppError::Config(format!("no issuing CA named `{name}`")))
     }
 }

@@ -109,29 +109,39 @@ impl ConfigFile {
     /// want emailProtection-constrained CAs), the two profiles and two products of DESIGN §7.
     pub fn defaults(c: InitChoices) -> ConfigFile {
         let org = c.organization.clone();
-        let issuer = |name: &str, policies: Vec<String>, ekus: Vec<ExtendedKeyUsage>| IssuerSettings {
-            common_name: format!("{org} {name}"),
-            key_algorithm: c.ca_key_algorithm,
-            ocsp_key_algorithm: c.ocsp_key_algorithm,
-            policies,
-            extended_key_usages: ekus.iter().map(|e| e.oid().to_owned()).collect(),
-        };
+        let issuer =
+            |name: &str, policies: Vec<String>, ekus: Vec<ExtendedKeyUsage>| IssuerSettings {
+                common_name: format!("{org} {name}"),
+                key_algorithm: c.ca_key_algorithm,
+                ocsp_key_algorithm: c.ocsp_key_algorithm,
+                policies,
+                extended_key_usages: ekus.iter().map(|e| e.oid().to_owned()).collect(),
+            };
         let smime_policy = "2.23.140.1.5.3.2".to_owned();
         let issuers = BTreeMap::from([
-            ("class3".to_owned(), issuer("Class 3 Personal CA", vec![c.class3_policy.clone()], vec![])),
+            (
+                "class3".to_owned(),
+                issuer("Class 3 Personal CA", vec![c.class3_policy.clone()], vec![]),
+            ),
             (
                 "smime".to_owned(),
                 issuer(
                     "S/MIME Sponsor CA",
                     vec![smime_policy.clone()],
-                    vec![ExtendedKeyUsage::EmailProtection, ExtendedKeyUsage::ClientAuth],
+                    vec![
+                        ExtendedKeyUsage::EmailProtection,
+                        ExtendedKeyUsage::ClientAuth,
+                    ],
                 ),
             ),
         ]);
         let class3 = ProfileSpec {
             issuer: "class3".into(),
             max_validity: ValidityLimit::Months(39),
-            extended_key_usages: vec![ExtendedKeyUsage::ClientAuth, ExtendedKeyUsage::DocumentSigning],
+            extended_key_usages: vec![
+                ExtendedKeyUsage::ClientAuth,
+                ExtendedKeyUsage::DocumentSigning,
+            ],
             key_usage_rsa: vec![KeyUsage::DigitalSignature, KeyUsage::NonRepudiation],
             key_usage_ec: vec![KeyUsage::DigitalSignature, KeyUsage::NonRepudiation],
             policies: vec![c.class3_policy.clone()],
@@ -140,7 +150,10 @@ impl ConfigFile {
         let smime = ProfileSpec {
             issuer: "smime".into(),
             max_validity: ValidityLimit::Days(825),
-            extended_key_usages: vec![ExtendedKeyUsage::EmailProtection, ExtendedKeyUsage::ClientAuth],
+            extended_key_usages: vec![
+                ExtendedKeyUsage::EmailProtection,
+                ExtendedKeyUsage::ClientAuth,
+            ],
             key_usage_rsa: vec![KeyUsage::DigitalSignature, KeyUsage::KeyEncipherment],
             key_usage_ec: vec![KeyUsage::DigitalSignature],
             policies: vec![smime_policy],
@@ -166,9 +179,15 @@ impl ConfigFile {
         ]);
         ConfigFile {
             base_url: c.base_url.trim_end_matches('/').to_owned(),
-            ca: CaSettings { organization: c.organization, country: c.country },
+            ca: CaSettings {
+                organization: c.organization,
+                country: c.country,
+            },
             keys: c.keys,
-            root: CaKeySettings { common_name: format!("{org} Root CA"), key_algorithm: c.ca_key_algorithm },
+            root: CaKeySettings {
+                common_name: format!("{org} Root CA"),
+                key_algorithm: c.ca_key_algorithm,
+            },
             issuers,
             channels: ChannelMap::default(),
             profiles: BTreeMap::from([
@@ -192,8 +211,8 @@ impl ConfigFile {
             }
             Err(e) => return Err(AppError::io(&path, e)),
         };
-        let file: ConfigFile =
-            toml::from_str(&text).map_err(|e| AppError::Config(format!("{}: {e}", path.display())))?;
+        let file: ConfigFile = toml::from_str(&text)
+            .map_err(|e| AppError::Config(format!("{}: {e}", path.display())))?;
         file.check()?;
         Ok(file)
     }

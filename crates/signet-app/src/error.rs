@@ -27,7 +27,10 @@ pub enum AppError {
     Config(String),
     /// A file could not be read or written.
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     /// Something that should not happen; details are in the log.
     #[error("internal error: {0}")]
     Internal(String),
@@ -35,7 +38,10 @@ pub enum AppError {
 
 impl AppError {
     pub fn io(path: &std::path::Path, source: std::io::Error) -> AppError {
-        AppError::Io { path: path.display().to_string(), source }
+        AppError::Io {
+            path: path.display().to_string(),
+            source,
+        }
     }
 
     /// Whether the caller (not the system) is at fault: bad input, refused request.

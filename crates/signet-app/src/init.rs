@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use signet_domain::validity::Period;
 use signet_pki::extensions::parse_oid;
-use signet_pki::hierarchy::{IssuingCaProfile, issuing_ca_certificate, ocsp_responder_certificate, root_certificate};
+use signet_pki::hierarchy::{
+    IssuingCaProfile, issuing_ca_certificate, ocsp_responder_certificate, root_certificate,
+};
 use signet_pki::issuance::Issuer;
 use signet_pki::keys::CaSigner;
 use signet_pki::name::ca_name;
@@ -39,13 +41,18 @@ pub async fn ensure_empty(data_dir: &Path, store: &dyn Store) -> Result<(), AppE
         return Err(AppError::AlreadyInitialized(format!(
             "a CA already exists in {} ({}); refusing to overwrite it. Use another --data-dir for a new CA",
             data_dir.display(),
-            if config.exists() { "signet.toml is there" } else { "ca/ is there, from an init that did not finish" }
+            if config.exists() {
+                "signet.toml is there"
+            } else {
+                "ca/ is there, from an init that did not finish"
+            }
         )));
     }
     let counts = store.counts().await?;
     if counts.issued + counts.intents + counts.abandoned > 0 {
         return Err(AppError::AlreadyInitialized(
-            "the database already holds certificates of a CA; refusing to create another in it".into(),
+            "the database already holds certificates of a CA; refusing to create another in it"
+                .into(),
         ));
     }
     Ok(())
@@ -68,7 +75,13 @@ pub async fn init(
         KeyBackendKind::File => {
             let file = KeyStore::passphrase_file(data_dir, &config);
             let (passphrase, written) = secrets::passphrase_for_new_keys(&file)?;
-            (KeyStore::Files { dir: data_dir.join(crate::authority::KEYS_DIR), passphrase }, written)
+            (
+                KeyStore::Files {
+                    dir: data_dir.join(crate::authority::KEYS_DIR),
+                    passphrase,
+                },
+                written,
+            )
         }
         KeyBackendKind::Pkcs11 => (KeyStore::open_token(data_dir, &config)?, None),
     };
@@ -84,7 +97,10 @@ pub async fn init(
     let now = clock.now();
     let (org, country) = (&config.ca.organization, &config.ca.country);
 
-    progress(&format!("generating the root key ({})", config.root.key_algorithm));
+    progress(&format!(
+        "generating the root key ({})",
+        config.root.key_algorithm
+    ));
     let root_signer = CaSigner::new(keys.generate(ROOT, config.root.key_algorithm)?)?;
     let root_name = ca_name(country, org, &config.root.common_name)?;
     let period = Period::months_from(now, ROOT_MONTHS)?;
@@ -98,12 +114,19 @@ pub async fn init(
     let root = Issuer::new(ROOT, root_der, root_signer, root_urls(&config))?;
 
     for (name, settings) in &config.issuers {
-        progress(&format!("generating the key of issuing CA `{name}` ({})", settings.key_algorithm));
+        progress(&format!(
+            "generating the key of issuing CA `{name}` ({})",
+            settings.key_algorithm
+        ));
         let signer = CaSigner::new(keys.generate(name, settings.key_algorithm)?)?;
         let subject = ca_name(country, org, &settings.common_name)?;
         let profile = IssuingCaProfile {
             policies: settings.policies.clone(),
-            extended_key_usages: settings.extended_key_usages.iter().map(|o| parse_oid(o)).collect::<Result<_, _>>()?,
+            extended_key_usages: settings
+                .extended_key_usages
+                .iter()
+                .map(|o| parse_oid(o))
+                .collect::<Result<_, _>>()?,
         };
         let period = Period::months_from(now, ISSUING_MONTHS)?;
         let der = record_and_sign(store, clock, ROOT, &format!("ca:{name}"), |serial| {
@@ -115,9 +138,16 @@ pub async fn init(
         let issuer = Issuer::new(name, der, signer, issuer_urls(&config, name))?;
 
         let rname = responder_name(name);
-        progress(&format!("generating the OCSP responder key for `{name}` ({})", settings.ocsp_key_algorithm));
+        progress(&format!(
+            "generating the OCSP responder key for `{name}` ({})",
+            settings.ocsp_key_algorithm
+        ));
         let responder = CaSigner::new(keys.generate(&rname, settings.ocsp_key_algorithm)?)?;
-        let subject = ca_name(country, org, &format!("{} OCSP Responder", settings.common_name))?;
+        let subject = ca_name(
+            country,
+            org,
+            &format!("{} OCSP Responder", settings.common_name),
+        )?;
         let period = Period::months_from(now, RESPONDER_MONTHS)?;
         let der = record_and_sign(store, clock, name, &format!("ca:{rname}"), |serial| {
             ocsp_responder_certificate(&issuer, responder.spki(), &subject, serial, period)
@@ -130,5 +160,9 @@ pub async fn init(
     // Written last: its presence means the CA is complete.
     let config_path = ConfigFile::path(data_dir);
     write_new_file(&config_path, config.to_toml()?.as_bytes(), 0o644)?;
-    Ok(InitReport { config_path, passphrase_file, certificates })
+    Ok(InitReport {
+        config_path,
+        passphrase_file,
+        certificates,
+    })
 }

@@ -61,7 +61,9 @@ where
             Ok(der) => der,
             Err(e) => {
                 tracing::error!(serial = %serial, error = %e, "signing failed; abandoning the intent");
-                store.abandon_intent(&serial, &e.to_string(), clock.now()).await?;
+                store
+                    .abandon_intent(&serial, &e.to_string(), clock.now())
+                    .await?;
                 return Err(e.into());
             }
         };
@@ -70,7 +72,9 @@ where
         tracing::info!(serial = %serial, issuer, profile, "certificate issued and recorded");
         return Ok(Issued { serial, der });
     }
-    Err(AppError::Internal(format!("{SERIAL_ATTEMPTS} serial collisions in a row: check the random number generator")))
+    Err(AppError::Internal(format!(
+        "{SERIAL_ATTEMPTS} serial collisions in a row: check the random number generator"
+    )))
 }
 
 fn from_x509(t: &signet_pki::x509_time::Time) -> time::OffsetDateTime {
@@ -125,7 +129,11 @@ pub struct Signet {
 
 impl Signet {
     /// Opens the CA in `data_dir`: config, policy and every key, checked against its certificate.
-    pub async fn open(data_dir: &Path, store: Arc<dyn Store>, clock: SharedClock) -> Result<Signet, AppError> {
+    pub async fn open(
+        data_dir: &Path,
+        store: Arc<dyn Store>,
+        clock: SharedClock,
+    ) -> Result<Signet, AppError> {
         let config = ConfigFile::load(data_dir)?;
         let policy = config.policy()?;
         let keys = KeyStore::open(data_dir, &config)?;
@@ -134,18 +142,32 @@ impl Signet {
         for intent in &open {
             tracing::warn!(serial = %intent.serial, subject = %intent.subject, "issuance intent without a recorded certificate (interrupted issuance): it may have been signed; its TBS is in the store");
         }
-        Ok(Signet { data_dir: data_dir.to_owned(), config, policy, authority, store, clock })
+        Ok(Signet {
+            data_dir: data_dir.to_owned(),
+            config,
+            policy,
+            authority,
+            store,
+            clock,
+        })
     }
 
     /// Issues a subscriber certificate after every check; the store holds the intent before
     /// the signature and the certificate after it.
     pub async fn issue(&self, req: IssueRequest) -> Result<Issued, AppError> {
         let profile = self.policy.profile(&req.profile)?;
-        let product = req.product.as_deref().map(|p| self.policy.product(p)).transpose()?;
+        let product = req
+            .product
+            .as_deref()
+            .map(|p| self.policy.product(p))
+            .transpose()?;
         if let Some(p) = product
             && p.profile != profile.name()
         {
-            return Err(AppError::Config(format!("product `{}` uses profile `{}`, not `{}`", p.name, p.profile, req.profile)));
+            return Err(AppError::Config(format!(
+                "product `{}` uses profile `{}`, not `{}`",
+                p.name, p.profile, req.profile
+            )));
         }
         let identity = Identity::try_from(req.identity)?;
         let key = parse_csr(&req.csr)?;
@@ -158,9 +180,13 @@ impl Signet {
             requested: format!("{} months", req.validity_months),
         })?;
         let issuer = self.authority.issuer(&plan.issuer)?;
-        record_and_sign(self.store.as_ref(), self.clock.as_ref(), &plan.issuer, &plan.profile, |serial| {
-            issuer.prepare(&plan, serial, &key)
-        })
+        record_and_sign(
+            self.store.as_ref(),
+            self.clock.as_ref(),
+            &plan.issuer,
+            &plan.profile,
+            |serial| issuer.prepare(&plan, serial, &key),
+        )
         .await
     }
 }

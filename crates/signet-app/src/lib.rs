@@ -35,14 +35,18 @@ impl Clock for SystemClock {
 /// Draws a serial from the operating system's CSPRNG.
 pub fn random_serial() -> Result<Serial, AppError> {
     let mut entropy = [0u8; SERIAL_ENTROPY_OCTETS];
-    SystemRandom::new().fill(&mut entropy).map_err(|_| AppError::Internal("the system CSPRNG failed".into()))?;
+    SystemRandom::new()
+        .fill(&mut entropy)
+        .map_err(|_| AppError::Internal("the system CSPRNG failed".into()))?;
     Ok(Serial::from_entropy(entropy))
 }
 
 /// Random bytes as lower-case hex (passphrases, identifiers).
 pub fn random_hex(octets: usize) -> Result<String, AppError> {
     let mut bytes = vec![0u8; octets];
-    SystemRandom::new().fill(&mut bytes).map_err(|_| AppError::Internal("the system CSPRNG failed".into()))?;
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| AppError::Internal("the system CSPRNG failed".into()))?;
     Ok(hex::encode(bytes))
 }
 
@@ -51,7 +55,9 @@ pub type SharedClock = Arc<dyn Clock>;
 
 /// SHA-256 of some bytes (fingerprints).
 pub fn sha256(bytes: &[u8]) -> Vec<u8> {
-    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes).as_ref().to_vec()
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes)
+        .as_ref()
+        .to_vec()
 }
 
 pub use signet_pki::certificate_pem;

@@ -71,7 +71,8 @@ pub fn passphrase_for_new_keys(file: &Path) -> Result<(Secret, Option<PathBuf>),
     let value = Zeroizing::new(crate::random_hex(32)?);
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir).map_err(|e| AppError::io(dir, e))?;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| AppError::io(dir, e))?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| AppError::io(dir, e))?;
     }
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -79,7 +80,9 @@ pub fn passphrase_for_new_keys(file: &Path) -> Result<(Secret, Option<PathBuf>),
         .mode(0o600)
         .open(file)
         .map_err(|e| AppError::io(file, e))?;
-    f.write_all(value.as_bytes()).and_then(|()| f.sync_all()).map_err(|e| AppError::io(file, e))?;
+    f.write_all(value.as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(|e| AppError::io(file, e))?;
     Ok((Secret(value), Some(file.to_owned())))
 }
 
@@ -90,6 +93,8 @@ pub fn pin(configured_file: Option<&Path>) -> Result<Secret, AppError> {
     }
     match configured_file {
         Some(path) => read_secret_file(path),
-        None => Err(AppError::Config(format!("no PKCS#11 PIN: set {PIN_ENV} or keys.pkcs11.pin_file"))),
+        None => Err(AppError::Config(format!(
+            "no PKCS#11 PIN: set {PIN_ENV} or keys.pkcs11.pin_file"
+        ))),
     }
 }

@@ -15,16 +15,36 @@ use signet_domain::identity::IdentityInput;
 use signet_domain::key::CaKeyAlgorithm;
 
 #[derive(Parser, Debug)]
-#[command(name = "signet", version, about = "Signet: certificate authority, registration authority and subscriber portal for class 3 personal certificates")]
+#[command(
+    name = "signet",
+    version,
+    about = "Signet: certificate authority, registration authority and subscriber portal for class 3 personal certificates"
+)]
 struct Cli {
     /// Directory holding the CA: signet.toml, certificates, encrypted keys, SQLite database, outbox.
-    #[arg(long, global = true, env = "SIGNET_DATA_DIR", default_value = "signet-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "SIGNET_DATA_DIR",
+        default_value = "signet-data"
+    )]
     data_dir: PathBuf,
     /// PostgreSQL URL (postgres://USER@HOST/DB) instead of the embedded SQLite database.
-    #[arg(long, global = true, env = "SIGNET_DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "SIGNET_DATABASE_URL",
+        hide_env_values = true
+    )]
     database_url: Option<String>,
     /// Log format.
-    #[arg(long, global = true, value_enum, default_value = "text", env = "SIGNET_LOG_FORMAT")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "SIGNET_LOG_FORMAT"
+    )]
     log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
@@ -89,7 +109,11 @@ struct InitArgs {
     #[arg(long, value_enum, default_value = "file")]
     key_backend: Backend,
     /// PKCS#11 module (with --key-backend pkcs11).
-    #[arg(long, env = "SIGNET_PKCS11_MODULE", default_value = "/usr/lib/softhsm/libsofthsm2.so")]
+    #[arg(
+        long,
+        env = "SIGNET_PKCS11_MODULE",
+        default_value = "/usr/lib/softhsm/libsofthsm2.so"
+    )]
     pkcs11_module: PathBuf,
     /// Label of the PKCS#11 token (the PIN comes from SIGNET_PKCS11_PIN or --pkcs11-pin-file).
     #[arg(long, default_value = "signet")]
@@ -111,7 +135,11 @@ enum Backend {
 impl InitArgs {
     fn choices(&self) -> Result<InitChoices, AppError> {
         let keys = match self.key_backend {
-            Backend::File => KeySettings { backend: KeyBackendKind::File, passphrase_file: None, pkcs11: None },
+            Backend::File => KeySettings {
+                backend: KeyBackendKind::File,
+                passphrase_file: None,
+                pkcs11: None,
+            },
             Backend::Pkcs11 => KeySettings {
                 backend: KeyBackendKind::Pkcs11,
                 passphrase_file: None,
@@ -150,7 +178,9 @@ fn example_policy_oid() -> Result<String, AppError> {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SIGNET_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -160,7 +190,10 @@ fn init_logging(format: LogFormat) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -205,10 +238,19 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             let signet = Signet::open(&cli.data_dir, store, Arc::new(SystemClock)).await?;
             serve(Arc::new(signet), listen).await
         }
-        Command::Issue { profile, csr, subject, validity_months, product } => {
+        Command::Issue {
+            profile,
+            csr,
+            subject,
+            validity_months,
+            product,
+        } => {
             let csr_bytes = read(csr)?;
             let identity: IdentityInput = serde_json::from_slice(&read(subject)?).map_err(|e| {
-                AppError::Refused(signet_domain::Refusal::InvalidIdentity { field: "subject", reason: format!("{}: {e}", subject.display()) })
+                AppError::Refused(signet_domain::Refusal::InvalidIdentity {
+                    field: "subject",
+                    reason: format!("{}: {e}", subject.display()),
+                })
             })?;
             let store = open_store(&cli).await?;
             let signet = Signet::open(&cli.data_dir, store, Arc::new(SystemClock)).await?;
@@ -232,12 +274,20 @@ fn read(path: &Path) -> Result<Vec<u8>, AppError> {
     std::fs::read(path).map_err(|e| AppError::io(path, e))
 }
 
-async fn init(data_dir: &Path, args: &InitArgs, store: &dyn signet_store::Store) -> Result<(), AppError> {
+async fn init(
+    data_dir: &Path,
+    args: &InitArgs,
+    store: &dyn signet_store::Store,
+) -> Result<(), AppError> {
     let bar = ProgressBar::new_spinner();
-    bar.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     let progress = |step: &str| bar.set_message(step.to_owned());
-    let result = signet_app::init::init(data_dir, args.choices()?, store, &SystemClock, &progress).await;
+    let result =
+        signet_app::init::init(data_dir, args.choices()?, store, &SystemClock, &progress).await;
     bar.finish_and_clear();
     let report = result?;
     println!("Created the CA in {}", data_dir.display());
@@ -255,7 +305,9 @@ async fn serve(signet: Arc<Signet>, listen: &str) -> Result<(), AppError> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| AppError::Config(format!("cannot listen on {listen}: {e}")))?;
-    let addr = listener.local_addr().map_err(|e| AppError::Internal(e.to_string()))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| AppError::Internal(e.to_string()))?;
     tracing::info!(%addr, base_url = %signet.config.base_url, "serving");
     println!("Signet listening on http://{addr}");
     axum::serve(listener, signet_web::router(signet))

@@ -10,10 +10,14 @@ use signet_store::{Counts, Store};
 
 fn counts(data: &Path) -> Counts {
     let url = format!("sqlite://{}", data.join("signet.db").display());
-    tokio::runtime::Runtime::new().expect("runtime").block_on(async {
-        let store = signet_store::SqliteStore::open(&url).await.expect("open store");
-        store.counts().await.expect("counts")
-    })
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            let store = signet_store::SqliteStore::open(&url)
+                .await
+                .expect("open store");
+            store.counts().await.expect("counts")
+        })
 }
 
 #[test]
@@ -33,7 +37,11 @@ fn bad_requests_are_refused_and_change_nothing() {
     std::fs::write(&truncated, &good_pem[..good_pem.len() / 2]).expect("write");
     // A CSR whose signature was altered: flip the last octet of the DER.
     let der_path = w.join("good.der");
-    ok(Command::new("openssl").args(["req", "-in"]).arg(&good).args(["-outform", "DER", "-out"]).arg(&der_path));
+    ok(Command::new("openssl")
+        .args(["req", "-in"])
+        .arg(&good)
+        .args(["-outform", "DER", "-out"])
+        .arg(&der_path));
     let mut der = std::fs::read(&der_path).expect("read der");
     let last = der.len() - 1;
     der[last] ^= 0x01;
@@ -50,44 +58,147 @@ fn bad_requests_are_refused_and_change_nothing() {
     .expect("write");
 
     let cases: Vec<(&str, &Path, &Path, &str, &str)> = vec![
-        ("class3-auth", garbage.as_path(), id.as_path(), "12", "the CSR cannot be read"),
-        ("class3-auth", truncated.as_path(), id.as_path(), "12", "the CSR cannot be read"),
-        ("class3-auth", bad_sig.as_path(), id.as_path(), "12", "signature does not verify"),
-        ("class3-auth", weak.as_path(), id.as_path(), "12", "RSA key of 1024 bits is too weak"),
-        ("class3-auth", good.as_path(), id.as_path(), "40", "exceeds the maximum of 39 months"),
-        ("smime-sponsor-multipurpose", good.as_path(), id.as_path(), "28", "exceeds the maximum of 825 days"),
-        ("class3-auth", good.as_path(), id.as_path(), "0", "at least 1 month"),
-        ("no-such-profile", good.as_path(), id.as_path(), "12", "unknown profile `no-such-profile`"),
-        ("smime-sponsor-multipurpose", good.as_path(), id_without_org_id.as_path(), "12", "requires `organization_identifier`"),
-        ("class3-auth", good.as_path(), bad_json.as_path(), "12", "missing field"),
-        ("class3-auth", good.as_path(), bad_country.as_path(), "12", "not an ISO 3166-1 alpha-2 country code"),
+        (
+            "class3-auth",
+            garbage.as_path(),
+            id.as_path(),
+            "12",
+            "the CSR cannot be read",
+        ),
+        (
+            "class3-auth",
+            truncated.as_path(),
+            id.as_path(),
+            "12",
+            "the CSR cannot be read",
+        ),
+        (
+            "class3-auth",
+            bad_sig.as_path(),
+            id.as_path(),
+            "12",
+            "signature does not verify",
+        ),
+        (
+            "class3-auth",
+            weak.as_path(),
+            id.as_path(),
+            "12",
+            "RSA key of 1024 bits is too weak",
+        ),
+        (
+            "class3-auth",
+            good.as_path(),
+            id.as_path(),
+            "40",
+            "exceeds the maximum of 39 months",
+        ),
+        (
+            "smime-sponsor-multipurpose",
+            good.as_path(),
+            id.as_path(),
+            "28",
+            "exceeds the maximum of 825 days",
+        ),
+        (
+            "class3-auth",
+            good.as_path(),
+            id.as_path(),
+            "0",
+            "at least 1 month",
+        ),
+        (
+            "no-such-profile",
+            good.as_path(),
+            id.as_path(),
+            "12",
+            "unknown profile `no-such-profile`",
+        ),
+        (
+            "smime-sponsor-multipurpose",
+            good.as_path(),
+            id_without_org_id.as_path(),
+            "12",
+            "requires `organization_identifier`",
+        ),
+        (
+            "class3-auth",
+            good.as_path(),
+            bad_json.as_path(),
+            "12",
+            "missing field",
+        ),
+        (
+            "class3-auth",
+            good.as_path(),
+            bad_country.as_path(),
+            "12",
+            "not an ISO 3166-1 alpha-2 country code",
+        ),
     ];
     let before_files = snapshot(data.path());
     let before = counts(data.path());
     for (profile, request, subject, months, expected) in cases {
         let out = run(signet(data.path())
-            .args(["issue", "--profile", profile, "--validity-months", months, "--csr"])
+            .args([
+                "issue",
+                "--profile",
+                profile,
+                "--validity-months",
+                months,
+                "--csr",
+            ])
             .arg(request)
             .arg("--subject")
             .arg(subject));
         let stderr = text(&out.stderr);
-        assert!(!out.status.success(), "{profile} {} {months} was accepted", request.display());
-        assert!(out.stdout.is_empty(), "a refused request printed something: {}", text(&out.stdout));
-        assert!(stderr.contains(expected), "expected `{expected}` in: {stderr}");
-        assert_eq!(counts(data.path()), before, "the store changed after: {expected}");
+        assert!(
+            !out.status.success(),
+            "{profile} {} {months} was accepted",
+            request.display()
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "a refused request printed something: {}",
+            text(&out.stdout)
+        );
+        assert!(
+            stderr.contains(expected),
+            "expected `{expected}` in: {stderr}"
+        );
+        assert_eq!(
+            counts(data.path()),
+            before,
+            "the store changed after: {expected}"
+        );
     }
-    assert_eq!(snapshot(data.path()), before_files, "files in the data directory changed");
+    assert_eq!(
+        snapshot(data.path()),
+        before_files,
+        "files in the data directory changed"
+    );
 
     // A second init refuses and changes nothing.
     let out = run(signet(data.path()).args(["init", "--base-url", BASE_URL]));
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("refusing to overwrite"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("refusing to overwrite"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(snapshot(data.path()), before_files);
     assert_eq!(counts(data.path()), before);
 
     // A good request still works afterwards, and is recorded.
     ok(signet(data.path())
-        .args(["issue", "--profile", "class3-auth", "--validity-months", "12", "--csr"])
+        .args([
+            "issue",
+            "--profile",
+            "class3-auth",
+            "--validity-months",
+            "12",
+            "--csr",
+        ])
         .arg(&good)
         .arg("--subject")
         .arg(&id));

@@ -8,17 +8,27 @@ pub const BASE_URL: &str = "http://pki.example.com";
 
 pub fn signet(data_dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_signet"));
-    cmd.arg("--data-dir").arg(data_dir).env("SIGNET_LOG", "warn").env_remove("SIGNET_CA_PASSPHRASE").env_remove("SIGNET_DATABASE_URL");
+    cmd.arg("--data-dir")
+        .arg(data_dir)
+        .env("SIGNET_LOG", "warn")
+        .env_remove("SIGNET_CA_PASSPHRASE")
+        .env_remove("SIGNET_DATABASE_URL");
     cmd
 }
 
 pub fn run(cmd: &mut Command) -> Output {
-    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
 pub fn ok(cmd: &mut Command) -> Output {
     let out = run(cmd);
-    assert!(out.status.success(), "{cmd:?} failed:\nstdout: {}\nstderr: {}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\nstdout: {}\nstderr: {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     out
 }
 
@@ -27,20 +37,28 @@ pub fn text(bytes: &[u8]) -> String {
 }
 
 pub fn tempdir() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("signet-test-").tempdir().expect("tempdir")
+    tempfile::Builder::new()
+        .prefix("signet-test-")
+        .tempdir()
+        .expect("tempdir")
 }
 
 /// A pkilint command from the venv `scripts/test` installs (PKILINT_BIN), else from PATH.
 pub fn pkilint(tool: &str) -> Command {
     let bin = std::env::var("PKILINT_BIN").map(PathBuf::from).ok();
-    let path = bin.map(|b| b.join(tool)).unwrap_or_else(|| PathBuf::from(tool));
+    let path = bin
+        .map(|b| b.join(tool))
+        .unwrap_or_else(|| PathBuf::from(tool));
     Command::new(path)
 }
 
 /// Runs a pkilint linter at WARNING level; any finding fails the test with the linter's words.
 pub fn lint(tool: &str, extra: &[&str], file: &Path) {
     let mut cmd = pkilint(tool);
-    cmd.arg("lint").args(extra).args(["-s", "WARNING"]).arg(file);
+    cmd.arg("lint")
+        .args(extra)
+        .args(["-s", "WARNING"])
+        .arg(file);
     let out = run(&mut cmd);
     assert!(
         out.status.success() && text(&out.stdout).trim().is_empty(),
@@ -52,7 +70,13 @@ pub fn lint(tool: &str, extra: &[&str], file: &Path) {
 }
 
 pub fn openssl_verify(root: &Path, intermediate: &Path, leaf: &Path) {
-    let out = ok(Command::new("openssl").arg("verify").arg("-CAfile").arg(root).arg("-untrusted").arg(intermediate).arg(leaf));
+    let out = ok(Command::new("openssl")
+        .arg("verify")
+        .arg("-CAfile")
+        .arg(root)
+        .arg("-untrusted")
+        .arg(intermediate)
+        .arg(leaf));
     assert!(text(&out.stdout).contains(": OK"), "{}", text(&out.stdout));
 }
 
@@ -60,15 +84,29 @@ pub fn openssl_verify(root: &Path, intermediate: &Path, leaf: &Path) {
 pub const KEYS: [(&str, &[&str]); 4] = [
     ("rsa-2048", &["-newkey", "rsa:2048"]),
     ("rsa-3072", &["-newkey", "rsa:3072"]),
-    ("p-256", &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]),
-    ("p-384", &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"]),
+    (
+        "p-256",
+        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+    ),
+    (
+        "p-384",
+        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"],
+    ),
 ];
 
 /// Makes a CSR with openssl; the private key goes to /dev/null.
 pub fn csr(dir: &Path, name: &str, key_args: &[&str]) -> PathBuf {
     let path = dir.join(format!("{name}.csr"));
     ok(Command::new("openssl")
-        .args(["req", "-new", "-nodes", "-keyout", "/dev/null", "-subj", "/CN=ignored"])
+        .args([
+            "req",
+            "-new",
+            "-nodes",
+            "-keyout",
+            "/dev/null",
+            "-subj",
+            "/CN=ignored",
+        ])
         .args(key_args)
         .arg("-out")
         .arg(&path));
@@ -76,7 +114,11 @@ pub fn csr(dir: &Path, name: &str, key_args: &[&str]) -> PathBuf {
 }
 
 pub fn identity(dir: &Path, with_org_id: bool) -> PathBuf {
-    let path = dir.join(if with_org_id { "identity.json" } else { "identity-no-orgid.json" });
+    let path = dir.join(if with_org_id {
+        "identity.json"
+    } else {
+        "identity-no-orgid.json"
+    });
     let mut id = serde_json::json!({
         "given_name": "Anna", "surname": "Peeters", "email": "anna.peeters@example.be",
         "organization": "Example NV", "country": "BE", "title": "Director"
@@ -91,7 +133,12 @@ pub fn identity(dir: &Path, with_org_id: bool) -> PathBuf {
 /// Profiles, their issuing CA, the validity asked for, and the linter command that judges them.
 pub const PROFILES: [(&str, &str, &str, &[&str]); 2] = [
     ("class3-auth", "class3", "39", &["lint_pkix_cert"]),
-    ("smime-sponsor-multipurpose", "smime", "27", &["lint_cabf_smime_cert", "-d"]),
+    (
+        "smime-sponsor-multipurpose",
+        "smime",
+        "27",
+        &["lint_cabf_smime_cert", "-d"],
+    ),
 ];
 
 /// Issues one certificate per profile × subscriber key, verifies each chain with openssl and
@@ -107,13 +154,27 @@ pub fn issue_matrix(data_dir: &Path, work: &Path, extra_env: &[(&str, &str)]) {
         for (profile, issuer, months, linter) in PROFILES {
             let mut cmd = signet(data_dir);
             cmd.envs(extra_env.iter().copied());
-            cmd.args(["issue", "--profile", profile, "--validity-months", months, "--csr"]).arg(&request).arg("--subject").arg(&id);
+            cmd.args([
+                "issue",
+                "--profile",
+                profile,
+                "--validity-months",
+                months,
+                "--csr",
+            ])
+            .arg(&request)
+            .arg("--subject")
+            .arg(&id);
             let out = ok(&mut cmd);
             let pem = text(&out.stdout);
             assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
             let cert = work.join(format!("{profile}-{key}.pem"));
             std::fs::write(&cert, &pem).expect("write cert");
-            openssl_verify(&ca.join("root.pem"), &ca.join(format!("{issuer}.pem")), &cert);
+            openssl_verify(
+                &ca.join("root.pem"),
+                &ca.join(format!("{issuer}.pem")),
+                &cert,
+            );
             lint(linter[0], &linter[1..], &cert);
         }
     }

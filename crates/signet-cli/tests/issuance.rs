@@ -22,20 +22,40 @@ fn ca_keys_are_encrypted_at_rest_and_the_passphrase_file_is_private() {
     ok(signet(data.path()).args(["init", "--base-url", BASE_URL]));
     let passphrase = data.path().join("secrets/ca-passphrase");
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(&passphrase).expect("passphrase file").permissions().mode();
+    let mode = std::fs::metadata(&passphrase)
+        .expect("passphrase file")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600, "passphrase file mode");
     for name in ["root", "class3", "smime", "class3-ocsp", "smime-ocsp"] {
         let key = data.path().join(format!("keys/{name}.key.pem"));
         let pem = std::fs::read_to_string(&key).expect("key file");
-        assert!(pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"), "{name} is not encrypted");
+        assert!(
+            pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"),
+            "{name} is not encrypted"
+        );
         // openssl decrypts it with the passphrase, and only with it.
-        ok(Command::new("openssl").args(["pkey", "-noout", "-in"]).arg(&key).arg("-passin").arg(format!("file:{}", passphrase.display())));
-        let wrong = run(Command::new("openssl").args(["pkey", "-noout", "-in"]).arg(&key).args(["-passin", "pass:wrong"]));
-        assert!(!wrong.status.success(), "{name} decrypts with a wrong passphrase");
+        ok(Command::new("openssl")
+            .args(["pkey", "-noout", "-in"])
+            .arg(&key)
+            .arg("-passin")
+            .arg(format!("file:{}", passphrase.display())));
+        let wrong = run(Command::new("openssl")
+            .args(["pkey", "-noout", "-in"])
+            .arg(&key)
+            .args(["-passin", "pass:wrong"]));
+        assert!(
+            !wrong.status.success(),
+            "{name} decrypts with a wrong passphrase"
+        );
     }
     // Nothing in the data directory is an unencrypted private key.
     for (path, bytes) in snapshot(data.path()) {
-        assert!(!text(&bytes).contains("BEGIN PRIVATE KEY"), "{} holds a clear private key", path.display());
+        assert!(
+            !text(&bytes).contains("BEGIN PRIVATE KEY"),
+            "{} holds a clear private key",
+            path.display()
+        );
     }
     // Without the passphrase the CA does not open; with it in the environment it does.
     std::fs::rename(&passphrase, data.path().join("moved")).expect("move passphrase");
@@ -43,12 +63,26 @@ fn ca_keys_are_encrypted_at_rest_and_the_passphrase_file_is_private() {
     let request = csr(work.path(), "k", KEYS[2].1);
     let id = identity(work.path(), true);
     let issue = |cmd: &mut Command| {
-        cmd.args(["issue", "--profile", "class3-auth", "--validity-months", "12", "--csr"]).arg(&request).arg("--subject").arg(&id);
+        cmd.args([
+            "issue",
+            "--profile",
+            "class3-auth",
+            "--validity-months",
+            "12",
+            "--csr",
+        ])
+        .arg(&request)
+        .arg("--subject")
+        .arg(&id);
         run(cmd)
     };
     let refused = issue(&mut signet(data.path()));
     assert!(!refused.status.success());
-    assert!(text(&refused.stderr).contains("SIGNET_CA_PASSPHRASE"), "{}", text(&refused.stderr));
+    assert!(
+        text(&refused.stderr).contains("SIGNET_CA_PASSPHRASE"),
+        "{}",
+        text(&refused.stderr)
+    );
     let secret = std::fs::read_to_string(data.path().join("moved")).expect("passphrase");
     let issued = issue(signet(data.path()).env("SIGNET_CA_PASSPHRASE", secret.trim()));
     assert!(issued.status.success(), "{}", text(&issued.stderr));
@@ -58,24 +92,47 @@ fn ca_keys_are_encrypted_at_rest_and_the_passphrase_file_is_private() {
 fn rsa_4096_hierarchy_issues_clean_certificates() {
     let data = tempdir();
     let work = tempdir();
-    ok(signet(data.path()).args(["init", "--base-url", BASE_URL, "--ca-key-algorithm", "rsa-4096"]));
-    let out = ok(Command::new("openssl").args(["x509", "-noout", "-text", "-in"]).arg(data.path().join("ca/class3.pem")));
+    ok(signet(data.path()).args([
+        "init",
+        "--base-url",
+        BASE_URL,
+        "--ca-key-algorithm",
+        "rsa-4096",
+    ]));
+    let out = ok(Command::new("openssl")
+        .args(["x509", "-noout", "-text", "-in"])
+        .arg(data.path().join("ca/class3.pem")));
     assert!(text(&out.stdout).contains("Public-Key: (4096 bit)"));
     let id = identity(work.path(), true);
     let request = csr(work.path(), "k", KEYS[0].1);
     for (profile, issuer, months, linter) in PROFILES {
         let out = ok(signet(data.path())
-            .args(["issue", "--profile", profile, "--validity-months", months, "--csr"])
+            .args([
+                "issue",
+                "--profile",
+                profile,
+                "--validity-months",
+                months,
+                "--csr",
+            ])
             .arg(&request)
             .arg("--subject")
             .arg(&id));
         let cert = work.path().join(format!("{profile}.pem"));
         std::fs::write(&cert, &out.stdout).expect("write");
-        openssl_verify(&data.path().join("ca/root.pem"), &data.path().join(format!("ca/{issuer}.pem")), &cert);
+        openssl_verify(
+            &data.path().join("ca/root.pem"),
+            &data.path().join(format!("ca/{issuer}.pem")),
+            &cert,
+        );
         lint(linter[0], &linter[1..], &cert);
     }
     for name in ["root", "class3", "smime"] {
-        lint("lint_pkix_cert", &[], &data.path().join(format!("ca/{name}.pem")));
+        lint(
+            "lint_pkix_cert",
+            &[],
+            &data.path().join(format!("ca/{name}.pem")),
+        );
     }
     // CA RSA keys below 4096 bits cannot be chosen.
     let other = tempdir();

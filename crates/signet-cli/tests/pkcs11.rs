@@ -16,12 +16,30 @@ fn softhsm(dir: &Path) -> Vec<(&'static str, String)> {
     let tokens = dir.join("tokens");
     std::fs::create_dir_all(&tokens).expect("token dir");
     let conf = dir.join("softhsm2.conf");
-    std::fs::write(&conf, format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", tokens.display()))
-        .expect("softhsm conf");
-    let env = vec![("SOFTHSM2_CONF", conf.display().to_string()), ("SIGNET_PKCS11_PIN", PIN.to_owned())];
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tokens.display()
+        ),
+    )
+    .expect("softhsm conf");
+    let env = vec![
+        ("SOFTHSM2_CONF", conf.display().to_string()),
+        ("SIGNET_PKCS11_PIN", PIN.to_owned()),
+    ];
     ok(Command::new("softhsm2-util")
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .args(["--init-token", "--free", "--label", "signet", "--so-pin", "1234567890", "--pin", PIN]));
+        .args([
+            "--init-token",
+            "--free",
+            "--label",
+            "signet",
+            "--so-pin",
+            "1234567890",
+            "--pin",
+            PIN,
+        ]));
     env
 }
 
@@ -33,25 +51,54 @@ fn pkcs11_backend_issues_standards_clean_certificates() {
     let env = softhsm(hsm.path());
     let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut init = signet(data.path());
-    init.envs(env_refs.iter().copied()).args(["init", "--base-url", BASE_URL, "--key-backend", "pkcs11", "--pkcs11-module", MODULE]);
+    init.envs(env_refs.iter().copied()).args([
+        "init",
+        "--base-url",
+        BASE_URL,
+        "--key-backend",
+        "pkcs11",
+        "--pkcs11-module",
+        MODULE,
+    ]);
     ok(&mut init);
 
     // No key material and no passphrase in the data directory.
     assert!(!data.path().join("keys").exists());
     assert!(!data.path().join("secrets").exists());
     for (path, bytes) in snapshot(data.path()) {
-        assert!(!text(&bytes).contains("PRIVATE KEY"), "{} holds a private key", path.display());
+        assert!(
+            !text(&bytes).contains("PRIVATE KEY"),
+            "{} holds a private key",
+            path.display()
+        );
     }
     let config = std::fs::read_to_string(data.path().join("signet.toml")).expect("config");
-    assert!(config.contains("backend = \"pkcs11\"") && !config.contains(PIN), "{config}");
+    assert!(
+        config.contains("backend = \"pkcs11\"") && !config.contains(PIN),
+        "{config}"
+    );
 
     // The token holds the five private keys, sensitive and never extractable.
     let listing = ok(Command::new("pkcs11-tool")
         .envs(env_refs.iter().copied())
-        .args(["--module", MODULE, "--token-label", "signet", "--login", "--pin", PIN, "--list-objects", "--type", "privkey"]));
+        .args([
+            "--module",
+            MODULE,
+            "--token-label",
+            "signet",
+            "--login",
+            "--pin",
+            PIN,
+            "--list-objects",
+            "--type",
+            "privkey",
+        ]));
     let listing = text(&listing.stdout);
     for name in ["root", "class3", "smime", "class3-ocsp", "smime-ocsp"] {
-        assert!(listing.contains(&format!("label:      signet-{name}\n")), "signet-{name} missing:\n{listing}");
+        assert!(
+            listing.contains(&format!("label:      signet-{name}\n")),
+            "signet-{name} missing:\n{listing}"
+        );
     }
     assert_eq!(listing.matches("never extractable").count(), 5, "{listing}");
     assert_eq!(listing.matches("always sensitive").count(), 5, "{listing}");
@@ -64,10 +111,21 @@ fn pkcs11_backend_issues_standards_clean_certificates() {
     let out = run(signet(data.path())
         .envs(env_refs.iter().copied())
         .env("SIGNET_PKCS11_PIN", "00000000")
-        .args(["issue", "--profile", "class3-auth", "--validity-months", "12", "--csr"])
+        .args([
+            "issue",
+            "--profile",
+            "class3-auth",
+            "--validity-months",
+            "12",
+            "--csr",
+        ])
         .arg(&request)
         .arg("--subject")
         .arg(&id));
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("wrong PIN"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("wrong PIN"),
+        "{}",
+        text(&out.stderr)
+    );
 }

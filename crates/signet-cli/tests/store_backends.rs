@@ -13,36 +13,78 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 
 #[test]
 fn postgres_store_through_the_cli() {
-    let admin = std::env::var("SIGNET_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let admin = std::env::var("SIGNET_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let db = format!("signet_cli_{}", std::process::id());
-    ok(Command::new("psql").arg(&admin).args(["-q", "-c", &format!("DROP DATABASE IF EXISTS {db}")]));
-    ok(Command::new("psql").arg(&admin).args(["-q", "-c", &format!("CREATE DATABASE {db}")]));
-    let url = format!("{}/{db}", admin.rsplit_once('/').expect("database in url").0);
+    ok(Command::new("psql").arg(&admin).args([
+        "-q",
+        "-c",
+        &format!("DROP DATABASE IF EXISTS {db}"),
+    ]));
+    ok(Command::new("psql")
+        .arg(&admin)
+        .args(["-q", "-c", &format!("CREATE DATABASE {db}")]));
+    let url = format!(
+        "{}/{db}",
+        admin.rsplit_once('/').expect("database in url").0
+    );
 
     let data = tempdir();
     let work = tempdir();
     ok(signet(data.path()).args(["--database-url", &url, "init", "--base-url", BASE_URL]));
-    assert!(!data.path().join("signet.db").exists(), "SQLite was used although PostgreSQL was asked for");
+    assert!(
+        !data.path().join("signet.db").exists(),
+        "SQLite was used although PostgreSQL was asked for"
+    );
     let request = csr(work.path(), "k", KEYS[3].1);
     let id = identity(work.path(), true);
     let out = ok(signet(data.path())
-        .args(["--database-url", &url, "issue", "--profile", "smime-sponsor-multipurpose", "--validity-months", "24", "--csr"])
+        .args([
+            "--database-url",
+            &url,
+            "issue",
+            "--profile",
+            "smime-sponsor-multipurpose",
+            "--validity-months",
+            "24",
+            "--csr",
+        ])
         .arg(&request)
         .arg("--subject")
         .arg(&id));
     let cert = work.path().join("c.pem");
     std::fs::write(&cert, &out.stdout).expect("write");
-    openssl_verify(&data.path().join("ca/root.pem"), &data.path().join("ca/smime.pem"), &cert);
+    openssl_verify(
+        &data.path().join("ca/root.pem"),
+        &data.path().join("ca/smime.pem"),
+        &cert,
+    );
 
-    let counts = block_on(async { signet_store::PostgresStore::open(&url).await.expect("open").counts().await.expect("counts") });
+    let counts = block_on(async {
+        signet_store::PostgresStore::open(&url)
+            .await
+            .expect("open")
+            .counts()
+            .await
+            .expect("counts")
+    });
     // 5 CA certificates + 1 subscriber certificate.
     assert_eq!((counts.issued, counts.intents), (6, 0));
 
     // A second CA in the same database is refused.
     let other = tempdir();
-    let out = run(signet(other.path()).args(["--database-url", &url, "init", "--base-url", BASE_URL]));
-    assert!(!out.status.success() && text(&out.stderr).contains("already holds certificates"), "{}", text(&out.stderr));
-    ok(Command::new("psql").arg(&admin).args(["-q", "-c", &format!("DROP DATABASE {db} WITH (FORCE)")]));
+    let out =
+        run(signet(other.path()).args(["--database-url", &url, "init", "--base-url", BASE_URL]));
+    assert!(
+        !out.status.success() && text(&out.stderr).contains("already holds certificates"),
+        "{}",
+        text(&out.stderr)
+    );
+    ok(Command::new("psql").arg(&admin).args([
+        "-q",
+        "-c",
+        &format!("DROP DATABASE {db} WITH (FORCE)"),
+    ]));
 }
 
 #[test]
@@ -58,7 +100,14 @@ fn a_crash_after_signing_leaves_the_certificate_accounted_for() {
             cmd.env("SIGNET_TEST_CRASH_AFTER_SIGNING", "1");
         }
         cmd.env("SIGNET_LOG", "warn")
-            .args(["issue", "--profile", "class3-auth", "--validity-months", "12", "--csr"])
+            .args([
+                "issue",
+                "--profile",
+                "class3-auth",
+                "--validity-months",
+                "12",
+                "--csr",
+            ])
             .arg(&request)
             .arg("--subject")
             .arg(&id);
@@ -66,22 +115,46 @@ fn a_crash_after_signing_leaves_the_certificate_accounted_for() {
     };
     let crashed = issue(true);
     assert!(!crashed.status.success(), "the crash point did not fire");
-    assert!(crashed.stdout.is_empty(), "a certificate escaped before it was recorded");
+    assert!(
+        crashed.stdout.is_empty(),
+        "a certificate escaped before it was recorded"
+    );
 
     let url = format!("sqlite://{}", data.path().join("signet.db").display());
-    let open = block_on(async { signet_store::SqliteStore::open(&url).await.expect("open").unfinished_intents().await.expect("intents") });
-    assert_eq!(open.len(), 1, "the signed-but-unrecorded certificate has no intent");
+    let open = block_on(async {
+        signet_store::SqliteStore::open(&url)
+            .await
+            .expect("open")
+            .unfinished_intents()
+            .await
+            .expect("intents")
+    });
+    assert_eq!(
+        open.len(),
+        1,
+        "the signed-but-unrecorded certificate has no intent"
+    );
     let intent = &open[0];
     assert_eq!(intent.profile, "class3-auth");
-    assert!(intent.subject.contains("CN=Anna Peeters"), "{}", intent.subject);
+    assert!(
+        intent.subject.contains("CN=Anna Peeters"),
+        "{}",
+        intent.subject
+    );
     // The intent holds the exact to-be-signed certificate: openssl can read it.
     let tbs = work.path().join("tbs.der");
     std::fs::write(&tbs, &intent.tbs_der).expect("write tbs");
-    let parsed = ok(Command::new("openssl").args(["asn1parse", "-inform", "DER", "-in"]).arg(&tbs));
+    let parsed = ok(Command::new("openssl")
+        .args(["asn1parse", "-inform", "DER", "-in"])
+        .arg(&tbs));
     assert!(text(&parsed.stdout).contains("Anna Peeters"));
 
     // The next start reports the interrupted issuance, and issuance goes on.
     let next = issue(false);
     assert!(next.status.success(), "{}", text(&next.stderr));
-    assert!(text(&next.stderr).contains(&intent.serial.to_hex()), "no warning about the open intent: {}", text(&next.stderr));
+    assert!(
+        text(&next.stderr).contains(&intent.serial.to_hex()),
+        "no warning about the open intent: {}",
+        text(&next.stderr)
+    );
 }

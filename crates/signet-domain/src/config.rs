@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::Refusal;
 use crate::profile::{ProductSpec, Profile, ProfileSpec};
 use crate::validity::ValidityLimit;
-use crate::Refusal;
 
 /// How subscribers of a country order (R-ORD-8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,14 +32,21 @@ impl Default for ChannelMap {
     fn default() -> Self {
         ChannelMap {
             default: Channel::SelfService,
-            countries: [("BE".to_owned(), Channel::Agent), ("NL".to_owned(), Channel::Agent)].into(),
+            countries: [
+                ("BE".to_owned(), Channel::Agent),
+                ("NL".to_owned(), Channel::Agent),
+            ]
+            .into(),
         }
     }
 }
 
 impl ChannelMap {
     pub fn channel_for(&self, country: &str) -> Channel {
-        self.countries.get(&country.to_ascii_uppercase()).copied().unwrap_or(self.default)
+        self.countries
+            .get(&country.to_ascii_uppercase())
+            .copied()
+            .unwrap_or(self.default)
     }
 }
 
@@ -94,7 +101,10 @@ impl Policy {
         let mut products = BTreeMap::new();
         for (name, p) in spec.products {
             let profile = profiles.get(&p.profile).ok_or_else(|| {
-                Refusal::InvalidConfig(format!("product `{name}` uses unknown profile `{}`", p.profile))
+                Refusal::InvalidConfig(format!(
+                    "product `{name}` uses unknown profile `{}`",
+                    p.profile
+                ))
             })?;
             if !p.max_validity.fits_within(profile.max_validity()) {
                 return Err(Refusal::InvalidConfig(format!(
@@ -107,24 +117,37 @@ impl Policy {
             let display_name = p.display_name.clone().unwrap_or_else(|| name.clone());
             products.insert(
                 name.clone(),
-                Product { name, profile: p.profile, max_validity: p.max_validity, display_name },
+                Product {
+                    name,
+                    profile: p.profile,
+                    max_validity: p.max_validity,
+                    display_name,
+                },
             );
         }
-        Ok(Policy { channels: spec.channels, profiles, products })
+        Ok(Policy {
+            channels: spec.channels,
+            profiles,
+            products,
+        })
     }
 
     pub fn profile(&self, name: &str) -> Result<&Profile, Refusal> {
-        self.profiles.get(name).ok_or_else(|| Refusal::UnknownProfile {
-            name: name.to_owned(),
-            known: self.profiles.keys().cloned().collect::<Vec<_>>().join(", "),
-        })
+        self.profiles
+            .get(name)
+            .ok_or_else(|| Refusal::UnknownProfile {
+                name: name.to_owned(),
+                known: self.profiles.keys().cloned().collect::<Vec<_>>().join(", "),
+            })
     }
 
     pub fn product(&self, name: &str) -> Result<&Product, Refusal> {
-        self.products.get(name).ok_or_else(|| Refusal::UnknownProduct {
-            name: name.to_owned(),
-            known: self.products.keys().cloned().collect::<Vec<_>>().join(", "),
-        })
+        self.products
+            .get(name)
+            .ok_or_else(|| Refusal::UnknownProduct {
+                name: name.to_owned(),
+                known: self.products.keys().cloned().collect::<Vec<_>>().join(", "),
+            })
     }
 
     pub fn profiles(&self) -> impl Iterator<Item = &Profile> {
@@ -156,7 +179,11 @@ mod tests {
             profiles: [("class3-auth".to_owned(), profile)].into(),
             products: [(
                 "personal-3-pro".to_owned(),
-                ProductSpec { profile: "class3-auth".into(), max_validity: ValidityLimit::Months(39), display_name: None },
+                ProductSpec {
+                    profile: "class3-auth".into(),
+                    max_validity: ValidityLimit::Months(39),
+                    display_name: None,
+                },
             )]
             .into(),
         }
@@ -174,10 +201,16 @@ mod tests {
     fn products_must_fit_their_profile() {
         assert!(Policy::new(spec(), &["class3"]).is_ok());
         let mut s = spec();
-        s.products.get_mut("personal-3-pro").expect("product").max_validity = ValidityLimit::Months(40);
+        s.products
+            .get_mut("personal-3-pro")
+            .expect("product")
+            .max_validity = ValidityLimit::Months(40);
         assert!(Policy::new(s, &["class3"]).is_err());
         let mut s = spec();
-        s.products.get_mut("personal-3-pro").expect("product").profile = "nope".into();
+        s.products
+            .get_mut("personal-3-pro")
+            .expect("product")
+            .profile = "nope".into();
         assert!(Policy::new(s, &["class3"]).is_err());
         assert!(Policy::new(spec(), &["other"]).is_err());
     }

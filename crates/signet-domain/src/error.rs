@@ -11,13 +11,21 @@ pub enum Refusal {
     InvalidIdentity { field: &'static str, reason: String },
     /// The profile needs an identity field that was not given.
     #[error("profile `{profile}` requires `{field}` in the subject (e.g. {example})")]
-    MissingIdentityField { profile: String, field: &'static str, example: &'static str },
+    MissingIdentityField {
+        profile: String,
+        field: &'static str,
+        example: &'static str,
+    },
     /// The subscriber's public key is too weak or of a kind Signet does not certify.
     #[error("{0}")]
     UnacceptableKey(String),
     /// The requested validity is longer than the product or profile allows.
     #[error("requested validity of {requested} exceeds the maximum of {maximum} for `{what}`")]
-    ValidityTooLong { what: String, requested: String, maximum: String },
+    ValidityTooLong {
+        what: String,
+        requested: String,
+        maximum: String,
+    },
     /// A validity of zero months was requested.
     #[error("validity must be at least 1 month")]
     ValidityTooShort,
@@ -31,6 +39,8 @@ pub enum Refusal {
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
     /// A serial number given as text is not a valid serial.
-    #[error("invalid serial number `{0}`: expected hexadecimal digits of a positive serial of at most 20 octets")]
+    #[error(
+        "invalid serial number `{0}`: expected hexadecimal digits of a positive serial of at most 20 octets"
+    )]
     InvalidSerial(String),
 }

@@ -61,7 +61,9 @@ impl TryFrom<IdentityInput> for Identity {
         if common_name_len > UB_NAME_FIELD {
             return Err(invalid(
                 "given_name",
-                format!("given name and surname together must fit the {UB_NAME_FIELD}-character common name"),
+                format!(
+                    "given name and surname together must fit the {UB_NAME_FIELD}-character common name"
+                ),
             ));
         }
         let organization = text_field("organization", &input.organization, UB_NAME_FIELD)?;
@@ -129,7 +131,10 @@ impl Identity {
 }
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> Refusal {
-    Refusal::InvalidIdentity { field, reason: reason.into() }
+    Refusal::InvalidIdentity {
+        field,
+        reason: reason.into(),
+    }
 }
 
 fn text_field(field: &'static str, value: &str, max_chars: usize) -> Result<String, Refusal> {
@@ -138,7 +143,10 @@ fn text_field(field: &'static str, value: &str, max_chars: usize) -> Result<Stri
         return Err(invalid(field, "must not be empty"));
     }
     if trimmed.chars().count() > max_chars {
-        return Err(invalid(field, format!("must be at most {max_chars} characters")));
+        return Err(invalid(
+            field,
+            format!("must be at most {max_chars} characters"),
+        ));
     }
     if trimmed.chars().any(char::is_control) {
         return Err(invalid(field, "must not contain control characters"));
@@ -153,7 +161,10 @@ fn country(value: &str) -> Result<String, Refusal> {
     let code = value.trim().to_ascii_uppercase();
     let known = code.len() == 2 && ISO_3166_ALPHA2.split(' ').any(|c| c == code);
     if !known {
-        return Err(invalid("country", format!("`{value}` is not an ISO 3166-1 alpha-2 country code (e.g. BE, NL, DE)")));
+        return Err(invalid(
+            "country",
+            format!("`{value}` is not an ISO 3166-1 alpha-2 country code (e.g. BE, NL, DE)"),
+        ));
     }
     Ok(code)
 }
@@ -161,7 +172,12 @@ fn country(value: &str) -> Result<String, Refusal> {
 /// A mailbox that can be written as an rfc822Name (IA5String): ASCII `local@domain`.
 fn email(value: &str) -> Result<String, Refusal> {
     let value = value.trim();
-    let bad = |why: &str| invalid("email", format!("`{value}` is not a usable e-mail address: {why}"));
+    let bad = |why: &str| {
+        invalid(
+            "email",
+            format!("`{value}` is not a usable e-mail address: {why}"),
+        )
+    };
     if value.len() > UB_EMAIL {
         return Err(bad("too long"));
     }
@@ -209,7 +225,8 @@ fn organization_identifier(value: &str) -> Result<String, Refusal> {
         )
     };
     let (head, reference) = value.split_once('-').ok_or_else(bad)?;
-    if head.len() < 5 || !head.is_ascii() || reference.is_empty() || reference.len() > UB_NAME_FIELD {
+    if head.len() < 5 || !head.is_ascii() || reference.is_empty() || reference.len() > UB_NAME_FIELD
+    {
         return Err(bad());
     }
     let (scheme, rest) = head.split_at(3);
@@ -227,7 +244,10 @@ fn organization_identifier(value: &str) -> Result<String, Refusal> {
             return Err(bad());
         }
     }
-    if reference.chars().any(|c| c.is_control() || c.is_whitespace()) {
+    if reference
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace())
+    {
         return Err(bad());
     }
     Ok(value.to_owned())
@@ -260,7 +280,8 @@ mod tests {
 
     #[test]
     fn refuses_bad_fields_with_the_field_name() {
-        let cases: Vec<(fn(&mut IdentityInput), &str)> = vec![
+        type Case = (fn(&mut IdentityInput), &'static str);
+        let cases: Vec<Case> = vec![
             (|i| i.given_name = "  ".into(), "given_name"),
             (|i| i.surname = "x".repeat(65), "surname"),
             (|i| i.given_name = "a".repeat(60), "given_name"),
@@ -271,9 +292,18 @@ mod tests {
             (|i| i.email = "a@localhost".into(), "email"),
             (|i| i.email = "ä@example.be".into(), "email"),
             (|i| i.email = "a..b@example.be".into(), "email"),
-            (|i| i.organization_identifier = Some("0123456789".into()), "organization_identifier"),
-            (|i| i.organization_identifier = Some("ABCBE-1".into()), "organization_identifier"),
-            (|i| i.organization_identifier = Some("VATZZ-1".into()), "organization_identifier"),
+            (
+                |i| i.organization_identifier = Some("0123456789".into()),
+                "organization_identifier",
+            ),
+            (
+                |i| i.organization_identifier = Some("ABCBE-1".into()),
+                "organization_identifier",
+            ),
+            (
+                |i| i.organization_identifier = Some("VATZZ-1".into()),
+                "organization_identifier",
+            ),
             (|i| i.title = Some(String::new()), "title"),
         ];
         for (mutate, field) in cases {
@@ -288,7 +318,12 @@ mod tests {
 
     #[test]
     fn organization_identifier_forms() {
-        for ok in ["VATBE-0123456789", "NTRNL-12345678", "LEIXG-5493001KJTIIGC8Y1R12", "NTRUS+CA-1234"] {
+        for ok in [
+            "VATBE-0123456789",
+            "NTRNL-12345678",
+            "LEIXG-5493001KJTIIGC8Y1R12",
+            "NTRUS+CA-1234",
+        ] {
             assert!(organization_identifier(ok).is_ok(), "{ok}");
         }
     }

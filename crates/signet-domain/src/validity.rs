@@ -97,11 +97,19 @@ impl Period {
             return Err(Refusal::ValidityTooShort);
         }
         let not_before = now.replace_nanosecond(0).unwrap_or(now);
-        Ok(Period { not_before, not_after: add_months(not_before, months) - Duration::SECOND })
+        Ok(Period {
+            not_before,
+            not_after: add_months(not_before, months) - Duration::SECOND,
+        })
     }
 
     /// Refuses a period longer than `limit` allows; `what` names the product or profile.
-    pub fn check_within(&self, limit: ValidityLimit, what: &str, requested: &str) -> Result<(), Refusal> {
+    pub fn check_within(
+        &self,
+        limit: ValidityLimit,
+        what: &str,
+        requested: &str,
+    ) -> Result<(), Refusal> {
         if self.not_after > limit.latest_not_after(self.not_before) {
             return Err(Refusal::ValidityTooLong {
                 what: what.to_owned(),
@@ -150,12 +158,35 @@ mod tests {
     fn limits() {
         let now = datetime!(2026-11-25 12:00:00 UTC);
         let months = ValidityLimit::Months(39);
-        assert!(Period::months_from(now, 39).expect("p").check_within(months, "x", "39 months").is_ok());
-        assert!(Period::months_from(now, 40).expect("p").check_within(months, "x", "40 months").is_err());
+        assert!(
+            Period::months_from(now, 39)
+                .expect("p")
+                .check_within(months, "x", "39 months")
+                .is_ok()
+        );
+        assert!(
+            Period::months_from(now, 40)
+                .expect("p")
+                .check_within(months, "x", "40 months")
+                .is_err()
+        );
         let days = ValidityLimit::Days(825);
-        assert!(Period::months_from(now, 27).expect("p").check_within(days, "x", "27 months").is_ok());
-        assert!(Period::months_from(now, 28).expect("p").check_within(days, "x", "28 months").is_err());
-        let p = Period { not_before: now, not_after: days.latest_not_after(now) };
+        assert!(
+            Period::months_from(now, 27)
+                .expect("p")
+                .check_within(days, "x", "27 months")
+                .is_ok()
+        );
+        assert!(
+            Period::months_from(now, 28)
+                .expect("p")
+                .check_within(days, "x", "28 months")
+                .is_err()
+        );
+        let p = Period {
+            not_before: now,
+            not_after: days.latest_not_after(now),
+        };
         assert_eq!(p.inclusive_seconds(), 825 * 86_400);
         assert!(Period::months_from(now, 0).is_err());
     }

@@ -28,9 +28,12 @@ impl SubscriberKey {
 /// Reads a CSR in PEM or DER, checks its key against the policy and verifies its signature.
 pub fn parse_csr(bytes: &[u8]) -> Result<SubscriberKey, PkiError> {
     let der = if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
-        let (label, der) = der::pem::decode_vec(bytes).map_err(|e| PkiError::MalformedCsr(format!("PEM: {e}")))?;
+        let (label, der) =
+            der::pem::decode_vec(bytes).map_err(|e| PkiError::MalformedCsr(format!("PEM: {e}")))?;
         if label != "CERTIFICATE REQUEST" && label != "NEW CERTIFICATE REQUEST" {
-            return Err(PkiError::MalformedCsr(format!("the PEM block is `{label}`, expected CERTIFICATE REQUEST")));
+            return Err(PkiError::MalformedCsr(format!(
+                "the PEM block is `{label}`, expected CERTIFICATE REQUEST"
+            )));
         }
         der
     } else {
@@ -39,7 +42,8 @@ pub fn parse_csr(bytes: &[u8]) -> Result<SubscriberKey, PkiError> {
     if der.is_empty() {
         return Err(PkiError::MalformedCsr("the file is empty".into()));
     }
-    let csr = CertReq::from_der(&der).map_err(|e| PkiError::MalformedCsr(format!("not a PKCS#10 request: {e}")))?;
+    let csr = CertReq::from_der(&der)
+        .map_err(|e| PkiError::MalformedCsr(format!("not a PKCS#10 request: {e}")))?;
     let key = SubscriberKey::from_spki(csr.info.public_key.clone())?;
     let message = csr.info.to_der()?;
     let signature = csr
@@ -59,8 +63,16 @@ mod tests {
 
     #[test]
     fn garbage_and_truncation_are_malformed() {
-        for input in [&b""[..], b"hello", b"-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n", &[0x30, 0x82, 0x01]] {
-            assert!(matches!(parse_csr(input), Err(PkiError::MalformedCsr(_))), "{input:?}");
+        for input in [
+            &b""[..],
+            b"hello",
+            b"-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n",
+            &[0x30, 0x82, 0x01],
+        ] {
+            assert!(
+                matches!(parse_csr(input), Err(PkiError::MalformedCsr(_))),
+                "{input:?}"
+            );
         }
     }
 }

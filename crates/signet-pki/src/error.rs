@@ -14,10 +14,14 @@ pub enum PkiError {
     #[error("the CSR cannot be read: {0}")]
     MalformedCsr(String),
     /// The CSR's self-signature does not verify: it was altered or made with another key.
-    #[error("the CSR's signature does not verify with the public key it contains (the request was altered or signed with another key)")]
+    #[error(
+        "the CSR's signature does not verify with the public key it contains (the request was altered or signed with another key)"
+    )]
     CsrSignatureInvalid,
     /// The CSR uses a signature algorithm Signet does not accept.
-    #[error("the CSR is signed with {0}, which is not accepted: sign it with SHA-256 or stronger (RSA PKCS#1 v1.5 or ECDSA)")]
+    #[error(
+        "the CSR is signed with {0}, which is not accepted: sign it with SHA-256 or stronger (RSA PKCS#1 v1.5 or ECDSA)"
+    )]
     CsrSignatureAlgorithm(String),
     /// The to-be-signed certificate failed the pre-issuance check; nothing was signed.
     #[error("pre-issuance check failed, nothing was signed: {0}")]
@@ -32,7 +36,9 @@ pub enum PkiError {
     #[error("PKCS#11: {0}")]
     Pkcs11(String),
     /// A certificate Signet produced did not verify with its issuer's key.
-    #[error("signature self-check failed: the signed certificate does not verify with the issuer key")]
+    #[error(
+        "signature self-check failed: the signed certificate does not verify with the issuer key"
+    )]
     SelfCheckFailed,
 }
 

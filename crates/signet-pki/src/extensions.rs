@@ -5,8 +5,9 @@ use aws_lc_rs::digest;
 use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5280::{ID_AD_CA_ISSUERS, ID_AD_OCSP};
 use const_oid::db::rfc5912::{
-    ID_CE_AUTHORITY_KEY_IDENTIFIER, ID_CE_BASIC_CONSTRAINTS, ID_CE_CERTIFICATE_POLICIES, ID_CE_CRL_DISTRIBUTION_POINTS,
-    ID_CE_EXT_KEY_USAGE, ID_CE_KEY_USAGE, ID_CE_SUBJECT_ALT_NAME, ID_CE_SUBJECT_KEY_IDENTIFIER, ID_PE_AUTHORITY_INFO_ACCESS,
+    ID_CE_AUTHORITY_KEY_IDENTIFIER, ID_CE_BASIC_CONSTRAINTS, ID_CE_CERTIFICATE_POLICIES,
+    ID_CE_CRL_DISTRIBUTION_POINTS, ID_CE_EXT_KEY_USAGE, ID_CE_KEY_USAGE, ID_CE_SUBJECT_ALT_NAME,
+    ID_CE_SUBJECT_KEY_IDENTIFIER, ID_PE_AUTHORITY_INFO_ACCESS,
 };
 use der::Encode;
 use der::asn1::{Ia5String, Null, OctetString};
@@ -17,19 +18,29 @@ use x509_cert::ext::pkix::certpolicy::PolicyInformation;
 use x509_cert::ext::pkix::crl::dp::DistributionPoint;
 use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
 use x509_cert::ext::pkix::{
-    AccessDescription, AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, BasicConstraints, CertificatePolicies,
-    CrlDistributionPoints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName,
+    AccessDescription, AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, BasicConstraints,
+    CertificatePolicies, CrlDistributionPoints, ExtendedKeyUsage, KeyUsage, KeyUsages,
+    SubjectAltName,
 };
 
 use crate::PkiError;
 
 /// id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1).
-pub const ID_PKIX_OCSP_NOCHECK: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.5");
+pub const ID_PKIX_OCSP_NOCHECK: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.5");
 /// id-kp-OCSPSigning.
 pub const ID_KP_OCSP_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.9");
 
-fn extension(oid: ObjectIdentifier, critical: bool, value: &impl Encode) -> Result<Extension, PkiError> {
-    Ok(Extension { extn_id: oid, critical, extn_value: OctetString::new(value.to_der()?)? })
+fn extension(
+    oid: ObjectIdentifier,
+    critical: bool,
+    value: &impl Encode,
+) -> Result<Extension, PkiError> {
+    Ok(Extension {
+        extn_id: oid,
+        critical,
+        extn_value: OctetString::new(value.to_der()?)?,
+    })
 }
 
 /// RFC 7093 §2 method 1: the leftmost 160 bits of SHA-256 over the subjectPublicKey bits.
@@ -44,12 +55,22 @@ pub fn subject_key_identifier(spki: &SubjectPublicKeyInfoOwned) -> Result<Extens
 
 /// keyIdentifier only, as the S/MIME BRs require.
 pub fn authority_key_identifier(issuer: &SubjectPublicKeyInfoOwned) -> Result<Extension, PkiError> {
-    let aki = AuthorityKeyIdentifier { key_identifier: Some(key_identifier(issuer)?), ..Default::default() };
+    let aki = AuthorityKeyIdentifier {
+        key_identifier: Some(key_identifier(issuer)?),
+        ..Default::default()
+    };
     extension(ID_CE_AUTHORITY_KEY_IDENTIFIER, false, &aki)
 }
 
 pub fn basic_constraints(ca: bool, path_len: Option<u8>) -> Result<Extension, PkiError> {
-    extension(ID_CE_BASIC_CONSTRAINTS, true, &BasicConstraints { ca, path_len_constraint: path_len })
+    extension(
+        ID_CE_BASIC_CONSTRAINTS,
+        true,
+        &BasicConstraints {
+            ca,
+            path_len_constraint: path_len,
+        },
+    )
 }
 
 pub fn key_usage(flags: impl IntoIterator<Item = KeyUsages>) -> Result<Extension, PkiError> {
@@ -74,15 +95,25 @@ pub fn extended_key_usage(oids: Vec<ObjectIdentifier>) -> Result<Extension, PkiE
 }
 
 pub fn parse_oid(dotted: &str) -> Result<ObjectIdentifier, PkiError> {
-    ObjectIdentifier::new(dotted).map_err(|e| PkiError::Key(format!("object identifier `{dotted}`: {e}")))
+    ObjectIdentifier::new(dotted)
+        .map_err(|e| PkiError::Key(format!("object identifier `{dotted}`: {e}")))
 }
 
 pub fn certificate_policies(oids: &[String]) -> Result<Extension, PkiError> {
     let policies = oids
         .iter()
-        .map(|o| Ok(PolicyInformation { policy_identifier: parse_oid(o)?, policy_qualifiers: None }))
+        .map(|o| {
+            Ok(PolicyInformation {
+                policy_identifier: parse_oid(o)?,
+                policy_qualifiers: None,
+            })
+        })
         .collect::<Result<Vec<_>, PkiError>>()?;
-    extension(ID_CE_CERTIFICATE_POLICIES, false, &CertificatePolicies(policies))
+    extension(
+        ID_CE_CERTIFICATE_POLICIES,
+        false,
+        &CertificatePolicies(policies),
+    )
 }
 
 fn uri(url: &str) -> Result<GeneralName, PkiError> {
@@ -95,20 +126,38 @@ pub fn crl_distribution_point(url: &str) -> Result<Extension, PkiError> {
         reasons: None,
         crl_issuer: None,
     };
-    extension(ID_CE_CRL_DISTRIBUTION_POINTS, false, &CrlDistributionPoints(vec![dp]))
+    extension(
+        ID_CE_CRL_DISTRIBUTION_POINTS,
+        false,
+        &CrlDistributionPoints(vec![dp]),
+    )
 }
 
 pub fn authority_info_access(ca_issuers: &str, ocsp: Option<&str>) -> Result<Extension, PkiError> {
     let mut access = Vec::new();
     if let Some(ocsp) = ocsp {
-        access.push(AccessDescription { access_method: ID_AD_OCSP, access_location: uri(ocsp)? });
+        access.push(AccessDescription {
+            access_method: ID_AD_OCSP,
+            access_location: uri(ocsp)?,
+        });
     }
-    access.push(AccessDescription { access_method: ID_AD_CA_ISSUERS, access_location: uri(ca_issuers)? });
-    extension(ID_PE_AUTHORITY_INFO_ACCESS, false, &AuthorityInfoAccessSyntax(access))
+    access.push(AccessDescription {
+        access_method: ID_AD_CA_ISSUERS,
+        access_location: uri(ca_issuers)?,
+    });
+    extension(
+        ID_PE_AUTHORITY_INFO_ACCESS,
+        false,
+        &AuthorityInfoAccessSyntax(access),
+    )
 }
 
 pub fn subject_alt_email(email: &str) -> Result<Extension, PkiError> {
-    extension(ID_CE_SUBJECT_ALT_NAME, false, &SubjectAltName(vec![GeneralName::Rfc822Name(Ia5String::new(email)?)]))
+    extension(
+        ID_CE_SUBJECT_ALT_NAME,
+        false,
+        &SubjectAltName(vec![GeneralName::Rfc822Name(Ia5String::new(email)?)]),
+    )
 }
 
 pub fn ocsp_nocheck() -> Result<Extension, PkiError> {

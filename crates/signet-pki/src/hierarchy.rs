@@ -8,11 +8,11 @@ use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::ext::pkix::KeyUsages;
 use x509_cert::name::Name;
 
+use crate::PkiError;
 use crate::extensions as ext;
 use crate::issuance::{Issuer, PreparedCertificate, prepare_with};
 use crate::keys::CaSigner;
 use crate::name::validity;
-use crate::PkiError;
 
 /// A self-signed root: basicConstraints cA (no path length limit), keyCertSign + cRLSign.
 pub fn root_certificate<'a>(
@@ -26,7 +26,15 @@ pub fn root_certificate<'a>(
         ext::key_usage([KeyUsages::KeyCertSign, KeyUsages::CRLSign])?,
     ];
     let validity = validity(period.not_before, period.not_after)?;
-    prepare_with(signer, name.clone(), name.clone(), serial, validity, signer.spki().clone(), extensions)
+    prepare_with(
+        signer,
+        name.clone(),
+        name.clone(),
+        serial,
+        validity,
+        signer.spki().clone(),
+        extensions,
+    )
 }
 
 /// What an issuing CA certificate says besides its name and key.
@@ -57,7 +65,9 @@ pub fn issuing_ca_certificate<'a>(
         ext::authority_info_access(&parent.urls.ca_issuers, parent.urls.ocsp.as_deref())?,
     ];
     if !profile.extended_key_usages.is_empty() {
-        extensions.push(ext::extended_key_usage(profile.extended_key_usages.clone())?);
+        extensions.push(ext::extended_key_usage(
+            profile.extended_key_usages.clone(),
+        )?);
     }
     subordinate(parent, spki, name, serial, period, extensions)
 }
@@ -91,5 +101,13 @@ fn subordinate<'a>(
     extensions: Vec<x509_cert::ext::Extension>,
 ) -> Result<PreparedCertificate<'a>, PkiError> {
     let validity = validity(period.not_before, period.not_after)?;
-    prepare_with(parent.signer(), name.clone(), parent.subject().clone(), serial, validity, spki.clone(), extensions)
+    prepare_with(
+        parent.signer(),
+        name.clone(),
+        parent.subject().clone(),
+        serial,
+        validity,
+        spki.clone(),
+        extensions,
+    )
 }

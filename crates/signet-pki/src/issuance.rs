@@ -5,6 +5,7 @@ use der::{Decode, Encode};
 use signet_domain::plan::CertificatePlan;
 use signet_domain::serial::Serial;
 use spki::SubjectPublicKeyInfoOwned;
+use x509_cert::Certificate;
 use x509_cert::builder::profile::BuilderProfile;
 use x509_cert::builder::{Builder, CertificateBuilder};
 use x509_cert::certificate::TbsCertificate;
@@ -12,15 +13,14 @@ use x509_cert::ext::Extension;
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::Validity;
-use x509_cert::Certificate;
 
+use crate::PkiError;
+use crate::csr::SubscriberKey;
 use crate::extensions as ext;
 use crate::keys::CaSigner;
-use crate::precheck::{IssuerFacts, check_tbs};
-use crate::csr::SubscriberKey;
 use crate::name::{subject_name, validity};
+use crate::precheck::{IssuerFacts, check_tbs};
 use crate::public_key::verify;
-use crate::PkiError;
 
 /// The URLs written into certificates an issuer signs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,12 +45,25 @@ pub struct Issuer {
 
 impl Issuer {
     /// Pairs a certificate with its key; refuses if the key is not the certificate's.
-    pub fn new(name: &str, certificate_der: Vec<u8>, signer: CaSigner, urls: IssuerUrls) -> Result<Issuer, PkiError> {
+    pub fn new(
+        name: &str,
+        certificate_der: Vec<u8>,
+        signer: CaSigner,
+        urls: IssuerUrls,
+    ) -> Result<Issuer, PkiError> {
         let certificate = Certificate::from_der(&certificate_der)?;
         if certificate.tbs_certificate().subject_public_key_info() != signer.spki() {
-            return Err(PkiError::Key(format!("the key for `{name}` does not match its certificate")));
+            return Err(PkiError::Key(format!(
+                "the key for `{name}` does not match its certificate"
+            )));
         }
-        Ok(Issuer { name: name.to_owned(), certificate, certificate_der, urls, signer })
+        Ok(Issuer {
+            name: name.to_owned(),
+            certificate,
+            certificate_der,
+            urls,
+            signer,
+        })
     }
 
     pub fn subject(&self) -> &Name {
@@ -90,11 +103,26 @@ impl Issuer {
         ];
         let subject = subject_name(&plan.subject)?;
         let period = validity(plan.period.not_before, plan.period.not_after)?;
-        let (builder, tbs_der) =
-            build_tbs(&self.signer, subject, self.subject().clone(), serial, period, key.spki.clone(), extensions)?;
-        let facts = IssuerFacts { name: self.subject(), spki: self.signer.spki(), algorithm: self.signer.algorithm() };
+        let (builder, tbs_der) = build_tbs(
+            &self.signer,
+            subject,
+            self.subject().clone(),
+            serial,
+            period,
+            key.spki.clone(),
+            extensions,
+        )?;
+        let facts = IssuerFacts {
+            name: self.subject(),
+            spki: self.signer.spki(),
+            algorithm: self.signer.algorithm(),
+        };
         check_tbs(&tbs_der, plan, serial, key, &facts)?;
-        Ok(PreparedCertificate { signer: &self.signer, builder, tbs_der })
+        Ok(PreparedCertificate {
+            signer: &self.signer,
+            builder,
+            tbs_der,
+        })
     }
 }
 
@@ -107,7 +135,9 @@ pub struct PreparedCertificate<'a> {
 
 impl std::fmt::Debug for PreparedCertificate<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PreparedCertificate").field("tbs_octets", &self.tbs_der.len()).finish_non_exhaustive()
+        f.debug_struct("PreparedCertificate")
+            .field("tbs_octets", &self.tbs_der.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -165,8 +195,13 @@ pub(crate) fn prepare_with<'a>(
     spki: SubjectPublicKeyInfoOwned,
     extensions: Vec<Extension>,
 ) -> Result<PreparedCertificate<'a>, PkiError> {
-    let (builder, tbs_der) = build_tbs(signer, subject, issuer, serial, validity, spki, extensions)?;
-    Ok(PreparedCertificate { signer, builder, tbs_der })
+    let (builder, tbs_der) =
+        build_tbs(signer, subject, issuer, serial, validity, spki, extensions)?;
+    Ok(PreparedCertificate {
+        signer,
+        builder,
+        tbs_der,
+    })
 }
 
 /// Builds a to-be-signed certificate. A subject key identifier is always added.
@@ -180,7 +215,11 @@ pub(crate) fn build_tbs(
     mut extensions: Vec<Extension>,
 ) -> Result<(CertificateBuilder<FixedProfile>, Vec<u8>), PkiError> {
     extensions.insert(0, ext::subject_key_identifier(&spki)?);
-    let profile = FixedProfile { subject, issuer, extensions };
+    let profile = FixedProfile {
+        subject,
+        issuer,
+        extensions,
+    };
     let serial = SerialNumber::new(serial.as_der_integer())?;
     let mut builder = CertificateBuilder::new(profile, serial, validity, spki)?;
     let tbs = builder.finalize(signer)?;
@@ -196,8 +235,16 @@ pub(crate) fn sign_tbs(
     let signature = signer.sign_to_bitstring(tbs_der)?;
     let certificate = builder.assemble(signature, signer)?;
     let der = certificate.to_der()?;
-    let sig_bytes = certificate.signature().as_bytes().ok_or(PkiError::SelfCheckFailed)?;
-    match verify(signer.spki(), certificate.signature_algorithm().oid, tbs_der, sig_bytes) {
+    let sig_bytes = certificate
+        .signature()
+        .as_bytes()
+        .ok_or(PkiError::SelfCheckFailed)?;
+    match verify(
+        signer.spki(),
+        certificate.signature_algorithm().oid,
+        tbs_der,
+        sig_bytes,
+    ) {
         Ok(true) => Ok(der),
         _ => Err(PkiError::SelfCheckFailed),
     }

@@ -9,7 +9,8 @@ use der::asn1::{AnyRef, BitString};
 use der::{Decode, Encode};
 use signet_domain::key::CaKeyAlgorithm;
 use spki::{
-    AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, EncodePublicKey, SubjectPublicKeyInfoOwned,
+    AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, EncodePublicKey,
+    SubjectPublicKeyInfoOwned,
 };
 
 use crate::PkiError;
@@ -29,8 +30,14 @@ pub trait KeyBackend: Send + Sync + Debug {
 /// SHA-384 for P-384 (the S/MIME BRs pair curves and hashes this way).
 pub fn signature_algorithm(alg: CaKeyAlgorithm) -> AlgorithmIdentifierOwned {
     match alg {
-        CaKeyAlgorithm::EcP256 => AlgorithmIdentifierOwned { oid: ECDSA_WITH_SHA_256, parameters: None },
-        CaKeyAlgorithm::EcP384 => AlgorithmIdentifierOwned { oid: ECDSA_WITH_SHA_384, parameters: None },
+        CaKeyAlgorithm::EcP256 => AlgorithmIdentifierOwned {
+            oid: ECDSA_WITH_SHA_256,
+            parameters: None,
+        },
+        CaKeyAlgorithm::EcP384 => AlgorithmIdentifierOwned {
+            oid: ECDSA_WITH_SHA_384,
+            parameters: None,
+        },
         CaKeyAlgorithm::Rsa4096 => AlgorithmIdentifierOwned {
             oid: SHA_256_WITH_RSA_ENCRYPTION,
             parameters: Some(AnyRef::NULL.into()),

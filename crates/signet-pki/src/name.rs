@@ -44,7 +44,9 @@ pub fn subject_name(attrs: &[SubjectAttribute]) -> Result<Name, PkiError> {
         } else {
             Any::encode_from(&Utf8StringRef::new(text)?)?
         };
-        rdns.push(RelativeDistinguishedName::try_from(vec![AttributeTypeAndValue { oid, value }])?);
+        rdns.push(RelativeDistinguishedName::try_from(vec![
+            AttributeTypeAndValue { oid, value },
+        ])?);
     }
     Ok(Name::from_der(&rdns.to_der()?)?)
 }
@@ -60,11 +62,21 @@ pub fn ca_name(country: &str, organization: &str, common_name: &str) -> Result<N
 
 /// An X.509 time for a domain instant.
 pub fn x509_time(t: OffsetDateTime) -> Result<Time, PkiError> {
-    let dt = der::DateTime::new(t.year() as u16, t.month().into(), t.day(), t.hour(), t.minute(), t.second())?;
+    let dt = der::DateTime::new(
+        t.year() as u16,
+        t.month().into(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+    )?;
     // The builder turns this into UTCTime before 2050, as RFC 5280 requires.
     Ok(Time::from(dt))
 }
 
-pub fn validity(not_before: OffsetDateTime, not_after: OffsetDateTime) -> Result<Validity, PkiError> {
+pub fn validity(
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+) -> Result<Validity, PkiError> {
     Ok(Validity::new(x509_time(not_before)?, x509_time(not_after)?))
 }

@@ -4,8 +4,8 @@ use aws_lc_rs::signature::{self as sig, UnparsedPublicKey, VerificationAlgorithm
 use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5912::{
     ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384, ECDSA_WITH_SHA_512, ID_EC_PUBLIC_KEY, RSA_ENCRYPTION,
-    SECP_256_R_1, SECP_384_R_1, SECP_521_R_1, SHA_1_WITH_RSA_ENCRYPTION, SHA_256_WITH_RSA_ENCRYPTION,
-    SHA_384_WITH_RSA_ENCRYPTION, SHA_512_WITH_RSA_ENCRYPTION,
+    SECP_256_R_1, SECP_384_R_1, SECP_521_R_1, SHA_1_WITH_RSA_ENCRYPTION,
+    SHA_256_WITH_RSA_ENCRYPTION, SHA_384_WITH_RSA_ENCRYPTION, SHA_512_WITH_RSA_ENCRYPTION,
 };
 use der::asn1::UintRef;
 use der::{Decode, Sequence};
@@ -23,15 +23,30 @@ struct RsaPublicKey<'a> {
 
 /// Classifies a SubjectPublicKeyInfo for the key policy.
 pub fn key_kind(spki: &SubjectPublicKeyInfoOwned) -> Result<PublicKeyKind, PkiError> {
-    let key_bytes = spki.subject_public_key.as_bytes().ok_or_else(|| malformed("the public key is not whole octets"))?;
+    let key_bytes = spki
+        .subject_public_key
+        .as_bytes()
+        .ok_or_else(|| malformed("the public key is not whole octets"))?;
     match spki.algorithm.oid {
         RSA_ENCRYPTION => {
-            let rsa = RsaPublicKey::from_der(key_bytes).map_err(|e| malformed(&format!("RSA public key: {e}")))?;
+            let rsa = RsaPublicKey::from_der(key_bytes)
+                .map_err(|e| malformed(&format!("RSA public key: {e}")))?;
             let m = rsa.modulus.as_bytes();
-            let modulus_bits = if m.is_empty() { 0 } else { (m.len() as u32 - 1) * 8 + (8 - m[0].leading_zeros()) };
+            let modulus_bits = if m.is_empty() {
+                0
+            } else {
+                (m.len() as u32 - 1) * 8 + (8 - m[0].leading_zeros())
+            };
             let e = rsa.public_exponent.as_bytes();
-            let public_exponent = if e.len() > 8 { u64::MAX } else { e.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)) };
-            Ok(PublicKeyKind::Rsa { modulus_bits, public_exponent })
+            let public_exponent = if e.len() > 8 {
+                u64::MAX
+            } else {
+                e.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
+            };
+            Ok(PublicKeyKind::Rsa {
+                modulus_bits,
+                public_exponent,
+            })
         }
         ID_EC_PUBLIC_KEY => {
             let curve = spki
@@ -71,9 +86,15 @@ fn verification_algorithm(
     kind: &PublicKeyKind,
 ) -> Result<&'static dyn VerificationAlgorithm, String> {
     let alg: &'static dyn VerificationAlgorithm = match (signature_oid, kind) {
-        (SHA_256_WITH_RSA_ENCRYPTION, PublicKeyKind::Rsa { .. }) => &sig::RSA_PKCS1_2048_8192_SHA256,
-        (SHA_384_WITH_RSA_ENCRYPTION, PublicKeyKind::Rsa { .. }) => &sig::RSA_PKCS1_2048_8192_SHA384,
-        (SHA_512_WITH_RSA_ENCRYPTION, PublicKeyKind::Rsa { .. }) => &sig::RSA_PKCS1_2048_8192_SHA512,
+        (SHA_256_WITH_RSA_ENCRYPTION, PublicKeyKind::Rsa { .. }) => {
+            &sig::RSA_PKCS1_2048_8192_SHA256
+        }
+        (SHA_384_WITH_RSA_ENCRYPTION, PublicKeyKind::Rsa { .. }) => {
+            &sig::RSA_PKCS1_2048_8192_SHA384
+        }
+        (SHA_512_WITH_RSA_ENCRYPTION, PublicKeyKind::Rsa { .. }) => {
+            &sig::RSA_PKCS1_2048_8192_SHA512
+        }
         (ECDSA_WITH_SHA_256, PublicKeyKind::Ec(Curve::P256)) => &sig::ECDSA_P256_SHA256_ASN1,
         (ECDSA_WITH_SHA_384, PublicKeyKind::Ec(Curve::P256)) => &sig::ECDSA_P256_SHA384_ASN1,
         (ECDSA_WITH_SHA_256, PublicKeyKind::Ec(Curve::P384)) => &sig::ECDSA_P384_SHA256_ASN1,
@@ -94,6 +115,11 @@ pub fn verify(
 ) -> Result<bool, String> {
     let kind = key_kind(spki).map_err(|e| e.to_string())?;
     let alg = verification_algorithm(signature_oid, &kind)?;
-    let key = spki.subject_public_key.as_bytes().ok_or("public key is not whole octets")?;
-    Ok(UnparsedPublicKey::new(alg, key).verify(message, signature).is_ok())
+    let key = spki
+        .subject_public_key
+        .as_bytes()
+        .ok_or("public key is not whole octets")?;
+    Ok(UnparsedPublicKey::new(alg, key)
+        .verify(message, signature)
+        .is_ok())
 }

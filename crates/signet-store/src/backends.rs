@@ -13,10 +13,8 @@ use crate::{CertificateRecord, Counts, IssuanceIntent, IssuanceState, Store, Sto
 const INSERT_INTENT: &str = "INSERT INTO certificates \
     (serial, issuer, profile, subject, not_before, not_after, tbs, state, created_at, updated_at) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, 'intent', $8, $9)";
-const COMPLETE_INTENT: &str =
-    "UPDATE certificates SET der = $1, state = 'issued', updated_at = $2 WHERE serial = $3 AND state = 'intent'";
-const ABANDON_INTENT: &str =
-    "UPDATE certificates SET note = $1, state = 'abandoned', updated_at = $2 WHERE serial = $3 AND state = 'intent'";
+const COMPLETE_INTENT: &str = "UPDATE certificates SET der = $1, state = 'issued', updated_at = $2 WHERE serial = $3 AND state = 'intent'";
+const ABANDON_INTENT: &str = "UPDATE certificates SET note = $1, state = 'abandoned', updated_at = $2 WHERE serial = $3 AND state = 'intent'";
 macro_rules! select_certificates {
     ($where:literal) => {
         concat!(
@@ -31,7 +29,8 @@ const SELECT_UNFINISHED: &str = select_certificates!("WHERE state = 'intent' ORD
 const COUNT_STATES: &str = "SELECT state, COUNT(*) AS n FROM certificates GROUP BY state";
 
 fn time(secs: i64) -> Result<OffsetDateTime, StoreError> {
-    OffsetDateTime::from_unix_timestamp(secs).map_err(|e| StoreError::Corrupt(format!("timestamp {secs}: {e}")))
+    OffsetDateTime::from_unix_timestamp(secs)
+        .map_err(|e| StoreError::Corrupt(format!("timestamp {secs}: {e}")))
 }
 
 fn record<R: Row>(row: &R) -> Result<CertificateRecord, StoreError>
@@ -49,7 +48,11 @@ where
         "intent" => IssuanceState::Intent,
         "issued" => IssuanceState::Issued,
         "abandoned" => IssuanceState::Abandoned,
-        other => return Err(StoreError::Corrupt(format!("unknown state `{other}` for serial {serial}"))),
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "unknown state `{other}` for serial {serial}"
+            )));
+        }
     };
     Ok(CertificateRecord {
         intent: IssuanceIntent {
@@ -70,7 +73,9 @@ where
 
 fn unique_violation(e: sqlx::Error, serial: &Serial) -> StoreError {
     match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::SerialTaken(serial.to_hex()),
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::SerialTaken(serial.to_hex())
+        }
         _ => StoreError::Database(e),
     }
 }
@@ -112,7 +117,12 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn record_issued(&self, serial: &Serial, der: &[u8], at: OffsetDateTime) -> Result<(), StoreError> {
+            async fn record_issued(
+                &self,
+                serial: &Serial,
+                der: &[u8],
+                at: OffsetDateTime,
+            ) -> Result<(), StoreError> {
                 let done = sqlx::query(COMPLETE_INTENT)
                     .bind(der)
                     .bind(at.unix_timestamp())
@@ -125,7 +135,12 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn abandon_intent(&self, serial: &Serial, reason: &str, at: OffsetDateTime) -> Result<(), StoreError> {
+            async fn abandon_intent(
+                &self,
+                serial: &Serial,
+                reason: &str,
+                at: OffsetDateTime,
+            ) -> Result<(), StoreError> {
                 let done = sqlx::query(ABANDON_INTENT)
                     .bind(reason)
                     .bind(at.unix_timestamp())
@@ -138,7 +153,10 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn certificate(&self, serial: &Serial) -> Result<Option<CertificateRecord>, StoreError> {
+            async fn certificate(
+                &self,
+                serial: &Serial,
+            ) -> Result<Option<CertificateRecord>, StoreError> {
                 let row = sqlx::query(SELECT_BY_SERIAL)
                     .bind(serial.to_hex())
                     .fetch_optional(&self.pool)
@@ -147,9 +165,7 @@ macro_rules! sql_store {
             }
 
             async fn unfinished_intents(&self) -> Result<Vec<IssuanceIntent>, StoreError> {
-                let rows = sqlx::query(SELECT_UNFINISHED)
-                    .fetch_all(&self.pool)
-                    .await?;
+                let rows = sqlx::query(SELECT_UNFINISHED).fetch_all(&self.pool).await?;
                 rows.iter().map(|r| record(r).map(|c| c.intent)).collect()
             }
 

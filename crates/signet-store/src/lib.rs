@@ -65,9 +65,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Records the plan to sign; fails with [`StoreError::SerialTaken`] if the serial was used.
     async fn record_issuance_intent(&self, intent: &IssuanceIntent) -> Result<(), StoreError>;
     /// Completes an intent with the signed certificate.
-    async fn record_issued(&self, serial: &Serial, der: &[u8], at: OffsetDateTime) -> Result<(), StoreError>;
+    async fn record_issued(
+        &self,
+        serial: &Serial,
+        der: &[u8],
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
     /// Marks an intent whose signing failed, with the reason.
-    async fn abandon_intent(&self, serial: &Serial, reason: &str, at: OffsetDateTime) -> Result<(), StoreError>;
+    async fn abandon_intent(
+        &self,
+        serial: &Serial,
+        reason: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
     async fn certificate(&self, serial: &Serial) -> Result<Option<CertificateRecord>, StoreError>;
     /// Intents never completed nor abandoned: a crash between recording and signing.
     async fn unfinished_intents(&self) -> Result<Vec<IssuanceIntent>, StoreError>;
@@ -103,7 +113,10 @@ pub fn redact(url: &str) -> String {
 mod tests {
     #[test]
     fn redacts_passwords() {
-        assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
         assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(super::redact("sqlite://x.db"), "sqlite://x.db");
     }

@@ -31,11 +31,21 @@ async fn story(store: Arc<dyn Store>) {
     assert_eq!(store.counts().await.expect("counts"), Default::default());
 
     // Intent, then completion.
-    store.record_issuance_intent(&intent(1)).await.expect("intent 1");
+    store
+        .record_issuance_intent(&intent(1))
+        .await
+        .expect("intent 1");
     let open = store.unfinished_intents().await.expect("unfinished");
     assert_eq!(open, vec![intent(1)]);
-    store.record_issued(&serial(1), b"certificate-der", at).await.expect("issued");
-    let rec = store.certificate(&serial(1)).await.expect("read").expect("present");
+    store
+        .record_issued(&serial(1), b"certificate-der", at)
+        .await
+        .expect("issued");
+    let rec = store
+        .certificate(&serial(1))
+        .await
+        .expect("read")
+        .expect("present");
     assert_eq!(rec.state, IssuanceState::Issued);
     assert_eq!(rec.der.as_deref(), Some(&b"certificate-der"[..]));
     assert_eq!(rec.intent, intent(1));
@@ -46,16 +56,44 @@ async fn story(store: Arc<dyn Store>) {
         other => panic!("expected SerialTaken, got {other:?}"),
     }
     // Completing twice, or completing what was never intended, is refused.
-    assert!(matches!(store.record_issued(&serial(1), b"x", at).await, Err(StoreError::NoOpenIntent(_))));
-    assert!(matches!(store.record_issued(&serial(9), b"x", at).await, Err(StoreError::NoOpenIntent(_))));
+    assert!(matches!(
+        store.record_issued(&serial(1), b"x", at).await,
+        Err(StoreError::NoOpenIntent(_))
+    ));
+    assert!(matches!(
+        store.record_issued(&serial(9), b"x", at).await,
+        Err(StoreError::NoOpenIntent(_))
+    ));
 
     // An intent left open (a crash before signing finished) is listed; abandoning closes it.
-    store.record_issuance_intent(&intent(2)).await.expect("intent 2");
-    assert_eq!(store.unfinished_intents().await.expect("unfinished"), vec![intent(2)]);
-    store.abandon_intent(&serial(2), "HSM unavailable", at).await.expect("abandon");
-    let rec = store.certificate(&serial(2)).await.expect("read").expect("present");
-    assert_eq!((rec.state, rec.note.as_deref(), rec.der), (IssuanceState::Abandoned, Some("HSM unavailable"), None));
-    assert!(store.unfinished_intents().await.expect("unfinished").is_empty());
+    store
+        .record_issuance_intent(&intent(2))
+        .await
+        .expect("intent 2");
+    assert_eq!(
+        store.unfinished_intents().await.expect("unfinished"),
+        vec![intent(2)]
+    );
+    store
+        .abandon_intent(&serial(2), "HSM unavailable", at)
+        .await
+        .expect("abandon");
+    let rec = store
+        .certificate(&serial(2))
+        .await
+        .expect("read")
+        .expect("present");
+    assert_eq!(
+        (rec.state, rec.note.as_deref(), rec.der),
+        (IssuanceState::Abandoned, Some("HSM unavailable"), None)
+    );
+    assert!(
+        store
+            .unfinished_intents()
+            .await
+            .expect("unfinished")
+            .is_empty()
+    );
 
     let counts = store.counts().await.expect("counts");
     assert_eq!((counts.intents, counts.issued, counts.abandoned), (0, 1, 1));
@@ -66,7 +104,10 @@ async fn story(store: Arc<dyn Store>) {
 async fn sqlite_story() {
     let dir = tempfile_dir();
     let url = format!("sqlite://{}/signet.db", dir.display());
-    story(Arc::new(SqliteStore::open(&url).await.expect("open sqlite"))).await;
+    story(Arc::new(
+        SqliteStore::open(&url).await.expect("open sqlite"),
+    ))
+    .await;
     // Re-opening runs no migration twice and keeps the data.
     let again = SqliteStore::open(&url).await.expect("reopen");
     assert_eq!(again.counts().await.expect("counts").issued, 1);
@@ -78,23 +119,46 @@ async fn postgres_story() {
     let admin_url = std::env::var("SIGNET_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
     let db = format!("signet_store_{}", std::process::id());
-    let admin = sqlx::PgPool::connect(&admin_url).await.expect("PostgreSQL must answer at SIGNET_TEST_POSTGRES_URL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}"))).execute(&admin).await.expect("drop");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}"))).execute(&admin).await.expect("create");
-    let url = format!("{}/{db}", admin_url.rsplit_once('/').expect("url has a database").0);
+    let admin = sqlx::PgPool::connect(&admin_url)
+        .await
+        .expect("PostgreSQL must answer at SIGNET_TEST_POSTGRES_URL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}")))
+        .execute(&admin)
+        .await
+        .expect("drop");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+        .execute(&admin)
+        .await
+        .expect("create");
+    let url = format!(
+        "{}/{db}",
+        admin_url.rsplit_once('/').expect("url has a database").0
+    );
     let store = PostgresStore::open(&url).await.expect("open postgres");
     story(Arc::new(store.clone())).await;
     drop(store);
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {db} WITH (FORCE)"))).execute(&admin).await.expect("drop");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {db} WITH (FORCE)"
+    )))
+    .execute(&admin)
+    .await
+    .expect("drop");
 }
 
 fn tempfile_dir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("signet-store-{}-{}", std::process::id(), rand_suffix()));
+    let dir = std::env::temp_dir().join(format!(
+        "signet-store-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
     std::fs::create_dir_all(&dir).expect("mkdir");
     dir
 }
 
 fn rand_suffix() -> u64 {
     use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
 }

@@ -34,7 +34,11 @@ async fn healthz(State(signet): State<Arc<Signet>>) -> Response {
 fn ca_certificates(signet: &Signet) -> Vec<(String, &[u8])> {
     let a = &signet.authority;
     let mut out = vec![(a.root.name.clone(), a.root.certificate_der.as_slice())];
-    out.extend(a.issuers.values().map(|i| (i.name.clone(), i.certificate_der.as_slice())));
+    out.extend(
+        a.issuers
+            .values()
+            .map(|i| (i.name.clone(), i.certificate_der.as_slice())),
+    );
     out
 }
 
@@ -59,12 +63,23 @@ fn aws_sha256(der: &[u8]) -> Vec<u8> {
 
 async fn repository_file(State(signet): State<Arc<Signet>>, Path(file): Path<String>) -> Response {
     let (name, ext) = file.rsplit_once('.').unwrap_or((&file, ""));
-    let Some((_, der)) = ca_certificates(&signet).into_iter().find(|(n, _)| n == name) else {
+    let Some((_, der)) = ca_certificates(&signet)
+        .into_iter()
+        .find(|(n, _)| n == name)
+    else {
         return (StatusCode::NOT_FOUND, "no such CA certificate\n").into_response();
     };
     match ext {
-        "der" | "crt" | "cer" => ([(header::CONTENT_TYPE, "application/pkix-cert")], der.to_vec()).into_response(),
-        "pem" => ([(header::CONTENT_TYPE, "application/x-pem-file")], signet_pki_pem(der)).into_response(),
+        "der" | "crt" | "cer" => (
+            [(header::CONTENT_TYPE, "application/pkix-cert")],
+            der.to_vec(),
+        )
+            .into_response(),
+        "pem" => (
+            [(header::CONTENT_TYPE, "application/x-pem-file")],
+            signet_pki_pem(der),
+        )
+            .into_response(),
         _ => (StatusCode::NOT_FOUND, "use .der or .pem\n").into_response(),
     }
 }
