@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use signet_domain::config::{ChannelMap, Policy, PolicySpec};
 use signet_domain::key::CaKeyAlgorithm;
-use signet_domain::profile::{ExtendedKeyUsage, KeyUsage, ProductSpec, ProfileSpec};
+use signet_domain::profile::{
+    ExtendedKeyUsage, ProductSpec, ProfileSpec, SMIME_SPONSOR_MULTIPURPOSE, templates,
+};
 use signet_domain::validity::ValidityLimit;
 
 use crate::AppError;
@@ -117,7 +119,7 @@ impl ConfigFile {
                 policies,
                 extended_key_usages: ekus.iter().map(|e| e.oid().to_owned()).collect(),
             };
-        let smime_policy = "2.23.140.1.5.3.2".to_owned();
+        let smime_policy = SMIME_SPONSOR_MULTIPURPOSE.to_owned();
         let issuers = BTreeMap::from([
             (
                 "class3".to_owned(),
@@ -135,30 +137,8 @@ impl ConfigFile {
                 ),
             ),
         ]);
-        let class3 = ProfileSpec {
-            issuer: "class3".into(),
-            max_validity: ValidityLimit::Months(39),
-            extended_key_usages: vec![
-                ExtendedKeyUsage::ClientAuth,
-                ExtendedKeyUsage::DocumentSigning,
-            ],
-            key_usage_rsa: vec![KeyUsage::DigitalSignature, KeyUsage::NonRepudiation],
-            key_usage_ec: vec![KeyUsage::DigitalSignature, KeyUsage::NonRepudiation],
-            policies: vec![c.class3_policy.clone()],
-            require_organization_identifier: false,
-        };
-        let smime = ProfileSpec {
-            issuer: "smime".into(),
-            max_validity: ValidityLimit::Days(825),
-            extended_key_usages: vec![
-                ExtendedKeyUsage::EmailProtection,
-                ExtendedKeyUsage::ClientAuth,
-            ],
-            key_usage_rsa: vec![KeyUsage::DigitalSignature, KeyUsage::KeyEncipherment],
-            key_usage_ec: vec![KeyUsage::DigitalSignature],
-            policies: vec![smime_policy],
-            require_organization_identifier: true,
-        };
+        let class3 = templates::class3_auth("class3", &c.class3_policy);
+        let smime = templates::smime_sponsor_multipurpose("smime");
         let products = BTreeMap::from([
             (
                 "personal-3-pro".to_owned(),

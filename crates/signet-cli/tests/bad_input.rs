@@ -139,18 +139,13 @@ fn bad_requests_are_refused_and_change_nothing() {
     let before_files = snapshot(data.path());
     let before = counts(data.path());
     for (profile, request, subject, months, expected) in cases {
-        let out = run(signet(data.path())
-            .args([
-                "issue",
-                "--profile",
-                profile,
-                "--validity-months",
-                months,
-                "--csr",
-            ])
-            .arg(request)
-            .arg("--subject")
-            .arg(subject));
+        let out = run(&mut issue_cmd(
+            data.path(),
+            profile,
+            months,
+            request,
+            subject,
+        ));
         let stderr = text(&out.stderr);
         assert!(
             !out.status.success(),
@@ -190,18 +185,7 @@ fn bad_requests_are_refused_and_change_nothing() {
     assert_eq!(counts(data.path()), before);
 
     // A good request still works afterwards, and is recorded.
-    ok(signet(data.path())
-        .args([
-            "issue",
-            "--profile",
-            "class3-auth",
-            "--validity-months",
-            "12",
-            "--csr",
-        ])
-        .arg(&good)
-        .arg("--subject")
-        .arg(&id));
+    ok(&mut issue_cmd(data.path(), "class3-auth", "12", &good, &id));
     assert_eq!(counts(data.path()).issued, before.issued + 1);
     assert_eq!(counts(data.path()).intents, 0);
 }

@@ -141,6 +141,29 @@ pub const PROFILES: [(&str, &str, &str, &[&str]); 2] = [
     ),
 ];
 
+/// `signet issue` for a profile, validity, CSR and identity file.
+pub fn issue_cmd(
+    data_dir: &Path,
+    profile: &str,
+    months: &str,
+    csr: &Path,
+    subject: &Path,
+) -> Command {
+    let mut cmd = signet(data_dir);
+    cmd.args([
+        "issue",
+        "--profile",
+        profile,
+        "--validity-months",
+        months,
+        "--csr",
+    ])
+    .arg(csr)
+    .arg("--subject")
+    .arg(subject);
+    cmd
+}
+
 /// Issues one certificate per profile × subscriber key, verifies each chain with openssl and
 /// lints it with pkilint; lints the CA certificates too.
 pub fn issue_matrix(data_dir: &Path, work: &Path, extra_env: &[(&str, &str)]) {

@@ -106,18 +106,7 @@ fn rsa_4096_hierarchy_issues_clean_certificates() {
     let id = identity(work.path(), true);
     let request = csr(work.path(), "k", KEYS[0].1);
     for (profile, issuer, months, linter) in PROFILES {
-        let out = ok(signet(data.path())
-            .args([
-                "issue",
-                "--profile",
-                profile,
-                "--validity-months",
-                months,
-                "--csr",
-            ])
-            .arg(&request)
-            .arg("--subject")
-            .arg(&id));
+        let out = ok(&mut issue_cmd(data.path(), profile, months, &request, &id));
         let cert = work.path().join(format!("{profile}.pem"));
         std::fs::write(&cert, &out.stdout).expect("write");
         openssl_verify(

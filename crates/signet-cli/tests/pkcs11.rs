@@ -108,20 +108,9 @@ fn pkcs11_backend_issues_standards_clean_certificates() {
     // A wrong PIN is a clear error.
     let request = csr(work.path(), "k", KEYS[2].1);
     let id = identity(work.path(), true);
-    let out = run(signet(data.path())
+    let out = run(issue_cmd(data.path(), "class3-auth", "12", &request, &id)
         .envs(env_refs.iter().copied())
-        .env("SIGNET_PKCS11_PIN", "00000000")
-        .args([
-            "issue",
-            "--profile",
-            "class3-auth",
-            "--validity-months",
-            "12",
-            "--csr",
-        ])
-        .arg(&request)
-        .arg("--subject")
-        .arg(&id));
+        .env("SIGNET_PKCS11_PIN", "00000000"));
     assert!(!out.status.success());
     assert!(
         text(&out.stderr).contains("wrong PIN"),

@@ -162,18 +162,9 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::{ExtendedKeyUsage, KeyUsage};
 
     fn spec() -> PolicySpec {
-        let profile = ProfileSpec {
-            issuer: "class3".into(),
-            max_validity: ValidityLimit::Months(39),
-            extended_key_usages: vec![ExtendedKeyUsage::ClientAuth],
-            key_usage_rsa: vec![KeyUsage::DigitalSignature],
-            key_usage_ec: vec![KeyUsage::DigitalSignature],
-            policies: vec!["2.25.1".into()],
-            require_organization_identifier: false,
-        };
+        let profile = crate::profile::templates::class3_auth("class3", "2.25.1");
         PolicySpec {
             channels: ChannelMap::default(),
             profiles: [("class3-auth".to_owned(), profile)].into(),

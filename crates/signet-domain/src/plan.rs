@@ -110,7 +110,7 @@ mod tests {
     use super::*;
     use crate::identity::IdentityInput;
     use crate::key::Curve;
-    use crate::profile::ProfileSpec;
+    use crate::profile::templates;
     use time::macros::datetime;
 
     fn identity(org_id: Option<&str>) -> Identity {
@@ -128,22 +128,7 @@ mod tests {
     }
 
     fn smime() -> Profile {
-        Profile::new(
-            "smime",
-            ProfileSpec {
-                issuer: "smime".into(),
-                max_validity: ValidityLimit::Days(825),
-                extended_key_usages: vec![
-                    ExtendedKeyUsage::EmailProtection,
-                    ExtendedKeyUsage::ClientAuth,
-                ],
-                key_usage_rsa: vec![KeyUsage::DigitalSignature, KeyUsage::KeyEncipherment],
-                key_usage_ec: vec![KeyUsage::DigitalSignature],
-                policies: vec!["2.23.140.1.5.3.2".into()],
-                require_organization_identifier: true,
-            },
-        )
-        .expect("profile")
+        Profile::new("smime", templates::smime_sponsor_multipurpose("smime")).expect("profile")
     }
 
     fn request<'a>(id: &'a Identity, key: &'a PublicKeyKind, months: u32) -> PlanRequest<'a> {

@@ -289,6 +289,47 @@ fn check_smime(
     Ok(())
 }
 
+/// The reserved policy OID of sponsor-validated multipurpose S/MIME certificates.
+pub const SMIME_SPONSOR_MULTIPURPOSE: &str = "2.23.140.1.5.3.2";
+
+/// Starting points that `init` writes into the configuration; operators edit them there.
+pub mod templates {
+    use super::*;
+
+    /// Class 3 personal authentication and document signing (R-CRT-3), up to 39 months.
+    pub fn class3_auth(issuer: &str, policy: &str) -> ProfileSpec {
+        let usage = vec![KeyUsage::DigitalSignature, KeyUsage::NonRepudiation];
+        ProfileSpec {
+            issuer: issuer.into(),
+            max_validity: ValidityLimit::Months(39),
+            extended_key_usages: vec![
+                ExtendedKeyUsage::ClientAuth,
+                ExtendedKeyUsage::DocumentSigning,
+            ],
+            key_usage_rsa: usage.clone(),
+            key_usage_ec: usage,
+            policies: vec![policy.into()],
+            require_organization_identifier: false,
+        }
+    }
+
+    /// S/MIME BR sponsor-validated multipurpose: emailProtection + clientAuth, up to 825 days.
+    pub fn smime_sponsor_multipurpose(issuer: &str) -> ProfileSpec {
+        ProfileSpec {
+            issuer: issuer.into(),
+            max_validity: ValidityLimit::Days(825),
+            extended_key_usages: vec![
+                ExtendedKeyUsage::EmailProtection,
+                ExtendedKeyUsage::ClientAuth,
+            ],
+            key_usage_rsa: vec![KeyUsage::DigitalSignature, KeyUsage::KeyEncipherment],
+            key_usage_ec: vec![KeyUsage::DigitalSignature],
+            policies: vec![SMIME_SPONSOR_MULTIPURPOSE.into()],
+            require_organization_identifier: true,
+        }
+    }
+}
+
 /// A product customers order: a profile and the longest validity sold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -303,19 +344,8 @@ pub struct ProductSpec {
 mod tests {
     use super::*;
 
-    pub(crate) fn smime_spec() -> ProfileSpec {
-        ProfileSpec {
-            issuer: "smime".into(),
-            max_validity: ValidityLimit::Days(825),
-            extended_key_usages: vec![
-                ExtendedKeyUsage::EmailProtection,
-                ExtendedKeyUsage::ClientAuth,
-            ],
-            key_usage_rsa: vec![KeyUsage::DigitalSignature, KeyUsage::KeyEncipherment],
-            key_usage_ec: vec![KeyUsage::DigitalSignature],
-            policies: vec!["2.23.140.1.5.3.2".into()],
-            require_organization_identifier: true,
-        }
+    fn smime_spec() -> ProfileSpec {
+        templates::smime_sponsor_multipurpose("smime")
     }
 
     #[test]

@@ -13,8 +13,9 @@ use crate::{CertificateRecord, Counts, IssuanceIntent, IssuanceState, Store, Sto
 const INSERT_INTENT: &str = "INSERT INTO certificates \
     (serial, issuer, profile, subject, not_before, not_after, tbs, state, created_at, updated_at) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, 'intent', $8, $9)";
-const COMPLETE_INTENT: &str = "UPDATE certificates SET der = $1, state = 'issued', updated_at = $2 WHERE serial = $3 AND state = 'intent'";
-const ABANDON_INTENT: &str = "UPDATE certificates SET note = $1, state = 'abandoned', updated_at = $2 WHERE serial = $3 AND state = 'intent'";
+const CLOSE_INTENT: &str = "UPDATE certificates SET der = $1, note = $2, state = $3, updated_at = $4 \
+    WHERE serial = $5 AND state = 'intent'";
+
 macro_rules! select_certificates {
     ($where:literal) => {
         concat!(
@@ -96,6 +97,29 @@ macro_rules! sql_store {
                 sqlx::migrate!($migrations).run(&pool).await?;
                 Ok($name { pool })
             }
+
+            /// Completes or abandons an open intent; refuses if none is open for the serial.
+            async fn close_intent(
+                &self,
+                serial: &Serial,
+                der: Option<&[u8]>,
+                note: Option<&str>,
+                state: &str,
+                at: OffsetDateTime,
+            ) -> Result<(), StoreError> {
+                let done = sqlx::query(CLOSE_INTENT)
+                    .bind(der)
+                    .bind(note)
+                    .bind(state)
+                    .bind(at.unix_timestamp())
+                    .bind(serial.to_hex())
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() != 1 {
+                    return Err(StoreError::NoOpenIntent(serial.to_hex()));
+                }
+                Ok(())
+            }
         }
 
         #[async_trait]
@@ -123,16 +147,8 @@ macro_rules! sql_store {
                 der: &[u8],
                 at: OffsetDateTime,
             ) -> Result<(), StoreError> {
-                let done = sqlx::query(COMPLETE_INTENT)
-                    .bind(der)
-                    .bind(at.unix_timestamp())
-                    .bind(serial.to_hex())
-                    .execute(&self.pool)
-                    .await?;
-                if done.rows_affected() != 1 {
-                    return Err(StoreError::NoOpenIntent(serial.to_hex()));
-                }
-                Ok(())
+                self.close_intent(serial, Some(der), None, "issued", at)
+                    .await
             }
 
             async fn abandon_intent(
@@ -141,16 +157,8 @@ macro_rules! sql_store {
                 reason: &str,
                 at: OffsetDateTime,
             ) -> Result<(), StoreError> {
-                let done = sqlx::query(ABANDON_INTENT)
-                    .bind(reason)
-                    .bind(at.unix_timestamp())
-                    .bind(serial.to_hex())
-                    .execute(&self.pool)
-                    .await?;
-                if done.rows_affected() != 1 {
-                    return Err(StoreError::NoOpenIntent(serial.to_hex()));
-                }
-                Ok(())
+                self.close_intent(serial, None, Some(reason), "abandoned", at)
+                    .await
             }
 
             async fn certificate(
