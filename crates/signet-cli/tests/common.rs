@@ -175,20 +175,8 @@ pub fn issue_matrix(data_dir: &Path, work: &Path, extra_env: &[(&str, &str)]) {
     for (key, args) in KEYS {
         let request = csr(work, key, args);
         for (profile, issuer, months, linter) in PROFILES {
-            let mut cmd = signet(data_dir);
-            cmd.envs(extra_env.iter().copied());
-            cmd.args([
-                "issue",
-                "--profile",
-                profile,
-                "--validity-months",
-                months,
-                "--csr",
-            ])
-            .arg(&request)
-            .arg("--subject")
-            .arg(&id);
-            let out = ok(&mut cmd);
+            let mut cmd = issue_cmd(data_dir, profile, months, &request, &id);
+            let out = ok(cmd.envs(extra_env.iter().copied()));
             let pem = text(&out.stdout);
             assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
             let cert = work.join(format!("{profile}-{key}.pem"));

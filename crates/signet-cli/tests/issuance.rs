@@ -62,21 +62,10 @@ fn ca_keys_are_encrypted_at_rest_and_the_passphrase_file_is_private() {
     let work = tempdir();
     let request = csr(work.path(), "k", KEYS[2].1);
     let id = identity(work.path(), true);
-    let issue = |cmd: &mut Command| {
-        cmd.args([
-            "issue",
-            "--profile",
-            "class3-auth",
-            "--validity-months",
-            "12",
-            "--csr",
-        ])
-        .arg(&request)
-        .arg("--subject")
-        .arg(&id);
-        run(cmd)
+    let issue = |env: &[(&str, &str)]| {
+        run(issue_cmd(data.path(), "class3-auth", "12", &request, &id).envs(env.iter().copied()))
     };
-    let refused = issue(&mut signet(data.path()));
+    let refused = issue(&[]);
     assert!(!refused.status.success());
     assert!(
         text(&refused.stderr).contains("SIGNET_CA_PASSPHRASE"),
@@ -84,7 +73,7 @@ fn ca_keys_are_encrypted_at_rest_and_the_passphrase_file_is_private() {
         text(&refused.stderr)
     );
     let secret = std::fs::read_to_string(data.path().join("moved")).expect("passphrase");
-    let issued = issue(signet(data.path()).env("SIGNET_CA_PASSPHRASE", secret.trim()));
+    let issued = issue(&[("SIGNET_CA_PASSPHRASE", secret.trim())]);
     assert!(issued.status.success(), "{}", text(&issued.stderr));
 }
 

@@ -95,22 +95,10 @@ fn a_crash_after_signing_leaves_the_certificate_accounted_for() {
     let request = csr(work.path(), "k", KEYS[2].1);
     let id = identity(work.path(), true);
     let issue = |crash: bool| {
-        let mut cmd = signet(data.path());
+        let mut cmd = issue_cmd(data.path(), "class3-auth", "12", &request, &id);
         if crash {
             cmd.env("SIGNET_TEST_CRASH_AFTER_SIGNING", "1");
         }
-        cmd.env("SIGNET_LOG", "warn")
-            .args([
-                "issue",
-                "--profile",
-                "class3-auth",
-                "--validity-months",
-                "12",
-                "--csr",
-            ])
-            .arg(&request)
-            .arg("--subject")
-            .arg(&id);
         run(&mut cmd)
     };
     let crashed = issue(true);
