@@ -38,6 +38,15 @@ pub enum Refusal {
     /// The configuration breaks a rule; the message names the setting.
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
+    /// The actor may not do this (HTTP 403).
+    #[error("{0}")]
+    NotAllowed(String),
+    /// The request conflicts with the current state (HTTP 409).
+    #[error("{0}")]
+    Conflict(String),
+    /// A field of the request is invalid (HTTP 422).
+    #[error("{0}")]
+    InvalidInput(String),
     /// A serial number given as text is not a valid serial.
     #[error(
         "invalid serial number `{0}`: expected hexadecimal digits of a positive serial of at most 20 octets"

@@ -5,11 +5,14 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod credentials;
 pub mod error;
 pub mod identity;
 pub mod key;
+pub mod order;
 pub mod plan;
 pub mod profile;
+pub mod role;
 pub mod serial;
 pub mod validity;
 

@@ -1,0 +1,184 @@
+//! Rules for the secrets people handle: order numbers, mailed tokens, passwords, login throttling.
+
+use time::{Duration, OffsetDateTime};
+
+use crate::Refusal;
+
+/// Crockford base32 without I, L, O, U: easy to read out on the phone.
+const ORDER_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// An order number: 10 symbols (50 random bits) shown as `XXXXX-XXXXX`.
+pub fn order_number(entropy: [u8; 7]) -> String {
+    let mut bits: u64 = 0;
+    for b in entropy {
+        bits = (bits << 8) | u64::from(b);
+    }
+    let symbols: String = (0..10)
+        .map(|i| ORDER_ALPHABET[((bits >> (i * 5)) & 31) as usize] as char)
+        .collect();
+    format!("{}-{}", &symbols[..5], &symbols[5..])
+}
+
+/// Normalizes an order number as typed (lower case, O for 0, missing dash).
+pub fn normalize_order_number(text: &str) -> Option<String> {
+    let cleaned: String = text
+        .trim()
+        .to_ascii_uppercase()
+        .chars()
+        .filter(|c| *c != '-' && *c != ' ')
+        .map(|c| match c {
+            'O' => '0',
+            'I' | 'L' => '1',
+            other => other,
+        })
+        .collect();
+    (cleaned.len() == 10 && cleaned.bytes().all(|b| ORDER_ALPHABET.contains(&b)))
+        .then(|| format!("{}-{}", &cleaned[..5], &cleaned[5..]))
+}
+
+/// Why a token was mailed; each purpose has its own lifetime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenPurpose {
+    /// Confirms an account's e-mail address.
+    AccountConfirmation,
+    /// Confirms mailbox control of an order's approval e-mail (S/MIME BRs: the value ≤ 24 h).
+    ApprovalEmail,
+    PasswordReset,
+    /// Staff invitation: sets the first password.
+    Invitation,
+    /// Picks up the certificate once.
+    Pickup,
+}
+
+impl TokenPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenPurpose::AccountConfirmation => "account_confirmation",
+            TokenPurpose::ApprovalEmail => "approval_email",
+            TokenPurpose::PasswordReset => "password_reset",
+            TokenPurpose::Invitation => "invitation",
+            TokenPurpose::Pickup => "pickup",
+        }
+    }
+
+    pub fn lifetime(self) -> Duration {
+        match self {
+            TokenPurpose::AccountConfirmation | TokenPurpose::ApprovalEmail => Duration::hours(24),
+            TokenPurpose::PasswordReset => Duration::hours(1),
+            TokenPurpose::Invitation => Duration::days(3),
+            TokenPurpose::Pickup => Duration::days(30),
+        }
+    }
+}
+
+/// Minimum length of account passwords (NIST SP 800-63B allows 8; Signet guards CAs).
+pub const MIN_PASSWORD_CHARS: usize = 12;
+/// Minimum length of a pickup password.
+pub const MIN_PICKUP_PASSWORD_CHARS: usize = 8;
+
+pub fn check_password(password: &str, email: &str) -> Result<(), Refusal> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(Refusal::InvalidInput(format!(
+            "the password must have at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    if password.eq_ignore_ascii_case(email)
+        || password.chars().all(|c| Some(c) == password.chars().next())
+    {
+        return Err(Refusal::InvalidInput(
+            "the password is too easy to guess".into(),
+        ));
+    }
+    Ok(())
+}
+
+pub fn check_pickup_password(password: &str) -> Result<(), Refusal> {
+    if password.chars().count() < MIN_PICKUP_PASSWORD_CHARS {
+        return Err(Refusal::InvalidInput(format!(
+            "the pickup password must have at least {MIN_PICKUP_PASSWORD_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Failed logins allowed before the account locks.
+pub const LOGIN_LOCK_AFTER: u32 = 10;
+/// Failed logins after which each further try waits.
+pub const LOGIN_SLOW_AFTER: u32 = 3;
+/// How long a locked account stays locked.
+pub const LOGIN_LOCK_FOR: Duration = Duration::minutes(30);
+/// Wrong pickup passwords before the pickup locks and needs support (R-KEY-4).
+pub const PICKUP_LOCK_AFTER: u32 = 5;
+
+/// What a login attempt may do, given the failures so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginGate {
+    Allow,
+    /// Allowed after a delay that grows with the failures (slows guessing down).
+    Delay(std::time::Duration),
+    Locked {
+        until: OffsetDateTime,
+    },
+}
+
+pub fn login_gate(
+    failures: u32,
+    last_failure: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> LoginGate {
+    if failures >= LOGIN_LOCK_AFTER
+        && let Some(last) = last_failure
+        && now < last + LOGIN_LOCK_FOR
+    {
+        return LoginGate::Locked {
+            until: last + LOGIN_LOCK_FOR,
+        };
+    }
+    if failures >= LOGIN_SLOW_AFTER {
+        let steps = (failures - LOGIN_SLOW_AFTER + 1).min(5);
+        return LoginGate::Delay(std::time::Duration::from_millis(250 * u64::from(steps)));
+    }
+    LoginGate::Allow
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn order_numbers_read_back() {
+        let n = order_number([0xde, 0xad, 0xbe, 0xef, 0x01, 0x23, 0x45]);
+        assert_eq!(n.len(), 11);
+        assert_eq!(
+            normalize_order_number(&n.to_lowercase().replace('-', "")),
+            Some(n.clone())
+        );
+        assert_eq!(normalize_order_number("abc"), None);
+        assert_ne!(order_number([0; 7]), order_number([1; 7]));
+    }
+
+    #[test]
+    fn passwords() {
+        assert!(check_password("short", "a@b.c").is_err());
+        assert!(check_password("aaaaaaaaaaaaaaa", "a@b.c").is_err());
+        assert!(check_password("a@example.com", "A@example.com").is_err());
+        assert!(check_password("correct horse battery", "a@b.c").is_ok());
+        assert!(check_pickup_password("1234567").is_err());
+    }
+
+    #[test]
+    fn login_throttling() {
+        let now = datetime!(2026-11-25 12:00 UTC);
+        assert_eq!(login_gate(0, None, now), LoginGate::Allow);
+        assert!(matches!(login_gate(3, Some(now), now), LoginGate::Delay(_)));
+        assert!(matches!(
+            login_gate(10, Some(now), now),
+            LoginGate::Locked { .. }
+        ));
+        assert!(matches!(
+            login_gate(10, Some(now - Duration::minutes(31)), now),
+            LoginGate::Delay(_)
+        ));
+    }
+}

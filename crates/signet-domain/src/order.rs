@@ -1,0 +1,492 @@
+//! The order lifecycle (DESIGN §2) as a function: (order, event, actor, now) → next status and
+//! effects, or a refusal that says why. Every R-ORD rule about who may do what lives here.
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use crate::Refusal;
+use crate::config::Channel;
+use crate::role::{Actor, Role};
+
+/// R-ORD-7: the owner may cancel an order ready for pickup for at most this long.
+pub const CANCEL_WINDOW_AFTER_APPROVAL: Duration = Duration::days(7);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    AwaitingDocuments,
+    InReview,
+    NeedsInfo,
+    ReadyForPickup,
+    Issued,
+    Rejected,
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::AwaitingDocuments => "awaiting_documents",
+            OrderStatus::InReview => "in_review",
+            OrderStatus::NeedsInfo => "needs_info",
+            OrderStatus::ReadyForPickup => "ready_for_pickup",
+            OrderStatus::Issued => "issued",
+            OrderStatus::Rejected => "rejected",
+            OrderStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<OrderStatus> {
+        use OrderStatus::*;
+        [
+            AwaitingDocuments,
+            InReview,
+            NeedsInfo,
+            ReadyForPickup,
+            Issued,
+            Rejected,
+            Cancelled,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+
+    /// No event leaves these.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Issued | OrderStatus::Rejected | OrderStatus::Cancelled
+        )
+    }
+}
+
+/// Document kinds (DESIGN §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentKind {
+    IdCopy,
+    SignedAgreement,
+    BusinessRegistration,
+    Other,
+}
+
+impl DocumentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentKind::IdCopy => "id_copy",
+            DocumentKind::SignedAgreement => "signed_agreement",
+            DocumentKind::BusinessRegistration => "business_registration",
+            DocumentKind::Other => "other",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<DocumentKind> {
+        use DocumentKind::*;
+        [IdCopy, SignedAgreement, BusinessRegistration, Other]
+            .into_iter()
+            .find(|k| k.as_str() == text)
+    }
+}
+
+/// What the rules need to know about an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderFacts {
+    pub status: OrderStatus,
+    /// The account that placed the order (the subscriber, or the agent for agent-channel orders).
+    pub placed_by: i64,
+    /// The agent who attested an in-person check, if any.
+    pub attested_by: Option<i64>,
+    pub channel: Channel,
+    pub country: String,
+    pub approval_email_confirmed: bool,
+    pub has_signed_agreement: bool,
+    /// When the order became ready for pickup.
+    pub ready_since: Option<OffsetDateTime>,
+}
+
+/// Something that happens to an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderEvent {
+    /// A document was uploaded.
+    DocumentUploaded(DocumentKind),
+    /// The subscriber answered a request for information with a message.
+    InfoSupplied,
+    /// An agent attests an in-person identity check.
+    Attest,
+    Approve,
+    Reject {
+        reason: String,
+    },
+    RequestInfo {
+        message: String,
+    },
+    Cancel,
+    /// The certificate was picked up.
+    PickedUp,
+}
+
+/// What follows from a transition, for the application to carry out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Mail the pickup link to the subscriber.
+    MailPickupLink,
+    /// Mail the subscriber the rejection reason.
+    MailRejection,
+    /// Mail the subscriber the vetting team's question.
+    MailInfoRequest,
+    /// Tell the vetting team an order is waiting (no mail yet; the queue shows it).
+    QueueForVetting,
+    /// Record that `actor` attested the order.
+    RecordAttestation,
+}
+
+/// The outcome of an allowed event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub next: OrderStatus,
+    pub effects: Vec<Effect>,
+}
+
+fn refuse(why: impl Into<String>) -> Refusal {
+    Refusal::NotAllowed(why.into())
+}
+
+fn conflict(why: impl Into<String>) -> Refusal {
+    Refusal::Conflict(why.into())
+}
+
+/// May `actor` see and act on this order as its side (owner, or agent of its region)?
+pub fn is_owner_side(order: &OrderFacts, actor: &Actor) -> bool {
+    actor.account == order.placed_by
+        || (actor.role == Role::Agent && actor.region.as_deref() == Some(order.country.as_str()))
+}
+
+/// May `actor` read this order at all? Owners, agents of the region, and CA staff.
+pub fn may_view(order: &OrderFacts, actor: &Actor) -> bool {
+    is_owner_side(order, actor)
+        || matches!(
+            actor.role,
+            Role::Vetting | Role::Support | Role::Admin | Role::Auditor
+        )
+}
+
+/// Applies the lifecycle rules.
+pub fn decide(
+    order: &OrderFacts,
+    event: &OrderEvent,
+    actor: &Actor,
+    now: OffsetDateTime,
+) -> Result<Transition, Refusal> {
+    use OrderStatus::*;
+    let status = order.status;
+    let to = |next: OrderStatus, effects: Vec<Effect>| Ok(Transition { next, effects });
+    match event {
+        OrderEvent::DocumentUploaded(kind) => {
+            if !is_owner_side(order, actor) {
+                return Err(refuse(
+                    "only the subscriber who placed the order or a registration agent of its region can upload documents",
+                ));
+            }
+            match status {
+                AwaitingDocuments if *kind == DocumentKind::SignedAgreement => {
+                    to(InReview, vec![Effect::QueueForVetting])
+                }
+                AwaitingDocuments if order.has_signed_agreement => {
+                    to(InReview, vec![Effect::QueueForVetting])
+                }
+                AwaitingDocuments | InReview => to(status, vec![]),
+                NeedsInfo => to(InReview, vec![Effect::QueueForVetting]),
+                _ => Err(conflict(format!(
+                    "documents cannot be added to an order that is {}",
+                    status.as_str()
+                ))),
+            }
+        }
+        OrderEvent::InfoSupplied => {
+            if !is_owner_side(order, actor) {
+                return Err(refuse(
+                    "only the subscriber who placed the order or its registration agent can answer",
+                ));
+            }
+            match status {
+                NeedsInfo => to(InReview, vec![Effect::QueueForVetting]),
+                _ => Err(conflict("nobody asked for information on this order")),
+            }
+        }
+        OrderEvent::Attest => {
+            if actor.role != Role::Agent || actor.region.as_deref() != Some(order.country.as_str())
+            {
+                return Err(refuse(format!(
+                    "only a registration agent for {} can attest this order",
+                    order.country
+                )));
+            }
+            match status {
+                AwaitingDocuments | InReview | NeedsInfo => {
+                    to(status, vec![Effect::RecordAttestation])
+                }
+                _ => Err(conflict(format!(
+                    "an order that is {} cannot be attested",
+                    status.as_str()
+                ))),
+            }
+        }
+        OrderEvent::Approve | OrderEvent::Reject { .. } | OrderEvent::RequestInfo { .. } => {
+            if actor.role != Role::Vetting {
+                return Err(refuse("only vetting officers decide on orders"));
+            }
+            if actor.account == order.placed_by || order.attested_by == Some(actor.account) {
+                return Err(refuse(
+                    "separation of duties: you cannot decide on an order you placed or attested",
+                ));
+            }
+            match (event, status) {
+                (OrderEvent::Approve, InReview) => {
+                    if !order.approval_email_confirmed {
+                        return Err(conflict(
+                            "the approval e-mail address has not been confirmed yet; it must be before approval",
+                        ));
+                    }
+                    if !order.has_signed_agreement {
+                        return Err(conflict("the signed request form has not been received"));
+                    }
+                    to(ReadyForPickup, vec![Effect::MailPickupLink])
+                }
+                (OrderEvent::Reject { reason }, InReview | NeedsInfo) => {
+                    if reason.trim().is_empty() {
+                        return Err(Refusal::InvalidInput(
+                            "a rejection needs a reason for the subscriber".into(),
+                        ));
+                    }
+                    to(Rejected, vec![Effect::MailRejection])
+                }
+                (OrderEvent::RequestInfo { message }, InReview) => {
+                    if message.trim().is_empty() {
+                        return Err(Refusal::InvalidInput(
+                            "a request for information needs a message".into(),
+                        ));
+                    }
+                    to(NeedsInfo, vec![Effect::MailInfoRequest])
+                }
+                _ => Err(conflict(format!(
+                    "an order that is {} cannot take this decision",
+                    status.as_str()
+                ))),
+            }
+        }
+        OrderEvent::Cancel => {
+            let owner = actor.account == order.placed_by;
+            let support = actor.role == Role::Support;
+            if !owner && !support {
+                return Err(refuse(
+                    "only the account that placed this order can cancel it (or support, on request)",
+                ));
+            }
+            match status {
+                AwaitingDocuments | InReview | NeedsInfo => to(Cancelled, vec![]),
+                ReadyForPickup => {
+                    let since = order.ready_since.unwrap_or(now);
+                    if support || now - since <= CANCEL_WINDOW_AFTER_APPROVAL {
+                        to(Cancelled, vec![])
+                    } else {
+                        Err(conflict(
+                            "this order has been ready for pickup for more than 7 days; ask support to cancel it",
+                        ))
+                    }
+                }
+                _ => Err(conflict(format!(
+                    "an order that is {} cannot be cancelled",
+                    status.as_str()
+                ))),
+            }
+        }
+        OrderEvent::PickedUp => match status {
+            ReadyForPickup => to(Issued, vec![]),
+            _ => Err(conflict(format!(
+                "an order that is {} cannot be picked up",
+                status.as_str()
+            ))),
+        },
+    }
+}
+
+/// R-ORD-8: self-service accounts order only for self-service countries; agents only for theirs.
+pub fn check_may_order(actor: &Actor, channel: Channel, country: &str) -> Result<(), Refusal> {
+    match (actor.role, channel) {
+        (Role::Subscriber, Channel::SelfService) => Ok(()),
+        (Role::Subscriber, Channel::Agent) => Err(refuse(format!(
+            "orders for {country} go through a registration agent (agent channel); contact your Chamber of Commerce, notary or partner agent"
+        ))),
+        (Role::Agent, _) if actor.region.as_deref() == Some(country) => Ok(()),
+        (Role::Agent, _) => Err(refuse(format!(
+            "you are a registration agent for {}, not {country}",
+            actor.region.as_deref().unwrap_or("no region")
+        ))),
+        _ => Err(refuse(
+            "staff accounts other than registration agents do not place orders",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-25 12:00 UTC);
+
+    fn order(status: OrderStatus) -> OrderFacts {
+        OrderFacts {
+            status,
+            placed_by: 1,
+            attested_by: Some(3),
+            channel: Channel::SelfService,
+            country: "DE".into(),
+            approval_email_confirmed: true,
+            has_signed_agreement: true,
+            ready_since: Some(NOW - Duration::days(2)),
+        }
+    }
+
+    fn actor(account: i64, role: Role) -> Actor {
+        Actor {
+            account,
+            role,
+            region: if role == Role::Agent {
+                Some("DE".into())
+            } else {
+                None
+            },
+        }
+    }
+
+    #[test]
+    fn lifecycle_table() {
+        use OrderStatus::*;
+        let owner = actor(1, Role::Subscriber);
+        let stranger = actor(9, Role::Subscriber);
+        let vetting = actor(2, Role::Vetting);
+        let attesting_vetting = actor(3, Role::Vetting);
+        let support = actor(4, Role::Support);
+        let agent = actor(5, Role::Agent);
+        let upload = OrderEvent::DocumentUploaded(DocumentKind::SignedAgreement);
+        let reject = OrderEvent::Reject {
+            reason: "ID expired".into(),
+        };
+        let ask = OrderEvent::RequestInfo {
+            message: "Please send the back of the ID".into(),
+        };
+        // (status, event, actor, expected next status or None for a refusal)
+        let table: Vec<(OrderStatus, &OrderEvent, &Actor, Option<OrderStatus>)> = vec![
+            (AwaitingDocuments, &upload, &owner, Some(InReview)),
+            (AwaitingDocuments, &upload, &agent, Some(InReview)),
+            (AwaitingDocuments, &upload, &stranger, None),
+            (
+                InReview,
+                &OrderEvent::Approve,
+                &vetting,
+                Some(ReadyForPickup),
+            ),
+            (InReview, &OrderEvent::Approve, &attesting_vetting, None),
+            (InReview, &OrderEvent::Approve, &support, None),
+            (AwaitingDocuments, &OrderEvent::Approve, &vetting, None),
+            (InReview, &reject, &vetting, Some(Rejected)),
+            (InReview, &ask, &vetting, Some(NeedsInfo)),
+            (NeedsInfo, &OrderEvent::InfoSupplied, &owner, Some(InReview)),
+            (NeedsInfo, &upload, &owner, Some(InReview)),
+            (NeedsInfo, &reject, &vetting, Some(Rejected)),
+            (InReview, &OrderEvent::Cancel, &owner, Some(Cancelled)),
+            (InReview, &OrderEvent::Cancel, &stranger, None),
+            (InReview, &OrderEvent::Cancel, &support, Some(Cancelled)),
+            (ReadyForPickup, &OrderEvent::Cancel, &owner, Some(Cancelled)),
+            (Issued, &OrderEvent::Cancel, &owner, None),
+            (ReadyForPickup, &OrderEvent::PickedUp, &owner, Some(Issued)),
+            (Issued, &OrderEvent::PickedUp, &owner, None),
+            (Rejected, &upload, &owner, None),
+            (InReview, &OrderEvent::Attest, &agent, Some(InReview)),
+            (InReview, &OrderEvent::Attest, &owner, None),
+        ];
+        for (status, event, who, expected) in table {
+            let got = decide(&order(status), event, who, NOW).map(|t| t.next).ok();
+            assert_eq!(got, expected, "{status:?} + {event:?} by {who:?}");
+        }
+    }
+
+    #[test]
+    fn approval_needs_a_confirmed_approval_email_and_the_signed_form() {
+        let vetting = actor(2, Role::Vetting);
+        let mut o = order(OrderStatus::InReview);
+        o.approval_email_confirmed = false;
+        let err = decide(&o, &OrderEvent::Approve, &vetting, NOW).expect_err("unconfirmed");
+        assert!(err.to_string().contains("approval e-mail"), "{err}");
+        let mut o = order(OrderStatus::InReview);
+        o.has_signed_agreement = false;
+        assert!(decide(&o, &OrderEvent::Approve, &vetting, NOW).is_err());
+    }
+
+    #[test]
+    fn owner_cancel_window_is_seven_days() {
+        let owner = actor(1, Role::Subscriber);
+        let mut o = order(OrderStatus::ReadyForPickup);
+        o.ready_since = Some(NOW - Duration::days(7));
+        assert!(decide(&o, &OrderEvent::Cancel, &owner, NOW).is_ok());
+        o.ready_since = Some(NOW - Duration::days(8));
+        let err = decide(&o, &OrderEvent::Cancel, &owner, NOW).expect_err("too late");
+        assert!(err.to_string().contains("more than 7 days"), "{err}");
+        assert!(decide(&o, &OrderEvent::Cancel, &actor(4, Role::Support), NOW).is_ok());
+        let err = decide(
+            &order(OrderStatus::InReview),
+            &OrderEvent::Cancel,
+            &actor(9, Role::Subscriber),
+            NOW,
+        )
+        .expect_err("stranger");
+        assert!(
+            err.to_string()
+                .contains("only the account that placed this order"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn empty_reasons_are_refused() {
+        let vetting = actor(2, Role::Vetting);
+        let o = order(OrderStatus::InReview);
+        assert!(
+            decide(
+                &o,
+                &OrderEvent::Reject { reason: " ".into() },
+                &vetting,
+                NOW
+            )
+            .is_err()
+        );
+        assert!(
+            decide(
+                &o,
+                &OrderEvent::RequestInfo {
+                    message: String::new()
+                },
+                &vetting,
+                NOW
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn channels_decide_who_orders() {
+        let sub = actor(1, Role::Subscriber);
+        assert!(check_may_order(&sub, Channel::SelfService, "DE").is_ok());
+        let err = check_may_order(&sub, Channel::Agent, "BE").expect_err("agent channel");
+        assert!(err.to_string().contains("registration agent"));
+        let agent = Actor {
+            account: 5,
+            role: Role::Agent,
+            region: Some("BE".into()),
+        };
+        assert!(check_may_order(&agent, Channel::Agent, "BE").is_ok());
+        assert!(check_may_order(&agent, Channel::Agent, "NL").is_err());
+        assert!(check_may_order(&actor(2, Role::Vetting), Channel::SelfService, "DE").is_err());
+    }
+}
