@@ -8,7 +8,59 @@ use signet_domain::serial::Serial;
 use sqlx::Row;
 use time::OffsetDateTime;
 
+use crate::model::{
+    Account, AuditEntry, DocumentRecord, NewAccount, OrderEventRecord, OrderRecord, TokenRecord,
+};
 use crate::{CertificateRecord, Counts, IssuanceIntent, IssuanceState, Store, StoreError};
+
+macro_rules! select_accounts {
+    ($where:literal) => {
+        concat!(
+            "SELECT id, email, name, role, region, password_hash, email_confirmed, failed_logins, last_failed_login ",
+            "FROM accounts ",
+            $where
+        )
+    };
+}
+macro_rules! select_orders {
+    ($where:literal) => {
+        concat!(
+            "SELECT order_number, product, identity_json, approval_email, approval_confirmed, pickup_password_hash, ",
+            "validity_months, key_type, channel, country, placed_by, attested_by, status, ready_since, pickup_failures, ",
+            "certificate_serial, previous_order, created_at, updated_at FROM orders ",
+            $where
+        )
+    };
+}
+macro_rules! select_tokens {
+    ($where:literal) => {
+        concat!(
+            "SELECT purpose, account_id, order_number, expires_at FROM tokens ",
+            $where
+        )
+    };
+}
+const INSERT_ORDER: &str = "INSERT INTO orders (order_number, product, identity_json, approval_email, approval_confirmed, \
+    pickup_password_hash, validity_months, key_type, channel, country, placed_by, attested_by, status, ready_since, \
+    pickup_failures, certificate_serial, previous_order, created_at, updated_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
+
+fn opt_time(secs: Option<i64>) -> Result<Option<OffsetDateTime>, StoreError> {
+    secs.map(time).transpose()
+}
+
+fn count(n: i64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+fn duplicate(e: sqlx::Error, what: &str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Duplicate(what.to_owned())
+        }
+        _ => StoreError::Database(e),
+    }
+}
 
 const INSERT_INTENT: &str = "INSERT INTO certificates \
     (serial, issuer, profile, subject, not_before, not_after, tbs, state, created_at, updated_at) \
@@ -82,7 +134,7 @@ fn unique_violation(e: sqlx::Error, serial: &Serial) -> StoreError {
 }
 
 macro_rules! sql_store {
-    ($name:ident, $pool:ty, $options:ty, $migrations:literal, $doc:literal) => {
+    ($name:ident, $pool:ty, $options:ty, $row:ty, $migrations:literal, $doc:literal) => {
         #[doc = $doc]
         #[derive(Debug, Clone)]
         pub struct $name {
@@ -117,6 +169,92 @@ macro_rules! sql_store {
                     .await?;
                 if done.rows_affected() != 1 {
                     return Err(StoreError::NoOpenIntent(serial.to_hex()));
+                }
+                Ok(())
+            }
+
+            fn account_row(row: &$row) -> Result<Account, StoreError> {
+                Ok(Account {
+                    id: row.try_get("id")?,
+                    email: row.try_get("email")?,
+                    name: row.try_get("name")?,
+                    role: row.try_get("role")?,
+                    region: row.try_get("region")?,
+                    password_hash: row.try_get("password_hash")?,
+                    email_confirmed: row.try_get::<i64, _>("email_confirmed")? != 0,
+                    failed_logins: count(row.try_get("failed_logins")?),
+                    last_failed_login: opt_time(row.try_get("last_failed_login")?)?,
+                })
+            }
+
+            fn order_row(row: &$row) -> Result<OrderRecord, StoreError> {
+                Ok(OrderRecord {
+                    order_number: row.try_get("order_number")?,
+                    product: row.try_get("product")?,
+                    identity_json: row.try_get("identity_json")?,
+                    approval_email: row.try_get("approval_email")?,
+                    approval_confirmed: row.try_get::<i64, _>("approval_confirmed")? != 0,
+                    pickup_password_hash: row.try_get("pickup_password_hash")?,
+                    validity_months: count(row.try_get("validity_months")?),
+                    key_type: row.try_get("key_type")?,
+                    channel: row.try_get("channel")?,
+                    country: row.try_get("country")?,
+                    placed_by: row.try_get("placed_by")?,
+                    attested_by: row.try_get("attested_by")?,
+                    status: row.try_get("status")?,
+                    ready_since: opt_time(row.try_get("ready_since")?)?,
+                    pickup_failures: count(row.try_get("pickup_failures")?),
+                    certificate_serial: row.try_get("certificate_serial")?,
+                    previous_order: row.try_get("previous_order")?,
+                    created_at: time(row.try_get("created_at")?)?,
+                    updated_at: time(row.try_get("updated_at")?)?,
+                })
+            }
+
+            fn token_row(row: &$row) -> Result<TokenRecord, StoreError> {
+                Ok(TokenRecord {
+                    purpose: row.try_get("purpose")?,
+                    account_id: row.try_get("account_id")?,
+                    order_number: row.try_get("order_number")?,
+                    expires_at: time(row.try_get("expires_at")?)?,
+                })
+            }
+
+            fn document_row(row: &$row) -> Result<DocumentRecord, StoreError> {
+                Ok(DocumentRecord {
+                    id: row.try_get("id")?,
+                    order_number: row.try_get("order_number")?,
+                    kind: row.try_get("kind")?,
+                    sha256: row.try_get("sha256")?,
+                    media_type: row.try_get("media_type")?,
+                    size: u64::try_from(row.try_get::<i64, _>("size")?).unwrap_or(0),
+                    uploaded_by: row.try_get("uploaded_by")?,
+                    created_at: time(row.try_get("created_at")?)?,
+                })
+            }
+
+            fn audit_row(row: &$row) -> Result<AuditEntry, StoreError> {
+                Ok(AuditEntry {
+                    seq: row.try_get("seq")?,
+                    at: time(row.try_get("at")?)?,
+                    actor: row.try_get("actor")?,
+                    action: row.try_get("action")?,
+                    subject: row.try_get("subject")?,
+                    detail: row.try_get("detail")?,
+                    prev_hash: row.try_get("prev_hash")?,
+                    hash: row.try_get("hash")?,
+                })
+            }
+
+            async fn orders_where(&self, query: &'static str, value: &str) -> Result<Vec<OrderRecord>, StoreError> {
+                let rows = sqlx::query(query).bind(value).fetch_all(&self.pool).await?;
+                rows.iter().map(Self::order_row).collect()
+            }
+
+            async fn execute_one(&self, query: sqlx::query::Query<'_, <$pool as PoolDatabase>::Db, <<$pool as PoolDatabase>::Db as sqlx::Database>::Arguments>, what: &str) -> Result<(), StoreError> {
+                let done = query.execute(&self.pool).await?;
+                if done.rows_affected() != 1 {
+                    return Err(StoreError::Conflict(what.to_owned()));
                 }
                 Ok(())
             }
@@ -191,6 +329,347 @@ macro_rules! sql_store {
                 }
                 Ok(counts)
             }
+
+            async fn create_account(&self, a: &NewAccount) -> Result<i64, StoreError> {
+                let row = sqlx::query(
+                    "INSERT INTO accounts (email, name, role, region, password_hash, email_confirmed, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                )
+                .bind(&a.email)
+                .bind(&a.name)
+                .bind(&a.role)
+                .bind(&a.region)
+                .bind(&a.password_hash)
+                .bind(i64::from(a.email_confirmed))
+                .bind(a.created_at.unix_timestamp())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| duplicate(e, &format!("an account for {}", a.email)))?;
+                Ok(row.try_get("id")?)
+            }
+
+            async fn account(&self, id: i64) -> Result<Option<Account>, StoreError> {
+                let row = sqlx::query(select_accounts!("WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
+                row.as_ref().map(Self::account_row).transpose()
+            }
+
+            async fn account_by_email(&self, email: &str) -> Result<Option<Account>, StoreError> {
+                let row = sqlx::query(select_accounts!("WHERE email = $1")).bind(email).fetch_optional(&self.pool).await?;
+                row.as_ref().map(Self::account_row).transpose()
+            }
+
+            async fn confirm_account_email(&self, id: i64) -> Result<(), StoreError> {
+                let q = sqlx::query("UPDATE accounts SET email_confirmed = 1 WHERE id = $1").bind(id);
+                self.execute_one(q, "no such account").await
+            }
+
+            async fn set_password(&self, id: i64, password_hash: &str) -> Result<(), StoreError> {
+                let q = sqlx::query(
+                    "UPDATE accounts SET password_hash = $1, email_confirmed = 1, failed_logins = 0 WHERE id = $2",
+                )
+                .bind(password_hash)
+                .bind(id);
+                self.execute_one(q, "no such account").await
+            }
+
+            async fn record_login_failure(&self, id: i64, at: OffsetDateTime) -> Result<(), StoreError> {
+                let q = sqlx::query(
+                    "UPDATE accounts SET failed_logins = failed_logins + 1, last_failed_login = $1 WHERE id = $2",
+                )
+                .bind(at.unix_timestamp())
+                .bind(id);
+                self.execute_one(q, "no such account").await
+            }
+
+            async fn clear_login_failures(&self, id: i64) -> Result<(), StoreError> {
+                let q = sqlx::query("UPDATE accounts SET failed_logins = 0 WHERE id = $1").bind(id);
+                self.execute_one(q, "no such account").await
+            }
+
+            async fn create_session(&self, hash: &str, account: i64, expires_at: OffsetDateTime, at: OffsetDateTime) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO sessions (hash, account_id, expires_at, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(hash)
+                    .bind(account)
+                    .bind(expires_at.unix_timestamp())
+                    .bind(at.unix_timestamp())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn session_account(&self, hash: &str, now: OffsetDateTime) -> Result<Option<i64>, StoreError> {
+                let row = sqlx::query("SELECT account_id FROM sessions WHERE hash = $1 AND expires_at > $2")
+                    .bind(hash)
+                    .bind(now.unix_timestamp())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|r| r.try_get("account_id")).transpose()?)
+            }
+
+            async fn end_session(&self, hash: &str) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM sessions WHERE hash = $1").bind(hash).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn create_token(&self, hash: &str, t: &TokenRecord, at: OffsetDateTime) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO tokens (hash, purpose, account_id, order_number, expires_at, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(hash)
+                .bind(&t.purpose)
+                .bind(t.account_id)
+                .bind(&t.order_number)
+                .bind(t.expires_at.unix_timestamp())
+                .bind(at.unix_timestamp())
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn live_token(&self, hash: &str, purpose: &str, now: OffsetDateTime) -> Result<Option<TokenRecord>, StoreError> {
+                let row = sqlx::query(select_tokens!("WHERE hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3"))
+                    .bind(hash)
+                    .bind(purpose)
+                    .bind(now.unix_timestamp())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(Self::token_row).transpose()
+            }
+
+            async fn use_token(&self, hash: &str, purpose: &str, now: OffsetDateTime) -> Result<Option<TokenRecord>, StoreError> {
+                let row = sqlx::query(
+                    "UPDATE tokens SET used_at = $1 WHERE hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $4 \
+                     RETURNING purpose, account_id, order_number, expires_at",
+                )
+                .bind(now.unix_timestamp())
+                .bind(hash)
+                .bind(purpose)
+                .bind(now.unix_timestamp())
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(Self::token_row).transpose()
+            }
+
+            async fn restore_token(&self, hash: &str) -> Result<(), StoreError> {
+                sqlx::query("UPDATE tokens SET used_at = NULL WHERE hash = $1").bind(hash).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn create_order(&self, o: &OrderRecord) -> Result<(), StoreError> {
+                sqlx::query(INSERT_ORDER)
+                    .bind(&o.order_number)
+                    .bind(&o.product)
+                    .bind(&o.identity_json)
+                    .bind(&o.approval_email)
+                    .bind(i64::from(o.approval_confirmed))
+                    .bind(&o.pickup_password_hash)
+                    .bind(i64::from(o.validity_months))
+                    .bind(&o.key_type)
+                    .bind(&o.channel)
+                    .bind(&o.country)
+                    .bind(o.placed_by)
+                    .bind(o.attested_by)
+                    .bind(&o.status)
+                    .bind(o.ready_since.map(OffsetDateTime::unix_timestamp))
+                    .bind(i64::from(o.pickup_failures))
+                    .bind(&o.certificate_serial)
+                    .bind(&o.previous_order)
+                    .bind(o.created_at.unix_timestamp())
+                    .bind(o.updated_at.unix_timestamp())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| duplicate(e, &format!("order {}", o.order_number)))?;
+                Ok(())
+            }
+
+            async fn order(&self, order_number: &str) -> Result<Option<OrderRecord>, StoreError> {
+                let row = sqlx::query(select_orders!("WHERE order_number = $1"))
+                    .bind(order_number)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(Self::order_row).transpose()
+            }
+
+            async fn orders_placed_by(&self, account: i64) -> Result<Vec<OrderRecord>, StoreError> {
+                let rows = sqlx::query(select_orders!("WHERE placed_by = $1 ORDER BY created_at DESC"))
+                    .bind(account)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(Self::order_row).collect()
+            }
+
+            async fn orders_in_country(&self, country: &str) -> Result<Vec<OrderRecord>, StoreError> {
+                self.orders_where(select_orders!("WHERE country = $1 ORDER BY created_at DESC"), country).await
+            }
+
+            async fn orders_with_status(&self, status: &str) -> Result<Vec<OrderRecord>, StoreError> {
+                self.orders_where(select_orders!("WHERE status = $1 ORDER BY created_at"), status).await
+            }
+
+            async fn transition_order(
+                &self,
+                order_number: &str,
+                from: &str,
+                to: &str,
+                ready_since: Option<OffsetDateTime>,
+                certificate_serial: Option<&str>,
+                at: OffsetDateTime,
+            ) -> Result<(), StoreError> {
+                let q = sqlx::query(
+                    "UPDATE orders SET status = $1, ready_since = COALESCE($2, ready_since), \
+                     certificate_serial = COALESCE($3, certificate_serial), updated_at = $4 \
+                     WHERE order_number = $5 AND status = $6",
+                )
+                .bind(to)
+                .bind(ready_since.map(OffsetDateTime::unix_timestamp))
+                .bind(certificate_serial)
+                .bind(at.unix_timestamp())
+                .bind(order_number)
+                .bind(from);
+                self.execute_one(q, "the order changed meanwhile; reload it and try again").await
+            }
+
+            async fn confirm_approval_email(&self, order_number: &str, at: OffsetDateTime) -> Result<(), StoreError> {
+                let q = sqlx::query("UPDATE orders SET approval_confirmed = 1, updated_at = $1 WHERE order_number = $2")
+                    .bind(at.unix_timestamp())
+                    .bind(order_number);
+                self.execute_one(q, "no such order").await
+            }
+
+            async fn record_attestation(&self, order_number: &str, agent: i64, at: OffsetDateTime) -> Result<(), StoreError> {
+                let q = sqlx::query("UPDATE orders SET attested_by = $1, updated_at = $2 WHERE order_number = $3")
+                    .bind(agent)
+                    .bind(at.unix_timestamp())
+                    .bind(order_number);
+                self.execute_one(q, "no such order").await
+            }
+
+            async fn record_pickup_failure(&self, order_number: &str) -> Result<u32, StoreError> {
+                let row = sqlx::query(
+                    "UPDATE orders SET pickup_failures = pickup_failures + 1 WHERE order_number = $1 RETURNING pickup_failures",
+                )
+                .bind(order_number)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(count(row.try_get("pickup_failures")?))
+            }
+
+            async fn reset_pickup_failures(&self, order_number: &str) -> Result<(), StoreError> {
+                let q = sqlx::query("UPDATE orders SET pickup_failures = 0 WHERE order_number = $1").bind(order_number);
+                self.execute_one(q, "no such order").await
+            }
+
+            async fn attach_document(&self, d: &DocumentRecord, content: &[u8]) -> Result<i64, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("INSERT INTO blobs (sha256, content) VALUES ($1, $2) ON CONFLICT (sha256) DO NOTHING")
+                    .bind(&d.sha256)
+                    .bind(content)
+                    .execute(&mut *tx)
+                    .await?;
+                let row = sqlx::query(
+                    "INSERT INTO documents (order_number, kind, sha256, media_type, size, uploaded_by, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                )
+                .bind(&d.order_number)
+                .bind(&d.kind)
+                .bind(&d.sha256)
+                .bind(&d.media_type)
+                .bind(i64::try_from(d.size).unwrap_or(i64::MAX))
+                .bind(d.uploaded_by)
+                .bind(d.created_at.unix_timestamp())
+                .fetch_one(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(row.try_get("id")?)
+            }
+
+            async fn documents(&self, order_number: &str) -> Result<Vec<DocumentRecord>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT id, order_number, kind, sha256, media_type, size, uploaded_by, created_at FROM documents \
+                     WHERE order_number = $1 ORDER BY id",
+                )
+                .bind(order_number)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::document_row).collect()
+            }
+
+            async fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+                let row = sqlx::query("SELECT content FROM blobs WHERE sha256 = $1").bind(sha256).fetch_optional(&self.pool).await?;
+                Ok(row.map(|r| r.try_get("content")).transpose()?)
+            }
+
+            async fn add_order_event(&self, order_number: &str, e: &OrderEventRecord) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO order_events (order_number, actor, kind, message, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(order_number)
+                    .bind(e.actor)
+                    .bind(&e.kind)
+                    .bind(&e.message)
+                    .bind(e.created_at.unix_timestamp())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn order_events(&self, order_number: &str) -> Result<Vec<OrderEventRecord>, StoreError> {
+                let rows = sqlx::query("SELECT actor, kind, message, created_at FROM order_events WHERE order_number = $1 ORDER BY id")
+                    .bind(order_number)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(OrderEventRecord {
+                            actor: r.try_get("actor")?,
+                            kind: r.try_get("kind")?,
+                            message: r.try_get("message")?,
+                            created_at: time(r.try_get("created_at")?)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn last_audit_entry(&self) -> Result<Option<AuditEntry>, StoreError> {
+                let row = sqlx::query(concat!(
+                    "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log ",
+                    "ORDER BY seq DESC LIMIT 1"
+                ))
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(Self::audit_row).transpose()
+            }
+
+            async fn append_audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(e.seq)
+                .bind(e.at.unix_timestamp())
+                .bind(&e.actor)
+                .bind(&e.action)
+                .bind(&e.subject)
+                .bind(&e.detail)
+                .bind(&e.prev_hash)
+                .bind(&e.hash)
+                .execute(&self.pool)
+                .await
+                .map_err(|err| match duplicate(err, "audit record") {
+                    StoreError::Duplicate(_) => StoreError::Conflict(format!("audit record {} was appended concurrently", e.seq)),
+                    other => other,
+                })?;
+                Ok(())
+            }
+
+            async fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {
+                let rows = sqlx::query(concat!(
+                    "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log ",
+                    "ORDER BY seq"
+                ))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::audit_row).collect()
+            }
         }
     };
 }
@@ -199,6 +678,7 @@ sql_store!(
     SqliteStore,
     sqlx::SqlitePool,
     sqlx::sqlite::SqliteConnectOptions,
+    sqlx::sqlite::SqliteRow,
     "./migrations/sqlite",
     "The embedded default: one SQLite file in the data directory."
 );
@@ -206,6 +686,7 @@ sql_store!(
     PostgresStore,
     sqlx::PgPool,
     sqlx::postgres::PgConnectOptions,
+    sqlx::postgres::PgRow,
     "./migrations/postgres",
     "PostgreSQL, for several Signet nodes sharing one database."
 );
@@ -225,4 +706,13 @@ impl PostgresStore {
     fn tune(options: sqlx::postgres::PgConnectOptions) -> sqlx::postgres::PgConnectOptions {
         options.application_name("signet")
     }
+}
+
+/// The database type behind a pool, for helper signatures.
+trait PoolDatabase {
+    type Db: sqlx::Database;
+}
+
+impl<DB: sqlx::Database> PoolDatabase for sqlx::Pool<DB> {
+    type Db = DB;
 }

@@ -11,6 +11,12 @@ pub enum StoreError {
     /// No open intent exists for the serial: it was never recorded, or already completed.
     #[error("no open issuance intent for serial {0}")]
     NoOpenIntent(String),
+    /// A unique value is taken (an e-mail address, an order number).
+    #[error("{0} already exists")]
+    Duplicate(String),
+    /// The row changed under us: another request moved it first.
+    #[error("{0}")]
+    Conflict(String),
     /// The database URL is not one Signet understands.
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://USER@HOST/DB")]
     BadUrl(String),

@@ -5,6 +5,7 @@
 
 mod backends;
 mod error;
+pub mod model;
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use time::OffsetDateTime;
 
 pub use backends::{PostgresStore, SqliteStore};
 pub use error::StoreError;
+pub use model::*;
 
 /// What Signet is about to sign, recorded before the signature exists.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +84,111 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Intents never completed nor abandoned: a crash between recording and signing.
     async fn unfinished_intents(&self) -> Result<Vec<IssuanceIntent>, StoreError>;
     async fn counts(&self) -> Result<Counts, StoreError>;
+
+    // Accounts and sessions.
+    /// Fails with [`StoreError::Duplicate`] when the e-mail address has an account.
+    async fn create_account(&self, account: &NewAccount) -> Result<i64, StoreError>;
+    async fn account(&self, id: i64) -> Result<Option<Account>, StoreError>;
+    async fn account_by_email(&self, email: &str) -> Result<Option<Account>, StoreError>;
+    async fn confirm_account_email(&self, id: i64) -> Result<(), StoreError>;
+    async fn set_password(&self, id: i64, password_hash: &str) -> Result<(), StoreError>;
+    async fn record_login_failure(&self, id: i64, at: OffsetDateTime) -> Result<(), StoreError>;
+    async fn clear_login_failures(&self, id: i64) -> Result<(), StoreError>;
+    async fn create_session(
+        &self,
+        hash: &str,
+        account: i64,
+        expires_at: OffsetDateTime,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// The account of a live session.
+    async fn session_account(
+        &self,
+        hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<i64>, StoreError>;
+    async fn end_session(&self, hash: &str) -> Result<(), StoreError>;
+
+    // Mailed single-use tokens, stored by hash.
+    async fn create_token(
+        &self,
+        hash: &str,
+        token: &TokenRecord,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// The token if it is unused and unexpired, without using it.
+    async fn live_token(
+        &self,
+        hash: &str,
+        purpose: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<TokenRecord>, StoreError>;
+    /// Uses the token: exactly one caller gets it, once.
+    async fn use_token(
+        &self,
+        hash: &str,
+        purpose: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<TokenRecord>, StoreError>;
+    /// Makes a used token usable again (the work it guarded failed before completing).
+    async fn restore_token(&self, hash: &str) -> Result<(), StoreError>;
+
+    // Orders.
+    async fn create_order(&self, order: &OrderRecord) -> Result<(), StoreError>;
+    async fn order(&self, order_number: &str) -> Result<Option<OrderRecord>, StoreError>;
+    /// Orders placed by an account, newest first.
+    async fn orders_placed_by(&self, account: i64) -> Result<Vec<OrderRecord>, StoreError>;
+    /// Orders for a country (an agent's region), newest first.
+    async fn orders_in_country(&self, country: &str) -> Result<Vec<OrderRecord>, StoreError>;
+    /// Orders in a status, oldest first (the vetting queue).
+    async fn orders_with_status(&self, status: &str) -> Result<Vec<OrderRecord>, StoreError>;
+    /// Moves an order from `from` to `to` if it is still in `from`; fails with
+    /// [`StoreError::Conflict`] if someone else moved it first.
+    async fn transition_order(
+        &self,
+        order_number: &str,
+        from: &str,
+        to: &str,
+        ready_since: Option<OffsetDateTime>,
+        certificate_serial: Option<&str>,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    async fn confirm_approval_email(
+        &self,
+        order_number: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    async fn record_attestation(
+        &self,
+        order_number: &str,
+        agent: i64,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Counts a wrong pickup password; returns the new count.
+    async fn record_pickup_failure(&self, order_number: &str) -> Result<u32, StoreError>;
+    async fn reset_pickup_failures(&self, order_number: &str) -> Result<(), StoreError>;
+
+    // Documents and history.
+    /// Stores the content once per SHA-256 and attaches it to the order.
+    async fn attach_document(
+        &self,
+        doc: &DocumentRecord,
+        content: &[u8],
+    ) -> Result<i64, StoreError>;
+    async fn documents(&self, order_number: &str) -> Result<Vec<DocumentRecord>, StoreError>;
+    async fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    async fn add_order_event(
+        &self,
+        order_number: &str,
+        event: &OrderEventRecord,
+    ) -> Result<(), StoreError>;
+    async fn order_events(&self, order_number: &str) -> Result<Vec<OrderEventRecord>, StoreError>;
+
+    // Audit log.
+    async fn last_audit_entry(&self) -> Result<Option<AuditEntry>, StoreError>;
+    /// Appends; fails with [`StoreError::Conflict`] if `seq` is taken (a concurrent append won).
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+    async fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
 /// Opens the store a URL names: `postgres://…` or `sqlite://PATH`; migrations run on open.

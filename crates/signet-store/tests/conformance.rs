@@ -3,7 +3,10 @@
 use std::sync::Arc;
 
 use signet_domain::serial::Serial;
-use signet_store::{IssuanceIntent, IssuanceState, PostgresStore, SqliteStore, Store, StoreError};
+use signet_store::{
+    AuditEntry, DocumentRecord, IssuanceIntent, IssuanceState, NewAccount, OrderEventRecord,
+    OrderRecord, PostgresStore, SqliteStore, Store, StoreError, TokenRecord,
+};
 use time::OffsetDateTime;
 
 fn serial(n: u8) -> Serial {
@@ -98,6 +101,286 @@ async fn story(store: Arc<dyn Store>) {
     let counts = store.counts().await.expect("counts");
     assert_eq!((counts.intents, counts.issued, counts.abandoned), (0, 1, 1));
     assert!(store.certificate(&serial(7)).await.expect("read").is_none());
+    workflow_story(store).await;
+}
+
+fn t(secs: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_795_000_000 + secs).expect("time")
+}
+
+async fn workflow_story(store: Arc<dyn Store>) {
+    // Accounts: unique e-mail, login failures, password.
+    let new = NewAccount {
+        email: "anna@example.be".into(),
+        name: "Anna".into(),
+        role: "subscriber".into(),
+        region: None,
+        password_hash: Some("$argon2id$fake".into()),
+        email_confirmed: false,
+        created_at: t(0),
+    };
+    let id = store.create_account(&new).await.expect("account");
+    assert!(matches!(
+        store.create_account(&new).await,
+        Err(StoreError::Duplicate(_))
+    ));
+    store.record_login_failure(id, t(1)).await.expect("failure");
+    store.record_login_failure(id, t(2)).await.expect("failure");
+    let a = store
+        .account_by_email("anna@example.be")
+        .await
+        .expect("read")
+        .expect("present");
+    assert_eq!(
+        (
+            a.id,
+            a.failed_logins,
+            a.last_failed_login,
+            a.email_confirmed
+        ),
+        (id, 2, Some(t(2)), false)
+    );
+    store.confirm_account_email(id).await.expect("confirm");
+    store.clear_login_failures(id).await.expect("clear");
+    assert_eq!(
+        store
+            .account(id)
+            .await
+            .expect("read")
+            .expect("present")
+            .failed_logins,
+        0
+    );
+
+    // Sessions expire.
+    store
+        .create_session("s1", id, t(100), t(0))
+        .await
+        .expect("session");
+    assert_eq!(
+        store.session_account("s1", t(50)).await.expect("read"),
+        Some(id)
+    );
+    assert_eq!(
+        store.session_account("s1", t(100)).await.expect("read"),
+        None
+    );
+    store.end_session("s1").await.expect("end");
+
+    // Tokens work once, and only before expiry; concurrent users: exactly one wins.
+    let token = TokenRecord {
+        purpose: "pickup".into(),
+        account_id: None,
+        order_number: Some("AAAAA-BBBBB".into()),
+        expires_at: t(100),
+    };
+    store.create_token("h1", &token, t(0)).await.expect("token");
+    assert_eq!(
+        store.live_token("h1", "pickup", t(1)).await.expect("live"),
+        Some(token.clone())
+    );
+    assert_eq!(
+        store
+            .live_token("h1", "password_reset", t(1))
+            .await
+            .expect("live"),
+        None
+    );
+    let (a, b) = tokio::join!(
+        store.use_token("h1", "pickup", t(2)),
+        store.use_token("h1", "pickup", t(2))
+    );
+    assert_eq!(
+        a.expect("use").is_some() as u8 + b.expect("use").is_some() as u8,
+        1,
+        "exactly one use"
+    );
+    assert_eq!(
+        store.use_token("h1", "pickup", t(3)).await.expect("use"),
+        None
+    );
+    store.restore_token("h1").await.expect("restore");
+    assert_eq!(
+        store.use_token("h1", "pickup", t(200)).await.expect("use"),
+        None,
+        "expired"
+    );
+
+    // Orders: compare-and-set transitions.
+    let order = OrderRecord {
+        order_number: "AAAAA-BBBBB".into(),
+        product: "personal-3-pro".into(),
+        identity_json: "{}".into(),
+        approval_email: "anna@example.be".into(),
+        approval_confirmed: false,
+        pickup_password_hash: "$argon2id$fake".into(),
+        validity_months: 12,
+        key_type: "p-256".into(),
+        channel: "self_service".into(),
+        country: "DE".into(),
+        placed_by: id,
+        attested_by: None,
+        status: "awaiting_documents".into(),
+        ready_since: None,
+        pickup_failures: 0,
+        certificate_serial: None,
+        previous_order: None,
+        created_at: t(0),
+        updated_at: t(0),
+    };
+    store.create_order(&order).await.expect("order");
+    assert!(matches!(
+        store.create_order(&order).await,
+        Err(StoreError::Duplicate(_))
+    ));
+    store
+        .transition_order(
+            "AAAAA-BBBBB",
+            "awaiting_documents",
+            "in_review",
+            None,
+            None,
+            t(5),
+        )
+        .await
+        .expect("move");
+    assert!(matches!(
+        store
+            .transition_order(
+                "AAAAA-BBBBB",
+                "awaiting_documents",
+                "in_review",
+                None,
+                None,
+                t(6)
+            )
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    store
+        .transition_order(
+            "AAAAA-BBBBB",
+            "in_review",
+            "ready_for_pickup",
+            Some(t(7)),
+            None,
+            t(7),
+        )
+        .await
+        .expect("approve");
+    store
+        .confirm_approval_email("AAAAA-BBBBB", t(8))
+        .await
+        .expect("confirm");
+    store
+        .record_attestation("AAAAA-BBBBB", 42, t(8))
+        .await
+        .expect("attest");
+    assert_eq!(
+        store
+            .record_pickup_failure("AAAAA-BBBBB")
+            .await
+            .expect("failure"),
+        1
+    );
+    assert_eq!(
+        store
+            .record_pickup_failure("AAAAA-BBBBB")
+            .await
+            .expect("failure"),
+        2
+    );
+    let o = store
+        .order("AAAAA-BBBBB")
+        .await
+        .expect("read")
+        .expect("present");
+    assert_eq!(
+        (
+            o.status.as_str(),
+            o.ready_since,
+            o.approval_confirmed,
+            o.attested_by,
+            o.pickup_failures
+        ),
+        ("ready_for_pickup", Some(t(7)), true, Some(42), 2)
+    );
+    assert_eq!(store.orders_placed_by(id).await.expect("list").len(), 1);
+    assert_eq!(store.orders_in_country("DE").await.expect("list").len(), 1);
+    assert_eq!(
+        store
+            .orders_with_status("ready_for_pickup")
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .orders_with_status("in_review")
+            .await
+            .expect("list")
+            .is_empty()
+    );
+
+    // Documents are stored once per content hash.
+    let doc = DocumentRecord {
+        id: 0,
+        order_number: "AAAAA-BBBBB".into(),
+        kind: "id_copy".into(),
+        sha256: "ab".repeat(32),
+        media_type: "application/pdf".into(),
+        size: 3,
+        uploaded_by: id,
+        created_at: t(9),
+    };
+    store.attach_document(&doc, b"pdf").await.expect("doc");
+    store
+        .attach_document(&doc, b"pdf")
+        .await
+        .expect("same content again");
+    assert_eq!(store.documents("AAAAA-BBBBB").await.expect("docs").len(), 2);
+    assert_eq!(
+        store.blob(&"ab".repeat(32)).await.expect("blob"),
+        Some(b"pdf".to_vec())
+    );
+
+    let ev = OrderEventRecord {
+        actor: Some(id),
+        kind: "message".into(),
+        message: Some("hello".into()),
+        created_at: t(10),
+    };
+    store
+        .add_order_event("AAAAA-BBBBB", &ev)
+        .await
+        .expect("event");
+    assert_eq!(
+        store.order_events("AAAAA-BBBBB").await.expect("events"),
+        vec![ev]
+    );
+
+    // Audit: sequence numbers are unique, so concurrent appends cannot fork the chain.
+    let entry = AuditEntry {
+        seq: 1,
+        at: t(11),
+        actor: "account:1".into(),
+        action: "login".into(),
+        subject: "account:1".into(),
+        detail: "{}".into(),
+        prev_hash: "0".repeat(64),
+        hash: "1".repeat(64),
+    };
+    store.append_audit(&entry).await.expect("append");
+    assert!(matches!(
+        store.append_audit(&entry).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.last_audit_entry().await.expect("last"),
+        Some(entry.clone())
+    );
+    assert_eq!(store.audit_entries().await.expect("all"), vec![entry]);
 }
 
 #[tokio::test]

@@ -1,0 +1,119 @@
+//! Rows of the workflow tables, as the application reads and writes them.
+
+use time::OffsetDateTime;
+
+/// An account to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAccount {
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub region: Option<String>,
+    pub password_hash: Option<String>,
+    pub email_confirmed: bool,
+    pub created_at: OffsetDateTime,
+}
+
+/// A stored account. The password hash is an Argon2id PHC string; `Debug` hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub region: Option<String>,
+    pub password_hash: Option<String>,
+    pub email_confirmed: bool,
+    pub failed_logins: u32,
+    pub last_failed_login: Option<OffsetDateTime>,
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A mailed token (stored by its hash only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub purpose: String,
+    pub account_id: Option<i64>,
+    pub order_number: Option<String>,
+    pub expires_at: OffsetDateTime,
+}
+
+/// An order with its locked details. The pickup password is an Argon2id hash; `Debug` hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OrderRecord {
+    pub order_number: String,
+    pub product: String,
+    /// The identity as JSON (the locked subject details).
+    pub identity_json: String,
+    pub approval_email: String,
+    pub approval_confirmed: bool,
+    pub pickup_password_hash: String,
+    pub validity_months: u32,
+    pub key_type: String,
+    pub channel: String,
+    pub country: String,
+    pub placed_by: i64,
+    pub attested_by: Option<i64>,
+    pub status: String,
+    pub ready_since: Option<OffsetDateTime>,
+    pub pickup_failures: u32,
+    pub certificate_serial: Option<String>,
+    pub previous_order: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for OrderRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrderRecord")
+            .field("order_number", &self.order_number)
+            .field("product", &self.product)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A document attached to an order; its content is stored once per SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentRecord {
+    pub id: i64,
+    pub order_number: String,
+    pub kind: String,
+    pub sha256: String,
+    pub media_type: String,
+    pub size: u64,
+    pub uploaded_by: i64,
+    pub created_at: OffsetDateTime,
+}
+
+/// One line of an order's history: a status change, a message, an upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderEventRecord {
+    pub actor: Option<i64>,
+    pub kind: String,
+    pub message: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
+/// One audit record; `hash` commits to `prev_hash` and every other field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: OffsetDateTime,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
