@@ -82,9 +82,7 @@ pub fn check_password(password: &str, email: &str) -> Result<(), Refusal> {
             "the password must have at least {MIN_PASSWORD_CHARS} characters"
         )));
     }
-    if password.eq_ignore_ascii_case(email)
-        || password.chars().all(|c| Some(c) == password.chars().next())
-    {
+    if password.eq_ignore_ascii_case(email) || password.chars().all(|c| password.starts_with(c)) {
         return Err(Refusal::InvalidInput(
             "the password is too easy to guess".into(),
         ));
