@@ -32,6 +32,29 @@ pub struct ConfigFile {
     pub channels: ChannelMap,
     pub profiles: BTreeMap<String, ProfileSpec>,
     pub products: BTreeMap<String, ProductSpec>,
+    #[serde(default)]
+    pub mail: MailSettings,
+}
+
+/// How mail leaves Signet: SMTP when a host is set, otherwise `.eml` files in `outbox/`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    pub from: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_host: Option<String>,
+    #[serde(default = "default_smtp_port")]
+    pub smtp_port: u16,
+}
+
+fn default_smtp_port() -> u16 {
+    25
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        MailSettings { from: "Signet <no-reply@localhost>".into(), smtp_host: None, smtp_port: default_smtp_port() }
+    }
 }
 
 /// The organization that runs the CA, as it appears in CA certificates.
@@ -175,6 +198,7 @@ impl ConfigFile {
                 ("smime-sponsor-multipurpose".to_owned(), smime),
             ]),
             products,
+            mail: MailSettings::default(),
         }
     }
 

@@ -31,6 +31,24 @@ pub enum AppError {
         path: String,
         source: std::io::Error,
     },
+    /// Authentication is missing or wrong (HTTP 401).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Authenticated but not allowed (HTTP 403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such thing, or not visible to the caller (HTTP 404).
+    #[error("{0} not found")]
+    NotFound(String),
+    /// Conflicts with the current state (HTTP 409).
+    #[error("{0}")]
+    Conflict(String),
+    /// A link that no longer works (HTTP 410).
+    #[error("{0}")]
+    Gone(String),
+    /// Locked after too many failures (HTTP 423).
+    #[error("{0}")]
+    Locked(String),
     /// Something that should not happen; details are in the log.
     #[error("internal error: {0}")]
     Internal(String),
@@ -49,6 +67,12 @@ impl AppError {
         matches!(
             self,
             AppError::Refused(_)
+                | AppError::Unauthorized(_)
+                | AppError::Forbidden(_)
+                | AppError::NotFound(_)
+                | AppError::Conflict(_)
+                | AppError::Gone(_)
+                | AppError::Locked(_)
                 | AppError::AlreadyInitialized(_)
                 | AppError::NotInitialized(_)
                 | AppError::Pki(

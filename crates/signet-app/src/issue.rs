@@ -11,12 +11,13 @@ use signet_domain::plan::PlanRequest;
 use signet_domain::serial::Serial;
 use signet_domain::validity::Period;
 use signet_pki::PkiError;
-use signet_pki::csr::parse_csr;
+use signet_pki::csr::{SubscriberKey, parse_csr};
 use signet_pki::issuance::PreparedCertificate;
 use signet_store::{IssuanceIntent, Store, StoreError};
 
 use crate::authority::{Authority, KeyStore};
 use crate::config::ConfigFile;
+use crate::mail::Mailer;
 use crate::{AppError, Clock, SharedClock, random_serial};
 
 /// How often a fresh serial is drawn when the store reports a collision (with 126 random bits,
@@ -125,6 +126,7 @@ pub struct Signet {
     pub authority: Authority,
     pub store: Arc<dyn Store>,
     pub clock: SharedClock,
+    pub mailer: Mailer,
 }
 
 impl Signet {
@@ -142,6 +144,7 @@ impl Signet {
         for intent in &open {
             tracing::warn!(serial = %intent.serial, subject = %intent.subject, "issuance intent without a recorded certificate (interrupted issuance): it may have been signed; its TBS is in the store");
         }
+        let mailer = Mailer::from_settings(&config.mail, data_dir);
         Ok(Signet {
             data_dir: data_dir.to_owned(),
             config,
@@ -149,44 +152,51 @@ impl Signet {
             authority,
             store,
             clock,
+            mailer,
         })
     }
 
-    /// Issues a subscriber certificate after every check; the store holds the intent before
-    /// the signature and the certificate after it.
+    /// Issues a subscriber certificate for a CSR (operator tool).
     pub async fn issue(&self, req: IssueRequest) -> Result<Issued, AppError> {
-        let profile = self.policy.profile(&req.profile)?;
-        let product = req
-            .product
-            .as_deref()
-            .map(|p| self.policy.product(p))
-            .transpose()?;
+        let identity = Identity::try_from(req.identity)?;
+        let key = parse_csr(&req.csr)?;
+        self.issue_for_key(&req.profile, req.product.as_deref(), &identity, &key, req.validity_months).await
+    }
+
+    /// Issues a certificate for a checked key after every rule; the store holds the intent
+    /// before the signature and the certificate after it.
+    pub async fn issue_for_key(
+        &self,
+        profile: &str,
+        product: Option<&str>,
+        identity: &Identity,
+        key: &SubscriberKey,
+        validity_months: u32,
+    ) -> Result<Issued, AppError> {
+        let profile = self.policy.profile(profile)?;
+        let product = product.map(|p| self.policy.product(p)).transpose()?;
         if let Some(p) = product
             && p.profile != profile.name()
         {
             return Err(AppError::Config(format!(
                 "product `{}` uses profile `{}`, not `{}`",
-                p.name, p.profile, req.profile
+                p.name,
+                p.profile,
+                profile.name()
             )));
         }
-        let identity = Identity::try_from(req.identity)?;
-        let key = parse_csr(&req.csr)?;
-        let period = Period::months_from(self.clock.now(), req.validity_months)?;
+        let period = Period::months_from(self.clock.now(), validity_months)?;
         let plan = profile.plan(&PlanRequest {
-            identity: &identity,
+            identity,
             key: &key.kind,
             period,
             product_limit: product.map(|p| (p.max_validity, p.name.as_str())),
-            requested: format!("{} months", req.validity_months),
+            requested: format!("{validity_months} months"),
         })?;
         let issuer = self.authority.issuer(&plan.issuer)?;
-        record_and_sign(
-            self.store.as_ref(),
-            self.clock.as_ref(),
-            &plan.issuer,
-            &plan.profile,
-            |serial| issuer.prepare(&plan, serial, &key),
-        )
+        record_and_sign(self.store.as_ref(), self.clock.as_ref(), &plan.issuer, &plan.profile, |serial| {
+            issuer.prepare(&plan, serial, key)
+        })
         .await
     }
 }

@@ -2,8 +2,14 @@
 //! in that order; this crate picks no database and no key backend itself.
 #![forbid(unsafe_code)]
 
+pub mod accounts;
+pub mod audit;
 pub mod authority;
 pub mod config;
+pub mod credentials;
+pub mod mail;
+pub mod orders;
+pub mod pickup;
 pub mod error;
 pub mod init;
 pub mod issue;

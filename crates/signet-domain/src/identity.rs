@@ -124,6 +124,12 @@ impl Identity {
     pub fn title(&self) -> Option<&str> {
         self.title.as_deref()
     }
+    /// The same identity with another (checked) mailbox, e.g. the order's approval e-mail, which
+    /// is the address the certificate names.
+    pub fn with_email(&self, mailbox: &str) -> Result<Identity, Refusal> {
+        Ok(Identity { email: email(mailbox)?, ..self.clone() })
+    }
+
     /// "Given Surname", the commonName Signet writes.
     pub fn common_name(&self) -> String {
         format!("{} {}", self.given_name, self.surname)
@@ -157,6 +163,11 @@ fn text_field(field: &'static str, value: &str, max_chars: usize) -> Result<Stri
     Ok(trimmed.to_owned())
 }
 
+/// An ISO 3166-1 alpha-2 code, upper-cased.
+pub fn check_country(value: &str) -> Result<String, Refusal> {
+    country(value)
+}
+
 fn country(value: &str) -> Result<String, Refusal> {
     let code = value.trim().to_ascii_uppercase();
     let known = code.len() == 2 && ISO_3166_ALPHA2.split(' ').any(|c| c == code);
@@ -167,6 +178,11 @@ fn country(value: &str) -> Result<String, Refusal> {
         ));
     }
     Ok(code)
+}
+
+/// A mailbox that can be written as an rfc822Name, normalized (domain in lower case).
+pub fn check_email(value: &str) -> Result<String, Refusal> {
+    email(value)
 }
 
 /// A mailbox that can be written as an rfc822Name (IA5String): ASCII `local@domain`.

@@ -88,6 +88,38 @@ impl DocumentKind {
     }
 }
 
+/// Largest document accepted (R-ORD-5).
+pub const MAX_DOCUMENT_BYTES: usize = 10 * 1024 * 1024;
+
+/// R-ORD-5: uploads are PDF, PNG or JPEG, recognised by their content, not their name.
+pub fn document_media_type(content: &[u8]) -> Result<&'static str, Refusal> {
+    if content.is_empty() {
+        return Err(Refusal::InvalidInput("the uploaded file is empty".into()));
+    }
+    if content.len() > MAX_DOCUMENT_BYTES {
+        return Err(Refusal::InvalidInput(format!(
+            "the file is {} bytes; the limit is {MAX_DOCUMENT_BYTES} bytes (10 MiB)",
+            content.len()
+        )));
+    }
+    if content.starts_with(b"%PDF-") {
+        Ok("application/pdf")
+    } else if content.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Ok("image/png")
+    } else if content.starts_with(&[0xff, 0xd8, 0xff]) {
+        Ok("image/jpeg")
+    } else {
+        Err(Refusal::InvalidInput("only PDF, PNG and JPEG files are accepted (checked by content)".into()))
+    }
+}
+
+/// R-ORD-1: the answer to any attempt to change an order's details.
+pub fn change_refused() -> Refusal {
+    Refusal::Conflict(
+        "order details are locked once the order is placed; cancel this order and place a new one (reorder) with the corrections".into(),
+    )
+}
+
 /// What the rules need to know about an order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderFacts {
@@ -472,6 +504,16 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn documents_are_recognised_by_content() {
+        assert_eq!(document_media_type(b"%PDF-1.7 ..."), Ok("application/pdf"));
+        assert_eq!(document_media_type(b"\x89PNG\r\n\x1a\n...."), Ok("image/png"));
+        assert_eq!(document_media_type(&[0xff, 0xd8, 0xff, 0xe0]), Ok("image/jpeg"));
+        assert!(document_media_type(b"MZ executable").is_err());
+        assert!(document_media_type(b"").is_err());
+        assert!(document_media_type(&vec![b'%'; MAX_DOCUMENT_BYTES + 1]).is_err());
     }
 
     #[test]

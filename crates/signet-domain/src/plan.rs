@@ -49,31 +49,38 @@ pub struct PlanRequest<'a> {
 }
 
 impl Profile {
-    /// Applies every rule of the profile to the request: key policy, validity (profile and
-    /// product), required identity fields. Returns the plan or the first refusal.
-    pub fn plan(&self, req: &PlanRequest<'_>) -> Result<CertificatePlan, Refusal> {
-        check_subscriber_key(req.key)?;
-        req.period.check_within(
-            self.max_validity(),
-            &format!("profile {}", self.name()),
-            &req.requested,
-        )?;
-        if let Some((limit, product)) = req.product_limit {
-            req.period
-                .check_within(limit, &format!("product {product}"), &req.requested)?;
+    /// The rules that do not depend on the key: validity (profile and product) and required
+    /// identity fields. Orders are checked with this when they are placed, before any key exists.
+    /// Returns the latest notAfter the limits allow.
+    pub fn check_request(
+        &self,
+        identity: &Identity,
+        period: Period,
+        product_limit: Option<(ValidityLimit, &str)>,
+        requested: &str,
+    ) -> Result<time::OffsetDateTime, Refusal> {
+        period.check_within(self.max_validity(), &format!("profile {}", self.name()), requested)?;
+        let mut latest_not_after = self.max_validity().latest_not_after(period.not_before);
+        if let Some((limit, product)) = product_limit {
+            period.check_within(limit, &format!("product {product}"), requested)?;
+            latest_not_after = latest_not_after.min(limit.latest_not_after(period.not_before));
         }
-        let mut latest_not_after = self.max_validity().latest_not_after(req.period.not_before);
-        if let Some((limit, _)) = req.product_limit {
-            latest_not_after = latest_not_after.min(limit.latest_not_after(req.period.not_before));
-        }
-        let id = req.identity;
-        if self.requires_organization_identifier() && id.organization_identifier().is_none() {
+        if self.requires_organization_identifier() && identity.organization_identifier().is_none() {
             return Err(Refusal::MissingIdentityField {
                 profile: self.name().to_owned(),
                 field: "organization_identifier",
                 example: "VATBE-0123456789",
             });
         }
+        Ok(latest_not_after)
+    }
+
+    /// Applies every rule of the profile to the request: key policy, validity (profile and
+    /// product), required identity fields. Returns the plan or the first refusal.
+    pub fn plan(&self, req: &PlanRequest<'_>) -> Result<CertificatePlan, Refusal> {
+        check_subscriber_key(req.key)?;
+        let latest_not_after = self.check_request(req.identity, req.period, req.product_limit, &req.requested)?;
+        let id = req.identity;
         let mut subject = vec![
             SubjectAttribute::Country(id.country().to_owned()),
             SubjectAttribute::Organization(id.organization().to_owned()),

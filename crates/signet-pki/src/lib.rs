@@ -13,6 +13,8 @@ pub mod issuance;
 pub mod keys;
 pub mod name;
 pub mod pkcs11_key;
+pub mod pkcs12;
+pub mod subscriber_key;
 pub mod precheck;
 pub mod public_key;
 

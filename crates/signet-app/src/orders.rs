@@ -1,0 +1,429 @@
+//! Orders: placing (details locked), documents, attestation, vetting decisions, cancellation,
+//! the vetting queue. The rules are the domain's (`signet_domain::order`); this module loads the
+//! facts, applies the decision, stores it with compare-and-set, mails and audits.
+
+use serde::Serialize;
+use serde_json::json;
+use signet_domain::Refusal;
+use signet_domain::config::Channel;
+use signet_domain::credentials::{TokenPurpose, check_pickup_password};
+use signet_domain::identity::{Identity, IdentityInput, check_email};
+use signet_domain::order::{
+    DocumentKind, Effect, OrderEvent, OrderFacts, OrderStatus, Transition, check_may_order, decide, document_media_type,
+    may_view,
+};
+use signet_domain::role::{Actor, Role};
+use signet_domain::validity::Period;
+use signet_store::{DocumentRecord, OrderEventRecord, OrderRecord};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::credentials::{hash_password, order_number};
+use crate::issue::Signet;
+use crate::AppError;
+
+/// An order as placed (DESIGN §7 order body).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrder {
+    pub product: String,
+    pub subject: IdentityInput,
+    pub approval_email: String,
+    pub pickup_password: String,
+    pub validity_months: u32,
+    pub key_type: String,
+}
+
+/// Key choices at order time (`csr`: the subscriber brings a CSR to pickup).
+pub const KEY_TYPES: [&str; 5] = ["rsa-2048", "rsa-3072", "p-256", "p-384", "csr"];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentView {
+    pub id: i64,
+    pub kind: String,
+    pub media_type: String,
+    pub size: u64,
+    pub sha256: String,
+    pub uploaded_at: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryView {
+    pub kind: String,
+    pub message: Option<String>,
+    pub at: String,
+}
+
+/// What an order looks like to those who may see it. Never the pickup password.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderView {
+    pub order_number: String,
+    pub status: String,
+    pub product: String,
+    pub subject: serde_json::Value,
+    pub approval_email: String,
+    pub approval_email_confirmed: bool,
+    pub validity_months: u32,
+    pub key_type: String,
+    pub channel: String,
+    pub country: String,
+    pub attested: bool,
+    pub certificate_serial: Option<String>,
+    pub fingerprint: String,
+    pub created_at: String,
+    pub documents: Vec<DocumentView>,
+    pub history: Vec<HistoryView>,
+}
+
+/// A line of the vetting queue.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueItem {
+    pub order_number: String,
+    pub status: String,
+    pub product: String,
+    pub organization: String,
+    pub country: String,
+    pub age_hours: i64,
+    pub attested: bool,
+}
+
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+fn status(record: &OrderRecord) -> Result<OrderStatus, AppError> {
+    OrderStatus::parse(&record.status).ok_or_else(|| AppError::Internal(format!("unknown order status {}", record.status)))
+}
+
+fn channel_name(c: Channel) -> &'static str {
+    match c {
+        Channel::SelfService => "self_service",
+        Channel::Agent => "agent",
+    }
+}
+
+/// R-ORD-4: a fingerprint of the order number and every locked detail, printed on the request
+/// form, so vetting can tell that a returned paper form belongs to this order.
+pub fn fingerprint(o: &OrderRecord) -> String {
+    let canonical = json!([
+        o.order_number,
+        o.product,
+        o.identity_json,
+        o.approval_email,
+        o.validity_months,
+        o.key_type,
+        o.channel
+    ]);
+    let digest = hex::encode_upper(crate::sha256(canonical.to_string().as_bytes()));
+    digest[..32].as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ")
+}
+
+/// The fingerprint check vetting runs on what a returned form shows (spaces and case ignored).
+pub fn fingerprint_matches(o: &OrderRecord, shown: &str) -> bool {
+    let norm = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
+    norm(&fingerprint(o)) == norm(shown)
+}
+
+impl Signet {
+    /// Loads an order the actor may see; others' orders are "not found", never "forbidden".
+    pub async fn visible_order(&self, actor: &Actor, number: &str) -> Result<(OrderRecord, OrderFacts), AppError> {
+        let number = signet_domain::credentials::normalize_order_number(number)
+            .ok_or_else(|| AppError::NotFound(format!("order {number}")))?;
+        let record = self.store.order(&number).await?.ok_or_else(|| AppError::NotFound(format!("order {number}")))?;
+        let facts = self.facts(&record).await?;
+        if !may_view(&facts, actor) {
+            return Err(AppError::NotFound(format!("order {number}")));
+        }
+        Ok((record, facts))
+    }
+
+    pub(crate) async fn facts(&self, r: &OrderRecord) -> Result<OrderFacts, AppError> {
+        let docs = self.store.documents(&r.order_number).await?;
+        Ok(OrderFacts {
+            status: status(r)?,
+            placed_by: r.placed_by,
+            attested_by: r.attested_by,
+            channel: if r.channel == "agent" { Channel::Agent } else { Channel::SelfService },
+            country: r.country.clone(),
+            approval_email_confirmed: r.approval_confirmed,
+            has_signed_agreement: docs.iter().any(|d| d.kind == DocumentKind::SignedAgreement.as_str()),
+            ready_since: r.ready_since,
+        })
+    }
+
+    pub fn identity_of(&self, r: &OrderRecord) -> Result<Identity, AppError> {
+        let input: IdentityInput = serde_json::from_str(&r.identity_json).map_err(|e| AppError::Internal(format!("stored identity: {e}")))?;
+        Ok(Identity::try_from(input)?)
+    }
+
+    /// Places an order; its details are locked from here on (R-ORD-1).
+    pub async fn place_order(&self, actor: &Actor, o: NewOrder) -> Result<OrderRecord, AppError> {
+        let identity = Identity::try_from(o.subject)?;
+        let channel = self.policy.channels.channel_for(identity.country());
+        check_may_order(actor, channel, identity.country())?;
+        let product = self.policy.product(&o.product)?;
+        let profile = self.policy.profile(&product.profile)?;
+        let approval_email = check_email(&o.approval_email)?;
+        let certified = identity.with_email(&approval_email)?;
+        if !KEY_TYPES.contains(&o.key_type.as_str()) {
+            return Err(Refusal::InvalidInput(format!("key_type must be one of {}", KEY_TYPES.join(", "))).into());
+        }
+        let now = self.now();
+        let period = Period::months_from(now, o.validity_months)?;
+        profile.check_request(&certified, period, Some((product.max_validity, &product.name)), &format!("{} months", o.validity_months))?;
+        check_pickup_password(&o.pickup_password)?;
+        let record = OrderRecord {
+            order_number: order_number()?,
+            product: product.name.clone(),
+            identity_json: serde_json::to_string(&identity).map_err(|e| AppError::Internal(e.to_string()))?,
+            approval_email: approval_email.clone(),
+            approval_confirmed: false,
+            pickup_password_hash: hash_password(&o.pickup_password)?,
+            validity_months: o.validity_months,
+            key_type: o.key_type.clone(),
+            channel: channel_name(channel).to_owned(),
+            country: identity.country().to_owned(),
+            placed_by: actor.account,
+            attested_by: None,
+            status: OrderStatus::AwaitingDocuments.as_str().to_owned(),
+            ready_since: None,
+            pickup_failures: 0,
+            certificate_serial: None,
+            previous_order: None,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.create_order(&record).await?;
+        let number = &record.order_number;
+        self.history(number, Some(actor.account), "created", None).await?;
+        let token = self.mint_token(TokenPurpose::ApprovalEmail, None, Some(number)).await?;
+        self.send_mail(
+            &approval_email,
+            &format!("Confirm the approval e-mail address for order {number}"),
+            format!(
+                "Order {number} names this address for its certificate. Confirm that you control it:\n\n{}\n\nThe link works once and expires in 24 hours.\n",
+                self.link(&format!("/confirm/{token}"))
+            ),
+        )?;
+        self.send_mail(
+            identity.email(),
+            &format!("Your order {number}: next steps"),
+            format!(
+                "Thank you for ordering {product}.\n\nOrder number: {number}\nFingerprint: {fp}\n\n\
+                 1. Download the request form: {form}\n2. Sign it and have it stamped by a notary or your Chamber of Commerce.\n\
+                 3. Upload it with a copy of your ID and your business registration.\n\nThe order details are locked; to change them, cancel and reorder.\n",
+                product = product.display_name,
+                fp = fingerprint(&record),
+                form = self.link(&format!("/api/v1/orders/{number}/agreement.pdf")),
+            ),
+        )?;
+        self.audit(&format!("account:{}", actor.account), "order.created", &format!("order:{number}"), json!({"product": record.product, "channel": record.channel})).await?;
+        Ok(record)
+    }
+
+    pub async fn view_order(&self, actor: &Actor, number: &str) -> Result<OrderView, AppError> {
+        let (r, facts) = self.visible_order(actor, number).await?;
+        if actor.role.is_staff() && actor.account != r.placed_by {
+            self.audit(&format!("account:{}", actor.account), "order.viewed_by_staff", &format!("order:{}", r.order_number), json!({})).await?;
+        }
+        let documents = self
+            .store
+            .documents(&r.order_number)
+            .await?
+            .into_iter()
+            .map(|d| DocumentView { id: d.id, kind: d.kind, media_type: d.media_type, size: d.size, sha256: d.sha256, uploaded_at: rfc3339(d.created_at) })
+            .collect();
+        let history = self
+            .store
+            .order_events(&r.order_number)
+            .await?
+            .into_iter()
+            .map(|e| HistoryView { kind: e.kind, message: e.message, at: rfc3339(e.created_at) })
+            .collect();
+        Ok(OrderView {
+            subject: serde_json::from_str(&r.identity_json).unwrap_or_default(),
+            fingerprint: fingerprint(&r),
+            order_number: r.order_number,
+            status: r.status,
+            product: r.product,
+            approval_email: r.approval_email,
+            approval_email_confirmed: r.approval_confirmed,
+            validity_months: r.validity_months,
+            key_type: r.key_type,
+            channel: r.channel,
+            country: r.country,
+            attested: facts.attested_by.is_some(),
+            certificate_serial: r.certificate_serial,
+            created_at: rfc3339(r.created_at),
+            documents,
+            history,
+        })
+    }
+
+    async fn history(&self, number: &str, actor: Option<i64>, kind: &str, message: Option<String>) -> Result<(), AppError> {
+        let event = OrderEventRecord { actor, kind: kind.to_owned(), message, created_at: self.now() };
+        Ok(self.store.add_order_event(number, &event).await?)
+    }
+
+    /// Decides, stores (compare-and-set), records history, audits, and carries out the effects.
+    async fn apply(&self, actor: &Actor, r: &OrderRecord, facts: &OrderFacts, event: OrderEvent, action: &str) -> Result<Transition, AppError> {
+        let who = format!("account:{}", actor.account);
+        let subject = format!("order:{}", r.order_number);
+        let transition = match decide(facts, &event, actor, self.now()) {
+            Ok(t) => t,
+            Err(refusal) => {
+                self.audit(&who, &format!("{action}.refused"), &subject, json!({"reason": refusal.to_string()})).await?;
+                return Err(refusal.into());
+            }
+        };
+        if transition.next != facts.status {
+            let ready_since = (transition.next == OrderStatus::ReadyForPickup).then(|| self.now());
+            self.store
+                .transition_order(&r.order_number, facts.status.as_str(), transition.next.as_str(), ready_since, None, self.now())
+                .await
+                .map_err(|e| match e {
+                    signet_store::StoreError::Conflict(m) => AppError::Conflict(m),
+                    other => other.into(),
+                })?;
+        }
+        let message = match &event {
+            OrderEvent::Reject { reason } => Some(reason.clone()),
+            OrderEvent::RequestInfo { message } => Some(message.clone()),
+            _ => None,
+        };
+        self.history(&r.order_number, Some(actor.account), action, message.clone()).await?;
+        self.audit(&who, action, &subject, json!({"from": facts.status.as_str(), "to": transition.next.as_str()})).await?;
+        let identity = self.identity_of(r)?;
+        for effect in &transition.effects {
+            match effect {
+                Effect::MailPickupLink => {
+                    let token = self.mint_token(TokenPurpose::Pickup, None, Some(&r.order_number)).await?;
+                    self.send_mail(
+                        identity.email(),
+                        &format!("Your certificate is ready: order {}", r.order_number),
+                        format!(
+                            "Order {} was approved. Pick up your certificate here with your pickup password:\n\n{}\n\n\
+                             The link works once. Keep the downloaded PFX file and its password safe: neither can be retrieved again.\n",
+                            r.order_number,
+                            self.link(&format!("/pickup/{token}"))
+                        ),
+                    )?;
+                }
+                Effect::MailRejection => self.send_mail(
+                    identity.email(),
+                    &format!("Order {} was rejected", r.order_number),
+                    format!("The vetting team rejected order {}:\n\n{}\n", r.order_number, message.clone().unwrap_or_default()),
+                )?,
+                Effect::MailInfoRequest => self.send_mail(
+                    identity.email(),
+                    &format!("Order {}: the vetting team needs more information", r.order_number),
+                    format!(
+                        "{}\n\nAnswer by uploading a document or sending a message on the order page: {}\n",
+                        message.clone().unwrap_or_default(),
+                        self.link(&format!("/orders/{}", r.order_number))
+                    ),
+                )?,
+                Effect::RecordAttestation => self.store.record_attestation(&r.order_number, actor.account, self.now()).await?,
+                Effect::QueueForVetting => {}
+            }
+        }
+        Ok(transition)
+    }
+
+    /// Uploads a document (PDF, PNG, JPEG by content; size-limited; stored by SHA-256).
+    pub async fn upload_document(&self, actor: &Actor, number: &str, kind: &str, content: &[u8]) -> Result<DocumentView, AppError> {
+        let (r, facts) = self.visible_order(actor, number).await?;
+        let kind = DocumentKind::parse(kind).ok_or_else(|| {
+            Refusal::InvalidInput("kind must be id_copy, signed_agreement, business_registration or other".into())
+        })?;
+        let media_type = document_media_type(content)?;
+        // Decide first: a refused upload stores nothing.
+        decide(&facts, &OrderEvent::DocumentUploaded(kind), actor, self.now())?;
+        let doc = DocumentRecord {
+            id: 0,
+            order_number: r.order_number.clone(),
+            kind: kind.as_str().to_owned(),
+            sha256: hex::encode(crate::sha256(content)),
+            media_type: media_type.to_owned(),
+            size: content.len() as u64,
+            uploaded_by: actor.account,
+            created_at: self.now(),
+        };
+        let id = self.store.attach_document(&doc, content).await?;
+        self.apply(actor, &r, &facts, OrderEvent::DocumentUploaded(kind), "order.document_uploaded").await?;
+        Ok(DocumentView { id, kind: doc.kind, media_type: doc.media_type, size: doc.size, sha256: doc.sha256, uploaded_at: rfc3339(doc.created_at) })
+    }
+
+    /// A document's content, for those who may see the order.
+    pub async fn document(&self, actor: &Actor, number: &str, id: i64) -> Result<(String, Vec<u8>), AppError> {
+        let (r, _) = self.visible_order(actor, number).await?;
+        let doc = self.store.documents(&r.order_number).await?.into_iter().find(|d| d.id == id).ok_or_else(|| AppError::NotFound("document".into()))?;
+        let content = self.store.blob(&doc.sha256).await?.ok_or_else(|| AppError::Internal("document content missing".into()))?;
+        self.audit(&format!("account:{}", actor.account), "order.document_downloaded", &format!("order:{}", r.order_number), json!({"document": id})).await?;
+        Ok((doc.media_type, content))
+    }
+
+    pub async fn attest(&self, actor: &Actor, number: &str) -> Result<(), AppError> {
+        let (r, facts) = self.visible_order(actor, number).await?;
+        self.apply(actor, &r, &facts, OrderEvent::Attest, "order.attested").await.map(|_| ())
+    }
+
+    /// A vetting decision: `approve`, `reject` (with a reason) or `request_info` (with a message).
+    pub async fn decide_order(&self, actor: &Actor, number: &str, action: &str, message: Option<String>) -> Result<OrderStatus, AppError> {
+        let (r, facts) = self.visible_order(actor, number).await?;
+        let text = message.unwrap_or_default();
+        let event = match action {
+            "approve" => OrderEvent::Approve,
+            "reject" => OrderEvent::Reject { reason: text },
+            "request_info" => OrderEvent::RequestInfo { message: text },
+            other => return Err(Refusal::InvalidInput(format!("unknown action `{other}`: use approve, reject or request_info")).into()),
+        };
+        Ok(self.apply(actor, &r, &facts, event, &format!("order.{action}")).await?.next)
+    }
+
+    pub async fn supply_info(&self, actor: &Actor, number: &str, message: &str) -> Result<(), AppError> {
+        let (r, facts) = self.visible_order(actor, number).await?;
+        if message.trim().is_empty() {
+            return Err(Refusal::InvalidInput("the message is empty".into()).into());
+        }
+        self.apply(actor, &r, &facts, OrderEvent::InfoSupplied, "order.info_supplied").await?;
+        self.history(&r.order_number, Some(actor.account), "message", Some(message.to_owned())).await
+    }
+
+    pub async fn cancel_order(&self, actor: &Actor, number: &str) -> Result<(), AppError> {
+        let (r, facts) = self.visible_order(actor, number).await?;
+        self.apply(actor, &r, &facts, OrderEvent::Cancel, "order.cancelled").await.map(|_| ())
+    }
+
+    /// The vetting queue, oldest first; `status` filters (default: in_review).
+    pub async fn vetting_queue(&self, actor: &Actor, status: Option<&str>) -> Result<Vec<QueueItem>, AppError> {
+        if !matches!(actor.role, Role::Vetting | Role::Admin | Role::Support) {
+            return Err(AppError::Forbidden("the vetting queue is for vetting officers".into()));
+        }
+        let status = status.unwrap_or("in_review");
+        OrderStatus::parse(status).ok_or_else(|| Refusal::InvalidInput(format!("unknown status `{status}`")))?;
+        let now = self.now();
+        let mut items = Vec::new();
+        for r in self.store.orders_with_status(status).await? {
+            let identity = self.identity_of(&r)?;
+            items.push(QueueItem {
+                age_hours: (now - r.created_at).whole_hours(),
+                organization: identity.organization().to_owned(),
+                attested: r.attested_by.is_some(),
+                order_number: r.order_number,
+                status: r.status,
+                product: r.product,
+                country: r.country,
+            });
+        }
+        Ok(items)
+    }
+
+    /// Orders the actor placed, or (agents) of their region.
+    pub async fn my_orders(&self, actor: &Actor) -> Result<Vec<OrderRecord>, AppError> {
+        match (&actor.role, &actor.region) {
+            (Role::Agent, Some(region)) => Ok(self.store.orders_in_country(region).await?),
+            _ => Ok(self.store.orders_placed_by(actor.account).await?),
+        }
+    }
+}
