@@ -46,16 +46,42 @@ impl Signet {
         format!("{}{path}", self.config.base_url)
     }
 
-    pub async fn audit(&self, actor: &str, action: &str, subject: &str, detail: serde_json::Value) -> Result<(), AppError> {
-        audit::append(self.store.as_ref(), self.now(), actor, action, subject, detail).await
+    pub async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), AppError> {
+        audit::append(
+            self.store.as_ref(),
+            self.now(),
+            actor,
+            action,
+            subject,
+            detail,
+        )
+        .await
     }
 
     pub fn send_mail(&self, to: &str, subject: &str, body: String) -> Result<(), AppError> {
-        self.mailer.send(&self.config.mail.from, &Mail { to: to.to_owned(), subject: subject.to_owned(), body })
+        self.mailer.send(
+            &self.config.mail.from,
+            &Mail {
+                to: to.to_owned(),
+                subject: subject.to_owned(),
+                body,
+            },
+        )
     }
 
     /// Stores a new single-use token and returns it (to be mailed, never stored in clear).
-    pub async fn mint_token(&self, purpose: TokenPurpose, account: Option<i64>, order: Option<&str>) -> Result<String, AppError> {
+    pub async fn mint_token(
+        &self,
+        purpose: TokenPurpose,
+        account: Option<i64>,
+        order: Option<&str>,
+    ) -> Result<String, AppError> {
         let (token, hash) = new_token()?;
         let record = TokenRecord {
             purpose: purpose.as_str().to_owned(),
@@ -87,7 +113,9 @@ impl Signet {
         };
         match self.store.create_account(&account).await {
             Ok(id) => {
-                let token = self.mint_token(TokenPurpose::AccountConfirmation, Some(id), None).await?;
+                let token = self
+                    .mint_token(TokenPurpose::AccountConfirmation, Some(id), None)
+                    .await?;
                 self.send_mail(
                     &email,
                     "Confirm your Signet account",
@@ -96,7 +124,13 @@ impl Signet {
                         self.link(&format!("/confirm/{token}"))
                     ),
                 )?;
-                self.audit(&format!("account:{id}"), "account.sign_up", &format!("account:{id}"), json!({"email": email})).await
+                self.audit(
+                    &format!("account:{id}"),
+                    "account.sign_up",
+                    &format!("account:{id}"),
+                    json!({"email": email}),
+                )
+                .await
             }
             Err(StoreError::Duplicate(_)) => {
                 self.send_mail(
@@ -104,7 +138,13 @@ impl Signet {
                     "Signet sign-up attempt",
                     "Someone tried to create a Signet account with this address, which already has one.\nIf it was you, log in or reset your password.\n".into(),
                 )?;
-                self.audit("anonymous", "account.sign_up_duplicate", &format!("email:{email}"), json!({})).await
+                self.audit(
+                    "anonymous",
+                    "account.sign_up_duplicate",
+                    &format!("email:{email}"),
+                    json!({}),
+                )
+                .await
             }
             Err(e) => Err(e.into()),
         }
@@ -114,20 +154,52 @@ impl Signet {
     pub async fn confirm(&self, token: &str) -> Result<Confirmed, AppError> {
         let hash = token_hash(token);
         let now = self.now();
-        if let Some(t) = self.store.use_token(&hash, TokenPurpose::AccountConfirmation.as_str(), now).await? {
-            let id = t.account_id.ok_or_else(|| AppError::Internal("confirmation token without account".into()))?;
+        if let Some(t) = self
+            .store
+            .use_token(&hash, TokenPurpose::AccountConfirmation.as_str(), now)
+            .await?
+        {
+            let id = t
+                .account_id
+                .ok_or_else(|| AppError::Internal("confirmation token without account".into()))?;
             self.store.confirm_account_email(id).await?;
-            let account = self.store.account(id).await?.ok_or_else(|| AppError::NotFound("account".into()))?;
-            self.audit(&format!("account:{id}"), "account.email_confirmed", &format!("account:{id}"), json!({})).await?;
+            let account = self
+                .store
+                .account(id)
+                .await?
+                .ok_or_else(|| AppError::NotFound("account".into()))?;
+            self.audit(
+                &format!("account:{id}"),
+                "account.email_confirmed",
+                &format!("account:{id}"),
+                json!({}),
+            )
+            .await?;
             return Ok(Confirmed::Account(account.email));
         }
-        if let Some(t) = self.store.use_token(&hash, TokenPurpose::ApprovalEmail.as_str(), now).await? {
-            let number = t.order_number.ok_or_else(|| AppError::Internal("approval token without order".into()))?;
+        if let Some(t) = self
+            .store
+            .use_token(&hash, TokenPurpose::ApprovalEmail.as_str(), now)
+            .await?
+        {
+            let number = t
+                .order_number
+                .ok_or_else(|| AppError::Internal("approval token without order".into()))?;
             self.store.confirm_approval_email(&number, now).await?;
-            self.audit("mailbox", "order.approval_email_confirmed", &format!("order:{number}"), json!({})).await?;
-            return Ok(Confirmed::ApprovalEmail { order_number: number });
+            self.audit(
+                "mailbox",
+                "order.approval_email_confirmed",
+                &format!("order:{number}"),
+                json!({}),
+            )
+            .await?;
+            return Ok(Confirmed::ApprovalEmail {
+                order_number: number,
+            });
         }
-        Err(AppError::Gone("this confirmation link is invalid, already used or expired".into()))
+        Err(AppError::Gone(
+            "this confirmation link is invalid, already used or expired".into(),
+        ))
     }
 
     /// Logs in: throttled after a few failures, locked after many; unconfirmed accounts wait.
@@ -136,14 +208,24 @@ impl Signet {
         let now = self.now();
         let Some(account) = self.store.account_by_email(&email).await? else {
             // Same work as a real check, so timing does not reveal which addresses exist.
-            let _ = verify_password(password, "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$YXhtZWFuaW5nbGVzc2hhc2hmb3J0aW1pbmc");
-            self.audit("anonymous", "session.login_failed", &format!("email:{email}"), json!({"reason": "unknown"})).await?;
+            let _ = verify_password(
+                password,
+                "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$YXhtZWFuaW5nbGVzc2hhc2hmb3J0aW1pbmc",
+            );
+            self.audit(
+                "anonymous",
+                "session.login_failed",
+                &format!("email:{email}"),
+                json!({"reason": "unknown"}),
+            )
+            .await?;
             return Err(bad_credentials());
         };
         let subject = format!("account:{}", account.id);
         match login_gate(account.failed_logins, account.last_failed_login, now) {
             LoginGate::Locked { until } => {
-                self.audit(&subject, "session.login_locked", &subject, json!({})).await?;
+                self.audit(&subject, "session.login_locked", &subject, json!({}))
+                    .await?;
                 return Err(AppError::Locked(format!(
                     "too many failed logins: the account is locked until {until} UTC; reset the password to unlock it sooner"
                 )));
@@ -151,27 +233,52 @@ impl Signet {
             LoginGate::Delay(d) => std::thread::sleep(d),
             LoginGate::Allow => {}
         }
-        let ok = account.password_hash.as_deref().is_some_and(|h| verify_password(password, h));
+        let ok = account
+            .password_hash
+            .as_deref()
+            .is_some_and(|h| verify_password(password, h));
         if !ok {
             self.store.record_login_failure(account.id, now).await?;
-            self.audit(&subject, "session.login_failed", &subject, json!({"reason": "password"})).await?;
+            self.audit(
+                &subject,
+                "session.login_failed",
+                &subject,
+                json!({"reason": "password"}),
+            )
+            .await?;
             return Err(bad_credentials());
         }
         if !account.email_confirmed {
-            return Err(AppError::Forbidden("confirm your e-mail address first: follow the link we mailed you".into()));
+            return Err(AppError::Forbidden(
+                "confirm your e-mail address first: follow the link we mailed you".into(),
+            ));
         }
         self.store.clear_login_failures(account.id).await?;
         let (token, hash) = new_token()?;
-        self.store.create_session(&hash, account.id, now + SESSION_LIFETIME, now).await?;
-        self.audit(&subject, "session.login", &subject, json!({})).await?;
-        let role = Role::parse(&account.role).ok_or_else(|| AppError::Internal(format!("unknown role {}", account.role)))?;
-        Ok(Session { token, account_id: account.id, role })
+        self.store
+            .create_session(&hash, account.id, now + SESSION_LIFETIME, now)
+            .await?;
+        self.audit(&subject, "session.login", &subject, json!({}))
+            .await?;
+        let role = Role::parse(&account.role)
+            .ok_or_else(|| AppError::Internal(format!("unknown role {}", account.role)))?;
+        Ok(Session {
+            token,
+            account_id: account.id,
+            role,
+        })
     }
 
     pub async fn log_out(&self, session_token: &str) -> Result<(), AppError> {
         let hash = token_hash(session_token);
         if let Some(id) = self.store.session_account(&hash, self.now()).await? {
-            self.audit(&format!("account:{id}"), "session.logout", &format!("account:{id}"), json!({})).await?;
+            self.audit(
+                &format!("account:{id}"),
+                "session.logout",
+                &format!("account:{id}"),
+                json!({}),
+            )
+            .await?;
         }
         self.store.end_session(&hash).await?;
         Ok(())
@@ -179,18 +286,36 @@ impl Signet {
 
     /// The actor behind a bearer token.
     pub async fn authenticate(&self, session_token: &str) -> Result<(Actor, Account), AppError> {
-        let unauthorized = || AppError::Unauthorized("log in first: the session is missing, invalid or expired".into());
-        let id = self.store.session_account(&token_hash(session_token), self.now()).await?.ok_or_else(unauthorized)?;
+        let unauthorized = || {
+            AppError::Unauthorized(
+                "log in first: the session is missing, invalid or expired".into(),
+            )
+        };
+        let id = self
+            .store
+            .session_account(&token_hash(session_token), self.now())
+            .await?
+            .ok_or_else(unauthorized)?;
         let account = self.store.account(id).await?.ok_or_else(unauthorized)?;
-        let role = Role::parse(&account.role).ok_or_else(|| AppError::Internal(format!("unknown role {}", account.role)))?;
-        Ok((Actor { account: account.id, role, region: account.region.clone() }, account))
+        let role = Role::parse(&account.role)
+            .ok_or_else(|| AppError::Internal(format!("unknown role {}", account.role)))?;
+        Ok((
+            Actor {
+                account: account.id,
+                role,
+                region: account.region.clone(),
+            },
+            account,
+        ))
     }
 
     /// Mails a reset link if the address has an account; answers the same either way.
     pub async fn request_password_reset(&self, email: &str) -> Result<(), AppError> {
         let email = email.trim().to_ascii_lowercase();
         if let Some(account) = self.store.account_by_email(&email).await? {
-            let token = self.mint_token(TokenPurpose::PasswordReset, Some(account.id), None).await?;
+            let token = self
+                .mint_token(TokenPurpose::PasswordReset, Some(account.id), None)
+                .await?;
             self.send_mail(
                 &account.email,
                 "Reset your Signet password",
@@ -200,44 +325,105 @@ impl Signet {
                 ),
             )?;
             let subject = format!("account:{}", account.id);
-            self.audit(&subject, "account.password_reset_requested", &subject, json!({})).await?;
+            self.audit(
+                &subject,
+                "account.password_reset_requested",
+                &subject,
+                json!({}),
+            )
+            .await?;
         }
         Ok(())
     }
 
     /// Sets a password with a reset or invitation token (single use).
-    pub async fn complete_password_reset(&self, token: &str, password: &str) -> Result<(), AppError> {
+    pub async fn complete_password_reset(
+        &self,
+        token: &str,
+        password: &str,
+    ) -> Result<(), AppError> {
         let hash = token_hash(token);
         let now = self.now();
         let mut record = None;
         for purpose in [TokenPurpose::PasswordReset, TokenPurpose::Invitation] {
-            if self.store.live_token(&hash, purpose.as_str(), now).await?.is_some() {
+            if self
+                .store
+                .live_token(&hash, purpose.as_str(), now)
+                .await?
+                .is_some()
+            {
                 record = Some(purpose);
             }
         }
-        let purpose = record.ok_or_else(|| AppError::Gone("this link is invalid, already used or expired; ask for a new one".into()))?;
-        let t = self.store.live_token(&hash, purpose.as_str(), now).await?.ok_or_else(|| AppError::Gone("link expired".into()))?;
-        let id = t.account_id.ok_or_else(|| AppError::Internal("reset token without account".into()))?;
-        let account = self.store.account(id).await?.ok_or_else(|| AppError::NotFound("account".into()))?;
+        let purpose = record.ok_or_else(|| {
+            AppError::Gone(
+                "this link is invalid, already used or expired; ask for a new one".into(),
+            )
+        })?;
+        let t = self
+            .store
+            .live_token(&hash, purpose.as_str(), now)
+            .await?
+            .ok_or_else(|| AppError::Gone("link expired".into()))?;
+        let id = t
+            .account_id
+            .ok_or_else(|| AppError::Internal("reset token without account".into()))?;
+        let account = self
+            .store
+            .account(id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("account".into()))?;
         check_password(password, &account.email)?;
-        if self.store.use_token(&hash, purpose.as_str(), now).await?.is_none() {
+        if self
+            .store
+            .use_token(&hash, purpose.as_str(), now)
+            .await?
+            .is_none()
+        {
             return Err(AppError::Gone("this link was used meanwhile".into()));
         }
-        self.store.set_password(id, &hash_password(password)?).await?;
+        self.store
+            .set_password(id, &hash_password(password)?)
+            .await?;
         let subject = format!("account:{id}");
-        self.audit(&subject, "account.password_set", &subject, json!({"via": purpose.as_str()})).await
+        self.audit(
+            &subject,
+            "account.password_set",
+            &subject,
+            json!({"via": purpose.as_str()}),
+        )
+        .await
     }
 
     /// `signet user add`: a staff account without a password, and an invitation mail whose
     /// single-use link sets it. Returns the account id and the link.
-    pub async fn invite_staff(&self, role: Role, email: &str, name: &str, region: Option<&str>, by: &str) -> Result<(i64, String), AppError> {
+    pub async fn invite_staff(
+        &self,
+        role: Role,
+        email: &str,
+        name: &str,
+        region: Option<&str>,
+        by: &str,
+    ) -> Result<(i64, String), AppError> {
         if role == Role::Subscriber {
-            return Err(Refusal::InvalidInput("subscribers sign up themselves; choose a staff role".into()).into());
+            return Err(Refusal::InvalidInput(
+                "subscribers sign up themselves; choose a staff role".into(),
+            )
+            .into());
         }
         let region = match (role, region) {
             (Role::Agent, Some(r)) => Some(signet_domain::identity::check_country(r)?),
-            (Role::Agent, None) => return Err(Refusal::InvalidInput("a registration agent needs --region (a country code)".into()).into()),
-            (_, Some(_)) => return Err(Refusal::InvalidInput("only registration agents have a region".into()).into()),
+            (Role::Agent, None) => {
+                return Err(Refusal::InvalidInput(
+                    "a registration agent needs --region (a country code)".into(),
+                )
+                .into());
+            }
+            (_, Some(_)) => {
+                return Err(
+                    Refusal::InvalidInput("only registration agents have a region".into()).into(),
+                );
+            }
             (_, None) => None,
         };
         let email = check_email(email)?;
@@ -257,14 +443,22 @@ impl Signet {
                 StoreError::Duplicate(what) => AppError::Conflict(format!("{what} already exists")),
                 other => other.into(),
             })?;
-        let token = self.mint_token(TokenPurpose::Invitation, Some(id), None).await?;
+        let token = self
+            .mint_token(TokenPurpose::Invitation, Some(id), None)
+            .await?;
         let link = self.link(&format!("/reset/{token}"));
         self.send_mail(
             &email,
             "Your Signet staff account",
             format!("You were given the {} role at Signet. Set your password here (single use, valid 3 days):\n\n{link}\n", role.as_str()),
         )?;
-        self.audit(by, "account.staff_invited", &format!("account:{id}"), json!({"role": role.as_str(), "email": email})).await?;
+        self.audit(
+            by,
+            "account.staff_invited",
+            &format!("account:{id}"),
+            json!({"role": role.as_str(), "email": email}),
+        )
+        .await?;
         Ok((id, link))
     }
 }

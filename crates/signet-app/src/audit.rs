@@ -12,7 +12,15 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 
 /// The hash a record must carry: SHA-256 over an unambiguous encoding of all its fields.
 pub fn record_hash(e: &AuditEntry) -> String {
-    let canonical = json!([e.seq, e.at.unix_timestamp(), e.actor, e.action, e.subject, e.detail, e.prev_hash]);
+    let canonical = json!([
+        e.seq,
+        e.at.unix_timestamp(),
+        e.actor,
+        e.action,
+        e.subject,
+        e.detail,
+        e.prev_hash
+    ]);
     hex::encode(crate::sha256(canonical.to_string().as_bytes()))
 }
 
@@ -44,7 +52,9 @@ pub async fn append(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(AppError::Internal("could not append to the audit log after 16 attempts".into()))
+    Err(AppError::Internal(
+        "could not append to the audit log after 16 attempts".into(),
+    ))
 }
 
 /// The first record that does not verify, and why.
@@ -61,13 +71,22 @@ pub fn verify_chain(entries: &[AuditEntry]) -> Result<usize, Break> {
     for (i, e) in entries.iter().enumerate() {
         let expected_seq = i as i64 + 1;
         if e.seq != expected_seq {
-            return Err(Break { seq: e.seq, reason: format!("expected record {expected_seq}: records are missing") });
+            return Err(Break {
+                seq: e.seq,
+                reason: format!("expected record {expected_seq}: records are missing"),
+            });
         }
         if e.prev_hash != prev {
-            return Err(Break { seq: e.seq, reason: "does not follow the previous record (prev_hash differs)".into() });
+            return Err(Break {
+                seq: e.seq,
+                reason: "does not follow the previous record (prev_hash differs)".into(),
+            });
         }
         if record_hash(e) != e.hash {
-            return Err(Break { seq: e.seq, reason: "its content was changed (hash differs)".into() });
+            return Err(Break {
+                seq: e.seq,
+                reason: "its content was changed (hash differs)".into(),
+            });
         }
         prev = e.hash.clone();
     }

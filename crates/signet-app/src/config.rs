@@ -53,7 +53,11 @@ fn default_smtp_port() -> u16 {
 
 impl Default for MailSettings {
     fn default() -> Self {
-        MailSettings { from: "Signet <no-reply@localhost>".into(), smtp_host: None, smtp_port: default_smtp_port() }
+        MailSettings {
+            from: "Signet <no-reply@localhost>".into(),
+            smtp_host: None,
+            smtp_port: default_smtp_port(),
+        }
     }
 }
 

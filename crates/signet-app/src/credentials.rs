@@ -1,7 +1,7 @@
 //! Password hashing (Argon2id) and mailed tokens (≥ 128 random bits, stored only as a hash).
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -10,13 +10,16 @@ use crate::AppError;
 
 fn random<const N: usize>() -> Result<[u8; N], AppError> {
     let mut bytes = [0u8; N];
-    SystemRandom::new().fill(&mut bytes).map_err(|_| AppError::Internal("the system CSPRNG failed".into()))?;
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| AppError::Internal("the system CSPRNG failed".into()))?;
     Ok(bytes)
 }
 
 /// Argon2id with the crate's defaults (OWASP: m = 19 MiB, t = 2, p = 1), as a PHC string.
 pub fn hash_password(password: &str) -> Result<String, AppError> {
-    let salt = SaltString::encode_b64(&random::<16>()?).map_err(|e| AppError::Internal(e.to_string()))?;
+    let salt =
+        SaltString::encode_b64(&random::<16>()?).map_err(|e| AppError::Internal(e.to_string()))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -24,7 +27,11 @@ pub fn hash_password(password: &str) -> Result<String, AppError> {
 }
 
 pub fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(phc).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// A new token (256 random bits, URL-safe) and the hash under which it is stored.

@@ -160,7 +160,14 @@ impl Signet {
     pub async fn issue(&self, req: IssueRequest) -> Result<Issued, AppError> {
         let identity = Identity::try_from(req.identity)?;
         let key = parse_csr(&req.csr)?;
-        self.issue_for_key(&req.profile, req.product.as_deref(), &identity, &key, req.validity_months).await
+        self.issue_for_key(
+            &req.profile,
+            req.product.as_deref(),
+            &identity,
+            &key,
+            req.validity_months,
+        )
+        .await
     }
 
     /// Issues a certificate for a checked key after every rule; the store holds the intent
@@ -194,9 +201,13 @@ impl Signet {
             requested: format!("{validity_months} months"),
         })?;
         let issuer = self.authority.issuer(&plan.issuer)?;
-        record_and_sign(self.store.as_ref(), self.clock.as_ref(), &plan.issuer, &plan.profile, |serial| {
-            issuer.prepare(&plan, serial, key)
-        })
+        record_and_sign(
+            self.store.as_ref(),
+            self.clock.as_ref(),
+            &plan.issuer,
+            &plan.profile,
+            |serial| issuer.prepare(&plan, serial, key),
+        )
         .await
     }
 }

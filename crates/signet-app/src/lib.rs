@@ -7,12 +7,12 @@ pub mod audit;
 pub mod authority;
 pub mod config;
 pub mod credentials;
-pub mod mail;
-pub mod orders;
-pub mod pickup;
 pub mod error;
 pub mod init;
 pub mod issue;
+pub mod mail;
+pub mod orders;
+pub mod pickup;
 pub mod secrets;
 
 use std::sync::Arc;

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::{FileTransport, Message, SmtpTransport, Transport};
 
-use crate::config::MailSettings;
 use crate::AppError;
+use crate::config::MailSettings;
 
 /// Where mail goes.
 #[derive(Debug, Clone)]
@@ -27,7 +27,10 @@ pub struct Mail {
 impl Mailer {
     pub fn from_settings(settings: &MailSettings, data_dir: &Path) -> Mailer {
         match &settings.smtp_host {
-            Some(host) => Mailer::Smtp { host: host.clone(), port: settings.smtp_port },
+            Some(host) => Mailer::Smtp {
+                host: host.clone(),
+                port: settings.smtp_port,
+            },
             None => Mailer::Outbox(data_dir.join("outbox")),
         }
     }
@@ -35,7 +38,8 @@ impl Mailer {
     /// Sends one message. Mail bodies can carry single-use links: they are never logged.
     pub fn send(&self, from: &str, mail: &Mail) -> Result<(), AppError> {
         let parse = |addr: &str| {
-            addr.parse::<Mailbox>().map_err(|e| AppError::Config(format!("mail address `{addr}`: {e}")))
+            addr.parse::<Mailbox>()
+                .map_err(|e| AppError::Config(format!("mail address `{addr}`: {e}")))
         };
         let message = Message::builder()
             .from(parse(from)?)
@@ -47,9 +51,9 @@ impl Mailer {
         match self {
             Mailer::Outbox(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| AppError::io(dir, e))?;
-                FileTransport::new(dir)
-                    .send(&message)
-                    .map_err(|e| AppError::Internal(format!("writing mail to {}: {e}", dir.display())))?;
+                FileTransport::new(dir).send(&message).map_err(|e| {
+                    AppError::Internal(format!("writing mail to {}: {e}", dir.display()))
+                })?;
             }
             Mailer::Smtp { host, port } => {
                 SmtpTransport::builder_dangerous(host)

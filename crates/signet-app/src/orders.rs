@@ -9,8 +9,8 @@ use signet_domain::config::Channel;
 use signet_domain::credentials::{TokenPurpose, check_pickup_password};
 use signet_domain::identity::{Identity, IdentityInput, check_email};
 use signet_domain::order::{
-    DocumentKind, Effect, OrderEvent, OrderFacts, OrderStatus, Transition, check_may_order, decide, document_media_type,
-    may_view,
+    DocumentKind, Effect, OrderEvent, OrderFacts, OrderStatus, Transition, check_may_order, decide,
+    document_media_type, may_view,
 };
 use signet_domain::role::{Actor, Role};
 use signet_domain::validity::Period;
@@ -18,9 +18,9 @@ use signet_store::{DocumentRecord, OrderEventRecord, OrderRecord};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::AppError;
 use crate::credentials::{hash_password, order_number};
 use crate::issue::Signet;
-use crate::AppError;
 
 /// An order as placed (DESIGN §7 order body).
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -92,7 +92,8 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
 }
 
 fn status(record: &OrderRecord) -> Result<OrderStatus, AppError> {
-    OrderStatus::parse(&record.status).ok_or_else(|| AppError::Internal(format!("unknown order status {}", record.status)))
+    OrderStatus::parse(&record.status)
+        .ok_or_else(|| AppError::Internal(format!("unknown order status {}", record.status)))
 }
 
 fn channel_name(c: Channel) -> &'static str {
@@ -115,21 +116,38 @@ pub fn fingerprint(o: &OrderRecord) -> String {
         o.channel
     ]);
     let digest = hex::encode_upper(crate::sha256(canonical.to_string().as_bytes()));
-    digest[..32].as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ")
+    digest.as_bytes()[..32]
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The fingerprint check vetting runs on what a returned form shows (spaces and case ignored).
 pub fn fingerprint_matches(o: &OrderRecord, shown: &str) -> bool {
-    let norm = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
+    let norm = |s: &str| {
+        s.chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_uppercase()
+    };
     norm(&fingerprint(o)) == norm(shown)
 }
 
 impl Signet {
     /// Loads an order the actor may see; others' orders are "not found", never "forbidden".
-    pub async fn visible_order(&self, actor: &Actor, number: &str) -> Result<(OrderRecord, OrderFacts), AppError> {
+    pub async fn visible_order(
+        &self,
+        actor: &Actor,
+        number: &str,
+    ) -> Result<(OrderRecord, OrderFacts), AppError> {
         let number = signet_domain::credentials::normalize_order_number(number)
             .ok_or_else(|| AppError::NotFound(format!("order {number}")))?;
-        let record = self.store.order(&number).await?.ok_or_else(|| AppError::NotFound(format!("order {number}")))?;
+        let record = self
+            .store
+            .order(&number)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("order {number}")))?;
         let facts = self.facts(&record).await?;
         if !may_view(&facts, actor) {
             return Err(AppError::NotFound(format!("order {number}")));
@@ -143,16 +161,23 @@ impl Signet {
             status: status(r)?,
             placed_by: r.placed_by,
             attested_by: r.attested_by,
-            channel: if r.channel == "agent" { Channel::Agent } else { Channel::SelfService },
+            channel: if r.channel == "agent" {
+                Channel::Agent
+            } else {
+                Channel::SelfService
+            },
             country: r.country.clone(),
             approval_email_confirmed: r.approval_confirmed,
-            has_signed_agreement: docs.iter().any(|d| d.kind == DocumentKind::SignedAgreement.as_str()),
+            has_signed_agreement: docs
+                .iter()
+                .any(|d| d.kind == DocumentKind::SignedAgreement.as_str()),
             ready_since: r.ready_since,
         })
     }
 
     pub fn identity_of(&self, r: &OrderRecord) -> Result<Identity, AppError> {
-        let input: IdentityInput = serde_json::from_str(&r.identity_json).map_err(|e| AppError::Internal(format!("stored identity: {e}")))?;
+        let input: IdentityInput = serde_json::from_str(&r.identity_json)
+            .map_err(|e| AppError::Internal(format!("stored identity: {e}")))?;
         Ok(Identity::try_from(input)?)
     }
 
@@ -166,16 +191,26 @@ impl Signet {
         let approval_email = check_email(&o.approval_email)?;
         let certified = identity.with_email(&approval_email)?;
         if !KEY_TYPES.contains(&o.key_type.as_str()) {
-            return Err(Refusal::InvalidInput(format!("key_type must be one of {}", KEY_TYPES.join(", "))).into());
+            return Err(Refusal::InvalidInput(format!(
+                "key_type must be one of {}",
+                KEY_TYPES.join(", ")
+            ))
+            .into());
         }
         let now = self.now();
         let period = Period::months_from(now, o.validity_months)?;
-        profile.check_request(&certified, period, Some((product.max_validity, &product.name)), &format!("{} months", o.validity_months))?;
+        profile.check_request(
+            &certified,
+            period,
+            Some((product.max_validity, &product.name)),
+            &format!("{} months", o.validity_months),
+        )?;
         check_pickup_password(&o.pickup_password)?;
         let record = OrderRecord {
             order_number: order_number()?,
             product: product.name.clone(),
-            identity_json: serde_json::to_string(&identity).map_err(|e| AppError::Internal(e.to_string()))?,
+            identity_json: serde_json::to_string(&identity)
+                .map_err(|e| AppError::Internal(e.to_string()))?,
             approval_email: approval_email.clone(),
             approval_confirmed: false,
             pickup_password_hash: hash_password(&o.pickup_password)?,
@@ -195,8 +230,11 @@ impl Signet {
         };
         self.store.create_order(&record).await?;
         let number = &record.order_number;
-        self.history(number, Some(actor.account), "created", None).await?;
-        let token = self.mint_token(TokenPurpose::ApprovalEmail, None, Some(number)).await?;
+        self.history(number, Some(actor.account), "created", None)
+            .await?;
+        let token = self
+            .mint_token(TokenPurpose::ApprovalEmail, None, Some(number))
+            .await?;
         self.send_mail(
             &approval_email,
             &format!("Confirm the approval e-mail address for order {number}"),
@@ -217,28 +255,51 @@ impl Signet {
                 form = self.link(&format!("/api/v1/orders/{number}/agreement.pdf")),
             ),
         )?;
-        self.audit(&format!("account:{}", actor.account), "order.created", &format!("order:{number}"), json!({"product": record.product, "channel": record.channel})).await?;
+        self.audit(
+            &format!("account:{}", actor.account),
+            "order.created",
+            &format!("order:{number}"),
+            json!({"product": record.product, "channel": record.channel}),
+        )
+        .await?;
         Ok(record)
     }
 
     pub async fn view_order(&self, actor: &Actor, number: &str) -> Result<OrderView, AppError> {
         let (r, facts) = self.visible_order(actor, number).await?;
         if actor.role.is_staff() && actor.account != r.placed_by {
-            self.audit(&format!("account:{}", actor.account), "order.viewed_by_staff", &format!("order:{}", r.order_number), json!({})).await?;
+            self.audit(
+                &format!("account:{}", actor.account),
+                "order.viewed_by_staff",
+                &format!("order:{}", r.order_number),
+                json!({}),
+            )
+            .await?;
         }
         let documents = self
             .store
             .documents(&r.order_number)
             .await?
             .into_iter()
-            .map(|d| DocumentView { id: d.id, kind: d.kind, media_type: d.media_type, size: d.size, sha256: d.sha256, uploaded_at: rfc3339(d.created_at) })
+            .map(|d| DocumentView {
+                id: d.id,
+                kind: d.kind,
+                media_type: d.media_type,
+                size: d.size,
+                sha256: d.sha256,
+                uploaded_at: rfc3339(d.created_at),
+            })
             .collect();
         let history = self
             .store
             .order_events(&r.order_number)
             .await?
             .into_iter()
-            .map(|e| HistoryView { kind: e.kind, message: e.message, at: rfc3339(e.created_at) })
+            .map(|e| HistoryView {
+                kind: e.kind,
+                message: e.message,
+                at: rfc3339(e.created_at),
+            })
             .collect();
         Ok(OrderView {
             subject: serde_json::from_str(&r.identity_json).unwrap_or_default(),
@@ -260,26 +321,57 @@ impl Signet {
         })
     }
 
-    async fn history(&self, number: &str, actor: Option<i64>, kind: &str, message: Option<String>) -> Result<(), AppError> {
-        let event = OrderEventRecord { actor, kind: kind.to_owned(), message, created_at: self.now() };
+    async fn history(
+        &self,
+        number: &str,
+        actor: Option<i64>,
+        kind: &str,
+        message: Option<String>,
+    ) -> Result<(), AppError> {
+        let event = OrderEventRecord {
+            actor,
+            kind: kind.to_owned(),
+            message,
+            created_at: self.now(),
+        };
         Ok(self.store.add_order_event(number, &event).await?)
     }
 
     /// Decides, stores (compare-and-set), records history, audits, and carries out the effects.
-    async fn apply(&self, actor: &Actor, r: &OrderRecord, facts: &OrderFacts, event: OrderEvent, action: &str) -> Result<Transition, AppError> {
+    async fn apply(
+        &self,
+        actor: &Actor,
+        r: &OrderRecord,
+        facts: &OrderFacts,
+        event: OrderEvent,
+        action: &str,
+    ) -> Result<Transition, AppError> {
         let who = format!("account:{}", actor.account);
         let subject = format!("order:{}", r.order_number);
         let transition = match decide(facts, &event, actor, self.now()) {
             Ok(t) => t,
             Err(refusal) => {
-                self.audit(&who, &format!("{action}.refused"), &subject, json!({"reason": refusal.to_string()})).await?;
+                self.audit(
+                    &who,
+                    &format!("{action}.refused"),
+                    &subject,
+                    json!({"reason": refusal.to_string()}),
+                )
+                .await?;
                 return Err(refusal.into());
             }
         };
         if transition.next != facts.status {
             let ready_since = (transition.next == OrderStatus::ReadyForPickup).then(|| self.now());
             self.store
-                .transition_order(&r.order_number, facts.status.as_str(), transition.next.as_str(), ready_since, None, self.now())
+                .transition_order(
+                    &r.order_number,
+                    facts.status.as_str(),
+                    transition.next.as_str(),
+                    ready_since,
+                    None,
+                    self.now(),
+                )
                 .await
                 .map_err(|e| match e {
                     signet_store::StoreError::Conflict(m) => AppError::Conflict(m),
@@ -291,8 +383,20 @@ impl Signet {
             OrderEvent::RequestInfo { message } => Some(message.clone()),
             _ => None,
         };
-        self.history(&r.order_number, Some(actor.account), action, message.clone()).await?;
-        self.audit(&who, action, &subject, json!({"from": facts.status.as_str(), "to": transition.next.as_str()})).await?;
+        self.history(
+            &r.order_number,
+            Some(actor.account),
+            action,
+            message.clone(),
+        )
+        .await?;
+        self.audit(
+            &who,
+            action,
+            &subject,
+            json!({"from": facts.status.as_str(), "to": transition.next.as_str()}),
+        )
+        .await?;
         let identity = self.identity_of(r)?;
         for effect in &transition.effects {
             match effect {
@@ -331,14 +435,27 @@ impl Signet {
     }
 
     /// Uploads a document (PDF, PNG, JPEG by content; size-limited; stored by SHA-256).
-    pub async fn upload_document(&self, actor: &Actor, number: &str, kind: &str, content: &[u8]) -> Result<DocumentView, AppError> {
+    pub async fn upload_document(
+        &self,
+        actor: &Actor,
+        number: &str,
+        kind: &str,
+        content: &[u8],
+    ) -> Result<DocumentView, AppError> {
         let (r, facts) = self.visible_order(actor, number).await?;
         let kind = DocumentKind::parse(kind).ok_or_else(|| {
-            Refusal::InvalidInput("kind must be id_copy, signed_agreement, business_registration or other".into())
+            Refusal::InvalidInput(
+                "kind must be id_copy, signed_agreement, business_registration or other".into(),
+            )
         })?;
         let media_type = document_media_type(content)?;
         // Decide first: a refused upload stores nothing.
-        decide(&facts, &OrderEvent::DocumentUploaded(kind), actor, self.now())?;
+        decide(
+            &facts,
+            &OrderEvent::DocumentUploaded(kind),
+            actor,
+            self.now(),
+        )?;
         let doc = DocumentRecord {
             id: 0,
             order_number: r.order_number.clone(),
@@ -350,58 +467,136 @@ impl Signet {
             created_at: self.now(),
         };
         let id = self.store.attach_document(&doc, content).await?;
-        self.apply(actor, &r, &facts, OrderEvent::DocumentUploaded(kind), "order.document_uploaded").await?;
-        Ok(DocumentView { id, kind: doc.kind, media_type: doc.media_type, size: doc.size, sha256: doc.sha256, uploaded_at: rfc3339(doc.created_at) })
+        self.apply(
+            actor,
+            &r,
+            &facts,
+            OrderEvent::DocumentUploaded(kind),
+            "order.document_uploaded",
+        )
+        .await?;
+        Ok(DocumentView {
+            id,
+            kind: doc.kind,
+            media_type: doc.media_type,
+            size: doc.size,
+            sha256: doc.sha256,
+            uploaded_at: rfc3339(doc.created_at),
+        })
     }
 
     /// A document's content, for those who may see the order.
-    pub async fn document(&self, actor: &Actor, number: &str, id: i64) -> Result<(String, Vec<u8>), AppError> {
+    pub async fn document(
+        &self,
+        actor: &Actor,
+        number: &str,
+        id: i64,
+    ) -> Result<(String, Vec<u8>), AppError> {
         let (r, _) = self.visible_order(actor, number).await?;
-        let doc = self.store.documents(&r.order_number).await?.into_iter().find(|d| d.id == id).ok_or_else(|| AppError::NotFound("document".into()))?;
-        let content = self.store.blob(&doc.sha256).await?.ok_or_else(|| AppError::Internal("document content missing".into()))?;
-        self.audit(&format!("account:{}", actor.account), "order.document_downloaded", &format!("order:{}", r.order_number), json!({"document": id})).await?;
+        let doc = self
+            .store
+            .documents(&r.order_number)
+            .await?
+            .into_iter()
+            .find(|d| d.id == id)
+            .ok_or_else(|| AppError::NotFound("document".into()))?;
+        let content = self
+            .store
+            .blob(&doc.sha256)
+            .await?
+            .ok_or_else(|| AppError::Internal("document content missing".into()))?;
+        self.audit(
+            &format!("account:{}", actor.account),
+            "order.document_downloaded",
+            &format!("order:{}", r.order_number),
+            json!({"document": id}),
+        )
+        .await?;
         Ok((doc.media_type, content))
     }
 
     pub async fn attest(&self, actor: &Actor, number: &str) -> Result<(), AppError> {
         let (r, facts) = self.visible_order(actor, number).await?;
-        self.apply(actor, &r, &facts, OrderEvent::Attest, "order.attested").await.map(|_| ())
+        self.apply(actor, &r, &facts, OrderEvent::Attest, "order.attested")
+            .await
+            .map(|_| ())
     }
 
     /// A vetting decision: `approve`, `reject` (with a reason) or `request_info` (with a message).
-    pub async fn decide_order(&self, actor: &Actor, number: &str, action: &str, message: Option<String>) -> Result<OrderStatus, AppError> {
+    pub async fn decide_order(
+        &self,
+        actor: &Actor,
+        number: &str,
+        action: &str,
+        message: Option<String>,
+    ) -> Result<OrderStatus, AppError> {
         let (r, facts) = self.visible_order(actor, number).await?;
         let text = message.unwrap_or_default();
         let event = match action {
             "approve" => OrderEvent::Approve,
             "reject" => OrderEvent::Reject { reason: text },
             "request_info" => OrderEvent::RequestInfo { message: text },
-            other => return Err(Refusal::InvalidInput(format!("unknown action `{other}`: use approve, reject or request_info")).into()),
+            other => {
+                return Err(Refusal::InvalidInput(format!(
+                    "unknown action `{other}`: use approve, reject or request_info"
+                ))
+                .into());
+            }
         };
-        Ok(self.apply(actor, &r, &facts, event, &format!("order.{action}")).await?.next)
+        Ok(self
+            .apply(actor, &r, &facts, event, &format!("order.{action}"))
+            .await?
+            .next)
     }
 
-    pub async fn supply_info(&self, actor: &Actor, number: &str, message: &str) -> Result<(), AppError> {
+    pub async fn supply_info(
+        &self,
+        actor: &Actor,
+        number: &str,
+        message: &str,
+    ) -> Result<(), AppError> {
         let (r, facts) = self.visible_order(actor, number).await?;
         if message.trim().is_empty() {
             return Err(Refusal::InvalidInput("the message is empty".into()).into());
         }
-        self.apply(actor, &r, &facts, OrderEvent::InfoSupplied, "order.info_supplied").await?;
-        self.history(&r.order_number, Some(actor.account), "message", Some(message.to_owned())).await
+        self.apply(
+            actor,
+            &r,
+            &facts,
+            OrderEvent::InfoSupplied,
+            "order.info_supplied",
+        )
+        .await?;
+        self.history(
+            &r.order_number,
+            Some(actor.account),
+            "message",
+            Some(message.to_owned()),
+        )
+        .await
     }
 
     pub async fn cancel_order(&self, actor: &Actor, number: &str) -> Result<(), AppError> {
         let (r, facts) = self.visible_order(actor, number).await?;
-        self.apply(actor, &r, &facts, OrderEvent::Cancel, "order.cancelled").await.map(|_| ())
+        self.apply(actor, &r, &facts, OrderEvent::Cancel, "order.cancelled")
+            .await
+            .map(|_| ())
     }
 
     /// The vetting queue, oldest first; `status` filters (default: in_review).
-    pub async fn vetting_queue(&self, actor: &Actor, status: Option<&str>) -> Result<Vec<QueueItem>, AppError> {
+    pub async fn vetting_queue(
+        &self,
+        actor: &Actor,
+        status: Option<&str>,
+    ) -> Result<Vec<QueueItem>, AppError> {
         if !matches!(actor.role, Role::Vetting | Role::Admin | Role::Support) {
-            return Err(AppError::Forbidden("the vetting queue is for vetting officers".into()));
+            return Err(AppError::Forbidden(
+                "the vetting queue is for vetting officers".into(),
+            ));
         }
         let status = status.unwrap_or("in_review");
-        OrderStatus::parse(status).ok_or_else(|| Refusal::InvalidInput(format!("unknown status `{status}`")))?;
+        OrderStatus::parse(status)
+            .ok_or_else(|| Refusal::InvalidInput(format!("unknown status `{status}`")))?;
         let now = self.now();
         let mut items = Vec::new();
         for r in self.store.orders_with_status(status).await? {

@@ -13,9 +13,9 @@ use signet_pki::pkcs12::{self, Compatibility};
 use signet_pki::subscriber_key;
 use signet_store::StoreError;
 
+use crate::AppError;
 use crate::credentials::{pkcs12_password, token_hash, verify_password};
 use crate::issue::{Issued, Signet};
-use crate::AppError;
 
 /// What the subscriber sends with the pickup link.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -54,52 +54,100 @@ impl Signet {
         let now = self.now();
         let purpose = TokenPurpose::Pickup.as_str();
         let gone = || AppError::Gone("this pickup link is invalid, already used or expired".into());
-        let t = self.store.live_token(&hash, purpose, now).await?.ok_or_else(gone)?;
-        let number = t.order_number.ok_or_else(|| AppError::Internal("pickup token without order".into()))?;
+        let t = self
+            .store
+            .live_token(&hash, purpose, now)
+            .await?
+            .ok_or_else(gone)?;
+        let number = t
+            .order_number
+            .ok_or_else(|| AppError::Internal("pickup token without order".into()))?;
         let order = self.store.order(&number).await?.ok_or_else(gone)?;
         let subject = format!("order:{number}");
         if order.status != OrderStatus::ReadyForPickup.as_str() {
-            return Err(AppError::Conflict(format!("order {number} is {}, not ready for pickup", order.status)));
+            return Err(AppError::Conflict(format!(
+                "order {number} is {}, not ready for pickup",
+                order.status
+            )));
         }
         if order.pickup_failures >= PICKUP_LOCK_AFTER {
-            self.audit("pickup", "pickup.locked", &subject, json!({})).await?;
+            self.audit("pickup", "pickup.locked", &subject, json!({}))
+                .await?;
             return Err(AppError::Locked("too many wrong pickup passwords: the pickup is locked; contact support with your order number".into()));
         }
         if !verify_password(&req.pickup_password, &order.pickup_password_hash) {
             let failures = self.store.record_pickup_failure(&number).await?;
-            self.audit("pickup", "pickup.wrong_password", &subject, json!({"failures": failures})).await?;
+            self.audit(
+                "pickup",
+                "pickup.wrong_password",
+                &subject,
+                json!({"failures": failures}),
+            )
+            .await?;
             let left = PICKUP_LOCK_AFTER.saturating_sub(failures);
             return Err(if left == 0 {
-                AppError::Locked("wrong pickup password; the pickup is now locked: contact support".into())
+                AppError::Locked(
+                    "wrong pickup password; the pickup is now locked: contact support".into(),
+                )
             } else {
-                AppError::Forbidden(format!("wrong pickup password ({left} tries left before the pickup locks)"))
+                AppError::Forbidden(format!(
+                    "wrong pickup password ({left} tries left before the pickup locks)"
+                ))
             });
         }
         let compatibility = match req.compatibility.as_deref() {
             None | Some("modern") => Compatibility::Modern,
             Some("legacy") => Compatibility::Legacy,
-            Some(other) => return Err(Refusal::InvalidInput(format!("compatibility `{other}`: use modern or legacy")).into()),
+            Some(other) => {
+                return Err(Refusal::InvalidInput(format!(
+                    "compatibility `{other}`: use modern or legacy"
+                ))
+                .into());
+            }
         };
-        let identity = self.identity_of(&order)?.with_email(&order.approval_email)?;
+        let identity = self
+            .identity_of(&order)?
+            .with_email(&order.approval_email)?;
         let product = self.policy.product(&order.product)?.clone();
         // The key: a CSR, or generated here (the order's choice unless the request names one).
         let (key, generated) = match (&req.csr, order.key_type.as_str()) {
             (Some(csr), _) => (parse_csr(csr.as_bytes())?, None),
-            (None, "csr") => return Err(Refusal::InvalidInput("this order expects a CSR: send it in `csr`".into()).into()),
+            (None, "csr") => {
+                return Err(Refusal::InvalidInput(
+                    "this order expects a CSR: send it in `csr`".into(),
+                )
+                .into());
+            }
             (None, ordered) => {
-                let key_type = req.key_type.or_else(|| key_type_named(ordered)).unwrap_or(SubscriberKeyType::Rsa2048);
+                let key_type = req
+                    .key_type
+                    .or_else(|| key_type_named(ordered))
+                    .unwrap_or(SubscriberKeyType::Rsa2048);
                 let generated = subscriber_key::generate(key_type)?;
                 (generated.public.clone(), Some(generated))
             }
         };
         // The facts say whether pickup is allowed now; then exactly one caller wins the link.
-        let system = Actor { account: 0, role: Role::Subscriber, region: None };
+        let system = Actor {
+            account: 0,
+            role: Role::Subscriber,
+            region: None,
+        };
         let facts = self.facts(&order).await?;
         decide(&facts, &OrderEvent::PickedUp, &system, now)?;
         if self.store.use_token(&hash, purpose, now).await?.is_none() {
             return Err(gone());
         }
-        let issued: Issued = match self.issue_for_key(&product.profile, Some(&product.name), &identity, &key, order.validity_months).await {
+        let issued: Issued = match self
+            .issue_for_key(
+                &product.profile,
+                Some(&product.name),
+                &identity,
+                &key,
+                order.validity_months,
+            )
+            .await
+        {
             Ok(i) => i,
             Err(e) => {
                 self.store.restore_token(&hash).await?;
@@ -108,26 +156,66 @@ impl Signet {
         };
         let serial = issued.serial.to_hex();
         self.store
-            .transition_order(&number, OrderStatus::ReadyForPickup.as_str(), OrderStatus::Issued.as_str(), None, Some(&serial), now)
+            .transition_order(
+                &number,
+                OrderStatus::ReadyForPickup.as_str(),
+                OrderStatus::Issued.as_str(),
+                None,
+                Some(&serial),
+                now,
+            )
             .await
             .map_err(|e| match e {
                 StoreError::Conflict(m) => AppError::Conflict(m),
                 other => other.into(),
             })?;
-        let issuer = self.authority.issuer(&self.policy.profile(&product.profile)?.issuer().to_owned())?;
-        let chain_der = [issuer.certificate_der.as_slice(), self.authority.root.certificate_der.as_slice()];
-        let chain = chain_der.iter().map(|d| signet_pki::certificate_pem(d)).collect::<String>();
+        let issuer = self
+            .authority
+            .issuer(self.policy.profile(&product.profile)?.issuer())?;
+        let chain_der = [
+            issuer.certificate_der.as_slice(),
+            self.authority.root.certificate_der.as_slice(),
+        ];
+        let chain = chain_der
+            .iter()
+            .map(|d| signet_pki::certificate_pem(d))
+            .collect::<String>();
         let (pkcs12, pkcs12_password) = match generated {
             Some(key) => {
                 let password = pkcs12_password()?;
                 let friendly = format!("{} ({})", identity.common_name(), product.display_name);
-                let pfx = pkcs12::build(&key.pkcs8, &issued.der, &chain_der, &friendly, &password, compatibility)?;
-                (Some(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, pfx)), Some(password))
+                let pfx = pkcs12::build(
+                    &key.pkcs8,
+                    &issued.der,
+                    &chain_der,
+                    &friendly,
+                    &password,
+                    compatibility,
+                )?;
+                (
+                    Some(base64::Engine::encode(
+                        &base64::engine::general_purpose::STANDARD,
+                        pfx,
+                    )),
+                    Some(password),
+                )
             }
             None => (None, None),
         };
-        self.audit("pickup", "pickup.issued", &subject, json!({"serial": serial, "generated_key": pkcs12.is_some()})).await?;
-        Ok(PickedUp { order_number: number, serial, pkcs12, pkcs12_password, certificate: issued.pem(), chain })
+        self.audit(
+            "pickup",
+            "pickup.issued",
+            &subject,
+            json!({"serial": serial, "generated_key": pkcs12.is_some()}),
+        )
+        .await?;
+        Ok(PickedUp {
+            order_number: number,
+            serial,
+            pkcs12,
+            pkcs12_password,
+            certificate: issued.pem(),
+            chain,
+        })
     }
 }
-

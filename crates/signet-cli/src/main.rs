@@ -86,6 +86,40 @@ enum Command {
         #[arg(long)]
         product: Option<String>,
     },
+    /// Staff accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Create a staff account and mail it an invitation whose single-use link sets the password.
+    Add {
+        /// agent, vetting, support, admin or auditor.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        email: String,
+        /// Display name (defaults to the e-mail address).
+        #[arg(long)]
+        name: Option<String>,
+        /// Country a registration agent serves (ISO 3166 alpha-2); agents only.
+        #[arg(long)]
+        region: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCommand {
+    /// Check the hash chain of the audit log; names the first broken record.
+    Verify,
 }
 
 #[derive(clap::Args, Debug)]
@@ -124,6 +158,9 @@ struct InitArgs {
     /// Your certificate policy OID for the class 3 product (default: a random example OID, fine for tests only).
     #[arg(long)]
     policy_oid: Option<String>,
+    /// E-mail address of the first administrator; init mails (and prints) a one-time set-up link.
+    #[arg(long, default_value = "admin@signet.example")]
+    admin_email: String,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -227,16 +264,61 @@ async fn run(cli: Cli) -> Result<(), AppError> {
     match &cli.command {
         Command::Init(args) => {
             let store = open_store(&cli).await?;
-            init(&cli.data_dir, args, store.as_ref()).await
+            init(&cli.data_dir, args, store.clone()).await
         }
         Command::Serve { listen, init: args } => {
             let store = open_store(&cli).await?;
             if !signet_app::config::ConfigFile::path(&cli.data_dir).exists() {
                 tracing::info!(data_dir = %cli.data_dir.display(), "no CA yet: initializing first");
-                init(&cli.data_dir, args, store.as_ref()).await?;
+                init(&cli.data_dir, args, store.clone()).await?;
             }
             let signet = Signet::open(&cli.data_dir, store, Arc::new(SystemClock)).await?;
             serve(Arc::new(signet), listen).await
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    role,
+                    email,
+                    name,
+                    region,
+                },
+        } => {
+            let role = signet_domain::role::Role::parse(role).ok_or_else(|| {
+                AppError::Refused(signet_domain::Refusal::InvalidInput(format!(
+                    "unknown role `{role}`: use agent, vetting, support, admin or auditor"
+                )))
+            })?;
+            let signet = Signet::open(
+                &cli.data_dir,
+                open_store(&cli).await?,
+                Arc::new(SystemClock),
+            )
+            .await?;
+            let name = name.clone().unwrap_or_else(|| email.clone());
+            let (id, _) = signet
+                .invite_staff(role, email, &name, region.as_deref(), "operator:cli")
+                .await?;
+            println!(
+                "Created {} account {id} for {email}; the invitation was mailed.",
+                role.as_str()
+            );
+            Ok(())
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let store = open_store(&cli).await?;
+            let entries = store.audit_entries().await?;
+            match signet_app::audit::verify_chain(&entries) {
+                Ok(n) => {
+                    println!("audit log intact: {n} records, chain verified");
+                    Ok(())
+                }
+                Err(b) => Err(AppError::Refused(signet_domain::Refusal::Conflict(
+                    format!("audit log broken at record {}: {}", b.seq, b.reason),
+                ))),
+            }
         }
         Command::Issue {
             profile,
@@ -277,7 +359,7 @@ fn read(path: &Path) -> Result<Vec<u8>, AppError> {
 async fn init(
     data_dir: &Path,
     args: &InitArgs,
-    store: &dyn signet_store::Store,
+    store: Arc<dyn signet_store::Store>,
 ) -> Result<(), AppError> {
     let bar = ProgressBar::new_spinner();
     bar.set_style(
@@ -286,8 +368,14 @@ async fn init(
     );
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     let progress = |step: &str| bar.set_message(step.to_owned());
-    let result =
-        signet_app::init::init(data_dir, args.choices()?, store, &SystemClock, &progress).await;
+    let result = signet_app::init::init(
+        data_dir,
+        args.choices()?,
+        store.as_ref(),
+        &SystemClock,
+        &progress,
+    )
+    .await;
     bar.finish_and_clear();
     let report = result?;
     println!("Created the CA in {}", data_dir.display());
@@ -295,6 +383,21 @@ async fn init(
         println!("  {name:<14} {}", path.display());
     }
     println!("  configuration  {}", report.config_path.display());
+    // The first administrator gets a one-time set-up link, never a default password.
+    let signet = Signet::open(data_dir, store, Arc::new(SystemClock)).await?;
+    let (_, link) = signet
+        .invite_staff(
+            signet_domain::role::Role::Admin,
+            &args.admin_email,
+            "Administrator",
+            None,
+            "operator:init",
+        )
+        .await?;
+    println!(
+        "Administrator {}: set the password with this one-time link (valid 3 days):\n  {link}",
+        args.admin_email
+    );
     if let Some(file) = &report.passphrase_file {
         tracing::warn!(file = %file.display(), "CA keys are encrypted with a random passphrase stored in this file (mode 0600); for production, move it to a secret store and pass it with SIGNET_CA_PASSPHRASE or SIGNET_CA_PASSPHRASE_FILE");
     }

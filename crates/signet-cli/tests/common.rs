@@ -1,8 +1,9 @@
 //! Helpers for tests that drive the `signet` binary and judge its output with outside tools.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 pub const BASE_URL: &str = "http://pki.example.com";
 
@@ -208,4 +209,135 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     }
     out.sort();
     out
+}
+
+/// A running `signet serve`, killed when dropped.
+#[derive(Debug)]
+pub struct Server {
+    child: Child,
+    pub addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Starts `signet serve` on a free loopback port and waits until it listens.
+    pub fn start(data_dir: &Path, extra: &[&str]) -> Server {
+        let mut child = signet(data_dir)
+            .args(["serve", "--listen", "127.0.0.1:0", "--base-url", BASE_URL])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let mut addr = String::new();
+        for line in lines.by_ref() {
+            let line = line.expect("line");
+            if let Some(rest) = line.strip_prefix("Signet listening on http://") {
+                addr = rest.trim().to_owned();
+                break;
+            }
+        }
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        assert!(!addr.is_empty(), "serve never said where it listens");
+        Server { child, addr }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+/// Mails in the outbox, oldest first: (to, subject, body).
+pub fn mails(data_dir: &Path) -> Vec<(String, String, String)> {
+    let dir = data_dir.join("outbox");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+    files
+        .iter()
+        .map(|p| {
+            let raw = std::fs::read_to_string(p).expect("read mail");
+            let (head, body) = raw
+                .split_once("\r\n\r\n")
+                .or_else(|| raw.split_once("\n\n"))
+                .expect("headers");
+            let header = |name: &str| {
+                head.lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .map(|v| v.trim().to_owned())
+                    .unwrap_or_default()
+            };
+            let body = body.replace("\r\n", "\n");
+            let body = if head.contains("quoted-printable") {
+                decode_quoted_printable(&body)
+            } else {
+                body
+            };
+            (header("To:"), header("Subject:"), body)
+        })
+        .collect()
+}
+
+/// The path of the last link under BASE_URL in the newest mail to `to` whose subject contains `subject`.
+pub fn link_in_mail(data_dir: &Path, to: &str, subject: &str) -> String {
+    let all = mails(data_dir);
+    let (_, _, body) = all
+        .iter()
+        .rev()
+        .find(|(t, s, _)| t.contains(to) && s.contains(subject))
+        .unwrap_or_else(|| {
+            panic!(
+                "no mail to {to} about `{subject}`; outbox: {:?}",
+                all.iter().map(|m| (&m.0, &m.1)).collect::<Vec<_>>()
+            )
+        });
+    let start = body
+        .rfind(BASE_URL)
+        .unwrap_or_else(|| panic!("no link in the mail about `{subject}`: {body}"));
+    let link: String = body[start + BASE_URL.len()..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    link
+}
+
+/// Undoes quoted-printable transfer encoding (RFC 2045 §6.7), as a mail client would.
+pub fn decode_quoted_printable(text: &str) -> String {
+    let joined = text.replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'=')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match escaped {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

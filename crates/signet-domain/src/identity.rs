@@ -127,7 +127,10 @@ impl Identity {
     /// The same identity with another (checked) mailbox, e.g. the order's approval e-mail, which
     /// is the address the certificate names.
     pub fn with_email(&self, mailbox: &str) -> Result<Identity, Refusal> {
-        Ok(Identity { email: email(mailbox)?, ..self.clone() })
+        Ok(Identity {
+            email: email(mailbox)?,
+            ..self.clone()
+        })
     }
 
     /// "Given Surname", the commonName Signet writes.

@@ -109,7 +109,9 @@ pub fn document_media_type(content: &[u8]) -> Result<&'static str, Refusal> {
     } else if content.starts_with(&[0xff, 0xd8, 0xff]) {
         Ok("image/jpeg")
     } else {
-        Err(Refusal::InvalidInput("only PDF, PNG and JPEG files are accepted (checked by content)".into()))
+        Err(Refusal::InvalidInput(
+            "only PDF, PNG and JPEG files are accepted (checked by content)".into(),
+        ))
     }
 }
 
@@ -509,8 +511,14 @@ mod tests {
     #[test]
     fn documents_are_recognised_by_content() {
         assert_eq!(document_media_type(b"%PDF-1.7 ..."), Ok("application/pdf"));
-        assert_eq!(document_media_type(b"\x89PNG\r\n\x1a\n...."), Ok("image/png"));
-        assert_eq!(document_media_type(&[0xff, 0xd8, 0xff, 0xe0]), Ok("image/jpeg"));
+        assert_eq!(
+            document_media_type(b"\x89PNG\r\n\x1a\n...."),
+            Ok("image/png")
+        );
+        assert_eq!(
+            document_media_type(&[0xff, 0xd8, 0xff, 0xe0]),
+            Ok("image/jpeg")
+        );
         assert!(document_media_type(b"MZ executable").is_err());
         assert!(document_media_type(b"").is_err());
         assert!(document_media_type(&vec![b'%'; MAX_DOCUMENT_BYTES + 1]).is_err());

@@ -59,7 +59,11 @@ impl Profile {
         product_limit: Option<(ValidityLimit, &str)>,
         requested: &str,
     ) -> Result<time::OffsetDateTime, Refusal> {
-        period.check_within(self.max_validity(), &format!("profile {}", self.name()), requested)?;
+        period.check_within(
+            self.max_validity(),
+            &format!("profile {}", self.name()),
+            requested,
+        )?;
         let mut latest_not_after = self.max_validity().latest_not_after(period.not_before);
         if let Some((limit, product)) = product_limit {
             period.check_within(limit, &format!("product {product}"), requested)?;
@@ -79,7 +83,8 @@ impl Profile {
     /// product), required identity fields. Returns the plan or the first refusal.
     pub fn plan(&self, req: &PlanRequest<'_>) -> Result<CertificatePlan, Refusal> {
         check_subscriber_key(req.key)?;
-        let latest_not_after = self.check_request(req.identity, req.period, req.product_limit, &req.requested)?;
+        let latest_not_after =
+            self.check_request(req.identity, req.period, req.product_limit, &req.requested)?;
         let id = req.identity;
         let mut subject = vec![
             SubjectAttribute::Country(id.country().to_owned()),

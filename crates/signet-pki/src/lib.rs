@@ -14,9 +14,9 @@ pub mod keys;
 pub mod name;
 pub mod pkcs11_key;
 pub mod pkcs12;
-pub mod subscriber_key;
 pub mod precheck;
 pub mod public_key;
+pub mod subscriber_key;
 
 pub use error::PkiError;
 pub use x509_cert::Certificate;

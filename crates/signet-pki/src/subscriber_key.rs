@@ -3,7 +3,10 @@
 
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
 use aws_lc_rs::rsa::KeySize;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P384_SHA384_ASN1_SIGNING, EcdsaKeyPair, KeyPair, RsaKeyPair};
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P384_SHA384_ASN1_SIGNING, EcdsaKeyPair, KeyPair,
+    RsaKeyPair,
+};
 use der::Decode;
 use signet_domain::key::SubscriberKeyType;
 use spki::SubjectPublicKeyInfoOwned;
@@ -20,7 +23,9 @@ pub struct GeneratedKey {
 
 impl std::fmt::Debug for GeneratedKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GeneratedKey").field("public", &self.public.kind).finish_non_exhaustive()
+        f.debug_struct("GeneratedKey")
+            .field("public", &self.public.kind)
+            .finish_non_exhaustive()
     }
 }
 
@@ -31,17 +36,35 @@ fn failed(what: &str) -> impl Fn(aws_lc_rs::error::Unspecified) -> PkiError + '_
 pub fn generate(key_type: SubscriberKeyType) -> Result<GeneratedKey, PkiError> {
     let (pkcs8, spki) = match key_type {
         SubscriberKeyType::Rsa2048 | SubscriberKeyType::Rsa3072 => {
-            let size = if key_type == SubscriberKeyType::Rsa2048 { KeySize::Rsa2048 } else { KeySize::Rsa3072 };
+            let size = if key_type == SubscriberKeyType::Rsa2048 {
+                KeySize::Rsa2048
+            } else {
+                KeySize::Rsa3072
+            };
             let pair = RsaKeyPair::generate(size).map_err(failed("RSA"))?;
             let der: Pkcs8V1Der<'static> = pair.as_der().map_err(failed("PKCS#8"))?;
-            let spki = pair.public_key().as_der().map_err(failed("public key"))?.as_ref().to_vec();
+            let spki = pair
+                .public_key()
+                .as_der()
+                .map_err(failed("public key"))?
+                .as_ref()
+                .to_vec();
             (Zeroizing::new(der.as_ref().to_vec()), spki)
         }
         SubscriberKeyType::P256 | SubscriberKeyType::P384 => {
-            let alg = if key_type == SubscriberKeyType::P256 { &ECDSA_P256_SHA256_ASN1_SIGNING } else { &ECDSA_P384_SHA384_ASN1_SIGNING };
+            let alg = if key_type == SubscriberKeyType::P256 {
+                &ECDSA_P256_SHA256_ASN1_SIGNING
+            } else {
+                &ECDSA_P384_SHA384_ASN1_SIGNING
+            };
             let pair = EcdsaKeyPair::generate(alg).map_err(failed("EC"))?;
             let der = pair.to_pkcs8v1().map_err(failed("PKCS#8"))?;
-            let spki = pair.public_key().as_der().map_err(failed("public key"))?.as_ref().to_vec();
+            let spki = pair
+                .public_key()
+                .as_der()
+                .map_err(failed("public key"))?
+                .as_ref()
+                .to_vec();
             (Zeroizing::new(der.as_ref().to_vec()), spki)
         }
     };

@@ -1,0 +1,510 @@
+//! The order workflow end to end over HTTP against `signet serve`, reading mail from the outbox
+//! like a user: sign-up, order, documents, vetting, one-time pickup of a PFX judged by openssl,
+//! NSS pk12util and pkilint; the private key is nowhere on disk; the audit chain verifies and a
+//! tampered row is caught.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use base64::Engine;
+use common::*;
+use reqwest::StatusCode;
+use reqwest::blocking::{Client, multipart};
+use serde_json::{Value, json};
+
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+
+struct Api<'a> {
+    client: Client,
+    server: &'a Server,
+}
+
+impl Api<'_> {
+    fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+        let mut req = self.client.post(self.server.url(path)).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().expect("request");
+        let status = res.status();
+        (status, res.json().unwrap_or(Value::Null))
+    }
+
+    fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        let res = self
+            .client
+            .get(self.server.url(path))
+            .bearer_auth(token)
+            .send()
+            .expect("request");
+        let status = res.status();
+        (status, res.json().unwrap_or(Value::Null))
+    }
+
+    fn upload(&self, number: &str, token: &str, kind: &str, content: &[u8]) -> (StatusCode, Value) {
+        let form = multipart::Form::new().text("kind", kind.to_owned()).part(
+            "file",
+            multipart::Part::bytes(content.to_vec()).file_name("form.pdf"),
+        );
+        let res = self
+            .client
+            .post(
+                self.server
+                    .url(&format!("/api/v1/orders/{number}/documents")),
+            )
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .expect("upload");
+        let status = res.status();
+        (status, res.json().unwrap_or(Value::Null))
+    }
+
+    /// Follows an invitation or reset link: sets the password; then logs in.
+    fn set_password_and_log_in(
+        &self,
+        data: &Path,
+        email: &str,
+        subject: &str,
+        password: &str,
+    ) -> String {
+        let link = link_in_mail(data, email, subject);
+        let token = link.rsplit('/').next().expect("token");
+        let (status, body) = self.post(
+            &format!("/api/v1/password-resets/{token}"),
+            None,
+            json!({"password": password}),
+        );
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        self.log_in(email, password)
+    }
+
+    fn log_in(&self, email: &str, password: &str) -> String {
+        let (status, body) = self.post(
+            "/api/v1/sessions",
+            None,
+            json!({"email": email, "password": password}),
+        );
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    fn subscriber(&self, data: &Path, email: &str) -> String {
+        let (status, _) = self.post(
+            "/api/v1/accounts",
+            None,
+            json!({"email": email, "password": "a long enough password", "name": "Max Muster"}),
+        );
+        assert_eq!(status, StatusCode::ACCEPTED);
+        let link = link_in_mail(data, email, "Confirm your Signet account");
+        let token = link.rsplit('/').next().expect("token");
+        let (status, body) = self.post(&format!("/api/v1/confirmations/{token}"), None, json!({}));
+        assert_eq!(
+            (status, body["confirmed"].as_str()),
+            (StatusCode::OK, Some("account"))
+        );
+        self.log_in(email, "a long enough password")
+    }
+
+    fn order(&self, token: &str, email: &str, key_type: &str) -> String {
+        let (status, body) = self.post(
+            "/api/v1/orders",
+            Some(token),
+            json!({
+                "product": "personal-3-pro",
+                "subject": {"given_name": "Max", "surname": "Muster", "email": email, "organization": "Muster GmbH", "country": "DE"},
+                "approval_email": email,
+                "pickup_password": "pickup-secret-42",
+                "validity_months": 24,
+                "key_type": key_type,
+            }),
+        );
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(body["status"], "awaiting_documents");
+        assert!(
+            !body.to_string().contains("pickup-secret-42"),
+            "the pickup password leaked: {body}"
+        );
+        body["order_number"].as_str().expect("number").to_owned()
+    }
+
+    /// Upload the signed form, confirm the approval e-mail, approve; returns the pickup token.
+    fn to_pickup(
+        &self,
+        data: &Path,
+        number: &str,
+        owner: &str,
+        vetting: &str,
+        email: &str,
+    ) -> String {
+        let (status, body) = self.upload(number, owner, "signed_agreement", PDF);
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let link = link_in_mail(
+            data,
+            email,
+            &format!("Confirm the approval e-mail address for order {number}"),
+        );
+        let (status, _) = self.post(
+            &format!(
+                "/api/v1/confirmations/{}",
+                link.rsplit('/').next().expect("t")
+            ),
+            None,
+            json!({}),
+        );
+        assert_eq!(status, StatusCode::OK);
+        let (status, body) = self.post(
+            &format!("/api/v1/orders/{number}/decision"),
+            Some(vetting),
+            json!({"action": "approve"}),
+        );
+        assert_eq!(
+            (status, body["status"].as_str()),
+            (StatusCode::OK, Some("ready_for_pickup")),
+            "{body}"
+        );
+        link_in_mail(
+            data,
+            email,
+            &format!("Your certificate is ready: order {number}"),
+        )
+        .rsplit('/')
+        .next()
+        .expect("t")
+        .to_owned()
+    }
+}
+
+fn sqlite_exec(db: &Path, sql: &str) {
+    ok(Command::new("python3").args(["-c", &format!("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"{sql}\"); c.commit()")]).arg(db));
+}
+
+#[test]
+fn order_vet_and_pick_up_over_http() {
+    let data = tempdir();
+    let work = tempdir();
+    let d = data.path();
+    ok(signet(d).args(["init", "--base-url", BASE_URL]));
+    ok(signet(d).args([
+        "user",
+        "add",
+        "--role",
+        "vetting",
+        "--email",
+        "vera@ca.example.com",
+    ]));
+    let server = Server::start(d, &[]);
+    let api = Api {
+        client: Client::new(),
+        server: &server,
+    };
+    let vetting = api.set_password_and_log_in(
+        d,
+        "vera@ca.example.com",
+        "Your Signet staff account",
+        "vetting officer password",
+    );
+
+    // Sign-up with confirmation; an unconfirmed account cannot log in.
+    let (status, _) = api.post(
+        "/api/v1/accounts",
+        None,
+        json!({"email": "late@example.de", "password": "a long enough password", "name": "Late"}),
+    );
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (status, body) = api.post(
+        "/api/v1/sessions",
+        None,
+        json!({"email": "late@example.de", "password": "a long enough password"}),
+    );
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let max = api.subscriber(d, "max@example.de");
+    let other = api.subscriber(d, "eve@example.de");
+
+    // Orders: created locked; another account sees nothing; changes get 409.
+    let number = api.order(&max, "max@example.de", "p-256");
+    assert_eq!(
+        api.get(&format!("/api/v1/orders/{number}"), &other).0,
+        StatusCode::NOT_FOUND
+    );
+    let res = api
+        .client
+        .patch(server.url(&format!("/api/v1/orders/{number}")))
+        .bearer_auth(&max)
+        .json(&json!({"validity_months": 39}))
+        .send()
+        .expect("patch");
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(
+        res.text()
+            .expect("body")
+            .contains("cancel this order and place a new one")
+    );
+    // Belgium is on the agent channel: no self-service order.
+    let (status, body) = api.post(
+        "/api/v1/orders",
+        Some(&max),
+        json!({"product": "personal-3-pro", "subject": {"given_name": "A", "surname": "B", "email": "a@example.be", "organization": "O", "country": "BE"},
+               "approval_email": "a@example.be", "pickup_password": "pickup-secret-42", "validity_months": 12, "key_type": "p-256"}),
+    );
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("registration agent")
+    );
+
+    // Vetting cannot begin before the signed form; uploads are checked by content.
+    let (status, _) = api.post(
+        &format!("/api/v1/orders/{number}/decision"),
+        Some(&vetting),
+        json!({"action": "approve"}),
+    );
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, body) = api.upload(&number, &max, "signed_agreement", b"MZ not a pdf");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, _) = api.upload(&number, &other, "signed_agreement", PDF);
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = api.upload(&number, &max, "signed_agreement", PDF);
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        api.get(&format!("/api/v1/orders/{number}"), &max).1["status"],
+        "in_review"
+    );
+    let (status, queue) = api.get("/api/v1/vetting/queue", &vetting);
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        queue
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|i| i["order_number"] == number.as_str())
+    );
+    assert_eq!(
+        api.get("/api/v1/vetting/queue", &max).0,
+        StatusCode::FORBIDDEN
+    );
+
+    // Request information; the subscriber answers; approval waits for the approval e-mail.
+    let (status, _) = api.post(
+        &format!("/api/v1/orders/{number}/decision"),
+        Some(&vetting),
+        json!({"action": "request_info", "message": "Please add your ID copy"}),
+    );
+    assert_eq!(status, StatusCode::OK);
+    assert!(link_in_mail(d, "max@example.de", "needs more information").contains(&number));
+    let (status, _) = api.upload(&number, &max, "id_copy", b"\x89PNG\r\n\x1a\nfake image");
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        api.get(&format!("/api/v1/orders/{number}"), &max).1["status"],
+        "in_review"
+    );
+    let (status, body) = api.post(
+        &format!("/api/v1/orders/{number}/decision"),
+        Some(&vetting),
+        json!({"action": "approve"}),
+    );
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("approval e-mail")
+    );
+    let pickup = api.to_pickup(d, &number, &max, &vetting, "max@example.de");
+
+    // Pickup: wrong password counted; right one gives the PFX once.
+    let (status, body) = api.post(
+        &format!("/api/v1/pickups/{pickup}"),
+        None,
+        json!({"pickup_password": "wrong password"}),
+    );
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = api.post(
+        &format!("/api/v1/pickups/{pickup}"),
+        None,
+        json!({"pickup_password": "pickup-secret-42", "compatibility": "modern"}),
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = api.post(
+        &format!("/api/v1/pickups/{pickup}"),
+        None,
+        json!({"pickup_password": "pickup-secret-42"}),
+    );
+    assert_eq!(status, StatusCode::GONE, "a pickup link worked twice");
+    assert_eq!(
+        api.get(&format!("/api/v1/orders/{number}"), &max).1["status"],
+        "issued"
+    );
+
+    let password = body["pkcs12_password"].as_str().expect("password");
+    assert_eq!(password.len(), 20);
+    let pfx = base64::engine::general_purpose::STANDARD
+        .decode(body["pkcs12"].as_str().expect("pkcs12"))
+        .expect("base64");
+    let pfx_path = work.path().join("max.p12");
+    std::fs::write(&pfx_path, &pfx).expect("write pfx");
+    let info = ok(Command::new("openssl")
+        .args(["pkcs12", "-info", "-noout", "-passin"])
+        .arg(format!("pass:{password}"))
+        .arg("-in")
+        .arg(&pfx_path));
+    assert!(
+        text(&info.stderr).contains("AES-256-CBC"),
+        "{}",
+        text(&info.stderr)
+    );
+    let nss = work.path().join("nss");
+    std::fs::create_dir_all(&nss).expect("nss dir");
+    ok(Command::new("certutil")
+        .args(["-N", "--empty-password", "-d"])
+        .arg(format!("sql:{}", nss.display())));
+    ok(Command::new("pk12util")
+        .arg("-i")
+        .arg(&pfx_path)
+        .arg("-d")
+        .arg(format!("sql:{}", nss.display()))
+        .args(["-W", password]));
+    let listing = ok(Command::new("certutil")
+        .args(["-L", "-d"])
+        .arg(format!("sql:{}", nss.display())));
+    assert!(
+        text(&listing.stdout).contains("Max Muster"),
+        "{}",
+        text(&listing.stdout)
+    );
+
+    let cert = work.path().join("max.pem");
+    std::fs::write(&cert, body["certificate"].as_str().expect("cert")).expect("write");
+    openssl_verify(&d.join("ca/root.pem"), &d.join("ca/class3.pem"), &cert);
+    lint("lint_pkix_cert", &[], &cert);
+
+    // The private key is nowhere in the data directory or the database.
+    let key = ok(Command::new("openssl")
+        .args(["pkcs12", "-nocerts", "-nodes", "-passin"])
+        .arg(format!("pass:{password}"))
+        .arg("-in")
+        .arg(&pfx_path));
+    let key_pem = text(&key.stdout);
+    let key_path = work.path().join("key.pem");
+    std::fs::write(&key_path, key_pem.as_bytes()).expect("write");
+    let der = ok(Command::new("openssl")
+        .args(["pkey", "-outform", "DER", "-in"])
+        .arg(&key_path))
+    .stdout;
+    // The private scalar of a P-256 PKCS#8 key: the 32 octets after `04 20` in the ECPrivateKey.
+    let at = der
+        .windows(2)
+        .position(|w| w == [0x04, 0x20])
+        .expect("private scalar");
+    let scalar = &der[at + 2..at + 34];
+    for (path, bytes) in snapshot_all(d) {
+        assert!(
+            !bytes.windows(32).any(|w| w == scalar),
+            "the private key is in {}",
+            path.display()
+        );
+        assert!(
+            !bytes.windows(der.len()).any(|w| w == der.as_slice()),
+            "the PKCS#8 key is in {}",
+            path.display()
+        );
+    }
+
+    // Two concurrent pickups of one link: exactly one succeeds.
+    let second = api.order(&max, "max@example.de", "rsa-2048");
+    let token = api.to_pickup(d, &second, &max, &vetting, "max@example.de");
+    let results: Vec<StatusCode> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                scope.spawn(|| {
+                    api.post(
+                        &format!("/api/v1/pickups/{token}"),
+                        None,
+                        json!({"pickup_password": "pickup-secret-42", "compatibility": "legacy"}),
+                    )
+                    .0
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    assert_eq!(
+        results.iter().filter(|s| **s == StatusCode::OK).count(),
+        1,
+        "{results:?}"
+    );
+
+    // Cancel: only the owner; others get 404 (they cannot see the order).
+    let third = api.order(&max, "max@example.de", "p-384");
+    assert_eq!(
+        api.post(
+            &format!("/api/v1/orders/{third}/cancel"),
+            Some(&other),
+            json!({})
+        )
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        api.post(
+            &format!("/api/v1/orders/{third}/cancel"),
+            Some(&max),
+            json!({})
+        )
+        .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        api.post(
+            &format!("/api/v1/orders/{third}/cancel"),
+            Some(&max),
+            json!({})
+        )
+        .0,
+        StatusCode::CONFLICT
+    );
+
+    // The audit log verifies; a tampered row is named.
+    drop(server);
+    let out = ok(signet(d).args(["audit", "verify"]));
+    assert!(
+        text(&out.stdout).contains("audit log intact"),
+        "{}",
+        text(&out.stdout)
+    );
+    sqlite_exec(
+        &d.join("signet.db"),
+        "UPDATE audit_log SET actor = 'someone else' WHERE seq = 5",
+    );
+    let out = run(signet(d).args(["audit", "verify"]));
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("broken at record 5"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// Every file under `dir`, including the database and its write-ahead log.
+fn snapshot_all(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push((path.clone(), std::fs::read(&path).expect("read")));
+            }
+        }
+    }
+    out
+}
