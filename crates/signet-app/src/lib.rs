@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod agreement;
 pub mod audit;
 pub mod authority;
 pub mod config;

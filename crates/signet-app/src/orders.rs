@@ -515,6 +515,53 @@ impl Signet {
         Ok((doc.media_type, content))
     }
 
+    /// The request form PDF of an order (R-ORD-4), for its owner, its agent and staff.
+    pub async fn agreement(&self, actor: &Actor, number: &str) -> Result<Vec<u8>, AppError> {
+        let (r, _) = self.visible_order(actor, number).await?;
+        let identity = self.identity_of(&r)?;
+        let product = self.policy.product(&r.product)?;
+        let pdf = crate::agreement::agreement_pdf(
+            &r,
+            &identity,
+            &product.display_name,
+            &fingerprint(&r),
+            &self.config.ca.organization,
+        )?;
+        self.audit(
+            &format!("account:{}", actor.account),
+            "order.agreement_downloaded",
+            &format!("order:{}", r.order_number),
+            json!({}),
+        )
+        .await?;
+        Ok(pdf)
+    }
+
+    /// Vetting's check that a returned form belongs to the order: its fingerprint (or QR payload).
+    pub async fn check_fingerprint(
+        &self,
+        actor: &Actor,
+        number: &str,
+        shown: &str,
+    ) -> Result<bool, AppError> {
+        if !matches!(actor.role, Role::Vetting | Role::Support | Role::Admin) {
+            return Err(AppError::Forbidden(
+                "only CA staff check form fingerprints".into(),
+            ));
+        }
+        let (r, _) = self.visible_order(actor, number).await?;
+        let shown = shown.rsplit(':').next().unwrap_or(shown);
+        let matches = fingerprint_matches(&r, shown);
+        self.audit(
+            &format!("account:{}", actor.account),
+            "order.fingerprint_checked",
+            &format!("order:{}", r.order_number),
+            json!({"matches": matches}),
+        )
+        .await?;
+        Ok(matches)
+    }
+
     pub async fn attest(&self, actor: &Actor, number: &str) -> Result<(), AppError> {
         let (r, facts) = self.visible_order(actor, number).await?;
         self.apply(actor, &r, &facts, OrderEvent::Attest, "order.attested")

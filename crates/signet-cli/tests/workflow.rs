@@ -257,6 +257,63 @@ fn order_vet_and_pick_up_over_http() {
             .contains("registration agent")
     );
 
+    // The request form: a valid PDF with the locked details and the fingerprint, which vetting can check.
+    let res = api
+        .client
+        .get(server.url(&format!("/api/v1/orders/{number}/agreement.pdf")))
+        .bearer_auth(&max)
+        .send()
+        .expect("pdf");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    let pdf_path = work.path().join("agreement.pdf");
+    std::fs::write(&pdf_path, res.bytes().expect("pdf")).expect("write pdf");
+    if let Ok(dir) = std::env::var("SIGNET_TEST_ARTIFACTS") {
+        std::fs::copy(&pdf_path, Path::new(&dir).join("agreement.pdf")).expect("keep artifact");
+    }
+    ok(Command::new("qpdf").arg("--check").arg(&pdf_path));
+    let pdf_text = text(&ok(Command::new("pdftotext").arg(&pdf_path).arg("-")).stdout);
+    let view = api.get(&format!("/api/v1/orders/{number}"), &max).1;
+    let fingerprint = view["fingerprint"].as_str().expect("fingerprint");
+    for expected in [
+        number.as_str(),
+        fingerprint,
+        "Muster GmbH",
+        "max@example.de",
+        "Notary or Chamber of Commerce",
+    ] {
+        assert!(
+            pdf_text.contains(expected),
+            "the form lacks `{expected}`:\n{pdf_text}"
+        );
+    }
+    assert_eq!(
+        api.get(&format!("/api/v1/orders/{number}/agreement.pdf"), &other)
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    let check = |fp: &str| {
+        api.post(
+            &format!("/api/v1/orders/{number}/fingerprint-check"),
+            Some(&vetting),
+            json!({"fingerprint": fp}),
+        )
+    };
+    assert_eq!(check(&fingerprint.to_lowercase()).1["matches"], true);
+    assert_eq!(
+        check("0000 0000 0000 0000 0000 0000 0000 0000").1["matches"],
+        false
+    );
+    assert_eq!(
+        api.post(
+            &format!("/api/v1/orders/{number}/fingerprint-check"),
+            Some(&max),
+            json!({"fingerprint": fingerprint})
+        )
+        .0,
+        StatusCode::FORBIDDEN
+    );
+
     // Vetting cannot begin before the signed form; uploads are checked by content.
     let (status, _) = api.post(
         &format!("/api/v1/orders/{number}/decision"),

@@ -45,6 +45,11 @@ pub fn routes() -> Router<Arc<Signet>> {
             get(download_document),
         )
         .route("/api/v1/orders/{number}/attestation", post(attest))
+        .route("/api/v1/orders/{number}/agreement.pdf", get(agreement))
+        .route(
+            "/api/v1/orders/{number}/fingerprint-check",
+            post(fingerprint_check),
+        )
         .route("/api/v1/orders/{number}/decision", post(decision))
         .route("/api/v1/orders/{number}/messages", post(message))
         .route("/api/v1/orders/{number}/cancel", post(cancel))
@@ -246,6 +251,40 @@ async fn download_document(
 ) -> ApiResult<Response> {
     let (media_type, content) = s.document(&actor, &number, id).await?;
     Ok(([(header::CONTENT_TYPE, media_type)], content).into_response())
+}
+
+async fn agreement(
+    State(s): AppState,
+    Authed(actor, _): Authed,
+    Path(number): Path<String>,
+) -> ApiResult<Response> {
+    let pdf = s.agreement(&actor, &number).await?;
+    let disposition = format!("attachment; filename=\"signet-order-{number}.pdf\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        pdf,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FingerprintCheck {
+    fingerprint: String,
+}
+
+async fn fingerprint_check(
+    State(s): AppState,
+    Authed(actor, _): Authed,
+    Path(number): Path<String>,
+    Json(b): Json<FingerprintCheck>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        json!({"matches": s.check_fingerprint(&actor, &number, &b.fingerprint).await?}),
+    ))
 }
 
 async fn attest(
