@@ -92,6 +92,14 @@ fn crash_point_for_tests() {
     }
 }
 
+/// How long a certificate is to be valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifetime {
+    Months(u32),
+    /// A fixed end date (reissue keeps the replaced certificate's).
+    Until(time::OffsetDateTime),
+}
+
 /// A certificate request from the operator CLI (and later the order workflow).
 #[derive(Debug, Clone)]
 pub struct IssueRequest {
@@ -165,7 +173,7 @@ impl Signet {
             req.product.as_deref(),
             &identity,
             &key,
-            req.validity_months,
+            Lifetime::Months(req.validity_months),
         )
         .await
     }
@@ -178,7 +186,7 @@ impl Signet {
         product: Option<&str>,
         identity: &Identity,
         key: &SubscriberKey,
-        validity_months: u32,
+        lifetime: Lifetime,
     ) -> Result<Issued, AppError> {
         let profile = self.policy.profile(profile)?;
         let product = product.map(|p| self.policy.product(p)).transpose()?;
@@ -192,13 +200,22 @@ impl Signet {
                 profile.name()
             )));
         }
-        let period = Period::months_from(self.clock.now(), validity_months)?;
+        let (period, requested) = match lifetime {
+            Lifetime::Months(m) => (
+                Period::months_from(self.clock.now(), m)?,
+                format!("{m} months"),
+            ),
+            Lifetime::Until(end) => (
+                Period::until(self.clock.now(), end)?,
+                format!("until {end}"),
+            ),
+        };
         let plan = profile.plan(&PlanRequest {
             identity,
             key: &key.kind,
             period,
             product_limit: product.map(|p| (p.max_validity, p.name.as_str())),
-            requested: format!("{validity_months} months"),
+            requested,
         })?;
         let issuer = self.authority.issuer(&plan.issuer)?;
         record_and_sign(

@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod error;
 pub mod init;
 pub mod issue;
+pub mod lifecycle;
 pub mod mail;
 pub mod orders;
 pub mod pickup;

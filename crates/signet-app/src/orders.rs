@@ -172,6 +172,8 @@ impl Signet {
                 .iter()
                 .any(|d| d.kind == DocumentKind::SignedAgreement.as_str()),
             ready_since: r.ready_since,
+            evidence_carried_over: matches!(r.order_kind.as_str(), "reorder" | "renewal")
+                && r.previous_order.is_some(),
         })
     }
 
@@ -183,6 +185,12 @@ impl Signet {
 
     /// Places an order; its details are locked from here on (R-ORD-1).
     pub async fn place_order(&self, actor: &Actor, o: NewOrder) -> Result<OrderRecord, AppError> {
+        let record = self.build_order(actor, o)?;
+        self.open_order(actor, record).await
+    }
+
+    /// Checks an order against every rule and returns the record to store (not stored yet).
+    pub(crate) fn build_order(&self, actor: &Actor, o: NewOrder) -> Result<OrderRecord, AppError> {
         let identity = Identity::try_from(o.subject)?;
         let channel = self.policy.channels.channel_for(identity.country());
         check_may_order(actor, channel, identity.country())?;
@@ -227,7 +235,21 @@ impl Signet {
             previous_order: None,
             created_at: now,
             updated_at: now,
+            order_kind: "new".into(),
+            fixed_not_after: None,
         };
+        Ok(record)
+    }
+
+    /// Stores a new order, mails the approval-address confirmation and the next steps, audits.
+    pub(crate) async fn open_order(
+        &self,
+        actor: &Actor,
+        record: OrderRecord,
+    ) -> Result<OrderRecord, AppError> {
+        let identity = self.identity_of(&record)?;
+        let product = self.policy.product(&record.product)?;
+        let approval_email = record.approval_email.clone();
         self.store.create_order(&record).await?;
         let number = &record.order_number;
         self.history(number, Some(actor.account), "created", None)
@@ -321,7 +343,7 @@ impl Signet {
         })
     }
 
-    async fn history(
+    pub(crate) async fn history(
         &self,
         number: &str,
         actor: Option<i64>,
@@ -338,7 +360,7 @@ impl Signet {
     }
 
     /// Decides, stores (compare-and-set), records history, audits, and carries out the effects.
-    async fn apply(
+    pub(crate) async fn apply(
         &self,
         actor: &Actor,
         r: &OrderRecord,
@@ -400,19 +422,7 @@ impl Signet {
         let identity = self.identity_of(r)?;
         for effect in &transition.effects {
             match effect {
-                Effect::MailPickupLink => {
-                    let token = self.mint_token(TokenPurpose::Pickup, None, Some(&r.order_number)).await?;
-                    self.send_mail(
-                        identity.email(),
-                        &format!("Your certificate is ready: order {}", r.order_number),
-                        format!(
-                            "Order {} was approved. Pick up your certificate here with your pickup password:\n\n{}\n\n\
-                             The link works once. Keep the downloaded PFX file and its password safe: neither can be retrieved again.\n",
-                            r.order_number,
-                            self.link(&format!("/pickup/{token}"))
-                        ),
-                    )?;
-                }
+                Effect::MailPickupLink => self.mail_pickup_link(r).await?,
                 Effect::MailRejection => self.send_mail(
                     identity.email(),
                     &format!("Order {} was rejected", r.order_number),
@@ -432,6 +442,24 @@ impl Signet {
             }
         }
         Ok(transition)
+    }
+
+    /// Mints the single-use pickup link and mails it to the subscriber.
+    pub(crate) async fn mail_pickup_link(&self, r: &OrderRecord) -> Result<(), AppError> {
+        let identity = self.identity_of(r)?;
+        let token = self
+            .mint_token(TokenPurpose::Pickup, None, Some(&r.order_number))
+            .await?;
+        self.send_mail(
+            identity.email(),
+            &format!("Your certificate is ready: order {}", r.order_number),
+            format!(
+                "Order {} was approved. Pick up your certificate here with your pickup password:\n\n{}\n\n\
+                 The link works once. Keep the downloaded PFX file and its password safe: neither can be retrieved again.\n",
+                r.order_number,
+                self.link(&format!("/pickup/{token}"))
+            ),
+        )
     }
 
     /// Uploads a document (PDF, PNG, JPEG by content; size-limited; stored by SHA-256).

@@ -15,7 +15,7 @@ use signet_store::StoreError;
 
 use crate::AppError;
 use crate::credentials::{pkcs12_password, token_hash, verify_password};
-use crate::issue::{Issued, Signet};
+use crate::issue::{Issued, Lifetime, Signet};
 
 /// What the subscriber sends with the pickup link.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -127,6 +127,10 @@ impl Signet {
                 (generated.public.clone(), Some(generated))
             }
         };
+        let lifetime = match order.fixed_not_after {
+            Some(end) => Lifetime::Until(end),
+            None => Lifetime::Months(order.validity_months),
+        };
         // The facts say whether pickup is allowed now; then exactly one caller wins the link.
         let system = Actor {
             account: 0,
@@ -144,7 +148,7 @@ impl Signet {
                 Some(&product.name),
                 &identity,
                 &key,
-                order.validity_months,
+                lifetime,
             )
             .await
         {

@@ -86,6 +86,15 @@ enum Command {
         #[arg(long)]
         product: Option<String>,
     },
+    /// Revoke a certificate (operator tool); the serial in hex.
+    Revoke {
+        serial: String,
+        /// key_compromise, superseded, affiliation_changed, cessation_of_operation or unspecified.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Run the background jobs once (expiry reminders); `serve` runs them every hour.
+    Jobs,
     /// Staff accounts.
     User {
         #[command(subcommand)]
@@ -275,6 +284,28 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             let signet = Signet::open(&cli.data_dir, store, Arc::new(SystemClock)).await?;
             serve(Arc::new(signet), listen).await
         }
+        Command::Revoke { serial, reason } => {
+            let signet = Signet::open(
+                &cli.data_dir,
+                open_store(&cli).await?,
+                Arc::new(SystemClock),
+            )
+            .await?;
+            signet.revoke_as_operator(serial, reason).await?;
+            println!("revoked {serial} ({reason})");
+            Ok(())
+        }
+        Command::Jobs => {
+            let signet = Signet::open(
+                &cli.data_dir,
+                open_store(&cli).await?,
+                Arc::new(SystemClock),
+            )
+            .await?;
+            let sent = signet.send_expiry_reminders().await?;
+            println!("expiry reminders sent: {sent}");
+            Ok(())
+        }
         Command::User {
             command:
                 UserCommand::Add {
@@ -412,6 +443,18 @@ async fn serve(signet: Arc<Signet>, listen: &str) -> Result<(), AppError> {
         .local_addr()
         .map_err(|e| AppError::Internal(e.to_string()))?;
     tracing::info!(%addr, base_url = %signet.config.base_url, "serving");
+    let jobs = signet.clone();
+    tokio::spawn(async move {
+        let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every_hour.tick().await;
+            match jobs.send_expiry_reminders().await {
+                Ok(n) if n > 0 => tracing::info!(sent = n, "expiry reminders"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "expiry reminder job failed"),
+            }
+        }
+    });
     println!("Signet listening on http://{addr}");
     axum::serve(listener, signet_web::router(signet))
         .with_graceful_shutdown(async {

@@ -2,6 +2,10 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
+
+use reqwest::StatusCode;
+use reqwest::blocking::{Client, multipart};
+use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
@@ -340,4 +344,178 @@ pub fn decode_quoted_printable(text: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+pub const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+
+#[derive(Debug)]
+pub struct Api<'a> {
+    pub client: Client,
+    pub server: &'a Server,
+}
+
+impl Api<'_> {
+    pub fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+        let mut req = self.client.post(self.server.url(path)).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().expect("request");
+        let status = res.status();
+        (status, res.json().unwrap_or(Value::Null))
+    }
+
+    pub fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        let res = self
+            .client
+            .get(self.server.url(path))
+            .bearer_auth(token)
+            .send()
+            .expect("request");
+        let status = res.status();
+        (status, res.json().unwrap_or(Value::Null))
+    }
+
+    pub fn upload(
+        &self,
+        number: &str,
+        token: &str,
+        kind: &str,
+        content: &[u8],
+    ) -> (StatusCode, Value) {
+        let form = multipart::Form::new().text("kind", kind.to_owned()).part(
+            "file",
+            multipart::Part::bytes(content.to_vec()).file_name("form.pdf"),
+        );
+        let res = self
+            .client
+            .post(
+                self.server
+                    .url(&format!("/api/v1/orders/{number}/documents")),
+            )
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .expect("upload");
+        let status = res.status();
+        (status, res.json().unwrap_or(Value::Null))
+    }
+
+    /// Follows an invitation or reset link: sets the password; then logs in.
+    pub fn set_password_and_log_in(
+        &self,
+        data: &Path,
+        email: &str,
+        subject: &str,
+        password: &str,
+    ) -> String {
+        let link = link_in_mail(data, email, subject);
+        let token = link.rsplit('/').next().expect("token");
+        let (status, body) = self.post(
+            &format!("/api/v1/password-resets/{token}"),
+            None,
+            json!({"password": password}),
+        );
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        self.log_in(email, password)
+    }
+
+    pub fn log_in(&self, email: &str, password: &str) -> String {
+        let (status, body) = self.post(
+            "/api/v1/sessions",
+            None,
+            json!({"email": email, "password": password}),
+        );
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    pub fn subscriber(&self, data: &Path, email: &str) -> String {
+        let (status, _) = self.post(
+            "/api/v1/accounts",
+            None,
+            json!({"email": email, "password": "a long enough password", "name": "Max Muster"}),
+        );
+        assert_eq!(status, StatusCode::ACCEPTED);
+        let link = link_in_mail(data, email, "Confirm your Signet account");
+        let token = link.rsplit('/').next().expect("token");
+        let (status, body) = self.post(&format!("/api/v1/confirmations/{token}"), None, json!({}));
+        assert_eq!(
+            (status, body["confirmed"].as_str()),
+            (StatusCode::OK, Some("account"))
+        );
+        self.log_in(email, "a long enough password")
+    }
+
+    pub fn order(&self, token: &str, email: &str, key_type: &str) -> String {
+        self.place(
+            token,
+            json!({
+                "product": "personal-3-pro",
+                "subject": {"given_name": "Max", "surname": "Muster", "email": email, "organization": "Muster GmbH", "country": "DE"},
+                "approval_email": email,
+                "pickup_password": "pickup-secret-42",
+                "validity_months": 24,
+                "key_type": key_type,
+            }),
+        )
+    }
+
+    /// Places an order with the given body; returns its number.
+    pub fn place(&self, token: &str, order: Value) -> String {
+        let (status, body) = self.post("/api/v1/orders", Some(token), order);
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(body["status"], "awaiting_documents");
+        assert!(
+            !body.to_string().contains("pickup-secret-42"),
+            "the pickup password leaked: {body}"
+        );
+        body["order_number"].as_str().expect("number").to_owned()
+    }
+
+    /// Upload the signed form, confirm the approval e-mail, approve; returns the pickup token.
+    pub fn to_pickup(
+        &self,
+        data: &Path,
+        number: &str,
+        owner: &str,
+        vetting: &str,
+        email: &str,
+    ) -> String {
+        let (status, body) = self.upload(number, owner, "signed_agreement", PDF);
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let link = link_in_mail(
+            data,
+            email,
+            &format!("Confirm the approval e-mail address for order {number}"),
+        );
+        let (status, _) = self.post(
+            &format!(
+                "/api/v1/confirmations/{}",
+                link.rsplit('/').next().expect("t")
+            ),
+            None,
+            json!({}),
+        );
+        assert_eq!(status, StatusCode::OK);
+        let (status, body) = self.post(
+            &format!("/api/v1/orders/{number}/decision"),
+            Some(vetting),
+            json!({"action": "approve"}),
+        );
+        assert_eq!(
+            (status, body["status"].as_str()),
+            (StatusCode::OK, Some("ready_for_pickup")),
+            "{body}"
+        );
+        link_in_mail(
+            data,
+            email,
+            &format!("Your certificate is ready: order {number}"),
+        )
+        .rsplit('/')
+        .next()
+        .expect("t")
+        .to_owned()
+    }
 }

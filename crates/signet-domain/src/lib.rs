@@ -4,6 +4,7 @@
 //! get values or a [`Refusal`] that says what is wrong and what to do.
 #![forbid(unsafe_code)]
 
+pub mod certificate;
 pub mod config;
 pub mod credentials;
 pub mod error;

@@ -136,6 +136,8 @@ pub struct OrderFacts {
     pub has_signed_agreement: bool,
     /// When the order became ready for pickup.
     pub ready_since: Option<OffsetDateTime>,
+    /// A reorder whose locked identity equals its predecessor's: the vetting evidence carried over.
+    pub evidence_carried_over: bool,
 }
 
 /// Something that happens to an order.
@@ -157,6 +159,8 @@ pub enum OrderEvent {
     Cancel,
     /// The certificate was picked up.
     PickedUp,
+    /// Support sends a reorder with carried-over evidence straight to vetting (R-ORD-7).
+    Expedite,
 }
 
 /// What follows from a transition, for the application to carry out.
@@ -334,6 +338,23 @@ pub fn decide(
                 ))),
             }
         }
+        OrderEvent::Expedite => {
+            if actor.role != Role::Support {
+                return Err(refuse("only support can expedite an order"));
+            }
+            match status {
+                AwaitingDocuments if order.evidence_carried_over => {
+                    to(InReview, vec![Effect::QueueForVetting])
+                }
+                AwaitingDocuments => Err(conflict(
+                    "only a reorder with unchanged identity carries its vetting evidence over; this order needs its documents",
+                )),
+                _ => Err(conflict(format!(
+                    "an order that is {} cannot be expedited",
+                    status.as_str()
+                ))),
+            }
+        }
         OrderEvent::PickedUp => match status {
             ReadyForPickup => to(Issued, vec![]),
             _ => Err(conflict(format!(
@@ -379,6 +400,7 @@ mod tests {
             approval_email_confirmed: true,
             has_signed_agreement: true,
             ready_since: Some(NOW - Duration::days(2)),
+            evidence_carried_over: false,
         }
     }
 
@@ -439,6 +461,8 @@ mod tests {
             (Rejected, &upload, &owner, None),
             (InReview, &OrderEvent::Attest, &agent, Some(InReview)),
             (InReview, &OrderEvent::Attest, &owner, None),
+            (AwaitingDocuments, &OrderEvent::Expedite, &support, None),
+            (AwaitingDocuments, &OrderEvent::Expedite, &owner, None),
         ];
         for (status, event, who, expected) in table {
             let got = decide(&order(status), event, who, NOW).map(|t| t.next).ok();
@@ -480,6 +504,15 @@ mod tests {
                 .contains("only the account that placed this order"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn support_expedites_reorders_with_carried_evidence() {
+        let mut o = order(OrderStatus::AwaitingDocuments);
+        o.evidence_carried_over = true;
+        let t = decide(&o, &OrderEvent::Expedite, &actor(4, Role::Support), NOW).expect("expedite");
+        assert_eq!(t.next, OrderStatus::InReview);
+        assert!(decide(&o, &OrderEvent::Expedite, &actor(1, Role::Subscriber), NOW).is_err());
     }
 
     #[test]

@@ -103,6 +103,20 @@ impl Period {
         })
     }
 
+    /// From `now` (to the second) until a fixed end, e.g. a reissue keeping the old end date.
+    pub fn until(now: OffsetDateTime, not_after: OffsetDateTime) -> Result<Period, Refusal> {
+        let not_before = now.replace_nanosecond(0).unwrap_or(now);
+        if not_after <= not_before {
+            return Err(Refusal::Conflict(
+                "the end date has passed; place a new order instead".into(),
+            ));
+        }
+        Ok(Period {
+            not_before,
+            not_after,
+        })
+    }
+
     /// Refuses a period longer than `limit` allows; `what` names the product or profile.
     pub fn check_within(
         &self,

@@ -34,3 +34,12 @@ pub fn pem_decode(pem: &[u8]) -> Result<(String, Vec<u8>), der::pem::Error> {
 /// Re-exported so that callers decode with the same `der` this crate encodes with.
 pub use der;
 pub use x509_cert::time as x509_time;
+
+/// The subject public key of a certificate, as a `PUBLIC KEY` PEM (to register with services).
+pub fn public_key_pem(certificate_der: &[u8]) -> Result<String, PkiError> {
+    use der::{Decode, Encode};
+    let cert = Certificate::from_der(certificate_der)?;
+    let spki = cert.tbs_certificate().subject_public_key_info().to_der()?;
+    der::pem::encode_string("PUBLIC KEY", der::pem::LineEnding::LF, &spki)
+        .map_err(|e| PkiError::Der(e.into()))
+}

@@ -27,7 +27,7 @@ macro_rules! select_orders {
         concat!(
             "SELECT order_number, product, identity_json, approval_email, approval_confirmed, pickup_password_hash, ",
             "validity_months, key_type, channel, country, placed_by, attested_by, status, ready_since, pickup_failures, ",
-            "certificate_serial, previous_order, created_at, updated_at FROM orders ",
+            "certificate_serial, previous_order, created_at, updated_at, order_kind, fixed_not_after FROM orders ",
             $where
         )
     };
@@ -42,8 +42,8 @@ macro_rules! select_tokens {
 }
 const INSERT_ORDER: &str = "INSERT INTO orders (order_number, product, identity_json, approval_email, approval_confirmed, \
     pickup_password_hash, validity_months, key_type, channel, country, placed_by, attested_by, status, ready_since, \
-    pickup_failures, certificate_serial, previous_order, created_at, updated_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
+    pickup_failures, certificate_serial, previous_order, created_at, updated_at, order_kind, fixed_not_after) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)";
 
 fn opt_time(secs: Option<i64>) -> Result<Option<OffsetDateTime>, StoreError> {
     secs.map(time).transpose()
@@ -71,7 +71,8 @@ const CLOSE_INTENT: &str = "UPDATE certificates SET der = $1, note = $2, state =
 macro_rules! select_certificates {
     ($where:literal) => {
         concat!(
-            "SELECT serial, issuer, profile, subject, not_before, not_after, tbs, der, state, note, created_at ",
+            "SELECT serial, issuer, profile, subject, not_before, not_after, tbs, der, state, note, created_at, ",
+            "revoked_at, revocation_reason ",
             "FROM certificates ",
             $where
         )
@@ -79,6 +80,9 @@ macro_rules! select_certificates {
 }
 const SELECT_BY_SERIAL: &str = select_certificates!("WHERE serial = $1");
 const SELECT_UNFINISHED: &str = select_certificates!("WHERE state = 'intent' ORDER BY created_at");
+const SELECT_EXPIRING: &str = select_certificates!(
+    "WHERE state = 'issued' AND revoked_at IS NULL AND not_after >= $1 AND not_after < $2 AND profile NOT LIKE 'ca:%' ORDER BY not_after"
+);
 const COUNT_STATES: &str = "SELECT state, COUNT(*) AS n FROM certificates GROUP BY state";
 
 fn time(secs: i64) -> Result<OffsetDateTime, StoreError> {
@@ -121,6 +125,8 @@ where
         state,
         der: row.try_get("der")?,
         note: row.try_get("note")?,
+        revoked_at: opt_time(row.try_get("revoked_at")?)?,
+        revocation_reason: row.try_get("revocation_reason")?,
     })
 }
 
@@ -208,6 +214,8 @@ macro_rules! sql_store {
                     previous_order: row.try_get("previous_order")?,
                     created_at: time(row.try_get("created_at")?)?,
                     updated_at: time(row.try_get("updated_at")?)?,
+                    order_kind: row.try_get("order_kind")?,
+                    fixed_not_after: opt_time(row.try_get("fixed_not_after")?)?,
                 })
             }
 
@@ -477,6 +485,8 @@ macro_rules! sql_store {
                     .bind(&o.previous_order)
                     .bind(o.created_at.unix_timestamp())
                     .bind(o.updated_at.unix_timestamp())
+                    .bind(&o.order_kind)
+                    .bind(o.fixed_not_after.map(OffsetDateTime::unix_timestamp))
                     .execute(&self.pool)
                     .await
                     .map_err(|e| duplicate(e, &format!("order {}", o.order_number)))?;
@@ -659,6 +669,53 @@ macro_rules! sql_store {
                     other => other,
                 })?;
                 Ok(())
+            }
+
+            async fn revoke_certificate(&self, serial: &Serial, reason: &str, at: OffsetDateTime) -> Result<(), StoreError> {
+                let q = sqlx::query(
+                    "UPDATE certificates SET revoked_at = $1, revocation_reason = $2, updated_at = $3 \
+                     WHERE serial = $4 AND state = 'issued' AND revoked_at IS NULL",
+                )
+                .bind(at.unix_timestamp())
+                .bind(reason)
+                .bind(at.unix_timestamp())
+                .bind(serial.to_hex());
+                self.execute_one(q, "the certificate is not issued or is already revoked").await
+            }
+
+            async fn order_for_certificate(&self, serial: &str) -> Result<Option<OrderRecord>, StoreError> {
+                Ok(self.orders_where(select_orders!("WHERE certificate_serial = $1"), serial).await?.into_iter().next())
+            }
+
+            async fn certificates_expiring(&self, from: OffsetDateTime, to: OffsetDateTime) -> Result<Vec<CertificateRecord>, StoreError> {
+                let rows = sqlx::query(SELECT_EXPIRING)
+                    .bind(from.unix_timestamp())
+                    .bind(to.unix_timestamp())
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(record).collect()
+            }
+
+            async fn record_reminder(&self, serial: &str, kind: &str, at: OffsetDateTime) -> Result<bool, StoreError> {
+                let done = sqlx::query("INSERT INTO reminders (serial, kind, sent_at) VALUES ($1, $2, $3) ON CONFLICT (serial, kind) DO NOTHING")
+                    .bind(serial)
+                    .bind(kind)
+                    .bind(at.unix_timestamp())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn copy_documents(&self, from: &str, to: &str) -> Result<u64, StoreError> {
+                let done = sqlx::query(
+                    "INSERT INTO documents (order_number, kind, sha256, media_type, size, uploaded_by, created_at) \
+                     SELECT $1, kind, sha256, media_type, size, uploaded_by, created_at FROM documents WHERE order_number = $2",
+                )
+                .bind(to)
+                .bind(from)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected())
             }
 
             async fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {

@@ -51,6 +51,9 @@ pub struct CertificateRecord {
     pub state: IssuanceState,
     pub der: Option<Vec<u8>>,
     pub note: Option<String>,
+    pub revoked_at: Option<OffsetDateTime>,
+    /// RFC 5280 reason, snake_case.
+    pub revocation_reason: Option<String>,
 }
 
 /// Row counts, for operators and for tests that assert nothing changed.
@@ -189,6 +192,32 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Appends; fails with [`StoreError::Conflict`] if `seq` is taken (a concurrent append won).
     async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
     async fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError>;
+
+    // Certificate lifecycle.
+    /// Revokes an issued certificate once; [`StoreError::Conflict`] if it is not issued or already revoked.
+    async fn revoke_certificate(
+        &self,
+        serial: &Serial,
+        reason: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// The order a certificate was picked up for.
+    async fn order_for_certificate(&self, serial: &str) -> Result<Option<OrderRecord>, StoreError>;
+    /// Issued, unrevoked certificates whose notAfter falls in [from, to).
+    async fn certificates_expiring(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<CertificateRecord>, StoreError>;
+    /// Records that a reminder was sent; false if it had been sent before.
+    async fn record_reminder(
+        &self,
+        serial: &str,
+        kind: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Attaches the documents of one order to another (evidence carried over on reorder/renewal).
+    async fn copy_documents(&self, from: &str, to: &str) -> Result<u64, StoreError>;
 }
 
 /// Opens the store a URL names: `postgres://…` or `sqlite://PATH`; migrations run on open.

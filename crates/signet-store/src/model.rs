@@ -71,6 +71,10 @@ pub struct OrderRecord {
     pub previous_order: Option<String>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    /// `new`, `reissue`, `renewal` or `reorder`.
+    pub order_kind: String,
+    /// A reissue keeps the end date of the certificate it replaces.
+    pub fixed_not_after: Option<OffsetDateTime>,
 }
 
 impl std::fmt::Debug for OrderRecord {

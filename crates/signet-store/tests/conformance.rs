@@ -227,6 +227,8 @@ async fn workflow_story(store: Arc<dyn Store>) {
         previous_order: None,
         created_at: t(0),
         updated_at: t(0),
+        order_kind: "new".into(),
+        fixed_not_after: None,
     };
     store.create_order(&order).await.expect("order");
     assert!(matches!(
@@ -381,6 +383,96 @@ async fn workflow_story(store: Arc<dyn Store>) {
         Some(entry.clone())
     );
     assert_eq!(store.audit_entries().await.expect("all"), vec![entry]);
+
+    // Revocation happens once, to issued certificates only; expiring certificates are found.
+    store
+        .record_issuance_intent(&intent(20))
+        .await
+        .expect("intent");
+    assert!(matches!(
+        store
+            .revoke_certificate(&serial(20), "superseded", t(12))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    store
+        .record_issued(&serial(20), b"der", t(12))
+        .await
+        .expect("issued");
+    let soon = store
+        .certificates_expiring(t(0), t(40 * 86_400))
+        .await
+        .expect("expiring");
+    assert!(soon.iter().any(|c| c.intent.serial == serial(20)));
+    store
+        .revoke_certificate(&serial(20), "key_compromise", t(13))
+        .await
+        .expect("revoke");
+    assert!(matches!(
+        store
+            .revoke_certificate(&serial(20), "superseded", t(14))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let rec = store
+        .certificate(&serial(20))
+        .await
+        .expect("read")
+        .expect("present");
+    assert_eq!(
+        (rec.revoked_at, rec.revocation_reason.as_deref()),
+        (Some(t(13)), Some("key_compromise"))
+    );
+    assert!(
+        !store
+            .certificates_expiring(t(0), t(40 * 86_400))
+            .await
+            .expect("expiring")
+            .iter()
+            .any(|c| c.intent.serial == serial(20))
+    );
+    assert!(
+        store
+            .record_reminder("AB", "expiry", t(1))
+            .await
+            .expect("reminder")
+    );
+    assert!(
+        !store
+            .record_reminder("AB", "expiry", t(2))
+            .await
+            .expect("reminder")
+    );
+    store
+        .transition_order(
+            "AAAAA-BBBBB",
+            "ready_for_pickup",
+            "issued",
+            None,
+            Some(&serial(20).to_hex()),
+            t(15),
+        )
+        .await
+        .expect("issue");
+    assert_eq!(
+        store
+            .order_for_certificate(&serial(20).to_hex())
+            .await
+            .expect("order")
+            .map(|o| o.order_number),
+        Some("AAAAA-BBBBB".into())
+    );
+    let mut reorder = order.clone();
+    reorder.order_number = "CCCCC-DDDDD".into();
+    store.create_order(&reorder).await.expect("reorder");
+    assert_eq!(
+        store
+            .copy_documents("AAAAA-BBBBB", "CCCCC-DDDDD")
+            .await
+            .expect("copy"),
+        2
+    );
+    assert_eq!(store.documents("CCCCC-DDDDD").await.expect("docs").len(), 2);
 }
 
 #[tokio::test]
@@ -393,7 +485,7 @@ async fn sqlite_story() {
     .await;
     // Re-opening runs no migration twice and keeps the data.
     let again = SqliteStore::open(&url).await.expect("reopen");
-    assert_eq!(again.counts().await.expect("counts").issued, 1);
+    assert_eq!(again.counts().await.expect("counts").issued, 2);
     std::fs::remove_dir_all(dir).ok();
 }
 

@@ -55,6 +55,16 @@ pub fn routes() -> Router<Arc<Signet>> {
         .route("/api/v1/orders/{number}/cancel", post(cancel))
         .route("/api/v1/vetting/queue", get(queue))
         .route("/api/v1/pickups/{token}", post(pickup))
+        .route("/api/v1/orders/{number}/reorder", post(reorder))
+        .route("/api/v1/orders/{number}/expedite", post(expedite))
+        .route("/api/v1/certificates/{serial}", get(certificate))
+        .route(
+            "/api/v1/certificates/{serial}/{file}",
+            get(certificate_file),
+        )
+        .route("/api/v1/certificates/{serial}/revoke", post(revoke))
+        .route("/api/v1/certificates/{serial}/reissue", post(reissue))
+        .route("/api/v1/certificates/{serial}/renew", post(renew))
 }
 
 /// The session token from `Authorization: Bearer …` or the session cookie.
@@ -366,4 +376,138 @@ async fn pickup(
     let picked = s.pick_up(&token, b).await?;
     // The PFX password is in this body only: never cache it.
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(json!(picked))).into_response())
+}
+
+async fn reorder(
+    State(s): AppState,
+    Authed(actor, _): Authed,
+    Path(number): Path<String>,
+    Json(b): Json<signet_app::lifecycle::Reorder>,
+) -> ApiResult<Response> {
+    let order = s.reorder(&actor, &number, b).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!(s.view_order(&actor, &order.order_number).await?)),
+    )
+        .into_response())
+}
+
+async fn expedite(
+    State(s): AppState,
+    Authed(actor, _): Authed,
+    Path(number): Path<String>,
+) -> ApiResult<Json<Value>> {
+    s.expedite(&actor, &number).await?;
+    Ok(Json(json!({"order_number": number, "status": "in_review"})))
+}
+
+async fn certificate(
+    State(s): AppState,
+    Authed(actor, _): Authed,
+    Path(serial): Path<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(s.certificate_view(&actor, &serial).await?)))
+}
+
+/// `certificate.pem`, `certificate.der` or `public-key.pem`.
+async fn certificate_file(
+    State(s): AppState,
+    Authed(actor, _): Authed,
+    Path((serial, file)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let view = s.certificate_view(&actor, &serial).await?;
+    Ok(match file.as_str() {
+        "certificate.pem" => (
+            [(header::CONTENT_TYPE, "application/x-pem-file")],
+            view.certificate,
+        )
+            .into_response(),
+        "public-key.pem" => (
+            [(header::CONTENT_TYPE, "application/x-pem-file")],
+            view.public_key,
+        )
+            .into_response(),
+        "certificate.der" => (
+            [(header::CONTENT_TYPE, "application/pkix-cert")],
+            s.certificate_der(&actor, &serial).await?,
+        )
+            .into_response(),
+        _ => {
+            return Err(AppError::NotFound(format!(
+                "{file}: use certificate.pem, certificate.der or public-key.pem"
+            ))
+            .into());
+        }
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Revoke {
+    reason: String,
+}
+
+async fn revoke(
+    State(s): AppState,
+    Authed(actor, _): Authed,
+    Path(serial): Path<String>,
+    Json(b): Json<Revoke>,
+) -> ApiResult<Json<Value>> {
+    s.revoke(&actor, &serial, &b.reason).await?;
+    Ok(Json(
+        json!({"serial": serial, "status": "revoked", "reason": b.reason}),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Reissue {
+    pickup_password: String,
+    #[serde(default)]
+    revoke_previous: Option<String>,
+}
+
+async fn reissue(
+    State(s): AppState,
+    Authed(actor, _): Authed,
+    Path(serial): Path<String>,
+    Json(b): Json<Reissue>,
+) -> ApiResult<Response> {
+    let order = s
+        .reissue(
+            &actor,
+            &serial,
+            &b.pickup_password,
+            b.revoke_previous.as_deref(),
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"order_number": order.order_number, "status": order.status})),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Renew {
+    pickup_password: String,
+    #[serde(default)]
+    validity_months: Option<u32>,
+}
+
+async fn renew(
+    State(s): AppState,
+    Authed(actor, _): Authed,
+    Path(serial): Path<String>,
+    Json(b): Json<Renew>,
+) -> ApiResult<Response> {
+    let order = s
+        .renew(&actor, &serial, &b.pickup_password, b.validity_months)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"order_number": order.order_number, "status": order.status})),
+    )
+        .into_response())
 }

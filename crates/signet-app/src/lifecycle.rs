@@ -1,0 +1,406 @@
+//! After issuance (R-CRT-5/6/7, R-ORD-7): certificate downloads, revocation, reissue (new key,
+//! same end date), renewal (new key, new period), reorder with carried-over evidence, expedite,
+//! and expiry reminders.
+
+use std::str::FromStr;
+
+use serde::Serialize;
+use serde_json::json;
+use signet_domain::Refusal;
+use signet_domain::certificate::{
+    CertificateFacts, RevocationReason, check_reissue, check_reissue_revocation, check_renew,
+    check_revoke, may_view,
+};
+use signet_domain::config::Channel;
+use signet_domain::credentials::check_pickup_password;
+use signet_domain::identity::IdentityInput;
+use signet_domain::order::{OrderEvent, OrderStatus};
+use signet_domain::role::Actor;
+use signet_domain::serial::Serial;
+use signet_store::{CertificateRecord, OrderRecord};
+use time::Duration;
+
+use crate::AppError;
+use crate::credentials::{hash_password, order_number};
+use crate::issue::Signet;
+use crate::orders::{NewOrder, rfc3339};
+
+/// How long before expiry the reminder goes out (R-CRT-7).
+pub const REMINDER_BEFORE: Duration = Duration::days(30);
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CertificateView {
+    pub serial: String,
+    pub status: &'static str,
+    pub subject: String,
+    pub not_before: String,
+    pub not_after: String,
+    pub order_number: String,
+    pub revoked_at: Option<String>,
+    pub revocation_reason: Option<String>,
+    pub certificate: String,
+    pub public_key: String,
+}
+
+/// Corrections for a reorder: anything left out is copied from the original order.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reorder {
+    pub pickup_password: String,
+    #[serde(default)]
+    pub product: Option<String>,
+    #[serde(default)]
+    pub subject: Option<IdentityInput>,
+    #[serde(default)]
+    pub approval_email: Option<String>,
+    #[serde(default)]
+    pub validity_months: Option<u32>,
+    #[serde(default)]
+    pub key_type: Option<String>,
+}
+
+fn channel(o: &OrderRecord) -> Channel {
+    if o.channel == "agent" {
+        Channel::Agent
+    } else {
+        Channel::SelfService
+    }
+}
+
+impl Signet {
+    async fn certificate_with_order(
+        &self,
+        actor: &Actor,
+        serial: &str,
+    ) -> Result<(CertificateRecord, OrderRecord, CertificateFacts), AppError> {
+        let not_found = || AppError::NotFound(format!("certificate {serial}"));
+        let serial = Serial::from_str(serial).map_err(|_| not_found())?;
+        let cert = self
+            .store
+            .certificate(&serial)
+            .await?
+            .ok_or_else(not_found)?;
+        let order = self
+            .store
+            .order_for_certificate(&serial.to_hex())
+            .await?
+            .ok_or_else(not_found)?;
+        let facts = CertificateFacts {
+            owner: order.placed_by,
+            channel: channel(&order),
+            revoked: cert.revoked_at.is_some(),
+            expired: cert.intent.not_after < self.now(),
+        };
+        if !may_view(&facts, actor) {
+            return Err(not_found());
+        }
+        Ok((cert, order, facts))
+    }
+
+    /// The certificate with its PEM and public key, for the owner and staff (downloads audited).
+    pub async fn certificate_view(
+        &self,
+        actor: &Actor,
+        serial: &str,
+    ) -> Result<CertificateView, AppError> {
+        let (cert, order, facts) = self.certificate_with_order(actor, serial).await?;
+        let der = cert
+            .der
+            .clone()
+            .ok_or_else(|| AppError::NotFound(format!("certificate {serial}")))?;
+        self.audit(
+            &format!("account:{}", actor.account),
+            "certificate.downloaded",
+            &format!("certificate:{}", cert.intent.serial),
+            json!({}),
+        )
+        .await?;
+        Ok(CertificateView {
+            serial: cert.intent.serial.to_hex(),
+            status: if facts.revoked {
+                "revoked"
+            } else if facts.expired {
+                "expired"
+            } else {
+                "valid"
+            },
+            subject: cert.intent.subject.clone(),
+            not_before: rfc3339(cert.intent.not_before),
+            not_after: rfc3339(cert.intent.not_after),
+            order_number: order.order_number,
+            revoked_at: cert.revoked_at.map(rfc3339),
+            revocation_reason: cert.revocation_reason.clone(),
+            certificate: signet_pki::certificate_pem(&der),
+            public_key: signet_pki::public_key_pem(&der)?,
+        })
+    }
+
+    pub async fn certificate_der(&self, actor: &Actor, serial: &str) -> Result<Vec<u8>, AppError> {
+        let (cert, _, _) = self.certificate_with_order(actor, serial).await?;
+        cert.der
+            .ok_or_else(|| AppError::NotFound(format!("certificate {serial}")))
+    }
+
+    /// Revokes a certificate with an RFC 5280 reason (owner or staff).
+    pub async fn revoke(&self, actor: &Actor, serial: &str, reason: &str) -> Result<(), AppError> {
+        let reason = RevocationReason::parse(reason)?;
+        let (cert, _, facts) = self.certificate_with_order(actor, serial).await?;
+        check_revoke(&facts, actor)?;
+        self.record_revocation(
+            &cert.intent.serial,
+            reason,
+            &format!("account:{}", actor.account),
+        )
+        .await
+    }
+
+    /// The operator's revocation (`signet revoke`): any certificate Signet issued.
+    pub async fn revoke_as_operator(&self, serial: &str, reason: &str) -> Result<(), AppError> {
+        let reason = RevocationReason::parse(reason)?;
+        let serial = Serial::from_str(serial)?;
+        self.store
+            .certificate(&serial)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("certificate {serial}")))?;
+        self.record_revocation(&serial, reason, "operator:cli")
+            .await
+    }
+
+    async fn record_revocation(
+        &self,
+        serial: &Serial,
+        reason: RevocationReason,
+        by: &str,
+    ) -> Result<(), AppError> {
+        self.store
+            .revoke_certificate(serial, reason.as_str(), self.now())
+            .await
+            .map_err(|e| match e {
+                signet_store::StoreError::Conflict(m) => AppError::Conflict(m),
+                other => other.into(),
+            })?;
+        self.audit(
+            by,
+            "certificate.revoked",
+            &format!("certificate:{serial}"),
+            json!({"reason": reason.as_str()}),
+        )
+        .await
+    }
+
+    /// Reissue (R-CRT-5): a new key pair for the same vetted identity and the same end date. The
+    /// new order is ready for pickup at once; the old certificate may be revoked.
+    pub async fn reissue(
+        &self,
+        actor: &Actor,
+        serial: &str,
+        pickup_password: &str,
+        revoke_previous: Option<&str>,
+    ) -> Result<OrderRecord, AppError> {
+        let (cert, old, facts) = self.certificate_with_order(actor, serial).await?;
+        check_reissue(&facts, actor)?;
+        let revoke = revoke_previous.map(RevocationReason::parse).transpose()?;
+        if let Some(reason) = revoke {
+            check_reissue_revocation(reason)?;
+        }
+        check_pickup_password(pickup_password)?;
+        let now = self.now();
+        let record = OrderRecord {
+            order_number: order_number()?,
+            pickup_password_hash: hash_password(pickup_password)?,
+            status: OrderStatus::ReadyForPickup.as_str().to_owned(),
+            ready_since: Some(now),
+            pickup_failures: 0,
+            certificate_serial: None,
+            previous_order: Some(old.order_number.clone()),
+            created_at: now,
+            updated_at: now,
+            order_kind: "reissue".into(),
+            fixed_not_after: Some(cert.intent.not_after),
+            ..old.clone()
+        };
+        self.store.create_order(&record).await?;
+        self.store
+            .copy_documents(&old.order_number, &record.order_number)
+            .await?;
+        let who = format!("account:{}", actor.account);
+        self.history(
+            &record.order_number,
+            Some(actor.account),
+            "reissue",
+            Some(format!("reissue of certificate {}", cert.intent.serial)),
+        )
+        .await?;
+        self.audit(
+            &who,
+            "certificate.reissue_ordered",
+            &format!("order:{}", record.order_number),
+            json!({"previous_certificate": cert.intent.serial.to_hex()}),
+        )
+        .await?;
+        if let Some(reason) = revoke {
+            self.record_revocation(&cert.intent.serial, reason, &who)
+                .await?;
+        }
+        self.mail_pickup_link(&record).await?;
+        Ok(record)
+    }
+
+    /// Renewal (R-CRT-5): a new order pre-filled from the certificate's order, evidence carried over.
+    pub async fn renew(
+        &self,
+        actor: &Actor,
+        serial: &str,
+        pickup_password: &str,
+        validity_months: Option<u32>,
+    ) -> Result<OrderRecord, AppError> {
+        let (_, old, facts) = self.certificate_with_order(actor, serial).await?;
+        check_renew(&facts, actor)?;
+        let mut record = self.build_order(
+            actor,
+            self.prefilled(&old, pickup_password, validity_months)?,
+        )?;
+        record.order_kind = "renewal".into();
+        record.previous_order = Some(old.order_number.clone());
+        let record = self.open_order(actor, record).await?;
+        self.store
+            .copy_documents(&old.order_number, &record.order_number)
+            .await?;
+        Ok(record)
+    }
+
+    fn prefilled(
+        &self,
+        old: &OrderRecord,
+        pickup_password: &str,
+        validity_months: Option<u32>,
+    ) -> Result<NewOrder, AppError> {
+        Ok(NewOrder {
+            product: old.product.clone(),
+            subject: serde_json::from_str(&old.identity_json)
+                .map_err(|e| AppError::Internal(format!("stored identity: {e}")))?,
+            approval_email: old.approval_email.clone(),
+            pickup_password: pickup_password.to_owned(),
+            validity_months: validity_months.unwrap_or(old.validity_months),
+            key_type: old.key_type.clone(),
+        })
+    }
+
+    /// Reorder (R-ORD-7): cancels the order if it still can be, and copies it into a new one with
+    /// the corrections. When the identity is unchanged the vetting evidence carries over and
+    /// support can expedite the new order.
+    pub async fn reorder(
+        &self,
+        actor: &Actor,
+        number: &str,
+        corrections: Reorder,
+    ) -> Result<OrderRecord, AppError> {
+        let (old, facts) = self.visible_order(actor, number).await?;
+        if actor.account != old.placed_by {
+            return Err(Refusal::NotAllowed(
+                "only the account that placed this order can reorder it".into(),
+            )
+            .into());
+        }
+        let mut draft = self.prefilled(
+            &old,
+            &corrections.pickup_password,
+            corrections.validity_months,
+        )?;
+        let unchanged_identity = corrections
+            .subject
+            .as_ref()
+            .is_none_or(|s| *s == draft.subject)
+            && corrections
+                .approval_email
+                .as_ref()
+                .is_none_or(|a| *a == draft.approval_email);
+        draft.product = corrections.product.unwrap_or(draft.product);
+        draft.subject = corrections.subject.unwrap_or(draft.subject);
+        draft.approval_email = corrections.approval_email.unwrap_or(draft.approval_email);
+        draft.key_type = corrections.key_type.unwrap_or(draft.key_type);
+        let mut record = self.build_order(actor, draft)?;
+        if !facts.status.is_final() {
+            self.apply(actor, &old, &facts, OrderEvent::Cancel, "order.cancelled")
+                .await?;
+        } else if facts.status == OrderStatus::Issued {
+            return Err(Refusal::Conflict(
+                "this order was issued; renew or reissue its certificate instead".into(),
+            )
+            .into());
+        }
+        record.order_kind = if unchanged_identity {
+            "reorder".into()
+        } else {
+            "new".into()
+        };
+        record.previous_order = Some(old.order_number.clone());
+        let record = self.open_order(actor, record).await?;
+        if unchanged_identity {
+            self.store
+                .copy_documents(&old.order_number, &record.order_number)
+                .await?;
+        }
+        Ok(record)
+    }
+
+    /// Support sends a reorder with carried-over evidence to vetting (R-ORD-7).
+    pub async fn expedite(&self, actor: &Actor, number: &str) -> Result<(), AppError> {
+        let (r, facts) = self.visible_order(actor, number).await?;
+        self.apply(actor, &r, &facts, OrderEvent::Expedite, "order.expedited")
+            .await
+            .map(|_| ())
+    }
+
+    /// R-CRT-7: mails each owner once when a certificate is within 30 days of expiry.
+    pub async fn send_expiry_reminders(&self) -> Result<usize, AppError> {
+        let now = self.now();
+        let mut sent = 0;
+        for cert in self
+            .store
+            .certificates_expiring(now, now + REMINDER_BEFORE)
+            .await?
+        {
+            let serial = cert.intent.serial.to_hex();
+            let Some(order) = self.store.order_for_certificate(&serial).await? else {
+                continue;
+            };
+            if !self
+                .store
+                .record_reminder(&serial, "expiry-30d", now)
+                .await?
+            {
+                continue;
+            }
+            let identity = self.identity_of(&order)?;
+            let renew_hint = if channel(&order) == Channel::Agent {
+                "Contact your registration agent for a new order.".to_owned()
+            } else {
+                format!(
+                    "Renew it from your account: {}",
+                    self.link(&format!("/certificates/{serial}"))
+                )
+            };
+            self.send_mail(
+                identity.email(),
+                &format!(
+                    "Your certificate expires on {}",
+                    cert.intent.not_after.date()
+                ),
+                format!(
+                    "Your certificate {serial} (order {}) expires on {} UTC.\n{renew_hint}\n",
+                    order.order_number, cert.intent.not_after
+                ),
+            )?;
+            self.audit(
+                "job:reminders",
+                "certificate.expiry_reminder",
+                &format!("certificate:{serial}"),
+                json!({}),
+            )
+            .await?;
+            sent += 1;
+        }
+        Ok(sent)
+    }
+}
