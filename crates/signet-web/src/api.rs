@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Multipart, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Multipart, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -39,7 +39,13 @@ pub fn routes() -> Router<Arc<Signet>> {
             "/api/v1/orders/{number}",
             get(view_order).patch(change_order).put(change_order),
         )
-        .route("/api/v1/orders/{number}/documents", post(upload))
+        .route(
+            "/api/v1/orders/{number}/documents",
+            // Room for the 10 MiB document limit plus multipart framing; the rule itself is the domain's.
+            post(upload).layer(DefaultBodyLimit::max(
+                signet_domain::order::MAX_DOCUMENT_BYTES + 64 * 1024,
+            )),
+        )
         .route(
             "/api/v1/orders/{number}/documents/{id}",
             get(download_document),
