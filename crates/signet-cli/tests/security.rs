@@ -36,7 +36,7 @@ fn accounts_and_pickup_resist_guessing() {
         "Your Signet staff account",
         "vetting officer password",
     );
-    let max = api.subscriber(d, "max@example.de");
+    api.subscriber(d, "max@example.de");
 
     // The session cookie is HttpOnly and SameSite; logout ends the session.
     let res = api
