@@ -29,6 +29,7 @@ use crate::orders::{NewOrder, rfc3339};
 pub const REMINDER_BEFORE: Duration = Duration::days(30);
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CertificateView {
     pub serial: String,
     pub status: &'static str,
@@ -45,6 +46,7 @@ pub struct CertificateView {
 /// Corrections for a reorder: anything left out is copied from the original order.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Reorder {
     pub pickup_password: String,
     #[serde(default)]

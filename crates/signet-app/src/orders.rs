@@ -25,6 +25,7 @@ use crate::issue::Signet;
 /// An order as placed (DESIGN §7 order body).
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewOrder {
     pub product: String,
     pub subject: IdentityInput,
@@ -38,6 +39,7 @@ pub struct NewOrder {
 pub const KEY_TYPES: [&str; 5] = ["rsa-2048", "rsa-3072", "p-256", "p-384", "csr"];
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DocumentView {
     pub id: i64,
     pub kind: String,
@@ -48,6 +50,7 @@ pub struct DocumentView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryView {
     pub kind: String,
     pub message: Option<String>,
@@ -56,6 +59,7 @@ pub struct HistoryView {
 
 /// What an order looks like to those who may see it. Never the pickup password.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderView {
     pub order_number: String,
     pub status: String,
@@ -77,6 +81,7 @@ pub struct OrderView {
 
 /// A line of the vetting queue.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueueItem {
     pub order_number: String,
     pub status: String,

@@ -20,6 +20,7 @@ use crate::issue::{Issued, Lifetime, Signet};
 /// What the subscriber sends with the pickup link.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PickupRequest {
     pub pickup_password: String,
     #[serde(default)]
@@ -32,6 +33,7 @@ pub struct PickupRequest {
 
 /// What the subscriber gets, once.
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PickedUp {
     pub order_number: String,
     pub serial: String,

@@ -24,6 +24,7 @@ const ORG_ID_SCHEMES: [&str; 6] = ["NTR", "VAT", "PSD", "LEI", "GOV", "INT"];
 /// The identity as it arrives (CLI `--subject` file, order body). Unchecked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IdentityInput {
     pub given_name: String,
     pub surname: String,

@@ -14,7 +14,9 @@ use serde_json::{Value, json};
 use signet_app::AppError;
 use signet_app::accounts::Confirmed;
 use signet_app::issue::Signet;
-use signet_app::orders::NewOrder;
+use signet_app::lifecycle::{CertificateView, Reorder};
+use signet_app::orders::{DocumentView, NewOrder, OrderView, QueueItem};
+use signet_app::pickup::PickedUp;
 use signet_app::pickup::PickupRequest;
 use signet_domain::order::change_refused;
 use signet_domain::role::Actor;
@@ -29,6 +31,7 @@ pub const SESSION_COOKIE: &str = "signet_session";
 
 pub fn routes() -> Router<Arc<Signet>> {
     Router::new()
+        .route("/api/v1/openapi.json", get(openapi_json))
         .route("/api/v1/accounts", post(sign_up))
         .route("/api/v1/confirmations/{token}", post(confirm))
         .route("/api/v1/sessions", post(log_in).delete(log_out))
@@ -110,14 +113,15 @@ impl FromRequestParts<Arc<Signet>> for Authed {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SignUp {
+pub(crate) struct SignUp {
     email: String,
     password: String,
     name: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "signet", request_body = SignUp, responses((status = 202, description = "Account created; a confirmation link was mailed"), (status = 422, description = "Invalid e-mail, name or password")))]
 async fn sign_up(State(s): AppState, Json(b): Json<SignUp>) -> ApiResult<Response> {
     s.sign_up(&b.email, &b.password, &b.name).await?;
     Ok((
@@ -127,6 +131,7 @@ async fn sign_up(State(s): AppState, Json(b): Json<SignUp>) -> ApiResult<Respons
         .into_response())
 }
 
+#[utoipa::path(post, path = "/api/v1/confirmations/{token}", tag = "signet", responses((status = 200, description = "Account or approval e-mail confirmed"), (status = 410, description = "Invalid, used or expired link")))]
 async fn confirm(State(s): AppState, Path(token): Path<String>) -> ApiResult<Json<Value>> {
     Ok(Json(match s.confirm(&token).await? {
         Confirmed::Account(email) => json!({"confirmed": "account", "email": email}),
@@ -136,13 +141,14 @@ async fn confirm(State(s): AppState, Path(token): Path<String>) -> ApiResult<Jso
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Credentials {
+pub(crate) struct Credentials {
     email: String,
     password: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "signet", request_body = Credentials, responses((status = 201, description = "Session token (also set as an HttpOnly cookie)"), (status = 401, description = "Wrong e-mail or password"), (status = 403, description = "E-mail not confirmed yet"), (status = 423, description = "Locked after too many failures")))]
 async fn log_in(State(s): AppState, Json(b): Json<Credentials>) -> ApiResult<Response> {
     let session = s.log_in(&b.email, &b.password).await?;
     let secure = if s.config.base_url.starts_with("https://") {
@@ -162,17 +168,19 @@ async fn log_in(State(s): AppState, Json(b): Json<Credentials>) -> ApiResult<Res
         .into_response())
 }
 
+#[utoipa::path(delete, path = "/api/v1/sessions", tag = "signet", responses((status = 204, description = "Session ended")), security(("bearer" = [])))]
 async fn log_out(State(s): AppState, Authed(_, token): Authed) -> ApiResult<StatusCode> {
     s.log_out(&token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ResetRequest {
+pub(crate) struct ResetRequest {
     email: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/password-resets", tag = "signet", request_body = ResetRequest, responses((status = 202, description = "A reset link was mailed if the address has an account")))]
 async fn request_reset(State(s): AppState, Json(b): Json<ResetRequest>) -> ApiResult<Response> {
     s.request_password_reset(&b.email).await?;
     Ok((
@@ -182,12 +190,13 @@ async fn request_reset(State(s): AppState, Json(b): Json<ResetRequest>) -> ApiRe
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewPassword {
+pub(crate) struct NewPassword {
     password: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/password-resets/{token}", tag = "signet", request_body = NewPassword, responses((status = 204, description = "Password set"), (status = 410, description = "Invalid, used or expired link"), (status = 422, description = "Password too weak")))]
 async fn complete_reset(
     State(s): AppState,
     Path(token): Path<String>,
@@ -197,6 +206,7 @@ async fn complete_reset(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/api/v1/orders", tag = "signet", request_body = NewOrder, responses((status = 201, description = "Order placed; details locked", body = OrderView), (status = 403, description = "Channel or role does not allow this order"), (status = 422, description = "Invalid details")), security(("bearer" = [])))]
 async fn place_order(
     State(s): AppState,
     Authed(actor, _): Authed,
@@ -207,6 +217,7 @@ async fn place_order(
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
+#[utoipa::path(get, path = "/api/v1/orders", tag = "signet", responses((status = 200, description = "Orders placed by the caller (agents: of their region)")), security(("bearer" = [])))]
 async fn list_orders(State(s): AppState, Authed(actor, _): Authed) -> ApiResult<Json<Value>> {
     let orders = s.my_orders(&actor).await?;
     Ok(Json(json!(orders
@@ -215,6 +226,7 @@ async fn list_orders(State(s): AppState, Authed(actor, _): Authed) -> ApiResult<
         .collect::<Vec<_>>())))
 }
 
+#[utoipa::path(get, path = "/api/v1/orders/{number}", tag = "signet", responses((status = 200, description = "The order", body = OrderView), (status = 404, description = "No such order visible to the caller")), security(("bearer" = [])))]
 async fn view_order(
     State(s): AppState,
     Authed(actor, _): Authed,
@@ -224,6 +236,7 @@ async fn view_order(
 }
 
 /// R-ORD-1: there is no call that changes an order; say so, after checking it is visible.
+#[utoipa::path(patch, path = "/api/v1/orders/{number}", tag = "signet", responses((status = 409, description = "Order details are locked: cancel and reorder")), security(("bearer" = [])))]
 async fn change_order(
     State(s): AppState,
     Authed(actor, _): Authed,
@@ -233,6 +246,7 @@ async fn change_order(
     Err(change_refused().into())
 }
 
+#[utoipa::path(post, path = "/api/v1/orders/{number}/documents", tag = "signet", responses((status = 201, description = "Document stored (multipart fields `kind` and `file`)", body = DocumentView), (status = 409, description = "The order does not take documents now"), (status = 422, description = "Not a PDF, PNG or JPEG, or too large")), security(("bearer" = [])))]
 async fn upload(
     State(s): AppState,
     Authed(actor, _): Authed,
@@ -260,6 +274,7 @@ async fn upload(
     Ok((StatusCode::CREATED, Json(json!(doc))).into_response())
 }
 
+#[utoipa::path(get, path = "/api/v1/orders/{number}/documents/{id}", tag = "signet", responses((status = 200, description = "The document content")), security(("bearer" = [])))]
 async fn download_document(
     State(s): AppState,
     Authed(actor, _): Authed,
@@ -269,6 +284,7 @@ async fn download_document(
     Ok(([(header::CONTENT_TYPE, media_type)], content).into_response())
 }
 
+#[utoipa::path(get, path = "/api/v1/orders/{number}/agreement.pdf", tag = "signet", responses((status = 200, description = "Request form and subscriber agreement (PDF)", content_type = "application/pdf")), security(("bearer" = [])))]
 async fn agreement(
     State(s): AppState,
     Authed(actor, _): Authed,
@@ -286,12 +302,13 @@ async fn agreement(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct FingerprintCheck {
+pub(crate) struct FingerprintCheck {
     fingerprint: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/orders/{number}/fingerprint-check", tag = "signet", request_body = FingerprintCheck, responses((status = 200, description = "Whether a returned form matches the order"), (status = 403, description = "Staff only")), security(("bearer" = [])))]
 async fn fingerprint_check(
     State(s): AppState,
     Authed(actor, _): Authed,
@@ -303,6 +320,7 @@ async fn fingerprint_check(
     ))
 }
 
+#[utoipa::path(post, path = "/api/v1/orders/{number}/attestation", tag = "signet", responses((status = 204, description = "In-person check attested"), (status = 403, description = "Agents of the order's region only")), security(("bearer" = [])))]
 async fn attest(
     State(s): AppState,
     Authed(actor, _): Authed,
@@ -312,14 +330,15 @@ async fn attest(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Decision {
+pub(crate) struct Decision {
     action: String,
     #[serde(default)]
     message: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/orders/{number}/decision", tag = "signet", request_body = Decision, responses((status = 200, description = "Decision recorded"), (status = 403, description = "Not a vetting officer, or separation of duties"), (status = 409, description = "Not decidable now (state, unconfirmed approval e-mail, no signed form)")), security(("bearer" = [])))]
 async fn decision(
     State(s): AppState,
     Authed(actor, _): Authed,
@@ -334,12 +353,13 @@ async fn decision(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Message {
+pub(crate) struct Message {
     message: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/orders/{number}/messages", tag = "signet", request_body = Message, responses((status = 204, description = "Answer to a request for information")), security(("bearer" = [])))]
 async fn message(
     State(s): AppState,
     Authed(actor, _): Authed,
@@ -350,6 +370,7 @@ async fn message(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/api/v1/orders/{number}/cancel", tag = "signet", responses((status = 200, description = "Cancelled"), (status = 409, description = "Cannot be cancelled now")), security(("bearer" = [])))]
 async fn cancel(
     State(s): AppState,
     Authed(actor, _): Authed,
@@ -364,6 +385,7 @@ struct QueueFilter {
     status: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/vetting/queue", tag = "signet", responses((status = 200, description = "Orders waiting, oldest first", body = [QueueItem]), (status = 403, description = "Vetting staff only")), security(("bearer" = [])))]
 async fn queue(
     State(s): AppState,
     Authed(actor, _): Authed,
@@ -374,6 +396,7 @@ async fn queue(
     )))
 }
 
+#[utoipa::path(post, path = "/api/v1/pickups/{token}", tag = "signet", request_body = PickupRequest, responses((status = 200, description = "Certificate, chain and (unless a CSR was sent) the PKCS#12 with its password, once", body = PickedUp), (status = 403, description = "Wrong pickup password"), (status = 410, description = "Link invalid, used or expired"), (status = 423, description = "Pickup locked: contact support")))]
 async fn pickup(
     State(s): AppState,
     Path(token): Path<String>,
@@ -384,11 +407,12 @@ async fn pickup(
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(json!(picked))).into_response())
 }
 
+#[utoipa::path(post, path = "/api/v1/orders/{number}/reorder", tag = "signet", request_body = Reorder, responses((status = 201, description = "New order; the old one cancelled", body = OrderView)), security(("bearer" = [])))]
 async fn reorder(
     State(s): AppState,
     Authed(actor, _): Authed,
     Path(number): Path<String>,
-    Json(b): Json<signet_app::lifecycle::Reorder>,
+    Json(b): Json<Reorder>,
 ) -> ApiResult<Response> {
     let order = s.reorder(&actor, &number, b).await?;
     Ok((
@@ -398,6 +422,7 @@ async fn reorder(
         .into_response())
 }
 
+#[utoipa::path(post, path = "/api/v1/orders/{number}/expedite", tag = "signet", responses((status = 200, description = "Reorder sent to vetting"), (status = 403, description = "Support only"), (status = 409, description = "No carried-over evidence")), security(("bearer" = [])))]
 async fn expedite(
     State(s): AppState,
     Authed(actor, _): Authed,
@@ -407,6 +432,7 @@ async fn expedite(
     Ok(Json(json!({"order_number": number, "status": "in_review"})))
 }
 
+#[utoipa::path(get, path = "/api/v1/certificates/{serial}", tag = "signet", responses((status = 200, description = "Certificate, status and public key", body = CertificateView), (status = 404, description = "Not visible to the caller")), security(("bearer" = [])))]
 async fn certificate(
     State(s): AppState,
     Authed(actor, _): Authed,
@@ -416,6 +442,7 @@ async fn certificate(
 }
 
 /// `certificate.pem`, `certificate.der` or `public-key.pem`.
+#[utoipa::path(get, path = "/api/v1/certificates/{serial}/{file}", tag = "signet", responses((status = 200, description = "certificate.pem, certificate.der or public-key.pem")), security(("bearer" = [])))]
 async fn certificate_file(
     State(s): AppState,
     Authed(actor, _): Authed,
@@ -447,12 +474,13 @@ async fn certificate_file(
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Revoke {
+pub(crate) struct Revoke {
     reason: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/certificates/{serial}/revoke", tag = "signet", request_body = Revoke, responses((status = 200, description = "Revoked"), (status = 409, description = "Already revoked"), (status = 422, description = "Unknown reason")), security(("bearer" = [])))]
 async fn revoke(
     State(s): AppState,
     Authed(actor, _): Authed,
@@ -465,14 +493,15 @@ async fn revoke(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Reissue {
+pub(crate) struct Reissue {
     pickup_password: String,
     #[serde(default)]
     revoke_previous: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/certificates/{serial}/reissue", tag = "signet", request_body = Reissue, responses((status = 201, description = "Reissue order, ready for pickup (link mailed)"), (status = 403, description = "Agent-channel certificates are reissued by support")), security(("bearer" = [])))]
 async fn reissue(
     State(s): AppState,
     Authed(actor, _): Authed,
@@ -494,14 +523,15 @@ async fn reissue(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Renew {
+pub(crate) struct Renew {
     pickup_password: String,
     #[serde(default)]
     validity_months: Option<u32>,
 }
 
+#[utoipa::path(post, path = "/api/v1/certificates/{serial}/renew", tag = "signet", request_body = Renew, responses((status = 201, description = "Renewal order"), (status = 403, description = "No renewal on the agent channel")), security(("bearer" = [])))]
 async fn renew(
     State(s): AppState,
     Authed(actor, _): Authed,
@@ -516,4 +546,44 @@ async fn renew(
         Json(json!({"order_number": order.order_number, "status": order.status})),
     )
         .into_response())
+}
+
+/// The OpenAPI document of this API, served at `/api/v1/openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Signet REST API", description = "Orders, vetting, pickup and certificate lifecycle of a class 3 personal CA (DESIGN §7). Errors are RFC 9457 problem documents."),
+    paths(
+        sign_up, confirm, log_in, log_out, request_reset, complete_reset, place_order, list_orders, view_order, change_order,
+        upload, download_document, agreement, fingerprint_check, attest, decision, message, cancel, queue, pickup, reorder,
+        expedite, certificate, certificate_file, revoke, reissue, renew
+    ),
+    components(schemas(
+        signet_domain::identity::IdentityInput, signet_domain::key::SubscriberKeyType,
+        signet_app::orders::DocumentView, signet_app::orders::HistoryView
+    )),
+    modifiers(&BearerAuth)
+)]
+#[derive(Debug)]
+pub struct ApiDoc;
+
+/// Declares the bearer-token security scheme the paths refer to.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+async fn openapi_json() -> Response {
+    use utoipa::OpenApi;
+    match ApiDoc::openapi().to_json() {
+        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Err(e) => Problem(AppError::Internal(format!("OpenAPI document: {e}"))).into_response(),
+    }
 }
