@@ -12,12 +12,14 @@ use axum::routing::get;
 use signet_app::issue::Signet;
 
 pub mod api;
+pub mod links;
 pub mod problem;
 
 /// The router for a running CA.
 pub fn router(signet: Arc<Signet>) -> Router {
     Router::new()
         .merge(api::routes())
+        .merge(links::routes())
         .route("/healthz", get(healthz))
         .route("/repository/", get(repository_index))
         .route("/repository/{file}", get(repository_file))
