@@ -196,8 +196,17 @@ pub fn issue_matrix(data_dir: &Path, work: &Path, extra_env: &[(&str, &str)]) {
     }
 }
 
-/// Every file under `dir` with its size and contents hash, to show that nothing changed.
+/// Every file under `dir` but the database, with its contents, to show that nothing changed.
 pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    files_under(dir, false)
+}
+
+/// Every file under `dir`, the database and its write-ahead log included.
+pub fn snapshot_with_database(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    files_under(dir, true)
+}
+
+fn files_under(dir: &Path, with_database: bool) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(d) = stack.pop() {
@@ -205,7 +214,7 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
             let path = entry.expect("entry").path();
             if path.is_dir() {
                 stack.push(path);
-            } else if !path.to_string_lossy().contains("signet.db") {
+            } else if with_database || !path.to_string_lossy().contains("signet.db") {
                 let bytes = std::fs::read(&path).expect("read");
                 out.push((path, bytes));
             }
@@ -258,6 +267,23 @@ impl Server {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
+}
+
+/// The password staff set from their invitation in tests.
+pub const STAFF_PASSWORD: &str = "staff member password";
+
+/// A CA whose staff (role, e-mail, region) were invited, and `signet serve` running on it.
+pub fn ca_with_staff(data_dir: &Path, staff: &[(&str, &str, Option<&str>)]) -> Server {
+    ok(signet(data_dir).args(["init", "--base-url", BASE_URL]));
+    for (role, email, region) in staff {
+        let mut cmd = signet(data_dir);
+        cmd.args(["user", "add", "--role", role, "--email", email]);
+        if let Some(r) = region {
+            cmd.args(["--region", r]);
+        }
+        ok(&mut cmd);
+    }
+    Server::start(data_dir, &[])
 }
 
 /// Mails in the outbox, oldest first: (to, subject, body).
@@ -354,7 +380,19 @@ pub struct Api<'a> {
     pub server: &'a Server,
 }
 
-impl Api<'_> {
+impl<'a> Api<'a> {
+    pub fn new(server: &'a Server) -> Api<'a> {
+        Api {
+            client: Client::new(),
+            server,
+        }
+    }
+
+    /// Follows the invitation mailed to a staff member and logs in.
+    pub fn staff_login(&self, data_dir: &Path, email: &str) -> String {
+        self.set_password_and_log_in(data_dir, email, "Your Signet staff account", STAFF_PASSWORD)
+    }
+
     pub fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
         let mut req = self.client.post(self.server.url(path)).json(&body);
         if let Some(t) = token {

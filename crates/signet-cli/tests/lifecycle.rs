@@ -9,7 +9,6 @@ use std::process::Command;
 
 use common::*;
 use reqwest::StatusCode;
-use reqwest::blocking::Client;
 use serde_json::json;
 
 #[test]
@@ -17,56 +16,18 @@ fn certificate_lifecycle_over_http() {
     let data = tempdir();
     let work = tempdir();
     let d = data.path();
-    ok(signet(d).args(["init", "--base-url", BASE_URL]));
-    ok(signet(d).args([
-        "user",
-        "add",
-        "--role",
-        "vetting",
-        "--email",
-        "vera@ca.example.com",
-    ]));
-    ok(signet(d).args([
-        "user",
-        "add",
-        "--role",
-        "support",
-        "--email",
-        "sam@ca.example.com",
-    ]));
-    ok(signet(d).args([
-        "user",
-        "add",
-        "--role",
-        "agent",
-        "--email",
-        "kbo@agent.example.be",
-        "--region",
-        "BE",
-    ]));
-    let server = Server::start(d, &[]);
-    let api = Api {
-        client: Client::new(),
-        server: &server,
-    };
-    let vetting = api.set_password_and_log_in(
+    let server = ca_with_staff(
         d,
-        "vera@ca.example.com",
-        "Your Signet staff account",
-        "vetting officer password",
+        &[
+            ("vetting", "vera@ca.example.com", None),
+            ("support", "sam@ca.example.com", None),
+            ("agent", "kbo@agent.example.be", Some("BE")),
+        ],
     );
-    let support = api.set_password_and_log_in(
-        d,
-        "sam@ca.example.com",
-        "Your Signet staff account",
-        "support desk password!",
-    );
-    let agent = api.set_password_and_log_in(
-        d,
-        "kbo@agent.example.be",
-        "Your Signet staff account",
-        "registration agent pw",
-    );
+    let api = Api::new(&server);
+    let vetting = api.staff_login(d, "vera@ca.example.com");
+    let support = api.staff_login(d, "sam@ca.example.com");
+    let agent = api.staff_login(d, "kbo@agent.example.be");
     let max = api.subscriber(d, "max@example.de");
     let eve = api.subscriber(d, "eve@example.de");
 

@@ -8,27 +8,14 @@ use std::process::Command;
 use base64::Engine;
 use common::*;
 use reqwest::StatusCode;
-use reqwest::blocking::Client;
 
 #[test]
 fn mailed_links_work_in_a_plain_browser() {
     let data = tempdir();
     let work = tempdir();
     let d = data.path();
-    ok(signet(d).args(["init", "--base-url", BASE_URL]));
-    ok(signet(d).args([
-        "user",
-        "add",
-        "--role",
-        "vetting",
-        "--email",
-        "vera@ca.example.com",
-    ]));
-    let server = Server::start(d, &[]);
-    let api = Api {
-        client: Client::new(),
-        server: &server,
-    };
+    let server = ca_with_staff(d, &[("vetting", "vera@ca.example.com", None)]);
+    let api = Api::new(&server);
     let page = |path: &str| {
         let res = api.client.get(server.url(path)).send().expect("GET");
         assert_eq!(res.headers()["referrer-policy"], "no-referrer");
@@ -52,9 +39,9 @@ fn mailed_links_work_in_a_plain_browser() {
         status == StatusCode::OK && html.contains("type=\"password\""),
         "{html}"
     );
-    let (status, html) = submit(&invite, &[("password", "vetting officer password")]);
+    let (status, html) = submit(&invite, &[("password", STAFF_PASSWORD)]);
     assert_eq!(status, StatusCode::OK, "{html}");
-    let vetting = api.log_in("vera@ca.example.com", "vetting officer password");
+    let vetting = api.log_in("vera@ca.example.com", STAFF_PASSWORD);
 
     // Sign-up confirmation: viewing the page twice uses nothing; pressing the button confirms once.
     let (status, _) = api.post("/api/v1/accounts", None, serde_json::json!({"email": "max@example.de", "password": "a long enough password", "name": "Max"}));

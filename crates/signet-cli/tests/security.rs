@@ -8,7 +8,6 @@ use std::process::Command;
 
 use common::*;
 use reqwest::StatusCode;
-use reqwest::blocking::Client;
 use serde_json::json;
 
 #[test]
@@ -16,26 +15,9 @@ fn accounts_and_pickup_resist_guessing() {
     let data = tempdir();
     let work = tempdir();
     let d = data.path();
-    ok(signet(d).args(["init", "--base-url", BASE_URL]));
-    ok(signet(d).args([
-        "user",
-        "add",
-        "--role",
-        "vetting",
-        "--email",
-        "vera@ca.example.com",
-    ]));
-    let server = Server::start(d, &[]);
-    let api = Api {
-        client: Client::new(),
-        server: &server,
-    };
-    let vetting = api.set_password_and_log_in(
-        d,
-        "vera@ca.example.com",
-        "Your Signet staff account",
-        "vetting officer password",
-    );
+    let server = ca_with_staff(d, &[("vetting", "vera@ca.example.com", None)]);
+    let api = Api::new(&server);
+    let vetting = api.staff_login(d, "vera@ca.example.com");
     api.subscriber(d, "max@example.de");
 
     // The session cookie is HttpOnly and SameSite; logout ends the session.

@@ -11,7 +11,6 @@ use std::process::Command;
 use base64::Engine;
 use common::*;
 use reqwest::StatusCode;
-use reqwest::blocking::Client;
 use serde_json::json;
 
 fn sqlite_exec(db: &Path, sql: &str) {
@@ -23,26 +22,9 @@ fn order_vet_and_pick_up_over_http() {
     let data = tempdir();
     let work = tempdir();
     let d = data.path();
-    ok(signet(d).args(["init", "--base-url", BASE_URL]));
-    ok(signet(d).args([
-        "user",
-        "add",
-        "--role",
-        "vetting",
-        "--email",
-        "vera@ca.example.com",
-    ]));
-    let server = Server::start(d, &[]);
-    let api = Api {
-        client: Client::new(),
-        server: &server,
-    };
-    let vetting = api.set_password_and_log_in(
-        d,
-        "vera@ca.example.com",
-        "Your Signet staff account",
-        "vetting officer password",
-    );
+    let server = ca_with_staff(d, &[("vetting", "vera@ca.example.com", None)]);
+    let api = Api::new(&server);
+    let vetting = api.staff_login(d, "vera@ca.example.com");
 
     // Sign-up with confirmation; an unconfirmed account cannot log in.
     let (status, _) = api.post(
@@ -295,7 +277,7 @@ fn order_vet_and_pick_up_over_http() {
         .position(|w| w == [0x04, 0x20])
         .expect("private scalar");
     let scalar = &der[at + 2..at + 34];
-    for (path, bytes) in snapshot_all(d) {
+    for (path, bytes) in snapshot_with_database(d) {
         assert!(
             !bytes.windows(32).any(|w| w == scalar),
             "the private key is in {}",
@@ -384,21 +366,4 @@ fn order_vet_and_pick_up_over_http() {
         "{}",
         text(&out.stderr)
     );
-}
-
-/// Every file under `dir`, including the database and its write-ahead log.
-fn snapshot_all(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("read_dir") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.push((path.clone(), std::fs::read(&path).expect("read")));
-            }
-        }
-    }
-    out
 }
