@@ -663,11 +663,13 @@ impl Signet {
             .map(|_| ())
     }
 
-    /// The vetting queue, oldest first; `status` filters (default: in_review).
+    /// The vetting queue, oldest first; `status` filters (default: in_review), `min_age_hours`
+    /// keeps only orders waiting at least that long.
     pub async fn vetting_queue(
         &self,
         actor: &Actor,
         status: Option<&str>,
+        min_age_hours: Option<i64>,
     ) -> Result<Vec<QueueItem>, AppError> {
         if !matches!(actor.role, Role::Vetting | Role::Admin | Role::Support) {
             return Err(AppError::Forbidden(
@@ -681,8 +683,12 @@ impl Signet {
         let mut items = Vec::new();
         for r in self.store.orders_with_status(status).await? {
             let identity = self.identity_of(&r)?;
+            let age_hours = (now - r.created_at).whole_hours();
+            if min_age_hours.is_some_and(|min| age_hours < min) {
+                continue;
+            }
             items.push(QueueItem {
-                age_hours: (now - r.created_at).whole_hours(),
+                age_hours,
                 organization: identity.organization().to_owned(),
                 attested: r.attested_by.is_some(),
                 order_number: r.order_number,

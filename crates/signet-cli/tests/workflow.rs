@@ -172,6 +172,22 @@ fn order_vet_and_pick_up_over_http() {
     );
     assert_eq!(status, StatusCode::OK);
     assert!(link_in_mail(d, "max@example.de", "needs more information").contains(&number));
+    let (status, _) = api.post(
+        &format!("/api/v1/orders/{number}/messages"),
+        Some(&max),
+        json!({"message": "ID copy follows"}),
+    );
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        api.get(&format!("/api/v1/orders/{number}"), &max).1["status"],
+        "in_review"
+    );
+    let (status, _) = api.post(
+        &format!("/api/v1/orders/{number}/decision"),
+        Some(&vetting),
+        json!({"action": "request_info", "message": "The ID copy is still missing"}),
+    );
+    assert_eq!(status, StatusCode::OK);
     let (status, _) = api.upload(&number, &max, "id_copy", b"\x89PNG\r\n\x1a\nfake image");
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(

@@ -383,16 +383,18 @@ async fn cancel(
 #[derive(Deserialize)]
 struct QueueFilter {
     status: Option<String>,
+    min_age_hours: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/api/v1/vetting/queue", tag = "signet", responses((status = 200, description = "Orders waiting, oldest first", body = [QueueItem]), (status = 403, description = "Vetting staff only")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/vetting/queue", tag = "signet", params(("status" = Option<String>, Query, description = "Order status (default in_review)"), ("min_age_hours" = Option<i64>, Query, description = "Only orders at least this old")), responses((status = 200, description = "Orders waiting, oldest first", body = [QueueItem]), (status = 403, description = "Vetting staff only")), security(("bearer" = [])))]
 async fn queue(
     State(s): AppState,
     Authed(actor, _): Authed,
     Query(f): Query<QueueFilter>,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(json!(
-        s.vetting_queue(&actor, f.status.as_deref()).await?
+        s.vetting_queue(&actor, f.status.as_deref(), f.min_age_hours)
+            .await?
     )))
 }
 
