@@ -281,6 +281,10 @@ fn order_vet_and_pick_up_over_http() {
         .arg("-in")
         .arg(&pfx_path));
     let key_pem = text(&key.stdout);
+    assert!(
+        key_pem.contains("friendlyName: Max Muster (Personal Class 3 Pro)"),
+        "no friendly name: {key_pem}"
+    );
     let key_path = work.path().join("key.pem");
     std::fs::write(&key_path, key_pem.as_bytes()).expect("write");
     let der = ok(Command::new("openssl")
