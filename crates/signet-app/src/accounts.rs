@@ -230,7 +230,7 @@ impl Signet {
                     "too many failed logins: the account is locked until {until} UTC; reset the password to unlock it sooner"
                 )));
             }
-            LoginGate::Delay(d) => std::thread::sleep(d),
+            LoginGate::Delay(d) => tokio::time::sleep(d).await,
             LoginGate::Allow => {}
         }
         let ok = account
