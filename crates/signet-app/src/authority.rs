@@ -147,7 +147,8 @@ pub struct Authority {
 
 pub fn root_urls(config: &ConfigFile) -> IssuerUrls {
     IssuerUrls {
-        crl: config.crl_url(ROOT),
+        crl_base: config.crl_base(ROOT),
+        crl_shards: 1,
         ca_issuers: config.certificate_url(ROOT),
         ocsp: None,
     }
@@ -155,7 +156,8 @@ pub fn root_urls(config: &ConfigFile) -> IssuerUrls {
 
 pub fn issuer_urls(config: &ConfigFile, name: &str) -> IssuerUrls {
     IssuerUrls {
-        crl: config.crl_url(name),
+        crl_base: config.crl_base(name),
+        crl_shards: config.crl.shards,
         ca_issuers: config.certificate_url(name),
         ocsp: Some(config.ocsp_url()),
     }

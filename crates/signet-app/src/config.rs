@@ -34,6 +34,22 @@ pub struct ConfigFile {
     pub products: BTreeMap<String, ProductSpec>,
     #[serde(default)]
     pub mail: MailSettings,
+    #[serde(default)]
+    pub crl: CrlSettings,
+}
+
+/// CRL publication.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrlSettings {
+    /// Shards per issuing CA; a certificate's shard is fixed at issuance and written into its CDP.
+    pub shards: u32,
+}
+
+impl Default for CrlSettings {
+    fn default() -> Self {
+        CrlSettings { shards: 1 }
+    }
 }
 
 /// How mail leaves Signet: SMTP when a host is set, otherwise `.eml` files in `outbox/`.
@@ -203,6 +219,7 @@ impl ConfigFile {
             ]),
             products,
             mail: MailSettings::default(),
+            crl: CrlSettings::default(),
         }
     }
 
@@ -247,6 +264,7 @@ impl ConfigFile {
             check_ca_key(CaKeyRole::Issuing, i.key_algorithm)?;
             check_ca_key(CaKeyRole::OcspResponder, i.ocsp_key_algorithm)?;
         }
+        signet_domain::crl::check_shards(self.crl.shards)?;
         self.policy()?;
         Ok(())
     }
@@ -264,9 +282,9 @@ impl ConfigFile {
         )?)
     }
 
-    /// CRL URL for the CA called `name` (the root or an issuing CA).
-    pub fn crl_url(&self, name: &str) -> String {
-        format!("{}/crl/{name}.crl", self.base_url)
+    /// URL prefix of the CRL shards of the CA called `name` (the root or an issuing CA).
+    pub fn crl_base(&self, name: &str) -> String {
+        format!("{}/crl/{name}", self.base_url)
     }
 
     /// URL of the DER certificate of the CA called `name`.

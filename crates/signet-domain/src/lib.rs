@@ -7,6 +7,7 @@
 pub mod certificate;
 pub mod config;
 pub mod credentials;
+pub mod crl;
 pub mod error;
 pub mod identity;
 pub mod key;

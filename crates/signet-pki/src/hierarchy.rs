@@ -61,7 +61,7 @@ pub fn issuing_ca_certificate<'a>(
         ext::key_usage([KeyUsages::KeyCertSign, KeyUsages::CRLSign])?,
         ext::authority_key_identifier(parent.signer().spki())?,
         ext::certificate_policies(&profile.policies)?,
-        ext::crl_distribution_point(&parent.urls.crl)?,
+        ext::crl_distribution_point(&parent.urls.crl_url(serial))?,
         ext::authority_info_access(&parent.urls.ca_issuers, parent.urls.ocsp.as_deref())?,
     ];
     if !profile.extended_key_usages.is_empty() {

@@ -25,12 +25,25 @@ use crate::public_key::verify;
 /// The URLs written into certificates an issuer signs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssuerUrls {
-    /// HTTP URL of the CRL that will list this issuer's revocations.
-    pub crl: String,
+    /// HTTP URL prefix of this issuer's CRL shards: shard N is at `{crl_base}/N.crl`.
+    pub crl_base: String,
+    /// Number of CRL shards; a certificate's shard is fixed at issuance from its serial.
+    pub crl_shards: u32,
     /// HTTP URL of the issuer certificate (DER).
     pub ca_issuers: String,
     /// OCSP responder URL, when the issuer has one.
     pub ocsp: Option<String>,
+}
+
+impl IssuerUrls {
+    /// The CRL shard URL written into the certificate with this serial.
+    pub fn crl_url(&self, serial: &Serial) -> String {
+        self.shard_url(signet_domain::crl::shard_of(serial, self.crl_shards))
+    }
+
+    pub fn shard_url(&self, shard: u32) -> String {
+        format!("{}/{shard}.crl", self.crl_base)
+    }
 }
 
 /// A CA certificate with its signing key and URLs.
@@ -97,7 +110,7 @@ impl Issuer {
             ext::extended_key_usage(ekus)?,
             ext::certificate_policies(&plan.policies)?,
             ext::subject_alt_email(&plan.email)?,
-            ext::crl_distribution_point(&self.urls.crl)?,
+            ext::crl_distribution_point(&self.urls.crl_url(serial))?,
             ext::authority_info_access(&self.urls.ca_issuers, self.urls.ocsp.as_deref())?,
             ext::authority_key_identifier(self.signer.spki())?,
         ];

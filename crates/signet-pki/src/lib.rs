@@ -4,6 +4,7 @@
 //! Synchronous and free of async runtimes, databases and HTTP.
 #![forbid(unsafe_code)]
 
+pub mod crl;
 pub mod csr;
 pub mod error;
 pub mod extensions;

@@ -38,7 +38,8 @@ fn a_tbs_that_differs_from_its_plan_is_refused() {
     .issue()
     .expect("sign");
     let urls = IssuerUrls {
-        crl: "http://pki.example.com/crl/class3.crl".into(),
+        crl_base: "http://pki.example.com/crl/class3".into(),
+        crl_shards: 1,
         ca_issuers: "http://pki.example.com/repository/class3.der".into(),
         ocsp: Some("http://pki.example.com/ocsp".into()),
     };

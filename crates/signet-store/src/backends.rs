@@ -9,7 +9,8 @@ use sqlx::Row;
 use time::OffsetDateTime;
 
 use crate::model::{
-    Account, AuditEntry, DocumentRecord, NewAccount, OrderEventRecord, OrderRecord, TokenRecord,
+    Account, AuditEntry, CrlRecord, DocumentRecord, NewAccount, OrderEventRecord, OrderRecord,
+    RevokedRecord, TokenRecord,
 };
 use crate::{CertificateRecord, Counts, IssuanceIntent, IssuanceState, Store, StoreError};
 
@@ -716,6 +717,76 @@ macro_rules! sql_store {
                 .execute(&self.pool)
                 .await?;
                 Ok(done.rows_affected())
+            }
+
+            async fn next_crl_number(&self, issuer: &str, shard: u32) -> Result<u64, StoreError> {
+                let row = sqlx::query(
+                    "INSERT INTO crl_numbers (issuer, shard, last_number) VALUES ($1, $2, 1) \
+                     ON CONFLICT (issuer, shard) DO UPDATE SET last_number = crl_numbers.last_number + 1 \
+                     RETURNING last_number",
+                )
+                .bind(issuer)
+                .bind(i64::from(shard))
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(u64::try_from(row.try_get::<i64, _>("last_number")?).unwrap_or(0))
+            }
+
+            async fn store_crl(&self, c: &CrlRecord) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO crls (issuer, shard, number, this_update, next_update, der) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&c.issuer)
+                .bind(i64::from(c.shard))
+                .bind(i64::try_from(c.number).unwrap_or(i64::MAX))
+                .bind(c.this_update.unix_timestamp())
+                .bind(c.next_update.unix_timestamp())
+                .bind(&c.der)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| duplicate(e, &format!("CRL {} of {}/{}", c.number, c.issuer, c.shard)))?;
+                Ok(())
+            }
+
+            async fn latest_crl(&self, issuer: &str, shard: u32) -> Result<Option<CrlRecord>, StoreError> {
+                let row = sqlx::query(
+                    "SELECT number, this_update, next_update, der FROM crls WHERE issuer = $1 AND shard = $2 \
+                     ORDER BY number DESC LIMIT 1",
+                )
+                .bind(issuer)
+                .bind(i64::from(shard))
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(|r| {
+                    Ok(CrlRecord {
+                        issuer: issuer.to_owned(),
+                        shard,
+                        number: u64::try_from(r.try_get::<i64, _>("number")?).unwrap_or(0),
+                        this_update: time(r.try_get("this_update")?)?,
+                        next_update: time(r.try_get("next_update")?)?,
+                        der: r.try_get("der")?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn revoked_certificates(&self, issuer: &str) -> Result<Vec<RevokedRecord>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT serial, revoked_at, revocation_reason FROM certificates \
+                     WHERE issuer = $1 AND revoked_at IS NOT NULL ORDER BY serial",
+                )
+                .bind(issuer)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(RevokedRecord {
+                            serial: r.try_get("serial")?,
+                            revoked_at: time(r.try_get("revoked_at")?)?,
+                            reason: r.try_get("revocation_reason")?,
+                        })
+                    })
+                    .collect()
             }
 
             async fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {

@@ -218,6 +218,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<bool, StoreError>;
     /// Attaches the documents of one order to another (evidence carried over on reorder/renewal).
     async fn copy_documents(&self, from: &str, to: &str) -> Result<u64, StoreError>;
+
+    // CRLs.
+    /// The next CRL number of a shard (1, 2, …), atomically: concurrent callers never get the same.
+    async fn next_crl_number(&self, issuer: &str, shard: u32) -> Result<u64, StoreError>;
+    async fn store_crl(&self, crl: &CrlRecord) -> Result<(), StoreError>;
+    /// The newest CRL of a shard.
+    async fn latest_crl(&self, issuer: &str, shard: u32) -> Result<Option<CrlRecord>, StoreError>;
+    /// Every revoked certificate an issuer signed.
+    async fn revoked_certificates(&self, issuer: &str) -> Result<Vec<RevokedRecord>, StoreError>;
 }
 
 /// Opens the store a URL names: `postgres://…` or `sqlite://PATH`; migrations run on open.

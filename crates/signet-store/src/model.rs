@@ -121,3 +121,22 @@ pub struct AuditEntry {
     pub prev_hash: String,
     pub hash: String,
 }
+
+/// One signed CRL of a shard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrlRecord {
+    pub issuer: String,
+    pub shard: u32,
+    pub number: u64,
+    pub this_update: OffsetDateTime,
+    pub next_update: OffsetDateTime,
+    pub der: Vec<u8>,
+}
+
+/// A revoked certificate, as a CRL lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokedRecord {
+    pub serial: String,
+    pub revoked_at: OffsetDateTime,
+    pub reason: Option<String>,
+}

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use signet_domain::serial::Serial;
 use signet_store::{
-    AuditEntry, DocumentRecord, IssuanceIntent, IssuanceState, NewAccount, OrderEventRecord,
-    OrderRecord, PostgresStore, SqliteStore, Store, StoreError, TokenRecord,
+    AuditEntry, CrlRecord, DocumentRecord, IssuanceIntent, IssuanceState, NewAccount,
+    OrderEventRecord, OrderRecord, PostgresStore, SqliteStore, Store, StoreError, TokenRecord,
 };
 use time::OffsetDateTime;
 
@@ -473,6 +473,42 @@ async fn workflow_story(store: Arc<dyn Store>) {
         2
     );
     assert_eq!(store.documents("CCCCC-DDDDD").await.expect("docs").len(), 2);
+
+    // CRL numbers only go up, per shard, even when asked concurrently.
+    let (a, b) = tokio::join!(
+        store.next_crl_number("class3", 0),
+        store.next_crl_number("class3", 0)
+    );
+    let mut got = [a.expect("number"), b.expect("number")];
+    got.sort();
+    assert_eq!(got, [1, 2]);
+    assert_eq!(store.next_crl_number("class3", 1).await.expect("number"), 1);
+    assert_eq!(store.next_crl_number("class3", 0).await.expect("number"), 3);
+    let crl = |number: u64| CrlRecord {
+        issuer: "class3".into(),
+        shard: 0,
+        number,
+        this_update: t(20),
+        next_update: t(30),
+        der: vec![number as u8],
+    };
+    store.store_crl(&crl(2)).await.expect("crl");
+    store.store_crl(&crl(3)).await.expect("crl");
+    assert!(matches!(
+        store.store_crl(&crl(3)).await,
+        Err(StoreError::Duplicate(_))
+    ));
+    assert_eq!(
+        store.latest_crl("class3", 0).await.expect("latest"),
+        Some(crl(3))
+    );
+    assert_eq!(store.latest_crl("class3", 1).await.expect("latest"), None);
+    let revoked = store.revoked_certificates("class3").await.expect("revoked");
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(
+        (revoked[0].serial.as_str(), revoked[0].reason.as_deref()),
+        (serial(20).to_hex().as_str(), Some("key_compromise"))
+    );
 }
 
 #[tokio::test]
