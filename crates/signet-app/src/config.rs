@@ -145,6 +145,7 @@ pub struct InitChoices {
     pub ca_key_algorithm: CaKeyAlgorithm,
     pub ocsp_key_algorithm: CaKeyAlgorithm,
     pub keys: KeySettings,
+    pub crl_shards: u32,
     /// This CA's own policy OID for the class 3 product (a fresh `2.25.` UUID OID by default).
     pub class3_policy: String,
 }
@@ -219,7 +220,9 @@ impl ConfigFile {
             ]),
             products,
             mail: MailSettings::default(),
-            crl: CrlSettings::default(),
+            crl: CrlSettings {
+                shards: c.crl_shards,
+            },
         }
     }
 

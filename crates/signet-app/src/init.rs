@@ -17,7 +17,7 @@ use crate::authority::{
     CA_DIR, KeyStore, certificate_path, issuer_urls, responder_name, root_urls, write_new_file,
 };
 use crate::config::{ConfigFile, InitChoices, KeyBackendKind, ROOT};
-use crate::issue::record_and_sign;
+use crate::issue::{IssuerRef, record_and_sign};
 use crate::{AppError, Clock, secrets};
 
 const ROOT_MONTHS: u32 = 240;
@@ -105,9 +105,16 @@ pub async fn init(
     let root_name = ca_name(country, org, &config.root.common_name)?;
     let period = Period::months_from(now, ROOT_MONTHS)?;
     progress("signing the root certificate");
-    let root_der = record_and_sign(store, clock, ROOT, &format!("ca:{ROOT}"), |serial| {
-        root_certificate(&root_signer, &root_name, serial, period)
-    })
+    let root_der = record_and_sign(
+        store,
+        clock,
+        &IssuerRef {
+            name: ROOT,
+            crl_shards: 1,
+        },
+        &format!("ca:{ROOT}"),
+        |serial| root_certificate(&root_signer, &root_name, serial, period),
+    )
     .await?
     .der;
     save(ROOT, &root_der)?;
@@ -129,9 +136,15 @@ pub async fn init(
                 .collect::<Result<_, _>>()?,
         };
         let period = Period::months_from(now, ISSUING_MONTHS)?;
-        let der = record_and_sign(store, clock, ROOT, &format!("ca:{name}"), |serial| {
-            issuing_ca_certificate(&root, signer.spki(), &subject, serial, period, &profile)
-        })
+        let der = record_and_sign(
+            store,
+            clock,
+            &IssuerRef::from(&root),
+            &format!("ca:{name}"),
+            |serial| {
+                issuing_ca_certificate(&root, signer.spki(), &subject, serial, period, &profile)
+            },
+        )
         .await?
         .der;
         save(name, &der)?;
@@ -149,9 +162,15 @@ pub async fn init(
             &format!("{} OCSP Responder", settings.common_name),
         )?;
         let period = Period::months_from(now, RESPONDER_MONTHS)?;
-        let der = record_and_sign(store, clock, name, &format!("ca:{rname}"), |serial| {
-            ocsp_responder_certificate(&issuer, responder.spki(), &subject, serial, period)
-        })
+        let der = record_and_sign(
+            store,
+            clock,
+            &IssuerRef::from(&issuer),
+            &format!("ca:{rname}"),
+            |serial| {
+                ocsp_responder_certificate(&issuer, responder.spki(), &subject, serial, period)
+            },
+        )
         .await?
         .der;
         save(&rname, &der)?;

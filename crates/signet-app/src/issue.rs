@@ -24,11 +24,27 @@ use crate::{AppError, Clock, SharedClock, random_serial};
 /// a second collision means something is broken).
 const SERIAL_ATTEMPTS: usize = 3;
 
+/// The signing CA as the issuance record names it: its name and CRL shard count.
+#[derive(Debug, Clone, Copy)]
+pub struct IssuerRef<'a> {
+    pub name: &'a str,
+    pub crl_shards: u32,
+}
+
+impl<'a> From<&'a signet_pki::issuance::Issuer> for IssuerRef<'a> {
+    fn from(i: &'a signet_pki::issuance::Issuer) -> Self {
+        IssuerRef {
+            name: &i.name,
+            crl_shards: i.urls.crl_shards,
+        }
+    }
+}
+
 /// Draws a serial, prepares the certificate, records the intent, signs, records the result.
 pub async fn record_and_sign<'a, F>(
     store: &dyn Store,
     clock: &dyn Clock,
-    issuer: &str,
+    issuer: &IssuerRef<'_>,
     profile: &str,
     prepare: F,
 ) -> Result<Issued, AppError>
@@ -41,13 +57,14 @@ where
         let tbs = prepared.tbs()?;
         let intent = IssuanceIntent {
             serial: serial.clone(),
-            issuer: issuer.to_owned(),
+            issuer: issuer.name.to_owned(),
             profile: profile.to_owned(),
             subject: tbs.subject().to_string(),
             not_before: from_x509(&tbs.validity().not_before),
             not_after: from_x509(&tbs.validity().not_after),
             tbs_der: prepared.tbs_der().to_vec(),
             created_at: clock.now(),
+            crl_shard: signet_domain::crl::shard_of(&serial, issuer.crl_shards),
         };
         match store.record_issuance_intent(&intent).await {
             Ok(()) => {}
@@ -57,7 +74,7 @@ where
             }
             Err(e) => return Err(e.into()),
         }
-        tracing::info!(serial = %serial, issuer, profile, subject = %intent.subject, "issuance intent recorded; signing");
+        tracing::info!(serial = %serial, issuer = issuer.name, profile, subject = %intent.subject, "issuance intent recorded; signing");
         let der = match prepared.issue() {
             Ok(der) => der,
             Err(e) => {
@@ -70,7 +87,7 @@ where
         };
         crash_point_for_tests();
         store.record_issued(&serial, &der, clock.now()).await?;
-        tracing::info!(serial = %serial, issuer, profile, "certificate issued and recorded");
+        tracing::info!(serial = %serial, issuer = issuer.name, profile, "certificate issued and recorded");
         return Ok(Issued { serial, der });
     }
     Err(AppError::Internal(format!(
@@ -221,7 +238,7 @@ impl Signet {
         record_and_sign(
             self.store.as_ref(),
             self.clock.as_ref(),
-            &plan.issuer,
+            &IssuerRef::from(issuer),
             &plan.profile,
             |serial| issuer.prepare(&plan, serial, key),
         )

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod authority;
 pub mod config;
 pub mod credentials;
+pub mod crls;
 pub mod error;
 pub mod init;
 pub mod issue;

@@ -187,7 +187,8 @@ impl Signet {
             &format!("certificate:{serial}"),
             json!({"reason": reason.as_str()}),
         )
-        .await
+        .await?;
+        self.republish_for(serial).await
     }
 
     /// Reissue (R-CRT-5): a new key pair for the same vetted identity and the same end date. The

@@ -93,8 +93,15 @@ enum Command {
         #[arg(long)]
         reason: String,
     },
-    /// Run the background jobs once (expiry reminders); `serve` runs them every hour.
+    /// Run the background jobs once (expiry reminders, due CRLs); `serve` runs them every hour.
     Jobs,
+    /// Sign and publish new CRLs now: every shard of every CA, or of one CA (e.g. `--ca root`,
+    /// for the offline-style root whose CRL the operator produces).
+    Crl {
+        /// The CA: root or an issuing CA name.
+        #[arg(long)]
+        ca: Option<String>,
+    },
     /// Staff accounts.
     User {
         #[command(subcommand)]
@@ -167,6 +174,9 @@ struct InitArgs {
     /// Your certificate policy OID for the class 3 product (default: a random example OID, fine for tests only).
     #[arg(long)]
     policy_oid: Option<String>,
+    /// CRL shards per issuing CA (fixed per certificate at issuance, in its CDP).
+    #[arg(long, default_value_t = 1)]
+    crl_shards: u32,
     /// E-mail address of the first administrator; init mails (and prints) a one-time set-up link.
     #[arg(long, default_value = "admin@signet.example")]
     admin_email: String,
@@ -203,6 +213,7 @@ impl InitArgs {
             ca_key_algorithm: self.ca_key_algorithm,
             ocsp_key_algorithm: self.ocsp_key_algorithm,
             keys,
+            crl_shards: self.crl_shards,
             class3_policy: match &self.policy_oid {
                 Some(oid) => oid.clone(),
                 None => example_policy_oid()?,
@@ -282,6 +293,7 @@ async fn run(cli: Cli) -> Result<(), AppError> {
                 init(&cli.data_dir, args, store.clone()).await?;
             }
             let signet = Signet::open(&cli.data_dir, store, Arc::new(SystemClock)).await?;
+            signet.publish_due_crls(false).await?;
             serve(Arc::new(signet), listen).await
         }
         Command::Revoke { serial, reason } => {
@@ -304,6 +316,35 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             .await?;
             let sent = signet.send_expiry_reminders().await?;
             println!("expiry reminders sent: {sent}");
+            let crls = signet.publish_due_crls(false).await?;
+            println!("CRL shards published: {crls}");
+            Ok(())
+        }
+        Command::Crl { ca } => {
+            let signet = Signet::open(
+                &cli.data_dir,
+                open_store(&cli).await?,
+                Arc::new(SystemClock),
+            )
+            .await?;
+            let shards: Vec<_> = signet
+                .crl_shards()
+                .into_iter()
+                .filter(|(n, _)| ca.as_ref().is_none_or(|c| c == n))
+                .collect();
+            if shards.is_empty() {
+                return Err(AppError::NotFound(format!(
+                    "CA `{}`",
+                    ca.clone().unwrap_or_default()
+                )));
+            }
+            for (name, shard) in shards {
+                let crl = signet.publish_crl(&name, shard).await?;
+                println!(
+                    "{name} shard {shard}: CRL number {} valid until {}",
+                    crl.number, crl.next_update
+                );
+            }
             Ok(())
         }
         Command::User {
@@ -416,6 +457,8 @@ async fn init(
     println!("  configuration  {}", report.config_path.display());
     // The first administrator gets a one-time set-up link, never a default password.
     let signet = Signet::open(data_dir, store, Arc::new(SystemClock)).await?;
+    let crls = signet.publish_due_crls(true).await?;
+    println!("  CRLs           {crls} shards published");
     let (_, link) = signet
         .invite_staff(
             signet_domain::role::Role::Admin,
@@ -452,6 +495,9 @@ async fn serve(signet: Arc<Signet>, listen: &str) -> Result<(), AppError> {
                 Ok(n) if n > 0 => tracing::info!(sent = n, "expiry reminders"),
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "expiry reminder job failed"),
+            }
+            if let Err(e) = jobs.publish_due_crls(false).await {
+                tracing::error!(error = %e, "CRL job failed");
             }
         }
     });

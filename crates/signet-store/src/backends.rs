@@ -64,8 +64,8 @@ fn duplicate(e: sqlx::Error, what: &str) -> StoreError {
 }
 
 const INSERT_INTENT: &str = "INSERT INTO certificates \
-    (serial, issuer, profile, subject, not_before, not_after, tbs, state, created_at, updated_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, 'intent', $8, $9)";
+    (serial, issuer, profile, subject, not_before, not_after, tbs, state, created_at, updated_at, crl_shard) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, 'intent', $8, $9, $10)";
 const CLOSE_INTENT: &str = "UPDATE certificates SET der = $1, note = $2, state = $3, updated_at = $4 \
     WHERE serial = $5 AND state = 'intent'";
 
@@ -73,7 +73,7 @@ macro_rules! select_certificates {
     ($where:literal) => {
         concat!(
             "SELECT serial, issuer, profile, subject, not_before, not_after, tbs, der, state, note, created_at, ",
-            "revoked_at, revocation_reason ",
+            "revoked_at, revocation_reason, crl_shard ",
             "FROM certificates ",
             $where
         )
@@ -122,6 +122,7 @@ where
             not_after: time(row.try_get("not_after")?)?,
             tbs_der: row.try_get("tbs")?,
             created_at: time(row.try_get("created_at")?)?,
+            crl_shard: count(row.try_get("crl_shard")?),
         },
         state,
         der: row.try_get("der")?,
@@ -282,6 +283,7 @@ macro_rules! sql_store {
                     .bind(&i.tbs_der)
                     .bind(i.created_at.unix_timestamp())
                     .bind(i.created_at.unix_timestamp())
+                    .bind(i64::from(i.crl_shard))
                     .execute(&self.pool)
                     .await
                     .map_err(|e| unique_violation(e, &i.serial))?;
@@ -772,7 +774,7 @@ macro_rules! sql_store {
 
             async fn revoked_certificates(&self, issuer: &str) -> Result<Vec<RevokedRecord>, StoreError> {
                 let rows = sqlx::query(
-                    "SELECT serial, revoked_at, revocation_reason FROM certificates \
+                    "SELECT serial, revoked_at, revocation_reason, crl_shard FROM certificates \
                      WHERE issuer = $1 AND revoked_at IS NOT NULL ORDER BY serial",
                 )
                 .bind(issuer)
@@ -782,6 +784,7 @@ macro_rules! sql_store {
                     .map(|r| {
                         Ok(RevokedRecord {
                             serial: r.try_get("serial")?,
+                            crl_shard: count(r.try_get("crl_shard")?),
                             revoked_at: time(r.try_get("revoked_at")?)?,
                             reason: r.try_get("revocation_reason")?,
                         })

@@ -32,6 +32,8 @@ pub struct IssuanceIntent {
     /// The to-be-signed certificate: with the issuer key, it is all a signed certificate adds.
     pub tbs_der: Vec<u8>,
     pub created_at: OffsetDateTime,
+    /// The CRL shard named in the certificate's CDP.
+    pub crl_shard: u32,
 }
 
 /// Where a certificate stands in the issuance cycle.

@@ -137,6 +137,7 @@ pub struct CrlRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevokedRecord {
     pub serial: String,
+    pub crl_shard: u32,
     pub revoked_at: OffsetDateTime,
     pub reason: Option<String>,
 }

@@ -26,6 +26,7 @@ fn intent(n: u8) -> IssuanceIntent {
         not_after: now + time::Duration::days(30),
         tbs_der: vec![0x30, 0x03, 0x02, 0x01, n],
         created_at: now,
+        crl_shard: u32::from(n % 4),
     }
 }
 

@@ -23,6 +23,7 @@ pub fn router(signet: Arc<Signet>) -> Router {
         .route("/healthz", get(healthz))
         .route("/repository/", get(repository_index))
         .route("/repository/{file}", get(repository_file))
+        .route("/crl/{ca}/{file}", get(crl))
         .with_state(signet)
 }
 
@@ -92,4 +93,34 @@ async fn repository_file(State(signet): State<Arc<Signet>>, Path(file): Path<Str
 
 fn signet_pki_pem(der: &[u8]) -> String {
     signet_app::certificate_pem(der)
+}
+
+/// A CRL shard at the URL its certificates name: `/crl/{ca}/{shard}.crl`, DER.
+async fn crl(
+    State(signet): State<Arc<Signet>>,
+    Path((ca, file)): Path<(String, String)>,
+) -> Response {
+    let Some(shard) = file
+        .strip_suffix(".crl")
+        .and_then(|s| s.parse::<u32>().ok())
+    else {
+        return (StatusCode::NOT_FOUND, "no such CRL\n").into_response();
+    };
+    match signet.latest_crl(&ca, shard).await {
+        Ok(crl) => {
+            // Caches may keep it until it is due for refresh, never past nextUpdate.
+            let max_age = (crl.next_update - signet.now())
+                .whole_seconds()
+                .clamp(0, 3600);
+            (
+                [
+                    (header::CONTENT_TYPE, "application/pkix-crl".to_owned()),
+                    (header::CACHE_CONTROL, format!("public, max-age={max_age}")),
+                ],
+                crl.der,
+            )
+                .into_response()
+        }
+        Err(e) => crate::problem::Problem(e).into_response(),
+    }
 }

@@ -15,4 +15,7 @@ CREATE TABLE crls (
     der          BLOB NOT NULL,
     PRIMARY KEY (issuer, shard, number)
 );
+-- The shard is fixed at issuance (it is in the CDP), so a later change of the shard count
+-- never moves a certificate to a CRL its relying parties do not fetch.
+ALTER TABLE certificates ADD COLUMN crl_shard BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX certificates_revoked ON certificates (issuer, revoked_at);

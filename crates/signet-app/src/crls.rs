@@ -1,0 +1,129 @@
+//! Publishing CRLs (R-CRT-6): every shard of every CA gets a signed CRL at init, a new one right
+//! after a revocation in it, and a fresh one before it grows stale (background job). Each CRL is
+//! its own row with a shard-local, ever-increasing number.
+
+use std::str::FromStr;
+
+use serde_json::json;
+use signet_domain::certificate::RevocationReason;
+use signet_domain::crl::{needs_refresh, window};
+use signet_domain::serial::Serial;
+use signet_pki::crl::{CrlEntry, CrlScope, sign_crl};
+use signet_pki::issuance::Issuer;
+use signet_store::CrlRecord;
+
+use crate::AppError;
+use crate::config::ROOT;
+use crate::issue::Signet;
+
+impl Signet {
+    fn crl_issuer(&self, name: &str) -> Result<(&Issuer, CrlScope), AppError> {
+        if name == ROOT {
+            Ok((&self.authority.root, CrlScope::CaCerts))
+        } else {
+            Ok((self.authority.issuer(name)?, CrlScope::UserCerts))
+        }
+    }
+
+    /// Every (CA, shard) that publishes a CRL.
+    pub fn crl_shards(&self) -> Vec<(String, u32)> {
+        std::iter::once(&self.authority.root)
+            .chain(self.authority.issuers.values())
+            .flat_map(|i| (0..i.urls.crl_shards).map(move |s| (i.name.clone(), s)))
+            .collect()
+    }
+
+    /// Signs and stores a new CRL for one shard.
+    pub async fn publish_crl(&self, ca: &str, shard: u32) -> Result<CrlRecord, AppError> {
+        let (issuer, scope) = self.crl_issuer(ca)?;
+        if shard >= issuer.urls.crl_shards {
+            return Err(AppError::NotFound(format!("CRL shard {shard} of {ca}")));
+        }
+        let mut entries = Vec::new();
+        for r in self
+            .store
+            .revoked_certificates(ca)
+            .await?
+            .into_iter()
+            .filter(|r| r.crl_shard == shard)
+        {
+            let reason = r
+                .reason
+                .as_deref()
+                .map(RevocationReason::parse)
+                .transpose()?;
+            entries.push(CrlEntry {
+                serial: Serial::from_str(&r.serial)?,
+                revoked_at: r.revoked_at,
+                reason_code: reason.map(RevocationReason::code),
+            });
+        }
+        let number = self.store.next_crl_number(ca, shard).await?;
+        let (this_update, next_update) = window(self.now());
+        let der = sign_crl(
+            issuer,
+            number,
+            this_update,
+            next_update,
+            &issuer.urls.shard_url(shard),
+            scope,
+            &entries,
+        )?;
+        let record = CrlRecord {
+            issuer: ca.to_owned(),
+            shard,
+            number,
+            this_update,
+            next_update,
+            der,
+        };
+        self.store.store_crl(&record).await?;
+        tracing::info!(ca, shard, number, entries = entries.len(), "CRL published");
+        Ok(record)
+    }
+
+    /// Publishes every shard whose CRL is missing or due (all of them with `force`).
+    pub async fn publish_due_crls(&self, force: bool) -> Result<usize, AppError> {
+        let mut published = 0;
+        for (ca, shard) in self.crl_shards() {
+            let due = match self.store.latest_crl(&ca, shard).await? {
+                Some(latest) => force || needs_refresh(latest.this_update, self.now()),
+                None => true,
+            };
+            if due {
+                self.publish_crl(&ca, shard).await?;
+                published += 1;
+            }
+        }
+        if published > 0 {
+            self.audit(
+                "job:crl",
+                "crl.published",
+                "crl",
+                json!({"shards": published}),
+            )
+            .await?;
+        }
+        Ok(published)
+    }
+
+    /// The newest CRL of a shard, for the public CRL URL.
+    pub async fn latest_crl(&self, ca: &str, shard: u32) -> Result<CrlRecord, AppError> {
+        self.store
+            .latest_crl(ca, shard)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("CRL {ca}/{shard}")))
+    }
+
+    /// After a revocation: a new CRL for the shard that lists the certificate.
+    pub(crate) async fn republish_for(&self, serial: &Serial) -> Result<(), AppError> {
+        let Some(cert) = self.store.certificate(serial).await? else {
+            return Ok(());
+        };
+        if self.crl_issuer(&cert.intent.issuer).is_ok() {
+            self.publish_crl(&cert.intent.issuer, cert.intent.crl_shard)
+                .await?;
+        }
+        Ok(())
+    }
+}
