@@ -13,6 +13,7 @@ pub mod hierarchy;
 pub mod issuance;
 pub mod keys;
 pub mod name;
+pub mod ocsp;
 pub mod pkcs11_key;
 pub mod pkcs12;
 pub mod precheck;

@@ -9,8 +9,8 @@ use sqlx::Row;
 use time::OffsetDateTime;
 
 use crate::model::{
-    Account, AuditEntry, CrlRecord, DocumentRecord, NewAccount, OrderEventRecord, OrderRecord,
-    RevokedRecord, TokenRecord,
+    Account, AuditEntry, CrlRecord, DocumentRecord, NewAccount, OcspRecord, OrderEventRecord,
+    OrderRecord, RevokedRecord, TokenRecord,
 };
 use crate::{CertificateRecord, Counts, IssuanceIntent, IssuanceState, Store, StoreError};
 
@@ -81,6 +81,13 @@ macro_rules! select_certificates {
 }
 const SELECT_BY_SERIAL: &str = select_certificates!("WHERE serial = $1");
 const SELECT_UNFINISHED: &str = select_certificates!("WHERE state = 'intent' ORDER BY created_at");
+const SELECT_NEEDING_OCSP: &str = concat!(
+    "SELECT c.serial, c.issuer, c.profile, c.subject, c.not_before, c.not_after, c.tbs, c.der, c.state, c.note, ",
+    "c.created_at, c.revoked_at, c.revocation_reason, c.crl_shard FROM certificates c ",
+    "LEFT JOIN ocsp_responses o ON o.serial = c.serial ",
+    "WHERE c.state = 'issued' AND c.profile NOT LIKE 'ca:%' AND c.not_after > $1 ",
+    "AND (o.serial IS NULL OR o.this_update < $2) ORDER BY c.serial LIMIT $3"
+);
 const SELECT_EXPIRING: &str = select_certificates!(
     "WHERE state = 'issued' AND revoked_at IS NULL AND not_after >= $1 AND not_after < $2 AND profile NOT LIKE 'ca:%' ORDER BY not_after"
 );
@@ -790,6 +797,54 @@ macro_rules! sql_store {
                         })
                     })
                     .collect()
+            }
+
+            async fn store_ocsp_response(&self, r: &OcspRecord) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO ocsp_responses (serial, issuer, this_update, next_update, der) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (serial) DO UPDATE SET issuer = excluded.issuer, this_update = excluded.this_update, \
+                     next_update = excluded.next_update, der = excluded.der",
+                )
+                .bind(&r.serial)
+                .bind(&r.issuer)
+                .bind(r.this_update.unix_timestamp())
+                .bind(r.next_update.unix_timestamp())
+                .bind(&r.der)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn ocsp_response(&self, serial: &str) -> Result<Option<OcspRecord>, StoreError> {
+                let row = sqlx::query("SELECT issuer, this_update, next_update, der FROM ocsp_responses WHERE serial = $1")
+                    .bind(serial)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|r| {
+                    Ok(OcspRecord {
+                        serial: serial.to_owned(),
+                        issuer: r.try_get("issuer")?,
+                        this_update: time(r.try_get("this_update")?)?,
+                        next_update: time(r.try_get("next_update")?)?,
+                        der: r.try_get("der")?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn certificates_needing_ocsp(
+                &self,
+                stale_before: OffsetDateTime,
+                now: OffsetDateTime,
+                limit: u32,
+            ) -> Result<Vec<CertificateRecord>, StoreError> {
+                let rows = sqlx::query(SELECT_NEEDING_OCSP)
+                    .bind(now.unix_timestamp())
+                    .bind(stale_before.unix_timestamp())
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(record).collect()
             }
 
             async fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {

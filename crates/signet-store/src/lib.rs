@@ -229,6 +229,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn latest_crl(&self, issuer: &str, shard: u32) -> Result<Option<CrlRecord>, StoreError>;
     /// Every revoked certificate an issuer signed.
     async fn revoked_certificates(&self, issuer: &str) -> Result<Vec<RevokedRecord>, StoreError>;
+
+    // OCSP.
+    /// Stores (or replaces) the pre-signed response for a certificate.
+    async fn store_ocsp_response(&self, response: &OcspRecord) -> Result<(), StoreError>;
+    async fn ocsp_response(&self, serial: &str) -> Result<Option<OcspRecord>, StoreError>;
+    /// Unexpired subscriber certificates whose response is missing or was signed before
+    /// `stale_before`, at most `limit`.
+    async fn certificates_needing_ocsp(
+        &self,
+        stale_before: OffsetDateTime,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<CertificateRecord>, StoreError>;
 }
 
 /// Opens the store a URL names: `postgres://…` or `sqlite://PATH`; migrations run on open.

@@ -141,3 +141,13 @@ pub struct RevokedRecord {
     pub revoked_at: OffsetDateTime,
     pub reason: Option<String>,
 }
+
+/// A pre-signed OCSP response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OcspRecord {
+    pub serial: String,
+    pub issuer: String,
+    pub this_update: OffsetDateTime,
+    pub next_update: OffsetDateTime,
+    pub der: Vec<u8>,
+}

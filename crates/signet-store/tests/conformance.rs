@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use signet_domain::serial::Serial;
 use signet_store::{
-    AuditEntry, CrlRecord, DocumentRecord, IssuanceIntent, IssuanceState, NewAccount,
+    AuditEntry, CrlRecord, DocumentRecord, IssuanceIntent, IssuanceState, NewAccount, OcspRecord,
     OrderEventRecord, OrderRecord, PostgresStore, SqliteStore, Store, StoreError, TokenRecord,
 };
 use time::OffsetDateTime;

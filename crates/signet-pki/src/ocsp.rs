@@ -1,0 +1,277 @@
+//! OCSP (RFC 6960, RFC 5019 profile): requests parsed and checked, responses signed by the
+//! delegated responder. x509-ocsp lives on the der 0.7 / x509-cert 0.2 stack; values cross
+//! between the stacks as DER bytes only.
+
+use aws_lc_rs::digest;
+use const_oid::db::rfc5912::{ID_SHA_1, ID_SHA_256};
+use der::Decode as _;
+use der07::asn1::{BitString, GeneralizedTime, OctetString};
+use der07::{Decode, Encode};
+use signet_domain::serial::Serial;
+use time::OffsetDateTime;
+use x509_cert::Certificate;
+use x509_ocsp::{
+    BasicOcspResponse, CertId, CertStatus, OcspGeneralizedTime, OcspRequest, OcspResponse,
+    ResponderId, ResponseData, RevokedInfo, SingleResponse,
+};
+
+use crate::PkiError;
+use crate::keys::{KeyBackend, signature_algorithm};
+
+/// Largest OCSP request accepted; RFC 5019 requests are a few hundred bytes.
+pub const MAX_REQUEST_BYTES: usize = 4096;
+
+/// Hash algorithms a CertID may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertIdHash {
+    Sha1,
+    Sha256,
+}
+
+impl CertIdHash {
+    fn digest(self, data: &[u8]) -> Vec<u8> {
+        let alg = match self {
+            CertIdHash::Sha1 => &digest::SHA1_FOR_LEGACY_USE_ONLY,
+            CertIdHash::Sha256 => &digest::SHA256,
+        };
+        digest::digest(alg, data).as_ref().to_vec()
+    }
+
+    fn oid(self) -> &'static str {
+        match self {
+            CertIdHash::Sha1 => "1.3.14.3.2.26",
+            CertIdHash::Sha256 => "2.16.840.1.101.3.4.2.1",
+        }
+    }
+}
+
+/// An issuing CA as OCSP requests name it: hashes of its subject name and public key.
+#[derive(Debug, Clone)]
+pub struct OcspIssuer {
+    pub name: String,
+    subject_der: Vec<u8>,
+    key_bits: Vec<u8>,
+}
+
+impl OcspIssuer {
+    pub fn new(name: &str, certificate_der: &[u8]) -> Result<OcspIssuer, PkiError> {
+        use der::Encode as _;
+        let cert = Certificate::from_der(certificate_der)?;
+        let tbs = cert.tbs_certificate();
+        Ok(OcspIssuer {
+            name: name.to_owned(),
+            subject_der: tbs.subject().to_der()?,
+            key_bits: tbs
+                .subject_public_key_info()
+                .subject_public_key
+                .raw_bytes()
+                .to_vec(),
+        })
+    }
+
+    /// Whether a request's CertID names this issuer.
+    pub fn matches(&self, hash: CertIdHash, name_hash: &[u8], key_hash: &[u8]) -> bool {
+        hash.digest(&self.subject_der) == name_hash && hash.digest(&self.key_bits) == key_hash
+    }
+
+    fn cert_id(&self, hash: CertIdHash, serial: &Serial) -> Result<CertId, PkiError> {
+        Ok(CertId {
+            hash_algorithm: spki07::AlgorithmIdentifierOwned {
+                oid: der07::oid::ObjectIdentifier::new_unwrap(hash.oid()),
+                parameters: Some(der07::asn1::Any::null()),
+            },
+            issuer_name_hash: OctetString::new(hash.digest(&self.subject_der))
+                .map_err(der07_err)?,
+            issuer_key_hash: OctetString::new(hash.digest(&self.key_bits)).map_err(der07_err)?,
+            serial_number: x509_cert02::serial_number::SerialNumber::new(serial.as_der_integer())
+                .map_err(der07_err)?,
+        })
+    }
+}
+
+fn der07_err(e: der07::Error) -> PkiError {
+    PkiError::Key(format!("OCSP encoding: {e}"))
+}
+
+/// What a parsed request asks about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusQuery {
+    pub hash: CertIdHash,
+    pub issuer_name_hash: Vec<u8>,
+    pub issuer_key_hash: Vec<u8>,
+    /// DER INTEGER content octets of the serial.
+    pub serial: Vec<u8>,
+}
+
+/// Why a request gets an OCSP error status instead of an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OcspRefusal {
+    /// Not a well-formed request (or too large, or not exactly one CertID): malformedRequest.
+    Malformed,
+    /// Not a CA this responder answers for: unauthorized.
+    Unauthorized,
+}
+
+/// Parses an OCSP request carrying exactly one CertID (RFC 5019 §2.1.1).
+pub fn parse_request(der: &[u8]) -> Result<StatusQuery, OcspRefusal> {
+    if der.is_empty() || der.len() > MAX_REQUEST_BYTES {
+        return Err(OcspRefusal::Malformed);
+    }
+    let req = OcspRequest::from_der(der).map_err(|_| OcspRefusal::Malformed)?;
+    let [single] = req.tbs_request.request_list.as_slice() else {
+        return Err(OcspRefusal::Malformed);
+    };
+    let id = &single.req_cert;
+    let hash = match id.hash_algorithm.oid.as_bytes() {
+        b if b == ID_SHA_1.as_bytes() => CertIdHash::Sha1,
+        b if b == ID_SHA_256.as_bytes() => CertIdHash::Sha256,
+        _ => return Err(OcspRefusal::Unauthorized),
+    };
+    Ok(StatusQuery {
+        hash,
+        issuer_name_hash: id.issuer_name_hash.as_bytes().to_vec(),
+        issuer_key_hash: id.issuer_key_hash.as_bytes().to_vec(),
+        serial: id.serial_number.as_bytes().to_vec(),
+    })
+}
+
+/// The status a response asserts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Good,
+    Revoked {
+        at: OffsetDateTime,
+        reason_code: Option<u8>,
+    },
+    /// A serial this CA never issued: never "good" (S/MIME BRs §4.9.10).
+    Unknown,
+}
+
+fn gtime(t: OffsetDateTime) -> Result<OcspGeneralizedTime, PkiError> {
+    let dt = der07::DateTime::new(
+        t.year() as u16,
+        t.month().into(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+    )
+    .map_err(der07_err)?;
+    Ok(OcspGeneralizedTime(GeneralizedTime::from_date_time(dt)))
+}
+
+fn crl_reason(code: u8) -> Option<x509_cert02::ext::pkix::crl::CrlReason> {
+    use x509_cert02::ext::pkix::crl::CrlReason::*;
+    Some(match code {
+        1 => KeyCompromise,
+        3 => AffiliationChanged,
+        4 => Superseded,
+        5 => CessationOfOperation,
+        9 => PrivilegeWithdrawn,
+        _ => return None,
+    })
+}
+
+/// The delegated responder: its certificate and key.
+#[derive(Debug, Clone, Copy)]
+pub struct Responder<'a> {
+    pub certificate_der: &'a [u8],
+    pub key: &'a dyn KeyBackend,
+}
+
+/// A signed OCSPResponse (status successful) for one certificate.
+pub fn sign_response(
+    responder: Responder<'_>,
+    issuer: &OcspIssuer,
+    hash: CertIdHash,
+    serial: &Serial,
+    status: Status,
+    this_update: OffsetDateTime,
+    next_update: OffsetDateTime,
+) -> Result<Vec<u8>, PkiError> {
+    let responder_cert = Certificate::from_der(responder.certificate_der)?;
+    let key_bits = responder_cert
+        .tbs_certificate()
+        .subject_public_key_info()
+        .subject_public_key
+        .raw_bytes();
+    let cert_status = match status {
+        Status::Good => CertStatus::good(),
+        Status::Unknown => CertStatus::unknown(),
+        Status::Revoked { at, reason_code } => CertStatus::revoked(RevokedInfo {
+            revocation_time: gtime(at)?,
+            revocation_reason: reason_code.and_then(crl_reason),
+        }),
+    };
+    let data = ResponseData {
+        version: x509_ocsp::Version::V1,
+        responder_id: ResponderId::ByKey(
+            OctetString::new(CertIdHash::Sha1.digest(key_bits)).map_err(der07_err)?,
+        ),
+        produced_at: gtime(this_update)?,
+        responses: vec![SingleResponse {
+            cert_id: issuer.cert_id(hash, serial)?,
+            cert_status,
+            this_update: gtime(this_update)?,
+            next_update: Some(gtime(next_update)?),
+            single_extensions: None,
+        }],
+        response_extensions: None,
+    };
+    let tbs = data.to_der().map_err(der07_err)?;
+    let signature = responder.key.sign(&tbs)?;
+    use der::Encode as _;
+    let alg_der = signature_algorithm(responder.key.algorithm()).to_der()?;
+    let basic = BasicOcspResponse {
+        tbs_response_data: data,
+        signature_algorithm: spki07::AlgorithmIdentifierOwned::from_der(&alg_der)
+            .map_err(der07_err)?,
+        signature: BitString::from_bytes(&signature).map_err(der07_err)?,
+        certs: Some(vec![
+            x509_cert02::Certificate::from_der(responder.certificate_der).map_err(der07_err)?,
+        ]),
+    };
+    OcspResponse::successful(basic)
+        .and_then(|r| r.to_der())
+        .map_err(der07_err)
+}
+
+/// An unsigned OCSP error response.
+pub fn refusal_response(refusal: OcspRefusal) -> Vec<u8> {
+    let response = match refusal {
+        OcspRefusal::Malformed => OcspResponse::malformed_request(),
+        OcspRefusal::Unauthorized => OcspResponse::unauthorized(),
+    };
+    response.to_der().unwrap_or_default()
+}
+
+/// An internalError response, for failures on our side.
+pub fn internal_error_response() -> Vec<u8> {
+    OcspResponse::internal_error().to_der().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_is_malformed_never_a_panic() {
+        let mut seed: u64 = 0x9e3779b97f4a7c15;
+        for len in 0..300 {
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    seed as u8
+                })
+                .collect();
+            assert!(parse_request(&bytes).is_err());
+        }
+        assert_eq!(
+            parse_request(&vec![0x30; MAX_REQUEST_BYTES + 1]),
+            Err(OcspRefusal::Malformed)
+        );
+        assert!(!refusal_response(OcspRefusal::Malformed).is_empty());
+    }
+}
