@@ -115,8 +115,9 @@ impl Signet {
             .ok_or_else(|| AppError::NotFound(format!("CRL {ca}/{shard}")))
     }
 
-    /// After a revocation: a new CRL for the shard that lists the certificate.
+    /// After a revocation: a new OCSP response and a new CRL for the shard that lists it.
     pub(crate) async fn republish_for(&self, serial: &Serial) -> Result<(), AppError> {
+        self.presign_ocsp_for(serial).await?;
         let Some(cert) = self.store.certificate(serial).await? else {
             return Ok(());
         };

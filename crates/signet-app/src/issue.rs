@@ -235,13 +235,19 @@ impl Signet {
             requested,
         })?;
         let issuer = self.authority.issuer(&plan.issuer)?;
-        record_and_sign(
+        let issued = record_and_sign(
             self.store.as_ref(),
             self.clock.as_ref(),
             &IssuerRef::from(issuer),
             &plan.profile,
             |serial| issuer.prepare(&plan, serial, key),
         )
-        .await
+        .await?;
+        // Status is published from the moment the certificate exists. A failure here is repaired
+        // by the refresh job, so it does not undo the issuance.
+        if let Err(e) = self.presign_ocsp_for(&issued.serial).await {
+            tracing::error!(serial = %issued.serial, error = %e, "pre-signing the OCSP response failed; the refresh job will retry");
+        }
+        Ok(issued)
     }
 }

@@ -14,6 +14,7 @@ pub mod init;
 pub mod issue;
 pub mod lifecycle;
 pub mod mail;
+pub mod ocsp;
 pub mod orders;
 pub mod pickup;
 pub mod secrets;

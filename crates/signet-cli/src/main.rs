@@ -294,6 +294,7 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             }
             let signet = Signet::open(&cli.data_dir, store, Arc::new(SystemClock)).await?;
             signet.publish_due_crls(false).await?;
+            signet.refresh_ocsp().await?;
             serve(Arc::new(signet), listen).await
         }
         Command::Revoke { serial, reason } => {
@@ -318,6 +319,8 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             println!("expiry reminders sent: {sent}");
             let crls = signet.publish_due_crls(false).await?;
             println!("CRL shards published: {crls}");
+            let ocsp = signet.refresh_ocsp().await?;
+            println!("OCSP responses signed: {ocsp}");
             Ok(())
         }
         Command::Crl { ca } => {
@@ -498,6 +501,9 @@ async fn serve(signet: Arc<Signet>, listen: &str) -> Result<(), AppError> {
             }
             if let Err(e) = jobs.publish_due_crls(false).await {
                 tracing::error!(error = %e, "CRL job failed");
+            }
+            if let Err(e) = jobs.refresh_ocsp().await {
+                tracing::error!(error = %e, "OCSP refresh job failed");
             }
         }
     });

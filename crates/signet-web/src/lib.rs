@@ -13,6 +13,7 @@ use signet_app::issue::Signet;
 
 pub mod api;
 pub mod links;
+pub mod ocsp;
 pub mod problem;
 
 /// The router for a running CA.
@@ -20,6 +21,7 @@ pub fn router(signet: Arc<Signet>) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(links::routes())
+        .merge(ocsp::routes())
         .route("/healthz", get(healthz))
         .route("/repository/", get(repository_index))
         .route("/repository/{file}", get(repository_file))
