@@ -9,14 +9,14 @@ use signet_domain::certificate::RevocationReason;
 use signet_domain::ocsp::{OCSP_REFRESH_AFTER, window};
 use signet_domain::serial::Serial;
 use signet_pki::ocsp::{
-    CertIdHash, OcspIssuer, OcspRefusal, Responder, Status, internal_error_response, parse_request, refusal_response,
-    sign_response,
+    CertIdHash, OcspIssuer, OcspRefusal, Responder, Status, internal_error_response, parse_request,
+    refusal_response, sign_response,
 };
 use signet_store::{CertificateRecord, IssuanceState, OcspRecord};
 use time::OffsetDateTime;
 
-use crate::issue::Signet;
 use crate::AppError;
+use crate::issue::Signet;
 
 /// An answer for the HTTP layer: the DER and, for signed answers, its validity for caching.
 #[derive(Debug, Clone)]
@@ -27,22 +27,40 @@ pub struct OcspAnswer {
 
 impl OcspAnswer {
     fn refused(r: OcspRefusal) -> OcspAnswer {
-        OcspAnswer { der: refusal_response(r), validity: None }
+        OcspAnswer {
+            der: refusal_response(r),
+            validity: None,
+        }
     }
 }
 
 impl Signet {
     fn responder_for(&self, issuer: &str) -> Result<(Responder<'_>, OcspIssuer), AppError> {
-        let r = self.authority.responders.get(issuer).ok_or_else(|| AppError::NotFound(format!("OCSP responder for {issuer}")))?;
+        let r = self
+            .authority
+            .responders
+            .get(issuer)
+            .ok_or_else(|| AppError::NotFound(format!("OCSP responder for {issuer}")))?;
         let ca = self.authority.issuer(issuer)?;
-        Ok((Responder { certificate_der: &r.certificate_der, key: r.key.as_ref() }, OcspIssuer::new(issuer, &ca.certificate_der)?))
+        Ok((
+            Responder {
+                certificate_der: &r.certificate_der,
+                key: r.key.as_ref(),
+            },
+            OcspIssuer::new(issuer, &ca.certificate_der)?,
+        ))
     }
 
     fn status_of(cert: &CertificateRecord) -> Result<Status, AppError> {
         Ok(match cert.revoked_at {
             Some(at) => Status::Revoked {
                 at,
-                reason_code: cert.revocation_reason.as_deref().map(RevocationReason::parse).transpose()?.map(RevocationReason::code),
+                reason_code: cert
+                    .revocation_reason
+                    .as_deref()
+                    .map(RevocationReason::parse)
+                    .transpose()?
+                    .map(RevocationReason::code),
             },
             None => Status::Good,
         })
@@ -52,8 +70,22 @@ impl Signet {
     pub async fn presign_ocsp(&self, cert: &CertificateRecord) -> Result<OcspRecord, AppError> {
         let (responder, issuer) = self.responder_for(&cert.intent.issuer)?;
         let (this_update, next_update) = window(self.now());
-        let der = sign_response(responder, &issuer, CertIdHash::Sha1, &cert.intent.serial, Self::status_of(cert)?, this_update, next_update)?;
-        let record = OcspRecord { serial: cert.intent.serial.to_hex(), issuer: issuer.name, this_update, next_update, der };
+        let der = sign_response(
+            responder,
+            &issuer,
+            CertIdHash::Sha1,
+            &cert.intent.serial,
+            Self::status_of(cert)?,
+            this_update,
+            next_update,
+        )?;
+        let record = OcspRecord {
+            serial: cert.intent.serial.to_hex(),
+            issuer: issuer.name,
+            this_update,
+            next_update,
+            der,
+        };
         self.store.store_ocsp_response(&record).await?;
         Ok(record)
     }
@@ -74,7 +106,10 @@ impl Signet {
         let mut signed = 0;
         loop {
             let now = self.now();
-            let batch = self.store.certificates_needing_ocsp(now - OCSP_REFRESH_AFTER, now, 1000).await?;
+            let batch = self
+                .store
+                .certificates_needing_ocsp(now - OCSP_REFRESH_AFTER, now, 1000)
+                .await?;
             if batch.is_empty() {
                 return Ok(signed);
             }
@@ -91,7 +126,10 @@ impl Signet {
             Ok(answer) => answer,
             Err(e) => {
                 tracing::error!(error = %e, "OCSP request failed");
-                OcspAnswer { der: internal_error_response(), validity: None }
+                OcspAnswer {
+                    der: internal_error_response(),
+                    validity: None,
+                }
             }
         }
     }
@@ -120,11 +158,16 @@ impl Signet {
             && r.issuer == issuer.name
             && r.next_update > now
         {
-            return Ok(OcspAnswer { der: r.der, validity: Some((r.this_update, r.next_update)) });
+            return Ok(OcspAnswer {
+                der: r.der,
+                validity: Some((r.this_update, r.next_update)),
+            });
         }
         // Not pre-signed: sign now. A serial this CA never issued is "unknown", never "good".
         let cert = self.store.certificate(&serial).await?.filter(|c| {
-            c.state == IssuanceState::Issued && c.intent.issuer == issuer.name && !c.intent.profile.starts_with("ca:")
+            c.state == IssuanceState::Issued
+                && c.intent.issuer == issuer.name
+                && !c.intent.profile.starts_with("ca:")
         });
         let status = match &cert {
             Some(c) => Self::status_of(c)?,
@@ -132,12 +175,26 @@ impl Signet {
         };
         if let (Some(c), CertIdHash::Sha1) = (&cert, query.hash) {
             let r = self.presign_ocsp(c).await?;
-            return Ok(OcspAnswer { der: r.der, validity: Some((r.this_update, r.next_update)) });
+            return Ok(OcspAnswer {
+                der: r.der,
+                validity: Some((r.this_update, r.next_update)),
+            });
         }
         let (responder, _) = self.responder_for(&issuer.name)?;
         let (this_update, next_update) = window(now);
-        let der = sign_response(responder, &issuer, query.hash, &serial, status, this_update, next_update)?;
-        Ok(OcspAnswer { der, validity: Some((this_update, next_update)) })
+        let der = sign_response(
+            responder,
+            &issuer,
+            query.hash,
+            &serial,
+            status,
+            this_update,
+            next_update,
+        )?;
+        Ok(OcspAnswer {
+            der,
+            validity: Some((this_update, next_update)),
+        })
     }
 }
 

@@ -510,6 +510,48 @@ async fn workflow_story(store: Arc<dyn Store>) {
         (revoked[0].serial.as_str(), revoked[0].reason.as_deref()),
         (serial(20).to_hex().as_str(), Some("key_compromise"))
     );
+    assert_eq!(revoked[0].crl_shard, 0, "the shard recorded at issuance");
+
+    // OCSP: issued certificates without a fresh response are found; storing replaces.
+    let needing = store
+        .certificates_needing_ocsp(t(0), t(0), 100)
+        .await
+        .expect("needing");
+    assert!(needing.iter().any(|c| c.intent.serial == serial(1)));
+    assert!(needing.iter().all(|c| c.state == IssuanceState::Issued));
+    let response = |secs: i64, der: u8| OcspRecord {
+        serial: serial(1).to_hex(),
+        issuer: "class3".into(),
+        this_update: t(secs),
+        next_update: t(secs + 100),
+        der: vec![der],
+    };
+    store
+        .store_ocsp_response(&response(10, 1))
+        .await
+        .expect("store");
+    let fresh = store
+        .certificates_needing_ocsp(t(5), t(0), 100)
+        .await
+        .expect("needing");
+    assert!(!fresh.iter().any(|c| c.intent.serial == serial(1)));
+    let stale = store
+        .certificates_needing_ocsp(t(11), t(0), 100)
+        .await
+        .expect("needing");
+    assert!(stale.iter().any(|c| c.intent.serial == serial(1)));
+    store
+        .store_ocsp_response(&response(20, 2))
+        .await
+        .expect("replace");
+    assert_eq!(
+        store
+            .ocsp_response(&serial(1).to_hex())
+            .await
+            .expect("read"),
+        Some(response(20, 2))
+    );
+    assert_eq!(store.ocsp_response("00").await.expect("read"), None);
 }
 
 #[tokio::test]

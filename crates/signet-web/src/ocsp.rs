@@ -19,24 +19,41 @@ use time::macros::format_description;
 pub fn routes() -> Router<Arc<Signet>> {
     Router::new()
         // Bodies past the limit are read and answered malformedRequest; far larger ones get 413.
-        .route("/ocsp", post(by_post).layer(DefaultBodyLimit::max(16 * MAX_REQUEST_BYTES)))
+        .route(
+            "/ocsp",
+            post(by_post).layer(DefaultBodyLimit::max(16 * MAX_REQUEST_BYTES)),
+        )
         .route("/ocsp/{*request}", get(by_get))
 }
 
 /// IMF-fixdate (RFC 9110 §5.6.7).
 fn http_date(t: OffsetDateTime) -> String {
-    let fmt = format_description!("[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT");
-    t.to_offset(time::UtcOffset::UTC).format(&fmt).unwrap_or_default()
+    let fmt = format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&fmt)
+        .unwrap_or_default()
 }
 
 fn respond(signet: &Signet, answer: OcspAnswer) -> Response {
-    let mut response = ([(header::CONTENT_TYPE, "application/ocsp-response")], answer.der.clone()).into_response();
+    let mut response = (
+        [(header::CONTENT_TYPE, "application/ocsp-response")],
+        answer.der.clone(),
+    )
+        .into_response();
     if let Some((this_update, next_update)) = answer.validity {
         let max_age = (next_update - signet.now()).whole_seconds().max(0);
-        let etag = format!("\"{}\"", hex::encode(&signet_app::sha256(&answer.der)[..16]));
+        let etag = format!(
+            "\"{}\"",
+            hex::encode(&signet_app::sha256(&answer.der)[..16])
+        );
         let headers = response.headers_mut();
         for (name, value) in [
-            (header::CACHE_CONTROL, format!("max-age={max_age}, public, no-transform, must-revalidate")),
+            (
+                header::CACHE_CONTROL,
+                format!("max-age={max_age}, public, no-transform, must-revalidate"),
+            ),
             (header::LAST_MODIFIED, http_date(this_update)),
             (header::EXPIRES, http_date(next_update)),
             (header::ETAG, etag),
@@ -59,12 +76,20 @@ async fn by_get(State(signet): State<Arc<Signet>>, Path(encoded): Path<String>) 
     let trimmed = encoded.trim_start_matches('/');
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(trimmed)
-        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(trimmed.trim_end_matches('=')));
+        .or_else(|_| {
+            base64::engine::general_purpose::STANDARD_NO_PAD.decode(trimmed.trim_end_matches('='))
+        });
     match decoded {
         Ok(der) if der.len() <= MAX_REQUEST_BYTES => {
             let answer = signet.ocsp_answer(&der).await;
             respond(&signet, answer)
         }
-        _ => respond(&signet, OcspAnswer { der: refusal_response(OcspRefusal::Malformed), validity: None }),
+        _ => respond(
+            &signet,
+            OcspAnswer {
+                der: refusal_response(OcspRefusal::Malformed),
+                validity: None,
+            },
+        ),
     }
 }
