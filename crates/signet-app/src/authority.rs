@@ -130,11 +130,12 @@ pub fn write_new_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), AppErr
         .map_err(|e| AppError::io(path, e))
 }
 
-/// An OCSP responder: its certificate and key.
+/// An OCSP responder: its certificate and key, and how requests name the CA it answers for.
 #[derive(Debug)]
 pub struct Responder {
     pub certificate_der: Vec<u8>,
     pub key: Arc<dyn KeyBackend>,
+    pub issuer: signet_pki::ocsp::OcspIssuer,
 }
 
 /// Every CA of the hierarchy, ready to sign.
@@ -195,18 +196,17 @@ impl Authority {
         let mut issuers = BTreeMap::new();
         let mut responders = BTreeMap::new();
         for (name, settings) in &config.issuers {
-            issuers.insert(
-                name.clone(),
-                pair(name, settings.key_algorithm, issuer_urls(config, name))?,
-            );
+            let issuer = pair(name, settings.key_algorithm, issuer_urls(config, name))?;
             let rname = responder_name(name);
             responders.insert(
                 name.clone(),
                 Responder {
                     certificate_der: read_certificate(data_dir, &rname)?,
                     key: keys.load(&rname, settings.ocsp_key_algorithm)?,
+                    issuer: signet_pki::ocsp::OcspIssuer::new(name, &issuer.certificate_der)?,
                 },
             );
+            issuers.insert(name.clone(), issuer);
         }
         Ok(Authority {
             root,

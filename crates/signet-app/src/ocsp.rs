@@ -72,7 +72,7 @@ impl Signet {
         let (this_update, next_update) = window(self.now());
         let der = sign_response(
             responder,
-            &issuer,
+            issuer,
             CertIdHash::Sha1,
             &cert.intent.serial,
             Self::status_of(cert)?,
@@ -142,13 +142,12 @@ impl Signet {
         let Ok(serial) = Serial::from_der_integer(&query.serial) else {
             return Ok(OcspAnswer::refused(OcspRefusal::Malformed));
         };
-        let mut matched = None;
-        for name in self.authority.responders.keys() {
-            let (_, issuer) = self.responder_for(name)?;
-            if issuer.matches(query.hash, &query.issuer_name_hash, &query.issuer_key_hash) {
-                matched = Some(issuer);
-            }
-        }
+        let matched = self
+            .authority
+            .responders
+            .values()
+            .map(|r| &r.issuer)
+            .find(|i| i.matches(query.hash, &query.issuer_name_hash, &query.issuer_key_hash));
         let Some(issuer) = matched else {
             return Ok(OcspAnswer::refused(OcspRefusal::Unauthorized));
         };
@@ -184,7 +183,7 @@ impl Signet {
         let (this_update, next_update) = window(now);
         let der = sign_response(
             responder,
-            &issuer,
+            issuer,
             query.hash,
             &serial,
             status,

@@ -51,6 +51,8 @@ pub struct OcspIssuer {
     pub name: String,
     subject_der: Vec<u8>,
     key_bits: Vec<u8>,
+    /// SHA-1 and SHA-256 of the subject name and the key, computed once.
+    hashes: [(CertIdHash, Vec<u8>, Vec<u8>); 2],
 }
 
 impl OcspIssuer {
@@ -58,20 +60,27 @@ impl OcspIssuer {
         use der::Encode as _;
         let cert = Certificate::from_der(certificate_der)?;
         let tbs = cert.tbs_certificate();
+        let subject_der = tbs.subject().to_der()?;
+        let key_bits = tbs
+            .subject_public_key_info()
+            .subject_public_key
+            .raw_bytes()
+            .to_vec();
+        let hashes = [CertIdHash::Sha1, CertIdHash::Sha256]
+            .map(|h| (h, h.digest(&subject_der), h.digest(&key_bits)));
         Ok(OcspIssuer {
             name: name.to_owned(),
-            subject_der: tbs.subject().to_der()?,
-            key_bits: tbs
-                .subject_public_key_info()
-                .subject_public_key
-                .raw_bytes()
-                .to_vec(),
+            subject_der,
+            key_bits,
+            hashes,
         })
     }
 
     /// Whether a request's CertID names this issuer.
     pub fn matches(&self, hash: CertIdHash, name_hash: &[u8], key_hash: &[u8]) -> bool {
-        hash.digest(&self.subject_der) == name_hash && hash.digest(&self.key_bits) == key_hash
+        self.hashes
+            .iter()
+            .any(|(h, n, k)| *h == hash && n == name_hash && k == key_hash)
     }
 
     fn cert_id(&self, hash: CertIdHash, serial: &Serial) -> Result<CertId, PkiError> {
