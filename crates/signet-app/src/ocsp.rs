@@ -35,19 +35,18 @@ impl OcspAnswer {
 }
 
 impl Signet {
-    fn responder_for(&self, issuer: &str) -> Result<(Responder<'_>, OcspIssuer), AppError> {
+    fn responder_for(&self, issuer: &str) -> Result<(Responder<'_>, &OcspIssuer), AppError> {
         let r = self
             .authority
             .responders
             .get(issuer)
             .ok_or_else(|| AppError::NotFound(format!("OCSP responder for {issuer}")))?;
-        let ca = self.authority.issuer(issuer)?;
         Ok((
             Responder {
                 certificate_der: &r.certificate_der,
                 key: r.key.as_ref(),
             },
-            OcspIssuer::new(issuer, &ca.certificate_der)?,
+            &r.issuer,
         ))
     }
 
@@ -81,7 +80,7 @@ impl Signet {
         )?;
         let record = OcspRecord {
             serial: cert.intent.serial.to_hex(),
-            issuer: issuer.name,
+            issuer: issuer.name.clone(),
             this_update,
             next_update,
             der,
