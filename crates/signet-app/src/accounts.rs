@@ -64,6 +64,29 @@ impl Signet {
         .await
     }
 
+    /// Passes a result through, recording refusals (bad input, forbidden or conflicting
+    /// requests) in the audit log with their reason.
+    pub async fn audit_refusal<T>(
+        &self,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        result: Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        if let Err(e) = &result
+            && e.is_refusal()
+        {
+            self.audit(
+                actor,
+                &format!("{action}.refused"),
+                subject,
+                json!({"reason": e.to_string()}),
+            )
+            .await?;
+        }
+        result
+    }
+
     pub fn send_mail(&self, to: &str, subject: &str, body: String) -> Result<(), AppError> {
         self.mailer.send(
             &self.config.mail.from,

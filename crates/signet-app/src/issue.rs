@@ -183,16 +183,23 @@ impl Signet {
 
     /// Issues a subscriber certificate for a CSR (operator tool).
     pub async fn issue(&self, req: IssueRequest) -> Result<Issued, AppError> {
-        let identity = Identity::try_from(req.identity)?;
-        let key = parse_csr(&req.csr)?;
-        self.issue_for_key(
-            &req.profile,
-            req.product.as_deref(),
-            &identity,
-            &key,
-            Lifetime::Months(req.validity_months),
-        )
-        .await
+        let subject = format!("profile:{}", req.profile);
+        let result = async {
+            let identity = Identity::try_from(req.identity)?;
+            let key = parse_csr(&req.csr)?;
+            let lifetime = Lifetime::Months(req.validity_months);
+            self.issue_for_key(
+                &req.profile,
+                req.product.as_deref(),
+                &identity,
+                &key,
+                lifetime,
+            )
+            .await
+        }
+        .await;
+        self.audit_refusal("operator:cli", "certificate.issue", &subject, result)
+            .await
     }
 
     /// Issues a certificate for a checked key after every rule; the store holds the intent

@@ -190,7 +190,11 @@ impl Signet {
 
     /// Places an order; its details are locked from here on (R-ORD-1).
     pub async fn place_order(&self, actor: &Actor, o: NewOrder) -> Result<OrderRecord, AppError> {
-        let record = self.build_order(actor, o)?;
+        let who = format!("account:{}", actor.account);
+        let built = self.build_order(actor, o);
+        let record = self
+            .audit_refusal(&who, "order.create", &who, built)
+            .await?;
         self.open_order(actor, record).await
     }
 
@@ -469,6 +473,23 @@ impl Signet {
 
     /// Uploads a document (PDF, PNG, JPEG by content; size-limited; stored by SHA-256).
     pub async fn upload_document(
+        &self,
+        actor: &Actor,
+        number: &str,
+        kind: &str,
+        content: &[u8],
+    ) -> Result<DocumentView, AppError> {
+        let result = self.store_document(actor, number, kind, content).await;
+        self.audit_refusal(
+            &format!("account:{}", actor.account),
+            "order.document_upload",
+            &format!("order:{number}"),
+            result,
+        )
+        .await
+    }
+
+    async fn store_document(
         &self,
         actor: &Actor,
         number: &str,

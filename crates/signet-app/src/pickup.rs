@@ -51,7 +51,14 @@ fn key_type_named(name: &str) -> Option<SubscriberKeyType> {
 }
 
 impl Signet {
+    /// Redeems a pickup link; every refusal is audited (the token itself never is).
     pub async fn pick_up(&self, token: &str, req: PickupRequest) -> Result<PickedUp, AppError> {
+        let result = self.redeem_pickup(token, req).await;
+        self.audit_refusal("pickup", "pickup", "pickup", result)
+            .await
+    }
+
+    async fn redeem_pickup(&self, token: &str, req: PickupRequest) -> Result<PickedUp, AppError> {
         let hash = token_hash(token);
         let now = self.now();
         let purpose = TokenPurpose::Pickup.as_str();

@@ -173,6 +173,29 @@ fn bad_requests_are_refused_and_change_nothing() {
         "files in the data directory changed"
     );
 
+    // Every refusal the CA saw is in the audit log with its reason (the malformed JSON is refused
+    // by the command line before the CA is opened).
+    let url = format!("sqlite://{}", data.path().join("signet.db").display());
+    let refused = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            let store = signet_store::SqliteStore::open(&url)
+                .await
+                .expect("open store");
+            store.audit_entries().await.expect("audit")
+        });
+    let refused: Vec<_> = refused
+        .iter()
+        .filter(|e| e.action == "certificate.issue.refused")
+        .collect();
+    assert_eq!(refused.len(), 10, "{refused:?}");
+    assert!(
+        refused
+            .iter()
+            .any(|e| e.detail.contains("1024 bits is too weak"))
+    );
+    ok(signet(data.path()).args(["audit", "verify"]));
+
     // A second init refuses and changes nothing.
     let out = run(signet(data.path()).args(["init", "--base-url", BASE_URL]));
     assert!(!out.status.success());
