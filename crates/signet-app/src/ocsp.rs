@@ -65,26 +65,32 @@ impl Signet {
         })
     }
 
-    /// Signs and stores the (SHA-1 CertID, RFC 5019) response for a subscriber certificate.
-    pub async fn presign_ocsp(&self, cert: &CertificateRecord) -> Result<OcspRecord, AppError> {
+    /// Signs the (SHA-1 CertID, RFC 5019) response for a subscriber certificate.
+    fn sign_ocsp(&self, cert: &CertificateRecord) -> Result<OcspRecord, AppError> {
         let (responder, issuer) = self.responder_for(&cert.intent.issuer)?;
         let (this_update, next_update) = window(self.now());
+        let status = Self::status_of(cert)?;
         let der = sign_response(
             responder,
             issuer,
             CertIdHash::Sha1,
             &cert.intent.serial,
-            Self::status_of(cert)?,
+            status,
             this_update,
             next_update,
         )?;
-        let record = OcspRecord {
+        Ok(OcspRecord {
             serial: cert.intent.serial.to_hex(),
             issuer: issuer.name.clone(),
             this_update,
             next_update,
             der,
-        };
+        })
+    }
+
+    /// Signs and stores the response for a subscriber certificate.
+    pub async fn presign_ocsp(&self, cert: &CertificateRecord) -> Result<OcspRecord, AppError> {
+        let record = self.sign_ocsp(cert)?;
         self.store.store_ocsp_response(&record).await?;
         Ok(record)
     }
@@ -112,10 +118,13 @@ impl Signet {
             if batch.is_empty() {
                 return Ok(signed);
             }
-            for cert in &batch {
-                self.presign_ocsp(cert).await?;
-                signed += 1;
-            }
+            // One transaction per batch: a flushed commit per response would bound the job's speed.
+            let records = batch
+                .iter()
+                .map(|c| self.sign_ocsp(c))
+                .collect::<Result<Vec<_>, _>>()?;
+            self.store.store_ocsp_responses(&records).await?;
+            signed += records.len();
         }
     }
 

@@ -81,6 +81,9 @@ macro_rules! select_certificates {
 }
 const SELECT_BY_SERIAL: &str = select_certificates!("WHERE serial = $1");
 const SELECT_UNFINISHED: &str = select_certificates!("WHERE state = 'intent' ORDER BY created_at");
+const UPSERT_OCSP: &str = "INSERT INTO ocsp_responses (serial, issuer, this_update, next_update, der) \
+    VALUES ($1, $2, $3, $4, $5) ON CONFLICT (serial) DO UPDATE SET issuer = excluded.issuer, \
+    this_update = excluded.this_update, next_update = excluded.next_update, der = excluded.der";
 const SELECT_NEEDING_OCSP: &str = concat!(
     "SELECT c.serial, c.issuer, c.profile, c.subject, c.not_before, c.not_after, c.tbs, c.der, c.state, c.note, ",
     "c.created_at, c.revoked_at, c.revocation_reason, c.crl_shard FROM certificates c ",
@@ -800,18 +803,22 @@ macro_rules! sql_store {
             }
 
             async fn store_ocsp_response(&self, r: &OcspRecord) -> Result<(), StoreError> {
-                sqlx::query(
-                    "INSERT INTO ocsp_responses (serial, issuer, this_update, next_update, der) VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (serial) DO UPDATE SET issuer = excluded.issuer, this_update = excluded.this_update, \
-                     next_update = excluded.next_update, der = excluded.der",
-                )
-                .bind(&r.serial)
-                .bind(&r.issuer)
-                .bind(r.this_update.unix_timestamp())
-                .bind(r.next_update.unix_timestamp())
-                .bind(&r.der)
-                .execute(&self.pool)
-                .await?;
+                self.store_ocsp_responses(std::slice::from_ref(r)).await
+            }
+
+            async fn store_ocsp_responses(&self, responses: &[OcspRecord]) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await?;
+                for r in responses {
+                    sqlx::query(UPSERT_OCSP)
+                        .bind(&r.serial)
+                        .bind(&r.issuer)
+                        .bind(r.this_update.unix_timestamp())
+                        .bind(r.next_update.unix_timestamp())
+                        .bind(&r.der)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
                 Ok(())
             }
 

@@ -233,6 +233,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     // OCSP.
     /// Stores (or replaces) the pre-signed response for a certificate.
     async fn store_ocsp_response(&self, response: &OcspRecord) -> Result<(), StoreError>;
+    /// Stores (or replaces) many responses in one transaction (the refresh job's batches).
+    async fn store_ocsp_responses(&self, responses: &[OcspRecord]) -> Result<(), StoreError>;
     async fn ocsp_response(&self, serial: &str) -> Result<Option<OcspRecord>, StoreError>;
     /// Unexpired subscriber certificates whose response is missing or was signed before
     /// `stale_before`, at most `limit`.

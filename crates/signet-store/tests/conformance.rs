@@ -541,7 +541,7 @@ async fn workflow_story(store: Arc<dyn Store>) {
         .expect("needing");
     assert!(stale.iter().any(|c| c.intent.serial == serial(1)));
     store
-        .store_ocsp_response(&response(20, 2))
+        .store_ocsp_responses(&[response(20, 2)])
         .await
         .expect("replace");
     assert_eq!(
