@@ -62,11 +62,7 @@ pub struct Reorder {
 }
 
 fn channel(o: &OrderRecord) -> Channel {
-    if o.channel == "agent" {
-        Channel::Agent
-    } else {
-        Channel::SelfService
-    }
+    Channel::from_stored(&o.channel)
 }
 
 impl Signet {
@@ -349,8 +345,7 @@ impl Signet {
 
     /// Support sends a reorder with carried-over evidence to vetting (R-ORD-7).
     pub async fn expedite(&self, actor: &Actor, number: &str) -> Result<(), AppError> {
-        let (r, facts) = self.visible_order(actor, number).await?;
-        self.apply(actor, &r, &facts, OrderEvent::Expedite, "order.expedited")
+        self.act(actor, number, OrderEvent::Expedite, "order.expedited")
             .await
             .map(|_| ())
     }

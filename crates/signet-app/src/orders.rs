@@ -101,13 +101,6 @@ fn status(record: &OrderRecord) -> Result<OrderStatus, AppError> {
         .ok_or_else(|| AppError::Internal(format!("unknown order status {}", record.status)))
 }
 
-fn channel_name(c: Channel) -> &'static str {
-    match c {
-        Channel::SelfService => "self_service",
-        Channel::Agent => "agent",
-    }
-}
-
 /// R-ORD-4: a fingerprint of the order number and every locked detail, printed on the request
 /// form, so vetting can tell that a returned paper form belongs to this order.
 pub fn fingerprint(o: &OrderRecord) -> String {
@@ -166,11 +159,7 @@ impl Signet {
             status: status(r)?,
             placed_by: r.placed_by,
             attested_by: r.attested_by,
-            channel: if r.channel == "agent" {
-                Channel::Agent
-            } else {
-                Channel::SelfService
-            },
+            channel: Channel::from_stored(&r.channel),
             country: r.country.clone(),
             approval_email_confirmed: r.approval_confirmed,
             has_signed_agreement: docs
@@ -233,7 +222,7 @@ impl Signet {
             pickup_password_hash: hash_password(&o.pickup_password)?,
             validity_months: o.validity_months,
             key_type: o.key_type.clone(),
-            channel: channel_name(channel).to_owned(),
+            channel: channel.as_str().to_owned(),
             country: identity.country().to_owned(),
             placed_by: actor.account,
             attested_by: None,
@@ -616,9 +605,20 @@ impl Signet {
         Ok(matches)
     }
 
-    pub async fn attest(&self, actor: &Actor, number: &str) -> Result<(), AppError> {
+    /// Loads an order the actor may see and applies one event to it.
+    pub(crate) async fn act(
+        &self,
+        actor: &Actor,
+        number: &str,
+        event: OrderEvent,
+        action: &str,
+    ) -> Result<Transition, AppError> {
         let (r, facts) = self.visible_order(actor, number).await?;
-        self.apply(actor, &r, &facts, OrderEvent::Attest, "order.attested")
+        self.apply(actor, &r, &facts, event, action).await
+    }
+
+    pub async fn attest(&self, actor: &Actor, number: &str) -> Result<(), AppError> {
+        self.act(actor, number, OrderEvent::Attest, "order.attested")
             .await
             .map(|_| ())
     }
@@ -678,8 +678,7 @@ impl Signet {
     }
 
     pub async fn cancel_order(&self, actor: &Actor, number: &str) -> Result<(), AppError> {
-        let (r, facts) = self.visible_order(actor, number).await?;
-        self.apply(actor, &r, &facts, OrderEvent::Cancel, "order.cancelled")
+        self.act(actor, number, OrderEvent::Cancel, "order.cancelled")
             .await
             .map(|_| ())
     }

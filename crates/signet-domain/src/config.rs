@@ -19,6 +19,25 @@ pub enum Channel {
     Agent,
 }
 
+impl Channel {
+    /// The stored and JSON name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::SelfService => "self_service",
+            Channel::Agent => "agent",
+        }
+    }
+
+    /// Reads a stored name; anything but `agent` is self-service.
+    pub fn from_stored(text: &str) -> Channel {
+        if text == Channel::Agent.as_str() {
+            Channel::Agent
+        } else {
+            Channel::SelfService
+        }
+    }
+}
+
 /// Country → channel map; countries not listed use the default.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
