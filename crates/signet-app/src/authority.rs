@@ -133,8 +133,7 @@ pub fn write_new_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), AppErr
 /// An OCSP responder: its certificate and key, and how requests name the CA it answers for.
 #[derive(Debug)]
 pub struct Responder {
-    pub certificate_der: Vec<u8>,
-    pub key: Arc<dyn KeyBackend>,
+    pub signer: signet_pki::ocsp::OcspResponder,
     pub issuer: signet_pki::ocsp::OcspIssuer,
 }
 
@@ -201,8 +200,10 @@ impl Authority {
             responders.insert(
                 name.clone(),
                 Responder {
-                    certificate_der: read_certificate(data_dir, &rname)?,
-                    key: keys.load(&rname, settings.ocsp_key_algorithm)?,
+                    signer: signet_pki::ocsp::OcspResponder::new(
+                        &read_certificate(data_dir, &rname)?,
+                        keys.load(&rname, settings.ocsp_key_algorithm)?,
+                    )?,
                     issuer: signet_pki::ocsp::OcspIssuer::new(name, &issuer.certificate_der)?,
                 },
             );

@@ -2,19 +2,33 @@
 //! after a revocation in it, and a fresh one before it grows stale (background job). Each CRL is
 //! its own row with a shard-local, ever-increasing number.
 
+use std::ops::ControlFlow;
 use std::str::FromStr;
 
 use serde_json::json;
 use signet_domain::certificate::RevocationReason;
 use signet_domain::crl::{needs_refresh, window};
 use signet_domain::serial::Serial;
-use signet_pki::crl::{CrlEntry, CrlScope, sign_crl};
+use signet_pki::crl::{CrlEntry, CrlScope, RevokedList, sign_crl};
 use signet_pki::issuance::Issuer;
-use signet_store::CrlRecord;
+use signet_store::{CrlRecord, RevokedRecord};
 
 use crate::AppError;
 use crate::config::ROOT;
 use crate::issue::Signet;
+
+fn crl_entry(r: &RevokedRecord) -> Result<CrlEntry, AppError> {
+    let reason = r
+        .reason
+        .as_deref()
+        .map(RevocationReason::parse)
+        .transpose()?;
+    Ok(CrlEntry {
+        serial: Serial::from_str(&r.serial)?,
+        revoked_at: r.revoked_at,
+        reason_code: reason.map(RevocationReason::code),
+    })
+}
 
 impl Signet {
     fn crl_issuer(&self, name: &str) -> Result<(&Issuer, CrlScope), AppError> {
@@ -39,24 +53,21 @@ impl Signet {
         if shard >= issuer.urls.crl_shards {
             return Err(AppError::NotFound(format!("CRL shard {shard} of {ca}")));
         }
-        let mut entries = Vec::new();
-        for r in self
-            .store
-            .revoked_certificates(ca)
-            .await?
-            .into_iter()
-            .filter(|r| r.crl_shard == shard)
-        {
-            let reason = r
-                .reason
-                .as_deref()
-                .map(RevocationReason::parse)
-                .transpose()?;
-            entries.push(CrlEntry {
-                serial: Serial::from_str(&r.serial)?,
-                revoked_at: r.revoked_at,
-                reason_code: reason.map(RevocationReason::code),
-            });
+        let mut entries = RevokedList::default();
+        let mut failure: Option<AppError> = None;
+        self.store
+            .for_each_revoked_in_shard(ca, shard, &mut |r| match crl_entry(&r)
+                .and_then(|e| Ok(entries.push(&e)?))
+            {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(e) => {
+                    failure = Some(e);
+                    ControlFlow::Break(())
+                }
+            })
+            .await?;
+        if let Some(e) = failure {
+            return Err(e);
         }
         let number = self.store.next_crl_number(ca, shard).await?;
         let (this_update, next_update) = window(self.now());

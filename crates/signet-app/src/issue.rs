@@ -152,6 +152,7 @@ pub struct Signet {
     pub store: Arc<dyn Store>,
     pub clock: SharedClock,
     pub mailer: Mailer,
+    pub ocsp_cache: crate::ocsp_cache::OcspCache,
 }
 
 impl Signet {
@@ -178,6 +179,7 @@ impl Signet {
             store,
             clock,
             mailer,
+            ocsp_cache: Default::default(),
         })
     }
 

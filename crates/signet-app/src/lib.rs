@@ -15,6 +15,7 @@ pub mod issue;
 pub mod lifecycle;
 pub mod mail;
 pub mod ocsp;
+pub mod ocsp_cache;
 pub mod orders;
 pub mod pickup;
 pub mod secrets;

@@ -1,97 +1,117 @@
 //! The OCSP responder's data side (R-CRT-6): responses are signed when a certificate is issued
-//! or revoked and re-signed by a job before they go stale; answering a request is a lookup.
-//! Only a request the store has no response for (an unknown serial, a SHA-256 CertID) is signed
-//! on demand.
+//! or revoked and re-signed by a job before they go stale; answering a request is a lookup in
+//! memory ([`OcspCache`]) or, on a miss, one row of the store. Only a request the store has no
+//! response for (an unknown serial, a SHA-256 CertID) is signed on demand.
 
 use std::str::FromStr;
+use std::sync::Arc;
 
+use bytes::Bytes;
 use signet_domain::certificate::RevocationReason;
 use signet_domain::ocsp::{OCSP_REFRESH_AFTER, window};
 use signet_domain::serial::Serial;
 use signet_pki::ocsp::{
-    CertIdHash, OcspIssuer, OcspRefusal, Responder, Status, internal_error_response, parse_request,
+    CertIdHash, OcspIssuer, OcspRefusal, Status, internal_error_response, parse_request,
     refusal_response, sign_response,
 };
-use signet_store::{CertificateRecord, IssuanceState, OcspRecord};
+use signet_store::{CertificateRecord, IssuanceState, OcspRecord, StatusRecord};
 use time::OffsetDateTime;
 
 use crate::AppError;
+use crate::authority::Responder;
 use crate::issue::Signet;
+use crate::ocsp_cache::{CachedResponse, EPOCH_POLL};
 
-/// An answer for the HTTP layer: the DER and, for signed answers, its validity for caching.
+/// An answer for the HTTP layer: a signed response with what its caching headers need, or an
+/// unsigned error status.
 #[derive(Debug, Clone)]
-pub struct OcspAnswer {
-    pub der: Vec<u8>,
-    pub validity: Option<(OffsetDateTime, OffsetDateTime)>,
+pub enum OcspAnswer {
+    Signed(CachedResponse),
+    Refused(Bytes),
 }
 
 impl OcspAnswer {
-    fn refused(r: OcspRefusal) -> OcspAnswer {
-        OcspAnswer {
-            der: refusal_response(r),
-            validity: None,
-        }
+    pub fn refused(r: OcspRefusal) -> OcspAnswer {
+        OcspAnswer::Refused(Bytes::from(refusal_response(r)))
+    }
+
+    fn signed(
+        issuer: &str,
+        der: Vec<u8>,
+        this_update: OffsetDateTime,
+        next_update: OffsetDateTime,
+    ) -> Self {
+        let etag = format!("\"{}\"", hex::encode(&crate::sha256(&der)[..16]));
+        OcspAnswer::Signed(CachedResponse {
+            issuer: issuer.to_owned(),
+            der: Bytes::from(der),
+            this_update,
+            next_update,
+            etag,
+        })
+    }
+}
+
+/// How many responses the refresh job signs and stores per transaction.
+const REFRESH_BATCH: u32 = 2000;
+
+fn status_of(revoked_at: Option<OffsetDateTime>, reason: Option<&str>) -> Result<Status, AppError> {
+    Ok(match revoked_at {
+        Some(at) => Status::Revoked {
+            at,
+            reason_code: reason
+                .map(RevocationReason::parse)
+                .transpose()?
+                .map(RevocationReason::code),
+        },
+        None => Status::Good,
+    })
+}
+
+fn status_record(cert: &CertificateRecord) -> StatusRecord {
+    StatusRecord {
+        serial: cert.intent.serial.to_hex(),
+        issuer: cert.intent.issuer.clone(),
+        revoked_at: cert.revoked_at,
+        reason: cert.revocation_reason.clone(),
     }
 }
 
 impl Signet {
-    fn responder_for(&self, issuer: &str) -> Result<(Responder<'_>, &OcspIssuer), AppError> {
-        let r = self
-            .authority
+    fn responder_for(&self, issuer: &str) -> Result<&Responder, AppError> {
+        self.authority
             .responders
             .get(issuer)
-            .ok_or_else(|| AppError::NotFound(format!("OCSP responder for {issuer}")))?;
-        Ok((
-            Responder {
-                certificate_der: &r.certificate_der,
-                key: r.key.as_ref(),
-            },
-            &r.issuer,
-        ))
-    }
-
-    fn status_of(cert: &CertificateRecord) -> Result<Status, AppError> {
-        Ok(match cert.revoked_at {
-            Some(at) => Status::Revoked {
-                at,
-                reason_code: cert
-                    .revocation_reason
-                    .as_deref()
-                    .map(RevocationReason::parse)
-                    .transpose()?
-                    .map(RevocationReason::code),
-            },
-            None => Status::Good,
-        })
+            .ok_or_else(|| AppError::NotFound(format!("OCSP responder for {issuer}")))
     }
 
     /// Signs the (SHA-1 CertID, RFC 5019) response for a subscriber certificate.
-    fn sign_ocsp(&self, cert: &CertificateRecord) -> Result<OcspRecord, AppError> {
-        let (responder, issuer) = self.responder_for(&cert.intent.issuer)?;
-        let (this_update, next_update) = window(self.now());
-        let status = Self::status_of(cert)?;
+    fn sign_ocsp(&self, cert: &StatusRecord, now: OffsetDateTime) -> Result<OcspRecord, AppError> {
+        let responder = self.responder_for(&cert.issuer)?;
+        let (this_update, next_update) = window(now);
         let der = sign_response(
-            responder,
-            issuer,
+            &responder.signer,
+            &responder.issuer,
             CertIdHash::Sha1,
-            &cert.intent.serial,
-            status,
+            &Serial::from_str(&cert.serial)?,
+            status_of(cert.revoked_at, cert.reason.as_deref())?,
             this_update,
             next_update,
         )?;
         Ok(OcspRecord {
-            serial: cert.intent.serial.to_hex(),
-            issuer: issuer.name.clone(),
+            serial: cert.serial.clone(),
+            issuer: cert.issuer.clone(),
             this_update,
             next_update,
             der,
         })
     }
 
-    /// Signs and stores the response for a subscriber certificate.
+    /// Signs and stores the response for a subscriber certificate; the cache forgets the old one.
     pub async fn presign_ocsp(&self, cert: &CertificateRecord) -> Result<OcspRecord, AppError> {
-        let record = self.sign_ocsp(cert)?;
+        let record = self.sign_ocsp(&status_record(cert), self.now())?;
         self.store.store_ocsp_response(&record).await?;
+        self.ocsp_cache.forget(&cert.intent.serial);
         Ok(record)
     }
 
@@ -106,25 +126,71 @@ impl Signet {
         Ok(())
     }
 
-    /// Re-signs every response that is missing or older than the refresh age.
+    /// Re-signs every response that is missing or older than the refresh age: batches read in
+    /// serial order, signed on every core, stored in one transaction each.
     pub async fn refresh_ocsp(&self) -> Result<usize, AppError> {
         let mut signed = 0;
+        let mut after = String::new();
+        let now = self.now();
         loop {
-            let now = self.now();
             let batch = self
                 .store
-                .certificates_needing_ocsp(now - OCSP_REFRESH_AFTER, now, 1000)
+                .certificates_needing_ocsp(now - OCSP_REFRESH_AFTER, now, &after, REFRESH_BATCH)
                 .await?;
-            if batch.is_empty() {
+            let Some(last) = batch.last() else {
                 return Ok(signed);
-            }
-            // One transaction per batch: a flushed commit per response would bound the job's speed.
-            let records = batch
-                .iter()
-                .map(|c| self.sign_ocsp(c))
-                .collect::<Result<Vec<_>, _>>()?;
+            };
+            after = last.serial.clone();
+            let records = self.sign_in_parallel(&batch, now)?;
             self.store.store_ocsp_responses(&records).await?;
             signed += records.len();
+        }
+    }
+
+    /// Signing is CPU-bound and independent per response: split the batch over the cores. It
+    /// blocks the calling worker for one batch (tens of milliseconds), which the job can afford.
+    fn sign_in_parallel(
+        &self,
+        batch: &[StatusRecord],
+        now: OffsetDateTime,
+    ) -> Result<Vec<OcspRecord>, AppError> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = batch.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = batch
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|c| self.sign_ocsp(c, now))
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                })
+                .collect();
+            let mut records = Vec::with_capacity(batch.len());
+            for w in workers {
+                let part = w
+                    .join()
+                    .map_err(|_| AppError::Internal("an OCSP signing thread panicked".into()))??;
+                records.extend(part);
+            }
+            Ok(records)
+        })
+    }
+
+    /// Keeps the cache in step with revocations made by other processes: polls the store's
+    /// revocation epoch until the process ends.
+    pub async fn watch_revocations(self: Arc<Self>) {
+        loop {
+            match self.store.revocation_epoch().await {
+                Ok(epoch) => {
+                    if self.ocsp_cache.observe_epoch(epoch.unsigned_abs()) {
+                        tracing::debug!(epoch, "revocation epoch moved; OCSP cache cleared");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "reading the revocation epoch failed"),
+            }
+            tokio::time::sleep(EPOCH_POLL).await;
         }
     }
 
@@ -134,10 +200,7 @@ impl Signet {
             Ok(answer) => answer,
             Err(e) => {
                 tracing::error!(error = %e, "OCSP request failed");
-                OcspAnswer {
-                    der: internal_error_response(),
-                    validity: None,
-                }
+                OcspAnswer::Refused(Bytes::from(internal_error_response()))
             }
         }
     }
@@ -160,48 +223,70 @@ impl Signet {
             return Ok(OcspAnswer::refused(OcspRefusal::Unauthorized));
         };
         let now = self.now();
-        if query.hash == CertIdHash::Sha1
-            && let Some(r) = self.store.ocsp_response(&serial.to_hex()).await?
-            && r.issuer == issuer.name
-            && r.next_update > now
-        {
-            return Ok(OcspAnswer {
-                der: r.der,
-                validity: Some((r.this_update, r.next_update)),
-            });
+        if query.hash == CertIdHash::Sha1 {
+            if let Some(hit) = self.ocsp_cache.get(&serial, now)
+                && hit.issuer == issuer.name
+            {
+                return Ok(OcspAnswer::Signed(hit));
+            }
+            let generation = self.ocsp_cache.generation();
+            if let Some(r) = self.store.ocsp_response(&serial.to_hex()).await?
+                && r.issuer == issuer.name
+                && r.next_update > now
+            {
+                let answer = OcspAnswer::signed(&r.issuer, r.der, r.this_update, r.next_update);
+                if let OcspAnswer::Signed(c) = &answer {
+                    self.ocsp_cache.insert(serial, c.clone(), generation);
+                }
+                return Ok(answer);
+            }
         }
-        // Not pre-signed: sign now. A serial this CA never issued is "unknown", never "good".
-        let cert = self.store.certificate(&serial).await?.filter(|c| {
+        self.sign_on_demand(issuer, query.hash, &serial, now).await
+    }
+
+    /// Not pre-signed: sign now. A serial this CA never issued is "unknown", never "good".
+    async fn sign_on_demand(
+        &self,
+        issuer: &OcspIssuer,
+        hash: CertIdHash,
+        serial: &Serial,
+        now: OffsetDateTime,
+    ) -> Result<OcspAnswer, AppError> {
+        let cert = self.store.certificate(serial).await?.filter(|c| {
             c.state == IssuanceState::Issued
                 && c.intent.issuer == issuer.name
                 && !c.intent.profile.starts_with("ca:")
         });
+        if let (Some(c), CertIdHash::Sha1) = (&cert, hash) {
+            let r = self.presign_ocsp(c).await?;
+            return Ok(OcspAnswer::signed(
+                &r.issuer,
+                r.der,
+                r.this_update,
+                r.next_update,
+            ));
+        }
         let status = match &cert {
-            Some(c) => Self::status_of(c)?,
+            Some(c) => status_of(c.revoked_at, c.revocation_reason.as_deref())?,
             None => Status::Unknown,
         };
-        if let (Some(c), CertIdHash::Sha1) = (&cert, query.hash) {
-            let r = self.presign_ocsp(c).await?;
-            return Ok(OcspAnswer {
-                der: r.der,
-                validity: Some((r.this_update, r.next_update)),
-            });
-        }
-        let (responder, _) = self.responder_for(&issuer.name)?;
+        let responder = self.responder_for(&issuer.name)?;
         let (this_update, next_update) = window(now);
         let der = sign_response(
-            responder,
+            &responder.signer,
             issuer,
-            query.hash,
-            &serial,
+            hash,
+            serial,
             status,
             this_update,
             next_update,
         )?;
-        Ok(OcspAnswer {
+        Ok(OcspAnswer::signed(
+            &issuer.name,
             der,
-            validity: Some((this_update, next_update)),
-        })
+            this_update,
+            next_update,
+        ))
     }
 }
 

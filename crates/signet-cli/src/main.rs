@@ -489,6 +489,7 @@ async fn serve(signet: Arc<Signet>, listen: &str) -> Result<(), AppError> {
         .local_addr()
         .map_err(|e| AppError::Internal(e.to_string()))?;
     tracing::info!(%addr, base_url = %signet.config.base_url, "serving");
+    tokio::spawn(signet.clone().watch_revocations());
     let jobs = signet.clone();
     tokio::spawn(async move {
         let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));

@@ -2,6 +2,8 @@
 //! delegated responder. x509-ocsp lives on the der 0.7 / x509-cert 0.2 stack; values cross
 //! between the stacks as DER bytes only.
 
+use std::sync::Arc;
+
 use aws_lc_rs::digest;
 use const_oid::db::rfc5912::{ID_SHA_1, ID_SHA_256};
 use der::Decode as _;
@@ -49,8 +51,6 @@ impl CertIdHash {
 #[derive(Debug, Clone)]
 pub struct OcspIssuer {
     pub name: String,
-    subject_der: Vec<u8>,
-    key_bits: Vec<u8>,
     /// SHA-1 and SHA-256 of the subject name and the key, computed once.
     hashes: [(CertIdHash, Vec<u8>, Vec<u8>); 2],
 }
@@ -70,8 +70,6 @@ impl OcspIssuer {
             .map(|h| (h, h.digest(&subject_der), h.digest(&key_bits)));
         Ok(OcspIssuer {
             name: name.to_owned(),
-            subject_der,
-            key_bits,
             hashes,
         })
     }
@@ -84,14 +82,18 @@ impl OcspIssuer {
     }
 
     fn cert_id(&self, hash: CertIdHash, serial: &Serial) -> Result<CertId, PkiError> {
+        let (_, name_hash, key_hash) = self
+            .hashes
+            .iter()
+            .find(|(h, _, _)| *h == hash)
+            .ok_or(PkiError::SelfCheckFailed)?;
         Ok(CertId {
             hash_algorithm: spki07::AlgorithmIdentifierOwned {
                 oid: der07::oid::ObjectIdentifier::new_unwrap(hash.oid()),
                 parameters: Some(der07::asn1::Any::null()),
             },
-            issuer_name_hash: OctetString::new(hash.digest(&self.subject_der))
-                .map_err(der07_err)?,
-            issuer_key_hash: OctetString::new(hash.digest(&self.key_bits)).map_err(der07_err)?,
+            issuer_name_hash: OctetString::new(name_hash.as_slice()).map_err(der07_err)?,
+            issuer_key_hash: OctetString::new(key_hash.as_slice()).map_err(der07_err)?,
             serial_number: x509_cert02::serial_number::SerialNumber::new(serial.as_der_integer())
                 .map_err(der07_err)?,
         })
@@ -181,16 +183,40 @@ fn crl_reason(code: u8) -> Option<x509_cert02::ext::pkix::crl::CrlReason> {
     })
 }
 
-/// The delegated responder: its certificate and key.
-#[derive(Debug, Clone, Copy)]
-pub struct Responder<'a> {
-    pub certificate_der: &'a [u8],
-    pub key: &'a dyn KeyBackend,
+/// The delegated responder, prepared once: its certificate (sent in every response), the
+/// responder id (SHA-1 of its key) and its key. Signing a response then only encodes and signs.
+#[derive(Debug)]
+pub struct OcspResponder {
+    certificate: x509_cert02::Certificate,
+    key_id: OctetString,
+    algorithm: spki07::AlgorithmIdentifierOwned,
+    key: Arc<dyn KeyBackend>,
+}
+
+impl OcspResponder {
+    pub fn new(certificate_der: &[u8], key: Arc<dyn KeyBackend>) -> Result<Self, PkiError> {
+        use der::Encode as _;
+        let certificate = x509_cert02::Certificate::from_der(certificate_der).map_err(der07_err)?;
+        let key_bits = certificate
+            .tbs_certificate
+            .subject_public_key_info
+            .subject_public_key
+            .raw_bytes();
+        let key_id = OctetString::new(CertIdHash::Sha1.digest(key_bits)).map_err(der07_err)?;
+        let alg_der = signature_algorithm(key.algorithm()).to_der()?;
+        let algorithm = spki07::AlgorithmIdentifierOwned::from_der(&alg_der).map_err(der07_err)?;
+        Ok(OcspResponder {
+            certificate,
+            key_id,
+            algorithm,
+            key,
+        })
+    }
 }
 
 /// A signed OCSPResponse (status successful) for one certificate.
 pub fn sign_response(
-    responder: Responder<'_>,
+    responder: &OcspResponder,
     issuer: &OcspIssuer,
     hash: CertIdHash,
     serial: &Serial,
@@ -198,12 +224,6 @@ pub fn sign_response(
     this_update: OffsetDateTime,
     next_update: OffsetDateTime,
 ) -> Result<Vec<u8>, PkiError> {
-    let responder_cert = Certificate::from_der(responder.certificate_der)?;
-    let key_bits = responder_cert
-        .tbs_certificate()
-        .subject_public_key_info()
-        .subject_public_key
-        .raw_bytes();
     let cert_status = match status {
         Status::Good => CertStatus::good(),
         Status::Unknown => CertStatus::unknown(),
@@ -214,9 +234,7 @@ pub fn sign_response(
     };
     let data = ResponseData {
         version: x509_ocsp::Version::V1,
-        responder_id: ResponderId::ByKey(
-            OctetString::new(CertIdHash::Sha1.digest(key_bits)).map_err(der07_err)?,
-        ),
+        responder_id: ResponderId::ByKey(responder.key_id.clone()),
         produced_at: gtime(this_update)?,
         responses: vec![SingleResponse {
             cert_id: issuer.cert_id(hash, serial)?,
@@ -229,16 +247,11 @@ pub fn sign_response(
     };
     let tbs = data.to_der().map_err(der07_err)?;
     let signature = responder.key.sign(&tbs)?;
-    use der::Encode as _;
-    let alg_der = signature_algorithm(responder.key.algorithm()).to_der()?;
     let basic = BasicOcspResponse {
         tbs_response_data: data,
-        signature_algorithm: spki07::AlgorithmIdentifierOwned::from_der(&alg_der)
-            .map_err(der07_err)?,
+        signature_algorithm: responder.algorithm.clone(),
         signature: BitString::from_bytes(&signature).map_err(der07_err)?,
-        certs: Some(vec![
-            x509_cert02::Certificate::from_der(responder.certificate_der).map_err(der07_err)?,
-        ]),
+        certs: Some(vec![responder.certificate.clone()]),
     };
     OcspResponse::successful(basic)
         .and_then(|r| r.to_der())

@@ -1,7 +1,10 @@
 //! The SQLite and PostgreSQL stores. Both run the same SQL (numbered `$n` placeholders, each used
 //! once, in order, which both engines accept), so one macro writes both implementations.
 
+use std::ops::ControlFlow;
 use std::str::FromStr;
+
+use futures_util::TryStreamExt;
 
 use async_trait::async_trait;
 use signet_domain::serial::Serial;
@@ -10,7 +13,7 @@ use time::OffsetDateTime;
 
 use crate::model::{
     Account, AuditEntry, CrlRecord, DocumentRecord, NewAccount, OcspRecord, OrderEventRecord,
-    OrderRecord, RevokedRecord, TokenRecord,
+    OrderRecord, RevokedRecord, StatusRecord, TokenRecord,
 };
 use crate::{CertificateRecord, Counts, IssuanceIntent, IssuanceState, Store, StoreError};
 
@@ -84,12 +87,13 @@ const SELECT_UNFINISHED: &str = select_certificates!("WHERE state = 'intent' ORD
 const UPSERT_OCSP: &str = "INSERT INTO ocsp_responses (serial, issuer, this_update, next_update, der) \
     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (serial) DO UPDATE SET issuer = excluded.issuer, \
     this_update = excluded.this_update, next_update = excluded.next_update, der = excluded.der";
+// Keyset pagination (`c.serial > $3`): each batch starts where the last ended instead of
+// rescanning the rows already refreshed.
 const SELECT_NEEDING_OCSP: &str = concat!(
-    "SELECT c.serial, c.issuer, c.profile, c.subject, c.not_before, c.not_after, c.tbs, c.der, c.state, c.note, ",
-    "c.created_at, c.revoked_at, c.revocation_reason, c.crl_shard FROM certificates c ",
+    "SELECT c.serial, c.issuer, c.revoked_at, c.revocation_reason FROM certificates c ",
     "LEFT JOIN ocsp_responses o ON o.serial = c.serial ",
     "WHERE c.state = 'issued' AND c.profile NOT LIKE 'ca:%' AND c.not_after > $1 ",
-    "AND (o.serial IS NULL OR o.this_update < $2) ORDER BY c.serial LIMIT $3"
+    "AND (o.serial IS NULL OR o.this_update < $2) AND c.serial > $3 ORDER BY c.serial LIMIT $4"
 );
 const SELECT_EXPIRING: &str = select_certificates!(
     "WHERE state = 'issued' AND revoked_at IS NULL AND not_after >= $1 AND not_after < $2 AND profile NOT LIKE 'ca:%' ORDER BY not_after"
@@ -685,15 +689,31 @@ macro_rules! sql_store {
             }
 
             async fn revoke_certificate(&self, serial: &Serial, reason: &str, at: OffsetDateTime) -> Result<(), StoreError> {
-                let q = sqlx::query(
+                let mut tx = self.pool.begin().await?;
+                let done = sqlx::query(
                     "UPDATE certificates SET revoked_at = $1, revocation_reason = $2, updated_at = $3 \
                      WHERE serial = $4 AND state = 'issued' AND revoked_at IS NULL",
                 )
                 .bind(at.unix_timestamp())
                 .bind(reason)
                 .bind(at.unix_timestamp())
-                .bind(serial.to_hex());
-                self.execute_one(q, "the certificate is not issued or is already revoked").await
+                .bind(serial.to_hex())
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    return Err(StoreError::Conflict("the certificate is not issued or is already revoked".to_owned()));
+                }
+                sqlx::query("UPDATE revocation_epoch SET value = value + 1 WHERE id = 1")
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn revocation_epoch(&self) -> Result<i64, StoreError> {
+                Ok(sqlx::query_scalar("SELECT value FROM revocation_epoch WHERE id = 1")
+                    .fetch_one(&self.pool)
+                    .await?)
             }
 
             async fn order_for_certificate(&self, serial: &str) -> Result<Option<OrderRecord>, StoreError> {
@@ -802,6 +822,35 @@ macro_rules! sql_store {
                     .collect()
             }
 
+            async fn for_each_revoked_in_shard(
+                &self,
+                issuer: &str,
+                shard: u32,
+                each: &mut (dyn FnMut(RevokedRecord) -> ControlFlow<()> + Send),
+            ) -> Result<u64, StoreError> {
+                let mut rows = sqlx::query(
+                    "SELECT serial, revoked_at, revocation_reason FROM certificates \
+                     WHERE issuer = $1 AND revoked_at IS NOT NULL AND crl_shard = $2",
+                )
+                .bind(issuer)
+                .bind(i64::from(shard))
+                .fetch(&self.pool);
+                let mut passed = 0;
+                while let Some(r) = rows.try_next().await? {
+                    passed += 1;
+                    let record = RevokedRecord {
+                        serial: r.try_get("serial")?,
+                        crl_shard: shard,
+                        revoked_at: time(r.try_get("revoked_at")?)?,
+                        reason: r.try_get("revocation_reason")?,
+                    };
+                    if each(record).is_break() {
+                        break;
+                    }
+                }
+                Ok(passed)
+            }
+
             async fn store_ocsp_response(&self, r: &OcspRecord) -> Result<(), StoreError> {
                 self.store_ocsp_responses(std::slice::from_ref(r)).await
             }
@@ -843,15 +892,26 @@ macro_rules! sql_store {
                 &self,
                 stale_before: OffsetDateTime,
                 now: OffsetDateTime,
+                after: &str,
                 limit: u32,
-            ) -> Result<Vec<CertificateRecord>, StoreError> {
+            ) -> Result<Vec<StatusRecord>, StoreError> {
                 let rows = sqlx::query(SELECT_NEEDING_OCSP)
                     .bind(now.unix_timestamp())
                     .bind(stale_before.unix_timestamp())
+                    .bind(after)
                     .bind(i64::from(limit))
                     .fetch_all(&self.pool)
                     .await?;
-                rows.iter().map(record).collect()
+                rows.iter()
+                    .map(|r| {
+                        Ok(StatusRecord {
+                            serial: r.try_get("serial")?,
+                            issuer: r.try_get("issuer")?,
+                            revoked_at: r.try_get::<Option<i64>, _>("revoked_at")?.map(time).transpose()?,
+                            reason: r.try_get("revocation_reason")?,
+                        })
+                    })
+                    .collect()
             }
 
             async fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {

@@ -7,6 +7,7 @@ mod backends;
 mod error;
 pub mod model;
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -229,6 +230,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn latest_crl(&self, issuer: &str, shard: u32) -> Result<Option<CrlRecord>, StoreError>;
     /// Every revoked certificate an issuer signed.
     async fn revoked_certificates(&self, issuer: &str) -> Result<Vec<RevokedRecord>, StoreError>;
+    /// Streams the revoked certificates of one CRL shard into `each` (a CRL of a million entries
+    /// is never held as records); `each` may stop early. Returns how many rows were passed.
+    async fn for_each_revoked_in_shard(
+        &self,
+        issuer: &str,
+        shard: u32,
+        each: &mut (dyn FnMut(RevokedRecord) -> ControlFlow<()> + Send),
+    ) -> Result<u64, StoreError>;
+    /// A number that grows with every revocation (any node, any process).
+    async fn revocation_epoch(&self) -> Result<i64, StoreError>;
 
     // OCSP.
     /// Stores (or replaces) the pre-signed response for a certificate.
@@ -237,13 +248,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn store_ocsp_responses(&self, responses: &[OcspRecord]) -> Result<(), StoreError>;
     async fn ocsp_response(&self, serial: &str) -> Result<Option<OcspRecord>, StoreError>;
     /// Unexpired subscriber certificates whose response is missing or was signed before
-    /// `stale_before`, at most `limit`.
+    /// `stale_before`, in serial order after `after`, at most `limit`.
     async fn certificates_needing_ocsp(
         &self,
         stale_before: OffsetDateTime,
         now: OffsetDateTime,
+        after: &str,
         limit: u32,
-    ) -> Result<Vec<CertificateRecord>, StoreError>;
+    ) -> Result<Vec<StatusRecord>, StoreError>;
 }
 
 /// Opens the store a URL names: `postgres://…` or `sqlite://PATH`; migrations run on open.

@@ -142,6 +142,15 @@ pub struct RevokedRecord {
     pub reason: Option<String>,
 }
 
+/// What an OCSP response states about a certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusRecord {
+    pub serial: String,
+    pub issuer: String,
+    pub revoked_at: Option<OffsetDateTime>,
+    pub reason: Option<String>,
+}
+
 /// A pre-signed OCSP response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OcspRecord {

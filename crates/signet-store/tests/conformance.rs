@@ -1,5 +1,6 @@
 //! One story, run against SQLite and PostgreSQL: whatever one backend does, the other must too.
 
+use std::str::FromStr;
 use std::sync::Arc;
 
 use signet_domain::serial::Serial;
@@ -400,6 +401,7 @@ async fn workflow_story(store: Arc<dyn Store>) {
         .record_issued(&serial(20), b"der", t(12))
         .await
         .expect("issued");
+    let epoch = store.revocation_epoch().await.expect("epoch");
     let soon = store
         .certificates_expiring(t(0), t(40 * 86_400))
         .await
@@ -415,6 +417,11 @@ async fn workflow_story(store: Arc<dyn Store>) {
             .await,
         Err(StoreError::Conflict(_))
     ));
+    assert_eq!(
+        store.revocation_epoch().await.expect("epoch"),
+        epoch + 1,
+        "one revocation moves the epoch once; a refused one does not"
+    );
     let rec = store
         .certificate(&serial(20))
         .await
@@ -511,14 +518,53 @@ async fn workflow_story(store: Arc<dyn Store>) {
         (serial(20).to_hex().as_str(), Some("key_compromise"))
     );
     assert_eq!(revoked[0].crl_shard, 0, "the shard recorded at issuance");
+    let mut streamed = Vec::new();
+    let passed = store
+        .for_each_revoked_in_shard("class3", 0, &mut |r| {
+            streamed.push(r);
+            std::ops::ControlFlow::Continue(())
+        })
+        .await
+        .expect("stream");
+    assert_eq!((passed, streamed), (1, revoked.clone()));
+    let passed = store
+        .for_each_revoked_in_shard("class3", 1, &mut |_| std::ops::ControlFlow::Continue(()))
+        .await
+        .expect("stream");
+    assert_eq!(passed, 0, "another shard lists nothing");
 
     // OCSP: issued certificates without a fresh response are found; storing replaces.
     let needing = store
-        .certificates_needing_ocsp(t(0), t(0), 100)
+        .certificates_needing_ocsp(t(0), t(0), "", 100)
         .await
         .expect("needing");
-    assert!(needing.iter().any(|c| c.intent.serial == serial(1)));
-    assert!(needing.iter().all(|c| c.state == IssuanceState::Issued));
+    assert!(needing.iter().any(|c| c.serial == serial(1).to_hex()));
+    let revoked_status = needing
+        .iter()
+        .find(|c| c.serial == serial(20).to_hex())
+        .expect("the revoked certificate needs a response too");
+    assert_eq!(
+        (revoked_status.revoked_at, revoked_status.reason.as_deref()),
+        (Some(t(13)), Some("key_compromise"))
+    );
+    for c in &needing {
+        let rec = store
+            .certificate(&Serial::from_str(&c.serial).expect("serial"))
+            .await
+            .expect("read")
+            .expect("present");
+        assert_eq!(rec.state, IssuanceState::Issued);
+    }
+    // Pages continue after the last serial handed out, in serial order.
+    let first = store
+        .certificates_needing_ocsp(t(0), t(0), "", 1)
+        .await
+        .expect("page");
+    let rest = store
+        .certificates_needing_ocsp(t(0), t(0), &first[0].serial, 100)
+        .await
+        .expect("page");
+    assert_eq!([first, rest].concat(), needing);
     let response = |secs: i64, der: u8| OcspRecord {
         serial: serial(1).to_hex(),
         issuer: "class3".into(),
@@ -531,15 +577,15 @@ async fn workflow_story(store: Arc<dyn Store>) {
         .await
         .expect("store");
     let fresh = store
-        .certificates_needing_ocsp(t(5), t(0), 100)
+        .certificates_needing_ocsp(t(5), t(0), "", 100)
         .await
         .expect("needing");
-    assert!(!fresh.iter().any(|c| c.intent.serial == serial(1)));
+    assert!(!fresh.iter().any(|c| c.serial == serial(1).to_hex()));
     let stale = store
-        .certificates_needing_ocsp(t(11), t(0), 100)
+        .certificates_needing_ocsp(t(11), t(0), "", 100)
         .await
         .expect("needing");
-    assert!(stale.iter().any(|c| c.intent.serial == serial(1)));
+    assert!(stale.iter().any(|c| c.serial == serial(1).to_hex()));
     store
         .store_ocsp_responses(&[response(20, 2)])
         .await

@@ -12,9 +12,11 @@ use axum::routing::{get, post};
 use base64::Engine;
 use signet_app::issue::Signet;
 use signet_app::ocsp::OcspAnswer;
-use signet_pki::ocsp::{MAX_REQUEST_BYTES, OcspRefusal, refusal_response};
+use signet_pki::ocsp::{MAX_REQUEST_BYTES, OcspRefusal};
 use time::OffsetDateTime;
 use time::macros::format_description;
+
+const OCSP_RESPONSE: HeaderValue = HeaderValue::from_static("application/ocsp-response");
 
 pub fn routes() -> Router<Arc<Signet>> {
     Router::new()
@@ -37,26 +39,22 @@ fn http_date(t: OffsetDateTime) -> String {
 }
 
 fn respond(signet: &Signet, answer: OcspAnswer) -> Response {
-    let mut response = (
-        [(header::CONTENT_TYPE, "application/ocsp-response")],
-        answer.der.clone(),
-    )
-        .into_response();
-    if let Some((this_update, next_update)) = answer.validity {
-        let max_age = (next_update - signet.now()).whole_seconds().max(0);
-        let etag = format!(
-            "\"{}\"",
-            hex::encode(&signet_app::sha256(&answer.der)[..16])
-        );
+    let (der, signed) = match answer {
+        OcspAnswer::Signed(r) => (r.der.clone(), Some(r)),
+        OcspAnswer::Refused(der) => (der, None),
+    };
+    let mut response = ([(header::CONTENT_TYPE, OCSP_RESPONSE)], der).into_response();
+    if let Some(r) = signed {
+        let max_age = (r.next_update - signet.now()).whole_seconds().max(0);
         let headers = response.headers_mut();
         for (name, value) in [
             (
                 header::CACHE_CONTROL,
                 format!("max-age={max_age}, public, no-transform, must-revalidate"),
             ),
-            (header::LAST_MODIFIED, http_date(this_update)),
-            (header::EXPIRES, http_date(next_update)),
-            (header::ETAG, etag),
+            (header::LAST_MODIFIED, http_date(r.this_update)),
+            (header::EXPIRES, http_date(r.next_update)),
+            (header::ETAG, r.etag),
         ] {
             if let Ok(v) = HeaderValue::from_str(&value) {
                 headers.insert(name, v);
@@ -84,12 +82,6 @@ async fn by_get(State(signet): State<Arc<Signet>>, Path(encoded): Path<String>) 
             let answer = signet.ocsp_answer(&der).await;
             respond(&signet, answer)
         }
-        _ => respond(
-            &signet,
-            OcspAnswer {
-                der: refusal_response(OcspRefusal::Malformed),
-                validity: None,
-            },
-        ),
+        _ => respond(&signet, OcspAnswer::refused(OcspRefusal::Malformed)),
     }
 }
