@@ -53,8 +53,26 @@ impl Signet {
         if shard >= issuer.urls.crl_shards {
             return Err(AppError::NotFound(format!("CRL shard {shard} of {ca}")));
         }
+        let started = std::time::Instant::now();
         let mut entries = RevokedList::default();
         let mut failure: Option<AppError> = None;
+        self.store
+            .for_each_crl_entry_chunk(
+                ca,
+                shard,
+                &mut |chunk| match entries.extend_encoded(chunk) {
+                    Ok(()) => ControlFlow::Continue(()),
+                    Err(e) => {
+                        failure = Some(e.into());
+                        ControlFlow::Break(())
+                    }
+                },
+            )
+            .await?;
+        if let Some(e) = failure.take() {
+            return Err(e);
+        }
+        // Certificates revoked before entries were stored are encoded here.
         self.store
             .for_each_revoked_in_shard(ca, shard, &mut |r| match crl_entry(&r)
                 .and_then(|e| Ok(entries.push(&e)?))
@@ -69,6 +87,8 @@ impl Signet {
         if let Some(e) = failure {
             return Err(e);
         }
+        let read = started.elapsed();
+        let count = entries.len();
         let number = self.store.next_crl_number(ca, shard).await?;
         let (this_update, next_update) = window(self.now());
         let der = sign_crl(
@@ -78,7 +98,7 @@ impl Signet {
             next_update,
             &issuer.urls.shard_url(shard),
             scope,
-            &entries,
+            entries,
         )?;
         let record = CrlRecord {
             issuer: ca.to_owned(),
@@ -88,8 +108,19 @@ impl Signet {
             next_update,
             der,
         };
+        let signed = started.elapsed();
         self.store.store_crl(&record).await?;
-        tracing::info!(ca, shard, number, entries = entries.len(), "CRL published");
+        tracing::info!(
+            ca,
+            shard,
+            number,
+            entries = count,
+            bytes = record.der.len(),
+            read_ms = read.as_millis(),
+            signed_ms = signed.as_millis(),
+            total_ms = started.elapsed().as_millis(),
+            "CRL published"
+        );
         Ok(record)
     }
 

@@ -17,6 +17,7 @@ use signet_domain::identity::IdentityInput;
 use signet_domain::order::{OrderEvent, OrderStatus};
 use signet_domain::role::Actor;
 use signet_domain::serial::Serial;
+use signet_pki::crl::{CrlEntry, RevokedList};
 use signet_store::{CertificateRecord, OrderRecord};
 use time::Duration;
 
@@ -170,8 +171,14 @@ impl Signet {
         reason: RevocationReason,
         by: &str,
     ) -> Result<(), AppError> {
+        let at = self.now();
+        let crl_entry = RevokedList::entry_der(&CrlEntry {
+            serial: serial.clone(),
+            revoked_at: at,
+            reason_code: Some(reason.code()),
+        })?;
         self.store
-            .revoke_certificate(serial, reason.as_str(), self.now())
+            .revoke_certificate(serial, reason.as_str(), at, &crl_entry)
             .await
             .map_err(|e| match e {
                 signet_store::StoreError::Conflict(m) => AppError::Conflict(m),

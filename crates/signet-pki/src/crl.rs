@@ -6,17 +6,17 @@ use const_oid::db::rfc5912::{
     ID_CE_CRL_NUMBER, ID_CE_CRL_REASONS, ID_CE_ISSUING_DISTRIBUTION_POINT,
 };
 use der::asn1::ContextSpecific;
-use der::asn1::{Ia5String, Uint};
-use der::{Encode, Header, Length, Tag, TagMode, TagNumber};
+use std::collections::BTreeMap;
+
+use der::asn1::{Ia5String, IntRef, Uint};
+use der::{Decode, Encode, Header, Length, Reader, SliceReader, Tag, TagMode, TagNumber};
 use signet_domain::serial::Serial;
 use time::OffsetDateTime;
-use x509_cert::crl::RevokedCert;
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::CrlNumber;
 use x509_cert::ext::pkix::crl::CrlReason;
 use x509_cert::ext::pkix::crl::dp::IssuingDistributionPoint;
 use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
-use x509_cert::serial_number::SerialNumber;
 
 use crate::PkiError;
 use crate::extensions::authority_key_identifier;
@@ -73,6 +73,10 @@ fn ext(
 pub struct RevokedList {
     der: Vec<u8>,
     count: u64,
+    /// The crlEntryExtensions of each reason code, encoded once (a million entries share a few).
+    reason_extensions: BTreeMap<u8, Vec<u8>>,
+    /// One entry's content, reused between pushes.
+    scratch: Vec<u8>,
 }
 
 impl RevokedList {
@@ -86,18 +90,52 @@ impl RevokedList {
         Ok(list)
     }
 
+    /// Appends one revokedCertificates entry: SEQUENCE { userCertificate, revocationDate,
+    /// crlEntryExtensions (reasonCode) when the reason is one the BRs let a CRL state }.
     pub fn push(&mut self, e: &CrlEntry) -> Result<(), PkiError> {
-        let extensions = match e.reason_code.and_then(reason) {
-            Some(r) => Some(vec![ext(ID_CE_CRL_REASONS, false, &r)?]),
-            None => None,
-        };
-        RevokedCert::<x509_cert::certificate::Rfc5280> {
-            serial_number: SerialNumber::new(e.serial.as_der_integer())?,
-            revocation_date: x509_time(e.revoked_at)?,
-            crl_entry_extensions: extensions,
+        self.scratch.clear();
+        IntRef::new(e.serial.as_der_integer())?.encode_to_vec(&mut self.scratch)?;
+        x509_time(e.revoked_at)?.encode_to_vec(&mut self.scratch)?;
+        if let Some(code) = e.reason_code
+            && let Some(r) = reason(code)
+        {
+            if !self.reason_extensions.contains_key(&code) {
+                let extensions: Vec<Extension> = vec![ext(ID_CE_CRL_REASONS, false, &r)?];
+                self.reason_extensions.insert(code, extensions.to_der()?);
+            }
+            if let Some(der) = self.reason_extensions.get(&code) {
+                self.scratch.extend_from_slice(der);
+            }
         }
-        .encode_to_vec(&mut self.der)?;
+        sequence(&mut self.der, &self.scratch)?;
         self.count += 1;
+        Ok(())
+    }
+
+    /// One entry's DER, as the store keeps it from the revocation on.
+    pub fn entry_der(e: &CrlEntry) -> Result<Vec<u8>, PkiError> {
+        let mut list = RevokedList::default();
+        list.push(e)?;
+        Ok(list.der)
+    }
+
+    /// Appends entries encoded earlier by [`RevokedList::entry_der`], concatenated. Each must be
+    /// a complete SEQUENCE (the bytes come from the database and end up in a signed CRL).
+    pub fn extend_encoded(&mut self, entries: &[u8]) -> Result<(), PkiError> {
+        let mut rest = entries;
+        while !rest.is_empty() {
+            let mut reader = SliceReader::new(rest)?;
+            let header = Header::decode(&mut reader)?;
+            let total = usize::try_from((reader.position() + header.length())?)?;
+            if header.tag() != Tag::Sequence || total > rest.len() {
+                return Err(PkiError::Corrupt(
+                    "a stored CRL entry is not a DER SEQUENCE".into(),
+                ));
+            }
+            rest = &rest[total..];
+            self.count += 1;
+        }
+        self.der.extend_from_slice(entries);
         Ok(())
     }
 
@@ -121,7 +159,7 @@ fn sequence(out: &mut Vec<u8>, content: &[u8]) -> Result<(), PkiError> {
 /// the shard's URL (the one written into the certificates' CDP) and its scope.
 ///
 /// The TbsCertList is written field by field (each through its der type) so that the revoked
-/// entries go in as the bytes [`RevokedList`] already holds, without an owned copy of each.
+/// entries go in as the bytes [`RevokedList`] already holds, without an owned value for each.
 pub fn sign_crl(
     issuer: &Issuer,
     number: u64,
@@ -129,7 +167,7 @@ pub fn sign_crl(
     next_update: OffsetDateTime,
     distribution_point: &str,
     scope: CrlScope,
-    revoked: &RevokedList,
+    revoked: RevokedList,
 ) -> Result<Vec<u8>, PkiError> {
     let signer = issuer.signer();
     let idp = IssuingDistributionPoint {
@@ -152,24 +190,33 @@ pub fn sign_crl(
         ext(ID_CE_ISSUING_DISTRIBUTION_POINT, true, &idp)?,
     ];
     let algorithm = signature_algorithm(signer.algorithm());
-    let mut fields = Vec::with_capacity(revoked.der.len() + 1024);
-    x509_cert::Version::V2.encode_to_vec(&mut fields)?;
-    algorithm.encode_to_vec(&mut fields)?;
-    issuer.subject().encode_to_vec(&mut fields)?;
-    x509_time(this_update)?.encode_to_vec(&mut fields)?;
-    x509_time(next_update)?.encode_to_vec(&mut fields)?;
-    if !revoked.is_empty() {
-        sequence(&mut fields, &revoked.der)?;
-    }
-    ContextSpecific {
+    let mut head = Vec::new();
+    x509_cert::Version::V2.encode_to_vec(&mut head)?;
+    algorithm.encode_to_vec(&mut head)?;
+    issuer.subject().encode_to_vec(&mut head)?;
+    x509_time(this_update)?.encode_to_vec(&mut head)?;
+    x509_time(next_update)?.encode_to_vec(&mut head)?;
+    let tail = ContextSpecific {
         tag_number: TagNumber(0),
         tag_mode: TagMode::Explicit,
         value: extensions,
     }
-    .encode_to_vec(&mut fields)?;
-    let mut tbs = Vec::with_capacity(fields.len() + 8);
-    sequence(&mut tbs, &fields)?;
-    drop(fields);
+    .to_der()?;
+    let revoked_header = if revoked.is_empty() {
+        Vec::new()
+    } else {
+        Header::new(Tag::Sequence, Length::try_from(revoked.der.len())?).to_der()?
+    };
+    // One buffer for the TbsCertList, the entries copied once and then dropped: the peak is
+    // about twice the CRL (this and the signed CertificateList).
+    let content_len = head.len() + revoked_header.len() + revoked.der.len() + tail.len();
+    let mut tbs = Vec::with_capacity(content_len + 8);
+    Header::new(Tag::Sequence, Length::try_from(content_len)?).encode_to_vec(&mut tbs)?;
+    tbs.extend_from_slice(&head);
+    tbs.extend_from_slice(&revoked_header);
+    tbs.extend_from_slice(&revoked.der);
+    tbs.extend_from_slice(&tail);
+    drop(revoked);
 
     let signature = signer.sign_to_bitstring(&tbs)?;
     // Check what we publish: the signature verifies with the issuer key.
@@ -177,21 +224,44 @@ pub fn sign_crl(
     if !matches!(verify(signer.spki(), algorithm.oid, &tbs, sig), Ok(true)) {
         return Err(PkiError::SelfCheckFailed);
     }
-    let mut content = tbs;
-    algorithm.encode_to_vec(&mut content)?;
-    signature.encode_to_vec(&mut content)?;
-    let mut der = Vec::with_capacity(content.len() + 8);
-    sequence(&mut der, &content)?;
+    let mut trailer = algorithm.to_der()?;
+    signature.encode_to_vec(&mut trailer)?;
+    let mut der = Vec::with_capacity(tbs.len() + trailer.len() + 8);
+    Header::new(Tag::Sequence, Length::try_from(tbs.len() + trailer.len())?)
+        .encode_to_vec(&mut der)?;
+    der.extend_from_slice(&tbs);
+    drop(tbs);
+    der.extend_from_slice(&trailer);
     Ok(der)
 }
 
 #[cfg(test)]
 mod tests {
-    use der::Decode;
+    use x509_cert::crl::RevokedCert;
+    use x509_cert::serial_number::SerialNumber;
 
     use super::*;
 
-    /// Entries encoded one by one concatenate into a list x509-cert decodes.
+    fn owned_encoding(entries: &[CrlEntry]) -> Vec<Vec<u8>> {
+        entries
+            .iter()
+            .map(|e| {
+                RevokedCert::<x509_cert::certificate::Rfc5280> {
+                    serial_number: SerialNumber::new(e.serial.as_der_integer()).expect("serial"),
+                    revocation_date: x509_time(e.revoked_at).expect("time"),
+                    crl_entry_extensions: e
+                        .reason_code
+                        .and_then(reason)
+                        .map(|r| vec![ext(ID_CE_CRL_REASONS, false, &r).expect("ext")]),
+                }
+                .to_der()
+                .expect("der")
+            })
+            .collect()
+    }
+
+    /// Each entry is byte for byte what x509-cert's owned RevokedCert encodes, and the entries
+    /// concatenate into a list x509-cert decodes.
     #[test]
     fn streamed_entries_decode_as_a_certificate_list() {
         let entries: Vec<CrlEntry> = (0u8..3)
@@ -210,6 +280,24 @@ mod tests {
             content.extend_from_slice(&one.der);
         }
         assert_eq!(list.der, content);
+        for (e, d) in entries.iter().zip(owned_encoding(&entries)) {
+            assert_eq!(RevokedList::from_entries([e]).expect("one").der, d);
+        }
+        let mut stored = RevokedList::default();
+        let concatenated: Vec<u8> = entries
+            .iter()
+            .flat_map(|e| RevokedList::entry_der(e).expect("entry"))
+            .collect();
+        stored
+            .extend_encoded(&concatenated)
+            .expect("stored entries");
+        assert_eq!((stored.len(), &stored.der), (3, &list.der));
+        assert!(
+            stored
+                .extend_encoded(&concatenated[..concatenated.len() - 1])
+                .is_err()
+        );
+        assert!(stored.extend_encoded(&[0x04, 0x00]).is_err());
         let mut wrapped = Vec::new();
         sequence(&mut wrapped, &list.der).expect("sequence");
         let decoded = Vec::<RevokedCert>::from_der(&wrapped).expect("decodes");

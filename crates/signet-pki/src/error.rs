@@ -40,6 +40,9 @@ pub enum PkiError {
         "signature self-check failed: the signed certificate does not verify with the issuer key"
     )]
     SelfCheckFailed,
+    /// Stored PKI data (read back from the database) is not what Signet wrote.
+    #[error("stored data is corrupt: {0}; restore the database from a backup")]
+    Corrupt(String),
 }
 
 impl From<x509_cert::builder::Error> for PkiError {

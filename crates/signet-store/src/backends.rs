@@ -87,6 +87,8 @@ const SELECT_UNFINISHED: &str = select_certificates!("WHERE state = 'intent' ORD
 const UPSERT_OCSP: &str = "INSERT INTO ocsp_responses (serial, issuer, this_update, next_update, der) \
     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (serial) DO UPDATE SET issuer = excluded.issuer, \
     this_update = excluded.this_update, next_update = excluded.next_update, der = excluded.der";
+/// Entries per chunk of a CRL (about 50 bytes each).
+const CRL_CHUNK: i64 = 50_000;
 // Keyset pagination (`c.serial > $3`): each batch starts where the last ended instead of
 // rescanning the rows already refreshed.
 const SELECT_NEEDING_OCSP: &str = concat!(
@@ -156,7 +158,7 @@ fn unique_violation(e: sqlx::Error, serial: &Serial) -> StoreError {
 }
 
 macro_rules! sql_store {
-    ($name:ident, $pool:ty, $options:ty, $row:ty, $migrations:literal, $doc:literal) => {
+    ($name:ident, $pool:ty, $options:ty, $row:ty, $migrations:literal, $concat_entries:literal, $doc:literal) => {
         #[doc = $doc]
         #[derive(Debug, Clone)]
         pub struct $name {
@@ -688,15 +690,16 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn revoke_certificate(&self, serial: &Serial, reason: &str, at: OffsetDateTime) -> Result<(), StoreError> {
+            async fn revoke_certificate(&self, serial: &Serial, reason: &str, at: OffsetDateTime, crl_entry: &[u8]) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await?;
                 let done = sqlx::query(
-                    "UPDATE certificates SET revoked_at = $1, revocation_reason = $2, updated_at = $3 \
-                     WHERE serial = $4 AND state = 'issued' AND revoked_at IS NULL",
+                    "UPDATE certificates SET revoked_at = $1, revocation_reason = $2, updated_at = $3, crl_entry = $4 \
+                     WHERE serial = $5 AND state = 'issued' AND revoked_at IS NULL",
                 )
                 .bind(at.unix_timestamp())
                 .bind(reason)
                 .bind(at.unix_timestamp())
+                .bind(crl_entry)
                 .bind(serial.to_hex())
                 .execute(&mut *tx)
                 .await?;
@@ -830,7 +833,7 @@ macro_rules! sql_store {
             ) -> Result<u64, StoreError> {
                 let mut rows = sqlx::query(
                     "SELECT serial, revoked_at, revocation_reason FROM certificates \
-                     WHERE issuer = $1 AND revoked_at IS NOT NULL AND crl_shard = $2",
+                     WHERE issuer = $1 AND crl_shard = $2 AND revoked_at IS NOT NULL AND crl_entry IS NULL",
                 )
                 .bind(issuer)
                 .bind(i64::from(shard))
@@ -838,17 +841,54 @@ macro_rules! sql_store {
                 let mut passed = 0;
                 while let Some(r) = rows.try_next().await? {
                     passed += 1;
+                    // By position: a million rows make the name lookups show.
                     let record = RevokedRecord {
-                        serial: r.try_get("serial")?,
+                        serial: r.try_get(0)?,
                         crl_shard: shard,
-                        revoked_at: time(r.try_get("revoked_at")?)?,
-                        reason: r.try_get("revocation_reason")?,
+                        revoked_at: time(r.try_get(1)?)?,
+                        reason: r.try_get(2)?,
                     };
                     if each(record).is_break() {
                         break;
                     }
                 }
                 Ok(passed)
+            }
+
+            async fn for_each_crl_entry_chunk(
+                &self,
+                issuer: &str,
+                shard: u32,
+                each: &mut (dyn for<'b> FnMut(&'b [u8]) -> ControlFlow<()> + Send),
+            ) -> Result<u64, StoreError> {
+                // Keyset chunks, concatenated by the database: a million entries cross the driver
+                // as a few dozen values instead of a million rows.
+                let mut after = String::new();
+                let mut passed = 0;
+                loop {
+                    let row = sqlx::query(concat!(
+                        "SELECT ", $concat_entries, ", MAX(serial), COUNT(*) FROM (",
+                        "SELECT serial, crl_entry FROM certificates WHERE issuer = $1 AND crl_shard = $2 ",
+                        "AND revoked_at IS NOT NULL AND crl_entry IS NOT NULL AND serial > $3 ",
+                        "ORDER BY serial LIMIT $4) chunk"
+                    ))
+                    .bind(issuer)
+                    .bind(i64::from(shard))
+                    .bind(&after)
+                    .bind(CRL_CHUNK)
+                    .fetch_one(&self.pool)
+                    .await?;
+                    let n: i64 = row.try_get(2)?;
+                    if n == 0 {
+                        return Ok(passed);
+                    }
+                    passed += n.unsigned_abs();
+                    let der: Vec<u8> = row.try_get(0)?;
+                    if each(&der).is_break() {
+                        return Ok(passed);
+                    }
+                    after = row.try_get(1)?;
+                }
             }
 
             async fn store_ocsp_response(&self, r: &OcspRecord) -> Result<(), StoreError> {
@@ -933,6 +973,8 @@ sql_store!(
     sqlx::sqlite::SqliteConnectOptions,
     sqlx::sqlite::SqliteRow,
     "./migrations/sqlite",
+    // group_concat appends by length, so NUL octets in the entries survive; the cast keeps the bytes.
+    "CAST(string_agg(crl_entry, '') AS BLOB)",
     "The embedded default: one SQLite file in the data directory."
 );
 sql_store!(
@@ -941,6 +983,7 @@ sql_store!(
     sqlx::postgres::PgConnectOptions,
     sqlx::postgres::PgRow,
     "./migrations/postgres",
+    "string_agg(crl_entry, ''::bytea)",
     "PostgreSQL, for several Signet nodes sharing one database."
 );
 

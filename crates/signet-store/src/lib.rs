@@ -197,12 +197,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError>;
 
     // Certificate lifecycle.
-    /// Revokes an issued certificate once; [`StoreError::Conflict`] if it is not issued or already revoked.
+    /// Revokes an issued certificate once, keeping its DER-encoded CRL entry;
+    /// [`StoreError::Conflict`] if it is not issued or already revoked.
     async fn revoke_certificate(
         &self,
         serial: &Serial,
         reason: &str,
         at: OffsetDateTime,
+        crl_entry: &[u8],
     ) -> Result<(), StoreError>;
     /// The order a certificate was picked up for.
     async fn order_for_certificate(&self, serial: &str) -> Result<Option<OrderRecord>, StoreError>;
@@ -230,8 +232,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn latest_crl(&self, issuer: &str, shard: u32) -> Result<Option<CrlRecord>, StoreError>;
     /// Every revoked certificate an issuer signed.
     async fn revoked_certificates(&self, issuer: &str) -> Result<Vec<RevokedRecord>, StoreError>;
-    /// Streams the revoked certificates of one CRL shard into `each` (a CRL of a million entries
-    /// is never held as records); `each` may stop early. Returns how many rows were passed.
+    /// Passes the stored CRL entries of one shard to `each`, concatenated in chunks of
+    /// thousands; `each` may stop early. Returns how many entries were passed.
+    async fn for_each_crl_entry_chunk(
+        &self,
+        issuer: &str,
+        shard: u32,
+        each: &mut (dyn for<'b> FnMut(&'b [u8]) -> ControlFlow<()> + Send),
+    ) -> Result<u64, StoreError>;
+    /// Streams the revoked certificates of one CRL shard that have no stored CRL entry (revoked
+    /// before entries were stored) into `each`; `each` may stop early. Returns how many rows
+    /// were passed.
     async fn for_each_revoked_in_shard(
         &self,
         issuer: &str,

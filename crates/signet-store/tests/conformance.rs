@@ -393,7 +393,7 @@ async fn workflow_story(store: Arc<dyn Store>) {
         .expect("intent");
     assert!(matches!(
         store
-            .revoke_certificate(&serial(20), "superseded", t(12))
+            .revoke_certificate(&serial(20), "superseded", t(12), b"0")
             .await,
         Err(StoreError::Conflict(_))
     ));
@@ -408,12 +408,12 @@ async fn workflow_story(store: Arc<dyn Store>) {
         .expect("expiring");
     assert!(soon.iter().any(|c| c.intent.serial == serial(20)));
     store
-        .revoke_certificate(&serial(20), "key_compromise", t(13))
+        .revoke_certificate(&serial(20), "key_compromise", t(13), &[0x30, 0x01, 0x20])
         .await
         .expect("revoke");
     assert!(matches!(
         store
-            .revoke_certificate(&serial(20), "superseded", t(14))
+            .revoke_certificate(&serial(20), "superseded", t(14), b"0")
             .await,
         Err(StoreError::Conflict(_))
     ));
@@ -518,19 +518,31 @@ async fn workflow_story(store: Arc<dyn Store>) {
         (serial(20).to_hex().as_str(), Some("key_compromise"))
     );
     assert_eq!(revoked[0].crl_shard, 0, "the shard recorded at issuance");
-    let mut streamed = Vec::new();
+    let mut chunks = Vec::new();
     let passed = store
-        .for_each_revoked_in_shard("class3", 0, &mut |r| {
-            streamed.push(r);
+        .for_each_crl_entry_chunk("class3", 0, &mut |c| {
+            chunks.extend_from_slice(c);
             std::ops::ControlFlow::Continue(())
         })
         .await
-        .expect("stream");
-    assert_eq!((passed, streamed), (1, revoked.clone()));
+        .expect("chunks");
+    assert_eq!(
+        (passed, chunks),
+        (1, vec![0x30, 0x01, 0x20]),
+        "the stored entry"
+    );
     let passed = store
-        .for_each_revoked_in_shard("class3", 1, &mut |_| std::ops::ControlFlow::Continue(()))
+        .for_each_revoked_in_shard("class3", 0, &mut |_| std::ops::ControlFlow::Continue(()))
         .await
         .expect("stream");
+    assert_eq!(
+        passed, 0,
+        "only certificates without a stored entry are streamed"
+    );
+    let passed = store
+        .for_each_crl_entry_chunk("class3", 1, &mut |_| std::ops::ControlFlow::Continue(()))
+        .await
+        .expect("chunks");
     assert_eq!(passed, 0, "another shard lists nothing");
 
     // OCSP: issued certificates without a fresh response are found; storing replaces.
