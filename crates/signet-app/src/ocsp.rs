@@ -127,24 +127,46 @@ impl Signet {
     }
 
     /// Re-signs every response that is missing or older than the refresh age: batches read in
-    /// serial order, signed on every core, stored in one transaction each.
+    /// serial order and signed on every core, each stored in one transaction while the next
+    /// batch is read and signed.
     pub async fn refresh_ocsp(&self) -> Result<usize, AppError> {
         let mut signed = 0;
         let mut after = String::new();
         let now = self.now();
+        let started = std::time::Instant::now();
+        let mut storing: Option<tokio::task::JoinHandle<Result<usize, AppError>>> = None;
         loop {
             let batch = self
                 .store
                 .certificates_needing_ocsp(now - OCSP_REFRESH_AFTER, now, &after, REFRESH_BATCH)
                 .await?;
-            let Some(last) = batch.last() else {
-                return Ok(signed);
+            let records = match batch.last() {
+                Some(last) => {
+                    after = last.serial.clone();
+                    Some(self.sign_in_parallel(&batch, now)?)
+                }
+                None => None,
             };
-            after = last.serial.clone();
-            let records = self.sign_in_parallel(&batch, now)?;
-            self.store.store_ocsp_responses(&records).await?;
-            signed += records.len();
+            if let Some(previous) = storing.take() {
+                signed += previous
+                    .await
+                    .map_err(|e| AppError::Internal(format!("storing OCSP responses: {e}")))??;
+            }
+            let Some(records) = records else { break };
+            let store = self.store.clone();
+            storing = Some(tokio::spawn(async move {
+                store.store_ocsp_responses(&records).await?;
+                Ok(records.len())
+            }));
         }
+        if signed > 0 {
+            tracing::info!(
+                signed,
+                elapsed_ms = started.elapsed().as_millis(),
+                "OCSP responses refreshed"
+            );
+        }
+        Ok(signed)
     }
 
     /// Signing is CPU-bound and independent per response: split the batch over the cores. It

@@ -84,9 +84,10 @@ macro_rules! select_certificates {
 }
 const SELECT_BY_SERIAL: &str = select_certificates!("WHERE serial = $1");
 const SELECT_UNFINISHED: &str = select_certificates!("WHERE state = 'intent' ORDER BY created_at");
-const UPSERT_OCSP: &str = "INSERT INTO ocsp_responses (serial, issuer, this_update, next_update, der) \
-    VALUES ($1, $2, $3, $4, $5) ON CONFLICT (serial) DO UPDATE SET issuer = excluded.issuer, \
+const UPSERT_OCSP_CONFLICT: &str = " ON CONFLICT (serial) DO UPDATE SET issuer = excluded.issuer, \
     this_update = excluded.this_update, next_update = excluded.next_update, der = excluded.der";
+/// Rows per multi-row upsert (5 parameters each; far below either engine's parameter limit).
+const OCSP_ROWS_PER_STATEMENT: usize = 200;
 /// Entries per chunk of a CRL (about 50 bytes each).
 const CRL_CHUNK: i64 = 50_000;
 // Keyset pagination (`c.serial > $3`): each batch starts where the last ended instead of
@@ -897,15 +898,20 @@ macro_rules! sql_store {
 
             async fn store_ocsp_responses(&self, responses: &[OcspRecord]) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await?;
-                for r in responses {
-                    sqlx::query(UPSERT_OCSP)
-                        .bind(&r.serial)
-                        .bind(&r.issuer)
-                        .bind(r.this_update.unix_timestamp())
-                        .bind(r.next_update.unix_timestamp())
-                        .bind(&r.der)
-                        .execute(&mut *tx)
-                        .await?;
+                // Multi-row upserts: per-statement overhead, not the rows, bounded the refresh job.
+                for rows in responses.chunks(OCSP_ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<<$pool as PoolDatabase>::Db>::new(
+                        "INSERT INTO ocsp_responses (serial, issuer, this_update, next_update, der) ",
+                    );
+                    q.push_values(rows, |mut b, r| {
+                        b.push_bind(r.serial.as_str())
+                            .push_bind(r.issuer.as_str())
+                            .push_bind(r.this_update.unix_timestamp())
+                            .push_bind(r.next_update.unix_timestamp())
+                            .push_bind(r.der.as_slice());
+                    });
+                    q.push(UPSERT_OCSP_CONFLICT);
+                    q.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(())
