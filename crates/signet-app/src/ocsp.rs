@@ -20,13 +20,13 @@ use time::OffsetDateTime;
 use crate::AppError;
 use crate::authority::Responder;
 use crate::issue::Signet;
-use crate::ocsp_cache::{CachedResponse, EPOCH_POLL};
+use crate::ocsp_cache::{CachedResponse, EPOCH_POLL, http_date};
 
 /// An answer for the HTTP layer: a signed response with what its caching headers need, or an
 /// unsigned error status.
 #[derive(Debug, Clone)]
 pub enum OcspAnswer {
-    Signed(CachedResponse),
+    Signed(Arc<CachedResponse>),
     Refused(Bytes),
 }
 
@@ -42,13 +42,15 @@ impl OcspAnswer {
         next_update: OffsetDateTime,
     ) -> Self {
         let etag = format!("\"{}\"", hex::encode(&crate::sha256(&der)[..16]));
-        OcspAnswer::Signed(CachedResponse {
+        OcspAnswer::Signed(Arc::new(CachedResponse {
             issuer: issuer.to_owned(),
             der: Bytes::from(der),
             this_update,
             next_update,
             etag,
-        })
+            last_modified: http_date(this_update),
+            expires: http_date(next_update),
+        }))
     }
 }
 

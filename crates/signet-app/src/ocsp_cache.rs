@@ -4,8 +4,8 @@
 //! so that revocations made elsewhere (another node, `signet revoke`) clear it within a poll.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -29,11 +29,24 @@ pub struct CachedResponse {
     pub next_update: OffsetDateTime,
     /// Strong validator: the first 16 octets of the response's SHA-256, hex, quoted.
     pub etag: String,
+    /// thisUpdate and nextUpdate as IMF-fixdates (Last-Modified, Expires), formatted once.
+    pub last_modified: String,
+    pub expires: String,
+}
+
+/// IMF-fixdate (RFC 9110 §5.6.7).
+pub fn http_date(t: OffsetDateTime) -> String {
+    let fmt = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&fmt)
+        .unwrap_or_default()
 }
 
 #[derive(Debug)]
 struct Entry {
-    response: CachedResponse,
+    response: Arc<CachedResponse>,
     cached_at: Instant,
 }
 
@@ -53,14 +66,14 @@ impl OcspCache {
         self.generation.load(Ordering::Acquire)
     }
 
-    pub fn get(&self, serial: &Serial, now: OffsetDateTime) -> Option<CachedResponse> {
+    pub fn get(&self, serial: &Serial, now: OffsetDateTime) -> Option<Arc<CachedResponse>> {
         let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
         let e = entries.get(serial)?;
         (e.cached_at.elapsed() < CACHE_TTL && e.response.next_update > now)
             .then(|| e.response.clone())
     }
 
-    pub fn insert(&self, serial: Serial, response: CachedResponse, read_at_generation: u64) {
+    pub fn insert(&self, serial: Serial, response: Arc<CachedResponse>, read_at_generation: u64) {
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
         // Checked under the write lock: forget/clear bump the generation holding it too.
         if self.generation.load(Ordering::Acquire) != read_at_generation {
@@ -108,14 +121,22 @@ impl OcspCache {
 mod tests {
     use super::*;
 
-    fn response(next_update: OffsetDateTime) -> CachedResponse {
-        CachedResponse {
+    fn response(next_update: OffsetDateTime) -> Arc<CachedResponse> {
+        Arc::new(CachedResponse {
             issuer: "class3".into(),
             der: Bytes::from_static(b"\x30\x03\x0a\x01\x00"),
             this_update: next_update - time::Duration::days(7),
             next_update,
             etag: "\"x\"".into(),
-        }
+            last_modified: String::new(),
+            expires: String::new(),
+        })
+    }
+
+    #[test]
+    fn http_dates_are_imf_fixdates() {
+        let t = OffsetDateTime::from_unix_timestamp(1_795_651_200).expect("time");
+        assert_eq!(http_date(t), "Thu, 26 Nov 2026 00:00:00 GMT");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use const_oid::db::rfc5912::{
 };
 use der::asn1::ContextSpecific;
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 use der::asn1::{Ia5String, IntRef, Uint};
 use der::{Decode, Encode, Header, Length, Reader, SliceReader, Tag, TagMode, TagNumber};
@@ -99,13 +100,14 @@ impl RevokedList {
         if let Some(code) = e.reason_code
             && let Some(r) = reason(code)
         {
-            if !self.reason_extensions.contains_key(&code) {
-                let extensions: Vec<Extension> = vec![ext(ID_CE_CRL_REASONS, false, &r)?];
-                self.reason_extensions.insert(code, extensions.to_der()?);
-            }
-            if let Some(der) = self.reason_extensions.get(&code) {
-                self.scratch.extend_from_slice(der);
-            }
+            let der = match self.reason_extensions.entry(code) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => {
+                    let extensions: Vec<Extension> = vec![ext(ID_CE_CRL_REASONS, false, &r)?];
+                    e.insert(extensions.to_der()?)
+                }
+            };
+            self.scratch.extend_from_slice(der);
         }
         sequence(&mut self.der, &self.scratch)?;
         self.count += 1;

@@ -13,8 +13,6 @@ use base64::Engine;
 use signet_app::issue::Signet;
 use signet_app::ocsp::OcspAnswer;
 use signet_pki::ocsp::{MAX_REQUEST_BYTES, OcspRefusal};
-use time::OffsetDateTime;
-use time::macros::format_description;
 
 const OCSP_RESPONSE: HeaderValue = HeaderValue::from_static("application/ocsp-response");
 
@@ -26,16 +24,6 @@ pub fn routes() -> Router<Arc<Signet>> {
             post(by_post).layer(DefaultBodyLimit::max(16 * MAX_REQUEST_BYTES)),
         )
         .route("/ocsp/{*request}", get(by_get))
-}
-
-/// IMF-fixdate (RFC 9110 §5.6.7).
-fn http_date(t: OffsetDateTime) -> String {
-    let fmt = format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
-    t.to_offset(time::UtcOffset::UTC)
-        .format(&fmt)
-        .unwrap_or_default()
 }
 
 fn respond(signet: &Signet, answer: OcspAnswer) -> Response {
@@ -52,11 +40,11 @@ fn respond(signet: &Signet, answer: OcspAnswer) -> Response {
                 header::CACHE_CONTROL,
                 format!("max-age={max_age}, public, no-transform, must-revalidate"),
             ),
-            (header::LAST_MODIFIED, http_date(r.this_update)),
-            (header::EXPIRES, http_date(r.next_update)),
-            (header::ETAG, r.etag),
+            (header::LAST_MODIFIED, r.last_modified.clone()),
+            (header::EXPIRES, r.expires.clone()),
+            (header::ETAG, r.etag.clone()),
         ] {
-            if let Ok(v) = HeaderValue::from_str(&value) {
+            if let Ok(v) = HeaderValue::try_from(value) {
                 headers.insert(name, v);
             }
         }
