@@ -62,6 +62,16 @@ pub struct Reorder {
     pub key_type: Option<String>,
 }
 
+/// A certificate as a list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateSummary {
+    pub serial: String,
+    pub order_number: String,
+    /// `valid`, `revoked` or `expired`.
+    pub status: &'static str,
+    pub not_after: time::OffsetDateTime,
+}
+
 fn channel(o: &OrderRecord) -> Channel {
     Channel::from_stored(&o.channel)
 }
@@ -94,6 +104,36 @@ impl Signet {
             return Err(not_found());
         }
         Ok((cert, order, facts))
+    }
+
+    /// The certificates of the actor's orders, newest order first, for listing (not a download:
+    /// no PEM, not audited).
+    pub async fn my_certificates(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<CertificateSummary>, AppError> {
+        let mut out = Vec::new();
+        for order in self.my_orders(actor).await? {
+            let Some(serial) = order.certificate_serial.as_deref() else {
+                continue;
+            };
+            let Some(cert) = self.store.certificate(&Serial::from_str(serial)?).await? else {
+                continue;
+            };
+            out.push(CertificateSummary {
+                serial: serial.to_owned(),
+                order_number: order.order_number.clone(),
+                status: if cert.revoked_at.is_some() {
+                    "revoked"
+                } else if cert.intent.not_after < self.now() {
+                    "expired"
+                } else {
+                    "valid"
+                },
+                not_after: cert.intent.not_after,
+            });
+        }
+        Ok(out)
     }
 
     /// The certificate with its PEM and public key, for the owner and staff (downloads audited).

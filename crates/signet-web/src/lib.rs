@@ -14,6 +14,7 @@ use signet_app::issue::Signet;
 pub mod api;
 pub mod links;
 pub mod ocsp;
+pub mod portal;
 pub mod problem;
 
 /// The router for a running CA.
@@ -22,11 +23,13 @@ pub fn router(signet: Arc<Signet>) -> Router {
         .merge(api::routes())
         .merge(links::routes())
         .merge(ocsp::routes())
+        .merge(portal::routes())
         .route("/healthz", get(healthz))
         .route("/repository/", get(repository_index))
         .route("/repository/{file}", get(repository_file))
         .route("/crl/{ca}/{file}", get(crl))
         .with_state(signet)
+        .layer(axum::middleware::from_fn(portal::security::headers))
 }
 
 async fn healthz(State(signet): State<Arc<Signet>>) -> Response {

@@ -42,10 +42,8 @@ pub fn escape(text: &str) -> String {
 fn page(status: axum::http::StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} - Signet</title><style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5}}\
-         label{{display:block;margin-top:1rem;font-weight:600}}input,select,textarea{{font:inherit;width:100%;padding:.4rem}}\
-         button{{font:inherit;margin-top:1.2rem;padding:.5rem 1.2rem}}.warn{{background:#fff4e5;border-left:4px solid #e08a00;padding:.6rem}}\
-         code{{word-break:break-all;font-size:1.2rem}}</style></head><body><h1>{title}</h1>{body}</body></html>",
+         <title>{title} - Signet</title><link rel=\"stylesheet\" href=\"/static/signet.css\"></head>\
+         <body><main><section class=\"card narrow\"><h1>{title}</h1>{body}</section></main></body></html>",
         title = escape(title)
     );
     (
@@ -181,7 +179,7 @@ async fn pickup(
         Ok(p) => {
             let pfx = match (&p.pkcs12, &p.pkcs12_password) {
                 (Some(pfx), Some(password)) => format!(
-                    "<p class=\"warn\">Download the file and write down the password now. Neither can be retrieved again: \
+                    "<p class=\"alert warn\">Download the file and write down the password now. Neither can be retrieved again: \
                      a lost PFX or password means a reissue with a new key pair.</p>\
                      <p><a download=\"signet-{n}.p12\" href=\"data:application/x-pkcs12;base64,{pfx}\">Download signet-{n}.p12</a></p>\
                      <p>PFX password:</p><p><code>{password}</code></p>",

@@ -1,0 +1,52 @@
+//! The portal in a real browser: `tests/browser/portal.mjs` drives headless Chromium (Playwright)
+//! against `signet serve`, reading mail from the outbox. Screenshots of every main page land in
+//! `target/screenshots/` (`scripts/screenshots` copies them to `docs/screenshots/`).
+//! Needs Node, `npm ci` in tests/browser and Chromium at /usr/bin/chromium (`scripts/test`
+//! installs them).
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::*;
+
+#[test]
+fn subscriber_journey_in_chromium() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let browser_tests = root.join("tests/browser");
+    assert!(
+        browser_tests.join("node_modules/playwright-core").is_dir(),
+        "run `npm ci --prefix tests/browser` first (scripts/test does)"
+    );
+    let data = tempdir();
+    let d = data.path();
+    ok(signet(d).args(["init", "--base-url", BASE_URL]));
+    let server = Server::start(d, &[]);
+    let shots = root.join("target/screenshots");
+    let out = run(Command::new("node")
+        .arg(browser_tests.join("portal.mjs"))
+        .env("SIGNET_URL", server.url(""))
+        .env("SIGNET_BASE_URL", BASE_URL)
+        .env("SIGNET_OUTBOX", d.join("outbox"))
+        .env("SCREENSHOTS", &shots));
+    assert!(
+        out.status.success(),
+        "browser journey failed:\n{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    for page in [
+        "home",
+        "signup",
+        "account",
+        "help",
+        "home-phone",
+        "login-refused",
+    ] {
+        assert!(
+            shots.join(format!("{page}.png")).is_file(),
+            "no screenshot of {page}"
+        );
+    }
+}

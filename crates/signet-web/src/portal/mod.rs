@@ -1,0 +1,250 @@
+//! The web portal: server-rendered pages (askama templates, checked at compile time) over the
+//! same use cases as the REST API. Every page works without JavaScript; every form carries a
+//! CSRF token; every response carries the security headers of [`security`].
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Form, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use signet_app::issue::Signet;
+
+mod context;
+mod pages;
+pub mod security;
+
+pub use context::{CSRF_COOKIE, PageContext};
+use pages::{
+    AccountPage, CertificateRow, ErrorPage, Field, FormPage, HelpPage, HomePage, OrderRow,
+};
+
+use crate::api::SESSION_COOKIE;
+use crate::problem::status_of;
+
+pub fn routes() -> Router<Arc<Signet>> {
+    Router::new()
+        .route("/", get(home))
+        .route("/help", get(help))
+        .route("/login", get(login_page).post(log_in))
+        .route("/signup", get(signup_page).post(sign_up))
+        .route("/logout", axum::routing::post(log_out))
+        .route("/account", get(account))
+        .route("/static/signet.css", get(stylesheet))
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/signet.css"),
+    )
+        .into_response()
+}
+
+async fn home(ctx: PageContext) -> Response {
+    ctx.render(StatusCode::OK, |nav| HomePage { nav })
+}
+
+async fn help(ctx: PageContext) -> Response {
+    ctx.render(StatusCode::OK, |nav| HelpPage { nav })
+}
+
+/// The page a refused action shows: the application's own message, or a generic one for 5xx.
+fn refusal(ctx: &PageContext, e: &signet_app::AppError) -> Response {
+    let status = status_of(e);
+    let message = if status.is_server_error() {
+        tracing::error!(error = %e, "portal request failed");
+        "Something went wrong on our side. Please try again later.".to_owned()
+    } else {
+        e.to_string()
+    };
+    ctx.render(status, |nav| ErrorPage {
+        nav,
+        title: "That did not work".into(),
+        message,
+    })
+}
+
+fn login_form(
+    ctx: &PageContext,
+    status: StatusCode,
+    email: &str,
+    error: Option<String>,
+) -> Response {
+    ctx.render(status, |nav| FormPage {
+        nav,
+        title: "Log in".into(),
+        action: "/login".into(),
+        submit: "Log in".into(),
+        error,
+        notice: None,
+        show_form: true,
+        fields: vec![
+            Field::new("email", "E-mail address", "email", email, "username"),
+            Field::new("password", "Password", "password", "", "current-password"),
+        ],
+        links: vec![("/signup".into(), "No account yet? Create one".into())],
+    })
+}
+
+async fn login_page(ctx: PageContext) -> Response {
+    login_form(&ctx, StatusCode::OK, "", None)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    csrf: String,
+    email: String,
+    password: String,
+}
+
+async fn log_in(
+    State(s): State<Arc<Signet>>,
+    ctx: PageContext,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    if let Some(r) = ctx.csrf_refusal(&f.csrf) {
+        return r;
+    }
+    match s.log_in(&f.email, &f.password).await {
+        Ok(session) => {
+            let cookie = ctx.cookie(SESSION_COOKIE, &session.token);
+            ([(header::SET_COOKIE, cookie)], Redirect::to("/account")).into_response()
+        }
+        Err(e) => login_form(&ctx, status_of(&e), &f.email, Some(e.to_string())),
+    }
+}
+
+fn signup_form(
+    ctx: &PageContext,
+    status: StatusCode,
+    (name, email): (&str, &str),
+    error: Option<String>,
+) -> Response {
+    ctx.render(status, |nav| FormPage {
+        nav,
+        title: "Create an account".into(),
+        action: "/signup".into(),
+        submit: "Create account".into(),
+        error,
+        notice: None,
+        show_form: true,
+        fields: vec![
+            Field::new("name", "Your full name", "text", name, "name"),
+            Field::new("email", "E-mail address", "email", email, "email")
+                .hint("We send a confirmation link to this address."),
+            Field::new("password", "Password", "password", "", "new-password")
+                .hint("At least 12 characters. A passphrase of several words works well."),
+        ],
+        links: vec![("/login".into(), "Already have an account? Log in".into())],
+    })
+}
+
+async fn signup_page(ctx: PageContext) -> Response {
+    signup_form(&ctx, StatusCode::OK, ("", ""), None)
+}
+
+#[derive(Deserialize)]
+struct SignUpForm {
+    csrf: String,
+    name: String,
+    email: String,
+    password: String,
+}
+
+async fn sign_up(
+    State(s): State<Arc<Signet>>,
+    ctx: PageContext,
+    Form(f): Form<SignUpForm>,
+) -> Response {
+    if let Some(r) = ctx.csrf_refusal(&f.csrf) {
+        return r;
+    }
+    match s.sign_up(&f.email, &f.password, &f.name).await {
+        Ok(()) => ctx.render(StatusCode::OK, |nav| FormPage {
+            nav,
+            title: "Check your mailbox".into(),
+            action: String::new(),
+            submit: String::new(),
+            error: None,
+            notice: Some(format!(
+                "We sent a confirmation link to {}. Open it to activate your account, then log in.",
+                f.email
+            )),
+            show_form: false,
+            fields: Vec::new(),
+            links: vec![("/login".into(), "Log in".into())],
+        }),
+        Err(e) => signup_form(
+            &ctx,
+            status_of(&e),
+            (&f.name, &f.email),
+            Some(e.to_string()),
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    csrf: String,
+}
+
+async fn log_out(
+    State(s): State<Arc<Signet>>,
+    ctx: PageContext,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
+    if let Some(r) = ctx.csrf_refusal(&f.csrf) {
+        return r;
+    }
+    if let Some(token) = ctx.session_token()
+        && let Err(e) = s.log_out(token).await
+    {
+        return refusal(&ctx, &e);
+    }
+    let cleared = format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+    ([(header::SET_COOKIE, cleared)], Redirect::to("/")).into_response()
+}
+
+fn day(t: time::OffsetDateTime) -> String {
+    t.date().to_string()
+}
+
+async fn account(State(s): State<Arc<Signet>>, ctx: PageContext) -> Response {
+    let Some(actor) = ctx.actor() else {
+        return Redirect::to("/login").into_response();
+    };
+    let listed = async {
+        Ok::<_, signet_app::AppError>((s.my_orders(actor).await?, s.my_certificates(actor).await?))
+    };
+    match listed.await {
+        Ok((orders, certificates)) => ctx.render(StatusCode::OK, |nav| AccountPage {
+            nav,
+            orders: orders
+                .iter()
+                .map(|o| OrderRow {
+                    number: o.order_number.clone(),
+                    product: o.product.clone(),
+                    status: o.status.replace('_', " "),
+                    placed: day(o.created_at),
+                })
+                .collect(),
+            certificates: certificates
+                .iter()
+                .map(|c| CertificateRow {
+                    serial: c.serial.clone(),
+                    order: c.order_number.clone(),
+                    status: c.status.into(),
+                    status_class: if c.status == "valid" { "good" } else { "bad" }.into(),
+                    expires: day(c.not_after),
+                })
+                .collect(),
+        }),
+        Err(e) => refusal(&ctx, &e),
+    }
+}

@@ -1,0 +1,103 @@
+//! The templates and the values they show. askama checks each template against its struct when
+//! the crate compiles and escapes every value for HTML.
+
+use askama::Template;
+
+/// What the page frame needs: who is logged in, and the CSRF token for its forms.
+#[derive(Debug, Clone)]
+pub struct Nav {
+    pub user: Option<String>,
+    pub csrf: String,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    pub nav: Nav,
+}
+
+#[derive(Template)]
+#[template(path = "help.html")]
+pub struct HelpPage {
+    pub nav: Nav,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub nav: Nav,
+    pub title: String,
+    pub message: String,
+}
+
+/// One input of a simple form.
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub kind: &'static str,
+    pub value: String,
+    pub autocomplete: &'static str,
+    pub hint: &'static str,
+}
+
+impl Field {
+    pub fn new(
+        name: &'static str,
+        label: &'static str,
+        kind: &'static str,
+        value: &str,
+        autocomplete: &'static str,
+    ) -> Field {
+        Field {
+            name,
+            label,
+            kind,
+            value: value.to_owned(),
+            autocomplete,
+            hint: "",
+        }
+    }
+
+    pub fn hint(mut self, hint: &'static str) -> Field {
+        self.hint = hint;
+        self
+    }
+}
+
+#[derive(Template)]
+#[template(path = "form_page.html")]
+pub struct FormPage {
+    pub nav: Nav,
+    pub title: String,
+    pub action: String,
+    pub submit: String,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+    pub show_form: bool,
+    pub fields: Vec<Field>,
+    pub links: Vec<(String, String)>,
+}
+
+pub struct OrderRow {
+    pub number: String,
+    pub product: String,
+    pub status: String,
+    pub placed: String,
+}
+
+pub struct CertificateRow {
+    pub serial: String,
+    pub order: String,
+    pub status: String,
+    pub status_class: String,
+    pub expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct AccountPage {
+    pub nav: Nav,
+    pub orders: Vec<OrderRow>,
+    pub certificates: Vec<CertificateRow>,
+}

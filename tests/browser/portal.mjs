@@ -1,0 +1,151 @@
+// The portal in headless Chromium, as a person uses it: pages, forms, mails from the outbox.
+// Run by crates/signet-cli/tests/portal.rs against a running `signet serve`:
+//   SIGNET_URL=http://127.0.0.1:PORT SIGNET_BASE_URL=http://pki.example.com \
+//   SIGNET_OUTBOX=DATA/outbox SCREENSHOTS=DIR node portal.mjs
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, statSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const url = process.env.SIGNET_URL;
+const baseUrl = process.env.SIGNET_BASE_URL;
+const outbox = process.env.SIGNET_OUTBOX;
+const shots = process.env.SCREENSHOTS;
+mkdirSync(shots, { recursive: true });
+
+/** Undoes quoted-printable transfer encoding (RFC 2045 §6.7), as a mail client would. */
+function quotedPrintable(text) {
+  const joined = text.replace(/=\r?\n/g, "");
+  const bytes = [];
+  for (let i = 0; i < joined.length; i++) {
+    const hex = joined.slice(i + 1, i + 3);
+    if (joined[i] === "=" && /^[0-9A-F]{2}$/.test(hex)) {
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else {
+      bytes.push(...Buffer.from(joined[i]));
+    }
+  }
+  return Buffer.from(bytes).toString("utf8");
+}
+
+/** The link in the newest mail to `to` whose subject contains `subject`, on the test server. */
+function linkInMail(to, subject) {
+  const mails = readdirSync(outbox)
+    .filter((f) => f.endsWith(".eml"))
+    .map((f) => join(outbox, f))
+    .sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs)
+    .map((p) => {
+      const raw = readFileSync(p, "utf8");
+      const split = raw.indexOf("\r\n\r\n") >= 0 ? "\r\n\r\n" : "\n\n";
+      const [head, ...rest] = raw.split(split);
+      const body = rest.join(split);
+      const header = (name) => (head.split(/\r?\n/).find((l) => l.startsWith(name)) || "").slice(name.length).trim();
+      return {
+        to: header("To:"),
+        subject: header("Subject:"),
+        body: head.includes("quoted-printable") ? quotedPrintable(body) : body,
+      };
+    });
+  const mail = mails.reverse().find((m) => m.to.includes(to) && m.subject.includes(subject));
+  assert.ok(mail, `no mail to ${to} about "${subject}"`);
+  const found = mail.body.match(new RegExp(baseUrl.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + "(/\\S+)"));
+  assert.ok(found, `no link in the mail about "${subject}"`);
+  return url + found[1];
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox"],
+});
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+
+  // The start page, with the security headers every page carries.
+  const home = await page.goto(url + "/");
+  assert.equal(home.status(), 200);
+  const headers = home.headers();
+  assert.match(headers["content-security-policy"], /script-src 'self'/);
+  assert.match(headers["content-security-policy"], /frame-ancestors 'none'/);
+  assert.equal(headers["x-content-type-options"], "nosniff");
+  await assert.doesNotReject(page.getByRole("heading", { level: 1 }).waitFor());
+  await shot(page, "home");
+
+  // Sign up through the form; the confirmation arrives by mail.
+  await page.getByRole("link", { name: "Create account" }).click();
+  await page.getByLabel("Your full name").fill("Max Muster");
+  await page.getByLabel("E-mail address").fill("max@example.de");
+  await page.getByLabel("Password").fill("a long enough passphrase");
+  await shot(page, "signup");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByText("We sent a confirmation link to max@example.de").waitFor();
+
+  // Logging in before confirming is refused with the reason.
+  await page.goto(url + "/login");
+  await page.getByLabel("E-mail address").fill("max@example.de");
+  await page.getByLabel("Password").fill("a long enough passphrase");
+  await page.getByRole("button", { name: "Log in" }).click();
+  const refusal = await page.getByRole("alert").textContent();
+  assert.match(refusal, /confirm/i, refusal);
+  await shot(page, "login-refused");
+
+  await page.goto(linkInMail("max@example.de", "Confirm"));
+  await page.getByRole("button").click();
+  await page.getByText(/confirmed/i).first().waitFor();
+
+  // A wrong password shows its message; the right one opens the account.
+  await page.goto(url + "/login");
+  await page.getByLabel("E-mail address").fill("max@example.de");
+  await page.getByLabel("Password").fill("not the passphrase");
+  await page.getByRole("button", { name: "Log in" }).click();
+  assert.match(await page.getByRole("alert").textContent(), /password/i);
+  await page.getByLabel("Password").fill("a long enough passphrase");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.waitForURL(url + "/account");
+  await page.getByText("You have not ordered a certificate yet.").waitFor();
+  await page.getByRole("link", { name: "Max Muster" }).waitFor();
+  await shot(page, "account");
+  const cookies = await context.cookies();
+  const session = cookies.find((c) => c.name === "signet_session");
+  assert.ok(session && session.httpOnly && session.sameSite === "Strict", JSON.stringify(cookies));
+
+  // A form without this site's token is refused, and the session stays.
+  const forged = await page.request.post(url + "/logout", { form: { csrf: "0".repeat(64) } });
+  assert.equal(forged.status(), 403);
+  assert.match(await forged.text(), /This form has expired/);
+  const other = await browser.newContext();
+  const crossSite = await other.request.post(url + "/login", {
+    form: { csrf: "", email: "max@example.de", password: "a long enough passphrase" },
+  });
+  assert.equal(crossSite.status(), 403, "a login form posted without the CSRF cookie");
+  await other.close();
+  await page.goto(url + "/account");
+  await page.getByText("You have not ordered a certificate yet.").waitFor();
+
+  await page.goto(url + "/help");
+  await page.getByRole("heading", { name: "I lost the PFX file or its password" }).waitFor();
+  await shot(page, "help");
+
+  // Log out from the navigation; the account page then asks to log in.
+  await page.getByRole("button", { name: "Log out" }).click();
+  await page.waitForURL(url + "/");
+  await page.goto(url + "/account");
+  await page.waitForURL(url + "/login");
+
+  // Phone-sized screen: the same pages in one column.
+  const phone = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true });
+  const small = await phone.newPage();
+  await small.goto(url + "/");
+  const overflow = await small.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the start page scrolls sideways on a phone by ${overflow}px`);
+  await shot(small, "home-phone");
+  await phone.close();
+  console.log("portal journey: ok");
+} finally {
+  await browser.close();
+}
