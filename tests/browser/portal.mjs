@@ -114,6 +114,81 @@ try {
   const session = cookies.find((c) => c.name === "signet_session");
   assert.ok(session && session.httpOnly && session.sameSite === "Strict", JSON.stringify(cookies));
 
+  // Order: a BE/NL organization learns at once that its orders go through an agent.
+  await page.getByRole("link", { name: "Order a certificate" }).click();
+  await page.getByLabel("Given name").fill("Max");
+  await page.getByLabel("Surname").fill("Muster");
+  await page.getByLabel("E-mail address in the certificate").fill("max@example.de");
+  await page.getByLabel("Organization name (as registered)").fill("Muster GmbH");
+  await page.getByLabel("Country (two-letter code)").fill("NL");
+  await page.getByLabel("Approver's e-mail address").fill("boss@example.de");
+  await page.getByLabel("RSA 3072").check();
+  await shot(page, "order-form");
+  await page.getByRole("button", { name: "Review the order" }).click();
+  assert.match(await page.getByRole("alert").textContent(), /registration agent/);
+  await shot(page, "order-agent-channel");
+  await page.getByLabel("Country (two-letter code)").fill("DE");
+  await page.getByRole("button", { name: "Review the order" }).click();
+  await page.getByText("These details are locked once you order.").waitFor();
+  await shot(page, "order-review");
+  await page.getByLabel("Choose a pickup password").fill("pickup-secret-42");
+  await page.getByRole("button", { name: "Place the order" }).click();
+  await page.getByText("Your order is placed.").waitFor();
+  const orderUrl = page.url().split("?")[0];
+  const number = orderUrl.split("/").pop();
+  assert.match(number, /^[0-9A-Z]{5}-[0-9A-Z]{5}$/);
+  await shot(page, "order");
+
+  // The request form downloads as a PDF; the signed form uploads from the order page.
+  const pdfHref = await page.getByRole("link", { name: "Download the request form (PDF)" }).getAttribute("href");
+  const pdf = await page.request.get(url + pdfHref);
+  assert.equal(pdf.status(), 200);
+  assert.equal(pdf.headers()["content-type"], "application/pdf");
+  await page.getByLabel("What is it?").selectOption("signed_agreement");
+  await page.getByLabel("File (PDF, PNG or JPEG, at most 10 MiB)").setInputFiles({
+    name: "signed-form.pdf",
+    mimeType: "application/pdf",
+    buffer: await pdf.body(),
+  });
+  await page.getByRole("button", { name: "Upload" }).click();
+  await page.getByText("The document was uploaded.").waitFor();
+  await page.getByText(/signed agreement — application\/pdf/).waitFor();
+  // A file that is not a PDF or an image is refused with the reason.
+  await page.getByLabel("File (PDF, PNG or JPEG, at most 10 MiB)").setInputFiles({
+    name: "notes.txt",
+    mimeType: "text/plain",
+    buffer: Buffer.from("not a document"),
+  });
+  await page.getByRole("button", { name: "Upload" }).click();
+  assert.match(await page.getByRole("alert").textContent(), /PDF|PNG|JPEG/);
+  await shot(page, "upload-refused");
+  await page.goto(url + "/account");
+  await page.getByRole("link", { name: number }).waitFor();
+
+  // Someone else's order: not found, as if it did not exist.
+  const stranger = await browser.newContext();
+  const signUp = await stranger.request.post(url + "/api/v1/accounts", {
+    data: { email: "eve@example.org", password: "another long passphrase", name: "Eve" },
+  });
+  assert.equal(signUp.status(), 202, await signUp.text());
+  const confirmPath = new URL(linkInMail("eve@example.org", "Confirm")).pathname.split("/").pop();
+  assert.equal((await stranger.request.post(url + "/api/v1/confirmations/" + confirmPath)).status(), 200);
+  const eveLogin = await stranger.request.post(url + "/api/v1/sessions", {
+    data: { email: "eve@example.org", password: "another long passphrase" },
+  });
+  assert.equal(eveLogin.status(), 201);
+  const peek = await stranger.newPage();
+  const peeked = await peek.goto(orderUrl);
+  assert.equal(peeked.status(), 404);
+  await stranger.close();
+
+  // Cancelling: explained, then final.
+  await page.goto(orderUrl);
+  await page.getByRole("button", { name: "Cancel the order" }).click();
+  await page.getByText("The order was cancelled.").waitFor();
+  await page.getByText("This order was cancelled.").waitFor();
+  assert.equal(await page.getByRole("button", { name: "Cancel the order" }).count(), 0);
+
   // A form without this site's token is refused, and the session stays.
   const forged = await page.request.post(url + "/logout", { form: { csrf: "0".repeat(64) } });
   assert.equal(forged.status(), 403);
@@ -125,7 +200,7 @@ try {
   assert.equal(crossSite.status(), 403, "a login form posted without the CSRF cookie");
   await other.close();
   await page.goto(url + "/account");
-  await page.getByText("You have not ordered a certificate yet.").waitFor();
+  await page.getByRole("link", { name: number }).waitFor();
 
   await page.goto(url + "/help");
   await page.getByRole("heading", { name: "I lost the PFX file or its password" }).waitFor();

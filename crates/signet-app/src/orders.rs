@@ -35,6 +35,15 @@ pub struct NewOrder {
     pub key_type: String,
 }
 
+/// An order's details after [`Signet::check_order`].
+#[derive(Debug, Clone)]
+pub struct CheckedOrder {
+    pub identity: Identity,
+    pub channel: Channel,
+    pub product: String,
+    pub approval_email: String,
+}
+
 /// Key choices at order time (`csr`: the subscriber brings a CSR to pickup).
 pub const KEY_TYPES: [&str; 5] = ["rsa-2048", "rsa-3072", "p-256", "p-384", "csr"];
 
@@ -187,9 +196,10 @@ impl Signet {
         self.open_order(actor, record).await
     }
 
-    /// Checks an order against every rule and returns the record to store (not stored yet).
-    pub(crate) fn build_order(&self, actor: &Actor, o: NewOrder) -> Result<OrderRecord, AppError> {
-        let identity = Identity::try_from(o.subject)?;
+    /// Checks an order's details (everything but the pickup password) against every rule: what
+    /// the portal's review step shows before the order is placed.
+    pub fn check_order(&self, actor: &Actor, o: &NewOrder) -> Result<CheckedOrder, AppError> {
+        let identity = Identity::try_from(o.subject.clone())?;
         let channel = self.policy.channels.channel_for(identity.country());
         check_may_order(actor, channel, identity.country())?;
         let product = self.policy.product(&o.product)?;
@@ -203,18 +213,34 @@ impl Signet {
             ))
             .into());
         }
-        let now = self.now();
-        let period = Period::months_from(now, o.validity_months)?;
+        let period = Period::months_from(self.now(), o.validity_months)?;
         profile.check_request(
             &certified,
             period,
             Some((product.max_validity, &product.name)),
             &format!("{} months", o.validity_months),
         )?;
+        Ok(CheckedOrder {
+            identity,
+            channel,
+            product: product.name.clone(),
+            approval_email,
+        })
+    }
+
+    /// Checks an order against every rule and returns the record to store (not stored yet).
+    pub(crate) fn build_order(&self, actor: &Actor, o: NewOrder) -> Result<OrderRecord, AppError> {
+        let CheckedOrder {
+            identity,
+            channel,
+            product,
+            approval_email,
+        } = self.check_order(actor, &o)?;
+        let now = self.now();
         check_pickup_password(&o.pickup_password)?;
         let record = OrderRecord {
             order_number: order_number()?,
-            product: product.name.clone(),
+            product,
             identity_json: serde_json::to_string(&identity)
                 .map_err(|e| AppError::Internal(e.to_string()))?,
             approval_email: approval_email.clone(),

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use signet_app::issue::Signet;
 
 mod context;
+mod orders;
 mod pages;
 pub mod security;
 
@@ -32,6 +33,20 @@ pub fn routes() -> Router<Arc<Signet>> {
         .route("/signup", get(signup_page).post(sign_up))
         .route("/logout", axum::routing::post(log_out))
         .route("/account", get(account))
+        .route("/orders/new", get(orders::new_order))
+        .route("/orders/review", axum::routing::post(orders::review_order))
+        .route("/orders", axum::routing::post(orders::place_order))
+        .route("/orders/{number}", get(orders::order_page))
+        .route(
+            "/orders/{number}/cancel",
+            axum::routing::post(orders::cancel),
+        )
+        .route(
+            "/orders/{number}/documents",
+            axum::routing::post(orders::upload).layer(axum::extract::DefaultBodyLimit::max(
+                signet_domain::order::MAX_DOCUMENT_BYTES + 64 * 1024,
+            )),
+        )
         .route("/static/signet.css", get(stylesheet))
 }
 
@@ -55,7 +70,7 @@ async fn help(ctx: PageContext) -> Response {
 }
 
 /// The page a refused action shows: the application's own message, or a generic one for 5xx.
-fn refusal(ctx: &PageContext, e: &signet_app::AppError) -> Response {
+pub(crate) fn refusal(ctx: &PageContext, e: &signet_app::AppError) -> Response {
     let status = status_of(e);
     let message = if status.is_server_error() {
         tracing::error!(error = %e, "portal request failed");

@@ -101,3 +101,37 @@ pub struct AccountPage {
     pub orders: Vec<OrderRow>,
     pub certificates: Vec<CertificateRow>,
 }
+
+#[derive(Template)]
+#[template(path = "order_form.html")]
+pub struct OrderFormPage {
+    pub nav: Nav,
+    pub products: Vec<(String, String)>,
+    pub validity_months: u32,
+    pub key_types: Vec<(&'static str, &'static str)>,
+    pub f: super::orders::OrderFields,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "order_review.html")]
+pub struct OrderReviewPage {
+    pub nav: Nav,
+    pub summary: Vec<(String, String)>,
+    pub hidden: Vec<(&'static str, String)>,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "order.html")]
+pub struct OrderPage {
+    pub nav: Nav,
+    pub o: signet_app::orders::OrderView,
+    pub summary: Vec<(String, String)>,
+    pub status_label: String,
+    pub next_step: String,
+    pub awaiting_documents: bool,
+    pub can_upload: bool,
+    pub can_cancel: bool,
+    pub notice: Option<String>,
+}

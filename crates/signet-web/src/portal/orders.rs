@@ -1,0 +1,434 @@
+//! Ordering in the portal: a guided form, a review step that warns the details lock, the order
+//! page (status, next steps, request form, uploads, history) and cancelling.
+
+use std::sync::Arc;
+
+use axum::extract::{Form, Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use signet_app::issue::Signet;
+use signet_app::orders::{NewOrder, OrderView};
+use signet_domain::identity::IdentityInput;
+use signet_domain::order::OrderStatus;
+
+use super::pages::{OrderFormPage, OrderPage, OrderReviewPage};
+use super::{PageContext, refusal};
+use crate::problem::status_of;
+
+/// Key choices with what they mean for the subscriber.
+pub const KEY_CHOICES: [(&str, &str); 5] = [
+    (
+        "rsa-3072",
+        "RSA 3072 — works with every browser, e-mail client and signing tool",
+    ),
+    (
+        "rsa-2048",
+        "RSA 2048 — for old systems that cannot use larger RSA keys",
+    ),
+    (
+        "p-256",
+        "ECDSA P-256 — modern, small and fast; some older software does not support it",
+    ),
+    ("p-384", "ECDSA P-384 — modern, stronger curve"),
+    (
+        "csr",
+        "I make my own key and bring a certificate signing request (CSR) to the pickup",
+    ),
+];
+
+/// The order form's fields, as typed (kept as text so that a typo comes back to the form).
+#[derive(Debug, Clone, Deserialize)]
+pub struct OrderFields {
+    #[serde(default)]
+    pub product: String,
+    #[serde(default)]
+    pub validity_months: String,
+    #[serde(default)]
+    pub given_name: String,
+    #[serde(default)]
+    pub surname: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub organization: String,
+    #[serde(default)]
+    pub country: String,
+    #[serde(default)]
+    pub organization_identifier: String,
+    #[serde(default)]
+    pub approval_email: String,
+    #[serde(default)]
+    pub key_type: String,
+}
+
+impl OrderFields {
+    fn blank(product: &str) -> OrderFields {
+        OrderFields {
+            product: product.to_owned(),
+            validity_months: "12".into(),
+            given_name: String::new(),
+            surname: String::new(),
+            email: String::new(),
+            organization: String::new(),
+            country: String::new(),
+            organization_identifier: String::new(),
+            approval_email: String::new(),
+            key_type: "rsa-3072".into(),
+        }
+    }
+
+    fn new_order(&self, pickup_password: &str) -> NewOrder {
+        let optional = |v: &str| (!v.trim().is_empty()).then(|| v.trim().to_owned());
+        NewOrder {
+            product: self.product.clone(),
+            subject: IdentityInput {
+                given_name: self.given_name.trim().to_owned(),
+                surname: self.surname.trim().to_owned(),
+                email: self.email.trim().to_owned(),
+                organization: self.organization.trim().to_owned(),
+                country: self.country.trim().to_ascii_uppercase(),
+                organization_identifier: optional(&self.organization_identifier),
+                organizational_unit: None,
+                title: None,
+            },
+            approval_email: self.approval_email.trim().to_owned(),
+            pickup_password: pickup_password.to_owned(),
+            // An unreadable number fails the validity check with its own message.
+            validity_months: self.validity_months.parse().unwrap_or(0),
+            key_type: self.key_type.clone(),
+        }
+    }
+
+    fn validity(&self) -> u32 {
+        self.validity_months.parse().unwrap_or(12)
+    }
+
+    /// What the review page lists, and the hidden fields that carry the details to the order.
+    fn summary(&self, s: &Signet) -> Vec<(String, String)> {
+        let product = product_name(s, &self.product);
+        let key = KEY_CHOICES
+            .iter()
+            .find(|(v, _)| *v == self.key_type)
+            .map_or(self.key_type.clone(), |(_, l)| (*l).to_owned());
+        let mut rows = vec![
+            ("Certificate".to_owned(), product),
+            (
+                "Validity".to_owned(),
+                format!("{} months", self.validity_months),
+            ),
+            (
+                "Name".to_owned(),
+                format!("{} {}", self.given_name, self.surname),
+            ),
+            ("E-mail".to_owned(), self.email.clone()),
+            ("Organization".to_owned(), self.organization.clone()),
+            ("Country".to_owned(), self.country.to_ascii_uppercase()),
+        ];
+        if !self.organization_identifier.trim().is_empty() {
+            rows.push((
+                "Registration number".into(),
+                self.organization_identifier.clone(),
+            ));
+        }
+        rows.push(("Approver".into(), self.approval_email.clone()));
+        rows.push(("Key".into(), key));
+        rows
+    }
+
+    fn hidden(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("product", self.product.clone()),
+            ("validity_months", self.validity_months.clone()),
+            ("given_name", self.given_name.clone()),
+            ("surname", self.surname.clone()),
+            ("email", self.email.clone()),
+            ("organization", self.organization.clone()),
+            ("country", self.country.clone()),
+            (
+                "organization_identifier",
+                self.organization_identifier.clone(),
+            ),
+            ("approval_email", self.approval_email.clone()),
+            ("key_type", self.key_type.clone()),
+        ]
+    }
+}
+
+fn product_name(s: &Signet, id: &str) -> String {
+    s.config
+        .products
+        .get(id)
+        .and_then(|p| p.display_name.clone())
+        .unwrap_or_else(|| id.to_owned())
+}
+
+fn form(
+    s: &Signet,
+    ctx: &PageContext,
+    status: StatusCode,
+    f: OrderFields,
+    error: Option<String>,
+) -> Response {
+    let products = s
+        .config
+        .products
+        .keys()
+        .map(|id| (id.clone(), product_name(s, id)))
+        .collect();
+    let validity = f.validity();
+    ctx.render(status, |nav| OrderFormPage {
+        nav,
+        products,
+        validity_months: validity,
+        key_types: KEY_CHOICES.to_vec(),
+        f,
+        error,
+    })
+}
+
+fn review(
+    s: &Signet,
+    ctx: &PageContext,
+    status: StatusCode,
+    f: &OrderFields,
+    error: Option<String>,
+) -> Response {
+    ctx.render(status, |nav| OrderReviewPage {
+        nav,
+        summary: f.summary(s),
+        hidden: f.hidden(),
+        error,
+    })
+}
+
+pub async fn new_order(State(s): State<Arc<Signet>>, ctx: PageContext) -> Response {
+    if ctx.actor().is_none() {
+        return Redirect::to("/login").into_response();
+    }
+    let first = s.config.products.keys().next().cloned().unwrap_or_default();
+    form(&s, &ctx, StatusCode::OK, OrderFields::blank(&first), None)
+}
+
+#[derive(Deserialize)]
+pub struct WithCsrf<T> {
+    csrf: String,
+    #[serde(default)]
+    step: String,
+    #[serde(default)]
+    pickup_password: String,
+    #[serde(flatten)]
+    fields: T,
+}
+
+/// Step 2: every rule is checked before the review shows (a BE/NL order learns here that it
+/// goes through an agent); the pickup password comes last.
+pub async fn review_order(
+    State(s): State<Arc<Signet>>,
+    ctx: PageContext,
+    Form(f): Form<WithCsrf<OrderFields>>,
+) -> Response {
+    if let Some(r) = ctx.csrf_refusal(&f.csrf) {
+        return r;
+    }
+    let Some(actor) = ctx.actor() else {
+        return Redirect::to("/login").into_response();
+    };
+    match s.check_order(actor, &f.fields.new_order("")) {
+        Ok(_) => review(&s, &ctx, StatusCode::OK, &f.fields, None),
+        Err(e) => form(&s, &ctx, status_of(&e), f.fields, Some(e.to_string())),
+    }
+}
+
+pub async fn place_order(
+    State(s): State<Arc<Signet>>,
+    ctx: PageContext,
+    Form(f): Form<WithCsrf<OrderFields>>,
+) -> Response {
+    if let Some(r) = ctx.csrf_refusal(&f.csrf) {
+        return r;
+    }
+    let Some(actor) = ctx.actor() else {
+        return Redirect::to("/login").into_response();
+    };
+    if f.step == "edit" {
+        return form(&s, &ctx, StatusCode::OK, f.fields, None);
+    }
+    match s
+        .place_order(actor, f.fields.new_order(&f.pickup_password))
+        .await
+    {
+        Ok(order) => {
+            Redirect::to(&format!("/orders/{}?placed=1", order.order_number)).into_response()
+        }
+        Err(e) => review(&s, &ctx, status_of(&e), &f.fields, Some(e.to_string())),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Notice {
+    #[serde(default)]
+    placed: Option<String>,
+    #[serde(default)]
+    uploaded: Option<String>,
+    #[serde(default)]
+    cancelled: Option<String>,
+}
+
+fn status_text(status: Option<OrderStatus>) -> (&'static str, &'static str) {
+    match status {
+        Some(OrderStatus::AwaitingDocuments) => (
+            "awaiting documents",
+            "Next: have your identity confirmed on the request form and upload it.",
+        ),
+        Some(OrderStatus::InReview) => (
+            "in review",
+            "The vetting team is checking your form and documents. You get an e-mail when they decide or need something from you.",
+        ),
+        Some(OrderStatus::NeedsInfo) => (
+            "information needed",
+            "The vetting team needs something from you: see their message in the history and upload what they ask for.",
+        ),
+        Some(OrderStatus::ReadyForPickup) => (
+            "ready for pickup",
+            "Approved. Open the pickup link we e-mailed you and enter your pickup password.",
+        ),
+        Some(OrderStatus::Issued) => ("issued", "Your certificate was issued and picked up."),
+        Some(OrderStatus::Rejected) => (
+            "rejected",
+            "The vetting team rejected this order; the reason is in the history.",
+        ),
+        Some(OrderStatus::Cancelled) => ("cancelled", "This order was cancelled."),
+        None => ("unknown", ""),
+    }
+}
+
+fn summary_of(s: &Signet, o: &OrderView) -> Vec<(String, String)> {
+    let field = |k: &str| {
+        o.subject
+            .get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_owned()
+    };
+    vec![
+        ("Certificate".into(), product_name(s, &o.product)),
+        ("Validity".into(), format!("{} months", o.validity_months)),
+        (
+            "Name".into(),
+            format!("{} {}", field("given_name"), field("surname")),
+        ),
+        ("E-mail".into(), field("email")),
+        ("Organization".into(), field("organization")),
+        ("Country".into(), o.country.clone()),
+        (
+            "Approver".into(),
+            format!(
+                "{} ({})",
+                o.approval_email,
+                if o.approval_email_confirmed {
+                    "confirmed"
+                } else {
+                    "not confirmed yet"
+                }
+            ),
+        ),
+        ("Key".into(), o.key_type.clone()),
+    ]
+}
+
+pub async fn order_page(
+    State(s): State<Arc<Signet>>,
+    ctx: PageContext,
+    Path(number): Path<String>,
+    Query(q): Query<Notice>,
+) -> Response {
+    let Some(actor) = ctx.actor() else {
+        return Redirect::to("/login").into_response();
+    };
+    let o = match s.view_order(actor, &number).await {
+        Ok(o) => o,
+        Err(e) => return refusal(&ctx, &e),
+    };
+    let status = OrderStatus::parse(&o.status);
+    let (label, next) = status_text(status);
+    let notice = if q.placed.is_some() {
+        Some("Your order is placed. We sent the approver an e-mail to confirm.".to_owned())
+    } else if q.uploaded.is_some() {
+        Some("The document was uploaded.".to_owned())
+    } else {
+        q.cancelled.map(|_| "The order was cancelled.".to_owned())
+    };
+    let open = matches!(
+        status,
+        Some(OrderStatus::AwaitingDocuments | OrderStatus::InReview | OrderStatus::NeedsInfo)
+    );
+    ctx.render(StatusCode::OK, |nav| OrderPage {
+        nav,
+        summary: summary_of(&s, &o),
+        status_label: label.into(),
+        next_step: next.into(),
+        awaiting_documents: status == Some(OrderStatus::AwaitingDocuments),
+        can_upload: open,
+        can_cancel: open,
+        notice,
+        o,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+pub async fn cancel(
+    State(s): State<Arc<Signet>>,
+    ctx: PageContext,
+    Path(number): Path<String>,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
+    if let Some(r) = ctx.csrf_refusal(&f.csrf) {
+        return r;
+    }
+    let Some(actor) = ctx.actor() else {
+        return Redirect::to("/login").into_response();
+    };
+    match s.cancel_order(actor, &number).await {
+        Ok(()) => Redirect::to(&format!("/orders/{number}?cancelled=1")).into_response(),
+        Err(e) => refusal(&ctx, &e),
+    }
+}
+
+/// A document from the order page's upload form (multipart, with the CSRF token as a field).
+pub async fn upload(
+    State(s): State<Arc<Signet>>,
+    ctx: PageContext,
+    Path(number): Path<String>,
+    mut multipart: Multipart,
+) -> Response {
+    let (mut csrf, mut kind, mut file) = (String::new(), String::new(), None);
+    while let Ok(Some(field)) = multipart.next_field().await {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.unwrap_or_default(),
+            Some("kind") => kind = field.text().await.unwrap_or_default(),
+            Some("file") => file = field.bytes().await.ok(),
+            _ => {}
+        }
+    }
+    if let Some(r) = ctx.csrf_refusal(&csrf) {
+        return r;
+    }
+    let Some(actor) = ctx.actor() else {
+        return Redirect::to("/login").into_response();
+    };
+    let Some(file) = file.filter(|f| !f.is_empty()) else {
+        let e = signet_app::AppError::Refused(signet_domain::Refusal::InvalidInput(
+            "choose a file to upload".into(),
+        ));
+        return refusal(&ctx, &e);
+    };
+    match s.upload_document(actor, &number, &kind, &file).await {
+        Ok(_) => Redirect::to(&format!("/orders/{number}?uploaded=1")).into_response(),
+        Err(e) => refusal(&ctx, &e),
+    }
+}
