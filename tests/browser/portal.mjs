@@ -3,7 +3,7 @@
 //   SIGNET_URL=http://127.0.0.1:PORT SIGNET_BASE_URL=http://pki.example.com \
 //   SIGNET_OUTBOX=DATA/outbox SCREENSHOTS=DIR node portal.mjs
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, statSync, mkdirSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
@@ -182,8 +182,74 @@ try {
   assert.equal(peeked.status(), 404);
   await stranger.close();
 
-  // Cancelling: explained, then final.
-  await page.goto(orderUrl);
+  // The approver confirms from the mail.
+  const approver = await browser.newContext();
+  const approverPage = await approver.newPage();
+  await approverPage.goto(linkInMail("boss@example.de", "Confirm the approval"));
+  await approverPage.getByRole("button").click();
+  await approverPage.getByText(/confirmed/i).first().waitFor();
+  await approver.close();
+
+  // The vetting officer sets a password from the invitation, logs in and finds the order.
+  const staff = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const vera = await staff.newPage();
+  await vera.goto(linkInMail("vera@ca.example.com", "staff account"));
+  await vera.getByLabel(/password/i).first().fill("vetting officer passphrase");
+  await vera.getByRole("button").click();
+  await vera.goto(url + "/login");
+  await vera.getByLabel("E-mail address").fill("vera@ca.example.com");
+  await vera.getByLabel("Password").fill("vetting officer passphrase");
+  await vera.getByRole("button", { name: "Log in" }).click();
+  await vera.waitForURL(url + "/vetting");
+  await vera.getByRole("link", { name: number }).waitFor();
+  await shot(vera, "vetting-queue");
+  await vera.getByRole("link", { name: number }).click();
+  const fingerprint = await vera.locator("dt:text-is('Fingerprint') + dd").textContent();
+  await vera.getByLabel("Fingerprint printed on the uploaded form").fill("0000 0000 0000 0000 0000 0000 0000 0000");
+  await vera.getByRole("button", { name: "Compare" }).click();
+  assert.match(await vera.getByRole("alert").textContent(), /does NOT match/);
+  await vera.getByLabel("Fingerprint printed on the uploaded form").fill(fingerprint.trim());
+  await vera.getByRole("button", { name: "Compare" }).click();
+  await vera.getByText("The fingerprint matches").waitFor();
+  await shot(vera, "vetting-order");
+  // Rejecting needs a reason: refused with the message, nothing changes.
+  await vera.getByRole("button", { name: "Reject" }).click();
+  assert.match(await vera.getByRole("alert").textContent(), /reason/i);
+  await vera.getByRole("button", { name: "Approve" }).click();
+  await vera.getByText("Decision recorded: the order is now ready for pickup.").waitFor();
+  await staff.close();
+
+  // Pickup: link, pickup password, key and file format; the PFX and its password, once.
+  await page.goto(linkInMail("max@example.de", "ready"));
+  await shot(page, "pickup");
+  await page.getByLabel("Pickup password (chosen when you ordered)").fill("pickup-secret-42");
+  await page.getByLabel("Key type").selectOption("p-256");
+  await page.getByLabel("PFX encryption").selectOption("modern");
+  await page.getByRole("button", { name: "Pick up" }).click();
+  await page.getByText("Neither can be retrieved again").waitFor();
+  const downloading = page.waitForEvent("download");
+  await page.getByRole("link", { name: /^Download signet-/ }).click();
+  const download = await downloading;
+  await download.saveAs(process.env.PFX_OUT);
+  const pfxPassword = (await page.locator("code").first().textContent()).trim();
+  writeFileSync(process.env.PFX_OUT + ".password", pfxPassword);
+  await shot(page, "pickup-done");
+  await page.goto(url + "/account");
+  await page.locator(".badge.good", { hasText: "valid" }).waitFor();
+  await shot(page, "account-with-certificate");
+
+  // Cancelling a second order: explained, then final.
+  await page.goto(url + "/orders/new");
+  await page.getByLabel("Given name").fill("Max");
+  await page.getByLabel("Surname").fill("Muster");
+  await page.getByLabel("E-mail address in the certificate").fill("max@example.de");
+  await page.getByLabel("Organization name (as registered)").fill("Muster GmbH");
+  await page.getByLabel("Country (two-letter code)").fill("DE");
+  await page.getByLabel("Approver's e-mail address").fill("boss@example.de");
+  await page.getByRole("button", { name: "Review the order" }).click();
+  await page.getByLabel("Choose a pickup password").fill("pickup-secret-42");
+  await page.getByRole("button", { name: "Place the order" }).click();
+  await page.getByText("Your order is placed.").waitFor();
   await page.getByRole("button", { name: "Cancel the order" }).click();
   await page.getByText("The order was cancelled.").waitFor();
   await page.getByText("This order was cancelled.").waitFor();

@@ -557,3 +557,22 @@ impl<'a> Api<'a> {
         .to_owned()
     }
 }
+
+/// Imports a PFX into a new NSS database with pk12util; returns `certutil -L`'s listing.
+pub fn nss_import(pfx: &Path, password: &str, work: &Path) -> String {
+    let nss = work.join("nss");
+    std::fs::create_dir_all(&nss).expect("nss dir");
+    ok(Command::new("certutil")
+        .args(["-N", "--empty-password", "-d"])
+        .arg(format!("sql:{}", nss.display())));
+    ok(Command::new("pk12util")
+        .arg("-i")
+        .arg(pfx)
+        .arg("-d")
+        .arg(format!("sql:{}", nss.display()))
+        .args(["-W", password]));
+    let listing = ok(Command::new("certutil")
+        .args(["-L", "-d"])
+        .arg(format!("sql:{}", nss.display())));
+    text(&listing.stdout)
+}

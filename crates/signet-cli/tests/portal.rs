@@ -1,6 +1,7 @@
 //! The portal in a real browser: `tests/browser/portal.mjs` drives headless Chromium (Playwright)
 //! against `signet serve`, reading mail from the outbox. Screenshots of every main page land in
 //! `target/screenshots/` (`scripts/screenshots` copies them to `docs/screenshots/`).
+//! The PFX picked up in the browser is imported with NSS pk12util.
 //! Needs Node, `npm ci` in tests/browser and Chromium at /usr/bin/chromium (`scripts/test`
 //! installs them).
 
@@ -21,15 +22,17 @@ fn subscriber_journey_in_chromium() {
     );
     let data = tempdir();
     let d = data.path();
-    ok(signet(d).args(["init", "--base-url", BASE_URL]));
-    let server = Server::start(d, &[]);
+    let work = tempdir();
+    let server = ca_with_staff(d, &[("vetting", "vera@ca.example.com", None)]);
+    let pfx = work.path().join("picked-up.p12");
     let shots = root.join("target/screenshots");
     let out = run(Command::new("node")
         .arg(browser_tests.join("portal.mjs"))
         .env("SIGNET_URL", server.url(""))
         .env("SIGNET_BASE_URL", BASE_URL)
         .env("SIGNET_OUTBOX", d.join("outbox"))
-        .env("SCREENSHOTS", &shots));
+        .env("SCREENSHOTS", &shots)
+        .env("PFX_OUT", &pfx));
     assert!(
         out.status.success(),
         "browser journey failed:\n{}\n{}",

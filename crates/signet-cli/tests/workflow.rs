@@ -249,25 +249,8 @@ fn order_vet_and_pick_up_over_http() {
         "{}",
         text(&info.stderr)
     );
-    let nss = work.path().join("nss");
-    std::fs::create_dir_all(&nss).expect("nss dir");
-    ok(Command::new("certutil")
-        .args(["-N", "--empty-password", "-d"])
-        .arg(format!("sql:{}", nss.display())));
-    ok(Command::new("pk12util")
-        .arg("-i")
-        .arg(&pfx_path)
-        .arg("-d")
-        .arg(format!("sql:{}", nss.display()))
-        .args(["-W", password]));
-    let listing = ok(Command::new("certutil")
-        .args(["-L", "-d"])
-        .arg(format!("sql:{}", nss.display())));
-    assert!(
-        text(&listing.stdout).contains("Max Muster"),
-        "{}",
-        text(&listing.stdout)
-    );
+    let listing = nss_import(&pfx_path, password, work.path());
+    assert!(listing.contains("Max Muster"), "{listing}");
 
     let cert = work.path().join("max.pem");
     std::fs::write(&cert, body["certificate"].as_str().expect("cert")).expect("write");

@@ -11,11 +11,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use signet_app::issue::Signet;
+use signet_domain::role::Role;
 
 mod context;
 mod orders;
 mod pages;
 pub mod security;
+mod vetting;
 
 pub use context::{CSRF_COOKIE, PageContext};
 use pages::{
@@ -33,6 +35,16 @@ pub fn routes() -> Router<Arc<Signet>> {
         .route("/signup", get(signup_page).post(sign_up))
         .route("/logout", axum::routing::post(log_out))
         .route("/account", get(account))
+        .route("/vetting", get(vetting::queue))
+        .route("/vetting/orders/{number}", get(vetting::order))
+        .route(
+            "/vetting/orders/{number}/fingerprint",
+            axum::routing::post(vetting::fingerprint),
+        )
+        .route(
+            "/vetting/orders/{number}/decision",
+            axum::routing::post(vetting::decide),
+        )
         .route("/orders/new", get(orders::new_order))
         .route("/orders/review", axum::routing::post(orders::review_order))
         .route("/orders", axum::routing::post(orders::place_order))
@@ -129,7 +141,12 @@ async fn log_in(
     match s.log_in(&f.email, &f.password).await {
         Ok(session) => {
             let cookie = ctx.cookie(SESSION_COOKIE, &session.token);
-            ([(header::SET_COOKIE, cookie)], Redirect::to("/account")).into_response()
+            let home = if matches!(session.role, Role::Vetting | Role::Support | Role::Admin) {
+                "/vetting"
+            } else {
+                "/account"
+            };
+            ([(header::SET_COOKIE, cookie)], Redirect::to(home)).into_response()
         }
         Err(e) => login_form(&ctx, status_of(&e), &f.email, Some(e.to_string())),
     }

@@ -303,7 +303,7 @@ fn status_text(status: Option<OrderStatus>) -> (&'static str, &'static str) {
     }
 }
 
-fn summary_of(s: &Signet, o: &OrderView) -> Vec<(String, String)> {
+pub(super) fn summary_of(s: &Signet, o: &OrderView) -> Vec<(String, String)> {
     let field = |k: &str| {
         o.subject
             .get(k)

@@ -8,6 +8,8 @@ use askama::Template;
 pub struct Nav {
     pub user: Option<String>,
     pub csrf: String,
+    /// Staff see the vetting queue in the navigation.
+    pub staff: bool,
 }
 
 #[derive(Template)]
@@ -134,4 +136,24 @@ pub struct OrderPage {
     pub can_upload: bool,
     pub can_cancel: bool,
     pub notice: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "vetting_queue.html")]
+pub struct VettingQueuePage {
+    pub nav: Nav,
+    pub statuses: Vec<(&'static str, &'static str)>,
+    pub status: String,
+    pub min_age_hours: String,
+    pub items: Vec<signet_app::orders::QueueItem>,
+}
+
+#[derive(Template)]
+#[template(path = "vetting_order.html")]
+pub struct VettingOrderPage {
+    pub nav: Nav,
+    pub o: signet_app::orders::OrderView,
+    pub summary: Vec<(String, String)>,
+    pub notice: Option<String>,
+    pub error: Option<String>,
 }

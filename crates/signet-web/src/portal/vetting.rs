@@ -1,0 +1,153 @@
+//! The vetting officer's pages: the queue with filters and age, an order with its locked
+//! details, documents, attestation and history, the fingerprint check and the decision.
+
+use std::sync::Arc;
+
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use signet_app::issue::Signet;
+
+use super::orders::summary_of;
+use super::pages::{VettingOrderPage, VettingQueuePage};
+use super::{PageContext, refusal};
+use crate::problem::status_of;
+
+const STATUSES: [(&str, &str); 4] = [
+    ("in_review", "In review"),
+    ("awaiting_documents", "Awaiting documents"),
+    ("needs_info", "Information requested"),
+    ("ready_for_pickup", "Approved, not picked up"),
+];
+
+#[derive(Deserialize)]
+pub struct QueueFilter {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    min_age_hours: Option<String>,
+}
+
+pub async fn queue(
+    State(s): State<Arc<Signet>>,
+    ctx: PageContext,
+    Query(q): Query<QueueFilter>,
+) -> Response {
+    let Some(actor) = ctx.actor() else {
+        return Redirect::to("/login").into_response();
+    };
+    let status = q.status.unwrap_or_else(|| "in_review".into());
+    let min_age = q.min_age_hours.and_then(|h| h.parse::<i64>().ok());
+    match s.vetting_queue(actor, Some(&status), min_age).await {
+        Ok(items) => ctx.render(StatusCode::OK, |nav| VettingQueuePage {
+            nav,
+            statuses: STATUSES.to_vec(),
+            status,
+            min_age_hours: min_age.map(|h| h.to_string()).unwrap_or_default(),
+            items,
+        }),
+        Err(e) => refusal(&ctx, &e),
+    }
+}
+
+async fn order_view(
+    s: &Signet,
+    ctx: &PageContext,
+    number: &str,
+    status: StatusCode,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let Some(actor) = ctx.actor() else {
+        return Redirect::to("/login").into_response();
+    };
+    if !actor.role.is_staff() {
+        return refusal(
+            ctx,
+            &signet_app::AppError::Forbidden("these pages are for vetting officers".into()),
+        );
+    }
+    match s.view_order(actor, number).await {
+        Ok(o) => ctx.render(status, |nav| VettingOrderPage {
+            nav,
+            summary: summary_of(s, &o),
+            o,
+            notice,
+            error,
+        }),
+        Err(e) => refusal(ctx, &e),
+    }
+}
+
+pub async fn order(
+    State(s): State<Arc<Signet>>,
+    ctx: PageContext,
+    Path(number): Path<String>,
+) -> Response {
+    order_view(&s, &ctx, &number, StatusCode::OK, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct FingerprintForm {
+    csrf: String,
+    shown: String,
+}
+
+pub async fn fingerprint(
+    State(s): State<Arc<Signet>>,
+    ctx: PageContext,
+    Path(number): Path<String>,
+    Form(f): Form<FingerprintForm>,
+) -> Response {
+    if let Some(r) = ctx.csrf_refusal(&f.csrf) {
+        return r;
+    }
+    let Some(actor) = ctx.actor() else {
+        return Redirect::to("/login").into_response();
+    };
+    match s.check_fingerprint(actor, &number, &f.shown).await {
+        Ok(true) => {
+            let notice = "The fingerprint matches this order's locked details.".to_owned();
+            order_view(&s, &ctx, &number, StatusCode::OK, Some(notice), None).await
+        }
+        Ok(false) => {
+            let error = "The fingerprint does NOT match: the form belongs to another order or its details were altered.".to_owned();
+            order_view(&s, &ctx, &number, StatusCode::OK, None, Some(error)).await
+        }
+        Err(e) => refusal(&ctx, &e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DecisionForm {
+    csrf: String,
+    action: String,
+    #[serde(default)]
+    message: String,
+}
+
+pub async fn decide(
+    State(s): State<Arc<Signet>>,
+    ctx: PageContext,
+    Path(number): Path<String>,
+    Form(f): Form<DecisionForm>,
+) -> Response {
+    if let Some(r) = ctx.csrf_refusal(&f.csrf) {
+        return r;
+    }
+    let Some(actor) = ctx.actor() else {
+        return Redirect::to("/login").into_response();
+    };
+    let message = (!f.message.trim().is_empty()).then(|| f.message.trim().to_owned());
+    match s.decide_order(actor, &number, &f.action, message).await {
+        Ok(next) => {
+            let notice = format!(
+                "Decision recorded: the order is now {}.",
+                next.as_str().replace('_', " ")
+            );
+            order_view(&s, &ctx, &number, StatusCode::OK, Some(notice), None).await
+        }
+        Err(e) => order_view(&s, &ctx, &number, status_of(&e), None, Some(e.to_string())).await,
+    }
+}
