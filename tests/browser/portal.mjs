@@ -255,6 +255,37 @@ try {
   await page.getByText("This order was cancelled.").waitFor();
   assert.equal(await page.getByRole("button", { name: "Cancel the order" }).count(), 0);
 
+  // A registration agent orders for a subscriber of its region (NL) and records the attestation.
+  const agentContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const agent = await agentContext.newPage();
+  await agent.goto(linkInMail("kbo@agent.example.nl", "staff account"));
+  await agent.getByLabel(/password/i).first().fill("registration agent passphrase");
+  await agent.getByRole("button").click();
+  await agent.goto(url + "/login");
+  await agent.getByLabel("E-mail address").fill("kbo@agent.example.nl");
+  await agent.getByLabel("Password").fill("registration agent passphrase");
+  await agent.getByRole("button", { name: "Log in" }).click();
+  await agent.waitForURL(url + "/account");
+  assert.equal(await agent.getByRole("link", { name: "Vetting queue" }).count(), 0);
+  await agent.getByRole("link", { name: "Order a certificate" }).click();
+  await agent.getByLabel("Given name").fill("Anna");
+  await agent.getByLabel("Surname").fill("de Vries");
+  await agent.getByLabel("E-mail address in the certificate").fill("anna@bedrijf.nl");
+  await agent.getByLabel("Organization name (as registered)").fill("Bedrijf BV");
+  await agent.getByLabel("Country (two-letter code)").fill("NL");
+  await agent.getByLabel("Approver's e-mail address").fill("directie@bedrijf.nl");
+  await agent.getByRole("button", { name: "Review the order" }).click();
+  await agent.getByLabel("Choose a pickup password").fill("pickup-secret-nl-7");
+  await agent.getByRole("button", { name: "Place the order" }).click();
+  await agent.getByText("Your order is placed.").waitFor();
+  const agentOrder = agent.url().split("?")[0].split("/").pop();
+  await agent.getByRole("button", { name: "Record my attestation" }).click();
+  await agent.getByText("Your in-person attestation is recorded.").waitFor();
+  await shot(agent, "agent-order");
+  await agent.goto(url + "/account");
+  await agent.getByRole("link", { name: agentOrder }).waitFor();
+  await agentContext.close();
+
   // A form without this site's token is refused, and the session stays.
   const forged = await page.request.post(url + "/logout", { form: { csrf: "0".repeat(64) } });
   assert.equal(forged.status(), 403);

@@ -23,7 +23,13 @@ fn subscriber_journey_in_chromium() {
     let data = tempdir();
     let d = data.path();
     let work = tempdir();
-    let server = ca_with_staff(d, &[("vetting", "vera@ca.example.com", None)]);
+    let server = ca_with_staff(
+        d,
+        &[
+            ("vetting", "vera@ca.example.com", None),
+            ("agent", "kbo@agent.example.nl", Some("NL")),
+        ],
+    );
     let pfx = work.path().join("picked-up.p12");
     let shots = root.join("target/screenshots");
     let out = run(Command::new("node")

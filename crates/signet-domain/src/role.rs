@@ -43,6 +43,12 @@ impl Role {
     pub fn is_staff(self) -> bool {
         !matches!(self, Role::Subscriber)
     }
+
+    /// Staff who can cause issuance or revocation: they work from the vetting queue and log in
+    /// with a second factor.
+    pub fn vets(self) -> bool {
+        matches!(self, Role::Vetting | Role::Support | Role::Admin)
+    }
 }
 
 /// The one acting: an account with its role, and for agents the region (country) they serve.

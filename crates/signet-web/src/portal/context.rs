@@ -68,7 +68,7 @@ impl PageContext {
         Nav {
             user: self.session.as_ref().map(|(_, _, a)| a.name.clone()),
             csrf: self.csrf.clone(),
-            staff: self.actor().is_some_and(|a| a.role.is_staff()),
+            staff: self.actor().is_some_and(|a| a.role.vets()),
         }
     }
 

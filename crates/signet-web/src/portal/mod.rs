@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use signet_app::issue::Signet;
-use signet_domain::role::Role;
 
 mod context;
 mod orders;
@@ -52,6 +51,10 @@ pub fn routes() -> Router<Arc<Signet>> {
         .route(
             "/orders/{number}/cancel",
             axum::routing::post(orders::cancel),
+        )
+        .route(
+            "/orders/{number}/attestation",
+            axum::routing::post(orders::attest),
         )
         .route(
             "/orders/{number}/documents",
@@ -141,7 +144,7 @@ async fn log_in(
     match s.log_in(&f.email, &f.password).await {
         Ok(session) => {
             let cookie = ctx.cookie(SESSION_COOKIE, &session.token);
-            let home = if matches!(session.role, Role::Vetting | Role::Support | Role::Admin) {
+            let home = if session.role.vets() {
                 "/vetting"
             } else {
                 "/account"

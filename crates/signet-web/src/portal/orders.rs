@@ -11,6 +11,7 @@ use signet_app::issue::Signet;
 use signet_app::orders::{NewOrder, OrderView};
 use signet_domain::identity::IdentityInput;
 use signet_domain::order::OrderStatus;
+use signet_domain::role::{Actor, Role};
 
 use super::pages::{OrderFormPage, OrderPage, OrderReviewPage};
 use super::{PageContext, refusal};
@@ -273,6 +274,8 @@ pub struct Notice {
     uploaded: Option<String>,
     #[serde(default)]
     cancelled: Option<String>,
+    #[serde(default)]
+    attested: Option<String>,
 }
 
 fn status_text(status: Option<OrderStatus>) -> (&'static str, &'static str) {
@@ -356,6 +359,8 @@ pub async fn order_page(
         Some("Your order is placed. We sent the approver an e-mail to confirm.".to_owned())
     } else if q.uploaded.is_some() {
         Some("The document was uploaded.".to_owned())
+    } else if q.attested.is_some() {
+        Some("Your in-person attestation is recorded.".to_owned())
     } else {
         q.cancelled.map(|_| "The order was cancelled.".to_owned())
     };
@@ -371,6 +376,7 @@ pub async fn order_page(
         awaiting_documents: status == Some(OrderStatus::AwaitingDocuments),
         can_upload: open,
         can_cancel: open,
+        can_attest: open && actor.role == Role::Agent && !o.attested,
         notice,
         o,
     })
@@ -381,22 +387,53 @@ pub struct CsrfOnly {
     csrf: String,
 }
 
+/// A button on the order page: the action, then back to the page with its notice.
+async fn order_action<F, Fut>(
+    ctx: PageContext,
+    number: String,
+    csrf: &str,
+    notice: &str,
+    action: F,
+) -> Response
+where
+    F: FnOnce(Actor, String) -> Fut,
+    Fut: std::future::Future<Output = Result<(), signet_app::AppError>>,
+{
+    if let Some(r) = ctx.csrf_refusal(csrf) {
+        return r;
+    }
+    let Some(actor) = ctx.actor().cloned() else {
+        return Redirect::to("/login").into_response();
+    };
+    match action(actor, number.clone()).await {
+        Ok(()) => Redirect::to(&format!("/orders/{number}?{notice}=1")).into_response(),
+        Err(e) => refusal(&ctx, &e),
+    }
+}
+
 pub async fn cancel(
     State(s): State<Arc<Signet>>,
     ctx: PageContext,
     Path(number): Path<String>,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
-    if let Some(r) = ctx.csrf_refusal(&f.csrf) {
-        return r;
-    }
-    let Some(actor) = ctx.actor() else {
-        return Redirect::to("/login").into_response();
-    };
-    match s.cancel_order(actor, &number).await {
-        Ok(()) => Redirect::to(&format!("/orders/{number}?cancelled=1")).into_response(),
-        Err(e) => refusal(&ctx, &e),
-    }
+    order_action(ctx, number, &f.csrf, "cancelled", |actor, n| async move {
+        s.cancel_order(&actor, &n).await
+    })
+    .await
+}
+
+/// An agent's record that they saw the subscriber and the documents in person.
+pub async fn attest(
+    State(s): State<Arc<Signet>>,
+    ctx: PageContext,
+    Path(number): Path<String>,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
+    order_action(ctx, number, &f.csrf, "attested", |actor, n| async move {
+        s.attest(&actor, &n).await
+    })
+    .await
 }
 
 /// A document from the order page's upload form (multipart, with the CSRF token as a field).

@@ -135,6 +135,7 @@ pub struct OrderPage {
     pub awaiting_documents: bool,
     pub can_upload: bool,
     pub can_cancel: bool,
+    pub can_attest: bool,
     pub notice: Option<String>,
 }
 
