@@ -238,6 +238,29 @@ try {
   await page.locator(".badge.good", { hasText: "valid" }).waitFor();
   await shot(page, "account-with-certificate");
 
+  // The certificate's page: downloads, and reissue and revocation with their consequences.
+  await page.locator("td a code").first().click();
+  await page.getByRole("heading", { name: "Reissue: a new key pair, same details and end date" }).waitFor();
+  await shot(page, "certificate");
+  const certPath = new URL(page.url()).pathname;
+  const publicKey = await page.request.get(url + (await page.getByRole("link", { name: "Public key (PEM)" }).getAttribute("href")));
+  assert.match(await publicKey.text(), /-----BEGIN PUBLIC KEY-----/);
+  const csrfToken = await page.locator("input[name=csrf]").first().inputValue();
+  const unconfirmed = await page.request.post(url + certPath + "/revoke", {
+    form: { csrf: csrfToken, reason: "key_compromise" },
+  });
+  assert.equal(unconfirmed.status(), 422, "revocation needs the confirmation box");
+  await page.getByLabel("New pickup password").fill("reissue-secret-42");
+  await page.getByRole("button", { name: "Reissue" }).click();
+  await page.getByText("Reissue ordered").waitFor();
+  await page.goto(url + certPath);
+  await page.getByLabel("Reason").selectOption("key_compromise");
+  await page.getByLabel("I understand that revocation cannot be undone").check();
+  await page.getByRole("button", { name: "Revoke the certificate" }).click();
+  await page.getByText("The certificate is revoked.").waitFor();
+  await page.locator(".badge.bad", { hasText: "revoked" }).waitFor();
+  await shot(page, "certificate-revoked");
+
   // Cancelling a second order: explained, then final.
   await page.goto(url + "/orders/new");
   await page.getByLabel("Given name").fill("Max");

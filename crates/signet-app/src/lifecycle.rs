@@ -67,9 +67,15 @@ pub struct Reorder {
 pub struct CertificateSummary {
     pub serial: String,
     pub order_number: String,
+    pub subject: String,
     /// `valid`, `revoked` or `expired`.
     pub status: &'static str,
+    pub not_before: time::OffsetDateTime,
     pub not_after: time::OffsetDateTime,
+    pub revoked_at: Option<time::OffsetDateTime>,
+    pub revocation_reason: Option<String>,
+    /// Ordered through a registration agent: reissue goes through support.
+    pub agent_channel: bool,
 }
 
 fn channel(o: &OrderRecord) -> Channel {
@@ -106,8 +112,28 @@ impl Signet {
         Ok((cert, order, facts))
     }
 
-    /// The certificates of the actor's orders, newest order first, for listing (not a download:
-    /// no PEM, not audited).
+    fn summary(&self, cert: &CertificateRecord, order: &OrderRecord) -> CertificateSummary {
+        CertificateSummary {
+            serial: cert.intent.serial.to_hex(),
+            order_number: order.order_number.clone(),
+            subject: cert.intent.subject.clone(),
+            status: if cert.revoked_at.is_some() {
+                "revoked"
+            } else if cert.intent.not_after < self.now() {
+                "expired"
+            } else {
+                "valid"
+            },
+            not_before: cert.intent.not_before,
+            not_after: cert.intent.not_after,
+            revoked_at: cert.revoked_at,
+            revocation_reason: cert.revocation_reason.clone(),
+            agent_channel: channel(order) == Channel::Agent,
+        }
+    }
+
+    /// The certificates of the actor's orders, for listing (not a download: no PEM, not
+    /// audited).
     pub async fn my_certificates(
         &self,
         actor: &Actor,
@@ -117,23 +143,21 @@ impl Signet {
             let Some(serial) = order.certificate_serial.as_deref() else {
                 continue;
             };
-            let Some(cert) = self.store.certificate(&Serial::from_str(serial)?).await? else {
-                continue;
-            };
-            out.push(CertificateSummary {
-                serial: serial.to_owned(),
-                order_number: order.order_number.clone(),
-                status: if cert.revoked_at.is_some() {
-                    "revoked"
-                } else if cert.intent.not_after < self.now() {
-                    "expired"
-                } else {
-                    "valid"
-                },
-                not_after: cert.intent.not_after,
-            });
+            if let Some(cert) = self.store.certificate(&Serial::from_str(serial)?).await? {
+                out.push(self.summary(&cert, &order));
+            }
         }
         Ok(out)
+    }
+
+    /// One certificate's details for its owner and staff (not a download: not audited).
+    pub async fn certificate_summary(
+        &self,
+        actor: &Actor,
+        serial: &str,
+    ) -> Result<CertificateSummary, AppError> {
+        let (cert, order, _) = self.certificate_with_order(actor, serial).await?;
+        Ok(self.summary(&cert, &order))
     }
 
     /// The certificate with its PEM and public key, for the owner and staff (downloads audited).

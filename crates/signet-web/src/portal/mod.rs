@@ -12,6 +12,7 @@ use axum::routing::get;
 use serde::Deserialize;
 use signet_app::issue::Signet;
 
+mod certificates;
 mod context;
 mod orders;
 mod pages;
@@ -43,6 +44,19 @@ pub fn routes() -> Router<Arc<Signet>> {
         .route(
             "/vetting/orders/{number}/decision",
             axum::routing::post(vetting::decide),
+        )
+        .route("/certificates/{serial}", get(certificates::show))
+        .route(
+            "/certificates/{serial}/revoke",
+            axum::routing::post(certificates::revoke),
+        )
+        .route(
+            "/certificates/{serial}/reissue",
+            axum::routing::post(certificates::reissue),
+        )
+        .route(
+            "/certificates/{serial}/renew",
+            axum::routing::post(certificates::renew),
         )
         .route("/orders/new", get(orders::new_order))
         .route("/orders/review", axum::routing::post(orders::review_order))

@@ -276,6 +276,10 @@ pub struct Notice {
     cancelled: Option<String>,
     #[serde(default)]
     attested: Option<String>,
+    #[serde(default)]
+    reissued: Option<String>,
+    #[serde(default)]
+    renewed: Option<String>,
 }
 
 fn status_text(status: Option<OrderStatus>) -> (&'static str, &'static str) {
@@ -359,6 +363,10 @@ pub async fn order_page(
         Some("Your order is placed. We sent the approver an e-mail to confirm.".to_owned())
     } else if q.uploaded.is_some() {
         Some("The document was uploaded.".to_owned())
+    } else if q.reissued.is_some() {
+        Some("Reissue ordered: it is ready for pickup, and the pickup link is on its way by e-mail. Your new certificate has a new public key.".to_owned())
+    } else if q.renewed.is_some() {
+        Some("Renewal ordered. We sent the approver an e-mail to confirm.".to_owned())
     } else if q.attested.is_some() {
         Some("Your in-person attestation is recorded.".to_owned())
     } else {

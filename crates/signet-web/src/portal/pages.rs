@@ -158,3 +158,15 @@ pub struct VettingOrderPage {
     pub notice: Option<String>,
     pub error: Option<String>,
 }
+
+#[derive(Template)]
+#[template(path = "certificate.html")]
+pub struct CertificatePage {
+    pub nav: Nav,
+    pub c: signet_app::lifecycle::CertificateSummary,
+    pub not_before: String,
+    pub not_after: String,
+    pub revoked_at: Option<String>,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+}

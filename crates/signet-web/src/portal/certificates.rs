@@ -1,0 +1,150 @@
+//! A subscriber's certificate: details, downloads, and reissue, renewal and revocation with their
+//! consequences explained.
+
+use std::sync::Arc;
+
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use signet_app::issue::Signet;
+
+use super::pages::CertificatePage;
+use super::{PageContext, refusal};
+use crate::problem::status_of;
+
+#[derive(Deserialize)]
+pub struct Notice {
+    #[serde(default)]
+    revoked: Option<String>,
+}
+
+async fn page(
+    s: &Signet,
+    ctx: &PageContext,
+    serial: &str,
+    status: StatusCode,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let Some(actor) = ctx.actor() else {
+        return Redirect::to("/login").into_response();
+    };
+    match s.certificate_summary(actor, serial).await {
+        Ok(c) => ctx.render(status, |nav| CertificatePage {
+            nav,
+            not_before: c.not_before.date().to_string(),
+            not_after: c.not_after.date().to_string(),
+            revoked_at: c.revoked_at.map(|t| t.date().to_string()),
+            c,
+            notice,
+            error,
+        }),
+        Err(e) => refusal(ctx, &e),
+    }
+}
+
+pub async fn show(
+    State(s): State<Arc<Signet>>,
+    ctx: PageContext,
+    Path(serial): Path<String>,
+    Query(q): Query<Notice>,
+) -> Response {
+    let notice = q
+        .revoked
+        .map(|_| "The certificate is revoked. Relying services learn it from our CRL and OCSP responder within minutes.".to_owned());
+    page(&s, &ctx, &serial, StatusCode::OK, notice, None).await
+}
+
+#[derive(Deserialize)]
+pub struct RevokeForm {
+    csrf: String,
+    reason: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+pub async fn revoke(
+    State(s): State<Arc<Signet>>,
+    ctx: PageContext,
+    Path(serial): Path<String>,
+    Form(f): Form<RevokeForm>,
+) -> Response {
+    if let Some(r) = ctx.csrf_refusal(&f.csrf) {
+        return r;
+    }
+    let Some(actor) = ctx.actor() else {
+        return Redirect::to("/login").into_response();
+    };
+    if f.confirm != "yes" {
+        let error = "Tick the box to confirm that revocation cannot be undone.".to_owned();
+        return page(
+            &s,
+            &ctx,
+            &serial,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            Some(error),
+        )
+        .await;
+    }
+    match s.revoke(actor, &serial, &f.reason).await {
+        Ok(()) => Redirect::to(&format!("/certificates/{serial}?revoked=1")).into_response(),
+        Err(e) => page(&s, &ctx, &serial, status_of(&e), None, Some(e.to_string())).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NewKeyForm {
+    csrf: String,
+    pickup_password: String,
+    #[serde(default)]
+    revoke_previous: Option<String>,
+}
+
+/// Reissue or renewal: a new order for the same person, then its page (the pickup link is mailed).
+async fn new_order_from(
+    s: &Signet,
+    ctx: PageContext,
+    serial: &str,
+    f: NewKeyForm,
+    reissue: bool,
+) -> Response {
+    if let Some(r) = ctx.csrf_refusal(&f.csrf) {
+        return r;
+    }
+    let Some(actor) = ctx.actor() else {
+        return Redirect::to("/login").into_response();
+    };
+    let placed = if reissue {
+        let revoke = f.revoke_previous.as_deref().filter(|r| !r.is_empty());
+        s.reissue(actor, serial, &f.pickup_password, revoke).await
+    } else {
+        s.renew(actor, serial, &f.pickup_password, None).await
+    };
+    match placed {
+        Ok(order) => {
+            let notice = if reissue { "reissued" } else { "renewed" };
+            Redirect::to(&format!("/orders/{}?{notice}=1", order.order_number)).into_response()
+        }
+        Err(e) => page(s, &ctx, serial, status_of(&e), None, Some(e.to_string())).await,
+    }
+}
+
+pub async fn reissue(
+    State(s): State<Arc<Signet>>,
+    ctx: PageContext,
+    Path(serial): Path<String>,
+    Form(f): Form<NewKeyForm>,
+) -> Response {
+    new_order_from(&s, ctx, &serial, f, true).await
+}
+
+pub async fn renew(
+    State(s): State<Arc<Signet>>,
+    ctx: PageContext,
+    Path(serial): Path<String>,
+    Form(f): Form<NewKeyForm>,
+) -> Response {
+    new_order_from(&s, ctx, &serial, f, false).await
+}
