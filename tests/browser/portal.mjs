@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { createHmac } from "node:crypto";
 import { chromium } from "playwright-core";
 
 const url = process.env.SIGNET_URL;
@@ -52,6 +53,19 @@ function linkInMail(to, subject) {
   const found = mail.body.match(new RegExp(baseUrl.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + "(/\\S+)"));
   assert.ok(found, `no link in the mail about "${subject}"`);
   return url + found[1];
+}
+
+/** RFC 6238 TOTP (HMAC-SHA-1, 6 digits, 30 s), written here independently of the server's. */
+function totp(base32Secret, stepOffset) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of base32Secret.replace(/=+$/, "")) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000) + stepOffset));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const offset = mac[19] & 15;
+  return ((mac.readUInt32BE(offset) & 0x7fffffff) % 1000000).toString().padStart(6, "0");
 }
 
 async function shot(page, name) {
@@ -200,6 +214,15 @@ try {
   await vera.getByLabel("E-mail address").fill("vera@ca.example.com");
   await vera.getByLabel("Password").fill("vetting officer passphrase");
   await vera.getByRole("button", { name: "Log in" }).click();
+  // A vetting officer's first log-in sets up the second factor (TOTP, RFC 6238).
+  await vera.getByRole("heading", { name: "Set up your second factor" }).waitFor();
+  await shot(vera, "second-factor-setup");
+  const secret = (await vera.locator("#totp-secret").textContent()).trim();
+  await vera.getByLabel("Password").fill("vetting officer passphrase");
+  const firstCode = totp(secret, 0);
+  const firstStep = Math.floor(Date.now() / 30000);
+  await vera.getByLabel("Code from the app").fill(firstCode);
+  await vera.getByRole("button", { name: "Verify and log in" }).click();
   await vera.waitForURL(url + "/vetting");
   await vera.getByRole("link", { name: number }).waitFor();
   await shot(vera, "vetting-queue");
@@ -217,6 +240,29 @@ try {
   assert.match(await vera.getByRole("alert").textContent(), /reason/i);
   await vera.getByRole("button", { name: "Approve" }).click();
   await vera.getByText("Decision recorded: the order is now ready for pickup.").waitFor();
+  // From now on the password alone is not enough, and a code works once.
+  await vera.getByRole("button", { name: "Log out" }).click();
+  const staffLogin = async (code) => {
+    await vera.goto(url + "/login");
+    await vera.getByLabel("E-mail address").fill("vera@ca.example.com");
+    await vera.getByLabel("Password").fill("vetting officer passphrase");
+    await vera.getByLabel(/Authenticator code/).fill(code);
+    await vera.getByRole("button", { name: "Log in" }).click();
+  };
+  await staffLogin("");
+  assert.match(await vera.getByRole("alert").textContent(), /6-digit code/);
+  const stepNow = () => Math.floor(Date.now() / 30000);
+  const before = stepNow();
+  await staffLogin(firstCode);
+  const after = stepNow();
+  // Refused either way: "already used" while the code is inside the accepted window.
+  const replayed = await vera.getByRole("alert").textContent();
+  const expected =
+    after <= firstStep + 1 ? /already used/ : before > firstStep + 1 ? /wrong or expired/ : /already used|wrong or expired/;
+  assert.match(replayed, expected);
+  await shot(vera, "second-factor-replayed");
+  await staffLogin(totp(secret, 1));
+  await vera.waitForURL(url + "/vetting");
   await staff.close();
 
   // Pickup: link, pickup password, key and file format; the PFX and its password, once.

@@ -225,8 +225,13 @@ impl Signet {
         ))
     }
 
-    /// Logs in: throttled after a few failures, locked after many; unconfirmed accounts wait.
-    pub async fn log_in(&self, email: &str, password: &str) -> Result<Session, AppError> {
+    /// The account behind an e-mail address and password, with the login gates applied:
+    /// throttled after a few failures, locked after many, unconfirmed addresses refused.
+    pub(crate) async fn check_password(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<Account, AppError> {
         let email = email.trim().to_ascii_lowercase();
         let now = self.now();
         let Some(account) = self.store.account_by_email(&email).await? else {
@@ -276,6 +281,22 @@ impl Signet {
                 "confirm your e-mail address first: follow the link we mailed you".into(),
             ));
         }
+        Ok(account)
+    }
+
+    /// Logs in: throttled after a few failures, locked after many; unconfirmed accounts wait;
+    /// staff who can cause issuance or revocation also give a TOTP code.
+    pub async fn log_in(
+        &self,
+        email: &str,
+        password: &str,
+        totp_code: Option<&str>,
+    ) -> Result<Session, AppError> {
+        let account = self.check_password(email, password).await?;
+        self.check_second_factor(&account, totp_code).await?;
+        let now = self.now();
+        let subject = format!("account:{}", account.id);
+
         self.store.clear_login_failures(account.id).await?;
         let (token, hash) = new_token()?;
         self.store

@@ -49,6 +49,9 @@ pub enum AppError {
     /// Locked after too many failures (HTTP 423).
     #[error("{0}")]
     Locked(String),
+    /// Staff who can cause issuance or revocation have not set up their second factor yet.
+    #[error("{0}")]
+    SecondFactorSetup(String),
     /// Something that should not happen; details are in the log.
     #[error("internal error: {0}")]
     Internal(String),

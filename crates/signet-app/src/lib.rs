@@ -18,6 +18,7 @@ pub mod ocsp;
 pub mod ocsp_cache;
 pub mod orders;
 pub mod pickup;
+pub mod second_factor;
 pub mod secrets;
 
 use std::sync::Arc;

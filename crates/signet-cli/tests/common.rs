@@ -458,12 +458,40 @@ impl<'a> Api<'a> {
         self.log_in(email, password)
     }
 
+    /// Logs in over the API. Vetting, support and admin staff get a second factor the first
+    /// time (the test keeps the TOTP secret, as their authenticator app would) and a fresh code
+    /// every time after.
     pub fn log_in(&self, email: &str, password: &str) -> String {
-        let (status, body) = self.post(
+        let (mut status, mut body) = self.post(
             "/api/v1/sessions",
             None,
             json!({"email": email, "password": password}),
         );
+        if status == StatusCode::FORBIDDEN
+            && body["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("second factor"))
+        {
+            let (s, enrolled) = self.post(
+                "/api/v1/second-factor",
+                None,
+                json!({"email": email, "password": password}),
+            );
+            assert_eq!(s, StatusCode::CREATED, "{enrolled}");
+            authenticator().lock().expect("lock").insert(
+                email.to_owned(),
+                (enrolled["secret"].as_str().expect("secret").to_owned(), 0),
+            );
+        }
+        if status != StatusCode::CREATED
+            && authenticator().lock().expect("lock").contains_key(email)
+        {
+            (status, body) = self.post(
+                "/api/v1/sessions",
+                None,
+                json!({"email": email, "password": password, "totp_code": totp_code(email)}),
+            );
+        }
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body["token"].as_str().expect("token").to_owned()
     }
@@ -575,4 +603,40 @@ pub fn nss_import(pfx: &Path, password: &str, work: &Path) -> String {
         .args(["-L", "-d"])
         .arg(format!("sql:{}", nss.display())));
     text(&listing.stdout)
+}
+
+/// The tests' authenticator app: TOTP secrets by e-mail, with the last time step used.
+pub fn authenticator() -> &'static std::sync::Mutex<std::collections::HashMap<String, (String, u64)>>
+{
+    static APP: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<String, (String, u64)>>,
+    > = std::sync::OnceLock::new();
+    APP.get_or_init(Default::default)
+}
+
+/// A code the server has not seen yet: the current step's, or the next one's (within the
+/// one-step skew the server allows) when the current step was used already.
+pub fn totp_code(email: &str) -> String {
+    let mut app = authenticator().lock().expect("lock");
+    let (secret, last) = app.get_mut(email).expect("enrolled");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let mut step = (now / 30).max(*last + 1);
+    while step > now / 30 + 1 {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        step = ((std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs())
+            / 30)
+            .max(*last + 1);
+    }
+    *last = step;
+    let totp = totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(secret.as_str()).expect("base32"))
+        .build()
+        .expect("totp");
+    totp.generate(step * 30).to_string()
 }

@@ -216,3 +216,147 @@ fn accounts_and_pickup_resist_guessing() {
             .contains("contact support")
     );
 }
+
+/// Staff who can cause issuance or revocation need a TOTP code (RFC 6238) after their
+/// password: set up on first use, single-use codes, wrong codes counted like wrong passwords,
+/// the shared secret sealed in the database. Agents and subscribers are not asked.
+#[test]
+fn vetting_staff_log_in_with_a_second_factor() {
+    let data = tempdir();
+    let d = data.path();
+    let server = ca_with_staff(
+        d,
+        &[
+            ("vetting", "vera@ca.example.com", None),
+            ("agent", "kbo@agent.example.nl", Some("NL")),
+        ],
+    );
+    let api = Api::new(&server);
+    let set_password = |email: &str| {
+        let link = link_in_mail(d, email, "staff account");
+        let token = link.rsplit('/').next().expect("token").to_owned();
+        let (status, body) = api.post(
+            &format!("/api/v1/password-resets/{token}"),
+            None,
+            json!({"password": STAFF_PASSWORD}),
+        );
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    };
+    set_password("vera@ca.example.com");
+    set_password("kbo@agent.example.nl");
+    let login = |code: Option<&str>| {
+        api.post(
+            "/api/v1/sessions",
+            None,
+            json!({"email": "vera@ca.example.com", "password": STAFF_PASSWORD, "totp_code": code}),
+        )
+    };
+
+    // The password alone: told to set up a second factor; no session.
+    let (status, body) = login(None);
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("second factor"),
+        "{body}"
+    );
+    // A registration agent cannot cause issuance alone and logs in with the password.
+    let (status, body) = api.post(
+        "/api/v1/sessions",
+        None,
+        json!({"email": "kbo@agent.example.nl", "password": STAFF_PASSWORD}),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = api.post(
+        "/api/v1/second-factor",
+        None,
+        json!({"email": "vera@ca.example.com", "password": "not the password"}),
+    );
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+
+    let (status, enrolled) = api.post(
+        "/api/v1/second-factor",
+        None,
+        json!({"email": "vera@ca.example.com", "password": STAFF_PASSWORD}),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{enrolled}");
+    let secret = enrolled["secret"].as_str().expect("secret").to_owned();
+    assert!(
+        enrolled["otpauth_uri"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("otpauth://totp/Signet:") && u.contains(&secret)),
+        "{enrolled}"
+    );
+    authenticator()
+        .lock()
+        .expect("lock")
+        .insert("vera@ca.example.com".into(), (secret.clone(), 0));
+
+    let (status, body) = login(Some("000000"));
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("wrong or expired"),
+        "{body}"
+    );
+    let code = totp_code("vera@ca.example.com");
+    let (status, body) = login(Some(&code));
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = login(Some(&code));
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a code works once: {body}"
+    );
+    let (status, body) = login(None);
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("6-digit code"),
+        "{body}"
+    );
+    let (status, body) = api.post(
+        "/api/v1/second-factor",
+        None,
+        json!({"email": "vera@ca.example.com", "password": STAFF_PASSWORD}),
+    );
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "no silent re-enrolment: {body}"
+    );
+    let (status, body) = login(Some(&totp_code("vera@ca.example.com")));
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // The shared secret is nowhere in the database in clear, and the sealing key file is 0600.
+    let raw = totp_rs::Secret::try_from_base32(&secret).expect("base32");
+    for (path, bytes) in snapshot_with_database(d) {
+        assert!(
+            !bytes
+                .windows(raw.as_bytes().len())
+                .any(|w| w == raw.as_bytes())
+                || path.ends_with("totp-sealing.key"),
+            "the TOTP secret is in clear in {}",
+            path.display()
+        );
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "the base32 TOTP secret is in {}",
+            path.display()
+        );
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(d.join("secrets/totp-sealing.key"))
+        .expect("sealing key")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    // The audit chain, with the failed and successful logins, still verifies.
+    ok(signet(d).args(["audit", "verify"]));
+}

@@ -20,7 +20,8 @@ use crate::{CertificateRecord, Counts, IssuanceIntent, IssuanceState, Store, Sto
 macro_rules! select_accounts {
     ($where:literal) => {
         concat!(
-            "SELECT id, email, name, role, region, password_hash, email_confirmed, failed_logins, last_failed_login ",
+            "SELECT id, email, name, role, region, password_hash, email_confirmed, failed_logins, last_failed_login, ",
+            "totp_secret, totp_enabled, totp_last_step ",
             "FROM accounts ",
             $where
         )
@@ -209,6 +210,9 @@ macro_rules! sql_store {
                     email_confirmed: row.try_get::<i64, _>("email_confirmed")? != 0,
                     failed_logins: count(row.try_get("failed_logins")?),
                     last_failed_login: opt_time(row.try_get("last_failed_login")?)?,
+                    totp_secret: row.try_get("totp_secret")?,
+                    totp_enabled: row.try_get::<i64, _>("totp_enabled")? != 0,
+                    totp_last_step: row.try_get("totp_last_step")?,
                 })
             }
 
@@ -712,6 +716,28 @@ macro_rules! sql_store {
                     .await?;
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn set_totp_secret(&self, id: i64, sealed: &[u8]) -> Result<(), StoreError> {
+                let q = sqlx::query(
+                    "UPDATE accounts SET totp_secret = $1, totp_enabled = 0, totp_last_step = NULL WHERE id = $2",
+                )
+                .bind(sealed)
+                .bind(id);
+                self.execute_one(q, "no such account").await
+            }
+
+            async fn accept_totp_step(&self, id: i64, step: i64) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE accounts SET totp_last_step = $1, totp_enabled = 1 WHERE id = $2 \
+                     AND totp_secret IS NOT NULL AND (totp_last_step IS NULL OR totp_last_step < $3)",
+                )
+                .bind(step)
+                .bind(id)
+                .bind(step)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
             }
 
             async fn revocation_epoch(&self) -> Result<i64, StoreError> {

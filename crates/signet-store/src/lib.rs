@@ -249,6 +249,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         shard: u32,
         each: &mut (dyn FnMut(RevokedRecord) -> ControlFlow<()> + Send),
     ) -> Result<u64, StoreError>;
+    /// Stores a new (sealed) TOTP secret; the second factor is off until a code verifies.
+    async fn set_totp_secret(&self, id: i64, sealed: &[u8]) -> Result<(), StoreError>;
+    /// Accepts a TOTP time step once: true (and the second factor enabled) only if the step is
+    /// later than every step accepted before, so a code cannot be replayed.
+    async fn accept_totp_step(&self, id: i64, step: i64) -> Result<bool, StoreError>;
     /// A number that grows with every revocation (any node, any process).
     async fn revocation_epoch(&self) -> Result<i64, StoreError>;
 

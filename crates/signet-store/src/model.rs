@@ -26,6 +26,12 @@ pub struct Account {
     pub email_confirmed: bool,
     pub failed_logins: u32,
     pub last_failed_login: Option<OffsetDateTime>,
+    /// The TOTP secret, sealed by the application (never in clear here).
+    pub totp_secret: Option<Vec<u8>>,
+    /// A first code verified: the second factor is in force.
+    pub totp_enabled: bool,
+    /// The last accepted TOTP time step (codes are single-use).
+    pub totp_last_step: Option<i64>,
 }
 
 impl std::fmt::Debug for Account {

@@ -35,6 +35,7 @@ pub fn routes() -> Router<Arc<Signet>> {
         .route("/api/v1/accounts", post(sign_up))
         .route("/api/v1/confirmations/{token}", post(confirm))
         .route("/api/v1/sessions", post(log_in).delete(log_out))
+        .route("/api/v1/second-factor", post(enroll_second_factor))
         .route("/api/v1/password-resets", post(request_reset))
         .route("/api/v1/password-resets/{token}", post(complete_reset))
         .route("/api/v1/orders", post(place_order).get(list_orders))
@@ -151,11 +152,37 @@ async fn confirm(State(s): AppState, Path(token): Path<String>) -> ApiResult<Jso
 pub(crate) struct Credentials {
     email: String,
     password: String,
+    /// The current code of the authenticator app: required of vetting, support and admin staff.
+    #[serde(default)]
+    totp_code: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EnrollmentRequest {
+    email: String,
+    password: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/second-factor", tag = "signet", request_body = EnrollmentRequest, responses((status = 201, description = "TOTP secret (base32) and otpauth URI for an authenticator app; the first log-in with a valid code turns the second factor on"), (status = 401, description = "Wrong e-mail or password"), (status = 409, description = "Not a role that uses a second factor, or already set up")))]
+async fn enroll_second_factor(
+    State(s): AppState,
+    Json(b): Json<EnrollmentRequest>,
+) -> ApiResult<Response> {
+    let e = s.start_totp_enrollment(&b.email, &b.password).await?;
+    Ok((
+        StatusCode::CREATED,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(json!({"secret": e.secret_base32, "otpauth_uri": e.otpauth_uri})),
+    )
+        .into_response())
 }
 
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "signet", request_body = Credentials, responses((status = 201, description = "Session token (also set as an HttpOnly cookie)"), (status = 401, description = "Wrong e-mail or password"), (status = 403, description = "E-mail not confirmed yet"), (status = 423, description = "Locked after too many failures")))]
 async fn log_in(State(s): AppState, Json(b): Json<Credentials>) -> ApiResult<Response> {
-    let session = s.log_in(&b.email, &b.password).await?;
+    let session = s
+        .log_in(&b.email, &b.password, b.totp_code.as_deref())
+        .await?;
     let secure = if s.config.base_url.starts_with("https://") {
         "; Secure"
     } else {
@@ -560,7 +587,7 @@ async fn renew(
 #[openapi(
     info(title = "Signet REST API", description = "Orders, vetting, pickup and certificate lifecycle of a class 3 personal CA (DESIGN §7). Errors are RFC 9457 problem documents."),
     paths(
-        sign_up, confirm, log_in, log_out, request_reset, complete_reset, place_order, list_orders, view_order, change_order,
+        sign_up, confirm, log_in, log_out, enroll_second_factor, request_reset, complete_reset, place_order, list_orders, view_order, change_order,
         upload, download_document, agreement, fingerprint_check, attest, decision, message, cancel, queue, pickup, reorder,
         expedite, certificate, certificate_file, revoke, reissue, renew
     ),

@@ -41,7 +41,7 @@ pub fn status_of(e: &AppError) -> StatusCode {
             | PkiError::CsrSignatureAlgorithm(_),
         ) => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+        AppError::Forbidden(_) | AppError::SecondFactorSetup(_) => StatusCode::FORBIDDEN,
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::Conflict(_) => StatusCode::CONFLICT,
         AppError::Gone(_) => StatusCode::GONE,

@@ -19,9 +19,11 @@ mod pages;
 pub mod security;
 mod vetting;
 
+use base64::Engine;
 pub use context::{CSRF_COOKIE, PageContext};
 use pages::{
-    AccountPage, CertificateRow, ErrorPage, Field, FormPage, HelpPage, HomePage, OrderRow,
+    AccountPage, CertificateRow, EnrollPage, ErrorPage, Field, FormPage, HelpPage, HomePage,
+    OrderRow,
 };
 
 use crate::api::SESSION_COOKIE;
@@ -131,6 +133,14 @@ fn login_form(
         fields: vec![
             Field::new("email", "E-mail address", "email", email, "username"),
             Field::new("password", "Password", "password", "", "current-password"),
+            Field::new(
+                "totp_code",
+                "Authenticator code (vetting, support and admin staff)",
+                "text",
+                "",
+                "one-time-code",
+            )
+            .optional(),
         ],
         links: vec![("/signup".into(), "No account yet? Create one".into())],
     })
@@ -145,6 +155,8 @@ struct LoginForm {
     csrf: String,
     email: String,
     password: String,
+    #[serde(default)]
+    totp_code: String,
 }
 
 async fn log_in(
@@ -155,7 +167,8 @@ async fn log_in(
     if let Some(r) = ctx.csrf_refusal(&f.csrf) {
         return r;
     }
-    match s.log_in(&f.email, &f.password).await {
+    let code = Some(f.totp_code.trim()).filter(|c| !c.is_empty());
+    match s.log_in(&f.email, &f.password, code).await {
         Ok(session) => {
             let cookie = ctx.cookie(SESSION_COOKIE, &session.token);
             let home = if session.role.vets() {
@@ -164,6 +177,20 @@ async fn log_in(
                 "/account"
             };
             ([(header::SET_COOKIE, cookie)], Redirect::to(home)).into_response()
+        }
+        Err(signet_app::AppError::SecondFactorSetup(_)) => {
+            match s.start_totp_enrollment(&f.email, &f.password).await {
+                Ok(e) => ctx.render(StatusCode::OK, |nav| EnrollPage {
+                    nav,
+                    email: f.email.trim().to_owned(),
+                    secret: e.secret_base32,
+                    qr_data_uri: format!(
+                        "data:image/svg+xml;base64,{}",
+                        base64::engine::general_purpose::STANDARD.encode(e.qr_svg)
+                    ),
+                }),
+                Err(e) => login_form(&ctx, status_of(&e), &f.email, Some(e.to_string())),
+            }
         }
         Err(e) => login_form(&ctx, status_of(&e), &f.email, Some(e.to_string())),
     }

@@ -41,6 +41,7 @@ pub struct Field {
     pub value: String,
     pub autocomplete: &'static str,
     pub hint: &'static str,
+    pub required: bool,
 }
 
 impl Field {
@@ -58,7 +59,13 @@ impl Field {
             value: value.to_owned(),
             autocomplete,
             hint: "",
+            required: true,
         }
+    }
+
+    pub fn optional(mut self) -> Field {
+        self.required = false;
+        self
     }
 
     pub fn hint(mut self, hint: &'static str) -> Field {
@@ -169,4 +176,13 @@ pub struct CertificatePage {
     pub revoked_at: Option<String>,
     pub notice: Option<String>,
     pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "enroll.html")]
+pub struct EnrollPage {
+    pub nav: Nav,
+    pub email: String,
+    pub secret: String,
+    pub qr_data_uri: String,
 }
