@@ -355,6 +355,67 @@ try {
   await agent.getByRole("link", { name: agentOrder }).waitFor();
   await agentContext.close();
 
+  // The administrator: second factor, dashboard charts, an alert banner and feed, relying
+  // services, a staff invitation.
+  const adminContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const admin = await adminContext.newPage();
+  await admin.goto(linkInMail("admin@signet.example", "staff account"));
+  await admin.getByLabel(/password/i).first().fill("administrator passphrase");
+  await admin.getByRole("button").click();
+  await admin.goto(url + "/login");
+  await admin.getByLabel("E-mail address").fill("admin@signet.example");
+  await admin.getByLabel("Password").fill("administrator passphrase");
+  await admin.getByRole("button", { name: "Log in" }).click();
+  const adminSecret = (await admin.locator("#totp-secret").textContent()).trim();
+  await admin.getByLabel("Password").fill("administrator passphrase");
+  await admin.getByLabel("Code from the app").fill(totp(adminSecret, 0));
+  await admin.getByRole("button", { name: "Verify and log in" }).click();
+  await admin.waitForURL(url + "/admin");
+  assert.equal(await admin.locator("svg.chart").count(), 3);
+  await admin.locator("svg.chart rect").first().waitFor();
+  await admin.getByLabel("Kind").selectOption("maintenance");
+  await admin.getByLabel("Title (shown in the banner)").fill("Planned maintenance Saturday 06:00-07:00 UTC");
+  await admin.getByLabel("Details").fill("Ordering and pickup pause; CRLs and OCSP keep answering.");
+  await admin.getByRole("button", { name: "Post" }).click();
+  await admin.getByText("The alert is posted").waitFor();
+  const services = admin.getByRole("region", { name: "List a relying service" });
+  await services.getByLabel("Name").fill("Tax portal");
+  await services.getByLabel("Web address").fill("https://tax.example.org");
+  await services.getByLabel("Accepts from").fill("2026-01-01");
+  await services.getByLabel("Note").fill("Log in with the certificate");
+  await services.getByRole("button", { name: "Add" }).click();
+  await admin.getByText("Tax portal is listed.").waitFor();
+  const invite = admin.getByRole("region", { name: "Invite staff" });
+  await invite.getByLabel("E-mail address").fill("sam@ca.example.com");
+  await invite.getByLabel("Name").fill("Sam Support");
+  await invite.getByLabel("Role").selectOption("support");
+  await invite.getByRole("button", { name: "Send the invitation" }).click();
+  await admin.getByText("The invitation to sam@ca.example.com is on its way.").waitFor();
+  await shot(admin, "admin");
+  // Everyone sees the banner; the feed and the services list carry the news.
+  const visitor = await browser.newPage();
+  await visitor.goto(url + "/");
+  await visitor.getByText("Planned maintenance Saturday").first().waitFor();
+  await shot(visitor, "home-with-alert");
+  const atom = await visitor.request.get(url + "/alerts.atom");
+  assert.match(atom.headers()["content-type"], /application\/atom\+xml/);
+  assert.match(await atom.text(), /<feed[\s\S]*Planned maintenance Saturday/);
+  await visitor.goto(url + "/services");
+  await visitor.getByRole("link", { name: "Tax portal" }).waitFor();
+  await visitor.locator(".badge.good", { hasText: "accepts" }).waitFor();
+  await shot(visitor, "services");
+  await admin.getByRole("button", { name: "End this alert" }).click();
+  await admin.getByText("The alert has ended.").waitFor();
+  await visitor.goto(url + "/status");
+  assert.equal(await visitor.locator(".banner").count(), 0);
+  await visitor.getByText("Planned maintenance Saturday").waitFor();
+  await shot(visitor, "status");
+  await visitor.close();
+  // Other staff are not administrators.
+  const notAdmin = await page.request.get(url + "/admin");
+  assert.equal(notAdmin.status(), 403);
+  await adminContext.close();
+
   // A form without this site's token is refused, and the session stays.
   const forged = await page.request.post(url + "/logout", { form: { csrf: "0".repeat(64) } });
   assert.equal(forged.status(), 403);

@@ -14,6 +14,7 @@ pub mod init;
 pub mod issue;
 pub mod lifecycle;
 pub mod mail;
+pub mod notices;
 pub mod ocsp;
 pub mod ocsp_cache;
 pub mod orders;

@@ -11,6 +11,7 @@ pub mod crl;
 pub mod error;
 pub mod identity;
 pub mod key;
+pub mod notices;
 pub mod ocsp;
 pub mod order;
 pub mod plan;

@@ -12,8 +12,8 @@ use sqlx::Row;
 use time::OffsetDateTime;
 
 use crate::model::{
-    Account, AuditEntry, CrlRecord, DocumentRecord, NewAccount, OcspRecord, OrderEventRecord,
-    OrderRecord, RevokedRecord, StatusRecord, TokenRecord,
+    Account, AlertRecord, AuditEntry, CrlRecord, DocumentRecord, NewAccount, OcspRecord,
+    OrderEventRecord, OrderRecord, RelyingServiceRecord, RevokedRecord, StatusRecord, TokenRecord,
 };
 use crate::{CertificateRecord, Counts, IssuanceIntent, IssuanceState, Store, StoreError};
 
@@ -738,6 +738,108 @@ macro_rules! sql_store {
                 .execute(&self.pool)
                 .await?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            async fn create_alert(&self, a: &AlertRecord) -> Result<i64, StoreError> {
+                Ok(sqlx::query_scalar(
+                    "INSERT INTO alerts (kind, title, body, starts_at, ends_at, created_by, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                )
+                .bind(&a.kind)
+                .bind(&a.title)
+                .bind(&a.body)
+                .bind(a.starts_at.unix_timestamp())
+                .bind(a.ends_at.map(OffsetDateTime::unix_timestamp))
+                .bind(a.created_by)
+                .bind(a.created_at.unix_timestamp())
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
+            async fn end_alert(&self, id: i64, at: OffsetDateTime) -> Result<(), StoreError> {
+                let q = sqlx::query("UPDATE alerts SET ends_at = $1 WHERE id = $2")
+                    .bind(at.unix_timestamp())
+                    .bind(id);
+                self.execute_one(q, "no such alert").await
+            }
+
+            async fn alerts(&self, limit: u32) -> Result<Vec<AlertRecord>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT id, kind, title, body, starts_at, ends_at, created_by, created_at FROM alerts \
+                     ORDER BY starts_at DESC, id DESC LIMIT $1",
+                )
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(AlertRecord {
+                            id: r.try_get("id")?,
+                            kind: r.try_get("kind")?,
+                            title: r.try_get("title")?,
+                            body: r.try_get("body")?,
+                            starts_at: time(r.try_get("starts_at")?)?,
+                            ends_at: opt_time(r.try_get("ends_at")?)?,
+                            created_by: r.try_get("created_by")?,
+                            created_at: time(r.try_get("created_at")?)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn create_relying_service(&self, s: &RelyingServiceRecord) -> Result<i64, StoreError> {
+                Ok(sqlx::query_scalar(
+                    "INSERT INTO relying_services (name, url, accepts_from, accepts_until, note, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(&s.name)
+                .bind(&s.url)
+                .bind(s.accepts_from.unix_timestamp())
+                .bind(s.accepts_until.map(OffsetDateTime::unix_timestamp))
+                .bind(&s.note)
+                .bind(s.created_at.unix_timestamp())
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
+            async fn relying_services(&self) -> Result<Vec<RelyingServiceRecord>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT id, name, url, accepts_from, accepts_until, note, created_at FROM relying_services ORDER BY name",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(RelyingServiceRecord {
+                            id: r.try_get("id")?,
+                            name: r.try_get("name")?,
+                            url: r.try_get("url")?,
+                            accepts_from: time(r.try_get("accepts_from")?)?,
+                            accepts_until: opt_time(r.try_get("accepts_until")?)?,
+                            note: r.try_get("note")?,
+                            created_at: time(r.try_get("created_at")?)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn order_status_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
+                let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM orders GROUP BY status ORDER BY status")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| Ok((r.try_get("status")?, r.try_get::<i64, _>("n")?.unsigned_abs())))
+                    .collect()
+            }
+
+            async fn issuance_times_since(&self, since: OffsetDateTime) -> Result<Vec<OffsetDateTime>, StoreError> {
+                let rows: Vec<i64> = sqlx::query_scalar(
+                    "SELECT not_before FROM certificates WHERE state = 'issued' AND profile NOT LIKE 'ca:%' AND not_before >= $1",
+                )
+                .bind(since.unix_timestamp())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(time).collect()
             }
 
             async fn revocation_epoch(&self) -> Result<i64, StoreError> {

@@ -254,6 +254,24 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Accepts a TOTP time step once: true (and the second factor enabled) only if the step is
     /// later than every step accepted before, so a code cannot be replayed.
     async fn accept_totp_step(&self, id: i64, step: i64) -> Result<bool, StoreError>;
+    // Alerts, relying services, dashboard figures.
+    /// Stores an alert (its `id` is ignored) and returns its id.
+    async fn create_alert(&self, alert: &AlertRecord) -> Result<i64, StoreError>;
+    /// Sets an alert's end (ends it now, or moves the end).
+    async fn end_alert(&self, id: i64, at: OffsetDateTime) -> Result<(), StoreError>;
+    /// The newest alerts first, at most `limit`.
+    async fn alerts(&self, limit: u32) -> Result<Vec<AlertRecord>, StoreError>;
+    /// Stores a relying service (its `id` is ignored) and returns its id.
+    async fn create_relying_service(&self, s: &RelyingServiceRecord) -> Result<i64, StoreError>;
+    /// Every relying service, by name.
+    async fn relying_services(&self) -> Result<Vec<RelyingServiceRecord>, StoreError>;
+    /// How many orders are in each status.
+    async fn order_status_counts(&self) -> Result<Vec<(String, u64)>, StoreError>;
+    /// When each subscriber certificate issued since `since` became valid (its notBefore).
+    async fn issuance_times_since(
+        &self,
+        since: OffsetDateTime,
+    ) -> Result<Vec<OffsetDateTime>, StoreError>;
     /// A number that grows with every revocation (any node, any process).
     async fn revocation_epoch(&self) -> Result<i64, StoreError>;
 

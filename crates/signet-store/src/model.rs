@@ -166,3 +166,29 @@ pub struct OcspRecord {
     pub next_update: OffsetDateTime,
     pub der: Vec<u8>,
 }
+
+/// A system alert (R-AUX-1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertRecord {
+    pub id: i64,
+    /// `incident`, `maintenance` or `information`.
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub starts_at: OffsetDateTime,
+    pub ends_at: Option<OffsetDateTime>,
+    pub created_by: i64,
+    pub created_at: OffsetDateTime,
+}
+
+/// A service that accepts Signet's certificates, and from / until when (R-AUX-4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelyingServiceRecord {
+    pub id: i64,
+    pub name: String,
+    pub url: String,
+    pub accepts_from: OffsetDateTime,
+    pub accepts_until: Option<OffsetDateTime>,
+    pub note: String,
+    pub created_at: OffsetDateTime,
+}

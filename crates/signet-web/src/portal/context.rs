@@ -24,6 +24,7 @@ pub struct PageContext {
     fresh: bool,
     secure: bool,
     session: Option<(String, Actor, Account)>,
+    alerts: Vec<(String, String)>,
 }
 
 impl FromRequestParts<Arc<Signet>> for PageContext {
@@ -46,7 +47,16 @@ impl FromRequestParts<Arc<Signet>> for PageContext {
         {
             session = Some((token, actor, account));
         }
+        // The banner must not take a page down with it.
+        let alerts = signet
+            .active_alerts()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| (a.kind, a.title))
+            .collect();
         Ok(PageContext {
+            alerts,
             csrf,
             fresh,
             secure: signet.config.base_url.starts_with("https://"),
@@ -69,6 +79,10 @@ impl PageContext {
             user: self.session.as_ref().map(|(_, _, a)| a.name.clone()),
             csrf: self.csrf.clone(),
             staff: self.actor().is_some_and(|a| a.role.vets()),
+            admin: self
+                .actor()
+                .is_some_and(|a| a.role == signet_domain::role::Role::Admin),
+            alerts: self.alerts.clone(),
         }
     }
 

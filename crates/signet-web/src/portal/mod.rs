@@ -13,7 +13,9 @@ use serde::Deserialize;
 use signet_app::issue::Signet;
 
 mod certificates;
+mod charts;
 mod context;
+mod notices;
 mod orders;
 mod pages;
 pub mod security;
@@ -33,6 +35,17 @@ pub fn routes() -> Router<Arc<Signet>> {
     Router::new()
         .route("/", get(home))
         .route("/help", get(help))
+        .route("/status", get(notices::status))
+        .route("/alerts.atom", get(notices::feed))
+        .route("/services", get(notices::services))
+        .route("/admin", get(notices::admin))
+        .route("/admin/alerts", axum::routing::post(notices::post_alert))
+        .route(
+            "/admin/alerts/{id}/end",
+            axum::routing::post(notices::end_alert),
+        )
+        .route("/admin/services", axum::routing::post(notices::add_service))
+        .route("/admin/staff", axum::routing::post(notices::invite))
         .route("/login", get(login_page).post(log_in))
         .route("/signup", get(signup_page).post(sign_up))
         .route("/logout", axum::routing::post(log_out))
@@ -171,10 +184,10 @@ async fn log_in(
     match s.log_in(&f.email, &f.password, code).await {
         Ok(session) => {
             let cookie = ctx.cookie(SESSION_COOKIE, &session.token);
-            let home = if session.role.vets() {
-                "/vetting"
-            } else {
-                "/account"
+            let home = match session.role {
+                signet_domain::role::Role::Admin => "/admin",
+                r if r.vets() => "/vetting",
+                _ => "/account",
             };
             ([(header::SET_COOKIE, cookie)], Redirect::to(home)).into_response()
         }

@@ -10,6 +10,9 @@ pub struct Nav {
     pub csrf: String,
     /// Staff see the vetting queue in the navigation.
     pub staff: bool,
+    pub admin: bool,
+    /// The alerts showing now: (kind, title), as a banner on every page.
+    pub alerts: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -185,4 +188,48 @@ pub struct EnrollPage {
     pub email: String,
     pub secret: String,
     pub qr_data_uri: String,
+}
+
+pub struct AlertRow {
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub when: String,
+    pub active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "status.html")]
+pub struct StatusPage {
+    pub nav: Nav,
+    pub active: Vec<AlertRow>,
+    pub alerts: Vec<AlertRow>,
+}
+
+pub struct ServiceRow {
+    pub name: String,
+    pub url: String,
+    pub from: String,
+    pub until: String,
+    pub today: String,
+    pub note: String,
+}
+
+#[derive(Template)]
+#[template(path = "services.html")]
+pub struct ServicesPage {
+    pub nav: Nav,
+    pub services: Vec<ServiceRow>,
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+pub struct AdminPage {
+    pub nav: Nav,
+    pub orders_chart: String,
+    pub issued_chart: String,
+    pub expiring_chart: String,
+    pub alerts: Vec<(i64, String)>,
+    pub notice: Option<String>,
+    pub error: Option<String>,
 }

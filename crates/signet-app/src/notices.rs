@@ -1,0 +1,193 @@
+//! Alerts (R-AUX-1), relying services (R-AUX-4) and the administrator's dashboard figures.
+//! Admins post and end alerts and list services; everyone reads them.
+
+use serde_json::json;
+use signet_domain::notices::{
+    Acceptance, AlertKind, alert_active, check_alert, check_relying_service, per_week,
+};
+use signet_domain::role::{Actor, Role};
+use signet_store::{AlertRecord, RelyingServiceRecord};
+use time::{Date, Duration, OffsetDateTime};
+
+use crate::AppError;
+use crate::issue::Signet;
+
+/// What the dashboard charts.
+#[derive(Debug, Clone)]
+pub struct Dashboard {
+    pub orders_by_status: Vec<(String, u64)>,
+    /// Subscriber certificates issued per week, the last 12 weeks.
+    pub issued_per_week: Vec<(Date, u64)>,
+    /// Certificates expiring per week, the next 13 weeks (90 days).
+    pub expiring_per_week: Vec<(Date, u64)>,
+}
+
+fn require_admin(actor: &Actor) -> Result<(), AppError> {
+    if actor.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("only administrators do this".into()))
+    }
+}
+
+impl Signet {
+    /// Posts an alert; it shows from `starts_at` (now if not given) until `ends_at`.
+    pub async fn post_alert(
+        &self,
+        actor: &Actor,
+        kind: &str,
+        title: &str,
+        body: &str,
+        starts_at: Option<OffsetDateTime>,
+        ends_at: Option<OffsetDateTime>,
+    ) -> Result<i64, AppError> {
+        require_admin(actor)?;
+        let kind = AlertKind::parse(kind)?;
+        let now = self.now();
+        let starts_at = starts_at.unwrap_or(now);
+        check_alert(title, body, starts_at, ends_at)?;
+        let id = self
+            .store
+            .create_alert(&AlertRecord {
+                id: 0,
+                kind: kind.as_str().into(),
+                title: title.trim().into(),
+                body: body.trim().into(),
+                starts_at,
+                ends_at,
+                created_by: actor.account,
+                created_at: now,
+            })
+            .await?;
+        let who = format!("account:{}", actor.account);
+        self.audit(
+            &who,
+            "alert.posted",
+            &format!("alert:{id}"),
+            json!({"kind": kind.as_str(), "title": title}),
+        )
+        .await?;
+        Ok(id)
+    }
+
+    /// Ends an alert now.
+    pub async fn end_alert(&self, actor: &Actor, id: i64) -> Result<(), AppError> {
+        require_admin(actor)?;
+        self.store.end_alert(id, self.now()).await?;
+        let who = format!("account:{}", actor.account);
+        self.audit(&who, "alert.ended", &format!("alert:{id}"), json!({}))
+            .await
+    }
+
+    /// The alerts showing now (the banner).
+    pub async fn active_alerts(&self) -> Result<Vec<AlertRecord>, AppError> {
+        let now = self.now();
+        Ok(self
+            .store
+            .alerts(50)
+            .await?
+            .into_iter()
+            .filter(|a| alert_active(a.starts_at, a.ends_at, now))
+            .collect())
+    }
+
+    /// The newest alerts, past ones included (the feed and the status page).
+    pub async fn recent_alerts(&self) -> Result<Vec<AlertRecord>, AppError> {
+        Ok(self.store.alerts(50).await?)
+    }
+
+    pub async fn add_relying_service(
+        &self,
+        actor: &Actor,
+        service: RelyingServiceRecord,
+    ) -> Result<i64, AppError> {
+        require_admin(actor)?;
+        check_relying_service(
+            &service.name,
+            &service.url,
+            service.accepts_from,
+            service.accepts_until,
+        )?;
+        let id = self
+            .store
+            .create_relying_service(&RelyingServiceRecord {
+                created_at: self.now(),
+                ..service.clone()
+            })
+            .await?;
+        let who = format!("account:{}", actor.account);
+        self.audit(
+            &who,
+            "relying_service.added",
+            &format!("relying_service:{id}"),
+            json!({"name": service.name}),
+        )
+        .await?;
+        Ok(id)
+    }
+
+    /// Every relying service with whether it accepts the certificate today.
+    pub async fn relying_services(
+        &self,
+    ) -> Result<Vec<(RelyingServiceRecord, Acceptance)>, AppError> {
+        let now = self.now();
+        Ok(self
+            .store
+            .relying_services()
+            .await?
+            .into_iter()
+            .map(|s| {
+                let a = Acceptance::on(s.accepts_from, s.accepts_until, now);
+                (s, a)
+            })
+            .collect())
+    }
+
+    /// An administrator invites a staff member (the invitation link is mailed).
+    pub async fn invite_staff_as(
+        &self,
+        actor: &Actor,
+        role: &str,
+        email: &str,
+        name: &str,
+        region: Option<&str>,
+    ) -> Result<(), AppError> {
+        require_admin(actor)?;
+        let role = Role::parse(role).ok_or_else(|| {
+            AppError::Refused(signet_domain::Refusal::InvalidInput(format!(
+                "unknown role `{role}`: use vetting, support, agent or admin"
+            )))
+        })?;
+        self.invite_staff(
+            role,
+            email,
+            name,
+            region,
+            &format!("account:{}", actor.account),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn dashboard(&self, actor: &Actor) -> Result<Dashboard, AppError> {
+        require_admin(actor)?;
+        let now = self.now();
+        let since = now - Duration::weeks(11);
+        let issued = self
+            .store
+            .issuance_times_since(since - Duration::weeks(1))
+            .await?;
+        let expiring: Vec<OffsetDateTime> = self
+            .store
+            .certificates_expiring(now, now + Duration::days(90))
+            .await?
+            .iter()
+            .map(|c| c.intent.not_after)
+            .collect();
+        Ok(Dashboard {
+            orders_by_status: self.store.order_status_counts().await?,
+            issued_per_week: per_week(&issued, since, 12),
+            expiring_per_week: per_week(&expiring, now, 13),
+        })
+    }
+}
