@@ -9,7 +9,7 @@ const GRID: &str = "#d5dbe3";
 
 /// A vertical bar chart of labelled counts.
 pub fn bars(id: &str, title: &str, data: &[(String, u64)]) -> String {
-    let (width, height, left, bottom, top) = (640.0_f64, 260.0_f64, 40.0, 56.0, 16.0);
+    let (width, height, left, bottom, top) = (640.0_f64, 260.0_f64, 40.0, 46.0, 16.0);
     let max = data.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
     // A round axis maximum that four grid lines divide into whole numbers: 4 × (1, 2, 5 × 10^k).
     let nice = {
@@ -44,13 +44,20 @@ pub fn bars(id: &str, title: &str, data: &[(String, u64)]) -> String {
         let w = slot * 0.7;
         let y = top + plot_h - h;
         let cx = x + w / 2.0;
+        // Labels stay horizontal (readable); words go on lines of their own.
+        let lines: String = label
+            .split(' ')
+            .enumerate()
+            .map(|(i, word)| {
+                let dy = if i == 0 { 0.0 } else { 14.0 };
+                format!("<tspan x=\"{cx:.1}\" dy=\"{dy}\">{}</tspan>", escape(word))
+            })
+            .collect();
         svg += &format!(
             "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" fill=\"{BAR}\"><title>{}: {n}</title></rect>\
-             <text x=\"{cx:.1}\" y=\"{:.1}\" font-size=\"13\" text-anchor=\"end\" fill=\"{INK}\" transform=\"rotate(-40 {cx:.1} {:.1})\">{}</text>",
+             <text x=\"{cx:.1}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"middle\" fill=\"{INK}\">{lines}</text>",
             escape(label),
-            height - bottom + 14.0,
-            height - bottom + 14.0,
-            escape(label)
+            height - bottom + 16.0,
         );
     }
     svg += "</svg>";
