@@ -30,8 +30,8 @@ function quotedPrintable(text) {
   return Buffer.from(bytes).toString("utf8");
 }
 
-/** The link in the newest mail to `to` whose subject contains `subject`, on the test server. */
-function linkInMail(to, subject) {
+/** The newest mail to `to` whose subject contains `subject`: { to, subject, body, raw }. */
+function mailTo(to, subject) {
   const mails = readdirSync(outbox)
     .filter((f) => f.endsWith(".eml"))
     .map((f) => join(outbox, f))
@@ -45,11 +45,18 @@ function linkInMail(to, subject) {
       return {
         to: header("To:"),
         subject: header("Subject:"),
-        body: head.includes("quoted-printable") ? quotedPrintable(body) : body,
+        body: raw.includes("quoted-printable") ? quotedPrintable(body) : body,
+        raw,
       };
     });
   const mail = mails.reverse().find((m) => m.to.includes(to) && m.subject.includes(subject));
   assert.ok(mail, `no mail to ${to} about "${subject}"`);
+  return mail;
+}
+
+/** The link in the newest mail to `to` whose subject contains `subject`, on the test server. */
+function linkInMail(to, subject) {
+  const mail = mailTo(to, subject);
   const found = mail.body.match(new RegExp(baseUrl.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + "(/\\S+)"));
   assert.ok(found, `no link in the mail about "${subject}"`);
   return url + found[1];
@@ -415,6 +422,52 @@ try {
   const notAdmin = await page.request.get(url + "/admin");
   assert.equal(notAdmin.status(), 403);
   await adminContext.close();
+
+  // Anyone writes to support citing an order; support answers by mail and the thread stays
+  // with the order; support finds the order with personal data masked until revealed.
+  await page.goto(url + "/support");
+  await page.getByLabel("Your name").fill("Max Muster");
+  await page.getByLabel("Your e-mail address (we answer there)").fill("max@example.de");
+  await page.getByLabel("Order number (if you have one)").fill(number);
+  await page.getByLabel("Your message").fill("I lost the PFX password. What can I do?");
+  await page.getByRole("button", { name: "Send to support" }).click();
+  await page.getByText("Your message reached our support team").waitFor();
+  const supportContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const sam = await supportContext.newPage();
+  await sam.goto(linkInMail("sam@ca.example.com", "staff account"));
+  await sam.getByLabel(/password/i).first().fill("support team passphrase");
+  await sam.getByRole("button").click();
+  await sam.goto(url + "/login");
+  await sam.getByLabel("E-mail address").fill("sam@ca.example.com");
+  await sam.getByLabel("Password").fill("support team passphrase");
+  await sam.getByRole("button", { name: "Log in" }).click();
+  const samSecret = (await sam.locator("#totp-secret").textContent()).trim();
+  await sam.getByLabel("Password").fill("support team passphrase");
+  await sam.getByLabel("Code from the app").fill(totp(samSecret, 0));
+  await sam.getByRole("button", { name: "Verify and log in" }).click();
+  await sam.waitForURL(url + "/support/inbox");
+  await sam.getByText("I lost the PFX password. What can I do?").waitFor();
+  await shot(sam, "support-inbox");
+  await sam.getByLabel("Answer (sent by e-mail)").first().fill("Ask for a reissue on your certificate page: a new key pair, same end date, no charge.");
+  await sam.getByRole("button", { name: "Send the answer" }).first().click();
+  await sam.getByText("The answer was mailed.").waitFor();
+  assert.match(mailTo("max@example.de", "Signet support").body, /Ask for a reissue/);
+  await sam.goto(url + "/support/orders?number=" + number);
+  await sam.getByText("M••• M•••").waitFor();
+  assert.equal(await sam.getByText("Max Muster").count(), 0, "personal data masked");
+  await shot(sam, "support-order");
+  await sam.getByRole("button", { name: "Reveal personal data" }).click();
+  await sam.getByText("Personal data revealed").waitFor();
+  await sam.getByText("Max Muster").first().waitFor();
+  await sam.getByRole("button", { name: "Resend the request form" }).click();
+  await sam.getByText("The request form was mailed to m•••@example.de.").waitFor();
+  const resent = mailTo("max@example.de", "Your request form for order");
+  assert.match(resent.raw, /application\/pdf/);
+  assert.match(resent.raw, new RegExp(`signet-order-${number}\\.pdf`));
+  await supportContext.close();
+  await page.goto(orderUrl);
+  await page.getByText("support request: I lost the PFX password").waitFor();
+  await page.getByText("support answer: Ask for a reissue").waitFor();
 
   // A form without this site's token is refused, and the session stays.
   const forged = await page.request.post(url + "/logout", { form: { csrf: "0".repeat(64) } });

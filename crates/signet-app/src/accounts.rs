@@ -94,6 +94,26 @@ impl Signet {
                 to: to.to_owned(),
                 subject: subject.to_owned(),
                 body,
+                attachment: None,
+            },
+        )
+    }
+
+    /// A mail with one file attached: (file name, media type, content).
+    pub fn send_mail_with(
+        &self,
+        to: &str,
+        subject: &str,
+        body: String,
+        attachment: (String, String, Vec<u8>),
+    ) -> Result<(), AppError> {
+        self.mailer.send(
+            &self.config.mail.from,
+            &Mail {
+                to: to.to_owned(),
+                subject: subject.to_owned(),
+                body,
+                attachment: Some(attachment),
             },
         )
     }

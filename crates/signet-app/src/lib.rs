@@ -21,6 +21,7 @@ pub mod orders;
 pub mod pickup;
 pub mod second_factor;
 pub mod secrets;
+pub mod support;
 
 use std::sync::Arc;
 

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use lettre::message::{Mailbox, header::ContentType};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart, header::ContentType};
 use lettre::{FileTransport, Message, SmtpTransport, Transport};
 
 use crate::AppError;
@@ -22,6 +22,8 @@ pub struct Mail {
     pub to: String,
     pub subject: String,
     pub body: String,
+    /// A file sent along: (file name, media type, content).
+    pub attachment: Option<(String, String, Vec<u8>)>,
 }
 
 impl Mailer {
@@ -41,13 +43,27 @@ impl Mailer {
             addr.parse::<Mailbox>()
                 .map_err(|e| AppError::Config(format!("mail address `{addr}`: {e}")))
         };
-        let message = Message::builder()
+        let builder = Message::builder()
             .from(parse(from)?)
             .to(parse(&mail.to)?)
-            .subject(&mail.subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(mail.body.clone())
-            .map_err(|e| AppError::Internal(format!("building mail: {e}")))?;
+            .subject(&mail.subject);
+        let built = match &mail.attachment {
+            None => builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(mail.body.clone()),
+            Some((name, media_type, content)) => {
+                let media_type = ContentType::parse(media_type)
+                    .map_err(|e| AppError::Internal(format!("attachment type: {e}")))?;
+                builder.multipart(
+                    MultiPart::mixed()
+                        .singlepart(SinglePart::plain(mail.body.clone()))
+                        .singlepart(
+                            Attachment::new(name.clone()).body(content.clone(), media_type),
+                        ),
+                )
+            }
+        };
+        let message = built.map_err(|e| AppError::Internal(format!("building mail: {e}")))?;
         match self {
             Mailer::Outbox(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| AppError::io(dir, e))?;

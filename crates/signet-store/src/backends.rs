@@ -13,7 +13,8 @@ use time::OffsetDateTime;
 
 use crate::model::{
     Account, AlertRecord, AuditEntry, CrlRecord, DocumentRecord, NewAccount, OcspRecord,
-    OrderEventRecord, OrderRecord, RelyingServiceRecord, RevokedRecord, StatusRecord, TokenRecord,
+    OrderEventRecord, OrderRecord, RelyingServiceRecord, RevokedRecord, StatusRecord,
+    SupportRequestRecord, TokenRecord,
 };
 use crate::{CertificateRecord, Counts, IssuanceIntent, IssuanceState, Store, StoreError};
 
@@ -213,6 +214,18 @@ macro_rules! sql_store {
                     totp_secret: row.try_get("totp_secret")?,
                     totp_enabled: row.try_get::<i64, _>("totp_enabled")? != 0,
                     totp_last_step: row.try_get("totp_last_step")?,
+                })
+            }
+
+            fn support_row(r: &$row) -> Result<SupportRequestRecord, StoreError> {
+                Ok(SupportRequestRecord {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    email: r.try_get("email")?,
+                    order_number: r.try_get("order_number")?,
+                    message: r.try_get("message")?,
+                    created_at: time(r.try_get("created_at")?)?,
+                    answered_at: opt_time(r.try_get("answered_at")?)?,
                 })
             }
 
@@ -738,6 +751,68 @@ macro_rules! sql_store {
                 .execute(&self.pool)
                 .await?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            async fn create_support_request(&self, r: &SupportRequestRecord) -> Result<i64, StoreError> {
+                Ok(sqlx::query_scalar(
+                    "INSERT INTO support_requests (name, email, order_number, message, created_at) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(&r.name)
+                .bind(&r.email)
+                .bind(&r.order_number)
+                .bind(&r.message)
+                .bind(r.created_at.unix_timestamp())
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
+            async fn support_requests(&self, limit: u32) -> Result<Vec<SupportRequestRecord>, StoreError> {
+                let rows = sqlx::query(concat!(
+                    "SELECT id, name, email, order_number, message, created_at, answered_at FROM support_requests ",
+                    "ORDER BY CASE WHEN answered_at IS NULL THEN 0 ELSE 1 END, ",
+                    "CASE WHEN answered_at IS NULL THEN created_at ELSE -created_at END LIMIT $1"
+                ))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::support_row).collect()
+            }
+
+            async fn support_request(&self, id: i64) -> Result<Option<SupportRequestRecord>, StoreError> {
+                let row = sqlx::query(
+                    "SELECT id, name, email, order_number, message, created_at, answered_at FROM support_requests WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(Self::support_row).transpose()
+            }
+
+            async fn add_support_reply(
+                &self,
+                request_id: i64,
+                answered_by: i64,
+                message: &str,
+                at: OffsetDateTime,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(
+                    "INSERT INTO support_replies (request_id, answered_by, message, created_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(request_id)
+                .bind(answered_by)
+                .bind(message)
+                .bind(at.unix_timestamp())
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE support_requests SET answered_at = $1 WHERE id = $2")
+                    .bind(at.unix_timestamp())
+                    .bind(request_id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn create_alert(&self, a: &AlertRecord) -> Result<i64, StoreError> {

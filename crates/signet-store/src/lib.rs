@@ -254,6 +254,21 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Accepts a TOTP time step once: true (and the second factor enabled) only if the step is
     /// later than every step accepted before, so a code cannot be replayed.
     async fn accept_totp_step(&self, id: i64, step: i64) -> Result<bool, StoreError>;
+    // Support.
+    /// Stores a support request (its `id` is ignored) and returns its id.
+    async fn create_support_request(&self, r: &SupportRequestRecord) -> Result<i64, StoreError>;
+    /// Unanswered requests first (oldest first), then answered ones (newest first), at most `limit`.
+    async fn support_requests(&self, limit: u32) -> Result<Vec<SupportRequestRecord>, StoreError>;
+    async fn support_request(&self, id: i64) -> Result<Option<SupportRequestRecord>, StoreError>;
+    /// Records a reply and marks the request answered.
+    async fn add_support_reply(
+        &self,
+        request_id: i64,
+        answered_by: i64,
+        message: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
     // Alerts, relying services, dashboard figures.
     /// Stores an alert (its `id` is ignored) and returns its id.
     async fn create_alert(&self, alert: &AlertRecord) -> Result<i64, StoreError>;

@@ -192,3 +192,15 @@ pub struct RelyingServiceRecord {
     pub note: String,
     pub created_at: OffsetDateTime,
 }
+
+/// A message to support (R-AUX-6), with the replies it got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupportRequestRecord {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub order_number: Option<String>,
+    pub message: String,
+    pub created_at: OffsetDateTime,
+    pub answered_at: Option<OffsetDateTime>,
+}

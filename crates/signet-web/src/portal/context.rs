@@ -82,6 +82,12 @@ impl PageContext {
             admin: self
                 .actor()
                 .is_some_and(|a| a.role == signet_domain::role::Role::Admin),
+            support: self.actor().is_some_and(|a| {
+                matches!(
+                    a.role,
+                    signet_domain::role::Role::Support | signet_domain::role::Role::Admin
+                )
+            }),
             alerts: self.alerts.clone(),
         }
     }

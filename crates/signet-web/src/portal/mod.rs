@@ -19,6 +19,7 @@ mod notices;
 mod orders;
 mod pages;
 pub mod security;
+mod support;
 mod vetting;
 
 use base64::Engine;
@@ -36,6 +37,17 @@ pub fn routes() -> Router<Arc<Signet>> {
         .route("/", get(home))
         .route("/help", get(help))
         .route("/status", get(notices::status))
+        .route("/support", get(support::contact).post(support::send))
+        .route("/support/inbox", get(support::inbox))
+        .route(
+            "/support/requests/{id}/answer",
+            axum::routing::post(support::answer),
+        )
+        .route("/support/orders", get(support::find))
+        .route(
+            "/support/orders/{number}/{action}",
+            axum::routing::post(support::act),
+        )
         .route("/alerts.atom", get(notices::feed))
         .route("/services", get(notices::services))
         .route("/admin", get(notices::admin))
@@ -186,6 +198,7 @@ async fn log_in(
             let cookie = ctx.cookie(SESSION_COOKIE, &session.token);
             let home = match session.role {
                 signet_domain::role::Role::Admin => "/admin",
+                signet_domain::role::Role::Support => "/support/inbox",
                 r if r.vets() => "/vetting",
                 _ => "/account",
             };

@@ -11,6 +11,7 @@ pub struct Nav {
     /// Staff see the vetting queue in the navigation.
     pub staff: bool,
     pub admin: bool,
+    pub support: bool,
     /// The alerts showing now: (kind, title), as a banner on every page.
     pub alerts: Vec<(String, String)>,
 }
@@ -230,6 +231,49 @@ pub struct AdminPage {
     pub issued_chart: String,
     pub expiring_chart: String,
     pub alerts: Vec<(i64, String)>,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "support_contact.html")]
+pub struct SupportContactPage {
+    pub nav: Nav,
+    pub name: String,
+    pub email: String,
+    pub order_number: String,
+    pub message: String,
+    pub sent: bool,
+    pub with_order: bool,
+    pub error: Option<String>,
+}
+
+pub struct SupportRow {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub order_number: Option<String>,
+    pub message: String,
+    pub received: String,
+    pub answered: bool,
+}
+
+#[derive(Template)]
+#[template(path = "support_inbox.html")]
+pub struct SupportInboxPage {
+    pub nav: Nav,
+    pub requests: Vec<SupportRow>,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "support_order.html")]
+pub struct SupportOrderPage {
+    pub nav: Nav,
+    pub o: signet_app::orders::OrderView,
+    pub summary: Vec<(String, String)>,
+    pub revealed: bool,
     pub notice: Option<String>,
     pub error: Option<String>,
 }

@@ -1,0 +1,212 @@
+//! Support (R-AUX-6 and the support role of DESIGN §1): anyone writes to support, citing an
+//! order number when they have one; support answers by mail, and with an order number the
+//! thread stays in the order's history. Support also unlocks a locked pickup and resends the
+//! request form.
+
+use serde_json::json;
+use signet_domain::Refusal;
+use signet_domain::identity::{IdentityInput, check_email};
+use signet_domain::role::{Actor, Role};
+use signet_store::SupportRequestRecord;
+
+use crate::AppError;
+use crate::issue::Signet;
+
+const MAX_MESSAGE: usize = 5000;
+
+fn require_support(actor: &Actor) -> Result<(), AppError> {
+    if matches!(actor.role, Role::Support | Role::Admin) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "only the support team does this".into(),
+        ))
+    }
+}
+
+fn check_message(message: &str) -> Result<&str, AppError> {
+    let m = message.trim();
+    if m.is_empty() || m.chars().count() > MAX_MESSAGE {
+        return Err(Refusal::InvalidInput(format!(
+            "write a message of 1 to {MAX_MESSAGE} characters"
+        ))
+        .into());
+    }
+    Ok(m)
+}
+
+impl Signet {
+    /// A message to support from anyone; with an order number it joins the order's history.
+    pub async fn contact_support(
+        &self,
+        name: &str,
+        email: &str,
+        order_number: Option<&str>,
+        message: &str,
+    ) -> Result<i64, AppError> {
+        let email = check_email(email)?;
+        let message = check_message(message)?;
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(
+                Refusal::InvalidInput("give your name (at most 200 characters)".into()).into(),
+            );
+        }
+        let order_number = order_number
+            .map(|n| n.trim().to_ascii_uppercase())
+            .filter(|n| !n.is_empty());
+        if let Some(n) = &order_number {
+            if self.store.order(n).await?.is_none() {
+                return Err(Refusal::InvalidInput(format!(
+                    "there is no order {n}: check the number on your order confirmation, or leave it empty"
+                ))
+                .into());
+            }
+            self.history(n, None, "support_request", Some(message.to_owned()))
+                .await?;
+        }
+        let id = self
+            .store
+            .create_support_request(&SupportRequestRecord {
+                id: 0,
+                name: name.to_owned(),
+                email: email.clone(),
+                order_number: order_number.clone(),
+                message: message.to_owned(),
+                created_at: self.now(),
+                answered_at: None,
+            })
+            .await?;
+        self.audit(
+            &format!("email:{email}"),
+            "support.request",
+            &format!("support:{id}"),
+            json!({"order": order_number}),
+        )
+        .await?;
+        Ok(id)
+    }
+
+    /// Open requests first, oldest first.
+    pub async fn support_inbox(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<SupportRequestRecord>, AppError> {
+        require_support(actor)?;
+        Ok(self.store.support_requests(200).await?)
+    }
+
+    /// Answers a request by mail; the answer joins the order's history when there is one.
+    pub async fn answer_support(
+        &self,
+        actor: &Actor,
+        id: i64,
+        message: &str,
+    ) -> Result<(), AppError> {
+        require_support(actor)?;
+        let message = check_message(message)?;
+        let request = self
+            .store
+            .support_request(id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("support request {id}")))?;
+        let about = request
+            .order_number
+            .as_deref()
+            .map(|n| format!(" about order {n}"))
+            .unwrap_or_default();
+        self.send_mail(
+            &request.email,
+            &format!("Signet support: your request{about}"),
+            format!(
+                "Hello {},\n\n{message}\n\nSignet support\n\n> {}\n",
+                request.name,
+                request.message.replace('\n', "\n> ")
+            ),
+        )?;
+        self.store
+            .add_support_reply(id, actor.account, message, self.now())
+            .await?;
+        if let Some(n) = &request.order_number {
+            self.history(
+                n,
+                Some(actor.account),
+                "support_answer",
+                Some(message.to_owned()),
+            )
+            .await?;
+        }
+        self.audit(
+            &format!("account:{}", actor.account),
+            "support.answered",
+            &format!("support:{id}"),
+            json!({}),
+        )
+        .await
+    }
+
+    /// Support sees an order's personal data masked; revealing it is audited each time.
+    pub async fn reveal_personal_data(&self, actor: &Actor, number: &str) -> Result<(), AppError> {
+        require_support(actor)?;
+        self.visible_order(actor, number).await?;
+        self.audit(
+            &format!("account:{}", actor.account),
+            "order.personal_data_revealed",
+            &format!("order:{number}"),
+            json!({}),
+        )
+        .await
+    }
+
+    /// Lets a locked pickup be tried again (R-KEY-4: after too many wrong pickup passwords).
+    pub async fn unlock_pickup(&self, actor: &Actor, number: &str) -> Result<(), AppError> {
+        require_support(actor)?;
+        self.visible_order(actor, number).await?;
+        self.store.reset_pickup_failures(number).await?;
+        self.history(number, Some(actor.account), "pickup_unlocked", None)
+            .await?;
+        self.audit(
+            &format!("account:{}", actor.account),
+            "order.pickup_unlocked",
+            &format!("order:{number}"),
+            json!({}),
+        )
+        .await
+    }
+
+    /// Mails the request form (PDF) to the person the certificate is for (R-ORD-4).
+    pub async fn resend_request_form(
+        &self,
+        actor: &Actor,
+        number: &str,
+    ) -> Result<String, AppError> {
+        require_support(actor)?;
+        let (order, _) = self.visible_order(actor, number).await?;
+        let identity: IdentityInput = serde_json::from_str(&order.identity_json)
+            .map_err(|e| AppError::Internal(format!("stored identity: {e}")))?;
+        let pdf = self.agreement(actor, number).await?;
+        self.send_mail_with(
+            &identity.email,
+            &format!("Your request form for order {number}"),
+            format!(
+                "Hello {},\n\nas asked, here is the request form of order {number} again. Sign it before a notary, at the Chamber of Commerce or with a registration agent, and upload the signed, stamped form on your order page (or hand it to your registration agent).\n",
+                identity.given_name
+            ),
+            (
+                format!("signet-order-{number}.pdf"),
+                "application/pdf".into(),
+                pdf,
+            ),
+        )?;
+        self.history(number, Some(actor.account), "request_form_resent", None)
+            .await?;
+        self.audit(
+            &format!("account:{}", actor.account),
+            "order.request_form_resent",
+            &format!("order:{number}"),
+            json!({}),
+        )
+        .await?;
+        Ok(identity.email)
+    }
+}

@@ -1,0 +1,298 @@
+//! Support in the portal: the public contact form, the support team's inbox with answers by
+//! mail, and an order found by its number with personal data masked until revealed (audited),
+//! resending the request form, unlocking a pickup, expediting a reorder, starting a reissue.
+
+use std::sync::Arc;
+
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use signet_app::AppError;
+use signet_app::issue::Signet;
+
+use super::orders::summary_of;
+use super::pages::{SupportContactPage, SupportInboxPage, SupportOrderPage, SupportRow};
+use super::{PageContext, refusal};
+use crate::problem::status_of;
+
+#[derive(Deserialize, Default)]
+pub struct ContactForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    order_number: String,
+    #[serde(default)]
+    message: String,
+}
+
+fn contact_page(
+    ctx: &PageContext,
+    status: StatusCode,
+    f: ContactForm,
+    sent: bool,
+    error: Option<String>,
+) -> Response {
+    ctx.render(status, |nav| SupportContactPage {
+        nav,
+        with_order: !f.order_number.trim().is_empty(),
+        name: f.name,
+        email: f.email,
+        order_number: f.order_number,
+        message: f.message,
+        sent,
+        error,
+    })
+}
+
+pub async fn contact(ctx: PageContext, Query(q): Query<ContactForm>) -> Response {
+    contact_page(&ctx, StatusCode::OK, q, false, None)
+}
+
+pub async fn send(
+    State(s): State<Arc<Signet>>,
+    ctx: PageContext,
+    Form(f): Form<ContactForm>,
+) -> Response {
+    if let Some(r) = ctx.csrf_refusal(&f.csrf) {
+        return r;
+    }
+    let order = Some(f.order_number.as_str()).filter(|n| !n.trim().is_empty());
+    match s
+        .contact_support(&f.name, &f.email, order, &f.message)
+        .await
+    {
+        Ok(_) => contact_page(&ctx, StatusCode::OK, f, true, None),
+        Err(e) => contact_page(&ctx, status_of(&e), f, false, Some(e.to_string())),
+    }
+}
+
+async fn inbox_page(
+    s: &Signet,
+    ctx: &PageContext,
+    status: StatusCode,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let Some(actor) = ctx.actor() else {
+        return Redirect::to("/login").into_response();
+    };
+    match s.support_inbox(actor).await {
+        Ok(list) => ctx.render(status, |nav| SupportInboxPage {
+            nav,
+            requests: list
+                .into_iter()
+                .map(|r| SupportRow {
+                    id: r.id,
+                    name: r.name,
+                    email: r.email,
+                    order_number: r.order_number,
+                    message: r.message,
+                    received: format!(
+                        "{} {:02}:{:02} UTC",
+                        r.created_at.date(),
+                        r.created_at.hour(),
+                        r.created_at.minute()
+                    ),
+                    answered: r.answered_at.is_some(),
+                })
+                .collect(),
+            notice,
+            error,
+        }),
+        Err(e) => refusal(ctx, &e),
+    }
+}
+
+pub async fn inbox(State(s): State<Arc<Signet>>, ctx: PageContext) -> Response {
+    inbox_page(&s, &ctx, StatusCode::OK, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct AnswerForm {
+    csrf: String,
+    message: String,
+}
+
+pub async fn answer(
+    State(s): State<Arc<Signet>>,
+    ctx: PageContext,
+    Path(id): Path<i64>,
+    Form(f): Form<AnswerForm>,
+) -> Response {
+    if let Some(r) = ctx.csrf_refusal(&f.csrf) {
+        return r;
+    }
+    let Some(actor) = ctx.actor().cloned() else {
+        return Redirect::to("/login").into_response();
+    };
+    match s.answer_support(&actor, id, &f.message).await {
+        Ok(()) => {
+            inbox_page(
+                &s,
+                &ctx,
+                StatusCode::OK,
+                Some("The answer was mailed.".into()),
+                None,
+            )
+            .await
+        }
+        Err(e) => inbox_page(&s, &ctx, status_of(&e), None, Some(e.to_string())).await,
+    }
+}
+
+/// Hides all but the first letter of each word (and of an address's mailbox).
+fn mask(value: &str) -> String {
+    if let Some((local, domain)) = value.split_once('@') {
+        return format!("{}•••@{domain}", local.chars().next().unwrap_or('•'));
+    }
+    value
+        .split(' ')
+        .map(|w| {
+            let first: String = w.chars().take(1).collect();
+            if first.is_empty() {
+                String::new()
+            } else {
+                format!("{first}•••")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+async fn order_page(
+    s: &Signet,
+    ctx: &PageContext,
+    number: &str,
+    revealed: bool,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let Some(actor) = ctx.actor() else {
+        return Redirect::to("/login").into_response();
+    };
+    if !matches!(
+        actor.role,
+        signet_domain::role::Role::Support | signet_domain::role::Role::Admin
+    ) {
+        return refusal(
+            ctx,
+            &AppError::Forbidden("these pages are for the support team".into()),
+        );
+    }
+    let number = number.trim().to_ascii_uppercase();
+    match s.view_order(actor, &number).await {
+        Ok(o) => {
+            let mut summary = summary_of(s, &o);
+            if !revealed {
+                for (label, value) in &mut summary {
+                    if matches!(label.as_str(), "Name" | "E-mail" | "Approver") {
+                        *value = mask(value.split(" (").next().unwrap_or(value));
+                    }
+                }
+            }
+            ctx.render(StatusCode::OK, |nav| SupportOrderPage {
+                nav,
+                summary,
+                o,
+                revealed,
+                notice,
+                error,
+            })
+        }
+        Err(e) => refusal(ctx, &e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Find {
+    number: String,
+}
+
+pub async fn find(
+    State(s): State<Arc<Signet>>,
+    ctx: PageContext,
+    Query(q): Query<Find>,
+) -> Response {
+    order_page(&s, &ctx, &q.number, false, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct ActionForm {
+    csrf: String,
+    #[serde(default)]
+    serial: String,
+    #[serde(default)]
+    pickup_password: String,
+}
+
+/// One support action on an order, then the order page with what happened.
+pub async fn act(
+    State(s): State<Arc<Signet>>,
+    ctx: PageContext,
+    Path((number, action)): Path<(String, String)>,
+    Form(f): Form<ActionForm>,
+) -> Response {
+    if let Some(r) = ctx.csrf_refusal(&f.csrf) {
+        return r;
+    }
+    let Some(actor) = ctx.actor().cloned() else {
+        return Redirect::to("/login").into_response();
+    };
+    let done: Result<(bool, String), AppError> = match action.as_str() {
+        "reveal" => s.reveal_personal_data(&actor, &number).await.map(|()| {
+            (
+                true,
+                "Personal data revealed; the reveal is in the audit log.".into(),
+            )
+        }),
+        "resend-form" => s.resend_request_form(&actor, &number).await.map(|to| {
+            (
+                false,
+                format!("The request form was mailed to {}.", mask(&to)),
+            )
+        }),
+        "unlock-pickup" => s.unlock_pickup(&actor, &number).await.map(|()| {
+            (
+                false,
+                "The pickup is unlocked: the subscriber can try the pickup password again.".into(),
+            )
+        }),
+        "expedite" => s.expedite(&actor, &number).await.map(|()| {
+            (
+                false,
+                "The reorder went straight to vetting with the carried-over evidence.".into(),
+            )
+        }),
+        "reissue" => s
+            .reissue(&actor, &f.serial, &f.pickup_password, None)
+            .await
+            .map(|o| {
+                (
+                    false,
+                    format!(
+                        "Reissue order {} is ready for pickup; the link was mailed.",
+                        o.order_number
+                    ),
+                )
+            }),
+        other => Err(AppError::NotFound(format!("support action {other}"))),
+    };
+    match done {
+        Ok((revealed, notice)) => order_page(&s, &ctx, &number, revealed, Some(notice), None).await,
+        Err(e) => order_page(&s, &ctx, &number, false, None, Some(e.to_string())).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn masks_keep_only_initials() {
+        assert_eq!(super::mask("Max Muster"), "M••• M•••");
+        assert_eq!(super::mask("max@example.de"), "m•••@example.de");
+    }
+}
