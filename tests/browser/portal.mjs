@@ -330,6 +330,14 @@ try {
   await page.getByText("The order was cancelled.").waitFor();
   await page.getByText("This order was cancelled.").waitFor();
   assert.equal(await page.getByRole("button", { name: "Cancel the order" }).count(), 0);
+  // ... and ordered again from the cancelled order, with the same details.
+  const cancelledNumber = page.url().split("?")[0].split("/").pop();
+  await page.getByLabel("Pickup password for the new order").fill("pickup-secret-43");
+  await page.getByRole("button", { name: "Order again" }).click();
+  await page.getByText("Your order is placed.").waitFor();
+  assert.notEqual(page.url().split("?")[0].split("/").pop(), cancelledNumber);
+  await page.getByText("Muster GmbH").waitFor();
+  await shot(page, "reorder");
 
   // A registration agent orders for a subscriber of its region (NL) and records the attestation.
   const agentContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });

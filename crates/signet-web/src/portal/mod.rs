@@ -94,6 +94,14 @@ pub fn routes() -> Router<Arc<Signet>> {
             axum::routing::post(orders::cancel),
         )
         .route(
+            "/orders/{number}/answer",
+            axum::routing::post(orders::answer),
+        )
+        .route(
+            "/orders/{number}/reorder",
+            axum::routing::post(orders::reorder),
+        )
+        .route(
             "/orders/{number}/attestation",
             axum::routing::post(orders::attest),
         )

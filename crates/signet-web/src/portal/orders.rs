@@ -279,6 +279,8 @@ pub struct Notice {
     #[serde(default)]
     reissued: Option<String>,
     #[serde(default)]
+    answered: Option<String>,
+    #[serde(default)]
     renewed: Option<String>,
 }
 
@@ -367,6 +369,8 @@ pub async fn order_page(
         Some("Reissue ordered: it is ready for pickup, and the pickup link is on its way by e-mail. Your new certificate has a new public key.".to_owned())
     } else if q.renewed.is_some() {
         Some("Renewal ordered. We sent the approver an e-mail to confirm.".to_owned())
+    } else if q.answered.is_some() {
+        Some("Your answer went to the vetting team; the order is back in review.".to_owned())
     } else if q.attested.is_some() {
         Some("Your in-person attestation is recorded.".to_owned())
     } else {
@@ -383,7 +387,10 @@ pub async fn order_page(
         next_step: next.into(),
         awaiting_documents: status == Some(OrderStatus::AwaitingDocuments),
         can_upload: open,
-        can_cancel: open,
+        // Ready for pickup too: the domain decides (7 days for the owner), and a refusal says why.
+        can_cancel: open || status == Some(OrderStatus::ReadyForPickup),
+        needs_info: status == Some(OrderStatus::NeedsInfo) && !actor.role.vets(),
+        can_reorder: matches!(status, Some(OrderStatus::Cancelled | OrderStatus::Rejected)),
         can_attest: open && actor.role == Role::Agent && !o.attested,
         notice,
         o,
@@ -429,6 +436,57 @@ pub async fn cancel(
         s.cancel_order(&actor, &n).await
     })
     .await
+}
+
+#[derive(Deserialize)]
+pub struct AnswerForm {
+    csrf: String,
+    message: String,
+}
+
+/// The subscriber's answer to vetting's request for information.
+pub async fn answer(
+    State(s): State<Arc<Signet>>,
+    ctx: PageContext,
+    Path(number): Path<String>,
+    Form(f): Form<AnswerForm>,
+) -> Response {
+    let message = f.message;
+    order_action(ctx, number, &f.csrf, "answered", |actor, n| async move {
+        s.supply_info(&actor, &n, &message).await
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct ReorderForm {
+    csrf: String,
+    pickup_password: String,
+}
+
+/// Orders again from a cancelled or rejected order; the new order's page follows.
+pub async fn reorder(
+    State(s): State<Arc<Signet>>,
+    ctx: PageContext,
+    Path(number): Path<String>,
+    Form(f): Form<ReorderForm>,
+) -> Response {
+    if let Some(r) = ctx.csrf_refusal(&f.csrf) {
+        return r;
+    }
+    let Some(actor) = ctx.actor() else {
+        return Redirect::to("/login").into_response();
+    };
+    let corrections = signet_app::lifecycle::Reorder {
+        pickup_password: f.pickup_password,
+        ..Default::default()
+    };
+    match s.reorder(actor, &number, corrections).await {
+        Ok(order) => {
+            Redirect::to(&format!("/orders/{}?placed=1", order.order_number)).into_response()
+        }
+        Err(e) => refusal(&ctx, &e),
+    }
 }
 
 /// An agent's record that they saw the subscriber and the documents in person.

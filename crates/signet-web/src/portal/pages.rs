@@ -147,6 +147,8 @@ pub struct OrderPage {
     pub can_upload: bool,
     pub can_cancel: bool,
     pub can_attest: bool,
+    pub needs_info: bool,
+    pub can_reorder: bool,
     pub notice: Option<String>,
 }
 
