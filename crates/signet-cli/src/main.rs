@@ -60,11 +60,18 @@ enum LogFormat {
 enum Command {
     /// Create the CA hierarchy (root, issuing CAs, OCSP responders) and signet.toml in the data directory.
     Init(InitArgs),
-    /// Serve HTTP (initializing the CA first if the data directory is empty).
+    /// Serve HTTP, or HTTPS with --tls-cert and --tls-key (initializing the CA first if the data
+    /// directory is empty).
     Serve {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080", env = "SIGNET_LISTEN")]
         listen: String,
+        /// Serve HTTPS with this certificate chain (PEM, server certificate first).
+        #[arg(long, env = "SIGNET_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key of the TLS certificate (PEM; PKCS#8, SEC1 or PKCS#1).
+        #[arg(long, env = "SIGNET_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
         #[command(flatten)]
         init: InitArgs,
     },
@@ -286,7 +293,12 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             let store = open_store(&cli).await?;
             init(&cli.data_dir, args, store.clone()).await
         }
-        Command::Serve { listen, init: args } => {
+        Command::Serve {
+            listen,
+            tls_cert,
+            tls_key,
+            init: args,
+        } => {
             let store = open_store(&cli).await?;
             if !signet_app::config::ConfigFile::path(&cli.data_dir).exists() {
                 tracing::info!(data_dir = %cli.data_dir.display(), "no CA yet: initializing first");
@@ -295,7 +307,8 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             let signet = Signet::open(&cli.data_dir, store, Arc::new(SystemClock)).await?;
             signet.publish_due_crls(false).await?;
             signet.refresh_ocsp().await?;
-            serve(Arc::new(signet), listen).await
+            let tls = tls_cert.as_deref().zip(tls_key.as_deref());
+            serve(Arc::new(signet), listen, tls).await
         }
         Command::Revoke { serial, reason } => {
             let signet = Signet::open(
@@ -481,7 +494,11 @@ async fn init(
     Ok(())
 }
 
-async fn serve(signet: Arc<Signet>, listen: &str) -> Result<(), AppError> {
+async fn serve(
+    signet: Arc<Signet>,
+    listen: &str,
+    tls: Option<(&std::path::Path, &std::path::Path)>,
+) -> Result<(), AppError> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| AppError::Config(format!("cannot listen on {listen}: {e}")))?;
@@ -508,11 +525,39 @@ async fn serve(signet: Arc<Signet>, listen: &str) -> Result<(), AppError> {
             }
         }
     });
-    println!("Signet listening on http://{addr}");
-    axum::serve(listener, signet_web::router(signet))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+    let router = signet_web::router(signet);
+    let Some((cert, key)) = tls else {
+        println!("Signet listening on http://{addr}");
+        return axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .map_err(|e| AppError::Internal(format!("server: {e}")));
+    };
+    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+        .await
+        .map_err(|e| {
+            AppError::Config(format!(
+                "TLS certificate {} or key {}: {e}",
+                cert.display(),
+                key.display()
+            ))
+        })?;
+    let std_listener = listener
+        .into_std()
+        .map_err(|e| AppError::Internal(format!("listener: {e}")))?;
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    println!("Signet listening on https://{addr}");
+    axum_server::from_tcp_rustls(std_listener, config)
+        .map_err(|e| AppError::Internal(format!("server: {e}")))?
+        .handle(handle)
+        .serve(router.into_make_service())
         .await
         .map_err(|e| AppError::Internal(format!("server: {e}")))
 }

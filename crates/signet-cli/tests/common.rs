@@ -229,6 +229,8 @@ fn files_under(dir: &Path, with_database: bool) -> Vec<(PathBuf, Vec<u8>)> {
 pub struct Server {
     child: Child,
     pub addr: String,
+    /// `http` or `https`, as the server said.
+    pub scheme: String,
 }
 
 impl Drop for Server {
@@ -250,22 +252,29 @@ impl Server {
             .expect("spawn serve");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
-        let mut addr = String::new();
+        let (mut addr, mut scheme) = (String::new(), String::new());
         for line in lines.by_ref() {
             let line = line.expect("line");
-            if let Some(rest) = line.strip_prefix("Signet listening on http://") {
-                addr = rest.trim().to_owned();
+            if let Some((s, rest)) = line
+                .strip_prefix("Signet listening on ")
+                .and_then(|l| l.split_once("://"))
+            {
+                (scheme, addr) = (s.to_owned(), rest.trim().to_owned());
                 break;
             }
         }
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         assert!(!addr.is_empty(), "serve never said where it listens");
-        Server { child, addr }
+        Server {
+            child,
+            addr,
+            scheme,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("{}://{}{path}", self.scheme, self.addr)
     }
 }
 

@@ -68,3 +68,88 @@ fn serve_initializes_an_empty_directory_and_serves_the_repository() {
         .starts_with("/reset/")
     );
 }
+
+/// `serve --tls-cert --tls-key` speaks HTTPS (rustls) with the given certificate; with an
+/// https base URL the session and CSRF cookies are Secure and browsers are told to stay on HTTPS.
+#[test]
+fn serves_https_with_a_given_certificate() {
+    let data = tempdir();
+    let work = tempdir();
+    let (d, w) = (data.path(), work.path());
+    ok(Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ])
+        .args([
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-days",
+            "2",
+        ])
+        .arg("-keyout")
+        .arg(w.join("tls.key"))
+        .arg("-out")
+        .arg(w.join("tls.pem")));
+    ok(signet(d).args(["init", "--base-url", "https://pki.example.com"]));
+    let cert = w.join("tls.pem");
+    let key = w.join("tls.key");
+    let server = Server::start(
+        d,
+        &[
+            "--tls-cert",
+            cert.to_str().expect("path"),
+            "--tls-key",
+            key.to_str().expect("path"),
+        ],
+    );
+    assert_eq!(server.scheme, "https");
+    let curl = |extra: &[&str], path: &str| {
+        run(Command::new("curl")
+            .args(["-sS", "--cacert"])
+            .arg(&cert)
+            .args(extra)
+            .arg(server.url(path)))
+    };
+    let health = curl(&[], "/healthz");
+    assert!(health.status.success(), "{}", text(&health.stderr));
+    assert_eq!(text(&health.stdout), "ok\n");
+    let login = curl(&["-D", "-", "-o", "/dev/null"], "/login");
+    let headers = text(&login.stdout).to_ascii_lowercase();
+    assert!(
+        headers.contains("set-cookie: signet_csrf=") && headers.contains("; secure"),
+        "{headers}"
+    );
+    assert!(
+        headers.contains("strict-transport-security: max-age="),
+        "{headers}"
+    );
+    // Plain HTTP to the TLS port gets no page.
+    let plain = run(Command::new("curl")
+        .args(["-sS", "--max-time", "5"])
+        .arg(format!("http://{}/healthz", server.addr)));
+    assert_ne!(text(&plain.stdout), "ok\n");
+    // A key that does not exist: a clear error, no server.
+    let refused = run(signet(d).args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        cert.to_str().expect("path"),
+        "--tls-key",
+        "/nonexistent/key.pem",
+    ]));
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("TLS certificate"),
+        "{}",
+        text(&refused.stderr)
+    );
+}

@@ -19,6 +19,7 @@ pub mod problem;
 
 /// The router for a running CA.
 pub fn router(signet: Arc<Signet>) -> Router {
+    let https = signet.config.base_url.starts_with("https://");
     Router::new()
         .merge(api::routes())
         .merge(links::routes())
@@ -29,7 +30,9 @@ pub fn router(signet: Arc<Signet>) -> Router {
         .route("/repository/{file}", get(repository_file))
         .route("/crl/{ca}/{file}", get(crl))
         .with_state(signet)
-        .layer(axum::middleware::from_fn(portal::security::headers))
+        .layer(axum::middleware::from_fn(move |request, next| {
+            portal::security::headers(https, request, next)
+        }))
 }
 
 async fn healthz(State(signet): State<Arc<Signet>>) -> Response {
