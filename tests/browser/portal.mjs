@@ -284,7 +284,12 @@ try {
   await page.getByRole("link", { name: /^Download signet-/ }).click();
   const download = await downloading;
   await download.saveAs(process.env.PFX_OUT);
-  const pfxPassword = (await page.locator("code").first().textContent()).trim();
+  const pfxPassword = (await page.locator("#pfx-password").textContent()).trim();
+  // The copy button (the portal's one script) puts the password on the clipboard.
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: url });
+  await page.getByRole("button", { name: "Copy" }).click();
+  await page.getByRole("button", { name: "Copied" }).waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), pfxPassword);
   writeFileSync(process.env.PFX_OUT + ".password", pfxPassword);
   await shot(page, "pickup-done");
   await page.goto(url + "/account");

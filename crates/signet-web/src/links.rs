@@ -181,8 +181,10 @@ async fn pickup(
                 (Some(pfx), Some(password)) => format!(
                     "<p class=\"alert warn\">Download the file and write down the password now. Neither can be retrieved again: \
                      a lost PFX or password means a reissue with a new key pair.</p>\
-                     <p><a download=\"signet-{n}.p12\" href=\"data:application/x-pkcs12;base64,{pfx}\">Download signet-{n}.p12</a></p>\
-                     <p>PFX password:</p><p><code>{password}</code></p>",
+                     <p><a class=\"button\" download=\"signet-{n}.p12\" href=\"data:application/x-pkcs12;base64,{pfx}\">Download signet-{n}.p12</a></p>\
+                     <p>PFX password (you need it to import the file):</p>\
+                     <p><code id=\"pfx-password\">{password}</code> <button type=\"button\" class=\"button small\" data-copy=\"pfx-password\" hidden>Copy</button></p>\
+                     <script src=\"/static/copy.js\" defer></script>",
                     n = escape(&p.order_number),
                     pfx = escape(pfx),
                     password = escape(password)

@@ -112,6 +112,7 @@ pub fn routes() -> Router<Arc<Signet>> {
             )),
         )
         .route("/static/signet.css", get(stylesheet))
+        .route("/static/copy.js", get(copy_script))
 }
 
 async fn stylesheet() -> Response {
@@ -121,6 +122,17 @@ async fn stylesheet() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../../static/signet.css"),
+    )
+        .into_response()
+}
+
+async fn copy_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/copy.js"),
     )
         .into_response()
 }
