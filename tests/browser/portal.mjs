@@ -4,7 +4,8 @@
 //   SIGNET_OUTBOX=DATA/outbox SCREENSHOTS=DIR node portal.mjs
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync, mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createHmac } from "node:crypto";
 import { chromium } from "playwright-core";
 
@@ -504,6 +505,34 @@ try {
   await page.waitForURL(url + "/");
   await page.goto(url + "/account");
   await page.waitForURL(url + "/login");
+
+  // Accessibility: axe-core (WCAG 2 A and AA rules) finds no serious or critical violation on
+  // the main pages. The context bypasses the CSP only so that the checker can be injected.
+  const audit = await browser.newContext({ bypassCSP: true });
+  const checker = await audit.newPage();
+  const axePath = join(dirname(fileURLToPath(import.meta.url)), "node_modules/axe-core/axe.min.js");
+  const accessible = async (path) => {
+    await checker.goto(url + path);
+    await checker.addScriptTag({ path: axePath });
+    const result = await checker.evaluate(() => axe.run({ runOnly: ["wcag2a", "wcag2aa"] }));
+    const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+    assert.deepEqual(
+      serious.map((v) => `${path}: ${v.id} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`),
+      [],
+    );
+  };
+  for (const path of ["/", "/signup", "/login", "/help", "/status", "/services", "/repository/", "/support"]) {
+    await accessible(path);
+  }
+  await checker.goto(url + "/login");
+  await checker.getByLabel("E-mail address").fill("max@example.de");
+  await checker.getByLabel("Password").fill("a long enough passphrase");
+  await checker.getByRole("button", { name: "Log in" }).click();
+  await checker.waitForURL(url + "/account");
+  for (const path of ["/account", "/orders/new", new URL(orderUrl).pathname, certPath]) {
+    await accessible(path);
+  }
+  await audit.close();
 
   // Phone-sized screen: the same pages in one column.
   const phone = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true });

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use signet_app::issue::Signet;
 
@@ -26,7 +26,6 @@ pub fn router(signet: Arc<Signet>) -> Router {
         .merge(ocsp::routes())
         .merge(portal::routes())
         .route("/healthz", get(healthz))
-        .route("/repository/", get(repository_index))
         .route("/repository/{file}", get(repository_file))
         .route("/crl/{ca}/{file}", get(crl))
         .with_state(signet)
@@ -46,7 +45,7 @@ async fn healthz(State(signet): State<Arc<Signet>>) -> Response {
 }
 
 /// Every CA certificate, name → DER.
-fn ca_certificates(signet: &Signet) -> Vec<(String, &[u8])> {
+pub(crate) fn ca_certificates(signet: &Signet) -> Vec<(String, &[u8])> {
     let a = &signet.authority;
     let mut out = vec![(a.root.name.clone(), a.root.certificate_der.as_slice())];
     out.extend(
@@ -57,22 +56,7 @@ fn ca_certificates(signet: &Signet) -> Vec<(String, &[u8])> {
     out
 }
 
-async fn repository_index(State(signet): State<Arc<Signet>>) -> Html<String> {
-    let mut rows = String::new();
-    for (name, der) in ca_certificates(&signet) {
-        let fp = hex::encode_upper(aws_sha256(der));
-        rows.push_str(&format!(
-            "<tr><td>{name}</td><td><code>{fp}</code></td><td><a href=\"{name}.pem\">PEM</a> · <a href=\"{name}.der\">DER</a></td></tr>\n"
-        ));
-    }
-    Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Signet repository</title></head>\
-         <body><h1>CA certificates</h1><table><thead><tr><th>CA</th><th>SHA-256 fingerprint</th><th>Download</th></tr></thead>\
-         <tbody>{rows}</tbody></table></body></html>"
-    ))
-}
-
-fn aws_sha256(der: &[u8]) -> Vec<u8> {
+pub(crate) fn aws_sha256(der: &[u8]) -> Vec<u8> {
     signet_app::sha256(der)
 }
 

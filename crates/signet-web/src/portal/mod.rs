@@ -26,7 +26,7 @@ use base64::Engine;
 pub use context::{CSRF_COOKIE, PageContext};
 use pages::{
     AccountPage, CertificateRow, EnrollPage, ErrorPage, Field, FormPage, HelpPage, HomePage,
-    OrderRow,
+    OrderRow, RepositoryPage,
 };
 
 use crate::api::SESSION_COOKIE;
@@ -36,6 +36,7 @@ pub fn routes() -> Router<Arc<Signet>> {
     Router::new()
         .route("/", get(home))
         .route("/help", get(help))
+        .route("/repository/", get(repository))
         .route("/status", get(notices::status))
         .route("/support", get(support::contact).post(support::send))
         .route("/support/inbox", get(support::inbox))
@@ -139,6 +140,15 @@ async fn copy_script() -> Response {
 
 async fn home(ctx: PageContext) -> Response {
     ctx.render(StatusCode::OK, |nav| HomePage { nav })
+}
+
+/// The public repository of CA certificates (the AIA caIssuers URLs point at its files).
+async fn repository(State(s): State<Arc<Signet>>, ctx: PageContext) -> Response {
+    let cas = crate::ca_certificates(&s)
+        .into_iter()
+        .map(|(name, der)| (name, hex::encode_upper(crate::aws_sha256(der))))
+        .collect();
+    ctx.render(StatusCode::OK, |nav| RepositoryPage { nav, cas })
 }
 
 async fn help(ctx: PageContext) -> Response {

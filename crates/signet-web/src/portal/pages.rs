@@ -279,3 +279,11 @@ pub struct SupportOrderPage {
     pub notice: Option<String>,
     pub error: Option<String>,
 }
+
+#[derive(Template)]
+#[template(path = "repository.html")]
+pub struct RepositoryPage {
+    pub nav: Nav,
+    /// (CA name, SHA-256 fingerprint in upper-case hex)
+    pub cas: Vec<(String, String)>,
+}
