@@ -412,6 +412,12 @@ try {
   await invite.getByLabel("Role").selectOption("support");
   await invite.getByRole("button", { name: "Send the invitation" }).click();
   await admin.getByText("The invitation to sam@ca.example.com is on its way.").waitFor();
+  // The staff list shows roles and second factors; a lost phone means a reset.
+  const staffRow = admin.getByRole("row", { name: /vera@ca\.example\.com/ });
+  await staffRow.getByText("set up").waitFor();
+  await admin.getByRole("button", { name: "Reset second factor of vera@ca.example.com" }).click();
+  await admin.getByText("vera@ca.example.com sets up a new second factor at the next log-in.").waitFor();
+  await admin.getByRole("row", { name: /vera@ca\.example\.com/ }).getByText("at next log-in").waitFor();
   await shot(admin, "admin");
   // Everyone sees the banner; the feed and the services list carry the news.
   const visitor = await browser.newPage();

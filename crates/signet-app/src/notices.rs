@@ -169,6 +169,36 @@ impl Signet {
         .map(|_| ())
     }
 
+    /// Staff accounts with their roles, for administrators.
+    pub async fn staff(&self, actor: &Actor) -> Result<Vec<signet_store::Account>, AppError> {
+        require_admin(actor)?;
+        Ok(self.store.staff_accounts().await?)
+    }
+
+    /// Resets a staff member's second factor (a lost phone): their next log-in sets up a new one.
+    pub async fn reset_second_factor(
+        &self,
+        actor: &Actor,
+        account: i64,
+    ) -> Result<String, AppError> {
+        require_admin(actor)?;
+        let target = self
+            .store
+            .account(account)
+            .await?
+            .filter(|a| a.role != "subscriber")
+            .ok_or_else(|| AppError::NotFound(format!("staff account {account}")))?;
+        self.store.clear_totp(account).await?;
+        self.audit(
+            &format!("account:{}", actor.account),
+            "account.second_factor_reset",
+            &format!("account:{account}"),
+            json!({}),
+        )
+        .await?;
+        Ok(target.email)
+    }
+
     pub async fn dashboard(&self, actor: &Actor) -> Result<Dashboard, AppError> {
         require_admin(actor)?;
         let now = self.now();

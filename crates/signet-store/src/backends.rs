@@ -731,6 +731,21 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn staff_accounts(&self) -> Result<Vec<Account>, StoreError> {
+                let rows = sqlx::query(select_accounts!("WHERE role <> 'subscriber' ORDER BY email"))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(Self::account_row).collect()
+            }
+
+            async fn clear_totp(&self, id: i64) -> Result<(), StoreError> {
+                let q = sqlx::query(
+                    "UPDATE accounts SET totp_secret = NULL, totp_enabled = 0, totp_last_step = NULL WHERE id = $1",
+                )
+                .bind(id);
+                self.execute_one(q, "no such account").await
+            }
+
             async fn set_totp_secret(&self, id: i64, sealed: &[u8]) -> Result<(), StoreError> {
                 let q = sqlx::query(
                     "UPDATE accounts SET totp_secret = $1, totp_enabled = 0, totp_last_step = NULL WHERE id = $2",

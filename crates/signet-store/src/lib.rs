@@ -249,6 +249,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         shard: u32,
         each: &mut (dyn FnMut(RevokedRecord) -> ControlFlow<()> + Send),
     ) -> Result<u64, StoreError>;
+    /// Every account that is not a subscriber, by e-mail address.
+    async fn staff_accounts(&self) -> Result<Vec<Account>, StoreError>;
+    /// Removes an account's TOTP secret: its next log-in sets up a new one.
+    async fn clear_totp(&self, id: i64) -> Result<(), StoreError>;
     /// Stores a new (sealed) TOTP secret; the second factor is off until a code verifies.
     async fn set_totp_secret(&self, id: i64, sealed: &[u8]) -> Result<(), StoreError>;
     /// Accepts a TOTP time step once: true (and the second factor enabled) only if the step is

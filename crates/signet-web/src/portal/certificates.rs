@@ -70,12 +70,7 @@ pub async fn revoke(
     Path(serial): Path<String>,
     Form(f): Form<RevokeForm>,
 ) -> Response {
-    if let Some(r) = ctx.csrf_refusal(&f.csrf) {
-        return r;
-    }
-    let Some(actor) = ctx.actor() else {
-        return Redirect::to("/login").into_response();
-    };
+    let actor = &form_actor!(ctx, &f.csrf);
     if f.confirm != "yes" {
         let error = "Tick the box to confirm that revocation cannot be undone.".to_owned();
         return page(
@@ -110,12 +105,7 @@ async fn new_order_from(
     f: NewKeyForm,
     reissue: bool,
 ) -> Response {
-    if let Some(r) = ctx.csrf_refusal(&f.csrf) {
-        return r;
-    }
-    let Some(actor) = ctx.actor() else {
-        return Redirect::to("/login").into_response();
-    };
+    let actor = &form_actor!(ctx, &f.csrf);
     let placed = if reissue {
         let revoke = f.revoke_previous.as_deref().filter(|r| !r.is_empty());
         s.reissue(actor, serial, &f.pickup_password, revoke).await

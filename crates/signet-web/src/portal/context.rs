@@ -118,6 +118,17 @@ impl PageContext {
         response
     }
 
+    /// The actor behind a form post: the CSRF token checked first, then the session; otherwise
+    /// the response to send instead (the 403 page, or the log-in page).
+    pub fn form_actor(&self, csrf: &str) -> Result<Actor, Box<Response>> {
+        if let Some(refused) = self.csrf_refusal(csrf) {
+            return Err(Box::new(refused));
+        }
+        self.actor()
+            .cloned()
+            .ok_or_else(|| Box::new(axum::response::Redirect::to("/login").into_response()))
+    }
+
     /// The 403 page for a form whose token does not match the cookie, `None` when it matches
     /// (compared as SHA-256 digests, so the comparison's timing says nothing about the token).
     pub fn csrf_refusal(&self, submitted: &str) -> Option<Response> {

@@ -12,6 +12,17 @@ use axum::routing::get;
 use serde::Deserialize;
 use signet_app::issue::Signet;
 
+/// The actor behind a form post, or an early return: the CSRF token is checked first (403
+/// page), then the session (the log-in page).
+macro_rules! form_actor {
+    ($ctx:expr, $csrf:expr) => {
+        match $ctx.form_actor($csrf) {
+            Ok(actor) => actor,
+            Err(response) => return *response,
+        }
+    };
+}
+
 mod certificates;
 mod charts;
 mod context;
@@ -59,6 +70,10 @@ pub fn routes() -> Router<Arc<Signet>> {
         )
         .route("/admin/services", axum::routing::post(notices::add_service))
         .route("/admin/staff", axum::routing::post(notices::invite))
+        .route(
+            "/admin/staff/{id}/reset-second-factor",
+            axum::routing::post(notices::reset_second_factor),
+        )
         .route("/login", get(login_page).post(log_in))
         .route("/signup", get(signup_page).post(sign_up))
         .route("/logout", axum::routing::post(log_out))

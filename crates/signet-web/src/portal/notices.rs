@@ -12,7 +12,7 @@ use signet_store::{AlertRecord, RelyingServiceRecord};
 use time::OffsetDateTime;
 
 use super::charts::bars;
-use super::pages::{AdminPage, AlertRow, ServiceRow, ServicesPage, StatusPage};
+use super::pages::{AdminPage, AlertRow, ServiceRow, ServicesPage, StaffRow, StatusPage};
 use super::{PageContext, refusal};
 use crate::problem::status_of;
 
@@ -135,10 +135,14 @@ async fn admin_page(
         return Redirect::to("/login").into_response();
     };
     let loaded = async {
-        Ok::<_, signet_app::AppError>((s.dashboard(actor).await?, s.active_alerts().await?))
+        Ok::<_, signet_app::AppError>((
+            s.dashboard(actor).await?,
+            s.active_alerts().await?,
+            s.staff(actor).await?,
+        ))
     };
     match loaded.await {
-        Ok((d, alerts)) => {
+        Ok((d, alerts, staff)) => {
             let week = |(date, n): &(time::Date, u64)| {
                 (format!("{}-{:02}", date.month() as u8, date.day()), *n)
             };
@@ -163,6 +167,26 @@ async fn admin_page(
                     &d.expiring_per_week.iter().map(week).collect::<Vec<_>>(),
                 ),
                 alerts: alerts.into_iter().map(|a| (a.id, a.title)).collect(),
+                staff: staff
+                    .into_iter()
+                    .map(|a| {
+                        let uses =
+                            signet_domain::role::Role::parse(&a.role).is_some_and(|r| r.vets());
+                        StaffRow {
+                            id: a.id,
+                            second_factor: match (uses, a.totp_enabled) {
+                                (false, _) => "not needed".into(),
+                                (true, true) => "set up".into(),
+                                (true, false) => "at next log-in".into(),
+                            },
+                            can_reset: uses && a.totp_secret.is_some(),
+                            email: a.email,
+                            name: a.name,
+                            role: a.role,
+                            region: a.region.unwrap_or_default(),
+                        }
+                    })
+                    .collect(),
                 notice,
                 error,
             })
@@ -203,12 +227,7 @@ pub async fn post_alert(
     ctx: PageContext,
     Form(f): Form<AlertForm>,
 ) -> Response {
-    if let Some(r) = ctx.csrf_refusal(&f.csrf) {
-        return r;
-    }
-    let Some(actor) = ctx.actor().cloned() else {
-        return Redirect::to("/login").into_response();
-    };
+    let actor = form_actor!(ctx, &f.csrf);
     let ends = f
         .hours
         .trim()
@@ -233,12 +252,7 @@ pub async fn end_alert(
     Path(id): Path<i64>,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
-    if let Some(r) = ctx.csrf_refusal(&f.csrf) {
-        return r;
-    }
-    let Some(actor) = ctx.actor().cloned() else {
-        return Redirect::to("/login").into_response();
-    };
+    let actor = form_actor!(ctx, &f.csrf);
     let done = s
         .end_alert(&actor, id)
         .await
@@ -277,12 +291,7 @@ pub async fn add_service(
     ctx: PageContext,
     Form(f): Form<ServiceForm>,
 ) -> Response {
-    if let Some(r) = ctx.csrf_refusal(&f.csrf) {
-        return r;
-    }
-    let Some(actor) = ctx.actor().cloned() else {
-        return Redirect::to("/login").into_response();
-    };
+    let actor = form_actor!(ctx, &f.csrf);
     let done = async {
         let from = day(&f.accepts_from)?.ok_or_else(|| {
             signet_app::AppError::Refused(signet_domain::Refusal::InvalidInput(
@@ -323,12 +332,7 @@ pub async fn invite(
     ctx: PageContext,
     Form(f): Form<StaffForm>,
 ) -> Response {
-    if let Some(r) = ctx.csrf_refusal(&f.csrf) {
-        return r;
-    }
-    let Some(actor) = ctx.actor().cloned() else {
-        return Redirect::to("/login").into_response();
-    };
+    let actor = form_actor!(ctx, &f.csrf);
     let region = Some(f.region.trim().to_ascii_uppercase()).filter(|r| !r.is_empty());
     let done = s
         .invite_staff_as(
@@ -340,5 +344,19 @@ pub async fn invite(
         )
         .await
         .map(|()| format!("The invitation to {} is on its way.", f.email.trim()));
+    after(&s, &ctx, done).await
+}
+
+pub async fn reset_second_factor(
+    State(s): State<Arc<Signet>>,
+    ctx: PageContext,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
+    let actor = form_actor!(ctx, &f.csrf);
+    let done = s
+        .reset_second_factor(&actor, id)
+        .await
+        .map(|email| format!("{email} sets up a new second factor at the next log-in."));
     after(&s, &ctx, done).await
 }

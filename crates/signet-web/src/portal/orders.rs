@@ -229,12 +229,7 @@ pub async fn review_order(
     ctx: PageContext,
     Form(f): Form<WithCsrf<OrderFields>>,
 ) -> Response {
-    if let Some(r) = ctx.csrf_refusal(&f.csrf) {
-        return r;
-    }
-    let Some(actor) = ctx.actor() else {
-        return Redirect::to("/login").into_response();
-    };
+    let actor = &form_actor!(ctx, &f.csrf);
     match s.check_order(actor, &f.fields.new_order("")) {
         Ok(_) => review(&s, &ctx, StatusCode::OK, &f.fields, None),
         Err(e) => form(&s, &ctx, status_of(&e), f.fields, Some(e.to_string())),
@@ -246,12 +241,7 @@ pub async fn place_order(
     ctx: PageContext,
     Form(f): Form<WithCsrf<OrderFields>>,
 ) -> Response {
-    if let Some(r) = ctx.csrf_refusal(&f.csrf) {
-        return r;
-    }
-    let Some(actor) = ctx.actor() else {
-        return Redirect::to("/login").into_response();
-    };
+    let actor = &form_actor!(ctx, &f.csrf);
     if f.step == "edit" {
         return form(&s, &ctx, StatusCode::OK, f.fields, None);
     }
@@ -414,12 +404,7 @@ where
     F: FnOnce(Actor, String) -> Fut,
     Fut: std::future::Future<Output = Result<(), signet_app::AppError>>,
 {
-    if let Some(r) = ctx.csrf_refusal(csrf) {
-        return r;
-    }
-    let Some(actor) = ctx.actor().cloned() else {
-        return Redirect::to("/login").into_response();
-    };
+    let actor = form_actor!(ctx, csrf);
     match action(actor, number.clone()).await {
         Ok(()) => Redirect::to(&format!("/orders/{number}?{notice}=1")).into_response(),
         Err(e) => refusal(&ctx, &e),
@@ -471,12 +456,7 @@ pub async fn reorder(
     Path(number): Path<String>,
     Form(f): Form<ReorderForm>,
 ) -> Response {
-    if let Some(r) = ctx.csrf_refusal(&f.csrf) {
-        return r;
-    }
-    let Some(actor) = ctx.actor() else {
-        return Redirect::to("/login").into_response();
-    };
+    let actor = &form_actor!(ctx, &f.csrf);
     let corrections = signet_app::lifecycle::Reorder {
         pickup_password: f.pickup_password,
         ..Default::default()
@@ -518,12 +498,7 @@ pub async fn upload(
             _ => {}
         }
     }
-    if let Some(r) = ctx.csrf_refusal(&csrf) {
-        return r;
-    }
-    let Some(actor) = ctx.actor() else {
-        return Redirect::to("/login").into_response();
-    };
+    let actor = &form_actor!(ctx, &csrf);
     let Some(file) = file.filter(|f| !f.is_empty()) else {
         let e = signet_app::AppError::Refused(signet_domain::Refusal::InvalidInput(
             "choose a file to upload".into(),

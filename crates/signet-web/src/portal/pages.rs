@@ -233,8 +233,19 @@ pub struct AdminPage {
     pub issued_chart: String,
     pub expiring_chart: String,
     pub alerts: Vec<(i64, String)>,
+    pub staff: Vec<StaffRow>,
     pub notice: Option<String>,
     pub error: Option<String>,
+}
+
+pub struct StaffRow {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub region: String,
+    pub second_factor: String,
+    pub can_reset: bool,
 }
 
 #[derive(Template)]

@@ -124,12 +124,7 @@ pub async fn answer(
     Path(id): Path<i64>,
     Form(f): Form<AnswerForm>,
 ) -> Response {
-    if let Some(r) = ctx.csrf_refusal(&f.csrf) {
-        return r;
-    }
-    let Some(actor) = ctx.actor().cloned() else {
-        return Redirect::to("/login").into_response();
-    };
+    let actor = form_actor!(ctx, &f.csrf);
     match s.answer_support(&actor, id, &f.message).await {
         Ok(()) => {
             inbox_page(
@@ -237,12 +232,7 @@ pub async fn act(
     Path((number, action)): Path<(String, String)>,
     Form(f): Form<ActionForm>,
 ) -> Response {
-    if let Some(r) = ctx.csrf_refusal(&f.csrf) {
-        return r;
-    }
-    let Some(actor) = ctx.actor().cloned() else {
-        return Redirect::to("/login").into_response();
-    };
+    let actor = form_actor!(ctx, &f.csrf);
     let done: Result<(bool, String), AppError> = match action.as_str() {
         "reveal" => s.reveal_personal_data(&actor, &number).await.map(|()| {
             (

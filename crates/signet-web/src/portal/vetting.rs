@@ -100,12 +100,7 @@ pub async fn fingerprint(
     Path(number): Path<String>,
     Form(f): Form<FingerprintForm>,
 ) -> Response {
-    if let Some(r) = ctx.csrf_refusal(&f.csrf) {
-        return r;
-    }
-    let Some(actor) = ctx.actor() else {
-        return Redirect::to("/login").into_response();
-    };
+    let actor = &form_actor!(ctx, &f.csrf);
     match s.check_fingerprint(actor, &number, &f.shown).await {
         Ok(true) => {
             let notice = "The fingerprint matches this order's locked details.".to_owned();
@@ -133,12 +128,7 @@ pub async fn decide(
     Path(number): Path<String>,
     Form(f): Form<DecisionForm>,
 ) -> Response {
-    if let Some(r) = ctx.csrf_refusal(&f.csrf) {
-        return r;
-    }
-    let Some(actor) = ctx.actor() else {
-        return Redirect::to("/login").into_response();
-    };
+    let actor = &form_actor!(ctx, &f.csrf);
     let message = (!f.message.trim().is_empty()).then(|| f.message.trim().to_owned());
     match s.decide_order(actor, &number, &f.action, message).await {
         Ok(next) => {
