@@ -88,15 +88,7 @@ impl Signet {
     }
 
     pub fn send_mail(&self, to: &str, subject: &str, body: String) -> Result<(), AppError> {
-        self.mailer.send(
-            &self.config.mail.from,
-            &Mail {
-                to: to.to_owned(),
-                subject: subject.to_owned(),
-                body,
-                attachment: None,
-            },
-        )
+        self.deliver(to, subject, body, None)
     }
 
     /// A mail with one file attached: (file name, media type, content).
@@ -107,13 +99,23 @@ impl Signet {
         body: String,
         attachment: (String, String, Vec<u8>),
     ) -> Result<(), AppError> {
+        self.deliver(to, subject, body, Some(attachment))
+    }
+
+    fn deliver(
+        &self,
+        to: &str,
+        subject: &str,
+        body: String,
+        attachment: Option<(String, String, Vec<u8>)>,
+    ) -> Result<(), AppError> {
         self.mailer.send(
             &self.config.mail.from,
             &Mail {
                 to: to.to_owned(),
                 subject: subject.to_owned(),
                 body,
-                attachment: Some(attachment),
+                attachment,
             },
         )
     }
