@@ -83,7 +83,7 @@ fn mailed_links_work_in_a_plain_browser() {
         .and_then(|r| r.split('"').next())
         .expect("download link");
     let password = html
-        .split("<code>")
+        .split("<code id=\"pfx-password\">")
         .nth(1)
         .and_then(|r| r.split("</code>").next())
         .expect("password");
