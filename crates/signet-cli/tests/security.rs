@@ -40,6 +40,37 @@ fn accounts_and_pickup_resist_guessing() {
         .expect("token")
         .to_owned();
     assert_eq!(api.get("/api/v1/orders", &token).0, StatusCode::OK);
+    // The cookie alone reads, but changes nothing: a cross-site form could send it.
+    let session_cookie = cookie.split(';').next().expect("name=value").to_owned();
+    let read = api
+        .client
+        .get(server.url("/api/v1/orders"))
+        .header("cookie", &session_cookie)
+        .send()
+        .expect("read");
+    assert_eq!(read.status(), StatusCode::OK);
+    let before = read.json::<serde_json::Value>().expect("json");
+    let forged = api
+        .client
+        .post(server.url("/api/v1/orders"))
+        .header("cookie", &session_cookie)
+        .json(&json!({
+            "product": "personal-3-pro",
+            "subject": {"given_name": "Max", "surname": "Muster", "email": "max@example.de", "organization": "Muster GmbH", "country": "DE"},
+            "approval_email": "max@example.de",
+            "pickup_password": "pickup-secret-42",
+            "validity_months": 12,
+            "key_type": "p-256",
+        }))
+        .send()
+        .expect("forged");
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert!(forged.text().expect("body").contains("Bearer"));
+    assert_eq!(
+        api.get("/api/v1/orders", &token).1,
+        before,
+        "no order was placed"
+    );
     let res = api
         .client
         .delete(server.url("/api/v1/sessions"))

@@ -109,6 +109,18 @@ impl FromRequestParts<Arc<Signet>> for Authed {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, signet: &Arc<Signet>) -> Result<Self, Problem> {
+        // The session cookie rides along on any request a browser makes, even one another site
+        // triggers: it may read (the portal's download links), but changes need the bearer token.
+        let bearer = parts.headers.contains_key(header::AUTHORIZATION);
+        if !bearer
+            && !parts.method.is_safe()
+            && cookie_value(&parts.headers, SESSION_COOKIE).is_some()
+        {
+            return Err(AppError::Forbidden(
+                "API changes need the session token as `Authorization: Bearer …`; the session cookie alone only reads (protection against cross-site requests)".into(),
+            )
+            .into());
+        }
         let token = session_token(&parts.headers).ok_or_else(|| {
             AppError::Unauthorized(
                 "log in first: send the session token as `Authorization: Bearer …`".into(),
