@@ -446,6 +446,15 @@ try {
   // Anyone writes to support citing an order; support answers by mail and the thread stays
   // with the order; support finds the order with personal data masked until revealed.
   await page.goto(url + "/support");
+  // An order number that does not exist: refused with the reason, the message kept in the form.
+  await page.getByLabel("Your name").fill("Max Muster");
+  await page.getByLabel("Your e-mail address (we answer there)").fill("max@example.de");
+  await page.getByLabel("Order number (if you have one)").fill("AAAAA-AAAAA");
+  await page.getByLabel("Your message").fill("Where is my order?");
+  await page.getByRole("button", { name: "Send to support" }).click();
+  assert.match(await page.getByRole("alert").textContent(), /there is no order AAAAA-AAAAA/);
+  assert.equal(await page.getByLabel("Your message").inputValue(), "Where is my order?");
+  await page.goto(url + "/support");
   await page.getByLabel("Your name").fill("Max Muster");
   await page.getByLabel("Your e-mail address (we answer there)").fill("max@example.de");
   await page.getByLabel("Order number (if you have one)").fill(number);

@@ -23,7 +23,7 @@ pub struct Dashboard {
 }
 
 fn require_admin(actor: &Actor) -> Result<(), AppError> {
-    if actor.role == Role::Admin {
+    if actor.role.administers() {
         Ok(())
     } else {
         Err(AppError::Forbidden("only administrators do this".into()))
@@ -41,33 +41,44 @@ impl Signet {
         starts_at: Option<OffsetDateTime>,
         ends_at: Option<OffsetDateTime>,
     ) -> Result<i64, AppError> {
-        require_admin(actor)?;
-        let kind = AlertKind::parse(kind)?;
-        let now = self.now();
-        let starts_at = starts_at.unwrap_or(now);
-        check_alert(title, body, starts_at, ends_at)?;
-        let id = self
-            .store
-            .create_alert(&AlertRecord {
-                id: 0,
-                kind: kind.as_str().into(),
-                title: title.trim().into(),
-                body: body.trim().into(),
-                starts_at,
-                ends_at,
-                created_by: actor.account,
-                created_at: now,
-            })
+        // Refused requests are audited too (who asked, and why not).
+        let result = async {
+            require_admin(actor)?;
+            let kind = AlertKind::parse(kind)?;
+            let now = self.now();
+            let starts_at = starts_at.unwrap_or(now);
+            check_alert(title, body, starts_at, ends_at)?;
+            let id = self
+                .store
+                .create_alert(&AlertRecord {
+                    id: 0,
+                    kind: kind.as_str().into(),
+                    title: title.trim().into(),
+                    body: body.trim().into(),
+                    starts_at,
+                    ends_at,
+                    created_by: actor.account,
+                    created_at: now,
+                })
+                .await?;
+            let who = format!("account:{}", actor.account);
+            self.audit(
+                &who,
+                "alert.posted",
+                &format!("alert:{id}"),
+                json!({"kind": kind.as_str(), "title": title}),
+            )
             .await?;
-        let who = format!("account:{}", actor.account);
-        self.audit(
-            &who,
-            "alert.posted",
-            &format!("alert:{id}"),
-            json!({"kind": kind.as_str(), "title": title}),
+            Ok(id)
+        }
+        .await;
+        self.audit_refusal(
+            &format!("account:{}", actor.account),
+            "alert.post",
+            "alert",
+            result,
         )
-        .await?;
-        Ok(id)
+        .await
     }
 
     /// Ends an alert now.
@@ -101,29 +112,40 @@ impl Signet {
         actor: &Actor,
         service: RelyingServiceRecord,
     ) -> Result<i64, AppError> {
-        require_admin(actor)?;
-        check_relying_service(
-            &service.name,
-            &service.url,
-            service.accepts_from,
-            service.accepts_until,
-        )?;
-        let id = self
-            .store
-            .create_relying_service(&RelyingServiceRecord {
-                created_at: self.now(),
-                ..service.clone()
-            })
+        // Refused requests are audited too (who asked, and why not).
+        let result = async {
+            require_admin(actor)?;
+            check_relying_service(
+                &service.name,
+                &service.url,
+                service.accepts_from,
+                service.accepts_until,
+            )?;
+            let id = self
+                .store
+                .create_relying_service(&RelyingServiceRecord {
+                    created_at: self.now(),
+                    ..service.clone()
+                })
+                .await?;
+            let who = format!("account:{}", actor.account);
+            self.audit(
+                &who,
+                "relying_service.added",
+                &format!("relying_service:{id}"),
+                json!({"name": service.name}),
+            )
             .await?;
-        let who = format!("account:{}", actor.account);
-        self.audit(
-            &who,
-            "relying_service.added",
-            &format!("relying_service:{id}"),
-            json!({"name": service.name}),
+            Ok(id)
+        }
+        .await;
+        self.audit_refusal(
+            &format!("account:{}", actor.account),
+            "relying_service.add",
+            "relying_service",
+            result,
         )
-        .await?;
-        Ok(id)
+        .await
     }
 
     /// Every relying service with whether it accepts the certificate today.
@@ -152,21 +174,32 @@ impl Signet {
         name: &str,
         region: Option<&str>,
     ) -> Result<(), AppError> {
-        require_admin(actor)?;
-        let role = Role::parse(role).ok_or_else(|| {
-            AppError::Refused(signet_domain::Refusal::InvalidInput(format!(
-                "unknown role `{role}`: use vetting, support, agent or admin"
-            )))
-        })?;
-        self.invite_staff(
-            role,
-            email,
-            name,
-            region,
+        // Refused requests are audited too (who asked, and why not).
+        let result = async {
+            require_admin(actor)?;
+            let role = Role::parse(role).ok_or_else(|| {
+                AppError::Refused(signet_domain::Refusal::InvalidInput(format!(
+                    "unknown role `{role}`: use vetting, support, agent or admin"
+                )))
+            })?;
+            self.invite_staff(
+                role,
+                email,
+                name,
+                region,
+                &format!("account:{}", actor.account),
+            )
+            .await
+            .map(|_| ())
+        }
+        .await;
+        self.audit_refusal(
             &format!("account:{}", actor.account),
+            "account.invite",
+            &format!("email:{}", email.trim()),
+            result,
         )
         .await
-        .map(|_| ())
     }
 
     /// Staff accounts with their roles, for administrators.
@@ -181,22 +214,33 @@ impl Signet {
         actor: &Actor,
         account: i64,
     ) -> Result<String, AppError> {
-        require_admin(actor)?;
-        let target = self
-            .store
-            .account(account)
-            .await?
-            .filter(|a| a.role != "subscriber")
-            .ok_or_else(|| AppError::NotFound(format!("staff account {account}")))?;
-        self.store.clear_totp(account).await?;
-        self.audit(
+        // Refused requests are audited too (who asked, and why not).
+        let result = async {
+            require_admin(actor)?;
+            let target = self
+                .store
+                .account(account)
+                .await?
+                .filter(|a| a.role != "subscriber")
+                .ok_or_else(|| AppError::NotFound(format!("staff account {account}")))?;
+            self.store.clear_totp(account).await?;
+            self.audit(
+                &format!("account:{}", actor.account),
+                "account.second_factor_reset",
+                &format!("account:{account}"),
+                json!({}),
+            )
+            .await?;
+            Ok(target.email)
+        }
+        .await;
+        self.audit_refusal(
             &format!("account:{}", actor.account),
             "account.second_factor_reset",
             &format!("account:{account}"),
-            json!({}),
+            result,
         )
-        .await?;
-        Ok(target.email)
+        .await
     }
 
     pub async fn dashboard(&self, actor: &Actor) -> Result<Dashboard, AppError> {

@@ -6,7 +6,7 @@
 use serde_json::json;
 use signet_domain::Refusal;
 use signet_domain::identity::{IdentityInput, check_email};
-use signet_domain::role::{Actor, Role};
+use signet_domain::role::Actor;
 use signet_store::SupportRequestRecord;
 
 use crate::AppError;
@@ -15,7 +15,7 @@ use crate::issue::Signet;
 const MAX_MESSAGE: usize = 5000;
 
 fn require_support(actor: &Actor) -> Result<(), AppError> {
-    if matches!(actor.role, Role::Support | Role::Admin) {
+    if actor.role.supports() {
         Ok(())
     } else {
         Err(AppError::Forbidden(
@@ -44,47 +44,58 @@ impl Signet {
         order_number: Option<&str>,
         message: &str,
     ) -> Result<i64, AppError> {
-        let email = check_email(email)?;
-        let message = check_message(message)?;
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 200 {
-            return Err(
-                Refusal::InvalidInput("give your name (at most 200 characters)".into()).into(),
-            );
-        }
-        let order_number = order_number
-            .map(|n| n.trim().to_ascii_uppercase())
-            .filter(|n| !n.is_empty());
-        if let Some(n) = &order_number {
-            if self.store.order(n).await?.is_none() {
-                return Err(Refusal::InvalidInput(format!(
-                    "there is no order {n}: check the number on your order confirmation, or leave it empty"
-                ))
-                .into());
+        // Refused requests are audited too (who asked, and why not).
+        let result = async {
+            let email = check_email(email)?;
+            let message = check_message(message)?;
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 200 {
+                return Err(
+                    Refusal::InvalidInput("give your name (at most 200 characters)".into()).into(),
+                );
             }
-            self.history(n, None, "support_request", Some(message.to_owned()))
+            let order_number = order_number
+                .map(|n| n.trim().to_ascii_uppercase())
+                .filter(|n| !n.is_empty());
+            if let Some(n) = &order_number {
+                if self.store.order(n).await?.is_none() {
+                    return Err(Refusal::InvalidInput(format!(
+                        "there is no order {n}: check the number on your order confirmation, or leave it empty"
+                    ))
+                    .into());
+                }
+                self.history(n, None, "support_request", Some(message.to_owned()))
+                    .await?;
+            }
+            let id = self
+                .store
+                .create_support_request(&SupportRequestRecord {
+                    id: 0,
+                    name: name.to_owned(),
+                    email: email.clone(),
+                    order_number: order_number.clone(),
+                    message: message.to_owned(),
+                    created_at: self.now(),
+                    answered_at: None,
+                })
                 .await?;
-        }
-        let id = self
-            .store
-            .create_support_request(&SupportRequestRecord {
-                id: 0,
-                name: name.to_owned(),
-                email: email.clone(),
-                order_number: order_number.clone(),
-                message: message.to_owned(),
-                created_at: self.now(),
-                answered_at: None,
-            })
+            self.audit(
+                &format!("email:{email}"),
+                "support.request",
+                &format!("support:{id}"),
+                json!({"order": order_number}),
+            )
             .await?;
-        self.audit(
-            &format!("email:{email}"),
+            Ok(id)
+        }
+        .await;
+        self.audit_refusal(
+            &format!("email:{}", email.trim()),
             "support.request",
-            &format!("support:{id}"),
-            json!({"order": order_number}),
+            "support",
+            result,
         )
-        .await?;
-        Ok(id)
+        .await
     }
 
     /// Open requests first, oldest first.
@@ -103,44 +114,55 @@ impl Signet {
         id: i64,
         message: &str,
     ) -> Result<(), AppError> {
-        require_support(actor)?;
-        let message = check_message(message)?;
-        let request = self
-            .store
-            .support_request(id)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("support request {id}")))?;
-        let about = request
-            .order_number
-            .as_deref()
-            .map(|n| format!(" about order {n}"))
-            .unwrap_or_default();
-        self.send_mail(
-            &request.email,
-            &format!("Signet support: your request{about}"),
-            format!(
-                "Hello {},\n\n{message}\n\nSignet support\n\n> {}\n",
-                request.name,
-                request.message.replace('\n', "\n> ")
-            ),
-        )?;
-        self.store
-            .add_support_reply(id, actor.account, message, self.now())
-            .await?;
-        if let Some(n) = &request.order_number {
-            self.history(
-                n,
-                Some(actor.account),
-                "support_answer",
-                Some(message.to_owned()),
+        // Refused requests are audited too (who asked, and why not).
+        let result = async {
+            require_support(actor)?;
+            let message = check_message(message)?;
+            let request = self
+                .store
+                .support_request(id)
+                .await?
+                .ok_or_else(|| AppError::NotFound(format!("support request {id}")))?;
+            let about = request
+                .order_number
+                .as_deref()
+                .map(|n| format!(" about order {n}"))
+                .unwrap_or_default();
+            self.send_mail(
+                &request.email,
+                &format!("Signet support: your request{about}"),
+                format!(
+                    "Hello {},\n\n{message}\n\nSignet support\n\n> {}\n",
+                    request.name,
+                    request.message.replace('\n', "\n> ")
+                ),
+            )?;
+            self.store
+                .add_support_reply(id, actor.account, message, self.now())
+                .await?;
+            if let Some(n) = &request.order_number {
+                self.history(
+                    n,
+                    Some(actor.account),
+                    "support_answer",
+                    Some(message.to_owned()),
+                )
+                .await?;
+            }
+            self.audit(
+                &format!("account:{}", actor.account),
+                "support.answered",
+                &format!("support:{id}"),
+                json!({}),
             )
-            .await?;
+            .await
         }
-        self.audit(
+        .await;
+        self.audit_refusal(
             &format!("account:{}", actor.account),
-            "support.answered",
+            "support.answer",
             &format!("support:{id}"),
-            json!({}),
+            result,
         )
         .await
     }

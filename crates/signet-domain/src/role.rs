@@ -49,6 +49,16 @@ impl Role {
     pub fn vets(self) -> bool {
         matches!(self, Role::Vetting | Role::Support | Role::Admin)
     }
+
+    /// Works support requests: finds orders, reveals personal data, unlocks pickups.
+    pub fn supports(self) -> bool {
+        matches!(self, Role::Support | Role::Admin)
+    }
+
+    /// Posts alerts, lists relying services, manages staff.
+    pub fn administers(self) -> bool {
+        self == Role::Admin
+    }
 }
 
 /// The one acting: an account with its role, and for agents the region (country) they serve.

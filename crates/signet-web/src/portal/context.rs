@@ -79,15 +79,8 @@ impl PageContext {
             user: self.session.as_ref().map(|(_, _, a)| a.name.clone()),
             csrf: self.csrf.clone(),
             staff: self.actor().is_some_and(|a| a.role.vets()),
-            admin: self
-                .actor()
-                .is_some_and(|a| a.role == signet_domain::role::Role::Admin),
-            support: self.actor().is_some_and(|a| {
-                matches!(
-                    a.role,
-                    signet_domain::role::Role::Support | signet_domain::role::Role::Admin
-                )
-            }),
+            admin: self.actor().is_some_and(|a| a.role.administers()),
+            support: self.actor().is_some_and(|a| a.role.supports()),
             alerts: self.alerts.clone(),
         }
     }

@@ -170,10 +170,7 @@ async fn order_page(
     let Some(actor) = ctx.actor() else {
         return Redirect::to("/login").into_response();
     };
-    if !matches!(
-        actor.role,
-        signet_domain::role::Role::Support | signet_domain::role::Role::Admin
-    ) {
+    if !actor.role.supports() {
         return refusal(
             ctx,
             &AppError::Forbidden("these pages are for the support team".into()),
