@@ -36,6 +36,45 @@ pub struct ConfigFile {
     pub mail: MailSettings,
     #[serde(default)]
     pub crl: CrlSettings,
+    #[serde(default)]
+    pub issuance: IssuanceSettings,
+    #[serde(default)]
+    pub http: HttpSettings,
+}
+
+/// Issuance at pickup.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuanceSettings {
+    /// How long a pickup holds its order while the certificate is made. A claim older than this
+    /// belongs to a process that died or hung: reconciliation releases it (the link works again)
+    /// and lists the serial as revoked, since it may have been signed. Generous: key generation
+    /// and an HSM signature take seconds at most.
+    #[serde(default = "default_claim_seconds")]
+    pub pickup_claim_seconds: u32,
+}
+
+fn default_claim_seconds() -> u32 {
+    120
+}
+
+impl Default for IssuanceSettings {
+    fn default() -> Self {
+        IssuanceSettings {
+            pickup_claim_seconds: default_claim_seconds(),
+        }
+    }
+}
+
+/// The HTTP edge.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Behind a reverse proxy, the header that carries the client's address (e.g.
+    /// `X-Forwarded-For`; its last entry is used). Unset: the peer address of the connection.
+    /// Set it only when every request comes through the proxy, or clients could pick their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ip_header: Option<String>,
 }
 
 /// CRL publication.
@@ -61,10 +100,18 @@ pub struct MailSettings {
     pub smtp_host: Option<String>,
     #[serde(default = "default_smtp_port")]
     pub smtp_port: u16,
+    /// Seconds to wait for the relay to connect or answer before the attempt fails (and is
+    /// retried later by the outbox worker).
+    #[serde(default = "default_smtp_timeout")]
+    pub smtp_timeout_seconds: u32,
 }
 
 fn default_smtp_port() -> u16 {
     25
+}
+
+fn default_smtp_timeout() -> u32 {
+    10
 }
 
 impl Default for MailSettings {
@@ -73,6 +120,7 @@ impl Default for MailSettings {
             from: "Signet <no-reply@localhost>".into(),
             smtp_host: None,
             smtp_port: default_smtp_port(),
+            smtp_timeout_seconds: default_smtp_timeout(),
         }
     }
 }
@@ -223,6 +271,8 @@ impl ConfigFile {
             crl: CrlSettings {
                 shards: c.crl_shards,
             },
+            issuance: IssuanceSettings::default(),
+            http: HttpSettings::default(),
         }
     }
 

@@ -11,7 +11,7 @@ use signet_domain::crl::{needs_refresh, window};
 use signet_domain::serial::Serial;
 use signet_pki::crl::{CrlEntry, CrlScope, RevokedList, sign_crl};
 use signet_pki::issuance::Issuer;
-use signet_store::{CrlRecord, RevokedRecord};
+use signet_store::{CrlChunk, CrlRecord, RevokedRecord};
 
 use crate::AppError;
 use crate::config::ROOT;
@@ -47,7 +47,10 @@ impl Signet {
             .collect()
     }
 
-    /// Signs and stores a new CRL for one shard.
+    /// Signs and stores a new CRL for one shard. Its number and what it lists come from one
+    /// snapshot of the store (taken under the shard's number lock), so a CRL numbered higher
+    /// never lists less; CRLs signed concurrently may be stored out of order, and the highest
+    /// number is the one served.
     pub async fn publish_crl(&self, ca: &str, shard: u32) -> Result<CrlRecord, AppError> {
         let (issuer, scope) = self.crl_issuer(ca)?;
         if shard >= issuer.urls.crl_shards {
@@ -56,31 +59,22 @@ impl Signet {
         let started = std::time::Instant::now();
         let mut entries = RevokedList::default();
         let mut failure: Option<AppError> = None;
-        self.store
-            .for_each_crl_entry_chunk(
-                ca,
-                shard,
-                &mut |chunk| match entries.extend_encoded(chunk) {
+        let snapshot = self
+            .store
+            .crl_snapshot(ca, shard, &mut |chunk| {
+                let added = match chunk {
+                    CrlChunk::Encoded(der) => entries.extend_encoded(der).map_err(AppError::from),
+                    // Certificates revoked before entries were stored are encoded here.
+                    CrlChunk::Unencoded(r) => {
+                        crl_entry(&r).and_then(|e| Ok(entries.push(&e)?))
+                    }
+                };
+                match added {
                     Ok(()) => ControlFlow::Continue(()),
                     Err(e) => {
-                        failure = Some(e.into());
+                        failure = Some(e);
                         ControlFlow::Break(())
                     }
-                },
-            )
-            .await?;
-        if let Some(e) = failure.take() {
-            return Err(e);
-        }
-        // Certificates revoked before entries were stored are encoded here.
-        self.store
-            .for_each_revoked_in_shard(ca, shard, &mut |r| match crl_entry(&r)
-                .and_then(|e| Ok(entries.push(&e)?))
-            {
-                Ok(()) => ControlFlow::Continue(()),
-                Err(e) => {
-                    failure = Some(e);
-                    ControlFlow::Break(())
                 }
             })
             .await?;
@@ -89,11 +83,10 @@ impl Signet {
         }
         let read = started.elapsed();
         let count = entries.len();
-        let number = self.store.next_crl_number(ca, shard).await?;
         let (this_update, next_update) = window(self.now());
         let der = sign_crl(
             issuer,
-            number,
+            snapshot.number,
             this_update,
             next_update,
             &issuer.urls.shard_url(shard),
@@ -103,18 +96,20 @@ impl Signet {
         let record = CrlRecord {
             issuer: ca.to_owned(),
             shard,
-            number,
+            number: snapshot.number,
             this_update,
             next_update,
             der,
+            covers_epoch: snapshot.covers_epoch,
         };
         let signed = started.elapsed();
         self.store.store_crl(&record).await?;
         tracing::info!(
             ca,
             shard,
-            number,
+            number = snapshot.number,
             entries = count,
+            covers_epoch = snapshot.covers_epoch,
             bytes = record.der.len(),
             read_ms = read.as_millis(),
             signed_ms = signed.as_millis(),
@@ -124,29 +119,36 @@ impl Signet {
         Ok(record)
     }
 
-    /// Publishes every shard whose CRL is missing or due (all of them with `force`).
+    /// Publishes every shard whose CRL is missing, due, or behind a revocation in it (all of
+    /// them with `force`).
     pub async fn publish_due_crls(&self, force: bool) -> Result<usize, AppError> {
-        let mut published = 0;
+        let behind = self.store.shards_behind_revocations().await?;
+        let mut published = Vec::new();
         for (ca, shard) in self.crl_shards() {
             let due = match self.store.latest_crl(&ca, shard).await? {
-                Some(latest) => force || needs_refresh(latest.this_update, self.now()),
+                Some(latest) => {
+                    force
+                        || needs_refresh(latest.this_update, self.now())
+                        || behind.contains(&(ca.clone(), shard))
+                }
                 None => true,
             };
             if due {
-                self.publish_crl(&ca, shard).await?;
-                published += 1;
+                let crl = self.publish_crl(&ca, shard).await?;
+                published.push(json!({"ca": ca, "shard": shard, "number": crl.number}));
             }
         }
-        if published > 0 {
+        let count = published.len();
+        if count > 0 {
             self.audit(
                 "job:crl",
                 "crl.published",
                 "crl",
-                json!({"shards": published}),
+                json!({"shards": count, "crls": published}),
             )
             .await?;
         }
-        Ok(published)
+        Ok(count)
     }
 
     /// The newest CRL of a shard, for the public CRL URL.

@@ -49,6 +49,9 @@ pub enum AppError {
     /// Locked after too many failures (HTTP 423).
     #[error("{0}")]
     Locked(String),
+    /// Too many requests of a kind from one client or for one address (HTTP 429).
+    #[error("{0}")]
+    TooMany(String),
     /// Staff who can cause issuance or revocation have not set up their second factor yet.
     #[error("{0}")]
     SecondFactorSetup(String),
@@ -58,6 +61,15 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// The store could not be read or written (down, restarting, read-only): nothing was
+    /// changed, and the same request may succeed shortly (HTTP 503).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            AppError::Store(StoreError::Database(_) | StoreError::Aborted)
+        )
+    }
+
     pub fn io(path: &std::path::Path, source: std::io::Error) -> AppError {
         AppError::Io {
             path: path.display().to_string(),
@@ -76,6 +88,8 @@ impl AppError {
                 | AppError::Conflict(_)
                 | AppError::Gone(_)
                 | AppError::Locked(_)
+                | AppError::TooMany(_)
+                | AppError::Store(StoreError::Conflict(_) | StoreError::Duplicate(_))
                 | AppError::AlreadyInitialized(_)
                 | AppError::NotInitialized(_)
                 | AppError::Pki(

@@ -113,6 +113,8 @@ pub async fn init(
             crl_shards: 1,
         },
         &format!("ca:{ROOT}"),
+        "ca",
+        "operator:init",
         |serial| root_certificate(&root_signer, &root_name, serial, period),
     )
     .await?
@@ -141,6 +143,8 @@ pub async fn init(
             clock,
             &IssuerRef::from(&root),
             &format!("ca:{name}"),
+            "ca",
+            "operator:init",
             |serial| {
                 issuing_ca_certificate(&root, signer.spki(), &subject, serial, period, &profile)
             },
@@ -167,6 +171,8 @@ pub async fn init(
             clock,
             &IssuerRef::from(&issuer),
             &format!("ca:{rname}"),
+            "ca",
+            "operator:init",
             |serial| {
                 ocsp_responder_certificate(&issuer, responder.spki(), &subject, serial, period)
             },

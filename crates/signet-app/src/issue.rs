@@ -1,23 +1,26 @@
-//! Issuing a subscriber certificate: domain plan → prepared (checked) TBS → intent recorded →
-//! signed → certificate recorded. A crash between the two records leaves an intent holding the
-//! exact TBS, so no signed certificate is ever unaccounted for.
+//! Issuing a certificate: domain plan → prepared (checked) TBS → intent recorded (with its audit
+//! record) → signed → certificate recorded (with its audit record). A crash between the two
+//! records leaves an intent holding the exact TBS, which reconciliation closes and reports, so no
+//! signed certificate is ever unaccounted for.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use serde_json::json;
 use signet_domain::config::Policy;
 use signet_domain::identity::{Identity, IdentityInput};
-use signet_domain::plan::PlanRequest;
+use signet_domain::plan::{CertificatePlan, PlanRequest};
 use signet_domain::serial::Serial;
 use signet_domain::validity::Period;
 use signet_pki::PkiError;
 use signet_pki::csr::{SubscriberKey, parse_csr};
 use signet_pki::issuance::PreparedCertificate;
-use signet_store::{IssuanceIntent, Store, StoreError};
+use signet_store::{IssuanceIntent, Store, StoreError, Tx};
 
+use crate::audit::record;
 use crate::authority::{Authority, KeyStore};
 use crate::config::ConfigFile;
-use crate::mail::Mailer;
+use crate::mail::{Mailer, Outbox};
 use crate::{AppError, Clock, SharedClock, random_serial};
 
 /// How often a fresh serial is drawn when the store reports a collision (with 126 random bits,
@@ -40,33 +43,77 @@ impl<'a> From<&'a signet_pki::issuance::Issuer> for IssuerRef<'a> {
     }
 }
 
-/// Draws a serial, prepares the certificate, records the intent, signs, records the result.
+/// A certificate prepared and checked, with the intent that records it before it is signed.
+#[derive(Debug)]
+pub struct Planned<'a> {
+    pub prepared: PreparedCertificate<'a>,
+    pub intent: IssuanceIntent,
+}
+
+/// Draws a serial and prepares the certificate (every check that can run before signing).
+pub fn plan<'a, F>(
+    clock: &dyn Clock,
+    issuer: &IssuerRef<'_>,
+    profile: &str,
+    origin: &str,
+    prepare: &F,
+) -> Result<Planned<'a>, AppError>
+where
+    F: Fn(&Serial) -> Result<PreparedCertificate<'a>, PkiError>,
+{
+    let serial = random_serial()?;
+    let prepared = prepare(&serial)?;
+    let tbs = prepared.tbs()?;
+    let intent = IssuanceIntent {
+        crl_shard: signet_domain::crl::shard_of(&serial, issuer.crl_shards),
+        serial,
+        issuer: issuer.name.to_owned(),
+        profile: profile.to_owned(),
+        subject: tbs.subject().to_string(),
+        not_before: from_x509(&tbs.validity().not_before),
+        not_after: from_x509(&tbs.validity().not_after),
+        tbs_der: prepared.tbs_der().to_vec(),
+        created_at: clock.now(),
+        origin: origin.to_owned(),
+    };
+    Ok(Planned { prepared, intent })
+}
+
+/// The audit record of an intent: what is about to be signed, for whom, why.
+pub fn intent_audit(
+    tx: &mut dyn Tx,
+    clock: &dyn Clock,
+    actor: &str,
+    intent: &IssuanceIntent,
+) {
+    tx.audit(record(
+        clock.now(),
+        actor,
+        "certificate.intent",
+        &format!("certificate:{}", intent.serial),
+        json!({"issuer": intent.issuer, "profile": intent.profile, "subject": intent.subject, "origin": intent.origin}),
+    ));
+}
+
+/// Draws a serial, prepares the certificate, records the intent, signs, records the result:
+/// each record in a unit of work with its audit record.
 pub async fn record_and_sign<'a, F>(
     store: &dyn Store,
     clock: &dyn Clock,
     issuer: &IssuerRef<'_>,
     profile: &str,
+    origin: &str,
+    actor: &str,
     prepare: F,
 ) -> Result<Issued, AppError>
 where
     F: Fn(&Serial) -> Result<PreparedCertificate<'a>, PkiError>,
 {
     for _ in 0..SERIAL_ATTEMPTS {
-        let serial = random_serial()?;
-        let prepared = prepare(&serial)?;
-        let tbs = prepared.tbs()?;
-        let intent = IssuanceIntent {
-            serial: serial.clone(),
-            issuer: issuer.name.to_owned(),
-            profile: profile.to_owned(),
-            subject: tbs.subject().to_string(),
-            not_before: from_x509(&tbs.validity().not_before),
-            not_after: from_x509(&tbs.validity().not_after),
-            tbs_der: prepared.tbs_der().to_vec(),
-            created_at: clock.now(),
-            crl_shard: signet_domain::crl::shard_of(&serial, issuer.crl_shards),
-        };
-        match store.record_issuance_intent(&intent).await {
+        let Planned { prepared, intent } = plan(clock, issuer, profile, origin, &prepare)?;
+        let serial = intent.serial.clone();
+        let mut tx = store.begin().await?;
+        match tx.record_issuance_intent(&intent).await {
             Ok(()) => {}
             Err(StoreError::SerialTaken(s)) => {
                 tracing::warn!(serial = %s, "serial collision; drawing another");
@@ -74,19 +121,28 @@ where
             }
             Err(e) => return Err(e.into()),
         }
+        intent_audit(tx.as_mut(), clock, actor, &intent);
+        tx.commit().await?;
         tracing::info!(serial = %serial, issuer = issuer.name, profile, subject = %intent.subject, "issuance intent recorded; signing");
         let der = match prepared.issue() {
             Ok(der) => der,
             Err(e) => {
                 tracing::error!(serial = %serial, error = %e, "signing failed; abandoning the intent");
-                store
-                    .abandon_intent(&serial, &e.to_string(), clock.now())
-                    .await?;
+                abandon(store, clock, actor, &serial, &e.to_string(), None).await?;
                 return Err(e.into());
             }
         };
-        crash_point_for_tests();
-        store.record_issued(&serial, &der, clock.now()).await?;
+        crash_point_for_tests("SIGNET_TEST_CRASH_AFTER_SIGNING");
+        let mut tx = store.begin().await?;
+        tx.complete_issuance(&serial, &der, clock.now()).await?;
+        tx.audit(record(
+            clock.now(),
+            actor,
+            "certificate.issued",
+            &format!("certificate:{serial}"),
+            json!({"issuer": issuer.name, "profile": profile, "origin": origin}),
+        ));
+        tx.commit().await?;
         tracing::info!(serial = %serial, issuer = issuer.name, profile, "certificate issued and recorded");
         return Ok(Issued { serial, der });
     }
@@ -95,18 +151,43 @@ where
     )))
 }
 
-fn from_x509(t: &signet_pki::x509_time::Time) -> time::OffsetDateTime {
+/// Closes an open intent whose certificate was not delivered, with its audit record. With a
+/// revocation (reason, CRL entry) the serial is listed as revoked: it may have been signed.
+pub async fn abandon(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    actor: &str,
+    serial: &Serial,
+    note: &str,
+    revocation: Option<(&str, &[u8])>,
+) -> Result<(), AppError> {
+    let mut tx = store.begin().await?;
+    tx.abandon_intent(serial, note, clock.now(), revocation)
+        .await?;
+    tx.audit(record(
+        clock.now(),
+        actor,
+        "certificate.abandoned",
+        &format!("certificate:{serial}"),
+        json!({"note": note, "revoked": revocation.map(|(reason, _)| reason)}),
+    ));
+    Ok(tx.commit().await?)
+}
+
+pub(crate) fn from_x509(t: &signet_pki::x509_time::Time) -> time::OffsetDateTime {
     time::OffsetDateTime::from_unix_timestamp(t.to_unix_duration().as_secs() as i64)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
 }
 
-/// Debug builds only: `SIGNET_TEST_CRASH_AFTER_SIGNING=1` kills the process between signing and
-/// recording, so tests can show that the intent accounts for the signed certificate.
-fn crash_point_for_tests() {
+/// Debug builds only: when the named environment variable is set, the process aborts here, so
+/// tests can show what a crash at that point leaves behind.
+pub(crate) fn crash_point_for_tests(name: &str) {
     #[cfg(debug_assertions)]
-    if std::env::var_os("SIGNET_TEST_CRASH_AFTER_SIGNING").is_some() {
+    if std::env::var_os(name).is_some() {
         std::process::abort();
     }
+    #[cfg(not(debug_assertions))]
+    let _ = name;
 }
 
 /// How long a certificate is to be valid.
@@ -117,7 +198,7 @@ pub enum Lifetime {
     Until(time::OffsetDateTime),
 }
 
-/// A certificate request from the operator CLI (and later the order workflow).
+/// A certificate request from the operator CLI.
 #[derive(Debug, Clone)]
 pub struct IssueRequest {
     pub profile: String,
@@ -142,7 +223,7 @@ impl Issued {
     }
 }
 
-/// An opened CA: configuration, checked policy, keys, store, clock.
+/// An opened CA: configuration, checked policy, keys, store, clock, mail.
 #[derive(Debug)]
 pub struct Signet {
     pub data_dir: PathBuf,
@@ -151,8 +232,10 @@ pub struct Signet {
     pub authority: Authority,
     pub store: Arc<dyn Store>,
     pub clock: SharedClock,
-    pub mailer: Mailer,
+    pub outbox: Outbox,
     pub ocsp_cache: crate::ocsp_cache::OcspCache,
+    /// This process, in readiness probes and logs.
+    pub node: String,
 }
 
 impl Signet {
@@ -168,9 +251,9 @@ impl Signet {
         let authority = Authority::load(data_dir, &config, &keys)?;
         let open = store.unfinished_intents().await?;
         for intent in &open {
-            tracing::warn!(serial = %intent.serial, subject = %intent.subject, "issuance intent without a recorded certificate (interrupted issuance): it may have been signed; its TBS is in the store");
+            tracing::warn!(serial = %intent.serial, subject = %intent.subject, origin = %intent.origin, "issuance intent without a recorded certificate (issuance in progress elsewhere, or interrupted): reconciliation closes it once its pickup claim lapses");
         }
-        let mailer = Mailer::from_settings(&config.mail, data_dir);
+        let outbox = Outbox::new(Mailer::from_settings(&config.mail, data_dir));
         Ok(Signet {
             data_dir: data_dir.to_owned(),
             config,
@@ -178,8 +261,9 @@ impl Signet {
             authority,
             store,
             clock,
-            mailer,
+            outbox,
             ocsp_cache: Default::default(),
+            node: crate::random_hex(8)?,
         })
     }
 
@@ -190,30 +274,36 @@ impl Signet {
             let identity = Identity::try_from(req.identity)?;
             let key = parse_csr(&req.csr)?;
             let lifetime = Lifetime::Months(req.validity_months);
-            self.issue_for_key(
-                &req.profile,
-                req.product.as_deref(),
-                &identity,
-                &key,
-                lifetime,
+            let plan =
+                self.certificate_plan(&req.profile, req.product.as_deref(), &identity, &key, lifetime)?;
+            let issuer = self.authority.issuer(&plan.issuer)?;
+            let issued = record_and_sign(
+                self.store.as_ref(),
+                self.clock.as_ref(),
+                &IssuerRef::from(issuer),
+                &plan.profile,
+                "operator",
+                "operator:cli",
+                |serial| issuer.prepare(&plan, serial, &key),
             )
-            .await
+            .await?;
+            self.publish_status_of(&issued.serial).await;
+            Ok(issued)
         }
         .await;
         self.audit_refusal("operator:cli", "certificate.issue", &subject, result)
             .await
     }
 
-    /// Issues a certificate for a checked key after every rule; the store holds the intent
-    /// before the signature and the certificate after it.
-    pub async fn issue_for_key(
+    /// The domain's plan for a certificate: profile and product rules, validity, key policy.
+    pub fn certificate_plan(
         &self,
         profile: &str,
         product: Option<&str>,
         identity: &Identity,
         key: &SubscriberKey,
         lifetime: Lifetime,
-    ) -> Result<Issued, AppError> {
+    ) -> Result<CertificatePlan, AppError> {
         let profile = self.policy.profile(profile)?;
         let product = product.map(|p| self.policy.product(p)).transpose()?;
         if let Some(p) = product
@@ -236,27 +326,21 @@ impl Signet {
                 format!("until {end}"),
             ),
         };
-        let plan = profile.plan(&PlanRequest {
+        Ok(profile.plan(&PlanRequest {
             identity,
             key: &key.kind,
             period,
             product_limit: product.map(|p| (p.max_validity, p.name.as_str())),
             requested,
-        })?;
-        let issuer = self.authority.issuer(&plan.issuer)?;
-        let issued = record_and_sign(
-            self.store.as_ref(),
-            self.clock.as_ref(),
-            &IssuerRef::from(issuer),
-            &plan.profile,
-            |serial| issuer.prepare(&plan, serial, key),
-        )
-        .await?;
-        // Status is published from the moment the certificate exists. A failure here is repaired
-        // by the refresh job, so it does not undo the issuance.
-        if let Err(e) = self.presign_ocsp_for(&issued.serial).await {
-            tracing::error!(serial = %issued.serial, error = %e, "pre-signing the OCSP response failed; the refresh job will retry");
+        })?)
+    }
+
+    /// Status is published from the moment a certificate exists. A failure here is repaired by
+    /// the refresh job (and the responder signs from the store meanwhile), so it does not undo
+    /// the issuance.
+    pub(crate) async fn publish_status_of(&self, serial: &Serial) {
+        if let Err(e) = self.presign_ocsp_for(serial).await {
+            tracing::error!(serial = %serial, error = %e, "pre-signing the OCSP response failed; the refresh job will retry");
         }
-        Ok(issued)
     }
 }

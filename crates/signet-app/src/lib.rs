@@ -10,6 +10,7 @@ pub mod config;
 pub mod credentials;
 pub mod crls;
 pub mod error;
+pub mod health;
 pub mod init;
 pub mod issue;
 pub mod lifecycle;
@@ -19,9 +20,11 @@ pub mod ocsp;
 pub mod ocsp_cache;
 pub mod orders;
 pub mod pickup;
+pub mod reconcile;
 pub mod second_factor;
 pub mod secrets;
 pub mod support;
+pub mod work;
 
 use std::sync::Arc;
 
@@ -43,6 +46,16 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> OffsetDateTime {
         OffsetDateTime::now_utc()
+    }
+}
+
+/// The system clock moved by a fixed offset (tests that stand at a later point in time).
+#[derive(Debug, Clone, Copy)]
+pub struct OffsetClock(pub time::Duration);
+
+impl Clock for OffsetClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc() + self.0
     }
 }
 

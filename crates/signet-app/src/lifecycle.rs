@@ -25,6 +25,7 @@ use crate::AppError;
 use crate::credentials::{hash_password, order_number};
 use crate::issue::Signet;
 use crate::orders::{NewOrder, rfc3339};
+use crate::work::Work;
 
 /// How long before expiry the reminder goes out (R-CRT-7).
 pub const REMINDER_BEFORE: Duration = Duration::days(30);
@@ -219,18 +220,43 @@ impl Signet {
 
     /// The operator's revocation (`signet revoke`): any certificate Signet issued.
     pub async fn revoke_as_operator(&self, serial: &str, reason: &str) -> Result<(), AppError> {
+        self.revoke_as_operator_by(serial, reason, "operator:cli")
+            .await
+    }
+
+    /// Revokes any certificate Signet issued, on behalf of `by` (the operator, a job).
+    pub(crate) async fn revoke_as_operator_by(
+        &self,
+        serial: &str,
+        reason: &str,
+        by: &str,
+    ) -> Result<(), AppError> {
         let reason = RevocationReason::parse(reason)?;
         let serial = Serial::from_str(serial)?;
         self.store
             .certificate(&serial)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("certificate {serial}")))?;
-        self.record_revocation(&serial, reason, "operator:cli")
-            .await
+        self.record_revocation(&serial, reason, by).await
     }
 
     async fn record_revocation(
         &self,
+        serial: &Serial,
+        reason: RevocationReason,
+        by: &str,
+    ) -> Result<(), AppError> {
+        let mut work = self.work().await?;
+        self.revoke_in(&mut work, serial, reason, by).await?;
+        work.commit().await?;
+        self.after_revocation(serial).await;
+        Ok(())
+    }
+
+    /// Revokes in the caller's unit of work (its pre-signed OCSP response goes with it).
+    async fn revoke_in(
+        &self,
+        work: &mut Work<'_>,
         serial: &Serial,
         reason: RevocationReason,
         by: &str,
@@ -241,21 +267,25 @@ impl Signet {
             revoked_at: at,
             reason_code: Some(reason.code()),
         })?;
-        self.store
-            .revoke_certificate(serial, reason.as_str(), at, &crl_entry)
-            .await
-            .map_err(|e| match e {
-                signet_store::StoreError::Conflict(m) => AppError::Conflict(m),
-                other => other.into(),
-            })?;
-        self.audit(
+        work.revoke_certificate(serial, reason.as_str(), at, &crl_entry)
+            .await?;
+        work.audit(
             by,
             "certificate.revoked",
             &format!("certificate:{serial}"),
             json!({"reason": reason.as_str()}),
-        )
-        .await?;
-        self.republish_for(serial).await
+        );
+        Ok(())
+    }
+
+    /// After a revocation committed: a new OCSP response and CRL now. Should either fail, the
+    /// revocation stands: the responder signs from the store meanwhile, and the job rebuilds
+    /// every CRL that is behind its shard's revocations.
+    pub(crate) async fn after_revocation(&self, serial: &Serial) {
+        self.ocsp_cache.forget(serial);
+        if let Err(e) = self.republish_for(serial).await {
+            tracing::error!(serial = %serial, error = %e, "publishing the revocation failed; the job will");
+        }
     }
 
     /// Reissue (R-CRT-5): a new key pair for the same vetted identity and the same end date. The
@@ -287,32 +317,37 @@ impl Signet {
             updated_at: now,
             order_kind: "reissue".into(),
             fixed_not_after: Some(cert.intent.not_after),
+            claimed_serial: None,
+            claim_expires_at: None,
             ..old.clone()
         };
-        self.store.create_order(&record).await?;
-        self.store
-            .copy_documents(&old.order_number, &record.order_number)
-            .await?;
         let who = format!("account:{}", actor.account);
-        self.history(
+        let mut work = self.work().await?;
+        work.create_order(&record).await?;
+        work.copy_documents(&old.order_number, &record.order_number)
+            .await?;
+        work.history(
             &record.order_number,
             Some(actor.account),
             "reissue",
             Some(format!("reissue of certificate {}", cert.intent.serial)),
         )
         .await?;
-        self.audit(
+        work.audit(
             &who,
             "certificate.reissue_ordered",
             &format!("order:{}", record.order_number),
             json!({"previous_certificate": cert.intent.serial.to_hex()}),
-        )
-        .await?;
+        );
         if let Some(reason) = revoke {
-            self.record_revocation(&cert.intent.serial, reason, &who)
+            self.revoke_in(&mut work, &cert.intent.serial, reason, &who)
                 .await?;
         }
-        self.mail_pickup_link(&record).await?;
+        self.mail_pickup_link(&mut work, &record).await?;
+        work.commit().await?;
+        if revoke.is_some() {
+            self.after_revocation(&cert.intent.serial).await;
+        }
         Ok(record)
     }
 
@@ -332,10 +367,11 @@ impl Signet {
         )?;
         record.order_kind = "renewal".into();
         record.previous_order = Some(old.order_number.clone());
-        let record = self.open_order(actor, record).await?;
-        self.store
-            .copy_documents(&old.order_number, &record.order_number)
+        let mut work = self.work().await?;
+        self.open_order(&mut work, actor, &record).await?;
+        work.copy_documents(&old.order_number, &record.order_number)
             .await?;
+        work.commit().await?;
         Ok(record)
     }
 
@@ -390,27 +426,39 @@ impl Signet {
         draft.approval_email = corrections.approval_email.unwrap_or(draft.approval_email);
         draft.key_type = corrections.key_type.unwrap_or(draft.key_type);
         let mut record = self.build_order(actor, draft)?;
-        if !facts.status.is_final() {
-            self.apply(actor, &old, &facts, OrderEvent::Cancel, "order.cancelled")
-                .await?;
-        } else if facts.status == OrderStatus::Issued {
+        if facts.status == OrderStatus::Issued {
             return Err(Refusal::Conflict(
                 "this order was issued; renew or reissue its certificate instead".into(),
             )
             .into());
         }
+        let cancel = OrderEvent::Cancel;
+        let cancelled = if facts.status.is_final() {
+            None
+        } else {
+            Some(
+                self.decide_audited(actor, &old, &facts, &cancel, "order.cancelled")
+                    .await?,
+            )
+        };
         record.order_kind = if unchanged_identity {
             "reorder".into()
         } else {
             "new".into()
         };
         record.previous_order = Some(old.order_number.clone());
-        let record = self.open_order(actor, record).await?;
-        if unchanged_identity {
-            self.store
-                .copy_documents(&old.order_number, &record.order_number)
+        // The cancellation and the new order stand or fall together.
+        let mut work = self.work().await?;
+        if let Some(t) = &cancelled {
+            self.apply_in(&mut work, actor, &old, &facts, &cancel, t, "order.cancelled")
                 .await?;
         }
+        self.open_order(&mut work, actor, &record).await?;
+        if unchanged_identity {
+            work.copy_documents(&old.order_number, &record.order_number)
+                .await?;
+        }
+        work.commit().await?;
         Ok(record)
     }
 
@@ -434,13 +482,6 @@ impl Signet {
             let Some(order) = self.store.order_for_certificate(&serial).await? else {
                 continue;
             };
-            if !self
-                .store
-                .record_reminder(&serial, "expiry-30d", now)
-                .await?
-            {
-                continue;
-            }
             let identity = self.identity_of(&order)?;
             let renew_hint = if channel(&order) == Channel::Agent {
                 "Contact your registration agent for a new order.".to_owned()
@@ -450,7 +491,12 @@ impl Signet {
                     self.link(&format!("/certificates/{serial}"))
                 )
             };
-            self.send_mail(
+            let mut work = self.work().await?;
+            if !work.record_reminder(&serial, "expiry-30d", now).await? {
+                work.rollback().await?;
+                continue;
+            }
+            work.mail(
                 identity.email(),
                 &format!(
                     "Your certificate expires on {}",
@@ -460,14 +506,15 @@ impl Signet {
                     "Your certificate {serial} (order {}) expires on {} UTC.\n{renew_hint}\n",
                     order.order_number, cert.intent.not_after
                 ),
-            )?;
-            self.audit(
+            )
+            .await?;
+            work.audit(
                 "job:reminders",
                 "certificate.expiry_reminder",
                 &format!("certificate:{serial}"),
                 json!({}),
-            )
-            .await?;
+            );
+            work.commit().await?;
             sent += 1;
         }
         Ok(sent)

@@ -48,8 +48,8 @@ impl Signet {
             let now = self.now();
             let starts_at = starts_at.unwrap_or(now);
             check_alert(title, body, starts_at, ends_at)?;
-            let id = self
-                .store
+            let mut work = self.work().await?;
+            let id = work
                 .create_alert(&AlertRecord {
                     id: 0,
                     kind: kind.as_str().into(),
@@ -62,13 +62,13 @@ impl Signet {
                 })
                 .await?;
             let who = format!("account:{}", actor.account);
-            self.audit(
+            work.audit(
                 &who,
                 "alert.posted",
                 &format!("alert:{id}"),
                 json!({"kind": kind.as_str(), "title": title}),
-            )
-            .await?;
+            );
+            work.commit().await?;
             Ok(id)
         }
         .await;
@@ -84,10 +84,11 @@ impl Signet {
     /// Ends an alert now.
     pub async fn end_alert(&self, actor: &Actor, id: i64) -> Result<(), AppError> {
         require_admin(actor)?;
-        self.store.end_alert(id, self.now()).await?;
+        let mut work = self.work().await?;
+        work.end_alert(id, self.now()).await?;
         let who = format!("account:{}", actor.account);
-        self.audit(&who, "alert.ended", &format!("alert:{id}"), json!({}))
-            .await
+        work.audit(&who, "alert.ended", &format!("alert:{id}"), json!({}));
+        work.commit().await
     }
 
     /// The alerts showing now (the banner).
@@ -121,21 +122,21 @@ impl Signet {
                 service.accepts_from,
                 service.accepts_until,
             )?;
-            let id = self
-                .store
+            let mut work = self.work().await?;
+            let id = work
                 .create_relying_service(&RelyingServiceRecord {
                     created_at: self.now(),
                     ..service.clone()
                 })
                 .await?;
             let who = format!("account:{}", actor.account);
-            self.audit(
+            work.audit(
                 &who,
                 "relying_service.added",
                 &format!("relying_service:{id}"),
                 json!({"name": service.name}),
-            )
-            .await?;
+            );
+            work.commit().await?;
             Ok(id)
         }
         .await;
@@ -223,14 +224,15 @@ impl Signet {
                 .await?
                 .filter(|a| a.role != "subscriber")
                 .ok_or_else(|| AppError::NotFound(format!("staff account {account}")))?;
-            self.store.clear_totp(account).await?;
-            self.audit(
+            let mut work = self.work().await?;
+            work.clear_totp(account).await?;
+            work.audit(
                 &format!("account:{}", actor.account),
                 "account.second_factor_reset",
                 &format!("account:{account}"),
                 json!({}),
-            )
-            .await?;
+            );
+            work.commit().await?;
             Ok(target.email)
         }
         .await;

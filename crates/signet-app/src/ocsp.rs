@@ -106,13 +106,16 @@ impl Signet {
             this_update,
             next_update,
             der,
+            revoked: cert.revoked_at.is_some(),
         })
     }
 
     /// Signs and stores the response for a subscriber certificate; the cache forgets the old one.
     pub async fn presign_ocsp(&self, cert: &CertificateRecord) -> Result<OcspRecord, AppError> {
         let record = self.sign_ocsp(&status_record(cert), self.now())?;
-        self.store.store_ocsp_response(&record).await?;
+        self.store
+            .store_ocsp_responses(std::slice::from_ref(&record))
+            .await?;
         self.ocsp_cache.forget(&cert.intent.serial);
         Ok(record)
     }
@@ -276,12 +279,17 @@ impl Signet {
         serial: &Serial,
         now: OffsetDateTime,
     ) -> Result<OcspAnswer, AppError> {
+        // A serial reconciliation closed (it may have been signed, never delivered) is revoked
+        // here as on the CRL.
         let cert = self.store.certificate(serial).await?.filter(|c| {
-            c.state == IssuanceState::Issued
+            (c.state == IssuanceState::Issued
+                || (c.state == IssuanceState::Abandoned && c.revoked_at.is_some()))
                 && c.intent.issuer == issuer.name
                 && !c.intent.profile.starts_with("ca:")
         });
-        if let (Some(c), CertIdHash::Sha1) = (&cert, hash) {
+        if let (Some(c), CertIdHash::Sha1) = (&cert, hash)
+            && c.state == IssuanceState::Issued
+        {
             let r = self.presign_ocsp(c).await?;
             return Ok(OcspAnswer::signed(
                 &r.issuer,

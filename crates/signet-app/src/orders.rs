@@ -14,13 +14,14 @@ use signet_domain::order::{
 };
 use signet_domain::role::{Actor, Role};
 use signet_domain::validity::Period;
-use signet_store::{DocumentRecord, OrderEventRecord, OrderRecord};
+use signet_store::{DocumentRecord, OrderRecord};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::AppError;
 use crate::credentials::{hash_password, order_number};
 use crate::issue::Signet;
+use crate::work::Work;
 
 /// An order as placed (DESIGN §7 order body).
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -193,7 +194,10 @@ impl Signet {
         let record = self
             .audit_refusal(&who, "order.create", &who, built)
             .await?;
-        self.open_order(actor, record).await
+        let mut work = self.work().await?;
+        self.open_order(&mut work, actor, &record).await?;
+        work.commit().await?;
+        Ok(record)
     }
 
     /// Checks an order's details (everything but the pickup password) against every rule: what
@@ -261,35 +265,28 @@ impl Signet {
             updated_at: now,
             order_kind: "new".into(),
             fixed_not_after: None,
+            claimed_serial: None,
+            claim_expires_at: None,
         };
         Ok(record)
     }
 
-    /// Stores a new order, mails the approval-address confirmation and the next steps, audits.
+    /// Stores a new order, mails the approval-address confirmation and the next steps, audits:
+    /// all in the caller's unit of work.
     pub(crate) async fn open_order(
         &self,
+        work: &mut Work<'_>,
         actor: &Actor,
-        record: OrderRecord,
-    ) -> Result<OrderRecord, AppError> {
-        let identity = self.identity_of(&record)?;
+        record: &OrderRecord,
+    ) -> Result<(), AppError> {
+        let identity = self.identity_of(record)?;
         let product = self.policy.product(&record.product)?;
-        let approval_email = record.approval_email.clone();
-        self.store.create_order(&record).await?;
+        work.create_order(record).await?;
         let number = &record.order_number;
-        self.history(number, Some(actor.account), "created", None)
+        work.history(number, Some(actor.account), "created", None)
             .await?;
-        let token = self
-            .mint_token(TokenPurpose::ApprovalEmail, None, Some(number))
-            .await?;
-        self.send_mail(
-            &approval_email,
-            &format!("Confirm the approval e-mail address for order {number}"),
-            format!(
-                "Order {number} names this address for its certificate. Confirm that you control it:\n\n{}\n\nThe link works once and expires in 24 hours.\n",
-                self.link(&format!("/confirm/{token}"))
-            ),
-        )?;
-        self.send_mail(
+        self.mail_approval_link(work, record).await?;
+        work.mail(
             identity.email(),
             &format!("Your order {number}: next steps"),
             format!(
@@ -297,18 +294,18 @@ impl Signet {
                  1. Download the request form: {form}\n2. Sign it and have it stamped by a notary or your Chamber of Commerce.\n\
                  3. Upload it with a copy of your ID and your business registration.\n\nThe order details are locked; to change them, cancel and reorder.\n",
                 product = product.display_name,
-                fp = fingerprint(&record),
+                fp = fingerprint(record),
                 form = self.link(&format!("/api/v1/orders/{number}/agreement.pdf")),
             ),
-        )?;
-        self.audit(
+        )
+        .await?;
+        work.audit(
             &format!("account:{}", actor.account),
             "order.created",
             &format!("order:{number}"),
-            json!({"product": record.product, "channel": record.channel}),
-        )
-        .await?;
-        Ok(record)
+            json!({"product": record.product, "channel": record.channel, "kind": record.order_kind, "previous": record.previous_order}),
+        );
+        Ok(())
     }
 
     pub async fn view_order(&self, actor: &Actor, number: &str) -> Result<OrderView, AppError> {
@@ -367,23 +364,31 @@ impl Signet {
         })
     }
 
-    pub(crate) async fn history(
+    /// Decides; a refusal is audited with its reason. Otherwise returns the transition to apply.
+    pub(crate) async fn decide_audited(
         &self,
-        number: &str,
-        actor: Option<i64>,
-        kind: &str,
-        message: Option<String>,
-    ) -> Result<(), AppError> {
-        let event = OrderEventRecord {
-            actor,
-            kind: kind.to_owned(),
-            message,
-            created_at: self.now(),
-        };
-        Ok(self.store.add_order_event(number, &event).await?)
+        actor: &Actor,
+        r: &OrderRecord,
+        facts: &OrderFacts,
+        event: &OrderEvent,
+        action: &str,
+    ) -> Result<Transition, AppError> {
+        match decide(facts, event, actor, self.now()) {
+            Ok(t) => Ok(t),
+            Err(refusal) => {
+                self.audit(
+                    &format!("account:{}", actor.account),
+                    &format!("{action}.refused"),
+                    &format!("order:{}", r.order_number),
+                    json!({"reason": refusal.to_string()}),
+                )
+                .await?;
+                Err(refusal.into())
+            }
+        }
     }
 
-    /// Decides, stores (compare-and-set), records history, audits, and carries out the effects.
+    /// Decides and applies one event in a unit of work of its own.
     pub(crate) async fn apply(
         &self,
         actor: &Actor,
@@ -392,89 +397,105 @@ impl Signet {
         event: OrderEvent,
         action: &str,
     ) -> Result<Transition, AppError> {
-        let who = format!("account:{}", actor.account);
-        let subject = format!("order:{}", r.order_number);
-        let transition = match decide(facts, &event, actor, self.now()) {
-            Ok(t) => t,
-            Err(refusal) => {
-                self.audit(
-                    &who,
-                    &format!("{action}.refused"),
-                    &subject,
-                    json!({"reason": refusal.to_string()}),
-                )
-                .await?;
-                return Err(refusal.into());
-            }
-        };
+        let transition = self.decide_audited(actor, r, facts, &event, action).await?;
+        let mut work = self.work().await?;
+        self.apply_in(&mut work, actor, r, facts, &event, &transition, action)
+            .await?;
+        work.commit().await?;
+        Ok(transition)
+    }
+
+    /// Stores a decided transition (compare-and-set on the status), its history line, its audit
+    /// record and its effects (mail queued, attestation) in the caller's unit of work.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn apply_in(
+        &self,
+        work: &mut Work<'_>,
+        actor: &Actor,
+        r: &OrderRecord,
+        facts: &OrderFacts,
+        event: &OrderEvent,
+        transition: &Transition,
+        action: &str,
+    ) -> Result<(), AppError> {
+        let now = self.now();
         if transition.next != facts.status {
-            let ready_since = (transition.next == OrderStatus::ReadyForPickup).then(|| self.now());
-            self.store
-                .transition_order(
-                    &r.order_number,
-                    facts.status.as_str(),
-                    transition.next.as_str(),
-                    ready_since,
-                    None,
-                    self.now(),
-                )
-                .await
-                .map_err(|e| match e {
-                    signet_store::StoreError::Conflict(m) => AppError::Conflict(m),
-                    other => other.into(),
-                })?;
+            let ready_since = (transition.next == OrderStatus::ReadyForPickup).then_some(now);
+            work.transition_order(
+                &r.order_number,
+                facts.status.as_str(),
+                transition.next.as_str(),
+                ready_since,
+                now,
+            )
+            .await?;
         }
-        let message = match &event {
+        let message = match event {
             OrderEvent::Reject { reason } => Some(reason.clone()),
             OrderEvent::RequestInfo { message } => Some(message.clone()),
             _ => None,
         };
-        self.history(
-            &r.order_number,
-            Some(actor.account),
+        work.history(&r.order_number, Some(actor.account), action, message.clone())
+            .await?;
+        work.audit(
+            &format!("account:{}", actor.account),
             action,
-            message.clone(),
-        )
-        .await?;
-        self.audit(
-            &who,
-            action,
-            &subject,
+            &format!("order:{}", r.order_number),
             json!({"from": facts.status.as_str(), "to": transition.next.as_str()}),
-        )
-        .await?;
+        );
         let identity = self.identity_of(r)?;
         for effect in &transition.effects {
             match effect {
-                Effect::MailPickupLink => self.mail_pickup_link(r).await?,
-                Effect::MailRejection => self.send_mail(
-                    identity.email(),
-                    &format!("Order {} was rejected", r.order_number),
-                    format!("The vetting team rejected order {}:\n\n{}\n", r.order_number, message.clone().unwrap_or_default()),
-                )?,
-                Effect::MailInfoRequest => self.send_mail(
-                    identity.email(),
-                    &format!("Order {}: the vetting team needs more information", r.order_number),
-                    format!(
-                        "{}\n\nAnswer by uploading a document or sending a message on the order page: {}\n",
-                        message.clone().unwrap_or_default(),
-                        self.link(&format!("/orders/{}", r.order_number))
-                    ),
-                )?,
-                Effect::RecordAttestation => self.store.record_attestation(&r.order_number, actor.account, self.now()).await?,
+                Effect::MailPickupLink => self.mail_pickup_link(work, r).await?,
+                Effect::MailRejection => {
+                    work.mail(
+                        identity.email(),
+                        &format!("Order {} was rejected", r.order_number),
+                        format!(
+                            "The vetting team rejected order {}:\n\n{}\n",
+                            r.order_number,
+                            message.clone().unwrap_or_default()
+                        ),
+                    )
+                    .await?
+                }
+                Effect::MailInfoRequest => {
+                    work.mail(
+                        identity.email(),
+                        &format!(
+                            "Order {}: the vetting team needs more information",
+                            r.order_number
+                        ),
+                        format!(
+                            "{}\n\nAnswer by uploading a document or sending a message on the order page: {}\n",
+                            message.clone().unwrap_or_default(),
+                            self.link(&format!("/orders/{}", r.order_number))
+                        ),
+                    )
+                    .await?
+                }
+                Effect::RecordAttestation => {
+                    work.record_attestation(&r.order_number, actor.account, now)
+                        .await?
+                }
                 Effect::QueueForVetting => {}
             }
         }
-        Ok(transition)
+        Ok(())
     }
 
-    /// Mints the single-use pickup link and mails it to the subscriber.
-    pub(crate) async fn mail_pickup_link(&self, r: &OrderRecord) -> Result<(), AppError> {
+    /// Mints a single-use pickup link (earlier links of the order die) and queues its mail.
+    pub(crate) async fn mail_pickup_link(
+        &self,
+        work: &mut Work<'_>,
+        r: &OrderRecord,
+    ) -> Result<(), AppError> {
         let identity = self.identity_of(r)?;
-        let token = self
-            .mint_token(TokenPurpose::Pickup, None, Some(&r.order_number))
+        let purpose = TokenPurpose::Pickup;
+        work.retire_tokens(purpose.as_str(), Some(&r.order_number), None, self.now())
             .await?;
-        self.send_mail(
+        let token = work.mint_token(purpose, None, Some(&r.order_number)).await?;
+        work.mail(
             identity.email(),
             &format!("Your certificate is ready: order {}", r.order_number),
             format!(
@@ -484,6 +505,7 @@ impl Signet {
                 self.link(&format!("/pickup/{token}"))
             ),
         )
+        .await
     }
 
     /// Uploads a document (PDF, PNG, JPEG by content; size-limited; stored by SHA-256).
@@ -519,12 +541,8 @@ impl Signet {
         })?;
         let media_type = document_media_type(content)?;
         // Decide first: a refused upload stores nothing.
-        decide(
-            &facts,
-            &OrderEvent::DocumentUploaded(kind),
-            actor,
-            self.now(),
-        )?;
+        let event = OrderEvent::DocumentUploaded(kind);
+        let transition = decide(&facts, &event, actor, self.now())?;
         let doc = DocumentRecord {
             id: 0,
             order_number: r.order_number.clone(),
@@ -535,15 +553,19 @@ impl Signet {
             uploaded_by: actor.account,
             created_at: self.now(),
         };
-        let id = self.store.attach_document(&doc, content).await?;
-        self.apply(
+        let mut work = self.work().await?;
+        let id = work.attach_document(&doc, content).await?;
+        self.apply_in(
+            &mut work,
             actor,
             &r,
             &facts,
-            OrderEvent::DocumentUploaded(kind),
+            &event,
+            &transition,
             "order.document_uploaded",
         )
         .await?;
+        work.commit().await?;
         Ok(DocumentView {
             id,
             kind: doc.kind,
@@ -686,21 +708,20 @@ impl Signet {
         if message.trim().is_empty() {
             return Err(Refusal::InvalidInput("the message is empty".into()).into());
         }
-        self.apply(
-            actor,
-            &r,
-            &facts,
-            OrderEvent::InfoSupplied,
-            "order.info_supplied",
-        )
-        .await?;
-        self.history(
+        let event = OrderEvent::InfoSupplied;
+        let action = "order.info_supplied";
+        let transition = self.decide_audited(actor, &r, &facts, &event, action).await?;
+        let mut work = self.work().await?;
+        self.apply_in(&mut work, actor, &r, &facts, &event, &transition, action)
+            .await?;
+        work.history(
             &r.order_number,
             Some(actor.account),
             "message",
             Some(message.to_owned()),
         )
-        .await
+        .await?;
+        work.commit().await
     }
 
     pub async fn cancel_order(&self, actor: &Actor, number: &str) -> Result<(), AppError> {

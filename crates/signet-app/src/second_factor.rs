@@ -18,6 +18,7 @@ use totp_rs::{Algorithm, Builder, Secret, Totp};
 use zeroize::Zeroizing;
 
 use crate::AppError;
+use crate::accounts::SecondFactor;
 use crate::issue::Signet;
 
 /// What a staff member needs to add Signet to an authenticator app.
@@ -36,7 +37,7 @@ impl std::fmt::Debug for Enrollment {
 }
 
 const SECRET_OCTETS: usize = 20;
-const SETUP_NEEDED: &str = "staff who can cause issuance or revocation log in with a second factor: set up an authenticator app first (the portal's log-in page shows how; over the API, POST /api/v1/second-factor)";
+pub(crate) const SETUP_NEEDED: &str = "staff who can cause issuance or revocation log in with a second factor: set up an authenticator app first (the portal's log-in page shows how; over the API, POST /api/v1/second-factor)";
 
 fn rng_error() -> AppError {
     AppError::Internal("the system CSPRNG failed".into())
@@ -135,8 +136,12 @@ impl Signet {
         &self,
         email: &str,
         password: &str,
+        client: &str,
     ) -> Result<Enrollment, AppError> {
-        let account = self.check_password(email, password).await?;
+        let account = self
+            .verify_credentials(email, password, None, client, true)
+            .await?
+            .account;
         let role = Role::parse(&account.role)
             .ok_or_else(|| AppError::Internal(format!("unknown role {}", account.role)))?;
         if !role.vets() {
@@ -155,15 +160,16 @@ impl Signet {
             .fill(secret.as_mut())
             .map_err(|_| rng_error())?;
         let sealed = self.seal(account.id, secret.as_ref())?;
-        self.store.set_totp_secret(account.id, &sealed).await?;
         let subject = format!("account:{}", account.id);
-        self.audit(
+        let mut work = self.work().await?;
+        work.set_totp_secret(account.id, &sealed).await?;
+        work.audit(
             &subject,
             "account.second_factor_enrollment",
             &subject,
             json!({}),
-        )
-        .await?;
+        );
+        work.commit().await?;
         let t = totp(secret.as_ref(), &account.email)?;
         let otpauth_uri = t
             .to_url()
@@ -180,52 +186,39 @@ impl Signet {
         })
     }
 
-    /// The second factor of a log-in: required of staff who can cause issuance or revocation,
-    /// single-use (a replayed code is refused), wrong codes counted like wrong passwords.
-    pub(crate) async fn check_second_factor(
+    /// The second factor of a log-in, after a right password: required of staff who can cause
+    /// issuance or revocation. Returns the TOTP time step to accept (once) with the session.
+    pub(crate) fn second_factor(
         &self,
         account: &Account,
         code: Option<&str>,
-    ) -> Result<(), AppError> {
-        let role = Role::parse(&account.role)
-            .ok_or_else(|| AppError::Internal(format!("unknown role {}", account.role)))?;
-        if !role.vets() {
-            return Ok(());
+        enrolling: bool,
+    ) -> Result<Option<i64>, SecondFactor> {
+        let vets = Role::parse(&account.role).is_some_and(Role::vets);
+        if !vets || enrolling {
+            return Ok(None);
         }
-        let subject = format!("account:{}", account.id);
         let (Some(sealed), Some(code)) = (account.totp_secret.as_deref(), code.map(str::trim))
         else {
-            if account.totp_secret.is_some() && account.totp_enabled {
-                return Err(AppError::Unauthorized(
-                    "enter the 6-digit code from your authenticator app".into(),
-                ));
+            return Err(if account.totp_secret.is_some() && account.totp_enabled {
+                SecondFactor::CodeMissing
+            } else {
+                SecondFactor::Setup
+            });
+        };
+        let secret = match self.unseal(account.id, sealed) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(account = account.id, error = %e, "TOTP secret unreadable");
+                return Err(SecondFactor::Wrong("totp_unreadable"));
             }
-            return Err(AppError::SecondFactorSetup(SETUP_NEEDED.into()));
         };
-        let secret = self.unseal(account.id, sealed)?;
         let now = u64::try_from(self.now().unix_timestamp()).unwrap_or(0);
-        let step = totp(&secret, &account.email)?.check(code, now);
-        let accepted = match step.and_then(|s| i64::try_from(s).ok()) {
-            Some(s) => self.store.accept_totp_step(account.id, s).await?,
-            None => false,
-        };
-        if accepted {
-            return Ok(());
-        }
-        self.store
-            .record_login_failure(account.id, self.now())
-            .await?;
-        self.audit(
-            &subject,
-            "session.login_failed",
-            &subject,
-            json!({"reason": if step.is_some() { "totp_replayed" } else { "totp" }}),
-        )
-        .await?;
-        Err(AppError::Unauthorized(if step.is_some() {
-            "this code was already used: wait for the next one".into()
-        } else {
-            "the authenticator code is wrong or expired".into()
-        }))
+        totp(&secret, &account.email)
+            .ok()
+            .and_then(|t| t.check(code, now))
+            .and_then(|s| i64::try_from(s).ok())
+            .map(Some)
+            .ok_or(SecondFactor::Wrong("totp"))
     }
 }

@@ -5,6 +5,7 @@
 
 use serde_json::json;
 use signet_domain::Refusal;
+use signet_domain::guard::CLIENT_SUPPORT_REQUESTS;
 use signet_domain::identity::{IdentityInput, check_email};
 use signet_domain::role::Actor;
 use signet_store::SupportRequestRecord;
@@ -43,6 +44,7 @@ impl Signet {
         email: &str,
         order_number: Option<&str>,
         message: &str,
+        client: &str,
     ) -> Result<i64, AppError> {
         // Refused requests are audited too (who asked, and why not).
         let result = async {
@@ -57,18 +59,21 @@ impl Signet {
             let order_number = order_number
                 .map(|n| n.trim().to_ascii_uppercase())
                 .filter(|n| !n.is_empty());
+            if let Some(n) = &order_number
+                && self.store.order(n).await?.is_none()
+            {
+                return Err(Refusal::InvalidInput(format!(
+                    "there is no order {n}: check the number on your order confirmation, or leave it empty"
+                ))
+                .into());
+            }
+            self.within(&CLIENT_SUPPORT_REQUESTS, client).await?;
+            let mut work = self.work().await?;
             if let Some(n) = &order_number {
-                if self.store.order(n).await?.is_none() {
-                    return Err(Refusal::InvalidInput(format!(
-                        "there is no order {n}: check the number on your order confirmation, or leave it empty"
-                    ))
-                    .into());
-                }
-                self.history(n, None, "support_request", Some(message.to_owned()))
+                work.history(n, None, "support_request", Some(message.to_owned()))
                     .await?;
             }
-            let id = self
-                .store
+            let id = work
                 .create_support_request(&SupportRequestRecord {
                     id: 0,
                     name: name.to_owned(),
@@ -79,13 +84,13 @@ impl Signet {
                     answered_at: None,
                 })
                 .await?;
-            self.audit(
+            work.audit(
                 &format!("email:{email}"),
                 "support.request",
                 &format!("support:{id}"),
                 json!({"order": order_number}),
-            )
-            .await?;
+            );
+            work.commit().await?;
             Ok(id)
         }
         .await;
@@ -128,7 +133,8 @@ impl Signet {
                 .as_deref()
                 .map(|n| format!(" about order {n}"))
                 .unwrap_or_default();
-            self.send_mail(
+            let mut work = self.work().await?;
+            work.mail(
                 &request.email,
                 &format!("Signet support: your request{about}"),
                 format!(
@@ -136,12 +142,12 @@ impl Signet {
                     request.name,
                     request.message.replace('\n', "\n> ")
                 ),
-            )?;
-            self.store
-                .add_support_reply(id, actor.account, message, self.now())
+            )
+            .await?;
+            work.add_support_reply(id, actor.account, message, self.now())
                 .await?;
             if let Some(n) = &request.order_number {
-                self.history(
+                work.history(
                     n,
                     Some(actor.account),
                     "support_answer",
@@ -149,13 +155,13 @@ impl Signet {
                 )
                 .await?;
             }
-            self.audit(
+            work.audit(
                 &format!("account:{}", actor.account),
                 "support.answered",
                 &format!("support:{id}"),
                 json!({}),
-            )
-            .await
+            );
+            work.commit().await
         }
         .await;
         self.audit_refusal(
@@ -183,17 +189,19 @@ impl Signet {
     /// Lets a locked pickup be tried again (R-KEY-4: after too many wrong pickup passwords).
     pub async fn unlock_pickup(&self, actor: &Actor, number: &str) -> Result<(), AppError> {
         require_support(actor)?;
-        self.visible_order(actor, number).await?;
-        self.store.reset_pickup_failures(number).await?;
-        self.history(number, Some(actor.account), "pickup_unlocked", None)
+        let (order, _) = self.visible_order(actor, number).await?;
+        let number = &order.order_number;
+        let mut work = self.work().await?;
+        work.reset_pickup_failures(number).await?;
+        work.history(number, Some(actor.account), "pickup_unlocked", None)
             .await?;
-        self.audit(
+        work.audit(
             &format!("account:{}", actor.account),
             "order.pickup_unlocked",
             &format!("order:{number}"),
             json!({}),
-        )
-        .await
+        );
+        work.commit().await
     }
 
     /// Mails the request form (PDF) to the person the certificate is for (R-ORD-4).
@@ -207,7 +215,8 @@ impl Signet {
         let identity: IdentityInput = serde_json::from_str(&order.identity_json)
             .map_err(|e| AppError::Internal(format!("stored identity: {e}")))?;
         let pdf = self.agreement(actor, number).await?;
-        self.send_mail_with(
+        let mut work = self.work().await?;
+        work.mail_with(
             &identity.email,
             &format!("Your request form for order {number}"),
             format!(
@@ -219,16 +228,17 @@ impl Signet {
                 "application/pdf".into(),
                 pdf,
             ),
-        )?;
-        self.history(number, Some(actor.account), "request_form_resent", None)
+        )
+        .await?;
+        work.history(&order.order_number, Some(actor.account), "request_form_resent", None)
             .await?;
-        self.audit(
+        work.audit(
             &format!("account:{}", actor.account),
             "order.request_form_resent",
             &format!("order:{number}"),
             json!({}),
-        )
-        .await?;
+        );
+        work.commit().await?;
         Ok(identity.email)
     }
 }

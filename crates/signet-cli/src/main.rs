@@ -100,8 +100,15 @@ enum Command {
         #[arg(long)]
         reason: String,
     },
-    /// Run the background jobs once (expiry reminders, due CRLs); `serve` runs them every hour.
+    /// Run the background jobs once: reconciliation (lapsed pickups, interrupted issuance,
+    /// CRLs behind their revocations), expiry reminders, due CRLs, OCSP refresh, mail delivery.
+    /// `serve` runs reconciliation and mail continuously and the rest every hour.
     Jobs,
+    /// The mail outbox: what is queued, sent or given up, and retrying.
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
     /// Sign and publish new CRLs now: every shard of every CA, or of one CA (e.g. `--ca root`,
     /// for the offline-style root whose CRL the operator produces).
     Crl {
@@ -136,6 +143,24 @@ enum UserCommand {
         /// Country a registration agent serves (ISO 3166 alpha-2); agents only.
         #[arg(long)]
         region: Option<String>,
+    },
+    /// Lift a log-in lock now (after failed log-ins; check with the owner first). The owner
+    /// can also lift it by resetting the password.
+    Unlock {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum MailCommand {
+    /// Messages per state and the newest ones (without their bodies, which hold links).
+    Status,
+    /// Make given-up (dead) or waiting messages due now, then deliver what is due.
+    Retry {
+        /// One message (its id from `mail status`); all when left out.
+        #[arg(long)]
+        id: Option<i64>,
     },
 }
 
@@ -276,6 +301,36 @@ fn main() -> ExitCode {
     }
 }
 
+/// The system clock; in debug builds (tests) `SIGNET_TEST_CLOCK_OFFSET_SECONDS` moves it, so a
+/// test can stand at any point of a certificate's life without waiting for the calendar.
+fn clock() -> signet_app::SharedClock {
+    #[cfg(debug_assertions)]
+    if let Some(offset) = std::env::var("SIGNET_TEST_CLOCK_OFFSET_SECONDS")
+        .ok()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+    {
+        return Arc::new(signet_app::OffsetClock(time::Duration::seconds(offset)));
+    }
+    Arc::new(SystemClock)
+}
+
+async fn open_signet(cli: &Cli) -> Result<Signet, AppError> {
+    Signet::open(&cli.data_dir, open_store(cli).await?, clock()).await
+}
+
+/// Mail a command queued goes out before it ends (a relay that fails leaves it queued for
+/// `serve` or the next `signet jobs`, which retry).
+async fn send_queued_mail(signet: &Signet) {
+    match signet.deliver_due_mail().await {
+        Ok(d) if d.failed + d.dead > 0 => eprintln!(
+            "warning: {} mail(s) could not be delivered yet; they stay queued (see `signet mail status`)",
+            d.failed + d.dead
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!("warning: mail delivery: {e}; the mail stays queued"),
+    }
+}
+
 async fn open_store(cli: &Cli) -> Result<Arc<dyn signet_store::Store>, AppError> {
     let url = match &cli.database_url {
         Some(url) => url.clone(),
@@ -304,45 +359,70 @@ async fn run(cli: Cli) -> Result<(), AppError> {
                 tracing::info!(data_dir = %cli.data_dir.display(), "no CA yet: initializing first");
                 init(&cli.data_dir, args, store.clone()).await?;
             }
-            let signet = Signet::open(&cli.data_dir, store, Arc::new(SystemClock)).await?;
-            signet.publish_due_crls(false).await?;
+            let signet = Signet::open(&cli.data_dir, store, clock()).await?;
+            signet.reconcile().await?;
             signet.refresh_ocsp().await?;
             let tls = tls_cert.as_deref().zip(tls_key.as_deref());
             serve(Arc::new(signet), listen, tls).await
         }
         Command::Revoke { serial, reason } => {
-            let signet = Signet::open(
-                &cli.data_dir,
-                open_store(&cli).await?,
-                Arc::new(SystemClock),
-            )
-            .await?;
+            let signet = open_signet(&cli).await?;
             signet.revoke_as_operator(serial, reason).await?;
             println!("revoked {serial} ({reason})");
             Ok(())
         }
         Command::Jobs => {
-            let signet = Signet::open(
-                &cli.data_dir,
-                open_store(&cli).await?,
-                Arc::new(SystemClock),
-            )
-            .await?;
+            let signet = open_signet(&cli).await?;
+            let r = signet.reconcile().await?;
+            println!(
+                "reconciliation: {} lapsed pickups released, {} interrupted issuances closed, {} unlinked certificates revoked",
+                r.released_pickups.len(),
+                r.closed_intents.len(),
+                r.revoked_unlinked.len()
+            );
             let sent = signet.send_expiry_reminders().await?;
             println!("expiry reminders sent: {sent}");
-            let crls = signet.publish_due_crls(false).await?;
+            let crls = signet.publish_due_crls(false).await? + r.crls;
             println!("CRL shards published: {crls}");
             let ocsp = signet.refresh_ocsp().await?;
             println!("OCSP responses signed: {ocsp}");
+            let mail = signet.deliver_due_mail().await?;
+            println!(
+                "mail: {} sent, {} to retry, {} given up",
+                mail.sent, mail.failed, mail.dead
+            );
+            Ok(())
+        }
+        Command::Mail { command } => {
+            let signet = open_signet(&cli).await?;
+            if let MailCommand::Retry { id } = command {
+                let n = signet.store.retry_mail_now(*id, signet.now()).await?;
+                let d = signet.deliver_due_mail().await?;
+                println!(
+                    "{n} message(s) made due; {} sent, {} to retry, {} given up",
+                    d.sent, d.failed, d.dead
+                );
+            }
+            for (state, n) in signet.store.mail_state_counts().await? {
+                println!("{state:<8} {n}");
+            }
+            for m in signet.store.recent_mail(20).await? {
+                println!(
+                    "#{:<6} {:<7} tries {:<2} {} \"{}\"{}",
+                    m.id,
+                    m.state,
+                    m.attempts,
+                    m.mail.to,
+                    m.mail.subject,
+                    m.last_error
+                        .map(|e| format!(" — last error: {e}"))
+                        .unwrap_or_default()
+                );
+            }
             Ok(())
         }
         Command::Crl { ca } => {
-            let signet = Signet::open(
-                &cli.data_dir,
-                open_store(&cli).await?,
-                Arc::new(SystemClock),
-            )
-            .await?;
+            let signet = open_signet(&cli).await?;
             let shards: Vec<_> = signet
                 .crl_shards()
                 .into_iter()
@@ -377,20 +457,24 @@ async fn run(cli: Cli) -> Result<(), AppError> {
                     "unknown role `{role}`: use agent, vetting, support, admin or auditor"
                 )))
             })?;
-            let signet = Signet::open(
-                &cli.data_dir,
-                open_store(&cli).await?,
-                Arc::new(SystemClock),
-            )
-            .await?;
+            let signet = open_signet(&cli).await?;
             let name = name.clone().unwrap_or_else(|| email.clone());
             let (id, _) = signet
                 .invite_staff(role, email, &name, region.as_deref(), "operator:cli")
                 .await?;
+            send_queued_mail(&signet).await;
             println!(
                 "Created {} account {id} for {email}; the invitation was mailed.",
                 role.as_str()
             );
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::Unlock { email },
+        } => {
+            let signet = open_signet(&cli).await?;
+            signet.unlock_account(email, "operator:cli").await?;
+            println!("Log-ins to {email} are unlocked.");
             Ok(())
         }
         Command::Audit {
@@ -422,8 +506,7 @@ async fn run(cli: Cli) -> Result<(), AppError> {
                     reason: format!("{}: {e}", subject.display()),
                 })
             })?;
-            let store = open_store(&cli).await?;
-            let signet = Signet::open(&cli.data_dir, store, Arc::new(SystemClock)).await?;
+            let signet = open_signet(&cli).await?;
             let issued = signet
                 .issue(IssueRequest {
                     profile: profile.clone(),
@@ -456,11 +539,12 @@ async fn init(
     );
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     let progress = |step: &str| bar.set_message(step.to_owned());
+    let clock = clock();
     let result = signet_app::init::init(
         data_dir,
         args.choices()?,
         store.as_ref(),
-        &SystemClock,
+        clock.as_ref(),
         &progress,
     )
     .await;
@@ -472,7 +556,7 @@ async fn init(
     }
     println!("  configuration  {}", report.config_path.display());
     // The first administrator gets a one-time set-up link, never a default password.
-    let signet = Signet::open(data_dir, store, Arc::new(SystemClock)).await?;
+    let signet = Signet::open(data_dir, store, clock).await?;
     let crls = signet.publish_due_crls(true).await?;
     println!("  CRLs           {crls} shards published");
     let (_, link) = signet
@@ -484,6 +568,7 @@ async fn init(
             "operator:init",
         )
         .await?;
+    send_queued_mail(&signet).await;
     println!(
         "Administrator {}: set the password with this one-time link (valid 3 days):\n  {link}",
         args.admin_email
@@ -507,6 +592,20 @@ async fn serve(
         .map_err(|e| AppError::Internal(e.to_string()))?;
     tracing::info!(%addr, base_url = %signet.config.base_url, "serving");
     tokio::spawn(signet.clone().watch_revocations());
+    tokio::spawn(signet.clone().run_mail_worker());
+    // Reconciliation often (a lapsed pickup's link should work again within seconds of its
+    // claim lapsing; a CRL behind a revocation is rebuilt at once); the rest hourly.
+    let jobs = signet.clone();
+    tokio::spawn(async move {
+        let mut every_few_seconds =
+            tokio::time::interval(std::time::Duration::from_secs(RECONCILE_EVERY_SECONDS));
+        loop {
+            every_few_seconds.tick().await;
+            if let Err(e) = jobs.reconcile().await {
+                tracing::error!(error = %e, "reconciliation failed; trying again shortly");
+            }
+        }
+    });
     let jobs = signet.clone();
     tokio::spawn(async move {
         let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
@@ -517,9 +616,6 @@ async fn serve(
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "expiry reminder job failed"),
             }
-            if let Err(e) = jobs.publish_due_crls(false).await {
-                tracing::error!(error = %e, "CRL job failed");
-            }
             if let Err(e) = jobs.refresh_ocsp().await {
                 tracing::error!(error = %e, "OCSP refresh job failed");
             }
@@ -528,10 +624,11 @@ async fn serve(
     let router = signet_web::router(signet);
     let Some((cert, key)) = tls else {
         println!("Signet listening on http://{addr}");
-        return axum::serve(listener, router)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
+        return axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
             .await
             .map_err(|e| AppError::Internal(format!("server: {e}")));
     };
@@ -550,14 +647,34 @@ async fn serve(
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
     tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
+        shutdown_signal().await;
         stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
     });
     println!("Signet listening on https://{addr}");
     axum_server::from_tcp_rustls(std_listener, config)
         .map_err(|e| AppError::Internal(format!("server: {e}")))?
         .handle(handle)
-        .serve(router.into_make_service())
+        .serve(router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .await
         .map_err(|e| AppError::Internal(format!("server: {e}")))
+}
+
+/// How often `serve` reconciles (seconds).
+const RECONCILE_EVERY_SECONDS: u64 = 5;
+
+/// Ctrl-C or SIGTERM: stop accepting, let requests in flight finish.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
 }

@@ -1,6 +1,6 @@
 //! Rules for the secrets people handle: order numbers, mailed tokens, passwords, login throttling.
 
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
 use crate::Refusal;
 
@@ -99,50 +99,9 @@ pub fn check_pickup_password(password: &str) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// Failed logins allowed before the account locks.
-pub const LOGIN_LOCK_AFTER: u32 = 10;
-/// Failed logins after which each further try waits.
-pub const LOGIN_SLOW_AFTER: u32 = 3;
-/// How long a locked account stays locked.
-pub const LOGIN_LOCK_FOR: Duration = Duration::minutes(30);
-/// Wrong pickup passwords before the pickup locks and needs support (R-KEY-4).
-pub const PICKUP_LOCK_AFTER: u32 = 5;
-
-/// What a login attempt may do, given the failures so far.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoginGate {
-    Allow,
-    /// Allowed after a delay that grows with the failures (slows guessing down).
-    Delay(std::time::Duration),
-    Locked {
-        until: OffsetDateTime,
-    },
-}
-
-pub fn login_gate(
-    failures: u32,
-    last_failure: Option<OffsetDateTime>,
-    now: OffsetDateTime,
-) -> LoginGate {
-    if failures >= LOGIN_LOCK_AFTER
-        && let Some(last) = last_failure
-        && now < last + LOGIN_LOCK_FOR
-    {
-        return LoginGate::Locked {
-            until: last + LOGIN_LOCK_FOR,
-        };
-    }
-    if failures >= LOGIN_SLOW_AFTER {
-        let steps = (failures - LOGIN_SLOW_AFTER + 1).min(5);
-        return LoginGate::Delay(std::time::Duration::from_millis(250 * u64::from(steps)));
-    }
-    LoginGate::Allow
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::macros::datetime;
 
     #[test]
     fn order_numbers_read_back() {
@@ -163,20 +122,5 @@ mod tests {
         assert!(check_password("a@example.com", "A@example.com").is_err());
         assert!(check_password("correct horse battery", "a@b.c").is_ok());
         assert!(check_pickup_password("1234567").is_err());
-    }
-
-    #[test]
-    fn login_throttling() {
-        let now = datetime!(2026-11-25 12:00 UTC);
-        assert_eq!(login_gate(0, None, now), LoginGate::Allow);
-        assert!(matches!(login_gate(3, Some(now), now), LoginGate::Delay(_)));
-        assert!(matches!(
-            login_gate(10, Some(now), now),
-            LoginGate::Locked { .. }
-        ));
-        assert!(matches!(
-            login_gate(10, Some(now - Duration::minutes(31)), now),
-            LoginGate::Delay(_)
-        ));
     }
 }

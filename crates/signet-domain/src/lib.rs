@@ -4,11 +4,13 @@
 //! get values or a [`Refusal`] that says what is wrong and what to do.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod certificate;
 pub mod config;
 pub mod credentials;
 pub mod crl;
 pub mod error;
+pub mod guard;
 pub mod identity;
 pub mod key;
 pub mod notices;

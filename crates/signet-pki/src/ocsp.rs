@@ -194,6 +194,11 @@ pub struct OcspResponder {
 }
 
 impl OcspResponder {
+    /// Signs a throwaway message: the responder's key (file or HSM) is usable.
+    pub fn probe(&self) -> Result<(), PkiError> {
+        self.key.sign(b"signet readiness probe").map(|_| ())
+    }
+
     pub fn new(certificate_der: &[u8], key: Arc<dyn KeyBackend>) -> Result<Self, PkiError> {
         use der::Encode as _;
         let certificate = x509_cert02::Certificate::from_der(certificate_der).map_err(der07_err)?;

@@ -23,6 +23,15 @@ pub enum Compatibility {
 /// Iterations for key derivation and MAC (OpenSSL 3 uses 2048; more costs importers little).
 const ITERATIONS: u32 = 10_000;
 
+/// A friendly name PKCS#12 can carry: it is a BMPString (PKCS#9), which holds no character
+/// beyond U+FFFF, so those (e.g. U+20BB7 in Japanese names) become U+FFFD. The label is only
+/// what a key store lists; the certificate keeps the exact name.
+pub fn bmp_friendly_name(name: &str) -> String {
+    name.chars()
+        .map(|c| if u32::from(c) > 0xffff { '\u{fffd}' } else { c })
+        .collect()
+}
+
 /// Builds the PFX: `chain` is the issuing CA first, the root last.
 pub fn build(
     pkcs8: &[u8],
@@ -42,7 +51,7 @@ pub fn build(
     let local_key_id = digest::digest(&digest::SHA256, certificate_der).as_ref()[..20].to_vec();
     let mut store = KeyStore::new();
     store.add_entry(
-        friendly_name,
+        &bmp_friendly_name(friendly_name),
         KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(local_key_id, key, certs)),
     );
     let (encryption, mac) = match compatibility {

@@ -17,6 +17,12 @@ pub enum StoreError {
     /// The row changed under us: another request moved it first.
     #[error("{0}")]
     Conflict(String),
+    /// A statement of the unit of work failed earlier: it can only be undone.
+    #[error("the transaction was aborted by an earlier error; nothing was changed")]
+    Aborted,
+    /// A unit of work was committed without an audit record (a bug: every state change is recorded).
+    #[error("refusing to commit a state change without an audit record")]
+    Unaudited,
     /// The database URL is not one Signet understands.
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://USER@HOST/DB")]
     BadUrl(String),

@@ -1,6 +1,8 @@
-//! Signet's storage: one [`Store`] trait with intent-named methods; SQLite (the embedded
-//! default) and PostgreSQL (for several nodes) implement it with the same SQL, each with its
-//! own migrations.
+//! Signet's storage: a [`Store`] that reads, and units of work ([`Tx`]) that change state. Every
+//! change goes through a `Tx`, which commits its rows, its audit records (chained under the
+//! domain's rule, inside the same transaction) and the mail it sends, all or nothing. SQLite (the
+//! embedded default) and PostgreSQL (several nodes) implement both with the same SQL, each with
+//! its own migrations.
 #![forbid(unsafe_code)]
 
 mod backends;
@@ -35,6 +37,8 @@ pub struct IssuanceIntent {
     pub created_at: OffsetDateTime,
     /// The CRL shard named in the certificate's CDP.
     pub crl_shard: u32,
+    /// Why it exists: `order:NUMBER`, `operator` or `ca`.
+    pub origin: String,
 }
 
 /// Where a certificate stands in the issuance cycle.
@@ -43,7 +47,8 @@ pub enum IssuanceState {
     /// Recorded, not (known to be) signed.
     Intent,
     Issued,
-    /// Signing failed; nothing was issued under this serial.
+    /// Nothing was delivered under this serial. When it may have been signed (its process
+    /// died, or recording the result failed) it is also listed as revoked.
     Abandoned,
 }
 
@@ -67,61 +72,34 @@ pub struct Counts {
     pub abandoned: u64,
 }
 
-/// Everything Signet keeps. Methods say what happened, not which rows change.
+/// Reads, and the writes that are not state changes of the workflow (derived data: pre-signed
+/// OCSP responses and CRLs, the mail queue's delivery bookkeeping, rate-limit counters,
+/// readiness probes). State changes go through [`Store::begin`].
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
-    /// Records the plan to sign; fails with [`StoreError::SerialTaken`] if the serial was used.
-    async fn record_issuance_intent(&self, intent: &IssuanceIntent) -> Result<(), StoreError>;
-    /// Completes an intent with the signed certificate.
-    async fn record_issued(
-        &self,
-        serial: &Serial,
-        der: &[u8],
-        at: OffsetDateTime,
-    ) -> Result<(), StoreError>;
-    /// Marks an intent whose signing failed, with the reason.
-    async fn abandon_intent(
-        &self,
-        serial: &Serial,
-        reason: &str,
-        at: OffsetDateTime,
-    ) -> Result<(), StoreError>;
+    /// Starts a unit of work. Nothing it does is visible to others, or stays, until
+    /// [`Tx::commit`]; dropping it undoes everything.
+    async fn begin(&self) -> Result<Box<dyn Tx>, StoreError>;
+
     async fn certificate(&self, serial: &Serial) -> Result<Option<CertificateRecord>, StoreError>;
-    /// Intents never completed nor abandoned: a crash between recording and signing.
+    /// Intents never completed nor abandoned: issuance in progress, or interrupted.
     async fn unfinished_intents(&self) -> Result<Vec<IssuanceIntent>, StoreError>;
     async fn counts(&self) -> Result<Counts, StoreError>;
+    /// Issued subscriber certificates that no order names and that no operator issued: none
+    /// should exist; reconciliation reports and revokes any it finds.
+    async fn unlinked_certificates(&self) -> Result<Vec<CertificateRecord>, StoreError>;
 
     // Accounts and sessions.
-    /// Fails with [`StoreError::Duplicate`] when the e-mail address has an account.
-    async fn create_account(&self, account: &NewAccount) -> Result<i64, StoreError>;
     async fn account(&self, id: i64) -> Result<Option<Account>, StoreError>;
     async fn account_by_email(&self, email: &str) -> Result<Option<Account>, StoreError>;
-    async fn confirm_account_email(&self, id: i64) -> Result<(), StoreError>;
-    async fn set_password(&self, id: i64, password_hash: &str) -> Result<(), StoreError>;
-    async fn record_login_failure(&self, id: i64, at: OffsetDateTime) -> Result<(), StoreError>;
-    async fn clear_login_failures(&self, id: i64) -> Result<(), StoreError>;
-    async fn create_session(
-        &self,
-        hash: &str,
-        account: i64,
-        expires_at: OffsetDateTime,
-        at: OffsetDateTime,
-    ) -> Result<(), StoreError>;
     /// The account of a live session.
     async fn session_account(
         &self,
         hash: &str,
         now: OffsetDateTime,
     ) -> Result<Option<i64>, StoreError>;
-    async fn end_session(&self, hash: &str) -> Result<(), StoreError>;
-
-    // Mailed single-use tokens, stored by hash.
-    async fn create_token(
-        &self,
-        hash: &str,
-        token: &TokenRecord,
-        at: OffsetDateTime,
-    ) -> Result<(), StoreError>;
+    /// How many live sessions an account has.
+    async fn live_sessions(&self, account: i64, now: OffsetDateTime) -> Result<u64, StoreError>;
     /// The token if it is unused and unexpired, without using it.
     async fn live_token(
         &self,
@@ -129,18 +107,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         purpose: &str,
         now: OffsetDateTime,
     ) -> Result<Option<TokenRecord>, StoreError>;
-    /// Uses the token: exactly one caller gets it, once.
-    async fn use_token(
-        &self,
-        hash: &str,
-        purpose: &str,
-        now: OffsetDateTime,
-    ) -> Result<Option<TokenRecord>, StoreError>;
-    /// Makes a used token usable again (the work it guarded failed before completing).
-    async fn restore_token(&self, hash: &str) -> Result<(), StoreError>;
 
     // Orders.
-    async fn create_order(&self, order: &OrderRecord) -> Result<(), StoreError>;
     async fn order(&self, order_number: &str) -> Result<Option<OrderRecord>, StoreError>;
     /// Orders placed by an account, newest first.
     async fn orders_placed_by(&self, account: i64) -> Result<Vec<OrderRecord>, StoreError>;
@@ -148,140 +116,56 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn orders_in_country(&self, country: &str) -> Result<Vec<OrderRecord>, StoreError>;
     /// Orders in a status, oldest first (the vetting queue).
     async fn orders_with_status(&self, status: &str) -> Result<Vec<OrderRecord>, StoreError>;
-    /// Moves an order from `from` to `to` if it is still in `from`; fails with
-    /// [`StoreError::Conflict`] if someone else moved it first.
-    async fn transition_order(
-        &self,
-        order_number: &str,
-        from: &str,
-        to: &str,
-        ready_since: Option<OffsetDateTime>,
-        certificate_serial: Option<&str>,
-        at: OffsetDateTime,
-    ) -> Result<(), StoreError>;
-    async fn confirm_approval_email(
-        &self,
-        order_number: &str,
-        at: OffsetDateTime,
-    ) -> Result<(), StoreError>;
-    async fn record_attestation(
-        &self,
-        order_number: &str,
-        agent: i64,
-        at: OffsetDateTime,
-    ) -> Result<(), StoreError>;
-    /// Counts a wrong pickup password; returns the new count.
-    async fn record_pickup_failure(&self, order_number: &str) -> Result<u32, StoreError>;
-    async fn reset_pickup_failures(&self, order_number: &str) -> Result<(), StoreError>;
-
-    // Documents and history.
-    /// Stores the content once per SHA-256 and attaches it to the order.
-    async fn attach_document(
-        &self,
-        doc: &DocumentRecord,
-        content: &[u8],
-    ) -> Result<i64, StoreError>;
+    /// Orders whose pickup claim lapsed before `now` (its process died or hung).
+    async fn lapsed_pickup_claims(&self, now: OffsetDateTime)
+    -> Result<Vec<OrderRecord>, StoreError>;
     async fn documents(&self, order_number: &str) -> Result<Vec<DocumentRecord>, StoreError>;
     async fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError>;
-    async fn add_order_event(
-        &self,
-        order_number: &str,
-        event: &OrderEventRecord,
-    ) -> Result<(), StoreError>;
     async fn order_events(&self, order_number: &str) -> Result<Vec<OrderEventRecord>, StoreError>;
+    /// The order a certificate was picked up for.
+    async fn order_for_certificate(&self, serial: &str) -> Result<Option<OrderRecord>, StoreError>;
 
     // Audit log.
     async fn last_audit_entry(&self) -> Result<Option<AuditEntry>, StoreError>;
-    /// Appends; fails with [`StoreError::Conflict`] if `seq` is taken (a concurrent append won).
-    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
     async fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError>;
+    /// The newest records whose action starts with `prefix`, at most `limit`.
+    async fn recent_audit(&self, prefix: &str, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
 
     // Certificate lifecycle.
-    /// Revokes an issued certificate once, keeping its DER-encoded CRL entry;
-    /// [`StoreError::Conflict`] if it is not issued or already revoked.
-    async fn revoke_certificate(
-        &self,
-        serial: &Serial,
-        reason: &str,
-        at: OffsetDateTime,
-        crl_entry: &[u8],
-    ) -> Result<(), StoreError>;
-    /// The order a certificate was picked up for.
-    async fn order_for_certificate(&self, serial: &str) -> Result<Option<OrderRecord>, StoreError>;
     /// Issued, unrevoked certificates whose notAfter falls in [from, to).
     async fn certificates_expiring(
         &self,
         from: OffsetDateTime,
         to: OffsetDateTime,
     ) -> Result<Vec<CertificateRecord>, StoreError>;
-    /// Records that a reminder was sent; false if it had been sent before.
-    async fn record_reminder(
-        &self,
-        serial: &str,
-        kind: &str,
-        at: OffsetDateTime,
-    ) -> Result<bool, StoreError>;
-    /// Attaches the documents of one order to another (evidence carried over on reorder/renewal).
-    async fn copy_documents(&self, from: &str, to: &str) -> Result<u64, StoreError>;
 
     // CRLs.
-    /// The next CRL number of a shard (1, 2, …), atomically: concurrent callers never get the same.
-    async fn next_crl_number(&self, issuer: &str, shard: u32) -> Result<u64, StoreError>;
+    /// Allocates a shard's next CRL number and reads what it must list, in one transaction
+    /// that holds the shard's number row: a CRL numbered higher never lists less. `each` gets
+    /// the stored entries concatenated in chunks and may stop early.
+    async fn crl_snapshot(
+        &self,
+        issuer: &str,
+        shard: u32,
+        each: &mut (dyn for<'b> FnMut(CrlChunk<'b>) -> ControlFlow<()> + Send),
+    ) -> Result<CrlSnapshot, StoreError>;
+    /// Stores a signed CRL (numbers may arrive out of order; the highest is served).
     async fn store_crl(&self, crl: &CrlRecord) -> Result<(), StoreError>;
     /// The newest CRL of a shard.
     async fn latest_crl(&self, issuer: &str, shard: u32) -> Result<Option<CrlRecord>, StoreError>;
+    /// Shards (issuer, shard) with a revocation that their newest CRL does not cover.
+    async fn shards_behind_revocations(&self) -> Result<Vec<(String, u32)>, StoreError>;
     /// Every revoked certificate an issuer signed.
     async fn revoked_certificates(&self, issuer: &str) -> Result<Vec<RevokedRecord>, StoreError>;
-    /// Passes the stored CRL entries of one shard to `each`, concatenated in chunks of
-    /// thousands; `each` may stop early. Returns how many entries were passed.
-    async fn for_each_crl_entry_chunk(
-        &self,
-        issuer: &str,
-        shard: u32,
-        each: &mut (dyn for<'b> FnMut(&'b [u8]) -> ControlFlow<()> + Send),
-    ) -> Result<u64, StoreError>;
-    /// Streams the revoked certificates of one CRL shard that have no stored CRL entry (revoked
-    /// before entries were stored) into `each`; `each` may stop early. Returns how many rows
-    /// were passed.
-    async fn for_each_revoked_in_shard(
-        &self,
-        issuer: &str,
-        shard: u32,
-        each: &mut (dyn FnMut(RevokedRecord) -> ControlFlow<()> + Send),
-    ) -> Result<u64, StoreError>;
     /// Every account that is not a subscriber, by e-mail address.
     async fn staff_accounts(&self) -> Result<Vec<Account>, StoreError>;
-    /// Removes an account's TOTP secret: its next log-in sets up a new one.
-    async fn clear_totp(&self, id: i64) -> Result<(), StoreError>;
-    /// Stores a new (sealed) TOTP secret; the second factor is off until a code verifies.
-    async fn set_totp_secret(&self, id: i64, sealed: &[u8]) -> Result<(), StoreError>;
-    /// Accepts a TOTP time step once: true (and the second factor enabled) only if the step is
-    /// later than every step accepted before, so a code cannot be replayed.
-    async fn accept_totp_step(&self, id: i64, step: i64) -> Result<bool, StoreError>;
-    // Support.
-    /// Stores a support request (its `id` is ignored) and returns its id.
-    async fn create_support_request(&self, r: &SupportRequestRecord) -> Result<i64, StoreError>;
+
+    // Support, alerts, relying services, dashboard figures.
     /// Unanswered requests first (oldest first), then answered ones (newest first), at most `limit`.
     async fn support_requests(&self, limit: u32) -> Result<Vec<SupportRequestRecord>, StoreError>;
     async fn support_request(&self, id: i64) -> Result<Option<SupportRequestRecord>, StoreError>;
-    /// Records a reply and marks the request answered.
-    async fn add_support_reply(
-        &self,
-        request_id: i64,
-        answered_by: i64,
-        message: &str,
-        at: OffsetDateTime,
-    ) -> Result<(), StoreError>;
-
-    // Alerts, relying services, dashboard figures.
-    /// Stores an alert (its `id` is ignored) and returns its id.
-    async fn create_alert(&self, alert: &AlertRecord) -> Result<i64, StoreError>;
-    /// Sets an alert's end (ends it now, or moves the end).
-    async fn end_alert(&self, id: i64, at: OffsetDateTime) -> Result<(), StoreError>;
     /// The newest alerts first, at most `limit`.
     async fn alerts(&self, limit: u32) -> Result<Vec<AlertRecord>, StoreError>;
-    /// Stores a relying service (its `id` is ignored) and returns its id.
-    async fn create_relying_service(&self, s: &RelyingServiceRecord) -> Result<i64, StoreError>;
     /// Every relying service, by name.
     async fn relying_services(&self) -> Result<Vec<RelyingServiceRecord>, StoreError>;
     /// How many orders are in each status.
@@ -294,10 +178,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// A number that grows with every revocation (any node, any process).
     async fn revocation_epoch(&self) -> Result<i64, StoreError>;
 
-    // OCSP.
-    /// Stores (or replaces) the pre-signed response for a certificate.
-    async fn store_ocsp_response(&self, response: &OcspRecord) -> Result<(), StoreError>;
-    /// Stores (or replaces) many responses in one transaction (the refresh job's batches).
+    // OCSP (derived data).
+    /// Stores (or replaces) many responses in one transaction. A response signed before the
+    /// certificate's latest revocation is dropped rather than stored: it would say "good".
     async fn store_ocsp_responses(&self, responses: &[OcspRecord]) -> Result<(), StoreError>;
     async fn ocsp_response(&self, serial: &str) -> Result<Option<OcspRecord>, StoreError>;
     /// Unexpired subscriber certificates whose response is missing or was signed before
@@ -309,6 +192,261 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         after: &str,
         limit: u32,
     ) -> Result<Vec<StatusRecord>, StoreError>;
+
+    // The mail outbox (delivery bookkeeping; messages are queued by a Tx).
+    /// Claims up to `limit` due messages for `lease` so that no other worker or node sends them
+    /// meanwhile.
+    async fn claim_mail(
+        &self,
+        now: OffsetDateTime,
+        lease: time::Duration,
+        limit: u32,
+    ) -> Result<Vec<MailRecord>, StoreError>;
+    async fn mail_sent(&self, id: i64, at: OffsetDateTime) -> Result<(), StoreError>;
+    /// Records a failed attempt: tried again at `retry_at`, or dead (given up) when `None`.
+    async fn mail_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> Result<(), StoreError>;
+    /// Makes dead or waiting messages due now (an administrator's "retry now"); how many.
+    async fn retry_mail_now(&self, id: Option<i64>, now: OffsetDateTime)
+    -> Result<u64, StoreError>;
+    /// The newest messages (without bodies' attachments), at most `limit`.
+    async fn recent_mail(&self, limit: u32) -> Result<Vec<MailRecord>, StoreError>;
+    /// Messages per state.
+    async fn mail_state_counts(&self) -> Result<Vec<(String, u64)>, StoreError>;
+
+    // Rate limits and readiness.
+    /// Counts one hit on `key` in a fixed window of `window` and returns the hits in the current
+    /// window, this one included (atomic: concurrent hits all count).
+    async fn hit(
+        &self,
+        key: &str,
+        window: time::Duration,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
+    /// Takes one hit back from `key`'s current window (an attempt that turned out fine).
+    async fn forgive(
+        &self,
+        key: &str,
+        window: time::Duration,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// The hits on `key` in its current window, without counting one.
+    async fn hits(
+        &self,
+        key: &str,
+        window: time::Duration,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
+    /// Writes a row and reads it back: the store accepts writes.
+    async fn probe(&self, node: &str, now: OffsetDateTime) -> Result<(), StoreError>;
+}
+
+/// One unit of work: state changes that commit together with their audit records and mail, or
+/// not at all. Each change that depends on the current state is a compare-and-set and fails
+/// with [`StoreError::Conflict`] when someone else changed it first.
+#[async_trait]
+pub trait Tx: Send {
+    // Issuance.
+    /// Records the plan to sign; fails with [`StoreError::SerialTaken`] if the serial was used.
+    async fn record_issuance_intent(&mut self, intent: &IssuanceIntent) -> Result<(), StoreError>;
+    /// Completes an open intent with the signed certificate.
+    async fn complete_issuance(
+        &mut self,
+        serial: &Serial,
+        der: &[u8],
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Closes an open intent whose certificate was not delivered. With `revocation` (reason,
+    /// DER CRL entry) the serial is also listed as revoked, because it may have been signed.
+    async fn abandon_intent(
+        &mut self,
+        serial: &Serial,
+        note: &str,
+        at: OffsetDateTime,
+        revocation: Option<(&str, &[u8])>,
+    ) -> Result<(), StoreError>;
+    /// Revokes an issued certificate once, keeping its DER-encoded CRL entry and dropping its
+    /// pre-signed OCSP response; [`StoreError::Conflict`] if it is not issued or already revoked.
+    async fn revoke_certificate(
+        &mut self,
+        serial: &Serial,
+        reason: &str,
+        at: OffsetDateTime,
+        crl_entry: &[u8],
+    ) -> Result<(), StoreError>;
+
+    // Accounts and sessions.
+    /// Fails with [`StoreError::Duplicate`] when the e-mail address has an account.
+    async fn create_account(&mut self, account: &NewAccount) -> Result<i64, StoreError>;
+    async fn confirm_account_email(&mut self, id: i64) -> Result<(), StoreError>;
+    /// Sets the password and lifts any lock and failure count.
+    async fn set_password(&mut self, id: i64, password_hash: &str) -> Result<(), StoreError>;
+    /// Counts one log-in attempt that has not succeeded (yet): the failures so far, this one
+    /// included, and any lock. Concurrent attempts all count.
+    async fn count_login_attempt(
+        &mut self,
+        id: i64,
+        at: OffsetDateTime,
+    ) -> Result<LoginAttempt, StoreError>;
+    /// Locks log-ins until `until`, counts the lock and clears the failure count.
+    async fn lock_account(&mut self, id: i64, until: OffsetDateTime) -> Result<(), StoreError>;
+    /// A successful log-in: failures and lock history cleared.
+    async fn clear_login_failures(&mut self, id: i64) -> Result<(), StoreError>;
+    /// Lifts a lock (staff unlock) and clears the failures.
+    async fn unlock_account(&mut self, id: i64) -> Result<(), StoreError>;
+    async fn create_session(
+        &mut self,
+        hash: &str,
+        account: i64,
+        expires_at: OffsetDateTime,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    async fn end_session(&mut self, hash: &str) -> Result<(), StoreError>;
+    /// Ends every session of an account; returns how many.
+    async fn end_sessions_of(&mut self, account: i64) -> Result<u64, StoreError>;
+
+    // Mailed single-use tokens, stored by hash.
+    async fn create_token(
+        &mut self,
+        hash: &str,
+        token: &TokenRecord,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Uses the token: exactly one caller gets it, once.
+    async fn use_token(
+        &mut self,
+        hash: &str,
+        purpose: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<TokenRecord>, StoreError>;
+    /// Spends every live token of a purpose for an order or an account (a fresh link replaces
+    /// them); returns how many.
+    async fn retire_tokens(
+        &mut self,
+        purpose: &str,
+        order_number: Option<&str>,
+        account: Option<i64>,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
+
+    // Orders.
+    async fn create_order(&mut self, order: &OrderRecord) -> Result<(), StoreError>;
+    /// Moves an order from `from` to `to` if it is still in `from` and no pickup holds it.
+    async fn transition_order(
+        &mut self,
+        order_number: &str,
+        from: &str,
+        to: &str,
+        ready_since: Option<OffsetDateTime>,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Claims a ready order for one pickup: the serial being issued, the link spent, until when.
+    /// Fails with [`StoreError::Conflict`] unless the order is ready and unclaimed (or its
+    /// claim lapsed). Resets the wrong-password count.
+    async fn claim_pickup(
+        &mut self,
+        order_number: &str,
+        serial: &str,
+        token_hash: &str,
+        until: OffsetDateTime,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// The claimed pickup succeeded: the order is issued with this serial.
+    async fn complete_pickup(
+        &mut self,
+        order_number: &str,
+        serial: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Gives up a claim (still held by `serial`) and makes its link usable again.
+    async fn release_pickup(
+        &mut self,
+        order_number: &str,
+        serial: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    async fn confirm_approval_email(
+        &mut self,
+        order_number: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    async fn record_attestation(
+        &mut self,
+        order_number: &str,
+        agent: i64,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Counts one pickup attempt that has not succeeded (yet); returns the count so far.
+    async fn count_pickup_attempt(&mut self, order_number: &str) -> Result<u32, StoreError>;
+    async fn reset_pickup_failures(&mut self, order_number: &str) -> Result<(), StoreError>;
+    /// Stores the content once per SHA-256 and attaches it to the order.
+    async fn attach_document(
+        &mut self,
+        doc: &DocumentRecord,
+        content: &[u8],
+    ) -> Result<i64, StoreError>;
+    /// Attaches the documents of one order to another (evidence carried over); how many.
+    async fn copy_documents(&mut self, from: &str, to: &str) -> Result<u64, StoreError>;
+    async fn add_order_event(
+        &mut self,
+        order_number: &str,
+        event: &OrderEventRecord,
+    ) -> Result<(), StoreError>;
+    /// Records that a reminder was sent; false if it had been sent before.
+    async fn record_reminder(
+        &mut self,
+        serial: &str,
+        kind: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    // Second factor.
+    /// Removes an account's TOTP secret: its next log-in sets up a new one.
+    async fn clear_totp(&mut self, id: i64) -> Result<(), StoreError>;
+    /// Stores a new (sealed) TOTP secret; the second factor is off until a code verifies.
+    async fn set_totp_secret(&mut self, id: i64, sealed: &[u8]) -> Result<(), StoreError>;
+    /// Accepts a TOTP time step once: true (and the second factor enabled) only if the step is
+    /// later than every step accepted before, so a code cannot be replayed.
+    async fn accept_totp_step(&mut self, id: i64, step: i64) -> Result<bool, StoreError>;
+
+    // Support, alerts, relying services.
+    /// Stores a support request (its `id` is ignored) and returns its id.
+    async fn create_support_request(&mut self, r: &SupportRequestRecord)
+    -> Result<i64, StoreError>;
+    /// Records a reply and marks the request answered.
+    async fn add_support_reply(
+        &mut self,
+        request_id: i64,
+        answered_by: i64,
+        message: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Stores an alert (its `id` is ignored) and returns its id.
+    async fn create_alert(&mut self, alert: &AlertRecord) -> Result<i64, StoreError>;
+    /// Sets an alert's end (ends it now, or moves the end).
+    async fn end_alert(&mut self, id: i64, at: OffsetDateTime) -> Result<(), StoreError>;
+    /// Stores a relying service (its `id` is ignored) and returns its id.
+    async fn create_relying_service(
+        &mut self,
+        s: &RelyingServiceRecord,
+    ) -> Result<i64, StoreError>;
+
+    // Mail and audit.
+    /// Queues a message; the outbox worker delivers it once this unit of work commits.
+    async fn enqueue_mail(&mut self, mail: &NewMail) -> Result<(), StoreError>;
+    /// Adds an audit record; at commit it is chained after the log's last record.
+    fn audit(&mut self, record: AuditRecord);
+    /// How many audit records and mails this unit of work holds so far.
+    fn pending(&self) -> (usize, usize);
+    /// Undoes everything (dropping a unit of work does too, at the cost of its connection).
+    async fn rollback(self: Box<Self>) -> Result<(), StoreError>;
+    /// Commits everything, the audit records chained in order. Refuses (and undoes) a unit of
+    /// work without an audit record: no state change goes unrecorded.
+    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }
 
 /// Opens the store a URL names: `postgres://…` or `sqlite://PATH`; migrations run on open.

@@ -32,6 +32,10 @@ pub struct Account {
     pub totp_enabled: bool,
     /// The last accepted TOTP time step (codes are single-use).
     pub totp_last_step: Option<i64>,
+    /// Log-ins are refused until then.
+    pub locked_until: Option<OffsetDateTime>,
+    /// How often the account was locked since its last successful log-in (locks grow).
+    pub lock_count: u32,
 }
 
 impl std::fmt::Debug for Account {
@@ -43,6 +47,14 @@ impl std::fmt::Debug for Account {
             .field("region", &self.region)
             .finish_non_exhaustive()
     }
+}
+
+/// A log-in attempt as counted: the failures so far and the account's lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginAttempt {
+    pub failures: u32,
+    pub locked_until: Option<OffsetDateTime>,
+    pub lock_count: u32,
 }
 
 /// A mailed token (stored by its hash only).
@@ -81,6 +93,10 @@ pub struct OrderRecord {
     pub order_kind: String,
     /// A reissue keeps the end date of the certificate it replaces.
     pub fixed_not_after: Option<OffsetDateTime>,
+    /// A pickup in progress: the serial being issued…
+    pub claimed_serial: Option<String>,
+    /// …until when, if its process died.
+    pub claim_expires_at: Option<OffsetDateTime>,
 }
 
 impl std::fmt::Debug for OrderRecord {
@@ -128,6 +144,17 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
+/// An audit record before it is chained (the store numbers and hashes it at commit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub at: OffsetDateTime,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    /// JSON text.
+    pub detail: String,
+}
+
 /// One signed CRL of a shard.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CrlRecord {
@@ -137,6 +164,68 @@ pub struct CrlRecord {
     pub this_update: OffsetDateTime,
     pub next_update: OffsetDateTime,
     pub der: Vec<u8>,
+    /// The revocation epoch its snapshot was taken at: it lists every revocation up to it.
+    pub covers_epoch: i64,
+}
+
+/// What a CRL snapshot passes along: stored DER entries (concatenated), or a revoked
+/// certificate from before entries were stored, to encode.
+#[derive(Debug)]
+pub enum CrlChunk<'a> {
+    Encoded(&'a [u8]),
+    Unencoded(RevokedRecord),
+}
+
+/// A CRL number allocated together with the snapshot of what the CRL lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CrlSnapshot {
+    pub number: u64,
+    pub covers_epoch: i64,
+    pub entries: u64,
+}
+
+/// A message to queue.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewMail {
+    pub to: String,
+    pub subject: String,
+    /// Bodies carry single-use links: `Debug` hides them.
+    pub body: String,
+    /// (file name, media type, content).
+    pub attachment: Option<(String, String, Vec<u8>)>,
+    pub created_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for NewMail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewMail")
+            .field("to", &self.to)
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A queued message and its delivery state: `queued`, `sent` or `dead` (given up).
+#[derive(Clone, PartialEq, Eq)]
+pub struct MailRecord {
+    pub id: i64,
+    pub mail: NewMail,
+    pub state: String,
+    pub attempts: u32,
+    pub next_attempt_at: OffsetDateTime,
+    pub last_error: Option<String>,
+    pub sent_at: Option<OffsetDateTime>,
+}
+
+impl std::fmt::Debug for MailRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailRecord")
+            .field("id", &self.id)
+            .field("mail", &self.mail)
+            .field("state", &self.state)
+            .field("attempts", &self.attempts)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A revoked certificate, as a CRL lists it.
@@ -165,6 +254,8 @@ pub struct OcspRecord {
     pub this_update: OffsetDateTime,
     pub next_update: OffsetDateTime,
     pub der: Vec<u8>,
+    /// Whether it says "revoked" (a "good" one is never stored once the certificate is revoked).
+    pub revoked: bool,
 }
 
 /// A system alert (R-AUX-1).

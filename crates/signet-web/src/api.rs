@@ -21,6 +21,7 @@ use signet_app::pickup::PickupRequest;
 use signet_domain::order::change_refused;
 use signet_domain::role::Actor;
 
+use crate::client::ClientAddr;
 use crate::problem::Problem;
 
 type AppState = State<Arc<Signet>>;
@@ -140,8 +141,12 @@ pub(crate) struct SignUp {
 }
 
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "signet", request_body = SignUp, responses((status = 202, description = "Account created; a confirmation link was mailed"), (status = 422, description = "Invalid e-mail, name or password")))]
-async fn sign_up(State(s): AppState, Json(b): Json<SignUp>) -> ApiResult<Response> {
-    s.sign_up(&b.email, &b.password, &b.name).await?;
+async fn sign_up(
+    State(s): AppState,
+    ClientAddr(client): ClientAddr,
+    Json(b): Json<SignUp>,
+) -> ApiResult<Response> {
+    s.sign_up(&b.email, &b.password, &b.name, &client).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"status": "check your mailbox for the confirmation link"})),
@@ -179,9 +184,12 @@ pub(crate) struct EnrollmentRequest {
 #[utoipa::path(post, path = "/api/v1/second-factor", tag = "signet", request_body = EnrollmentRequest, responses((status = 201, description = "TOTP secret (base32) and otpauth URI for an authenticator app; the first log-in with a valid code turns the second factor on"), (status = 401, description = "Wrong e-mail or password"), (status = 409, description = "Not a role that uses a second factor, or already set up")))]
 async fn enroll_second_factor(
     State(s): AppState,
+    ClientAddr(client): ClientAddr,
     Json(b): Json<EnrollmentRequest>,
 ) -> ApiResult<Response> {
-    let e = s.start_totp_enrollment(&b.email, &b.password).await?;
+    let e = s
+        .start_totp_enrollment(&b.email, &b.password, &client)
+        .await?;
     Ok((
         StatusCode::CREATED,
         [(header::CACHE_CONTROL, "no-store")],
@@ -191,9 +199,13 @@ async fn enroll_second_factor(
 }
 
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "signet", request_body = Credentials, responses((status = 201, description = "Session token (also set as an HttpOnly cookie)"), (status = 401, description = "Wrong e-mail or password"), (status = 403, description = "E-mail not confirmed yet"), (status = 423, description = "Locked after too many failures")))]
-async fn log_in(State(s): AppState, Json(b): Json<Credentials>) -> ApiResult<Response> {
+async fn log_in(
+    State(s): AppState,
+    ClientAddr(client): ClientAddr,
+    Json(b): Json<Credentials>,
+) -> ApiResult<Response> {
     let session = s
-        .log_in(&b.email, &b.password, b.totp_code.as_deref())
+        .log_in(&b.email, &b.password, b.totp_code.as_deref(), &client)
         .await?;
     let secure = if s.config.base_url.starts_with("https://") {
         "; Secure"
@@ -225,8 +237,12 @@ pub(crate) struct ResetRequest {
 }
 
 #[utoipa::path(post, path = "/api/v1/password-resets", tag = "signet", request_body = ResetRequest, responses((status = 202, description = "A reset link was mailed if the address has an account")))]
-async fn request_reset(State(s): AppState, Json(b): Json<ResetRequest>) -> ApiResult<Response> {
-    s.request_password_reset(&b.email).await?;
+async fn request_reset(
+    State(s): AppState,
+    ClientAddr(client): ClientAddr,
+    Json(b): Json<ResetRequest>,
+) -> ApiResult<Response> {
+    s.request_password_reset(&b.email, &client).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"status": "if the address has an account, a reset link was mailed"})),
@@ -448,7 +464,7 @@ async fn pickup(
     Path(token): Path<String>,
     Json(b): Json<PickupRequest>,
 ) -> ApiResult<Response> {
-    let picked = s.pick_up(&token, b).await?;
+    let picked = s.pick_up_detached(token, b).await?;
     // The PFX password is in this body only: never cache it.
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(json!(picked))).into_response())
 }

@@ -12,6 +12,7 @@ use axum::routing::get;
 use signet_app::issue::Signet;
 
 pub mod api;
+pub mod client;
 pub mod links;
 pub mod ocsp;
 pub mod portal;
@@ -26,6 +27,7 @@ pub fn router(signet: Arc<Signet>) -> Router {
         .merge(ocsp::routes())
         .merge(portal::routes())
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/repository/{file}", get(repository_file))
         .route("/crl/{ca}/{file}", get(crl))
         .with_state(signet)
@@ -34,14 +36,29 @@ pub fn router(signet: Arc<Signet>) -> Router {
         }))
 }
 
-async fn healthz(State(signet): State<Arc<Signet>>) -> Response {
-    match signet.store.counts().await {
-        Ok(_) => (StatusCode::OK, "ok\n").into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "health check: store unavailable");
-            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response()
+/// Liveness: the process answers. It touches nothing else, so that a slow database or mail
+/// relay never makes an orchestrator kill a node that would recover.
+async fn healthz() -> Response {
+    (StatusCode::OK, "ok\n").into_response()
+}
+
+/// Readiness: the store accepts writes, every CA key signs, the mail worker runs.
+async fn readyz(State(signet): State<Arc<Signet>>) -> Response {
+    let r = signet.readiness().await;
+    let status = if r.ready {
+        StatusCode::OK
+    } else {
+        for c in r.checks.iter().filter(|c| !c.ok) {
+            tracing::warn!(check = c.name, detail = ?c.detail, "not ready");
         }
-    }
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Json(r),
+    )
+        .into_response()
 }
 
 /// Every CA certificate, name → DER.

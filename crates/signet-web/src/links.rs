@@ -64,11 +64,7 @@ fn ok_page(title: &str, body: &str) -> Response {
 
 fn error_page(e: &signet_app::AppError) -> Response {
     let status = status_of(e);
-    let message = if status.is_server_error() {
-        "Something went wrong on our side. Please try again later.".to_owned()
-    } else {
-        e.to_string()
-    };
+    let message = crate::problem::message_of(e);
     page(
         status,
         "That did not work",
@@ -175,7 +171,7 @@ async fn pickup(
         compatibility: f.compatibility,
         csr,
     };
-    match s.pick_up(&token, request).await {
+    match s.pick_up_detached(token, request).await {
         Ok(p) => {
             let pfx = match (&p.pkcs12, &p.pkcs12_password) {
                 (Some(pfx), Some(password)) => format!(

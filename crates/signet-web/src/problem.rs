@@ -33,6 +33,10 @@ fn refusal_status(r: &Refusal) -> StatusCode {
 
 pub fn status_of(e: &AppError) -> StatusCode {
     use signet_pki::PkiError;
+    use signet_store::StoreError;
+    if e.is_unavailable() {
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
     match e {
         AppError::Refused(r) | AppError::Pki(PkiError::Refused(r)) => refusal_status(r),
         AppError::Pki(
@@ -46,7 +50,23 @@ pub fn status_of(e: &AppError) -> StatusCode {
         AppError::Conflict(_) => StatusCode::CONFLICT,
         AppError::Gone(_) => StatusCode::GONE,
         AppError::Locked(_) => StatusCode::LOCKED,
+        AppError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+        AppError::Store(StoreError::Conflict(_) | StoreError::Duplicate(_)) => StatusCode::CONFLICT,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// What a person may be told of an error: the application's own message, or for failures on
+/// our side a generic one (the details go to the log).
+pub fn message_of(e: &AppError) -> String {
+    let status = status_of(e);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        "The service is briefly unavailable; nothing was changed. Please try again in a moment.".into()
+    } else if status.is_server_error() {
+        tracing::error!(error = %e, "request failed");
+        "Something went wrong on our side. Please try again later.".into()
+    } else {
+        e.to_string()
     }
 }
 
@@ -66,9 +86,29 @@ pub fn problem(status: StatusCode, detail: &str) -> Response {
     response
 }
 
+/// Seconds after which a refused request may be tried again, when that is known.
+fn retry_after(e: &AppError) -> Option<&'static str> {
+    match e {
+        e if e.is_unavailable() => Some("5"),
+        AppError::TooMany(_) => Some("900"),
+        _ => None,
+    }
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = status_of(&self.0);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            tracing::warn!(error = %self.0, "request refused: the store is unavailable");
+            let mut r = problem(
+                status,
+                "the database is unavailable right now; nothing was changed: try again shortly",
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            return r;
+        }
+        let retry = retry_after(&self.0);
         if status.is_server_error() {
             tracing::error!(error = %self.0, "request failed");
             return problem(
@@ -76,6 +116,11 @@ impl IntoResponse for Problem {
                 "internal error; the operators have the details in the log",
             );
         }
-        problem(status, &self.0.to_string())
+        let mut r = problem(status, &self.0.to_string());
+        if let Some(seconds) = retry {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
+        }
+        r
     }
 }

@@ -11,7 +11,7 @@ use signet_app::issue::Signet;
 
 use super::pages::CertificatePage;
 use super::{PageContext, refusal};
-use crate::problem::status_of;
+use crate::problem::{message_of, status_of};
 
 #[derive(Deserialize)]
 pub struct Notice {
@@ -85,7 +85,7 @@ pub async fn revoke(
     }
     match s.revoke(actor, &serial, &f.reason).await {
         Ok(()) => Redirect::to(&format!("/certificates/{serial}?revoked=1")).into_response(),
-        Err(e) => page(&s, &ctx, &serial, status_of(&e), None, Some(e.to_string())).await,
+        Err(e) => page(&s, &ctx, &serial, status_of(&e), None, Some(message_of(&e))).await,
     }
 }
 
@@ -117,7 +117,7 @@ async fn new_order_from(
             let notice = if reissue { "reissued" } else { "renewed" };
             Redirect::to(&format!("/orders/{}?{notice}=1", order.order_number)).into_response()
         }
-        Err(e) => page(s, &ctx, serial, status_of(&e), None, Some(e.to_string())).await,
+        Err(e) => page(s, &ctx, serial, status_of(&e), None, Some(message_of(&e))).await,
     }
 }
 

@@ -25,6 +25,8 @@ pub struct PageContext {
     secure: bool,
     session: Option<(String, Actor, Account)>,
     alerts: Vec<(String, String)>,
+    /// The client's address (per-client limits, audit).
+    pub client: String,
 }
 
 impl FromRequestParts<Arc<Signet>> for PageContext {
@@ -56,6 +58,7 @@ impl FromRequestParts<Arc<Signet>> for PageContext {
             .map(|a| (a.kind, a.title))
             .collect();
         Ok(PageContext {
+            client: crate::client::ClientAddr::of(parts, signet).0,
             alerts,
             csrf,
             fresh,

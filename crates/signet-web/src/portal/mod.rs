@@ -41,7 +41,7 @@ use pages::{
 };
 
 use crate::api::SESSION_COOKIE;
-use crate::problem::status_of;
+use crate::problem::{message_of, status_of};
 
 pub fn routes() -> Router<Arc<Signet>> {
     Router::new()
@@ -173,12 +173,7 @@ async fn help(ctx: PageContext) -> Response {
 /// The page a refused action shows: the application's own message, or a generic one for 5xx.
 pub(crate) fn refusal(ctx: &PageContext, e: &signet_app::AppError) -> Response {
     let status = status_of(e);
-    let message = if status.is_server_error() {
-        tracing::error!(error = %e, "portal request failed");
-        "Something went wrong on our side. Please try again later.".to_owned()
-    } else {
-        e.to_string()
-    };
+    let message = message_of(e);
     ctx.render(status, |nav| ErrorPage {
         nav,
         title: "That did not work".into(),
@@ -238,7 +233,7 @@ async fn log_in(
         return r;
     }
     let code = Some(f.totp_code.trim()).filter(|c| !c.is_empty());
-    match s.log_in(&f.email, &f.password, code).await {
+    match s.log_in(&f.email, &f.password, code, &ctx.client).await {
         Ok(session) => {
             let cookie = ctx.cookie(SESSION_COOKIE, &session.token);
             let home = match session.role {
@@ -250,7 +245,7 @@ async fn log_in(
             ([(header::SET_COOKIE, cookie)], Redirect::to(home)).into_response()
         }
         Err(signet_app::AppError::SecondFactorSetup(_)) => {
-            match s.start_totp_enrollment(&f.email, &f.password).await {
+            match s.start_totp_enrollment(&f.email, &f.password, &ctx.client).await {
                 Ok(e) => ctx.render(StatusCode::OK, |nav| EnrollPage {
                     nav,
                     email: f.email.trim().to_owned(),
@@ -260,10 +255,10 @@ async fn log_in(
                         base64::engine::general_purpose::STANDARD.encode(e.qr_svg)
                     ),
                 }),
-                Err(e) => login_form(&ctx, status_of(&e), &f.email, Some(e.to_string())),
+                Err(e) => login_form(&ctx, status_of(&e), &f.email, Some(message_of(&e))),
             }
         }
-        Err(e) => login_form(&ctx, status_of(&e), &f.email, Some(e.to_string())),
+        Err(e) => login_form(&ctx, status_of(&e), &f.email, Some(message_of(&e))),
     }
 }
 
@@ -312,7 +307,7 @@ async fn sign_up(
     if let Some(r) = ctx.csrf_refusal(&f.csrf) {
         return r;
     }
-    match s.sign_up(&f.email, &f.password, &f.name).await {
+    match s.sign_up(&f.email, &f.password, &f.name, &ctx.client).await {
         Ok(()) => ctx.render(StatusCode::OK, |nav| FormPage {
             nav,
             title: "Check your mailbox".into(),
@@ -331,7 +326,7 @@ async fn sign_up(
             &ctx,
             status_of(&e),
             (&f.name, &f.email),
-            Some(e.to_string()),
+            Some(message_of(&e)),
         ),
     }
 }

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use super::charts::bars;
 use super::pages::{AdminPage, AlertRow, ServiceRow, ServicesPage, StaffRow, StatusPage};
 use super::{PageContext, refusal};
-use crate::problem::status_of;
+use crate::problem::{message_of, status_of};
 
 fn minute(t: OffsetDateTime) -> String {
     format!("{} {:02}:{:02} UTC", t.date(), t.hour(), t.minute())
@@ -207,7 +207,7 @@ async fn after(
 ) -> Response {
     match done {
         Ok(notice) => admin_page(s, ctx, StatusCode::OK, Some(notice), None).await,
-        Err(e) => admin_page(s, ctx, status_of(&e), None, Some(e.to_string())).await,
+        Err(e) => admin_page(s, ctx, status_of(&e), None, Some(message_of(&e))).await,
     }
 }
 

@@ -15,7 +15,7 @@ use signet_domain::role::{Actor, Role};
 
 use super::pages::{OrderFormPage, OrderPage, OrderReviewPage};
 use super::{PageContext, refusal};
-use crate::problem::status_of;
+use crate::problem::{message_of, status_of};
 
 /// Key choices with what they mean for the subscriber.
 pub const KEY_CHOICES: [(&str, &str); 5] = [
@@ -232,7 +232,7 @@ pub async fn review_order(
     let actor = &form_actor!(ctx, &f.csrf);
     match s.check_order(actor, &f.fields.new_order("")) {
         Ok(_) => review(&s, &ctx, StatusCode::OK, &f.fields, None),
-        Err(e) => form(&s, &ctx, status_of(&e), f.fields, Some(e.to_string())),
+        Err(e) => form(&s, &ctx, status_of(&e), f.fields, Some(message_of(&e))),
     }
 }
 
@@ -252,7 +252,7 @@ pub async fn place_order(
         Ok(order) => {
             Redirect::to(&format!("/orders/{}?placed=1", order.order_number)).into_response()
         }
-        Err(e) => review(&s, &ctx, status_of(&e), &f.fields, Some(e.to_string())),
+        Err(e) => review(&s, &ctx, status_of(&e), &f.fields, Some(message_of(&e))),
     }
 }
 

@@ -14,7 +14,7 @@ use signet_app::issue::Signet;
 use super::orders::summary_of;
 use super::pages::{SupportContactPage, SupportInboxPage, SupportOrderPage, SupportRow};
 use super::{PageContext, refusal};
-use crate::problem::status_of;
+use crate::problem::{message_of, status_of};
 
 #[derive(Deserialize, Default)]
 pub struct ContactForm {
@@ -63,11 +63,11 @@ pub async fn send(
     }
     let order = Some(f.order_number.as_str()).filter(|n| !n.trim().is_empty());
     match s
-        .contact_support(&f.name, &f.email, order, &f.message)
+        .contact_support(&f.name, &f.email, order, &f.message, &ctx.client)
         .await
     {
         Ok(_) => contact_page(&ctx, StatusCode::OK, f, true, None),
-        Err(e) => contact_page(&ctx, status_of(&e), f, false, Some(e.to_string())),
+        Err(e) => contact_page(&ctx, status_of(&e), f, false, Some(message_of(&e))),
     }
 }
 
@@ -136,7 +136,7 @@ pub async fn answer(
             )
             .await
         }
-        Err(e) => inbox_page(&s, &ctx, status_of(&e), None, Some(e.to_string())).await,
+        Err(e) => inbox_page(&s, &ctx, status_of(&e), None, Some(message_of(&e))).await,
     }
 }
 
@@ -271,7 +271,7 @@ pub async fn act(
     };
     match done {
         Ok((revealed, notice)) => order_page(&s, &ctx, &number, revealed, Some(notice), None).await,
-        Err(e) => order_page(&s, &ctx, &number, false, None, Some(e.to_string())).await,
+        Err(e) => order_page(&s, &ctx, &number, false, None, Some(message_of(&e))).await,
     }
 }
 

@@ -12,7 +12,7 @@ use signet_app::issue::Signet;
 use super::orders::summary_of;
 use super::pages::{VettingOrderPage, VettingQueuePage};
 use super::{PageContext, refusal};
-use crate::problem::status_of;
+use crate::problem::{message_of, status_of};
 
 const STATUSES: [(&str, &str); 4] = [
     ("in_review", "In review"),
@@ -138,6 +138,6 @@ pub async fn decide(
             );
             order_view(&s, &ctx, &number, StatusCode::OK, Some(notice), None).await
         }
-        Err(e) => order_view(&s, &ctx, &number, status_of(&e), None, Some(e.to_string())).await,
+        Err(e) => order_view(&s, &ctx, &number, status_of(&e), None, Some(message_of(&e))).await,
     }
 }

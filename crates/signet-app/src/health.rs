@@ -1,0 +1,82 @@
+//! Health for orchestrators and load balancers: liveness (the process answers) and readiness
+//! (the store accepts writes, every CA key signs, the mail worker runs).
+
+use serde::Serialize;
+use std::sync::atomic::Ordering;
+
+use crate::issue::Signet;
+
+/// How stale the mail worker's last pass may be before the node is not ready.
+const WORKER_STALE_SECONDS: i64 = 30;
+
+/// One check of readiness.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub ok: bool,
+    /// What failed, for operators (no secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// Whether this node can serve every request.
+#[derive(Debug, Clone, Serialize)]
+pub struct Readiness {
+    pub ready: bool,
+    pub checks: Vec<Check>,
+}
+
+fn check(name: &'static str, result: Result<(), String>) -> Check {
+    Check {
+        name,
+        ok: result.is_ok(),
+        detail: result.err(),
+    }
+}
+
+impl Signet {
+    /// Writes to the store, signs with every CA and responder key, and looks at the mail worker
+    /// (when `serve` runs one).
+    pub async fn readiness(&self) -> Readiness {
+        let store = self
+            .store
+            .probe(&self.node, self.now())
+            .await
+            .map_err(|e| e.to_string());
+        let keys = self.check_keys();
+        let mut checks = vec![check("store_writes", store), check("ca_keys", keys)];
+        if self.outbox.worker_started.load(Ordering::Relaxed) {
+            let age = self.now().unix_timestamp() - self.outbox.last_pass();
+            checks.push(check(
+                "mail_worker",
+                if age <= WORKER_STALE_SECONDS {
+                    Ok(())
+                } else {
+                    Err(format!("no delivery pass for {age} s"))
+                },
+            ));
+        }
+        Readiness {
+            ready: checks.iter().all(|c| c.ok),
+            checks,
+        }
+    }
+
+    /// Every key signs (an HSM that lost its token or session fails here).
+    fn check_keys(&self) -> Result<(), String> {
+        let a = &self.authority;
+        for issuer in std::iter::once(&a.root).chain(a.issuers.values()) {
+            issuer
+                .signer()
+                .sign_to_bitstring(b"signet readiness probe")
+                .map_err(|e| format!("key of {}: {e}", issuer.name))?;
+        }
+        for (name, responder) in &a.responders {
+            responder
+                .signer
+                .probe()
+                .map_err(|e| format!("OCSP responder key of {name}: {e}"))?;
+        }
+        Ok(())
+    }
+}
