@@ -215,7 +215,8 @@ macro_rules! sql_store {
         /// A unit of work on one connection of its own. Dropped without a commit, its
         /// connection is closed (the database rolls back) instead of going back to the pool.
         pub struct $txname {
-            conn: PoolConnection<$db>,
+            /// Taken by a drop without commit, which rolls back on a task of its own.
+            conn: Option<PoolConnection<$db>>,
             audits: Vec<AuditRecord>,
             mails: usize,
             /// A statement failed: the transaction can only be undone.
@@ -235,15 +236,30 @@ macro_rules! sql_store {
 
         impl Drop for $txname {
             fn drop(&mut self) {
-                if !self.committed {
-                    self.conn.close_on_drop();
+                if self.committed {
+                    return;
+                }
+                let Some(mut conn) = self.conn.take() else { return };
+                let poisoned = self.poisoned;
+                // Rolled back before the connection goes back to the pool; one that failed a
+                // statement, or cannot roll back, is closed instead (the database undoes it).
+                match tokio::runtime::Handle::try_current() {
+                    Ok(runtime) => {
+                        runtime.spawn(async move {
+                            let rolled_back = sqlx::query("ROLLBACK").execute(&mut *conn).await.is_ok();
+                            if poisoned || !rolled_back {
+                                let _ = conn.close().await;
+                            }
+                        });
+                    }
+                    Err(_) => conn.close_on_drop(),
                 }
             }
         }
 
         impl $txname {
             fn c(&mut self) -> &mut <$db as sqlx::Database>::Connection {
-                &mut self.conn
+                self.conn.as_mut().expect("a unit of work holds its connection until it ends")
             }
 
             /// Passes a statement's result on; a failed statement poisons the unit of work.
@@ -278,9 +294,19 @@ macro_rules! sql_store {
                 self.check(r)
             }
 
-            async fn bump_epoch(&mut self) -> Result<i64, StoreError> {
+            /// Gives a revocation the next epoch. The epoch row stays locked until commit, so
+            /// revocations commit in epoch order and a CRL snapshot that read epoch E lists
+            /// every revocation numbered E or lower.
+            async fn number_revocation(&mut self, serial: &Serial) -> Result<(), StoreError> {
                 let row = self.one(sqlx::query(BUMP_EPOCH)).await?;
-                Ok(row.try_get("value")?)
+                let seq: i64 = row.try_get("value")?;
+                self.exec(
+                    sqlx::query("UPDATE certificates SET revocation_seq = $1 WHERE serial = $2")
+                        .bind(seq)
+                        .bind(serial.to_hex()),
+                )
+                .await?;
+                Ok(())
             }
 
             /// Commits without audit records: only for the store's own bookkeeping.
@@ -360,7 +386,7 @@ macro_rules! sql_store {
                     return Err(e.into());
                 }
                 Ok($txname {
-                    conn,
+                    conn: Some(conn),
                     audits: Vec::new(),
                     mails: 0,
                     poisoned: false,
@@ -1143,16 +1169,18 @@ macro_rules! sql_store {
                 limit: u32,
             ) -> Result<Vec<MailRecord>, StoreError> {
                 let mut tx = self.start().await?;
+                // The due rows are locked (others skip them) before they are marked claimed.
                 let q = sqlx::query(concat!(
-                    "UPDATE mail_outbox SET claimed_until = $1 WHERE id IN (SELECT id FROM mail_outbox ",
-                    "WHERE state = 'queued' AND next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until <= $3) ",
-                    "ORDER BY id LIMIT $4", $skip_locked, ") RETURNING id, created_at, to_addr, subject, body, ",
-                    "attachment_name, attachment_type, attachment, state, attempts, next_attempt_at, last_error, sent_at"
+                    "WITH due AS (SELECT id FROM mail_outbox WHERE state = 'queued' AND next_attempt_at <= $1 ",
+                    "AND (claimed_until IS NULL OR claimed_until <= $2) ORDER BY id LIMIT $3", $skip_locked, ") ",
+                    "UPDATE mail_outbox SET claimed_until = $4 FROM due WHERE mail_outbox.id = due.id ",
+                    "RETURNING mail_outbox.id, created_at, to_addr, subject, body, attachment_name, attachment_type, ",
+                    "attachment, state, attempts, next_attempt_at, last_error, sent_at"
                 ))
-                .bind((now + lease).unix_timestamp())
                 .bind(now.unix_timestamp())
                 .bind(now.unix_timestamp())
-                .bind(i64::from(limit));
+                .bind(i64::from(limit))
+                .bind((now + lease).unix_timestamp());
                 let rows = q.fetch_all(tx.c()).await;
                 let rows = tx.check(rows)?;
                 tx.finish().await?;
@@ -1365,27 +1393,25 @@ macro_rules! sql_store {
                 at: OffsetDateTime,
                 revocation: Option<(&str, &[u8])>,
             ) -> Result<(), StoreError> {
-                let seq = match revocation {
-                    Some(_) => Some(self.bump_epoch().await?),
-                    None => None,
-                };
                 let n = self
                     .exec(
                         sqlx::query(
                             "UPDATE certificates SET state = 'abandoned', note = $1, updated_at = $2, revoked_at = $3, \
-                             revocation_reason = $4, crl_entry = $5, revocation_seq = $6 WHERE serial = $7 AND state = 'intent'",
+                             revocation_reason = $4, crl_entry = $5 WHERE serial = $6 AND state = 'intent'",
                         )
                         .bind(note)
                         .bind(at.unix_timestamp())
                         .bind(revocation.map(|_| at.unix_timestamp()))
                         .bind(revocation.map(|(reason, _)| reason))
                         .bind(revocation.map(|(_, entry)| entry))
-                        .bind(seq)
                         .bind(serial.to_hex()),
                     )
                     .await?;
                 if n != 1 {
                     return Err(StoreError::NoOpenIntent(serial.to_hex()));
+                }
+                if revocation.is_some() {
+                    self.number_revocation(serial).await?;
                 }
                 Ok(())
             }
@@ -1397,23 +1423,21 @@ macro_rules! sql_store {
                 at: OffsetDateTime,
                 crl_entry: &[u8],
             ) -> Result<(), StoreError> {
-                let seq = self.bump_epoch().await?;
                 let n = self
                     .exec(
                         sqlx::query(
                             "UPDATE certificates SET revoked_at = $1, revocation_reason = $2, updated_at = $3, \
-                             crl_entry = $4, revocation_seq = $5 \
-                             WHERE serial = $6 AND state = 'issued' AND revoked_at IS NULL",
+                             crl_entry = $4 WHERE serial = $5 AND state = 'issued' AND revoked_at IS NULL",
                         )
                         .bind(at.unix_timestamp())
                         .bind(reason)
                         .bind(at.unix_timestamp())
                         .bind(crl_entry)
-                        .bind(seq)
                         .bind(serial.to_hex()),
                     )
                     .await?;
                 conflict(n, "the certificate is not issued or is already revoked")?;
+                self.number_revocation(serial).await?;
                 // The "good" response must not outlive the revocation, even if re-signing it
                 // fails: until a new one is stored, the responder signs from this row.
                 self.exec(sqlx::query("DELETE FROM ocsp_responses WHERE serial = $1").bind(serial.to_hex()))
