@@ -65,9 +65,7 @@ impl Signet {
                 let added = match chunk {
                     CrlChunk::Encoded(der) => entries.extend_encoded(der).map_err(AppError::from),
                     // Certificates revoked before entries were stored are encoded here.
-                    CrlChunk::Unencoded(r) => {
-                        crl_entry(&r).and_then(|e| Ok(entries.push(&e)?))
-                    }
+                    CrlChunk::Unencoded(r) => crl_entry(&r).and_then(|e| Ok(entries.push(&e)?)),
                 };
                 match added {
                     Ok(()) => ControlFlow::Continue(()),

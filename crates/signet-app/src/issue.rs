@@ -80,12 +80,7 @@ where
 }
 
 /// The audit record of an intent: what is about to be signed, for whom, why.
-pub fn intent_audit(
-    tx: &mut dyn Tx,
-    clock: &dyn Clock,
-    actor: &str,
-    intent: &IssuanceIntent,
-) {
+pub fn intent_audit(tx: &mut dyn Tx, clock: &dyn Clock, actor: &str, intent: &IssuanceIntent) {
     tx.audit(record(
         clock.now(),
         actor,
@@ -274,8 +269,13 @@ impl Signet {
             let identity = Identity::try_from(req.identity)?;
             let key = parse_csr(&req.csr)?;
             let lifetime = Lifetime::Months(req.validity_months);
-            let plan =
-                self.certificate_plan(&req.profile, req.product.as_deref(), &identity, &key, lifetime)?;
+            let plan = self.certificate_plan(
+                &req.profile,
+                req.product.as_deref(),
+                &identity,
+                &key,
+                lifetime,
+            )?;
             let issuer = self.authority.issuer(&plan.issuer)?;
             let issued = record_and_sign(
                 self.store.as_ref(),

@@ -450,8 +450,16 @@ impl Signet {
         // The cancellation and the new order stand or fall together.
         let mut work = self.work().await?;
         if let Some(t) = &cancelled {
-            self.apply_in(&mut work, actor, &old, &facts, &cancel, t, "order.cancelled")
-                .await?;
+            self.apply_in(
+                &mut work,
+                actor,
+                &old,
+                &facts,
+                &cancel,
+                t,
+                "order.cancelled",
+            )
+            .await?;
         }
         self.open_order(&mut work, actor, &record).await?;
         if unchanged_identity {

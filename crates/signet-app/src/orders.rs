@@ -435,8 +435,13 @@ impl Signet {
             OrderEvent::RequestInfo { message } => Some(message.clone()),
             _ => None,
         };
-        work.history(&r.order_number, Some(actor.account), action, message.clone())
-            .await?;
+        work.history(
+            &r.order_number,
+            Some(actor.account),
+            action,
+            message.clone(),
+        )
+        .await?;
         work.audit(
             &format!("account:{}", actor.account),
             action,
@@ -494,7 +499,9 @@ impl Signet {
         let purpose = TokenPurpose::Pickup;
         work.retire_tokens(purpose.as_str(), Some(&r.order_number), None, self.now())
             .await?;
-        let token = work.mint_token(purpose, None, Some(&r.order_number)).await?;
+        let token = work
+            .mint_token(purpose, None, Some(&r.order_number))
+            .await?;
         work.mail(
             identity.email(),
             &format!("Your certificate is ready: order {}", r.order_number),
@@ -710,7 +717,9 @@ impl Signet {
         }
         let event = OrderEvent::InfoSupplied;
         let action = "order.info_supplied";
-        let transition = self.decide_audited(actor, &r, &facts, &event, action).await?;
+        let transition = self
+            .decide_audited(actor, &r, &facts, &event, action)
+            .await?;
         let mut work = self.work().await?;
         self.apply_in(&mut work, actor, &r, &facts, &event, &transition, action)
             .await?;

@@ -78,7 +78,10 @@ fn compatibility(text: Option<&str>) -> Result<Compatibility, AppError> {
 }
 
 /// The CRL entry that lists a serial which may have been signed but was never delivered.
-pub(crate) fn never_delivered(serial: &Serial, at: time::OffsetDateTime) -> Result<Vec<u8>, AppError> {
+pub(crate) fn never_delivered(
+    serial: &Serial,
+    at: time::OffsetDateTime,
+) -> Result<Vec<u8>, AppError> {
     Ok(RevokedList::entry_der(&CrlEntry {
         serial: serial.clone(),
         revoked_at: at,
@@ -187,7 +190,12 @@ impl Signet {
             role: Role::Subscriber,
             region: None,
         };
-        decide(&self.facts(&order).await?, &OrderEvent::PickedUp, &system, now)?;
+        decide(
+            &self.facts(&order).await?,
+            &OrderEvent::PickedUp,
+            &system,
+            now,
+        )?;
         let identity = self
             .identity_of(&order)?
             .with_email(&order.approval_email)?;
@@ -235,7 +243,8 @@ impl Signet {
         let serial = intent.serial.clone();
 
         // Spend the link, claim the order for this serial and record the intent: together.
-        let claim_for = time::Duration::seconds(i64::from(self.config.issuance.pickup_claim_seconds));
+        let claim_for =
+            time::Duration::seconds(i64::from(self.config.issuance.pickup_claim_seconds));
         let mut work = self.work().await?;
         if work.use_token(&hash, purpose, now).await?.is_none() {
             work.rollback().await?;
@@ -351,7 +360,14 @@ impl Signet {
             issuer.certificate_der.as_slice(),
             self.authority.root.certificate_der.as_slice(),
         ];
-        let pfx = pkcs12::build(&key.pkcs8, der, &chain_der, friendly, &password, compatibility)?;
+        let pfx = pkcs12::build(
+            &key.pkcs8,
+            der,
+            &chain_der,
+            friendly,
+            &password,
+            compatibility,
+        )?;
         Ok((
             Some(base64::Engine::encode(
                 &base64::engine::general_purpose::STANDARD,
@@ -415,9 +431,16 @@ impl Signet {
         .await
     }
 
-    async fn resend_link(&self, actor: &Actor, number: &str, kind: LinkKind) -> Result<(), AppError> {
+    async fn resend_link(
+        &self,
+        actor: &Actor,
+        number: &str,
+        kind: LinkKind,
+    ) -> Result<(), AppError> {
         if !actor.role.supports() {
-            return Err(AppError::Forbidden("only the support team re-sends links".into()));
+            return Err(AppError::Forbidden(
+                "only the support team re-sends links".into(),
+            ));
         }
         let (order, _) = self.visible_order(actor, number).await?;
         let number = order.order_number.clone();
@@ -435,8 +458,11 @@ impl Signet {
             }
             _ => {}
         }
-        self.within(&signet_domain::guard::RESENDS, &format!("{}:{number}", kind.name()))
-            .await?;
+        self.within(
+            &signet_domain::guard::RESENDS,
+            &format!("{}:{number}", kind.name()),
+        )
+        .await?;
         let mut work = self.work().await?;
         match kind {
             LinkKind::Pickup => self.mail_pickup_link(&mut work, &order).await?,
@@ -462,7 +488,9 @@ impl Signet {
         let purpose = TokenPurpose::ApprovalEmail;
         work.retire_tokens(purpose.as_str(), Some(&r.order_number), None, self.now())
             .await?;
-        let token = work.mint_token(purpose, None, Some(&r.order_number)).await?;
+        let token = work
+            .mint_token(purpose, None, Some(&r.order_number))
+            .await?;
         work.mail(
             &r.approval_email,
             &format!("Confirm the approval e-mail address for order {}", r.order_number),

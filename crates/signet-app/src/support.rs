@@ -230,8 +230,13 @@ impl Signet {
             ),
         )
         .await?;
-        work.history(&order.order_number, Some(actor.account), "request_form_resent", None)
-            .await?;
+        work.history(
+            &order.order_number,
+            Some(actor.account),
+            "request_form_resent",
+            None,
+        )
+        .await?;
         work.audit(
             &format!("account:{}", actor.account),
             "order.request_form_resent",

@@ -5,8 +5,8 @@
 use std::ops::{Deref, DerefMut};
 
 use serde_json::{Value, json};
-use signet_domain::guard::Limit;
 use signet_domain::credentials::TokenPurpose;
+use signet_domain::guard::Limit;
 use signet_store::{AuditRecord, NewMail, OrderEventRecord, TokenRecord, Tx};
 
 use crate::AppError;

@@ -103,7 +103,11 @@ enum Command {
     /// Run the background jobs once: reconciliation (lapsed pickups, interrupted issuance,
     /// CRLs behind their revocations), expiry reminders, due CRLs, OCSP refresh, mail delivery.
     /// `serve` runs reconciliation and mail continuously and the rest every hour.
-    Jobs,
+    Jobs {
+        /// Run one job only.
+        #[arg(long, value_enum)]
+        only: Option<Job>,
+    },
     /// The mail outbox: what is queued, sent or given up, and retrying.
     Mail {
         #[command(subcommand)]
@@ -150,6 +154,15 @@ enum UserCommand {
         #[arg(long)]
         email: String,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Job {
+    Reconcile,
+    Reminders,
+    Crl,
+    Ocsp,
+    Mail,
 }
 
 #[derive(Subcommand, Debug)]
@@ -371,26 +384,39 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             println!("revoked {serial} ({reason})");
             Ok(())
         }
-        Command::Jobs => {
+        Command::Jobs { only } => {
             let signet = open_signet(&cli).await?;
-            let r = signet.reconcile().await?;
-            println!(
-                "reconciliation: {} lapsed pickups released, {} interrupted issuances closed, {} unlinked certificates revoked",
-                r.released_pickups.len(),
-                r.closed_intents.len(),
-                r.revoked_unlinked.len()
-            );
-            let sent = signet.send_expiry_reminders().await?;
-            println!("expiry reminders sent: {sent}");
-            let crls = signet.publish_due_crls(false).await? + r.crls;
-            println!("CRL shards published: {crls}");
-            let ocsp = signet.refresh_ocsp().await?;
-            println!("OCSP responses signed: {ocsp}");
-            let mail = signet.deliver_due_mail().await?;
-            println!(
-                "mail: {} sent, {} to retry, {} given up",
-                mail.sent, mail.failed, mail.dead
-            );
+            let runs = |job: Job| only.is_none_or(|o| o == job);
+            let mut crls = 0;
+            if runs(Job::Reconcile) {
+                let r = signet.reconcile().await?;
+                crls += r.crls;
+                println!(
+                    "reconciliation: {} lapsed pickups released, {} interrupted issuances closed, {} unlinked certificates revoked",
+                    r.released_pickups.len(),
+                    r.closed_intents.len(),
+                    r.revoked_unlinked.len()
+                );
+            }
+            if runs(Job::Reminders) {
+                let sent = signet.send_expiry_reminders().await?;
+                println!("expiry reminders sent: {sent}");
+            }
+            if runs(Job::Crl) {
+                crls += signet.publish_due_crls(false).await?;
+                println!("CRL shards published: {crls}");
+            }
+            if runs(Job::Ocsp) {
+                let ocsp = signet.refresh_ocsp().await?;
+                println!("OCSP responses signed: {ocsp}");
+            }
+            if runs(Job::Mail) {
+                let mail = signet.deliver_due_mail().await?;
+                println!(
+                    "mail: {} sent, {} to retry, {} given up",
+                    mail.sent, mail.failed, mail.dead
+                );
+            }
             Ok(())
         }
         Command::Mail { command } => {
@@ -629,8 +655,8 @@ async fn serve(
             router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown_signal())
-            .await
-            .map_err(|e| AppError::Internal(format!("server: {e}")));
+        .await
+        .map_err(|e| AppError::Internal(format!("server: {e}")));
     };
     let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
         .await

@@ -31,7 +31,7 @@ fn certificate_lifecycle_over_http() {
     let max = api.subscriber(d, "max@example.de");
     let eve = api.subscriber(d, "eve@example.de");
 
-    // A one-month certificate, so that the expiry reminder is due at once.
+    // A one-month certificate: five days later its reminder is due, whatever the month's length.
     let number = api.place(
         &max,
         json!({"product": "personal-3-pro", "subject": {"given_name": "Max", "surname": "Muster", "email": "max@example.de", "organization": "Muster GmbH", "country": "DE"},
@@ -77,9 +77,19 @@ fn certificate_lifecycle_over_http() {
     let old_key = cert["public_key"].as_str().expect("public key").to_owned();
     assert!(old_key.starts_with("-----BEGIN PUBLIC KEY-----"));
 
-    // Expiry reminders: once per certificate.
-    assert!(text(&ok(signet(d).arg("jobs")).stdout).contains("expiry reminders sent: 1"));
-    assert!(text(&ok(signet(d).arg("jobs")).stdout).contains("expiry reminders sent: 0"));
+    // Expiry reminders: once per certificate (the clock five days on).
+    let reminders = || {
+        let mut cmd = signet(d);
+        cmd.args(["jobs", "--only", "reminders"]);
+        cmd
+    };
+    let later = || {
+        let mut cmd = reminders();
+        cmd.env("SIGNET_TEST_CLOCK_OFFSET_SECONDS", (5 * 86_400).to_string());
+        cmd
+    };
+    assert!(text(&ok(&mut later()).stdout).contains("expiry reminders sent: 1"));
+    assert!(text(&ok(&mut later()).stdout).contains("expiry reminders sent: 0"));
     assert!(link_in_mail(d, "max@example.de", "Your certificate expires on").contains(&serial));
 
     // Reissue: a new key, the same end date; the old certificate revoked as superseded.

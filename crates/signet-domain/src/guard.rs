@@ -156,9 +156,15 @@ mod tests {
     fn attempts_count_before_the_check() {
         let now = datetime!(2026-12-02 12:00 UTC);
         assert_eq!(login_verdict(1, None, now), LoginVerdict::Check);
-        assert_eq!(login_verdict(LOGIN_LOCK_AFTER, None, now), LoginVerdict::Check);
+        assert_eq!(
+            login_verdict(LOGIN_LOCK_AFTER, None, now),
+            LoginVerdict::Check
+        );
         // Concurrent attempts beyond the limit are never checked.
-        assert_eq!(login_verdict(LOGIN_LOCK_AFTER + 1, None, now), LoginVerdict::Locked);
+        assert_eq!(
+            login_verdict(LOGIN_LOCK_AFTER + 1, None, now),
+            LoginVerdict::Locked
+        );
         assert_eq!(
             login_verdict(1, Some(now + Duration::minutes(1)), now),
             LoginVerdict::Locked
@@ -182,7 +188,10 @@ mod tests {
     fn limits_count_this_request() {
         assert!(ADDRESS_RESETS.allows(3));
         assert!(!ADDRESS_RESETS.allows(4));
-        assert_eq!(ADDRESS_RESETS.key(" A@Example.com"), "reset-address:a@example.com");
+        assert_eq!(
+            ADDRESS_RESETS.key(" A@Example.com"),
+            "reset-address:a@example.com"
+        );
     }
 
     #[test]

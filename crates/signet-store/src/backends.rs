@@ -113,7 +113,8 @@ const SHARDS_BEHIND: &str = concat!(
     "WHERE r.issuer = c.issuer AND r.shard = c.crl_shard ORDER BY r.number DESC LIMIT 1), -2) ",
     "ORDER BY c.issuer, c.crl_shard"
 );
-const BUMP_EPOCH: &str = "UPDATE revocation_epoch SET value = value + 1 WHERE id = 1 RETURNING value";
+const BUMP_EPOCH: &str =
+    "UPDATE revocation_epoch SET value = value + 1 WHERE id = 1 RETURNING value";
 
 fn time(secs: i64) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp(secs)

@@ -117,8 +117,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Orders in a status, oldest first (the vetting queue).
     async fn orders_with_status(&self, status: &str) -> Result<Vec<OrderRecord>, StoreError>;
     /// Orders whose pickup claim lapsed before `now` (its process died or hung).
-    async fn lapsed_pickup_claims(&self, now: OffsetDateTime)
-    -> Result<Vec<OrderRecord>, StoreError>;
+    async fn lapsed_pickup_claims(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<Vec<OrderRecord>, StoreError>;
     async fn documents(&self, order_number: &str) -> Result<Vec<DocumentRecord>, StoreError>;
     async fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError>;
     async fn order_events(&self, order_number: &str) -> Result<Vec<OrderEventRecord>, StoreError>;
@@ -430,10 +432,8 @@ pub trait Tx: Send {
     /// Sets an alert's end (ends it now, or moves the end).
     async fn end_alert(&mut self, id: i64, at: OffsetDateTime) -> Result<(), StoreError>;
     /// Stores a relying service (its `id` is ignored) and returns its id.
-    async fn create_relying_service(
-        &mut self,
-        s: &RelyingServiceRecord,
-    ) -> Result<i64, StoreError>;
+    async fn create_relying_service(&mut self, s: &RelyingServiceRecord)
+    -> Result<i64, StoreError>;
 
     // Mail and audit.
     /// Queues a message; the outbox worker delivers it once this unit of work commits.

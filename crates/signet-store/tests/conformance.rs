@@ -122,17 +122,29 @@ async fn story(store: Arc<dyn Store>) {
 async fn units_of_work(store: &Arc<dyn Store>) {
     // Nothing without an audit record, nothing of a unit dropped or rolled back.
     let mut tx = begin(store).await;
-    tx.record_issuance_intent(&intent(90)).await.expect("intent");
+    tx.record_issuance_intent(&intent(90))
+        .await
+        .expect("intent");
     assert!(matches!(tx.commit().await, Err(StoreError::Unaudited)));
     let mut tx = begin(store).await;
-    tx.record_issuance_intent(&intent(90)).await.expect("intent");
+    tx.record_issuance_intent(&intent(90))
+        .await
+        .expect("intent");
     tx.audit(note("dropped"));
     drop(tx);
     let mut tx = begin(store).await;
-    tx.record_issuance_intent(&intent(90)).await.expect("intent");
+    tx.record_issuance_intent(&intent(90))
+        .await
+        .expect("intent");
     tx.audit(note("rolled back"));
     tx.rollback().await.expect("rollback");
-    assert!(store.certificate(&serial(90)).await.expect("read").is_none());
+    assert!(
+        store
+            .certificate(&serial(90))
+            .await
+            .expect("read")
+            .is_none()
+    );
     assert!(store.audit_entries().await.expect("audit").is_empty());
 
     // Concurrent units of work chain their records without a gap or a fork.
@@ -172,15 +184,24 @@ async fn units_of_work(store: &Arc<dyn Store>) {
 
 async fn issuance(store: &Arc<dyn Store>) {
     let mut tx = begin(store).await;
-    tx.record_issuance_intent(&intent(1)).await.expect("intent 1");
+    tx.record_issuance_intent(&intent(1))
+        .await
+        .expect("intent 1");
     done(tx, "intent 1").await;
-    assert_eq!(store.unfinished_intents().await.expect("open"), vec![intent(1)]);
+    assert_eq!(
+        store.unfinished_intents().await.expect("open"),
+        vec![intent(1)]
+    );
     let mut tx = begin(store).await;
     tx.complete_issuance(&serial(1), b"certificate-der", t(2))
         .await
         .expect("issued");
     done(tx, "issued 1").await;
-    let rec = store.certificate(&serial(1)).await.expect("read").expect("present");
+    let rec = store
+        .certificate(&serial(1))
+        .await
+        .expect("read")
+        .expect("present");
     assert_eq!(rec.state, IssuanceState::Issued);
     assert_eq!(rec.der.as_deref(), Some(&b"certificate-der"[..]));
     assert_eq!(rec.intent, intent(1));
@@ -195,7 +216,9 @@ async fn issuance(store: &Arc<dyn Store>) {
         tx.complete_issuance(&serial(1), b"x", t(3)).await,
         Err(StoreError::NoOpenIntent(_))
     ));
-    tx.record_issuance_intent(&intent(2)).await.expect("intent 2");
+    tx.record_issuance_intent(&intent(2))
+        .await
+        .expect("intent 2");
     done(tx, "intent 2").await;
 
     // Abandoned without signing; abandoned after a possible signature (listed as revoked).
@@ -203,7 +226,9 @@ async fn issuance(store: &Arc<dyn Store>) {
     tx.abandon_intent(&serial(2), "HSM unavailable", t(4), None)
         .await
         .expect("abandon");
-    tx.record_issuance_intent(&intent(3)).await.expect("intent 3");
+    tx.record_issuance_intent(&intent(3))
+        .await
+        .expect("intent 3");
     done(tx, "abandon 2").await;
     let epoch = store.revocation_epoch().await.expect("epoch");
     let mut tx = begin(store).await;
@@ -217,7 +242,11 @@ async fn issuance(store: &Arc<dyn Store>) {
     .expect("abandon revoked");
     done(tx, "abandon 3").await;
     assert_eq!(store.revocation_epoch().await.expect("epoch"), epoch + 1);
-    let three = store.certificate(&serial(3)).await.expect("read").expect("present");
+    let three = store
+        .certificate(&serial(3))
+        .await
+        .expect("read")
+        .expect("present");
     assert_eq!(
         (three.state, three.revocation_reason.as_deref()),
         (IssuanceState::Abandoned, Some("cessation_of_operation"))
@@ -230,11 +259,16 @@ async fn issuance(store: &Arc<dyn Store>) {
     orphan.origin = "order:ZZZZZ-ZZZZZ".into();
     let mut tx = begin(store).await;
     tx.record_issuance_intent(&orphan).await.expect("intent");
-    tx.complete_issuance(&serial(4), b"der", t(6)).await.expect("issued");
+    tx.complete_issuance(&serial(4), b"der", t(6))
+        .await
+        .expect("issued");
     done(tx, "orphan").await;
     let unlinked = store.unlinked_certificates().await.expect("unlinked");
     assert_eq!(
-        unlinked.iter().map(|c| c.intent.serial.clone()).collect::<Vec<_>>(),
+        unlinked
+            .iter()
+            .map(|c| c.intent.serial.clone())
+            .collect::<Vec<_>>(),
         vec![serial(4)],
         "operator issuance (serial 1) is accounted for; the orphan is not"
     );
@@ -253,7 +287,10 @@ async fn accounts(store: &Arc<dyn Store>) {
     let mut tx = begin(store).await;
     let id = tx.create_account(&new).await.expect("account");
     // A duplicate is refused without spoiling the unit of work.
-    assert!(matches!(tx.create_account(&new).await, Err(StoreError::Duplicate(_))));
+    assert!(matches!(
+        tx.create_account(&new).await,
+        Err(StoreError::Duplicate(_))
+    ));
     tx.confirm_account_email(id).await.expect("confirm");
     done(tx, "account").await;
 
@@ -273,36 +310,72 @@ async fn accounts(store: &Arc<dyn Store>) {
         counted.push(task.await.expect("task"));
     }
     counted.sort_unstable();
-    assert_eq!(counted, (1..=20).collect::<Vec<u32>>(), "every attempt has its own number");
+    assert_eq!(
+        counted,
+        (1..=20).collect::<Vec<u32>>(),
+        "every attempt has its own number"
+    );
 
     let mut tx = begin(store).await;
     tx.lock_account(id, t(1000)).await.expect("lock");
     done(tx, "lock").await;
     let a = store.account(id).await.expect("read").expect("present");
     assert_eq!(
-        (a.failed_logins, a.locked_until, a.lock_count, a.email_confirmed),
+        (
+            a.failed_logins,
+            a.locked_until,
+            a.lock_count,
+            a.email_confirmed
+        ),
         (0, Some(t(1000)), 1, true)
     );
     let mut tx = begin(store).await;
     let attempt = tx.count_login_attempt(id, t(11)).await.expect("count");
     assert_eq!((attempt.failures, attempt.locked_until), (1, Some(t(1000))));
-    tx.set_password(id, "$argon2id$new").await.expect("password");
+    tx.set_password(id, "$argon2id$new")
+        .await
+        .expect("password");
     done(tx, "reset").await;
-    let a = store.account_by_email("anna@example.be").await.expect("read").expect("present");
-    assert_eq!((a.failed_logins, a.locked_until, a.lock_count), (0, None, 1));
+    let a = store
+        .account_by_email("anna@example.be")
+        .await
+        .expect("read")
+        .expect("present");
+    assert_eq!(
+        (a.failed_logins, a.locked_until, a.lock_count),
+        (0, None, 1)
+    );
     let mut tx = begin(store).await;
     tx.clear_login_failures(id).await.expect("clear");
     tx.unlock_account(id).await.expect("unlock");
     done(tx, "login").await;
-    assert_eq!(store.account(id).await.expect("read").expect("present").lock_count, 0);
+    assert_eq!(
+        store
+            .account(id)
+            .await
+            .expect("read")
+            .expect("present")
+            .lock_count,
+        0
+    );
 
     // Sessions expire; a reset ends them all.
     let mut tx = begin(store).await;
-    tx.create_session("s1", id, t(100), t(0)).await.expect("session");
-    tx.create_session("s2", id, t(100), t(0)).await.expect("session");
+    tx.create_session("s1", id, t(100), t(0))
+        .await
+        .expect("session");
+    tx.create_session("s2", id, t(100), t(0))
+        .await
+        .expect("session");
     done(tx, "sessions").await;
-    assert_eq!(store.session_account("s1", t(50)).await.expect("read"), Some(id));
-    assert_eq!(store.session_account("s1", t(100)).await.expect("read"), None);
+    assert_eq!(
+        store.session_account("s1", t(50)).await.expect("read"),
+        Some(id)
+    );
+    assert_eq!(
+        store.session_account("s1", t(100)).await.expect("read"),
+        None
+    );
     assert_eq!(store.live_sessions(id, t(50)).await.expect("live"), 2);
     let mut tx = begin(store).await;
     tx.end_session("s1").await.expect("end");
@@ -335,8 +408,17 @@ async fn accounts(store: &Arc<dyn Store>) {
     tx.create_token("h1", &token, t(0)).await.expect("token");
     tx.create_token("h0", &token, t(0)).await.expect("token");
     done(tx, "tokens").await;
-    assert_eq!(store.live_token("h1", "pickup", t(1)).await.expect("live"), Some(token.clone()));
-    assert_eq!(store.live_token("h1", "password_reset", t(1)).await.expect("live"), None);
+    assert_eq!(
+        store.live_token("h1", "pickup", t(1)).await.expect("live"),
+        Some(token.clone())
+    );
+    assert_eq!(
+        store
+            .live_token("h1", "password_reset", t(1))
+            .await
+            .expect("live"),
+        None
+    );
     // Each begins its own unit of work (on SQLite the second waits for the first's commit).
     let use_once = || async {
         let mut tx = begin(store).await;
@@ -345,15 +427,24 @@ async fn accounts(store: &Arc<dyn Store>) {
         r
     };
     let (ra, rb) = tokio::join!(use_once(), use_once());
-    assert_eq!(u8::from(ra.is_some()) + u8::from(rb.is_some()), 1, "exactly one use");
+    assert_eq!(
+        u8::from(ra.is_some()) + u8::from(rb.is_some()),
+        1,
+        "exactly one use"
+    );
     // A fresh link retires the old ones.
     let mut tx = begin(store).await;
     assert_eq!(
-        tx.retire_tokens("pickup", Some("AAAAA-BBBBB"), None, t(3)).await.expect("retire"),
+        tx.retire_tokens("pickup", Some("AAAAA-BBBBB"), None, t(3))
+            .await
+            .expect("retire"),
         1
     );
     done(tx, "retire").await;
-    assert_eq!(store.live_token("h0", "pickup", t(4)).await.expect("live"), None);
+    assert_eq!(
+        store.live_token("h0", "pickup", t(4)).await.expect("live"),
+        None
+    );
 }
 
 async fn orders_and_pickups(store: &Arc<dyn Store>) {
@@ -366,7 +457,10 @@ async fn orders_and_pickups(store: &Arc<dyn Store>) {
     let o = order("AAAAA-BBBBB", placed_by);
     let mut tx = begin(store).await;
     tx.create_order(&o).await.expect("order");
-    assert!(matches!(tx.create_order(&o).await, Err(StoreError::Duplicate(_))));
+    assert!(matches!(
+        tx.create_order(&o).await,
+        Err(StoreError::Duplicate(_))
+    ));
     tx.transition_order("AAAAA-BBBBB", "awaiting_documents", "in_review", None, t(5))
         .await
         .expect("move");
@@ -375,11 +469,21 @@ async fn orders_and_pickups(store: &Arc<dyn Store>) {
             .await,
         Err(StoreError::Conflict(_))
     ));
-    tx.transition_order("AAAAA-BBBBB", "in_review", "ready_for_pickup", Some(t(7)), t(7))
+    tx.transition_order(
+        "AAAAA-BBBBB",
+        "in_review",
+        "ready_for_pickup",
+        Some(t(7)),
+        t(7),
+    )
+    .await
+    .expect("approve");
+    tx.confirm_approval_email("AAAAA-BBBBB", t(8))
         .await
-        .expect("approve");
-    tx.confirm_approval_email("AAAAA-BBBBB", t(8)).await.expect("confirm");
-    tx.record_attestation("AAAAA-BBBBB", 42, t(8)).await.expect("attest");
+        .expect("confirm");
+    tx.record_attestation("AAAAA-BBBBB", 42, t(8))
+        .await
+        .expect("attest");
     let doc = DocumentRecord {
         id: 0,
         order_number: "AAAAA-BBBBB".into(),
@@ -391,7 +495,9 @@ async fn orders_and_pickups(store: &Arc<dyn Store>) {
         created_at: t(9),
     };
     tx.attach_document(&doc, b"pdf").await.expect("doc");
-    tx.attach_document(&doc, b"pdf").await.expect("same content again");
+    tx.attach_document(&doc, b"pdf")
+        .await
+        .expect("same content again");
     let ev = OrderEventRecord {
         actor: Some(placed_by),
         kind: "message".into(),
@@ -401,11 +507,27 @@ async fn orders_and_pickups(store: &Arc<dyn Store>) {
     tx.add_order_event("AAAAA-BBBBB", &ev).await.expect("event");
     done(tx, "order").await;
     assert_eq!(store.documents("AAAAA-BBBBB").await.expect("docs").len(), 2);
-    assert_eq!(store.blob(&"ab".repeat(32)).await.expect("blob"), Some(b"pdf".to_vec()));
-    assert_eq!(store.order_events("AAAAA-BBBBB").await.expect("events"), vec![ev]);
-    assert_eq!(store.orders_placed_by(placed_by).await.expect("list").len(), 1);
+    assert_eq!(
+        store.blob(&"ab".repeat(32)).await.expect("blob"),
+        Some(b"pdf".to_vec())
+    );
+    assert_eq!(
+        store.order_events("AAAAA-BBBBB").await.expect("events"),
+        vec![ev]
+    );
+    assert_eq!(
+        store.orders_placed_by(placed_by).await.expect("list").len(),
+        1
+    );
     assert_eq!(store.orders_in_country("DE").await.expect("list").len(), 1);
-    assert_eq!(store.orders_with_status("ready_for_pickup").await.expect("list").len(), 1);
+    assert_eq!(
+        store
+            .orders_with_status("ready_for_pickup")
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
 
     // Wrong pickup passwords: concurrent attempts all count.
     let mut tasks = Vec::new();
@@ -433,13 +555,20 @@ async fn orders_and_pickups(store: &Arc<dyn Store>) {
         expires_at: t(10_000),
     };
     let mut tx = begin(store).await;
-    tx.create_token("pickup-1", &token, t(10)).await.expect("token");
+    tx.create_token("pickup-1", &token, t(10))
+        .await
+        .expect("token");
     done(tx, "pickup link").await;
     let claim = |serial_hex: String| {
         let store = store.clone();
         async move {
             let mut tx = store.begin().await.expect("begin");
-            if tx.use_token("pickup-1", "pickup", t(11)).await.expect("use").is_none() {
+            if tx
+                .use_token("pickup-1", "pickup", t(11))
+                .await
+                .expect("use")
+                .is_none()
+            {
                 return false;
             }
             let ok = tx
@@ -455,42 +584,83 @@ async fn orders_and_pickups(store: &Arc<dyn Store>) {
     let (a, b) = tokio::join!(claim(serial(30).to_hex()), claim(serial(31).to_hex()));
     assert!(a ^ b, "exactly one pickup claims the order");
     let winner = if a { serial(30) } else { serial(31) };
-    let o = store.order("AAAAA-BBBBB").await.expect("read").expect("present");
+    let o = store
+        .order("AAAAA-BBBBB")
+        .await
+        .expect("read")
+        .expect("present");
     assert_eq!(
-        (o.claimed_serial.as_deref(), o.claim_expires_at, o.pickup_failures),
+        (
+            o.claimed_serial.as_deref(),
+            o.claim_expires_at,
+            o.pickup_failures
+        ),
         (Some(winner.to_hex().as_str()), Some(t(100)), 0)
     );
     let mut tx = begin(store).await;
     assert!(matches!(
-        tx.transition_order("AAAAA-BBBBB", "ready_for_pickup", "cancelled", None, t(12)).await,
+        tx.transition_order("AAAAA-BBBBB", "ready_for_pickup", "cancelled", None, t(12))
+            .await,
         Err(StoreError::Conflict(_))
     ));
     tx.rollback().await.expect("rollback");
-    assert!(store.lapsed_pickup_claims(t(50)).await.expect("claims").is_empty());
-    assert_eq!(store.lapsed_pickup_claims(t(101)).await.expect("claims").len(), 1);
+    assert!(
+        store
+            .lapsed_pickup_claims(t(50))
+            .await
+            .expect("claims")
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .lapsed_pickup_claims(t(101))
+            .await
+            .expect("claims")
+            .len(),
+        1
+    );
 
     // Released: the link works again. Then claimed again and completed.
     let mut tx = begin(store).await;
-    tx.release_pickup("AAAAA-BBBBB", &winner.to_hex(), t(102)).await.expect("release");
+    tx.release_pickup("AAAAA-BBBBB", &winner.to_hex(), t(102))
+        .await
+        .expect("release");
     done(tx, "release").await;
-    assert!(store.live_token("pickup-1", "pickup", t(103)).await.expect("live").is_some());
+    assert!(
+        store
+            .live_token("pickup-1", "pickup", t(103))
+            .await
+            .expect("live")
+            .is_some()
+    );
     assert!(claim(serial(32).to_hex()).await);
     let mut c = intent(32);
     c.origin = "order:AAAAA-BBBBB".into();
     let mut tx = begin(store).await;
     tx.record_issuance_intent(&c).await.expect("intent");
-    tx.complete_issuance(&serial(32), b"der", t(104)).await.expect("issued");
+    tx.complete_issuance(&serial(32), b"der", t(104))
+        .await
+        .expect("issued");
     assert!(matches!(
-        tx.complete_pickup("AAAAA-BBBBB", &serial(99).to_hex(), t(104)).await,
+        tx.complete_pickup("AAAAA-BBBBB", &serial(99).to_hex(), t(104))
+            .await,
         Err(StoreError::Conflict(_))
     ));
     tx.complete_pickup("AAAAA-BBBBB", &serial(32).to_hex(), t(104))
         .await
         .expect("complete");
     done(tx, "picked up").await;
-    let o = store.order("AAAAA-BBBBB").await.expect("read").expect("present");
+    let o = store
+        .order("AAAAA-BBBBB")
+        .await
+        .expect("read")
+        .expect("present");
     assert_eq!(
-        (o.status.as_str(), o.certificate_serial.as_deref(), o.claimed_serial),
+        (
+            o.status.as_str(),
+            o.certificate_serial.as_deref(),
+            o.claimed_serial
+        ),
         ("issued", Some(serial(32).to_hex().as_str()), None)
     );
     assert_eq!(
@@ -505,9 +675,22 @@ async fn orders_and_pickups(store: &Arc<dyn Store>) {
     reorder.previous_order = Some("AAAAA-BBBBB".into());
     let mut tx = begin(store).await;
     tx.create_order(&reorder).await.expect("reorder");
-    assert_eq!(tx.copy_documents("AAAAA-BBBBB", "CCCCC-DDDDD").await.expect("copy"), 2);
-    assert!(tx.record_reminder("AB", "expiry", t(1)).await.expect("reminder"));
-    assert!(!tx.record_reminder("AB", "expiry", t(2)).await.expect("reminder"));
+    assert_eq!(
+        tx.copy_documents("AAAAA-BBBBB", "CCCCC-DDDDD")
+            .await
+            .expect("copy"),
+        2
+    );
+    assert!(
+        tx.record_reminder("AB", "expiry", t(1))
+            .await
+            .expect("reminder")
+    );
+    assert!(
+        !tx.record_reminder("AB", "expiry", t(2))
+            .await
+            .expect("reminder")
+    );
     done(tx, "reorder").await;
     assert_eq!(store.documents("CCCCC-DDDDD").await.expect("docs").len(), 2);
 }
@@ -515,26 +698,39 @@ async fn orders_and_pickups(store: &Arc<dyn Store>) {
 async fn revocation_and_crls(store: &Arc<dyn Store>) {
     let epoch = store.revocation_epoch().await.expect("epoch");
     let mut tx = begin(store).await;
-    assert!(matches!(
-        tx.revoke_certificate(&serial(2), "superseded", t(12), b"0").await,
-        Err(StoreError::Conflict(_))
-    ), "an abandoned serial is not revoked again");
+    assert!(
+        matches!(
+            tx.revoke_certificate(&serial(2), "superseded", t(12), b"0")
+                .await,
+            Err(StoreError::Conflict(_))
+        ),
+        "an abandoned serial is not revoked again"
+    );
     tx.revoke_certificate(&serial(1), "key_compromise", t(13), &[0x30, 0x01, 0x01])
         .await
         .expect("revoke");
     assert!(matches!(
-        tx.revoke_certificate(&serial(1), "superseded", t(14), b"0").await,
+        tx.revoke_certificate(&serial(1), "superseded", t(14), b"0")
+            .await,
         Err(StoreError::Conflict(_))
     ));
     done(tx, "revoke").await;
     assert_eq!(store.revocation_epoch().await.expect("epoch"), epoch + 1);
-    let rec = store.certificate(&serial(1)).await.expect("read").expect("present");
+    let rec = store
+        .certificate(&serial(1))
+        .await
+        .expect("read")
+        .expect("present");
     assert_eq!(
         (rec.revoked_at, rec.revocation_reason.as_deref()),
         (Some(t(13)), Some("key_compromise"))
     );
     let revoked = store.revoked_certificates("class3").await.expect("revoked");
-    assert_eq!(revoked.len(), 2, "the revoked certificate and the abandoned, revoked serial");
+    assert_eq!(
+        revoked.len(),
+        2,
+        "the revoked certificate and the abandoned, revoked serial"
+    );
 
     // A shard with revocations and no CRL is behind; a snapshot lists both entries.
     assert_eq!(
@@ -564,12 +760,21 @@ async fn revocation_and_crls(store: &Arc<dyn Store>) {
         der: vec![number as u8],
         covers_epoch,
     };
-    store.store_crl(&crl(1, snap.covers_epoch)).await.expect("crl");
+    store
+        .store_crl(&crl(1, snap.covers_epoch))
+        .await
+        .expect("crl");
     assert!(matches!(
         store.store_crl(&crl(1, snap.covers_epoch)).await,
         Err(StoreError::Duplicate(_))
     ));
-    assert!(store.shards_behind_revocations().await.expect("behind").is_empty());
+    assert!(
+        store
+            .shards_behind_revocations()
+            .await
+            .expect("behind")
+            .is_empty()
+    );
 
     // Concurrent snapshots get distinct numbers, and a higher number never lists less.
     let mut tasks = Vec::new();
@@ -581,7 +786,9 @@ async fn revocation_and_crls(store: &Arc<dyn Store>) {
                 c.created_at = t(30);
                 let mut tx = store.begin().await.expect("begin");
                 tx.record_issuance_intent(&c).await.expect("intent");
-                tx.complete_issuance(&c.serial, b"der", t(31)).await.expect("issued");
+                tx.complete_issuance(&c.serial, b"der", t(31))
+                    .await
+                    .expect("issued");
                 tx.revoke_certificate(&c.serial, "superseded", t(32), &[0x30, 0x01, 40 + i])
                     .await
                     .expect("revoke");
@@ -616,7 +823,10 @@ async fn revocation_and_crls(store: &Arc<dyn Store>) {
     // Stored out of order, the highest number is served.
     store.store_crl(&crl(9, 99)).await.expect("crl");
     store.store_crl(&crl(8, 98)).await.expect("crl");
-    assert_eq!(store.latest_crl("class3", 0).await.expect("latest"), Some(crl(9, 99)));
+    assert_eq!(
+        store.latest_crl("class3", 0).await.expect("latest"),
+        Some(crl(9, 99))
+    );
     assert_eq!(store.latest_crl("class3", 1).await.expect("latest"), None);
 
     // Expiring, unrevoked certificates are found.
@@ -647,7 +857,10 @@ async fn ocsp(store: &Arc<dyn Store>) {
             .expect("present");
         assert_eq!(rec.state, IssuanceState::Issued);
     }
-    let first = store.certificates_needing_ocsp(t(0), t(0), "", 1).await.expect("page");
+    let first = store
+        .certificates_needing_ocsp(t(0), t(0), "", 1)
+        .await
+        .expect("page");
     let rest = store
         .certificates_needing_ocsp(t(0), t(0), &first[0].serial, 100)
         .await
@@ -662,26 +875,46 @@ async fn ocsp(store: &Arc<dyn Store>) {
         der: vec![n, secs as u8],
         revoked,
     };
-    store.store_ocsp_responses(&[response(32, 10, false)]).await.expect("store");
-    assert!(!store
-        .certificates_needing_ocsp(t(5), t(0), "", 100)
+    store
+        .store_ocsp_responses(&[response(32, 10, false)])
         .await
-        .expect("needing")
-        .iter()
-        .any(|c| c.serial == serial(32).to_hex()));
+        .expect("store");
+    assert!(
+        !store
+            .certificates_needing_ocsp(t(5), t(0), "", 100)
+            .await
+            .expect("needing")
+            .iter()
+            .any(|c| c.serial == serial(32).to_hex())
+    );
     // A "good" response is never stored for a revoked certificate; a "revoked" one is.
     store
         .store_ocsp_responses(&[response(1, 10, false), response(32, 20, false)])
         .await
         .expect("store");
-    assert_eq!(store.ocsp_response(&serial(1).to_hex()).await.expect("read"), None);
     assert_eq!(
-        store.ocsp_response(&serial(32).to_hex()).await.expect("read"),
+        store
+            .ocsp_response(&serial(1).to_hex())
+            .await
+            .expect("read"),
+        None
+    );
+    assert_eq!(
+        store
+            .ocsp_response(&serial(32).to_hex())
+            .await
+            .expect("read"),
         Some(response(32, 20, false))
     );
-    store.store_ocsp_responses(&[response(1, 10, true)]).await.expect("store");
+    store
+        .store_ocsp_responses(&[response(1, 10, true)])
+        .await
+        .expect("store");
     assert_eq!(
-        store.ocsp_response(&serial(1).to_hex()).await.expect("read"),
+        store
+            .ocsp_response(&serial(1).to_hex())
+            .await
+            .expect("read"),
         Some(response(1, 10, true))
     );
     // A revocation drops the certificate's response in its own transaction.
@@ -690,7 +923,13 @@ async fn ocsp(store: &Arc<dyn Store>) {
         .await
         .expect("revoke");
     done(tx, "revoke 32").await;
-    assert_eq!(store.ocsp_response(&serial(32).to_hex()).await.expect("read"), None);
+    assert_eq!(
+        store
+            .ocsp_response(&serial(32).to_hex())
+            .await
+            .expect("read"),
+        None
+    );
     assert_eq!(store.ocsp_response("00").await.expect("read"), None);
 }
 
@@ -700,42 +939,104 @@ async fn mail_and_limits(store: &Arc<dyn Store>) {
         subject: "Hello".into(),
         body: "link".into(),
         attachment: (to == "b@example.org").then(|| {
-            ("form.pdf".to_owned(), "application/pdf".to_owned(), b"%PDF".to_vec())
+            (
+                "form.pdf".to_owned(),
+                "application/pdf".to_owned(),
+                b"%PDF".to_vec(),
+            )
         }),
         created_at: t(0),
     };
     // Mail rows commit with their unit of work, or not at all.
     let mut tx = begin(store).await;
-    tx.enqueue_mail(&mail("lost@example.org")).await.expect("queue");
+    tx.enqueue_mail(&mail("lost@example.org"))
+        .await
+        .expect("queue");
     assert_eq!(tx.pending(), (0, 1));
     drop(tx);
     let mut tx = begin(store).await;
-    tx.enqueue_mail(&mail("a@example.org")).await.expect("queue");
-    tx.enqueue_mail(&mail("b@example.org")).await.expect("queue");
+    tx.enqueue_mail(&mail("a@example.org"))
+        .await
+        .expect("queue");
+    tx.enqueue_mail(&mail("b@example.org"))
+        .await
+        .expect("queue");
     done(tx, "mails").await;
     let lease = time::Duration::minutes(2);
     // Two workers claim at once: each message goes to one of them.
-    let (x, y) = tokio::join!(store.claim_mail(t(1), lease, 10), store.claim_mail(t(1), lease, 10));
+    let (x, y) = tokio::join!(
+        store.claim_mail(t(1), lease, 10),
+        store.claim_mail(t(1), lease, 10)
+    );
     let (x, y) = (x.expect("claim"), y.expect("claim"));
     assert_eq!(x.len() + y.len(), 2, "{x:?} {y:?}");
     let claimed = [x, y].concat();
-    let b = claimed.iter().find(|m| m.mail.to == "b@example.org").expect("b");
+    let b = claimed
+        .iter()
+        .find(|m| m.mail.to == "b@example.org")
+        .expect("b");
     assert_eq!(b.mail, mail("b@example.org"));
-    assert!(store.claim_mail(t(2), lease, 10).await.expect("claim").is_empty(), "leased");
-    let a = claimed.iter().find(|m| m.mail.to == "a@example.org").expect("a");
+    assert!(
+        store
+            .claim_mail(t(2), lease, 10)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "leased"
+    );
+    let a = claimed
+        .iter()
+        .find(|m| m.mail.to == "a@example.org")
+        .expect("a");
     store.mail_sent(a.id, t(3)).await.expect("sent");
-    store.mail_failed(b.id, "relay refused", Some(t(60))).await.expect("failed");
-    assert!(store.claim_mail(t(30), lease, 10).await.expect("claim").is_empty(), "waiting");
+    store
+        .mail_failed(b.id, "relay refused", Some(t(60)))
+        .await
+        .expect("failed");
+    assert!(
+        store
+            .claim_mail(t(30), lease, 10)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "waiting"
+    );
     let again = store.claim_mail(t(61), lease, 10).await.expect("claim");
     assert_eq!(again.len(), 1);
-    assert_eq!((again[0].attempts, again[0].last_error.as_deref()), (1, Some("relay refused")));
-    store.mail_failed(b.id, "relay hangs", None).await.expect("dead");
-    assert!(store.claim_mail(t(10_000), lease, 10).await.expect("claim").is_empty(), "dead");
+    assert_eq!(
+        (again[0].attempts, again[0].last_error.as_deref()),
+        (1, Some("relay refused"))
+    );
+    store
+        .mail_failed(b.id, "relay hangs", None)
+        .await
+        .expect("dead");
+    assert!(
+        store
+            .claim_mail(t(10_000), lease, 10)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "dead"
+    );
     let mut counts = store.mail_state_counts().await.expect("counts");
     counts.sort();
     assert_eq!(counts, vec![("dead".to_owned(), 1), ("sent".to_owned(), 1)]);
-    assert_eq!(store.retry_mail_now(Some(b.id), t(10_001)).await.expect("retry"), 1);
-    assert_eq!(store.claim_mail(t(10_001), lease, 10).await.expect("claim").len(), 1);
+    assert_eq!(
+        store
+            .retry_mail_now(Some(b.id), t(10_001))
+            .await
+            .expect("retry"),
+        1
+    );
+    assert_eq!(
+        store
+            .claim_mail(t(10_001), lease, 10)
+            .await
+            .expect("claim")
+            .len(),
+        1
+    );
     assert_eq!(store.recent_mail(10).await.expect("recent").len(), 2);
 
     // Rate limits count every concurrent hit; a window starts over.
@@ -744,7 +1045,10 @@ async fn mail_and_limits(store: &Arc<dyn Store>) {
     for _ in 0..30 {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
-            store.hit("login-client:127.0.0.1", window, t(0)).await.expect("hit")
+            store
+                .hit("login-client:127.0.0.1", window, t(0))
+                .await
+                .expect("hit")
         }));
     }
     let mut hits = Vec::new();
@@ -753,10 +1057,31 @@ async fn mail_and_limits(store: &Arc<dyn Store>) {
     }
     hits.sort_unstable();
     assert_eq!(hits, (1..=30).collect::<Vec<u64>>());
-    store.forgive("login-client:127.0.0.1", window, t(0)).await.expect("forgive");
-    assert_eq!(store.hits("login-client:127.0.0.1", window, t(0)).await.expect("hits"), 29);
-    assert_eq!(store.hits("login-client:127.0.0.1", window, t(901)).await.expect("hits"), 0);
-    assert_eq!(store.hit("login-client:127.0.0.1", window, t(901)).await.expect("hit"), 1);
+    store
+        .forgive("login-client:127.0.0.1", window, t(0))
+        .await
+        .expect("forgive");
+    assert_eq!(
+        store
+            .hits("login-client:127.0.0.1", window, t(0))
+            .await
+            .expect("hits"),
+        29
+    );
+    assert_eq!(
+        store
+            .hits("login-client:127.0.0.1", window, t(901))
+            .await
+            .expect("hits"),
+        0
+    );
+    assert_eq!(
+        store
+            .hit("login-client:127.0.0.1", window, t(901))
+            .await
+            .expect("hit"),
+        1
+    );
 
     store.probe("node-a", t(5)).await.expect("probe");
     store.probe("node-a", t(6)).await.expect("probe again");
@@ -766,7 +1091,10 @@ async fn mail_and_limits(store: &Arc<dyn Store>) {
 async fn sqlite_story() {
     let dir = tempfile_dir();
     let url = format!("sqlite://{}/signet.db", dir.display());
-    story(Arc::new(SqliteStore::open(&url).await.expect("open sqlite"))).await;
+    story(Arc::new(
+        SqliteStore::open(&url).await.expect("open sqlite"),
+    ))
+    .await;
     // Re-opening runs no migration twice and keeps the data.
     let again = SqliteStore::open(&url).await.expect("reopen");
     assert!(again.counts().await.expect("counts").issued >= 2);
@@ -796,10 +1124,12 @@ async fn postgres_story() {
     let store = PostgresStore::open(&url).await.expect("open postgres");
     story(Arc::new(store.clone())).await;
     drop(store);
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {db} WITH (FORCE)")))
-        .execute(&admin)
-        .await
-        .expect("drop");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {db} WITH (FORCE)"
+    )))
+    .execute(&admin)
+    .await
+    .expect("drop");
 }
 
 fn tempfile_dir() -> std::path::PathBuf {

@@ -53,12 +53,7 @@ async fn readyz(State(signet): State<Arc<Signet>>) -> Response {
         }
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (
-        status,
-        [(header::CACHE_CONTROL, "no-store")],
-        axum::Json(r),
-    )
-        .into_response()
+    (status, [(header::CACHE_CONTROL, "no-store")], axum::Json(r)).into_response()
 }
 
 /// Every CA certificate, name → DER.

@@ -61,7 +61,8 @@ pub fn status_of(e: &AppError) -> StatusCode {
 pub fn message_of(e: &AppError) -> String {
     let status = status_of(e);
     if status == StatusCode::SERVICE_UNAVAILABLE {
-        "The service is briefly unavailable; nothing was changed. Please try again in a moment.".into()
+        "The service is briefly unavailable; nothing was changed. Please try again in a moment."
+            .into()
     } else if status.is_server_error() {
         tracing::error!(error = %e, "request failed");
         "Something went wrong on our side. Please try again later.".into()

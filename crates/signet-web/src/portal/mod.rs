@@ -245,7 +245,10 @@ async fn log_in(
             ([(header::SET_COOKIE, cookie)], Redirect::to(home)).into_response()
         }
         Err(signet_app::AppError::SecondFactorSetup(_)) => {
-            match s.start_totp_enrollment(&f.email, &f.password, &ctx.client).await {
+            match s
+                .start_totp_enrollment(&f.email, &f.password, &ctx.client)
+                .await
+            {
                 Ok(e) => ctx.render(StatusCode::OK, |nav| EnrollPage {
                     nav,
                     email: f.email.trim().to_owned(),
