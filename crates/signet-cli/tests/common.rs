@@ -243,9 +243,15 @@ impl Drop for Server {
 impl Server {
     /// Starts `signet serve` on a free loopback port and waits until it listens.
     pub fn start(data_dir: &Path, extra: &[&str]) -> Server {
+        Server::start_with_env(data_dir, extra, &[])
+    }
+
+    /// Starts `signet serve` with extra environment variables.
+    pub fn start_with_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = signet(data_dir)
             .args(["serve", "--listen", "127.0.0.1:0", "--base-url", BASE_URL])
             .args(extra)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -271,6 +277,13 @@ impl Server {
             addr,
             scheme,
         }
+    }
+
+    /// SIGKILL, as a power cut or the OOM killer would (no clean-up of any kind).
+    pub fn kill_9(&self) {
+        let _ = Command::new("kill")
+            .args(["-9", &self.child.id().to_string()])
+            .status();
     }
 
     pub fn url(&self, path: &str) -> String {
