@@ -66,7 +66,7 @@ impl AppError {
     pub fn is_unavailable(&self) -> bool {
         matches!(
             self,
-            AppError::Store(StoreError::Database(_) | StoreError::Aborted)
+            AppError::Store(StoreError::Database(_) | StoreError::Aborted | StoreError::ReadOnly)
         )
     }
 

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod agreement;
 pub mod audit;
 pub mod authority;
+pub mod backup;
 pub mod config;
 pub mod credentials;
 pub mod crls;

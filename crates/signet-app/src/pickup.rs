@@ -3,7 +3,8 @@
 //! returned with a generated password, once. The private key is never written anywhere.
 //!
 //! Recoverable at every instant:
-//! 1. the attempt is counted (atomically, before the password is checked);
+//! 1. the password is checked with the order held, so each wrong one is counted before the
+//!    next is checked;
 //! 2. everything that can be checked before signing is: the password, the rules, the key, the
 //!    to-be-signed certificate, the PKCS#12's names;
 //! 3. one unit of work spends the link, claims the order for a serial and records the intent;
@@ -149,30 +150,27 @@ impl Signet {
             );
         }
 
-        // The attempt counts before the password is checked: concurrent guesses all count,
-        // and none beyond the limit is checked.
+        // The password is checked while the order's row is held: concurrent attempts queue,
+        // each wrong one is counted before the next is checked, and none beyond the limit is
+        // checked at all. An attempt cut off by a crash leaves no count (nothing committed).
         let mut work = self.work().await?;
-        let attempts = work.count_pickup_attempt(&number).await?;
-        let allowed = pickup_allowed(attempts);
-        work.audit(
-            "pickup",
-            "pickup.attempt",
-            &subject,
-            json!({"attempt": attempts, "locked": !allowed}),
-        );
-        work.commit().await?;
-        if !allowed {
+        let failures = work.hold_for_pickup(&number).await?;
+        if !pickup_allowed(failures + 1) {
+            let n = work.count_pickup_attempt(&number).await?;
+            work.audit("pickup", "pickup.locked", &subject, json!({"failures": n}));
+            work.commit().await?;
             return Err(AppError::Locked("too many wrong pickup passwords: the pickup is locked; contact support with your order number".into()));
         }
         if !verify_password(&req.pickup_password, &order.pickup_password_hash) {
-            self.audit(
+            let n = work.count_pickup_attempt(&number).await?;
+            work.audit(
                 "pickup",
                 "pickup.wrong_password",
                 &subject,
-                json!({"failures": attempts}),
-            )
-            .await?;
-            let left = PICKUP_LOCK_AFTER.saturating_sub(attempts);
+                json!({"failures": n}),
+            );
+            work.commit().await?;
+            let left = PICKUP_LOCK_AFTER.saturating_sub(n);
             return Err(if left == 0 {
                 AppError::Locked(
                     "wrong pickup password; the pickup is now locked: contact support".into(),
@@ -183,6 +181,7 @@ impl Signet {
                 ))
             });
         }
+        work.rollback().await?;
 
         // Every rule and check that can run before signing runs now.
         let system = Actor {

@@ -125,6 +125,23 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Write a backup: configuration, CA certificates, encrypted CA keys and a consistent copy
+    /// of the database (SQLite's online backup, or pg_dump), taken while Signet serves.
+    Backup {
+        /// The archive to write (gzip'd tar, mode 0600).
+        #[arg(long)]
+        to: PathBuf,
+        /// Also the passphrase file of the CA keys and the TOTP sealing key: the archive then
+        /// unlocks the CA by itself, so keep it like a key. Without it, bring them back by hand.
+        #[arg(long)]
+        include_secrets: bool,
+    },
+    /// Rebuild an empty data directory (and, with --database-url, an empty PostgreSQL
+    /// database) from a backup, then check its audit chain.
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -517,6 +534,56 @@ async fn run(cli: Cli) -> Result<(), AppError> {
                     format!("audit log broken at record {}: {}", b.seq, b.reason),
                 ))),
             }
+        }
+        Command::Backup {
+            to,
+            include_secrets,
+        } => {
+            let store = open_store(&cli).await?;
+            let m = signet_app::backup::backup(
+                &cli.data_dir,
+                store.as_ref(),
+                to,
+                *include_secrets,
+                clock().now(),
+            )
+            .await?;
+            println!(
+                "Backup written to {}: {} files and the {:?} database{}.",
+                to.display(),
+                m.files.len(),
+                m.database,
+                if m.includes_secrets {
+                    ", secrets included: keep it like a key"
+                } else {
+                    "; secrets not included: keep the CA passphrase (and secrets/totp-sealing.key) safe apart"
+                }
+            );
+            Ok(())
+        }
+        Command::Restore { from } => {
+            let m = signet_app::backup::restore(&cli.data_dir, from, cli.database_url.as_deref())
+                .await?;
+            let store = open_store(&cli).await?;
+            let entries = store.audit_entries().await?;
+            let checked = signet_app::audit::verify_chain(&entries).map_err(|b| {
+                AppError::Refused(signet_domain::Refusal::Conflict(format!(
+                    "restored, but the audit log is broken at record {}: {}",
+                    b.seq, b.reason
+                )))
+            })?;
+            println!(
+                "Restored the backup of {} into {}: {} files, audit log intact ({checked} records).",
+                m.created_at,
+                cli.data_dir.display(),
+                m.files.len()
+            );
+            if !m.includes_secrets {
+                println!(
+                    "The backup holds no secrets: put the CA passphrase in place (SIGNET_CA_PASSPHRASE, SIGNET_CA_PASSPHRASE_FILE or secrets/ca-passphrase) before `serve`."
+                );
+            }
+            Ok(())
         }
         Command::Issue {
             profile,

@@ -392,7 +392,7 @@ fn concurrency(tag: &str, database_url: Option<String>) {
     assert_eq!(count("signup new", 202), 20);
     assert_eq!(count("order", 201), 5);
     assert_eq!(count("revoke", 200), 5, "{outcomes:?}");
-    // Counters are exact: 30 wrong pickup passwords counted 30, of which 5 were checked.
+    // Counters are exact: 30 wrong pickup passwords counted 30, of which only 5 were checked.
     let store = store_of(d, s.database_url.as_deref());
     let audit = block_on(store.audit_entries()).expect("audit");
     let about = |action: &str, subject: &str| {
@@ -402,8 +402,8 @@ fn concurrency(tag: &str, database_url: Option<String>) {
             .count()
     };
     let guarded_subject = format!("order:{}", guarded.0);
-    assert_eq!(about("pickup.attempt", &guarded_subject), 30);
     assert_eq!(about("pickup.wrong_password", &guarded_subject), 5);
+    assert_eq!(about("pickup.locked", &guarded_subject), 25);
     let order = block_on(store.order(&guarded.0))
         .expect("read")
         .expect("order");
@@ -610,4 +610,109 @@ fn kill_9_at_random_moments() {
 /// `signet serve` that aborts right after its next signature, before recording it.
 fn crash_after_signing(d: &Path) -> Server {
     Server::start_with_env(d, &[], &[("SIGNET_TEST_CRASH_AFTER_SIGNING", "1")])
+}
+
+/// psql on the test server's administrative database.
+fn psql(sql: &str) {
+    let admin = std::env::var("SIGNET_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    ok(Command::new("psql").arg(&admin).args(["-q", "-c", sql]));
+}
+
+#[test]
+fn a_database_that_stops_taking_writes_and_comes_back() {
+    let url = postgres_database("readonly");
+    let db = url.rsplit('/').next().expect("database").to_owned();
+    let (s, server) = setup("readonly", Some(url.clone()), None);
+    let d = s.data.path();
+    let api = Api::new(&server);
+    let orders = ready_orders(&api, &s, 1);
+    let (number, token) = &orders[0];
+    let base = server.url("");
+    let store = store_of(d, Some(&url));
+    let audit_before = block_on(store.audit_entries()).expect("audit").len();
+
+    // A failover to a read-only standby, as Signet sees it: every connection drops, new ones
+    // cannot write.
+    psql(&format!(
+        "ALTER DATABASE {db} SET default_transaction_read_only = on"
+    ));
+    psql(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'"
+    ));
+    let readyz = || reqwest::blocking::get(format!("{base}/readyz")).expect("readyz");
+    let not_ready = readyz();
+    assert_eq!(not_ready.status().as_u16(), 503);
+    let report: Value = not_ready.json().expect("json");
+    assert_eq!(report["ready"], false, "{report}");
+    assert_eq!(
+        reqwest::blocking::get(format!("{base}/healthz"))
+            .expect("healthz")
+            .status()
+            .as_u16(),
+        200,
+        "alive, only not ready"
+    );
+    // Clean refusals that change nothing.
+    let (_, status, body) = pickup(&base, token, "pickup-secret-42");
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["status"], 503);
+    let signup = client_from("127.0.6.1")
+        .post(format!("{base}/api/v1/accounts"))
+        .json(&json!({"email": "late@example.org", "password": "a long enough password", "name": "Late"}))
+        .send()
+        .expect("sign-up");
+    assert_eq!(signup.status().as_u16(), 503);
+    assert!(signup.headers().contains_key("retry-after"));
+    assert_eq!(
+        signup.headers()["content-type"].to_str().expect("type"),
+        "application/problem+json"
+    );
+
+    // Back to writable, without terminating anything: connections opened read-only are
+    // discarded as they fail, and the node is ready again without a restart.
+    psql(&format!(
+        "ALTER DATABASE {db} RESET default_transaction_read_only"
+    ));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while readyz().status().as_u16() != 200 {
+        assert!(std::time::Instant::now() < deadline, "never ready again");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let store = store_of(d, Some(&url));
+    let order = block_on(store.order(number)).expect("read").expect("order");
+    assert_eq!(
+        (
+            order.status.as_str(),
+            order.claimed_serial.as_deref(),
+            order.pickup_failures
+        ),
+        ("ready_for_pickup", None, 0),
+        "nothing half-done"
+    );
+    assert!(
+        block_on(store.unfinished_intents())
+            .expect("intents")
+            .is_empty()
+    );
+    assert_eq!(
+        block_on(store.audit_entries()).expect("audit").len(),
+        audit_before,
+        "nothing recorded of what did not happen"
+    );
+    // Everything works again, on the pooled connections that are left.
+    for _ in 0..20 {
+        let r = readyz();
+        let status = r.status().as_u16();
+        assert_eq!(status, 200, "{}", r.text().unwrap_or_default());
+    }
+    let (_, status, body) = pickup(&base, token, "pickup-secret-42");
+    assert_eq!(status, 200, "{body}");
+    let signup = client_from("127.0.6.2")
+        .post(format!("{base}/api/v1/accounts"))
+        .json(&json!({"email": "late@example.org", "password": "a long enough password", "name": "Late"}))
+        .send()
+        .expect("sign-up");
+    assert_eq!(signup.status().as_u16(), 202);
+    check_invariants(&s, &server, &orders);
 }

@@ -196,7 +196,13 @@ fn mail_survives_a_relay_that_refuses_then_hangs() {
     let maildir = mail_root.path().join("maildir");
     let data = tempdir();
     let d = data.path();
-    ok(signet(d).args(["init", "--base-url", BASE_URL, "--admin-email", "root@ca.example.com"]));
+    ok(signet(d).args([
+        "init",
+        "--base-url",
+        BASE_URL,
+        "--admin-email",
+        "root@ca.example.com",
+    ]));
     let config = std::fs::read_to_string(d.join("signet.toml")).expect("config");
     let config = config
         .replace("[mail]\n", "[mail]\nsmtp_host = \"127.0.0.1\"\n")
@@ -206,8 +212,19 @@ fn mail_survives_a_relay_that_refuses_then_hangs() {
 
     // Refused: the staff account is created, its invitation stays queued.
     let refusing = relay("refuse", port, &maildir);
-    let out = ok(signet(d).args(["user", "add", "--role", "support", "--email", "sam@ca.example.com"]));
-    assert!(text(&out.stderr).contains("stay queued"), "{}", text(&out.stderr));
+    let out = ok(signet(d).args([
+        "user",
+        "add",
+        "--role",
+        "support",
+        "--email",
+        "sam@ca.example.com",
+    ]));
+    assert!(
+        text(&out.stderr).contains("stay queued"),
+        "{}",
+        text(&out.stderr)
+    );
     let server = Server::start(d, &[]);
     let api = Api::new(&server);
     let sign_up = |i: usize| {
@@ -237,7 +254,12 @@ fn mail_survives_a_relay_that_refuses_then_hangs() {
         quick("sign-up", || sign_up(i));
     }
     std::thread::sleep(Duration::from_secs(3));
-    for path in ["/healthz", "/readyz", "/crl/class3/0.crl", "/api/v1/openapi.json"] {
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/crl/class3/0.crl",
+        "/api/v1/openapi.json",
+    ] {
         let status = quick(path, || {
             reqwest::blocking::get(server.url(path))
                 .expect(path)
@@ -273,9 +295,15 @@ fn mail_survives_a_relay_that_refuses_then_hangs() {
     unique.dedup();
     assert_eq!(got, unique, "a message arrived twice");
     assert_eq!(got.len(), expected, "{got:?}");
-    assert!(got.iter().any(|(to, s)| to.contains("sam@ca.example.com") && s.contains("staff account")));
+    assert!(
+        got.iter()
+            .any(|(to, s)| to.contains("sam@ca.example.com") && s.contains("staff account"))
+    );
     let status = text(&ok(signet(d).args(["mail", "status"])).stdout);
-    assert!(status.contains(&format!("sent     {}", expected + 1)), "{status}");
+    assert!(
+        status.contains(&format!("sent     {}", expected + 1)),
+        "{status}"
+    );
     assert!(!status.contains("queued  "), "{status}");
     drop(server);
 }

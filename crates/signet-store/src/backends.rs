@@ -8,6 +8,9 @@
 
 use std::ops::ControlFlow;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
 
@@ -24,7 +27,9 @@ use crate::model::{
     OrderRecord, RelyingServiceRecord, RevokedRecord, StatusRecord, SupportRequestRecord,
     TokenRecord,
 };
-use crate::{CertificateRecord, Counts, IssuanceIntent, IssuanceState, Store, StoreError, Tx};
+use crate::{
+    CertificateRecord, Counts, DumpKind, IssuanceIntent, IssuanceState, Store, StoreError, Tx,
+};
 
 macro_rules! select_accounts {
     ($where:literal) => {
@@ -116,6 +121,50 @@ const SHARDS_BEHIND: &str = concat!(
 const BUMP_EPOCH: &str =
     "UPDATE revocation_epoch SET value = value + 1 WHERE id = 1 RETURNING value";
 
+/// When a write last failed. A failed write (a restart, a failover, a spell of read-only) can
+/// leave every pooled connection useless in ways a ping does not show (a read-only session
+/// default, say): connections opened before the last failure are not handed out again.
+#[derive(Debug)]
+struct WriteFailures {
+    base: Instant,
+    /// Nanoseconds after `base` of the last failure; 0 when none.
+    last: AtomicU64,
+}
+
+impl WriteFailures {
+    fn new() -> WriteFailures {
+        WriteFailures {
+            base: Instant::now(),
+            last: AtomicU64::new(0),
+        }
+    }
+
+    fn record(&self) {
+        let now = u64::try_from(self.base.elapsed().as_nanos())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        self.last.fetch_max(now, Ordering::Relaxed);
+    }
+
+    /// Whether a write failed in the last minute.
+    fn recent(&self) -> bool {
+        let last = self.last.load(Ordering::Relaxed);
+        last != 0
+            && u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX)
+                < last.saturating_add(60_000_000_000)
+    }
+
+    /// Whether a connection of this age was opened after the last failure.
+    fn opened_since_last_failure(&self, age: Duration) -> bool {
+        let last = self.last.load(Ordering::Relaxed);
+        if last == 0 {
+            return true;
+        }
+        let opened = self.base.elapsed().saturating_sub(age);
+        u64::try_from(opened.as_nanos()).unwrap_or(u64::MAX) > last
+    }
+}
+
 fn time(secs: i64) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp(secs)
         .map_err(|e| StoreError::Corrupt(format!("timestamp {secs}: {e}")))
@@ -205,12 +254,17 @@ macro_rules! sql_store {
         $lock:literal,
         $share:literal,
         $skip_locked:literal,
+        $read_only_check:literal,
         $doc:literal
     ) => {
         #[doc = $doc]
         #[derive(Debug, Clone)]
         pub struct $name {
             pool: sqlx::Pool<$db>,
+            failures: Arc<WriteFailures>,
+            /// For `pg_dump` (SQLite's backup runs through the pool).
+            #[allow(dead_code)]
+            url: Url,
         }
 
         /// A unit of work on one connection of its own. Dropped without a commit, its
@@ -218,6 +272,7 @@ macro_rules! sql_store {
         pub struct $txname {
             /// Taken by a drop without commit, which rolls back on a task of its own.
             conn: Option<PoolConnection<$db>>,
+            failures: Arc<WriteFailures>,
             audits: Vec<AuditRecord>,
             mails: usize,
             /// A statement failed: the transaction can only be undone.
@@ -267,6 +322,7 @@ macro_rules! sql_store {
             fn check<T>(&mut self, r: Result<T, sqlx::Error>) -> Result<T, StoreError> {
                 if r.is_err() {
                     self.poisoned = true;
+                    self.failures.record();
                 }
                 Ok(r?)
             }
@@ -373,20 +429,53 @@ macro_rules! sql_store {
             /// Connects and applies pending migrations.
             pub async fn open(url: &str) -> Result<Self, StoreError> {
                 let options = <$options>::from_str(url)?;
+                let failures = Arc::new(WriteFailures::new());
+                let watch = failures.clone();
                 let pool = Self::pool_options()
+                    .before_acquire(move |_, meta| {
+                        let keep = watch.opened_since_last_failure(meta.age);
+                        Box::pin(async move { Ok(keep) })
+                    })
                     .connect_with(Self::tune(options))
                     .await?;
                 sqlx::migrate!($migrations).run(&pool).await?;
-                Ok($name { pool })
+                Ok($name {
+                    pool,
+                    failures,
+                    url: Url(url.to_owned()),
+                })
             }
 
             async fn start(&self) -> Result<$txname, StoreError> {
-                let mut conn = self.pool.acquire().await?;
+                let mut tries = 0;
+                let mut conn = loop {
+                    let mut conn = self.pool.acquire().await?;
+                    // Shortly after a failed write, a connection may have been opened while the
+                    // database took no writes (its session stays read-only): such connections
+                    // are closed, and a few others tried, before the unit of work starts.
+                    if $read_only_check.is_empty() || !self.failures.recent() {
+                        break conn;
+                    }
+                    let state: Result<String, _> =
+                        sqlx::query_scalar($read_only_check).fetch_one(&mut *conn).await;
+                    match state {
+                        Ok(s) if s == "off" => break conn,
+                        _ => {
+                            conn.close_on_drop();
+                            tries += 1;
+                            if tries == 3 {
+                                return Err(StoreError::ReadOnly);
+                            }
+                        }
+                    }
+                };
                 if let Err(e) = sqlx::query($begin).execute(&mut *conn).await {
+                    self.failures.record();
                     conn.close_on_drop();
                     return Err(e.into());
                 }
                 Ok($txname {
+                    failures: self.failures.clone(),
                     conn: Some(conn),
                     audits: Vec::new(),
                     mails: 0,
@@ -404,6 +493,7 @@ macro_rules! sql_store {
                 match q.execute(&mut *conn).await {
                     Ok(done) => Ok(done.rows_affected()),
                     Err(e) => {
+                        self.failures.record();
                         conn.close_on_drop();
                         Err(e.into())
                     }
@@ -1283,6 +1373,7 @@ macro_rules! sql_store {
                 match row {
                     Ok(r) => Ok(unsigned(r.try_get("hits")?)),
                     Err(e) => {
+                        self.failures.record();
                         conn.close_on_drop();
                         Err(e.into())
                     }
@@ -1322,6 +1413,10 @@ macro_rules! sql_store {
                     }
                     _ => 0,
                 })
+            }
+
+            async fn dump(&self, to: &std::path::Path) -> Result<DumpKind, StoreError> {
+                self.dump_to(to).await
             }
 
             async fn probe(&self, node: &str, now: OffsetDateTime) -> Result<(), StoreError> {
@@ -1811,6 +1906,20 @@ macro_rules! sql_store {
                 conflict(n, "no such order")
             }
 
+            async fn hold_for_pickup(&mut self, order_number: &str) -> Result<u32, StoreError> {
+                let row = self
+                    .maybe(
+                        sqlx::query(concat!(
+                            "SELECT pickup_failures FROM orders WHERE order_number = $1",
+                            $lock
+                        ))
+                        .bind(order_number),
+                    )
+                    .await?
+                    .ok_or_else(|| StoreError::Conflict("no such order".into()))?;
+                Ok(count(row.try_get("pickup_failures")?))
+            }
+
             async fn count_pickup_attempt(&mut self, order_number: &str) -> Result<u32, StoreError> {
                 let row = self
                     .maybe(
@@ -2122,6 +2231,7 @@ sql_store!(
     "",
     "",
     "",
+    "",
     "The embedded default: one SQLite file in the data directory."
 );
 sql_store!(
@@ -2136,10 +2246,33 @@ sql_store!(
     " FOR UPDATE",
     " FOR SHARE",
     " FOR UPDATE SKIP LOCKED",
+    "SHOW transaction_read_only",
     "PostgreSQL, for several Signet nodes sharing one database."
 );
 
+/// A database URL; `Debug` hides its password.
+#[derive(Clone)]
+struct Url(String);
+
+impl std::fmt::Debug for Url {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::redact(&self.0))
+    }
+}
+
 impl SqliteStore {
+    /// SQLite's online backup: a consistent copy while writers go on.
+    async fn dump_to(&self, to: &std::path::Path) -> Result<DumpKind, StoreError> {
+        let target = to
+            .to_str()
+            .ok_or_else(|| StoreError::Tool(format!("{}: not a UTF-8 path", to.display())))?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(&self.pool)
+            .await?;
+        Ok(DumpKind::Sqlite)
+    }
+
     fn pool_options() -> sqlx::pool::PoolOptions<sqlx::Sqlite> {
         sqlx::pool::PoolOptions::new().max_connections(8)
     }
@@ -2157,6 +2290,26 @@ impl SqliteStore {
 }
 
 impl PostgresStore {
+    /// `pg_dump` (one consistent snapshot) as a plain SQL script.
+    async fn dump_to(&self, to: &std::path::Path) -> Result<DumpKind, StoreError> {
+        let out = tokio::process::Command::new("pg_dump")
+            .args(["--no-owner", "--no-privileges", "--format=plain", "--file"])
+            .arg(to)
+            .arg(&self.url.0)
+            .output()
+            .await
+            .map_err(|e| {
+                StoreError::Tool(format!("pg_dump: {e} (install the PostgreSQL client)"))
+            })?;
+        if !out.status.success() {
+            return Err(StoreError::Tool(format!(
+                "pg_dump failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        Ok(DumpKind::Postgresql)
+    }
+
     fn pool_options() -> sqlx::pool::PoolOptions<sqlx::Postgres> {
         // A connection is checked before use, so one a restart or failover broke is replaced.
         sqlx::pool::PoolOptions::new()

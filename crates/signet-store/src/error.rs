@@ -23,6 +23,15 @@ pub enum StoreError {
     /// A unit of work was committed without an audit record (a bug: every state change is recorded).
     #[error("refusing to commit a state change without an audit record")]
     Unaudited,
+    /// The database takes no writes now (read-only, a standby).
+    #[error("the database takes no writes (read-only or a standby)")]
+    ReadOnly,
+    /// A restore needs an empty database.
+    #[error("the database {0} is not empty: restore into a new, empty database")]
+    NotEmpty(String),
+    /// An outside tool (pg_dump, psql) failed.
+    #[error("{0}")]
+    Tool(String),
     /// The database URL is not one Signet understands.
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://USER@HOST/DB")]
     BadUrl(String),

@@ -243,6 +243,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         window: time::Duration,
         now: OffsetDateTime,
     ) -> Result<u64, StoreError>;
+    /// Writes a consistent copy of the whole database to `to` while it keeps serving: SQLite's
+    /// online backup (`VACUUM INTO`, a database file) or PostgreSQL's `pg_dump` (a SQL script).
+    async fn dump(&self, to: &std::path::Path) -> Result<DumpKind, StoreError>;
     /// Writes a row and reads it back: the store accepts writes.
     async fn probe(&self, node: &str, now: OffsetDateTime) -> Result<(), StoreError>;
 }
@@ -382,7 +385,10 @@ pub trait Tx: Send {
         agent: i64,
         at: OffsetDateTime,
     ) -> Result<(), StoreError>;
-    /// Counts one pickup attempt that has not succeeded (yet); returns the count so far.
+    /// Holds the order's row until this unit of work ends (concurrent pickup attempts on it
+    /// wait) and returns its count of wrong pickup passwords.
+    async fn hold_for_pickup(&mut self, order_number: &str) -> Result<u32, StoreError>;
+    /// Counts one pickup attempt that failed; returns the count so far.
     async fn count_pickup_attempt(&mut self, order_number: &str) -> Result<u32, StoreError>;
     async fn reset_pickup_failures(&mut self, order_number: &str) -> Result<(), StoreError>;
     /// Stores the content once per SHA-256 and attaches it to the order.
@@ -447,6 +453,52 @@ pub trait Tx: Send {
     /// Commits everything, the audit records chained in order. Refuses (and undoes) a unit of
     /// work without an audit record: no state change goes unrecorded.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+/// What a database dump is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DumpKind {
+    /// A SQLite database file.
+    Sqlite,
+    /// A `pg_dump` SQL script.
+    Postgresql,
+}
+
+/// Loads a PostgreSQL dump into the empty database `url` names (`psql`, one transaction).
+pub async fn restore_postgres(url: &str, script: &std::path::Path) -> Result<(), StoreError> {
+    use sqlx::Connection as _;
+    let mut conn = sqlx::PgConnection::connect(url).await?;
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'",
+    )
+    .fetch_one(&mut conn)
+    .await?;
+    conn.close().await?;
+    if tables > 0 {
+        return Err(StoreError::NotEmpty(redact(url)));
+    }
+    let out = tokio::process::Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "--single-transaction",
+            "-f",
+        ])
+        .arg(script)
+        .arg(url)
+        .output()
+        .await
+        .map_err(|e| StoreError::Tool(format!("psql: {e} (install the PostgreSQL client)")))?;
+    if !out.status.success() {
+        return Err(StoreError::Tool(format!(
+            "psql failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(())
 }
 
 /// Opens the store a URL names: `postgres://…` or `sqlite://PATH`; migrations run on open.

@@ -529,7 +529,10 @@ async fn orders_and_pickups(store: &Arc<dyn Store>) {
         1
     );
 
-    // Wrong pickup passwords: concurrent attempts all count.
+    // Wrong pickup passwords: concurrent attempts all count; an order can be held.
+    let mut tx = begin(store).await;
+    assert_eq!(tx.hold_for_pickup("AAAAA-BBBBB").await.expect("hold"), 0);
+    tx.rollback().await.expect("rollback");
     let mut tasks = Vec::new();
     for _ in 0..12 {
         let store = store.clone();
