@@ -31,9 +31,9 @@ function quotedPrintable(text) {
   return Buffer.from(bytes).toString("utf8");
 }
 
-/** The newest mail to `to` whose subject contains `subject`: { to, subject, body, raw }. */
-function mailTo(to, subject) {
-  const mails = readdirSync(outbox)
+/** Every mail in the outbox, oldest first (files are named by the queue's message id). */
+function allMails() {
+  return readdirSync(outbox)
     .filter((f) => f.endsWith(".eml"))
     .map((f) => join(outbox, f))
     .sort()
@@ -50,9 +50,18 @@ function mailTo(to, subject) {
         raw,
       };
     });
-  const mail = mails.reverse().find((m) => m.to.includes(to) && m.subject.includes(subject));
-  assert.ok(mail, `no mail to ${to} about "${subject}"`);
-  return mail;
+}
+
+/** The newest mail to `to` whose subject contains `subject`: { to, subject, body, raw }. Mail
+ * leaves through a queue after the commit, so this waits for it a little. */
+function mailTo(to, subject) {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let waited = 0; waited < 15000; waited += 50) {
+    const mail = allMails().reverse().find((m) => m.to.includes(to) && m.subject.includes(subject));
+    if (mail) return mail;
+    Atomics.wait(pause, 0, 0, 50);
+  }
+  assert.fail(`no mail to ${to} about "${subject}"`);
 }
 
 /** The link in the newest mail to `to` whose subject contains `subject`, on the test server. */

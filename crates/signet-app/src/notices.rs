@@ -267,3 +267,56 @@ impl Signet {
         })
     }
 }
+
+/// What an administrator watches besides the dashboard: the mail queue and what
+/// reconciliation found.
+#[derive(Debug, Clone)]
+pub struct Operations {
+    /// Messages per state (`queued`, `sent`, `dead`).
+    pub mail_states: Vec<(String, u64)>,
+    /// The newest messages, without their bodies (which hold single-use links).
+    pub recent_mail: Vec<signet_store::MailRecord>,
+    /// Reconciliation's records, newest first.
+    pub reconciled: Vec<signet_store::AuditEntry>,
+}
+
+impl Signet {
+    pub async fn operations(&self, actor: &Actor) -> Result<Operations, AppError> {
+        require_admin(actor)?;
+        let mut recent_mail = self.store.recent_mail(20).await?;
+        for m in &mut recent_mail {
+            m.mail.body.clear();
+            m.mail.attachment = None;
+        }
+        Ok(Operations {
+            mail_states: self.store.mail_state_counts().await?,
+            recent_mail,
+            reconciled: self.store.recent_audit("reconcile.", 20).await?,
+        })
+    }
+
+    /// Makes given-up or waiting mail due now (one message, or all) and wakes the worker.
+    pub async fn retry_mail(&self, actor: &Actor, id: Option<i64>) -> Result<u64, AppError> {
+        let result = async {
+            require_admin(actor)?;
+            let n = self.store.retry_mail_now(id, self.now()).await?;
+            self.audit(
+                &format!("account:{}", actor.account),
+                "mail.retry",
+                &id.map_or_else(|| "mail".to_owned(), |i| format!("mail:{i}")),
+                json!({"messages": n}),
+            )
+            .await?;
+            self.outbox.wake();
+            Ok(n)
+        }
+        .await;
+        self.audit_refusal(
+            &format!("account:{}", actor.account),
+            "mail.retry",
+            "mail",
+            result,
+        )
+        .await
+    }
+}

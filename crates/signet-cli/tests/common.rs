@@ -348,17 +348,24 @@ pub fn mails(data_dir: &Path) -> Vec<(String, String, String)> {
 
 /// The path of the last link under BASE_URL in the newest mail to `to` whose subject contains `subject`.
 pub fn link_in_mail(data_dir: &Path, to: &str, subject: &str) -> String {
-    let all = mails(data_dir);
-    let (_, _, body) = all
-        .iter()
-        .rev()
-        .find(|(t, s, _)| t.contains(to) && s.contains(subject))
-        .unwrap_or_else(|| {
-            panic!(
-                "no mail to {to} about `{subject}`; outbox: {:?}",
-                all.iter().map(|m| (&m.0, &m.1)).collect::<Vec<_>>()
-            )
-        });
+    // Mail leaves through the outbox after the commit: give it a moment to arrive.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let body = loop {
+        let all = mails(data_dir);
+        if let Some((_, _, body)) = all
+            .iter()
+            .rev()
+            .find(|(t, s, _)| t.contains(to) && s.contains(subject))
+        {
+            break body.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no mail to {to} about `{subject}`; outbox: {:?}",
+            all.iter().map(|m| (&m.0, &m.1)).collect::<Vec<_>>()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     let start = body
         .rfind(BASE_URL)
         .unwrap_or_else(|| panic!("no link in the mail about `{subject}`: {body}"));

@@ -71,6 +71,10 @@ pub fn routes() -> Router<Arc<Signet>> {
         .route("/admin/services", axum::routing::post(notices::add_service))
         .route("/admin/staff", axum::routing::post(notices::invite))
         .route(
+            "/admin/mail/retry",
+            axum::routing::post(notices::retry_mail),
+        )
+        .route(
             "/admin/staff/{id}/reset-second-factor",
             axum::routing::post(notices::reset_second_factor),
         )

@@ -12,7 +12,7 @@ use signet_store::{AlertRecord, RelyingServiceRecord};
 use time::OffsetDateTime;
 
 use super::charts::bars;
-use super::pages::{AdminPage, AlertRow, ServiceRow, ServicesPage, StaffRow, StatusPage};
+use super::pages::{AdminPage, AlertRow, MailRow, ServiceRow, ServicesPage, StaffRow, StatusPage};
 use super::{PageContext, refusal};
 use crate::problem::{message_of, status_of};
 
@@ -139,10 +139,11 @@ async fn admin_page(
             s.dashboard(actor).await?,
             s.active_alerts().await?,
             s.staff(actor).await?,
+            s.operations(actor).await?,
         ))
     };
     match loaded.await {
-        Ok((d, alerts, staff)) => {
+        Ok((d, alerts, staff, ops)) => {
             let week = |(date, n): &(time::Date, u64)| {
                 (format!("{}-{:02}", date.month() as u8, date.day()), *n)
             };
@@ -185,6 +186,31 @@ async fn admin_page(
                             role: a.role,
                             region: a.region.unwrap_or_default(),
                         }
+                    })
+                    .collect(),
+                mail_states: ops.mail_states,
+                mail: ops
+                    .recent_mail
+                    .into_iter()
+                    .map(|m| MailRow {
+                        id: m.id,
+                        retryable: m.state != "sent",
+                        to: m.mail.to,
+                        subject: m.mail.subject,
+                        state: m.state,
+                        attempts: m.attempts,
+                        last_error: m.last_error.unwrap_or_default(),
+                    })
+                    .collect(),
+                reconciled: ops
+                    .reconciled
+                    .into_iter()
+                    .map(|e| {
+                        (
+                            signet_app::orders::rfc3339(e.at),
+                            e.action.trim_start_matches("reconcile.").replace('_', " "),
+                            e.subject,
+                        )
                     })
                     .collect(),
                 notice,
@@ -358,5 +384,25 @@ pub async fn reset_second_factor(
         .reset_second_factor(&actor, id)
         .await
         .map(|email| format!("{email} sets up a new second factor at the next log-in."));
+    after(&s, &ctx, done).await
+}
+
+#[derive(Deserialize)]
+pub struct RetryForm {
+    csrf: String,
+    #[serde(default)]
+    id: Option<i64>,
+}
+
+pub async fn retry_mail(
+    State(s): State<Arc<Signet>>,
+    ctx: PageContext,
+    Form(f): Form<RetryForm>,
+) -> Response {
+    let actor = form_actor!(ctx, &f.csrf);
+    let done = s
+        .retry_mail(&actor, f.id)
+        .await
+        .map(|n| format!("{n} message(s) will be tried again now."));
     after(&s, &ctx, done).await
 }

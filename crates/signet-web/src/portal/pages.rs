@@ -234,8 +234,22 @@ pub struct AdminPage {
     pub expiring_chart: String,
     pub alerts: Vec<(i64, String)>,
     pub staff: Vec<StaffRow>,
+    pub mail_states: Vec<(String, u64)>,
+    pub mail: Vec<MailRow>,
+    pub reconciled: Vec<(String, String, String)>,
     pub notice: Option<String>,
     pub error: Option<String>,
+}
+
+/// A message of the outbox as the administrator sees it (no body: it holds links).
+pub struct MailRow {
+    pub id: i64,
+    pub to: String,
+    pub subject: String,
+    pub state: String,
+    pub attempts: u32,
+    pub last_error: String,
+    pub retryable: bool,
 }
 
 pub struct StaffRow {
