@@ -119,6 +119,8 @@ fn generated_requests_get_no_server_error_and_only_problem_documents() {
         .env("SIGNET_FUZZ_ORDERS", format!("{open},{issued}"))
         .env("SIGNET_FUZZ_SERIAL", &serial)
         .env("SIGNET_FUZZ_DOCUMENT", &document)
+        // No __pycache__ next to the hooks in the work tree.
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("NO_PROXY", "*")
         .env_remove("HTTP_PROXY")
         .env_remove("HTTPS_PROXY")

@@ -96,6 +96,12 @@ impl Period {
         if months == 0 {
             return Err(Refusal::ValidityTooShort);
         }
+        // Far beyond any profile's limit; also keeps the calendar arithmetic in range.
+        if months > MAX_MONTHS {
+            return Err(Refusal::InvalidInput(format!(
+                "a validity of {months} months is not a plausible request (at most {MAX_MONTHS})"
+            )));
+        }
         let not_before = now.replace_nanosecond(0).unwrap_or(now);
         Ok(Period {
             not_before,
@@ -141,9 +147,14 @@ impl Period {
 }
 
 /// Adds calendar months, clamping the day to the end of a shorter month (31 Jan + 1 month = 28/29 Feb).
+/// The longest validity anyone may ask for, in months (no profile allows anything near it).
+pub const MAX_MONTHS: u32 = 1200;
+
 pub fn add_months(t: OffsetDateTime, months: u32) -> OffsetDateTime {
-    let total = t.year() * 12 + i32::from(u8::from(t.month())) - 1 + months as i32;
-    let year = total.div_euclid(12);
+    let total = i64::from(t.year()) * 12 + i64::from(u8::from(t.month())) - 1 + i64::from(months);
+    let Ok(year) = i32::try_from(total.div_euclid(12)) else {
+        return t;
+    };
     let month = Month::try_from((total.rem_euclid(12) + 1) as u8).unwrap_or(Month::January);
     let last_day = time::util::days_in_month(month, year);
     let day = t.day().min(last_day);
@@ -158,6 +169,15 @@ pub fn add_months(t: OffsetDateTime, months: u32) -> OffsetDateTime {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn absurd_validities_are_refused_not_a_crash() {
+        let now = datetime!(2026-12-02 12:00 UTC);
+        assert!(Period::months_from(now, u32::MAX).is_err());
+        assert!(Period::months_from(now, 2_147_483_647).is_err());
+        assert!(Period::months_from(now, MAX_MONTHS).is_ok());
+        assert_eq!(add_months(now, u32::MAX), now);
+    }
 
     #[test]
     fn months_are_calendar_months_inclusive() {

@@ -42,7 +42,7 @@ pub fn routes() -> Router<Arc<Signet>> {
         .route("/api/v1/orders", post(place_order).get(list_orders))
         .route(
             "/api/v1/orders/{number}",
-            get(view_order).patch(change_order).put(change_order),
+            get(view_order).patch(change_order),
         )
         .route(
             "/api/v1/orders/{number}/documents",
@@ -306,7 +306,18 @@ async fn change_order(
     Err(change_refused().into())
 }
 
-#[utoipa::path(post, path = "/api/v1/orders/{number}/documents", tag = "signet", responses((status = 201, description = "Document stored (multipart fields `kind` and `file`)", body = DocumentView), (status = 409, description = "The order does not take documents now"), (status = 422, description = "Not a PDF, PNG or JPEG, or too large")), security(("bearer" = [])))]
+/// The multipart body of an upload.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct UploadForm {
+    /// id_copy, signed_agreement, business_registration or other.
+    kind: String,
+    /// The document: PDF, PNG or JPEG, at most 10 MiB.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+#[utoipa::path(post, path = "/api/v1/orders/{number}/documents", tag = "signet", request_body(content = UploadForm, content_type = "multipart/form-data"), responses((status = 201, description = "Document stored (multipart fields `kind` and `file`)", body = DocumentView), (status = 409, description = "The order does not take documents now"), (status = 422, description = "Not a PDF, PNG or JPEG, or too large")), security(("bearer" = [])))]
 async fn upload(
     State(s): AppState,
     Authed(actor, _): Authed,
@@ -621,9 +632,9 @@ async fn renew(
     ),
     components(schemas(
         signet_domain::identity::IdentityInput, signet_domain::key::SubscriberKeyType,
-        signet_app::orders::DocumentView, signet_app::orders::HistoryView
+        signet_app::orders::DocumentView, signet_app::orders::HistoryView, ProblemDocument
     )),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &Conventions)
 )]
 #[derive(Debug)]
 pub struct ApiDoc;
@@ -639,6 +650,79 @@ impl utoipa::Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// An RFC 9457 problem document: the body of every error.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct ProblemDocument {
+    #[schema(rename = "type", example = "about:blank")]
+    kind: String,
+    title: String,
+    status: u16,
+    /// What went wrong and what to do.
+    detail: String,
+}
+
+/// What holds for every operation, written once: each `{parameter}` of a path is declared,
+/// and any error answers with a problem document.
+struct Conventions;
+
+impl utoipa::Modify for Conventions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::ToSchema;
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::{
+            ContentBuilder, ObjectBuilder, Ref, Required, ResponseBuilder, Type,
+        };
+        let problem = ResponseBuilder::new()
+            .description("An error, as an RFC 9457 problem document")
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name(ProblemDocument::name())))
+                    .build(),
+            )
+            .build();
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let names: Vec<&str> = path
+                .split('{')
+                .skip(1)
+                .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+                .collect();
+            if !names.is_empty() {
+                item.parameters = Some(
+                    names
+                        .into_iter()
+                        .map(|name| {
+                            ParameterBuilder::new()
+                                .name(name)
+                                .parameter_in(ParameterIn::Path)
+                                .required(Required::True)
+                                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                                .build()
+                                .into()
+                        })
+                        .collect(),
+                );
+            }
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                op.responses
+                    .responses
+                    .entry("default".into())
+                    .or_insert_with(|| problem.clone().into());
+            }
+        }
     }
 }
 

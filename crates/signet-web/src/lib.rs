@@ -31,6 +31,7 @@ pub fn router(signet: Arc<Signet>) -> Router {
         .route("/repository/{file}", get(repository_file))
         .route("/crl/{ca}/{file}", get(crl))
         .with_state(signet)
+        .layer(axum::middleware::from_fn(problem::api_errors_as_problems))
         .layer(axum::middleware::from_fn(move |request, next| {
             portal::security::headers(https, request, next)
         }))

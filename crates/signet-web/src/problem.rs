@@ -125,3 +125,45 @@ impl IntoResponse for Problem {
         r
     }
 }
+
+/// Every error the API answers is a problem document, also those answered before a handler
+/// runs (a body that is not JSON, a wrong content type, an unknown path or method): their text
+/// becomes the detail.
+pub async fn api_errors_as_problems(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !api || is_problem || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let detail = match status {
+        StatusCode::NOT_FOUND if text.is_empty() => {
+            "no such API path: /api/v1/openapi.json lists them".to_owned()
+        }
+        StatusCode::METHOD_NOT_ALLOWED => {
+            "this method is not allowed on this path: see the Allow header and /api/v1/openapi.json"
+                .to_owned()
+        }
+        _ if text.is_empty() => status.canonical_reason().unwrap_or("error").to_owned(),
+        _ => text,
+    };
+    let mut out = problem(status, &detail);
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(v) = parts.headers.get(&name) {
+            out.headers_mut().insert(name, v.clone());
+        }
+    }
+    out
+}
