@@ -716,3 +716,48 @@ fn a_database_that_stops_taking_writes_and_comes_back() {
     assert_eq!(signup.status().as_u16(), 202);
     check_invariants(&s, &server, &orders);
 }
+
+/// A name outside the Basic Multilingual Plane (U+20BB7, in Japanese names) is vetted and
+/// picked up like any other: the PKCS#12 is checked before the certificate is signed, and opens.
+#[test]
+fn names_beyond_the_basic_multilingual_plane_pick_up() {
+    let (s, server) = setup("bmp", None, None);
+    let d = s.data.path();
+    let api = Api::new(&server);
+    let number = api.place(
+        &s.max,
+        json!({"product": "personal-3-pro",
+               "subject": {"given_name": "吉", "surname": "\u{20BB7}田", "email": "max@example.de", "organization": "Muster GmbH", "country": "DE"},
+               "approval_email": "max@example.de", "pickup_password": "pickup-secret-42", "validity_months": 12, "key_type": "p-256"}),
+    );
+    let token = api.to_pickup(d, &number, &s.max, &s.vetting, "max@example.de");
+    let (_, status, body) = pickup(&server.url(""), &token, "pickup-secret-42");
+    assert_eq!(status, 200, "{body}");
+    let pfx = d.join("bmp.p12");
+    use base64::Engine;
+    std::fs::write(
+        &pfx,
+        base64::engine::general_purpose::STANDARD
+            .decode(body["pkcs12"].as_str().expect("pkcs12"))
+            .expect("base64"),
+    )
+    .expect("write");
+    ok(Command::new("openssl")
+        .args(["pkcs12", "-info", "-noout", "-passin"])
+        .arg(format!(
+            "pass:{}",
+            body["pkcs12_password"].as_str().expect("password")
+        ))
+        .arg("-in")
+        .arg(&pfx));
+    let pem = d.join("bmp.pem");
+    std::fs::write(&pem, body["certificate"].as_str().expect("pem")).expect("write");
+    let subject = ok(Command::new("openssl")
+        .args(["x509", "-noout", "-subject", "-nameopt", "utf8", "-in"])
+        .arg(&pem));
+    assert!(
+        text(&subject.stdout).contains("\u{20BB7}田"),
+        "{}",
+        text(&subject.stdout)
+    );
+}

@@ -147,6 +147,12 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> Refusal {
     }
 }
 
+/// U+FDD0–U+FDEF and the last two code points of every plane.
+fn is_noncharacter(c: char) -> bool {
+    let u = u32::from(c);
+    (0xFDD0..=0xFDEF).contains(&u) || (u & 0xFFFE) == 0xFFFE
+}
+
 fn text_field(field: &'static str, value: &str, max_chars: usize) -> Result<String, Refusal> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
@@ -160,6 +166,14 @@ fn text_field(field: &'static str, value: &str, max_chars: usize) -> Result<Stri
     }
     if trimmed.chars().any(char::is_control) {
         return Err(invalid(field, "must not contain control characters"));
+    }
+    // Unicode noncharacters are for internal use only; the PKCS#12 labels of a pickup (and
+    // other software) cannot carry U+FFFE and U+FFFF.
+    if trimmed.chars().any(is_noncharacter) {
+        return Err(invalid(
+            field,
+            "must not contain Unicode noncharacters (such as U+FFFF)",
+        ));
     }
     if trimmed.contains("  ") {
         return Err(invalid(field, "must not contain repeated spaces"));
@@ -276,6 +290,18 @@ fn organization_identifier(value: &str) -> Result<String, Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_beyond_the_bmp_are_fine_noncharacters_are_not() {
+        let mut i = input();
+        i.surname = "吉\u{20BB7}".into();
+        assert!(Identity::try_from(i).is_ok());
+        for bad in ["Pe\u{FFFF}ters", "Pe\u{FDD0}ters", "Pe\u{1FFFE}ters"] {
+            let mut i = input();
+            i.surname = bad.into();
+            assert!(Identity::try_from(i).is_err(), "{bad:?}");
+        }
+    }
 
     fn input() -> IdentityInput {
         IdentityInput {

@@ -24,11 +24,17 @@ pub enum Compatibility {
 const ITERATIONS: u32 = 10_000;
 
 /// A friendly name PKCS#12 can carry: it is a BMPString (PKCS#9), which holds no character
-/// beyond U+FFFF, so those (e.g. U+20BB7 in Japanese names) become U+FFFD. The label is only
+/// beyond U+FFFE, so those (e.g. U+20BB7 in Japanese names, or U+FFFF) become U+FFFD. The label is only
 /// what a key store lists; the certificate keeps the exact name.
 pub fn bmp_friendly_name(name: &str) -> String {
     name.chars()
-        .map(|c| if u32::from(c) > 0xffff { '\u{fffd}' } else { c })
+        .map(|c| {
+            if u32::from(c) >= 0xffff {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
