@@ -14,6 +14,9 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(query) = result {
         // Everything the query holds was copied out of the request.
         let held = query.issuer_name_hash.len() + query.issuer_key_hash.len() + query.serial.len();
-        assert!(held <= data.len(), "the query holds more than the request had");
+        assert!(
+            held <= data.len(),
+            "the query holds more than the request had"
+        );
     }
 });

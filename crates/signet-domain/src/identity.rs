@@ -280,7 +280,7 @@ fn organization_identifier(value: &str) -> Result<String, Refusal> {
     }
     if reference
         .chars()
-        .any(|c| c.is_control() || c.is_whitespace())
+        .any(|c| c.is_control() || c.is_whitespace() || is_noncharacter(c))
     {
         return Err(bad());
     }
@@ -371,6 +371,10 @@ mod tests {
             "NTRUS+CA-1234",
         ] {
             assert!(organization_identifier(ok).is_ok(), "{ok}");
+        }
+        // Found by the `identity` fuzz target: a noncharacter in the reference part.
+        for bad in ["LEIXG-5493001KJTI(IGC\u{FFFF}", "VATBE-01\u{FDD0}23", "VATBE-0123 45"] {
+            assert!(organization_identifier(bad).is_err(), "{bad:?}");
         }
     }
 
