@@ -373,7 +373,11 @@ mod tests {
             assert!(organization_identifier(ok).is_ok(), "{ok}");
         }
         // Found by the `identity` fuzz target: a noncharacter in the reference part.
-        for bad in ["LEIXG-5493001KJTI(IGC\u{FFFF}", "VATBE-01\u{FDD0}23", "VATBE-0123 45"] {
+        for bad in [
+            "LEIXG-5493001KJTI(IGC\u{FFFF}",
+            "VATBE-01\u{FDD0}23",
+            "VATBE-0123 45",
+        ] {
             assert!(organization_identifier(bad).is_err(), "{bad:?}");
         }
     }

@@ -32,6 +32,13 @@ pub enum PkiError {
     /// The CA key could not be loaded, generated or used.
     #[error("CA key: {0}")]
     Key(String),
+    /// A structure could not be built or encoded (a PKCS#12, an OCSP response, an extension);
+    /// nothing was handed out.
+    #[error("could not build {0}")]
+    Build(String),
+    /// A subscriber key pair could not be generated.
+    #[error("subscriber key generation failed: {0}")]
+    SubscriberKey(String),
     /// The PKCS#11 module reported an error.
     #[error("PKCS#11: {0}")]
     Pkcs11(String),
@@ -47,7 +54,7 @@ pub enum PkiError {
 
 impl From<x509_cert::builder::Error> for PkiError {
     fn from(e: x509_cert::builder::Error) -> Self {
-        PkiError::Key(format!("certificate builder: {e}"))
+        PkiError::Build(format!("the certificate: {e}"))
     }
 }
 

@@ -96,7 +96,7 @@ pub fn extended_key_usage(oids: Vec<ObjectIdentifier>) -> Result<Extension, PkiE
 
 pub fn parse_oid(dotted: &str) -> Result<ObjectIdentifier, PkiError> {
     ObjectIdentifier::new(dotted)
-        .map_err(|e| PkiError::Key(format!("object identifier `{dotted}`: {e}")))
+        .map_err(|e| PkiError::Build(format!("object identifier `{dotted}`: {e}")))
 }
 
 pub fn certificate_policies(oids: &[String]) -> Result<Extension, PkiError> {

@@ -101,7 +101,7 @@ impl OcspIssuer {
 }
 
 fn der07_err(e: der07::Error) -> PkiError {
-    PkiError::Key(format!("OCSP encoding: {e}"))
+    PkiError::Build(format!("the OCSP response: {e}"))
 }
 
 /// What a parsed request asks about.

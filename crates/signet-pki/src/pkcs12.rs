@@ -47,7 +47,7 @@ pub fn build(
     password: &str,
     compatibility: Compatibility,
 ) -> Result<Vec<u8>, PkiError> {
-    let p12 = |e: p12_keystore::error::Error| PkiError::Key(format!("PKCS#12: {e}"));
+    let p12 = |e: p12_keystore::error::Error| PkiError::Build(format!("the PKCS#12 file: {e}"));
     let key = PrivateKey::from_der(pkcs8).map_err(p12)?;
     let mut certs = vec![Certificate::from_der(certificate_der).map_err(p12)?];
     for c in chain {

@@ -30,7 +30,7 @@ impl std::fmt::Debug for GeneratedKey {
 }
 
 fn failed(what: &str) -> impl Fn(aws_lc_rs::error::Unspecified) -> PkiError + '_ {
-    move |_| PkiError::Key(format!("subscriber key generation: {what}"))
+    move |_| PkiError::SubscriberKey(what.to_owned())
 }
 
 pub fn generate(key_type: SubscriberKeyType) -> Result<GeneratedKey, PkiError> {
