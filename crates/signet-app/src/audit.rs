@@ -4,7 +4,7 @@
 //! change that did not happen.
 
 use serde_json::Value;
-use signet_domain::audit::{Break, Record, verify};
+use signet_domain::audit::{Break, verify};
 use signet_store::{AuditEntry, AuditRecord};
 use time::OffsetDateTime;
 
@@ -28,18 +28,5 @@ pub fn record(
 /// Checks the whole chain: sequence without gaps, each `prev_hash` the previous `hash`, each
 /// `hash` recomputed. Returns the number of records checked or the first break.
 pub fn verify_chain(entries: &[AuditEntry]) -> Result<usize, Break> {
-    verify(entries.iter().map(|e| {
-        (
-            Record {
-                seq: e.seq,
-                at: e.at.unix_timestamp(),
-                actor: &e.actor,
-                action: &e.action,
-                subject: &e.subject,
-                detail: &e.detail,
-                prev_hash: &e.prev_hash,
-            },
-            e.hash.as_str(),
-        )
-    }))
+    verify(entries.iter().map(AuditEntry::as_chained))
 }

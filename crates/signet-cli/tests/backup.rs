@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 
 use common::*;
@@ -17,28 +16,6 @@ fn crl_bytes(server: &Server) -> Vec<u8> {
         .bytes()
         .expect("body")
         .to_vec()
-}
-
-fn ocsp(server: &Server, d: &Path, serial: &str) -> String {
-    let out = ok(Command::new("openssl")
-        .args(["ocsp", "-no_nonce", "-issuer"])
-        .arg(d.join("ca/class3.pem"))
-        .args([
-            "-serial",
-            &format!("0x{serial}"),
-            "-url",
-            &server.url("/ocsp"),
-            "-CAfile",
-        ])
-        .arg(d.join("ca/root.pem"))
-        .arg("-VAfile")
-        .arg(d.join("ca/class3-ocsp.pem")));
-    let t = text(&out.stdout);
-    ["good", "revoked", "unknown"]
-        .into_iter()
-        .find(|s| t.contains(&format!(": {s}")))
-        .unwrap_or("none")
-        .to_owned()
 }
 
 fn with_db(cmd: &mut Command, url: Option<&str>) {
@@ -126,7 +103,7 @@ fn round_trip(tag: &str, source_db: Option<String>, target_db: Option<String>) {
         0o600
     );
     let crl_before = crl_bytes(&server);
-    let states: Vec<String> = serials.iter().map(|s| ocsp(&server, d, s)).collect();
+    let states: Vec<String> = serials.iter().map(|s| ocsp_status(&server, d, s)).collect();
     assert_eq!(states, ["revoked", "good"]);
     drop(server);
 
@@ -160,7 +137,7 @@ fn round_trip(tag: &str, source_db: Option<String>, target_db: Option<String>) {
         None => Server::start(r, &[]),
     };
     assert_eq!(crl_bytes(&server), crl_before, "the same CRL is served");
-    let after: Vec<String> = serials.iter().map(|s| ocsp(&server, r, s)).collect();
+    let after: Vec<String> = serials.iter().map(|s| ocsp_status(&server, r, s)).collect();
     assert_eq!(after, states, "the same OCSP answers");
     let (status, body) = Api::new(&server).post(
         &format!("/api/v1/pickups/{waiting_token}"),

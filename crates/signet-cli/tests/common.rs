@@ -294,6 +294,30 @@ impl Server {
 /// The password staff set from their invitation in tests.
 pub const STAFF_PASSWORD: &str = "staff member password";
 
+/// The status (`good`, `revoked`, `unknown`, or `none`) `openssl ocsp` gets from the server for a
+/// serial of the class 3 issuing CA, the response checked against the root and the OCSP signer.
+pub fn ocsp_status(server: &Server, d: &Path, serial: &str) -> String {
+    let out = ok(Command::new("openssl")
+        .args(["ocsp", "-no_nonce", "-issuer"])
+        .arg(d.join("ca/class3.pem"))
+        .args([
+            "-serial",
+            &format!("0x{serial}"),
+            "-url",
+            &server.url("/ocsp"),
+            "-CAfile",
+        ])
+        .arg(d.join("ca/root.pem"))
+        .arg("-VAfile")
+        .arg(d.join("ca/class3-ocsp.pem")));
+    let t = text(&out.stdout);
+    ["good", "revoked", "unknown"]
+        .into_iter()
+        .find(|s| t.contains(&format!(": {s}")))
+        .unwrap_or("none")
+        .to_owned()
+}
+
 /// A CA whose staff (role, e-mail, region) were invited, and `signet serve` running on it.
 pub fn ca_with_staff(data_dir: &Path, staff: &[(&str, &str, Option<&str>)]) -> Server {
     ok(signet(data_dir).args(["init", "--base-url", BASE_URL]));

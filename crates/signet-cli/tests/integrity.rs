@@ -132,6 +132,17 @@ fn send(req: reqwest::blocking::RequestBuilder, what: String) -> Outcome {
     }
 }
 
+/// A staff revocation of `serial` for `reason`, sent from loopback.
+fn revoke(base: &str, token: &str, serial: &str, reason: &str) -> Outcome {
+    send(
+        client_from("127.0.0.1")
+            .post(format!("{base}/api/v1/certificates/{serial}/revoke"))
+            .bearer_auth(token)
+            .json(&json!({ "reason": reason })),
+        format!("revoke {serial}"),
+    )
+}
+
 fn client_from(ip: &str) -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
         .local_address(Some(ip.parse().expect("ip")))
@@ -255,28 +266,6 @@ fn fetch_crl(server: &Server, d: &Path) -> String {
     text(&out.stdout).replace(':', "")
 }
 
-fn ocsp_status(server: &Server, d: &Path, serial: &str) -> String {
-    let out = ok(Command::new("openssl")
-        .args(["ocsp", "-no_nonce", "-issuer"])
-        .arg(d.join("ca/class3.pem"))
-        .args([
-            "-serial",
-            &format!("0x{serial}"),
-            "-url",
-            &server.url("/ocsp"),
-            "-CAfile",
-        ])
-        .arg(d.join("ca/root.pem"))
-        .arg("-VAfile")
-        .arg(d.join("ca/class3-ocsp.pem")));
-    let t = text(&out.stdout);
-    ["good", "revoked", "unknown"]
-        .into_iter()
-        .find(|s| t.contains(&format!(": {s}")))
-        .unwrap_or("none")
-        .to_owned()
-}
-
 fn concurrency(tag: &str, database_url: Option<String>) {
     let (s, server) = setup(tag, database_url, None);
     let d = s.data.path();
@@ -354,15 +343,7 @@ fn concurrency(tag: &str, database_url: Option<String>) {
         }
         for serial in &issued {
             let max = &s.max;
-            jobs.push(scope.spawn(move || {
-                send(
-                    client_from("127.0.0.1")
-                        .post(format!("{base}/api/v1/certificates/{serial}/revoke"))
-                        .bearer_auth(max)
-                        .json(&json!({"reason": "key_compromise"})),
-                    format!("revoke {serial}"),
-                )
-            }));
+            jobs.push(scope.spawn(move || revoke(base, max, serial, "key_compromise")));
         }
         assert!(jobs.len() >= 50);
         jobs.into_iter()
@@ -514,15 +495,7 @@ fn kill_9_at_random_moments() {
                 .take(3)
             {
                 let max = &s.max;
-                jobs.push(scope.spawn(move || {
-                    send(
-                        client_from("127.0.0.1")
-                            .post(format!("{base}/api/v1/certificates/{serial}/revoke"))
-                            .bearer_auth(max)
-                            .json(&json!({"reason": "superseded"})),
-                        format!("revoke {serial}"),
-                    )
-                }));
+                jobs.push(scope.spawn(move || revoke(base, max, serial, "superseded")));
             }
             for i in 0..4 {
                 jobs.push(scope.spawn(move || {

@@ -4,7 +4,7 @@
 mod common;
 
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -60,18 +60,7 @@ fn mail_goes_through_smtp_when_configured() {
 
     let data = tempdir();
     let d = data.path();
-    ok(signet(d).args([
-        "init",
-        "--base-url",
-        BASE_URL,
-        "--admin-email",
-        "root@ca.example.com",
-    ]));
-    let config = std::fs::read_to_string(d.join("signet.toml")).expect("config");
-    let config = config
-        .replace("[mail]\n", "[mail]\nsmtp_host = \"127.0.0.1\"\n")
-        .replace("smtp_port = 25", &format!("smtp_port = {port}"));
-    std::fs::write(d.join("signet.toml"), config).expect("write config");
+    init_with_relay(d, port, 10);
     let outbox_before = mails(d).len();
 
     ok(signet(d).args([
@@ -196,19 +185,7 @@ fn mail_survives_a_relay_that_refuses_then_hangs() {
     let maildir = mail_root.path().join("maildir");
     let data = tempdir();
     let d = data.path();
-    ok(signet(d).args([
-        "init",
-        "--base-url",
-        BASE_URL,
-        "--admin-email",
-        "root@ca.example.com",
-    ]));
-    let config = std::fs::read_to_string(d.join("signet.toml")).expect("config");
-    let config = config
-        .replace("[mail]\n", "[mail]\nsmtp_host = \"127.0.0.1\"\n")
-        .replace("smtp_port = 25", &format!("smtp_port = {port}"))
-        .replace("smtp_timeout_seconds = 10", "smtp_timeout_seconds = 2");
-    std::fs::write(d.join("signet.toml"), config).expect("write config");
+    init_with_relay(d, port, 2);
 
     // Refused: the staff account is created, its invitation stays queued.
     let refusing = relay("refuse", port, &maildir);
@@ -306,4 +283,24 @@ fn mail_survives_a_relay_that_refuses_then_hangs() {
     );
     assert!(!status.contains("queued  "), "{status}");
     drop(server);
+}
+
+/// A new CA in `d` whose mail goes to an SMTP relay on loopback `port`.
+fn init_with_relay(d: &Path, port: u16, timeout_seconds: u32) {
+    ok(signet(d).args([
+        "init",
+        "--base-url",
+        BASE_URL,
+        "--admin-email",
+        "root@ca.example.com",
+    ]));
+    let config = std::fs::read_to_string(d.join("signet.toml")).expect("config");
+    let config = config
+        .replace("[mail]\n", "[mail]\nsmtp_host = \"127.0.0.1\"\n")
+        .replace("smtp_port = 25", &format!("smtp_port = {port}"))
+        .replace(
+            "smtp_timeout_seconds = 10",
+            &format!("smtp_timeout_seconds = {timeout_seconds}"),
+        );
+    std::fs::write(d.join("signet.toml"), config).expect("write config");
 }

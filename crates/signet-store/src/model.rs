@@ -144,6 +144,25 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
+impl AuditEntry {
+    /// The record as the domain hashes it, and the hash stored with it: what
+    /// `signet_domain::audit::verify` takes.
+    pub fn as_chained(&self) -> (signet_domain::audit::Record<'_>, &str) {
+        (
+            signet_domain::audit::Record {
+                seq: self.seq,
+                at: self.at.unix_timestamp(),
+                actor: &self.actor,
+                action: &self.action,
+                subject: &self.subject,
+                detail: &self.detail,
+                prev_hash: &self.prev_hash,
+            },
+            &self.hash,
+        )
+    }
+}
+
 /// An audit record before it is chained (the store numbers and hashes it at commit).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRecord {

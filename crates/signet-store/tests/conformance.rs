@@ -89,21 +89,8 @@ fn order(number: &str, placed_by: i64) -> OrderRecord {
 }
 
 fn chain_verifies(entries: &[signet_store::AuditEntry]) -> usize {
-    signet_domain::audit::verify(entries.iter().map(|e| {
-        (
-            signet_domain::audit::Record {
-                seq: e.seq,
-                at: e.at.unix_timestamp(),
-                actor: &e.actor,
-                action: &e.action,
-                subject: &e.subject,
-                detail: &e.detail,
-                prev_hash: &e.prev_hash,
-            },
-            e.hash.as_str(),
-        )
-    }))
-    .expect("the audit chain verifies")
+    signet_domain::audit::verify(entries.iter().map(signet_store::AuditEntry::as_chained))
+        .expect("the audit chain verifies")
 }
 
 async fn story(store: Arc<dyn Store>) {
