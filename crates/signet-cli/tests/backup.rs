@@ -24,21 +24,6 @@ fn with_db(cmd: &mut Command, url: Option<&str>) {
     }
 }
 
-fn new_postgres(name: &str) -> String {
-    let admin = std::env::var("SIGNET_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let db = format!("signet_{name}_{}", std::process::id());
-    ok(Command::new("psql").arg(&admin).args([
-        "-q",
-        "-c",
-        &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
-    ]));
-    ok(Command::new("psql")
-        .arg(&admin)
-        .args(["-q", "-c", &format!("CREATE DATABASE {db}")]));
-    format!("{}/{db}", admin.rsplit_once('/').expect("database").0)
-}
-
 fn round_trip(tag: &str, source_db: Option<String>, target_db: Option<String>) {
     // Each test its own officer: the tests' authenticator app is shared.
     let vera = format!("vera-{tag}@ca.example.com");
@@ -171,7 +156,7 @@ fn backup_and_restore_on_sqlite() {
 fn backup_and_restore_on_postgresql() {
     round_trip(
         "postgres",
-        Some(new_postgres("backup_src")),
-        Some(new_postgres("backup_dst")),
+        Some(postgres_database("backup_src")),
+        Some(postgres_database("backup_dst")),
     );
 }

@@ -294,6 +294,40 @@ impl Server {
 /// The password staff set from their invitation in tests.
 pub const STAFF_PASSWORD: &str = "staff member password";
 
+/// A fresh, empty PostgreSQL database for one test (on the server of
+/// `SIGNET_TEST_POSTGRES_URL`, dropped first if an earlier run left it); its URL.
+pub fn postgres_database(name: &str) -> String {
+    let admin = postgres_admin_url();
+    let db = format!("signet_{name}_{}", std::process::id());
+    ok(Command::new("psql").arg(&admin).args([
+        "-q",
+        "-c",
+        &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+    ]));
+    ok(Command::new("psql")
+        .arg(&admin)
+        .args(["-q", "-c", &format!("CREATE DATABASE {db}")]));
+    format!(
+        "{}/{db}",
+        admin.rsplit_once('/').expect("database in url").0
+    )
+}
+
+/// Drops a database `postgres_database` made.
+pub fn drop_postgres_database(url: &str) {
+    let db = url.rsplit_once('/').expect("database in url").1;
+    ok(Command::new("psql").arg(postgres_admin_url()).args([
+        "-q",
+        "-c",
+        &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+    ]));
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("SIGNET_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
 /// The status (`good`, `revoked`, `unknown`, or `none`) `openssl ocsp` gets from the server for a
 /// serial of the class 3 issuing CA, the response checked against the root and the OCSP signer.
 pub fn ocsp_status(server: &Server, d: &Path, serial: &str) -> String {

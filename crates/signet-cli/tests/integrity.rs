@@ -31,25 +31,6 @@ fn store_of(data: &Path, database_url: Option<&str>) -> Arc<dyn Store> {
     block_on(signet_store::open(&url)).expect("open the store")
 }
 
-/// A fresh PostgreSQL database for one test; its URL.
-fn postgres_database(name: &str) -> String {
-    let admin = std::env::var("SIGNET_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let db = format!("signet_{name}_{}", std::process::id());
-    ok(Command::new("psql").arg(&admin).args([
-        "-q",
-        "-c",
-        &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
-    ]));
-    ok(Command::new("psql")
-        .arg(&admin)
-        .args(["-q", "-c", &format!("CREATE DATABASE {db}")]));
-    format!(
-        "{}/{db}",
-        admin.rsplit_once('/').expect("database in url").0
-    )
-}
-
 /// `signet` with the database the test uses.
 fn signet_on(data: &Path, database_url: Option<&str>) -> Command {
     let mut cmd = signet(data);

@@ -13,21 +13,7 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 
 #[test]
 fn postgres_store_through_the_cli() {
-    let admin = std::env::var("SIGNET_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let db = format!("signet_cli_{}", std::process::id());
-    ok(Command::new("psql").arg(&admin).args([
-        "-q",
-        "-c",
-        &format!("DROP DATABASE IF EXISTS {db}"),
-    ]));
-    ok(Command::new("psql")
-        .arg(&admin)
-        .args(["-q", "-c", &format!("CREATE DATABASE {db}")]));
-    let url = format!(
-        "{}/{db}",
-        admin.rsplit_once('/').expect("database in url").0
-    );
+    let url = postgres_database("cli");
 
     let data = tempdir();
     let work = tempdir();
@@ -80,11 +66,7 @@ fn postgres_store_through_the_cli() {
         "{}",
         text(&out.stderr)
     );
-    ok(Command::new("psql").arg(&admin).args([
-        "-q",
-        "-c",
-        &format!("DROP DATABASE {db} WITH (FORCE)"),
-    ]));
+    drop_postgres_database(&url);
 }
 
 #[test]
