@@ -35,28 +35,7 @@ fn mail_goes_through_smtp_when_configured() {
     let mail_root = tempdir();
     // aiosmtpd's Mailbox handler creates the Maildir itself.
     let maildir = mail_root.path().join("maildir");
-    let _smtpd = Smtpd(
-        Command::new(python())
-            .args([
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{port}"),
-                "-c",
-                "aiosmtpd.handlers.Mailbox",
-            ])
-            .arg(&maildir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("aiosmtpd (pip install aiosmtpd in the test venv)"),
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "aiosmtpd did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let _smtpd = relay("ok", port, &maildir);
 
     let data = tempdir();
     let d = data.path();
