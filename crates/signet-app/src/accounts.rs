@@ -14,7 +14,7 @@ use signet_domain::guard::{
     ADDRESS_RESETS, ADDRESS_SIGN_UPS, CLIENT_LOGIN_ATTEMPTS, CLIENT_RESETS, CLIENT_SIGN_UPS,
     LoginVerdict, failure_locks, lock_duration, login_verdict,
 };
-use signet_domain::identity::check_email;
+use signet_domain::identity::{account_email, account_lookup_key};
 use signet_domain::role::{Actor, Role};
 use signet_store::{Account, NewAccount, StoreError};
 use time::Duration;
@@ -82,7 +82,7 @@ impl Signet {
         name: &str,
         client: &str,
     ) -> Result<(), AppError> {
-        let email = check_email(email)?;
+        let email = account_email(email)?;
         check_password(password, &email)?;
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 128 {
@@ -216,7 +216,7 @@ impl Signet {
         client: &str,
         enrolling: bool,
     ) -> Result<Verified, AppError> {
-        let email = email.trim().to_ascii_lowercase();
+        let email = account_lookup_key(email);
         let now = self.now();
         self.within(&CLIENT_LOGIN_ATTEMPTS, client).await?;
         let Some(account) = self.store.account_by_email(&email).await? else {
@@ -404,6 +404,7 @@ impl Signet {
                 account: account.id,
                 role,
                 region: account.region.clone(),
+                email: account.email.clone(),
             },
             account,
         ))
@@ -412,7 +413,7 @@ impl Signet {
     /// Mails a reset link if the address has an account (earlier links die); answers the same
     /// either way.
     pub async fn request_password_reset(&self, email: &str, client: &str) -> Result<(), AppError> {
-        let email = email.trim().to_ascii_lowercase();
+        let email = account_lookup_key(email);
         self.within(&CLIENT_RESETS, client).await?;
         self.within(&ADDRESS_RESETS, &email).await?;
         if let Some(account) = self.store.account_by_email(&email).await? {
@@ -524,7 +525,7 @@ impl Signet {
             }
             (_, None) => None,
         };
-        let email = check_email(email)?;
+        let email = account_email(email)?;
         let mut work = self.work().await?;
         let id = work
             .create_account(&NewAccount {
@@ -563,7 +564,7 @@ impl Signet {
 
     /// Lifts a log-in lock (an operator or administrator, after checking with the owner).
     pub async fn unlock_account(&self, email: &str, by: &str) -> Result<(), AppError> {
-        let email = email.trim().to_ascii_lowercase();
+        let email = account_lookup_key(email);
         let account = self
             .store
             .account_by_email(&email)

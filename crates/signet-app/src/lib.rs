@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod actions;
 pub mod agreement;
 pub mod audit;
 pub mod authority;
@@ -10,6 +11,7 @@ pub mod backup;
 pub mod config;
 pub mod credentials;
 pub mod crls;
+pub mod documents;
 pub mod error;
 pub mod health;
 pub mod init;

@@ -6,10 +6,9 @@ use std::str::FromStr;
 
 use serde::Serialize;
 use serde_json::json;
-use signet_domain::Refusal;
 use signet_domain::certificate::{
-    CertificateFacts, RevocationReason, check_reissue, check_reissue_revocation, check_renew,
-    check_revoke, may_view,
+    CertificateAction, CertificateFacts, CertificateStatus, RevocationReason, certificate_actions,
+    check_reissue, check_reissue_revocation, check_renew, check_revoke, may_view,
 };
 use signet_domain::config::Channel;
 use signet_domain::credentials::check_pickup_password;
@@ -22,6 +21,7 @@ use signet_store::{CertificateRecord, OrderRecord};
 use time::Duration;
 
 use crate::AppError;
+use crate::actions::{ActionView, views};
 use crate::credentials::{hash_password, order_number};
 use crate::issue::Signet;
 use crate::orders::{NewOrder, rfc3339};
@@ -43,6 +43,8 @@ pub struct CertificateView {
     pub revocation_reason: Option<String>,
     pub certificate: String,
     pub public_key: String,
+    /// What the one asking may do to it.
+    pub actions: Vec<ActionView>,
 }
 
 /// Corrections for a reorder: anything left out is copied from the original order.
@@ -69,14 +71,13 @@ pub struct CertificateSummary {
     pub serial: String,
     pub order_number: String,
     pub subject: String,
-    /// `valid`, `revoked` or `expired`.
-    pub status: &'static str,
+    pub status: CertificateStatus,
     pub not_before: time::OffsetDateTime,
     pub not_after: time::OffsetDateTime,
     pub revoked_at: Option<time::OffsetDateTime>,
     pub revocation_reason: Option<String>,
-    /// Ordered through a registration agent: reissue goes through support.
-    pub agent_channel: bool,
+    /// What the one asking may do to it, with the domain's reason for each refusal.
+    pub actions: Vec<ActionView>,
 }
 
 fn channel(o: &OrderRecord) -> Channel {
@@ -104,8 +105,11 @@ impl Signet {
         let facts = CertificateFacts {
             owner: order.placed_by,
             channel: channel(&order),
-            revoked: cert.revoked_at.is_some(),
-            expired: cert.intent.not_after < self.now(),
+            status: CertificateStatus::at(
+                cert.revoked_at.is_some(),
+                cert.intent.not_after,
+                self.now(),
+            ),
         };
         if !may_view(&facts, actor) {
             return Err(not_found());
@@ -113,23 +117,26 @@ impl Signet {
         Ok((cert, order, facts))
     }
 
-    fn summary(&self, cert: &CertificateRecord, order: &OrderRecord) -> CertificateSummary {
+    fn summary(
+        &self,
+        actor: &Actor,
+        cert: &CertificateRecord,
+        order: &OrderRecord,
+        facts: &CertificateFacts,
+    ) -> CertificateSummary {
         CertificateSummary {
             serial: cert.intent.serial.to_hex(),
             order_number: order.order_number.clone(),
             subject: cert.intent.subject.clone(),
-            status: if cert.revoked_at.is_some() {
-                "revoked"
-            } else if cert.intent.not_after < self.now() {
-                "expired"
-            } else {
-                "valid"
-            },
+            status: facts.status,
+            actions: views(
+                &certificate_actions(facts, actor),
+                CertificateAction::as_str,
+            ),
             not_before: cert.intent.not_before,
             not_after: cert.intent.not_after,
             revoked_at: cert.revoked_at,
             revocation_reason: cert.revocation_reason.clone(),
-            agent_channel: channel(order) == Channel::Agent,
         }
     }
 
@@ -144,8 +151,8 @@ impl Signet {
             let Some(serial) = order.certificate_serial.as_deref() else {
                 continue;
             };
-            if let Some(cert) = self.store.certificate(&Serial::from_str(serial)?).await? {
-                out.push(self.summary(&cert, &order));
+            if let Ok((cert, order, facts)) = self.certificate_with_order(actor, serial).await {
+                out.push(self.summary(actor, &cert, &order, &facts));
             }
         }
         Ok(out)
@@ -157,8 +164,8 @@ impl Signet {
         actor: &Actor,
         serial: &str,
     ) -> Result<CertificateSummary, AppError> {
-        let (cert, order, _) = self.certificate_with_order(actor, serial).await?;
-        Ok(self.summary(&cert, &order))
+        let (cert, order, facts) = self.certificate_with_order(actor, serial).await?;
+        Ok(self.summary(actor, &cert, &order, &facts))
     }
 
     /// The certificate with its PEM and public key, for the owner and staff (downloads audited).
@@ -181,13 +188,7 @@ impl Signet {
         .await?;
         Ok(CertificateView {
             serial: cert.intent.serial.to_hex(),
-            status: if facts.revoked {
-                "revoked"
-            } else if facts.expired {
-                "expired"
-            } else {
-                "valid"
-            },
+            status: facts.status.as_str(),
             subject: cert.intent.subject.clone(),
             not_before: rfc3339(cert.intent.not_before),
             not_after: rfc3339(cert.intent.not_after),
@@ -196,6 +197,10 @@ impl Signet {
             revocation_reason: cert.revocation_reason.clone(),
             certificate: signet_pki::certificate_pem(&der),
             public_key: signet_pki::public_key_pem(&der)?,
+            actions: views(
+                &certificate_actions(&facts, actor),
+                CertificateAction::as_str,
+            ),
         })
     }
 
@@ -402,12 +407,11 @@ impl Signet {
         corrections: Reorder,
     ) -> Result<OrderRecord, AppError> {
         let (old, facts) = self.visible_order(actor, number).await?;
-        if actor.account != old.placed_by {
-            return Err(Refusal::NotAllowed(
-                "only the account that placed this order can reorder it".into(),
-            )
-            .into());
-        }
+        // The domain decides (R-ORD-7): the owner only, never an issued order, and an open
+        // order only if it may still be cancelled.
+        let transition = self
+            .decide_audited(actor, &old, &facts, &OrderEvent::Reorder, "order.reorder")
+            .await?;
         let mut draft = self.prefilled(
             &old,
             &corrections.pickup_password,
@@ -426,21 +430,8 @@ impl Signet {
         draft.approval_email = corrections.approval_email.unwrap_or(draft.approval_email);
         draft.key_type = corrections.key_type.unwrap_or(draft.key_type);
         let mut record = self.build_order(actor, draft)?;
-        if facts.status == OrderStatus::Issued {
-            return Err(Refusal::Conflict(
-                "this order was issued; renew or reissue its certificate instead".into(),
-            )
-            .into());
-        }
         let cancel = OrderEvent::Cancel;
-        let cancelled = if facts.status.is_final() {
-            None
-        } else {
-            Some(
-                self.decide_audited(actor, &old, &facts, &cancel, "order.cancelled")
-                    .await?,
-            )
-        };
+        let cancelled = (transition.next != facts.status).then_some(transition);
         record.order_kind = if unchanged_identity {
             "reorder".into()
         } else {

@@ -23,7 +23,7 @@ pub struct Dashboard {
 }
 
 fn require_admin(actor: &Actor) -> Result<(), AppError> {
-    if actor.role.administers() {
+    if actor.may(signet_domain::role::Permission::Administer) {
         Ok(())
     } else {
         Err(AppError::Forbidden("only administrators do this".into()))

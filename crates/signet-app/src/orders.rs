@@ -9,16 +9,18 @@ use signet_domain::config::Channel;
 use signet_domain::credentials::{TokenPurpose, check_pickup_password};
 use signet_domain::identity::{Identity, IdentityInput, check_email};
 use signet_domain::order::{
-    DocumentKind, Effect, OrderEvent, OrderFacts, OrderStatus, Transition, check_may_order, decide,
-    document_media_type, may_view,
+    DocumentKind, Effect, OrderAction, OrderEvent, OrderFacts, OrderStatus, Transition,
+    check_may_order, decide, document_media_type, may_view, order_actions,
 };
-use signet_domain::role::{Actor, Role};
+use signet_domain::privacy::{mask, sees_personal_data};
+use signet_domain::role::{Actor, Permission, Role};
 use signet_domain::validity::Period;
 use signet_store::{DocumentRecord, OrderRecord};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::AppError;
+use crate::actions::{ActionView, views};
 use crate::credentials::{hash_password, order_number};
 use crate::issue::Signet;
 use crate::work::Work;
@@ -75,6 +77,8 @@ pub struct OrderView {
     pub status: String,
     pub product: String,
     pub subject: serde_json::Value,
+    /// Whether the person's name and addresses are masked (support, until a reveal).
+    pub personal_data_masked: bool,
     pub approval_email: String,
     pub approval_email_confirmed: bool,
     pub validity_months: u32,
@@ -87,6 +91,8 @@ pub struct OrderView {
     pub created_at: String,
     pub documents: Vec<DocumentView>,
     pub history: Vec<HistoryView>,
+    /// What the one asking may do to it now, with the reason for each refusal.
+    pub actions: Vec<ActionView>,
 }
 
 /// A line of the vetting queue.
@@ -178,6 +184,10 @@ impl Signet {
             ready_since: r.ready_since,
             evidence_carried_over: matches!(r.order_kind.as_str(), "reorder" | "renewal")
                 && r.previous_order.is_some(),
+            named_addresses: vec![
+                self.identity_of(r)?.email().to_owned(),
+                r.approval_email.clone(),
+            ],
         })
     }
 
@@ -308,9 +318,11 @@ impl Signet {
         Ok(())
     }
 
+    /// The order as `actor` may see it: personal data masked for staff who do not decide it
+    /// (until [`Signet::reveal_personal_data`]); staff views are audited.
     pub async fn view_order(&self, actor: &Actor, number: &str) -> Result<OrderView, AppError> {
         let (r, facts) = self.visible_order(actor, number).await?;
-        if actor.role.is_staff() && actor.account != r.placed_by {
+        if actor.may(Permission::ViewAnyOrder) && actor.account != r.placed_by {
             self.audit(
                 &format!("account:{}", actor.account),
                 "order.viewed_by_staff",
@@ -319,6 +331,18 @@ impl Signet {
             )
             .await?;
         }
+        let unmasked = sees_personal_data(&facts, actor);
+        self.order_view(actor, r, &facts, unmasked).await
+    }
+
+    /// Builds the view of a loaded order.
+    pub(crate) async fn order_view(
+        &self,
+        actor: &Actor,
+        r: OrderRecord,
+        facts: &OrderFacts,
+        unmasked: bool,
+    ) -> Result<OrderView, AppError> {
         let documents = self
             .store
             .documents(&r.order_number)
@@ -344,19 +368,32 @@ impl Signet {
                 at: rfc3339(e.created_at),
             })
             .collect();
+        let identity: IdentityInput = serde_json::from_str(&r.identity_json)
+            .map_err(|e| AppError::Internal(format!("stored identity: {e}")))?;
+        let (identity, approval_email) = if unmasked {
+            (identity, r.approval_email.clone())
+        } else {
+            (identity.masked(), mask(&r.approval_email))
+        };
         Ok(OrderView {
-            subject: serde_json::from_str(&r.identity_json).unwrap_or_default(),
+            subject: serde_json::to_value(&identity)
+                .map_err(|e| AppError::Internal(e.to_string()))?,
+            personal_data_masked: !unmasked,
             fingerprint: fingerprint(&r),
             order_number: r.order_number,
             status: r.status,
             product: r.product,
-            approval_email: r.approval_email,
+            approval_email,
             approval_email_confirmed: r.approval_confirmed,
             validity_months: r.validity_months,
             key_type: r.key_type,
             channel: r.channel,
             country: r.country,
             attested: facts.attested_by.is_some(),
+            actions: views(
+                &order_actions(facts, actor, self.now()),
+                OrderAction::as_str,
+            ),
             certificate_serial: r.certificate_serial,
             created_at: rfc3339(r.created_at),
             documents,
@@ -547,6 +584,15 @@ impl Signet {
             )
         })?;
         let media_type = document_media_type(content)?;
+        let owned = content.to_vec();
+        tokio::task::spawn_blocking(move || crate::documents::check_readable(media_type, &owned))
+            .await
+            .map_err(|_| {
+                Refusal::InvalidInput(
+                    "the file could not be read as a PDF, PNG or JPEG; upload the original file"
+                        .into(),
+                )
+            })??;
         // Decide first: a refused upload stores nothing.
         let event = OrderEvent::DocumentUploaded(kind);
         let transition = decide(&facts, &event, actor, self.now())?;
@@ -642,7 +688,7 @@ impl Signet {
         number: &str,
         shown: &str,
     ) -> Result<bool, AppError> {
-        if !matches!(actor.role, Role::Vetting | Role::Support | Role::Admin) {
+        if !actor.may(Permission::WorkVettingQueue) {
             return Err(AppError::Forbidden(
                 "only CA staff check form fingerprints".into(),
             ));
@@ -747,7 +793,7 @@ impl Signet {
         status: Option<&str>,
         min_age_hours: Option<i64>,
     ) -> Result<Vec<QueueItem>, AppError> {
-        if !matches!(actor.role, Role::Vetting | Role::Admin | Role::Support) {
+        if !actor.may(Permission::WorkVettingQueue) {
             return Err(AppError::Forbidden(
                 "the vetting queue is for vetting officers".into(),
             ));

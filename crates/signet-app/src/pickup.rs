@@ -188,6 +188,7 @@ impl Signet {
             account: 0,
             role: Role::Subscriber,
             region: None,
+            email: String::new(),
         };
         decide(
             &self.facts(&order).await?,
@@ -436,7 +437,7 @@ impl Signet {
         number: &str,
         kind: LinkKind,
     ) -> Result<(), AppError> {
-        if !actor.role.supports() {
+        if !actor.may(signet_domain::role::Permission::WorkSupportRequests) {
             return Err(AppError::Forbidden(
                 "only the support team re-sends links".into(),
             ));

@@ -43,6 +43,16 @@ impl Reconciled {
 const ACTOR: &str = "job:reconcile";
 
 impl Signet {
+    /// Addresses that more than one account holds (from before addresses were compared without
+    /// case), each logged as a warning: an operator merges or closes them. Run at start-up.
+    pub async fn report_shared_addresses(&self) -> Result<Vec<String>, AppError> {
+        let shared = self.store.accounts_sharing_an_address().await?;
+        for address in &shared {
+            tracing::warn!(%address, "several accounts hold this address in different case; log-in uses the one spelled exactly as typed, else the oldest: merge or close the others");
+        }
+        Ok(shared)
+    }
+
     /// One pass; safe to run on several nodes at once (every step is a compare-and-set).
     pub async fn reconcile(&self) -> Result<Reconciled, AppError> {
         let mut done = Reconciled::default();

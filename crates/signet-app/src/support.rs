@@ -7,16 +7,18 @@ use serde_json::json;
 use signet_domain::Refusal;
 use signet_domain::guard::CLIENT_SUPPORT_REQUESTS;
 use signet_domain::identity::{IdentityInput, check_email};
+use signet_domain::privacy::check_reveal;
 use signet_domain::role::Actor;
 use signet_store::SupportRequestRecord;
 
 use crate::AppError;
 use crate::issue::Signet;
+use crate::orders::OrderView;
 
 const MAX_MESSAGE: usize = 5000;
 
 fn require_support(actor: &Actor) -> Result<(), AppError> {
-    if actor.role.supports() {
+    if actor.may(signet_domain::role::Permission::WorkSupportRequests) {
         Ok(())
     } else {
         Err(AppError::Forbidden(
@@ -173,17 +175,26 @@ impl Signet {
         .await
     }
 
-    /// Support sees an order's personal data masked; revealing it is audited each time.
-    pub async fn reveal_personal_data(&self, actor: &Actor, number: &str) -> Result<(), AppError> {
-        require_support(actor)?;
-        self.visible_order(actor, number).await?;
-        self.audit(
-            &format!("account:{}", actor.account),
-            "order.personal_data_revealed",
-            &format!("order:{number}"),
-            json!({}),
+    /// Support sees an order's personal data masked; revealing it is audited each time, and
+    /// the audit record is written before the data is returned.
+    pub async fn reveal_personal_data(
+        &self,
+        actor: &Actor,
+        number: &str,
+    ) -> Result<OrderView, AppError> {
+        let who = format!("account:{}", actor.account);
+        let (order, facts) = self.visible_order(actor, number).await?;
+        let subject = format!("order:{}", order.order_number);
+        self.audit_refusal(
+            &who,
+            "order.personal_data_reveal",
+            &subject,
+            check_reveal(actor).map_err(AppError::from),
         )
-        .await
+        .await?;
+        self.audit(&who, "order.personal_data_revealed", &subject, json!({}))
+            .await?;
+        self.order_view(actor, order, &facts, true).await
     }
 
     /// Lets a locked pickup be tried again (R-KEY-4: after too many wrong pickup passwords).

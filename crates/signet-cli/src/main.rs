@@ -391,6 +391,7 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             }
             let signet = Signet::open(&cli.data_dir, store, clock()).await?;
             signet.reconcile().await?;
+            signet.report_shared_addresses().await?;
             signet.refresh_ocsp().await?;
             let tls = tls_cert.as_deref().zip(tls_key.as_deref());
             serve(Arc::new(signet), listen, tls).await

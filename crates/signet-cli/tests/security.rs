@@ -201,13 +201,20 @@ fn accounts_and_pickup_resist_guessing() {
             .0,
         StatusCode::UNPROCESSABLE_ENTITY
     );
-    let mut big = b"%PDF-1.4\n".to_vec();
-    big.resize(10 * 1024 * 1024 + 1, b' ');
-    let (status, _) = api.upload(&number, &max, "id_copy", &big);
-    assert!(
-        status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::PAYLOAD_TOO_LARGE,
-        "{status}"
-    );
+    // A text file behind a PDF header is read, and refused.
+    let (status, body) = api.upload(&number, &max, "id_copy", b"%PDF-1.7\nonly text, no PDF\n");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.to_string().contains("cannot be read"), "{body}");
+    // Over 10 MiB: 413, as a problem document.
+    let mut big = PDF.to_vec();
+    big.resize(11 * 1024 * 1024, b' ');
+    let (status, body) = api.upload(&number, &max, "id_copy", &big);
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(body["status"], 413, "{body}");
+    let mut just_over = PDF.to_vec();
+    just_over.resize(10 * 1024 * 1024 + 1, b' ');
+    let (status, _) = api.upload(&number, &max, "id_copy", &just_over);
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 
     // Pickup with a CSR: the key never leaves the subscriber; no PKCS#12 comes back.
     let token = api.to_pickup(d, &number, &max, &vetting, "max@example.de");

@@ -188,7 +188,7 @@ fn order_vet_and_pick_up_over_http() {
         json!({"action": "request_info", "message": "The ID copy is still missing"}),
     );
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = api.upload(&number, &max, "id_copy", b"\x89PNG\r\n\x1a\nfake image");
+    let (status, _) = api.upload(&number, &max, "id_copy", PNG);
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(
         api.get(&format!("/api/v1/orders/{number}"), &max).1["status"],

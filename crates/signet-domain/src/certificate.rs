@@ -1,10 +1,13 @@
-//! Rules for issued certificates (R-CRT-5, R-CRT-6): who may revoke, reissue and renew.
+//! Rules for issued certificates (R-CRT-5, R-CRT-6): a certificate's status, who may revoke,
+//! reissue and renew, and from the same checks what a page may offer.
 
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
 use crate::Refusal;
 use crate::config::Channel;
-use crate::role::{Actor, Role};
+use crate::order::Offer;
+use crate::role::{Actor, Permission};
 
 /// RFC 5280 §5.3.1 reasons a revocation may give (DESIGN §7, snake_case).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,37 +55,64 @@ impl RevocationReason {
     }
 }
 
+/// A certificate's status as every page, API answer and mail states it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CertificateStatus {
+    /// Within its validity period and not revoked.
+    Valid,
+    /// Revoked (whatever its validity period).
+    Revoked,
+    /// Past its end date and not revoked.
+    Expired,
+}
+
+impl CertificateStatus {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CertificateStatus::Valid => "valid",
+            CertificateStatus::Revoked => "revoked",
+            CertificateStatus::Expired => "expired",
+        }
+    }
+
+    /// The status of a certificate revoked or not, ending at `not_after`, seen at `now`.
+    pub fn at(revoked: bool, not_after: OffsetDateTime, now: OffsetDateTime) -> CertificateStatus {
+        if revoked {
+            CertificateStatus::Revoked
+        } else if not_after < now {
+            CertificateStatus::Expired
+        } else {
+            CertificateStatus::Valid
+        }
+    }
+}
+
 /// What the rules need to know about an issued certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateFacts {
     /// The account that placed the order the certificate was picked up for.
     pub owner: i64,
+    /// The channel of that order.
     pub channel: Channel,
-    pub revoked: bool,
-    pub expired: bool,
-}
-
-fn staff_may_revoke(role: Role) -> bool {
-    matches!(role, Role::Support | Role::Vetting | Role::Admin)
+    /// Its status now.
+    pub status: CertificateStatus,
 }
 
 /// Who may see and download a certificate: its owner and CA staff.
 pub fn may_view(c: &CertificateFacts, actor: &Actor) -> bool {
-    actor.account == c.owner
-        || matches!(
-            actor.role,
-            Role::Support | Role::Vetting | Role::Admin | Role::Auditor
-        )
+    actor.account == c.owner || actor.may(Permission::ViewAnyOrder)
 }
 
 /// R-CRT-6: the subscriber revokes their own certificates; support, vetting and admin any.
 pub fn check_revoke(c: &CertificateFacts, actor: &Actor) -> Result<(), Refusal> {
-    if actor.account != c.owner && !staff_may_revoke(actor.role) {
+    if actor.account != c.owner && !actor.may(Permission::RevokeAny) {
         return Err(Refusal::NotAllowed(
             "only the certificate's owner or CA staff can revoke it".into(),
         ));
     }
-    if c.revoked {
+    if c.status == CertificateStatus::Revoked {
         return Err(Refusal::Conflict(
             "the certificate is already revoked".into(),
         ));
@@ -93,9 +123,10 @@ pub fn check_revoke(c: &CertificateFacts, actor: &Actor) -> Result<(), Refusal> 
 /// R-CRT-5 / R-ORD-8: self-service subscribers reissue themselves; agent-channel subscribers
 /// through support.
 pub fn check_reissue(c: &CertificateFacts, actor: &Actor) -> Result<(), Refusal> {
+    let support = actor.may(Permission::ActForSubscribers);
     let allowed = match c.channel {
-        Channel::SelfService => actor.account == c.owner || actor.role == Role::Support,
-        Channel::Agent => actor.role == Role::Support,
+        Channel::SelfService => actor.account == c.owner || support,
+        Channel::Agent => support,
     };
     if !allowed {
         return Err(Refusal::NotAllowed(match c.channel {
@@ -103,7 +134,7 @@ pub fn check_reissue(c: &CertificateFacts, actor: &Actor) -> Result<(), Refusal>
             Channel::SelfService => "only the certificate's owner (or support) can reissue it".into(),
         }));
     }
-    if c.revoked || c.expired {
+    if c.status != CertificateStatus::Valid {
         return Err(Refusal::Conflict(
             "a revoked or expired certificate cannot be reissued; place a new order".into(),
         ));
@@ -134,19 +165,74 @@ pub fn check_renew(c: &CertificateFacts, actor: &Actor) -> Result<(), Refusal> {
             "only the certificate's owner can renew it".into(),
         ));
     }
+    if c.status == CertificateStatus::Revoked {
+        return Err(Refusal::Conflict(
+            "a revoked certificate is not renewed: place a new order".into(),
+        ));
+    }
     Ok(())
+}
+
+/// The buttons a certificate page may show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CertificateAction {
+    /// A new key pair for the same identity and end date.
+    Reissue,
+    /// A new order for a new period.
+    Renew,
+    /// Revoke it.
+    Revoke,
+}
+
+impl CertificateAction {
+    /// Every action, in the order a page lists them.
+    pub const ALL: [CertificateAction; 3] = [
+        CertificateAction::Reissue,
+        CertificateAction::Renew,
+        CertificateAction::Revoke,
+    ];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CertificateAction::Reissue => "reissue",
+            CertificateAction::Renew => "renew",
+            CertificateAction::Revoke => "revoke",
+        }
+    }
+
+    /// The check that enforces this action.
+    pub fn check(self, c: &CertificateFacts, actor: &Actor) -> Result<(), Refusal> {
+        match self {
+            CertificateAction::Reissue => check_reissue(c, actor),
+            CertificateAction::Renew => check_renew(c, actor),
+            CertificateAction::Revoke => check_revoke(c, actor),
+        }
+    }
+}
+
+/// What `actor` may do to this certificate: every action with its verdict.
+pub fn certificate_actions(c: &CertificateFacts, actor: &Actor) -> Vec<Offer<CertificateAction>> {
+    CertificateAction::ALL
+        .into_iter()
+        .map(|action| Offer {
+            action,
+            refusal: action.check(c, actor).err(),
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::role::Role;
 
     fn facts(channel: Channel) -> CertificateFacts {
         CertificateFacts {
             owner: 1,
             channel,
-            revoked: false,
-            expired: false,
+            status: CertificateStatus::Valid,
         }
     }
 
@@ -155,6 +241,7 @@ mod tests {
             account,
             role,
             region: None,
+            email: format!("account{account}@example.net"),
         }
     }
 
@@ -165,7 +252,10 @@ mod tests {
         assert!(check_revoke(&c, &actor(2, Role::Subscriber)).is_err());
         assert!(check_revoke(&c, &actor(3, Role::Support)).is_ok());
         assert!(check_revoke(&c, &actor(3, Role::Auditor)).is_err());
-        let revoked = CertificateFacts { revoked: true, ..c };
+        let revoked = CertificateFacts {
+            status: CertificateStatus::Revoked,
+            ..c
+        };
         assert!(matches!(
             check_revoke(&revoked, &actor(1, Role::Subscriber)),
             Err(Refusal::Conflict(_))
@@ -175,6 +265,66 @@ mod tests {
             Ok(1)
         );
         assert!(RevocationReason::parse("remove_from_crl").is_err());
+    }
+
+    /// Every status × action × role × channel against a specification written apart from the
+    /// checks, and `certificate_actions` agrees with them.
+    #[test]
+    fn every_status_action_role_and_channel() {
+        let mut cells = 0;
+        for channel in [Channel::SelfService, Channel::Agent] {
+            for status in [
+                CertificateStatus::Valid,
+                CertificateStatus::Revoked,
+                CertificateStatus::Expired,
+            ] {
+                let c = CertificateFacts {
+                    owner: 1,
+                    channel,
+                    status,
+                };
+                for role in Role::ALL {
+                    for owner in [true, false] {
+                        let a = actor(if owner { 1 } else { 2 }, role);
+                        let support = role == Role::Support;
+                        for action in CertificateAction::ALL {
+                            let expected = match action {
+                                CertificateAction::Revoke => {
+                                    (owner
+                                        || matches!(
+                                            role,
+                                            Role::Vetting | Role::Support | Role::Admin
+                                        ))
+                                        && status != CertificateStatus::Revoked
+                                }
+                                CertificateAction::Reissue => {
+                                    let who = match channel {
+                                        Channel::SelfService => owner || support,
+                                        Channel::Agent => support,
+                                    };
+                                    who && status == CertificateStatus::Valid
+                                }
+                                CertificateAction::Renew => {
+                                    owner
+                                        && channel == Channel::SelfService
+                                        && status != CertificateStatus::Revoked
+                                }
+                            };
+                            assert_eq!(
+                                action.check(&c, &a).is_ok(),
+                                expected,
+                                "{channel:?} {status:?} {action:?} by {role:?} (owner: {owner})"
+                            );
+                            cells += 1;
+                        }
+                        for offer in certificate_actions(&c, &a) {
+                            assert_eq!(offer.refusal, offer.action.check(&c, &a).err());
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(cells, 2 * 3 * 6 * 2 * 3);
     }
 
     #[test]
@@ -190,7 +340,7 @@ mod tests {
         assert!(check_reissue_revocation(RevocationReason::Superseded).is_ok());
         assert!(check_reissue_revocation(RevocationReason::AffiliationChanged).is_err());
         let expired = CertificateFacts {
-            expired: true,
+            status: CertificateStatus::Expired,
             ..facts(Channel::SelfService)
         };
         assert!(check_reissue(&expired, &own).is_err());

@@ -47,6 +47,9 @@ pub enum Refusal {
     /// A field of the request is invalid (HTTP 422).
     #[error("{0}")]
     InvalidInput(String),
+    /// What was sent is larger than the rule allows (HTTP 413).
+    #[error("{0}")]
+    TooLarge(String),
     /// A serial number given as text is not a valid serial.
     #[error(
         "invalid serial number `{0}`: expected hexadecimal digits of a positive serial of at most 20 octets"

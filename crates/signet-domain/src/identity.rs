@@ -153,8 +153,29 @@ fn is_noncharacter(c: char) -> bool {
     (0xFDD0..=0xFDEF).contains(&u) || (u & 0xFFFE) == 0xFFFE
 }
 
+/// Format characters (Unicode category Cf: bidi controls such as U+202E, zero-width spaces and
+/// joiners, the byte-order mark, tags) and the other default-ignorable code points (variation
+/// selectors, Hangul fillers): invisible, so a name holding them reads differently from what the
+/// certificate carries, or reverses the text around it.
+fn is_invisible(c: char) -> bool {
+    matches!(u32::from(c),
+        0x00AD | 0x034F | 0x061C | 0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x180B..=0x180F
+        | 0x0600..=0x0605 | 0x06DD | 0x070F | 0x0890 | 0x0891 | 0x08E2
+        | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F | 0x3164 | 0xFE00..=0xFE0F
+        | 0xFEFF | 0xFFA0 | 0xFFF0..=0xFFFB | 0x110BD | 0x110CD | 0x13430..=0x1343F
+        | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A | 0xE0000..=0xE0FFF)
+}
+
+/// The name as the certificate will carry it: trimmed and in Unicode normalization form C, so
+/// `e` + U+0301 and `é` are one name.
+fn normalized(value: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    value.trim().nfc().collect()
+}
+
 fn text_field(field: &'static str, value: &str, max_chars: usize) -> Result<String, Refusal> {
-    let trimmed = value.trim();
+    let normalized = normalized(value);
+    let trimmed = normalized.as_str();
     if trimmed.is_empty() {
         return Err(invalid(field, "must not be empty"));
     }
@@ -166,6 +187,15 @@ fn text_field(field: &'static str, value: &str, max_chars: usize) -> Result<Stri
     }
     if trimmed.chars().any(char::is_control) {
         return Err(invalid(field, "must not contain control characters"));
+    }
+    if let Some(c) = trimmed.chars().find(|c| is_invisible(*c)) {
+        return Err(invalid(
+            field,
+            format!(
+                "must not contain invisible formatting characters (found U+{:04X}: direction overrides, zero-width characters and the like); type the name as it is written",
+                u32::from(c)
+            ),
+        ));
     }
     // Unicode noncharacters are for internal use only; the PKCS#12 labels of a pickup (and
     // other software) cannot carry U+FFFE and U+FFFF.
@@ -198,9 +228,28 @@ fn country(value: &str) -> Result<String, Refusal> {
     Ok(code)
 }
 
-/// A mailbox that can be written as an rfc822Name, normalized (domain in lower case).
+/// A mailbox that can be written as an rfc822Name, normalized (domain in lower case; the local
+/// part keeps its case, as the certificate will carry it).
 pub fn check_email(value: &str) -> Result<String, Refusal> {
     email(value)
+}
+
+/// An account's log-in address (design §1): a valid mailbox, compared and stored in lower case, so
+/// `VERA@example.com` and `vera@example.com` are one account.
+pub fn account_email(value: &str) -> Result<String, Refusal> {
+    email(value).map(|e| e.to_ascii_lowercase())
+}
+
+/// The key under which an address is looked up (log-in, reset, unlock): what
+/// [`account_email`] would store, or the trimmed lower-cased text when it is not even valid.
+pub fn account_lookup_key(value: &str) -> String {
+    value.trim().to_ascii_lowercase()
+}
+
+/// Whether two addresses name the same mailbox for the purposes of telling people apart
+/// (separation of duties): case is ignored throughout, since mail providers do.
+pub fn same_mailbox(a: &str, b: &str) -> bool {
+    !a.trim().is_empty() && a.trim().eq_ignore_ascii_case(b.trim())
 }
 
 /// A mailbox that can be written as an rfc822Name (IA5String): ASCII `local@domain`.
@@ -290,6 +339,38 @@ fn organization_identifier(value: &str) -> Result<String, Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_nfc_and_hold_no_invisible_characters() {
+        let with = |surname: &str| IdentityInput {
+            given_name: "Vera".into(),
+            surname: surname.into(),
+            email: "vera@example.com".into(),
+            organization: "Example".into(),
+            country: "DE".into(),
+            organization_identifier: None,
+            organizational_unit: None,
+            title: None,
+        };
+        let decomposed = Identity::try_from(with("Mu\u{0308}ller")).expect("decomposed");
+        assert_eq!(decomposed.surname(), "Müller");
+        for hostile in [
+            "Smith\u{202E}reT",
+            "Sm\u{200B}ith",
+            "Smi\u{200D}th",
+            "\u{FEFF}Smith",
+            "Smith\u{2066}",
+            "Smith\u{E0041}",
+            "Smi\u{00AD}th",
+        ] {
+            let err = Identity::try_from(with(hostile)).expect_err(hostile);
+            assert!(err.to_string().contains("invisible formatting"), "{err}");
+        }
+        for fine in ["Łódź-Şahin", "李小龍", "Παπαδόπουλος", "Кузнецова", "𠜎𠜱"]
+        {
+            assert!(Identity::try_from(with(fine)).is_ok(), "{fine}");
+        }
+    }
 
     #[test]
     fn names_beyond_the_bmp_are_fine_noncharacters_are_not() {

@@ -17,6 +17,7 @@ pub mod notices;
 pub mod ocsp;
 pub mod order;
 pub mod plan;
+pub mod privacy;
 pub mod profile;
 pub mod role;
 pub mod serial;

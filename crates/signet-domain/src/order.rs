@@ -1,12 +1,14 @@
-//! The order lifecycle (DESIGN §2) as a function: (order, event, actor, now) → next status and
-//! effects, or a refusal that says why. Every R-ORD rule about who may do what lives here.
+//! The order lifecycle (design §2) as a function: (order, event, actor, now) → next status and
+//! effects, or a refusal that says why. Every R-ORD rule about who may do what lives here, and
+//! [`order_actions`] derives from the same [`decide`] what a page may offer.
 
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::Refusal;
 use crate::config::Channel;
-use crate::role::{Actor, Role};
+use crate::identity::same_mailbox;
+use crate::role::{Actor, Permission, Role};
 
 /// R-ORD-7: the owner may cancel an order ready for pickup for at most this long.
 pub const CANCEL_WINDOW_AFTER_APPROVAL: Duration = Duration::days(7);
@@ -97,7 +99,7 @@ pub fn document_media_type(content: &[u8]) -> Result<&'static str, Refusal> {
         return Err(Refusal::InvalidInput("the uploaded file is empty".into()));
     }
     if content.len() > MAX_DOCUMENT_BYTES {
-        return Err(Refusal::InvalidInput(format!(
+        return Err(Refusal::TooLarge(format!(
             "the file is {} bytes; the limit is {MAX_DOCUMENT_BYTES} bytes (10 MiB)",
             content.len()
         )));
@@ -138,6 +140,9 @@ pub struct OrderFacts {
     pub ready_since: Option<OffsetDateTime>,
     /// A reorder whose locked identity equals its predecessor's: the vetting evidence carried over.
     pub evidence_carried_over: bool,
+    /// The e-mail addresses the order names (the subject's and the approver's): separation of
+    /// duties keeps their holders from deciding it.
+    pub named_addresses: Vec<String>,
 }
 
 /// Something that happens to an order.
@@ -161,6 +166,8 @@ pub enum OrderEvent {
     PickedUp,
     /// Support sends a reorder with carried-over evidence straight to vetting (R-ORD-7).
     Expedite,
+    /// The owner orders again from this order (R-ORD-7): an open order is cancelled first.
+    Reorder,
 }
 
 /// What follows from a transition, for the application to carry out.
@@ -201,11 +208,113 @@ pub fn is_owner_side(order: &OrderFacts, actor: &Actor) -> bool {
 
 /// May `actor` read this order at all? Owners, agents of the region, and CA staff.
 pub fn may_view(order: &OrderFacts, actor: &Actor) -> bool {
-    is_owner_side(order, actor)
-        || matches!(
-            actor.role,
-            Role::Vetting | Role::Support | Role::Admin | Role::Auditor
-        )
+    is_owner_side(order, actor) || actor.may(Permission::ViewAnyOrder)
+}
+
+/// The buttons an order page may show: each action with the event that stands for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderAction {
+    /// Upload a document.
+    Upload,
+    /// Answer vetting's question.
+    SupplyInfo,
+    /// Attest the in-person check.
+    Attest,
+    /// Approve the order.
+    Approve,
+    /// Reject it with a reason.
+    Reject,
+    /// Ask the subscriber for information.
+    RequestInfo,
+    /// Cancel it.
+    Cancel,
+    /// Order again from it.
+    Reorder,
+    /// Send a reorder with carried-over evidence to vetting.
+    Expedite,
+}
+
+impl OrderAction {
+    /// Every action, in the order a page lists them.
+    pub const ALL: [OrderAction; 9] = [
+        OrderAction::Upload,
+        OrderAction::SupplyInfo,
+        OrderAction::Attest,
+        OrderAction::Approve,
+        OrderAction::Reject,
+        OrderAction::RequestInfo,
+        OrderAction::Cancel,
+        OrderAction::Reorder,
+        OrderAction::Expedite,
+    ];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderAction::Upload => "upload",
+            OrderAction::SupplyInfo => "supply_info",
+            OrderAction::Attest => "attest",
+            OrderAction::Approve => "approve",
+            OrderAction::Reject => "reject",
+            OrderAction::RequestInfo => "request_info",
+            OrderAction::Cancel => "cancel",
+            OrderAction::Reorder => "reorder",
+            OrderAction::Expedite => "expedite",
+        }
+    }
+
+    /// The event this action submits. Free text (a reason, a message) is a placeholder: whether
+    /// the text is acceptable is decided when it is sent.
+    pub fn event(self) -> OrderEvent {
+        match self {
+            OrderAction::Upload => OrderEvent::DocumentUploaded(DocumentKind::Other),
+            OrderAction::SupplyInfo => OrderEvent::InfoSupplied,
+            OrderAction::Attest => OrderEvent::Attest,
+            OrderAction::Approve => OrderEvent::Approve,
+            OrderAction::Reject => OrderEvent::Reject {
+                reason: "reason".into(),
+            },
+            OrderAction::RequestInfo => OrderEvent::RequestInfo {
+                message: "message".into(),
+            },
+            OrderAction::Cancel => OrderEvent::Cancel,
+            OrderAction::Reorder => OrderEvent::Reorder,
+            OrderAction::Expedite => OrderEvent::Expedite,
+        }
+    }
+}
+
+/// An action with the domain's verdict on it: allowed, or refused with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offer<A> {
+    /// The action.
+    pub action: A,
+    /// `None` when allowed; otherwise why not.
+    pub refusal: Option<Refusal>,
+}
+
+impl<A> Offer<A> {
+    /// Whether the action is allowed.
+    pub fn allowed(&self) -> bool {
+        self.refusal.is_none()
+    }
+}
+
+/// What `actor` may do to `order` now: every action with [`decide`]'s verdict. Pages and the API
+/// render from this and keep no table of their own.
+pub fn order_actions(
+    order: &OrderFacts,
+    actor: &Actor,
+    now: OffsetDateTime,
+) -> Vec<Offer<OrderAction>> {
+    OrderAction::ALL
+        .into_iter()
+        .map(|action| Offer {
+            action,
+            refusal: decide(order, &action.event(), actor, now).err(),
+        })
+        .collect()
 }
 
 /// Applies the lifecycle rules.
@@ -252,12 +361,16 @@ pub fn decide(
             }
         }
         OrderEvent::Attest => {
-            if actor.role != Role::Agent || actor.region.as_deref() != Some(order.country.as_str())
+            if !actor.may(Permission::Attest)
+                || actor.region.as_deref() != Some(order.country.as_str())
             {
                 return Err(refuse(format!(
                     "only a registration agent for {} can attest this order",
                     order.country
                 )));
+            }
+            if order.attested_by.is_some() {
+                return Err(conflict("this order's in-person check is already attested"));
             }
             match status {
                 AwaitingDocuments | InReview | NeedsInfo => {
@@ -270,12 +383,21 @@ pub fn decide(
             }
         }
         OrderEvent::Approve | OrderEvent::Reject { .. } | OrderEvent::RequestInfo { .. } => {
-            if actor.role != Role::Vetting {
+            if !actor.may(Permission::DecideOrders) {
                 return Err(refuse("only vetting officers decide on orders"));
             }
             if actor.account == order.placed_by || order.attested_by == Some(actor.account) {
                 return Err(refuse(
                     "separation of duties: you cannot decide on an order you placed or attested",
+                ));
+            }
+            if order
+                .named_addresses
+                .iter()
+                .any(|a| same_mailbox(a, &actor.email))
+            {
+                return Err(refuse(
+                    "separation of duties: this order names your own e-mail address; another vetting officer must decide it",
                 ));
             }
             match (event, status) {
@@ -314,7 +436,7 @@ pub fn decide(
         }
         OrderEvent::Cancel => {
             let owner = actor.account == order.placed_by;
-            let support = actor.role == Role::Support;
+            let support = actor.may(Permission::ActForSubscribers);
             if !owner && !support {
                 return Err(refuse(
                     "only the account that placed this order can cancel it (or support, on request)",
@@ -339,7 +461,7 @@ pub fn decide(
             }
         }
         OrderEvent::Expedite => {
-            if actor.role != Role::Support {
+            if !actor.may(Permission::ActForSubscribers) {
                 return Err(refuse("only support can expedite an order"));
             }
             match status {
@@ -353,6 +475,20 @@ pub fn decide(
                     "an order that is {} cannot be expedited",
                     status.as_str()
                 ))),
+            }
+        }
+        OrderEvent::Reorder => {
+            if actor.account != order.placed_by {
+                return Err(refuse(
+                    "only the account that placed this order can reorder it",
+                ));
+            }
+            match status {
+                Issued => Err(conflict(
+                    "this order was issued; renew or reissue its certificate instead",
+                )),
+                Rejected | Cancelled => to(status, vec![]),
+                _ => decide(order, &OrderEvent::Cancel, actor, now),
             }
         }
         OrderEvent::PickedUp => match status {
@@ -401,6 +537,7 @@ mod tests {
             has_signed_agreement: true,
             ready_since: Some(NOW - Duration::days(2)),
             evidence_carried_over: false,
+            named_addresses: vec!["max@example.com".into(), "approver@example.com".into()],
         }
     }
 
@@ -413,6 +550,7 @@ mod tests {
             } else {
                 None
             },
+            email: format!("account{account}@example.net"),
         }
     }
 
@@ -459,7 +597,8 @@ mod tests {
             (ReadyForPickup, &OrderEvent::PickedUp, &owner, Some(Issued)),
             (Issued, &OrderEvent::PickedUp, &owner, None),
             (Rejected, &upload, &owner, None),
-            (InReview, &OrderEvent::Attest, &agent, Some(InReview)),
+            // The fixture is attested already (by account 3): no second attestation.
+            (InReview, &OrderEvent::Attest, &agent, None),
             (InReview, &OrderEvent::Attest, &owner, None),
             (AwaitingDocuments, &OrderEvent::Expedite, &support, None),
             (AwaitingDocuments, &OrderEvent::Expedite, &owner, None),
@@ -468,6 +607,147 @@ mod tests {
             let got = decide(&order(status), event, who, NOW).map(|t| t.next).ok();
             assert_eq!(got, expected, "{status:?} + {event:?} by {who:?}");
         }
+    }
+
+    /// Every status × event × actor × channel against a specification written independently of
+    /// `decide`, and `order_actions` agrees with `decide` on each cell.
+    #[test]
+    fn every_status_event_actor_and_channel() {
+        use OrderStatus::*;
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        enum Who {
+            Owner,
+            Stranger,
+            RegionAgent,
+            OtherAgent,
+            Vetting,
+            VettingNamed,
+            Support,
+            Admin,
+            Auditor,
+        }
+        let statuses = [
+            AwaitingDocuments,
+            InReview,
+            NeedsInfo,
+            ReadyForPickup,
+            Issued,
+            Rejected,
+            Cancelled,
+        ];
+        let whos = [
+            Who::Owner,
+            Who::Stranger,
+            Who::RegionAgent,
+            Who::OtherAgent,
+            Who::Vetting,
+            Who::VettingNamed,
+            Who::Support,
+            Who::Admin,
+            Who::Auditor,
+        ];
+        let events = [
+            OrderEvent::DocumentUploaded(DocumentKind::IdCopy),
+            OrderEvent::InfoSupplied,
+            OrderEvent::Attest,
+            OrderEvent::Approve,
+            OrderEvent::Reject { reason: "r".into() },
+            OrderEvent::RequestInfo {
+                message: "m".into(),
+            },
+            OrderEvent::Cancel,
+            OrderEvent::Expedite,
+            OrderEvent::Reorder,
+            OrderEvent::PickedUp,
+        ];
+        let mut cells = 0;
+        for channel in [Channel::SelfService, Channel::Agent] {
+            for status in statuses {
+                let mut facts = order(status);
+                facts.channel = channel;
+                facts.attested_by = None;
+                facts.evidence_carried_over = true;
+                let owner = match channel {
+                    Channel::SelfService => actor(1, Role::Subscriber),
+                    Channel::Agent => actor(1, Role::Agent),
+                };
+                for who in whos {
+                    let a = match who {
+                        Who::Owner => owner.clone(),
+                        Who::Stranger => actor(9, Role::Subscriber),
+                        Who::RegionAgent => actor(5, Role::Agent),
+                        Who::OtherAgent => Actor {
+                            region: Some("FR".into()),
+                            ..actor(6, Role::Agent)
+                        },
+                        Who::Vetting => actor(2, Role::Vetting),
+                        Who::VettingNamed => Actor {
+                            email: "Approver@Example.com".into(),
+                            ..actor(7, Role::Vetting)
+                        },
+                        Who::Support => actor(4, Role::Support),
+                        Who::Admin => actor(8, Role::Admin),
+                        Who::Auditor => actor(10, Role::Auditor),
+                    };
+                    let owner_side = who == Who::Owner || who == Who::RegionAgent;
+                    let agent_here =
+                        who == Who::RegionAgent || (who == Who::Owner && channel == Channel::Agent);
+                    let open = matches!(status, AwaitingDocuments | InReview | NeedsInfo);
+                    for event in &events {
+                        let expected = match event {
+                            OrderEvent::DocumentUploaded(_) => owner_side && open,
+                            OrderEvent::InfoSupplied => owner_side && status == NeedsInfo,
+                            OrderEvent::Attest => agent_here && open,
+                            OrderEvent::Approve | OrderEvent::RequestInfo { .. } => {
+                                who == Who::Vetting && status == InReview
+                            }
+                            OrderEvent::Reject { .. } => {
+                                who == Who::Vetting && matches!(status, InReview | NeedsInfo)
+                            }
+                            OrderEvent::Cancel => {
+                                matches!(who, Who::Owner | Who::Support)
+                                    && (open || status == ReadyForPickup)
+                            }
+                            OrderEvent::Expedite => {
+                                who == Who::Support && status == AwaitingDocuments
+                            }
+                            OrderEvent::Reorder => who == Who::Owner && status != Issued,
+                            OrderEvent::PickedUp => status == ReadyForPickup,
+                        };
+                        let got = decide(&facts, event, &a, NOW);
+                        assert_eq!(
+                            got.is_ok(),
+                            expected,
+                            "{channel:?} {status:?} {event:?} by {who:?}: {got:?}"
+                        );
+                        cells += 1;
+                    }
+                    for offer in order_actions(&facts, &a, NOW) {
+                        let decided = decide(&facts, &offer.action.event(), &a, NOW);
+                        assert_eq!(offer.refusal, decided.err(), "{:?}", offer.action);
+                    }
+                }
+            }
+        }
+        assert_eq!(cells, 2 * 7 * 9 * 10);
+    }
+
+    #[test]
+    fn an_officer_named_by_the_order_does_not_decide_it() {
+        let o = order(OrderStatus::InReview);
+        let named = Actor {
+            email: "MAX@example.com".into(),
+            ..actor(7, Role::Vetting)
+        };
+        let err = decide(&o, &OrderEvent::Approve, &named, NOW).expect_err("named");
+        assert!(err.to_string().contains("names your own e-mail"), "{err}");
+    }
+
+    #[test]
+    fn an_attested_order_is_not_attested_again() {
+        let mut o = order(OrderStatus::InReview);
+        o.attested_by = Some(5);
+        assert!(decide(&o, &OrderEvent::Attest, &actor(5, Role::Agent), NOW).is_err());
     }
 
     #[test]
@@ -567,6 +847,7 @@ mod tests {
             account: 5,
             role: Role::Agent,
             region: Some("BE".into()),
+            email: "agent@example.be".into(),
         };
         assert!(check_may_order(&agent, Channel::Agent, "BE").is_ok());
         assert!(check_may_order(&agent, Channel::Agent, "NL").is_err());

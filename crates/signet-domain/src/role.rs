@@ -1,4 +1,5 @@
-//! Who acts: accounts and their roles (DESIGN §1).
+//! Who acts: accounts, their roles and what each role may do (design §1). The permission table
+//! in [`Role::may`] is the only place that says which role does what; every layer asks it.
 
 use serde::{Deserialize, Serialize};
 
@@ -6,15 +7,60 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// Orders and holds certificates for themselves (self-service channel).
     Subscriber,
+    /// A registration agent: orders for subscribers of one region and attests identity in person.
     Agent,
+    /// A vetting officer: approves, rejects or questions orders.
     Vetting,
+    /// Support: finds orders, reveals personal data on request, unlocks pickups, acts for
+    /// subscribers (cancel, expedite, reissue of agent-channel certificates).
     Support,
+    /// Administers staff, relying services and alerts.
     Admin,
+    /// Reads everything, changes nothing.
     Auditor,
 }
 
+/// Something a role may do. Rules about a particular order or certificate (whose it is, its
+/// status) are in `order` and `certificate`; this says only what the role allows at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Place orders (subscribers for themselves, agents for their region).
+    PlaceOrders,
+    /// Attest an in-person identity check (agents, for their region).
+    Attest,
+    /// Read orders and certificates that are not one's own.
+    ViewAnyOrder,
+    /// Work the vetting queue (see it, open its orders).
+    WorkVettingQueue,
+    /// Approve, reject or question an order.
+    DecideOrders,
+    /// Revoke any certificate.
+    RevokeAny,
+    /// Act for a subscriber: cancel at any time, expedite, reissue agent-channel certificates.
+    ActForSubscribers,
+    /// Work support requests: the support inbox, orders found by number with personal data
+    /// masked until an audited reveal, resent links, unlocked pickups.
+    WorkSupportRequests,
+    /// Post alerts, list relying services, invite and manage staff.
+    Administer,
+    /// Log in with a second factor (staff who can cause issuance or revocation).
+    SecondFactor,
+}
+
 impl Role {
+    /// Every role, for tables and tests.
+    pub const ALL: [Role; 6] = [
+        Role::Subscriber,
+        Role::Agent,
+        Role::Vetting,
+        Role::Support,
+        Role::Admin,
+        Role::Auditor,
+    ];
+
+    /// The stored and wire name.
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Subscriber => "subscriber",
@@ -26,45 +72,60 @@ impl Role {
         }
     }
 
+    /// Parses a stored or wire name.
     pub fn parse(text: &str) -> Option<Role> {
-        [
-            Role::Subscriber,
-            Role::Agent,
-            Role::Vetting,
-            Role::Support,
-            Role::Admin,
-            Role::Auditor,
-        ]
-        .into_iter()
-        .find(|r| r.as_str() == text)
+        Role::ALL.into_iter().find(|r| r.as_str() == text)
     }
 
-    /// Staff see orders that are not theirs (within their remit).
-    pub fn is_staff(self) -> bool {
-        !matches!(self, Role::Subscriber)
-    }
-
-    /// Staff who can cause issuance or revocation: they work from the vetting queue and log in
-    /// with a second factor.
-    pub fn vets(self) -> bool {
-        matches!(self, Role::Vetting | Role::Support | Role::Admin)
-    }
-
-    /// Works support requests: finds orders, reveals personal data, unlocks pickups.
-    pub fn supports(self) -> bool {
-        matches!(self, Role::Support | Role::Admin)
-    }
-
-    /// Posts alerts, lists relying services, manages staff.
-    pub fn administers(self) -> bool {
-        self == Role::Admin
+    /// The permission table (design §1).
+    pub fn may(self, permission: Permission) -> bool {
+        use Permission::*;
+        match self {
+            Role::Subscriber => matches!(permission, PlaceOrders),
+            Role::Agent => matches!(permission, PlaceOrders | Attest),
+            Role::Vetting => matches!(
+                permission,
+                ViewAnyOrder | WorkVettingQueue | DecideOrders | RevokeAny | SecondFactor
+            ),
+            Role::Support => matches!(
+                permission,
+                ViewAnyOrder
+                    | WorkVettingQueue
+                    | RevokeAny
+                    | ActForSubscribers
+                    | WorkSupportRequests
+                    | SecondFactor
+            ),
+            Role::Admin => matches!(
+                permission,
+                ViewAnyOrder
+                    | WorkVettingQueue
+                    | RevokeAny
+                    | WorkSupportRequests
+                    | Administer
+                    | SecondFactor
+            ),
+            Role::Auditor => matches!(permission, ViewAnyOrder),
+        }
     }
 }
 
 /// The one acting: an account with its role, and for agents the region (country) they serve.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
+    /// The account's id.
     pub account: i64,
+    /// Its role.
     pub role: Role,
+    /// For agents: the country they serve.
     pub region: Option<String>,
+    /// The account's e-mail address: who the person is, for separation of duties.
+    pub email: String,
+}
+
+impl Actor {
+    /// Shorthand for `self.role.may(permission)`.
+    pub fn may(&self, permission: Permission) -> bool {
+        self.role.may(permission)
+    }
 }

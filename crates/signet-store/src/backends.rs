@@ -703,11 +703,25 @@ macro_rules! sql_store {
             }
 
             async fn account_by_email(&self, email: &str) -> Result<Option<Account>, StoreError> {
-                let row = sqlx::query(select_accounts!("WHERE email = $1"))
-                    .bind(email)
-                    .fetch_optional(&self.pool)
-                    .await?;
+                let row = sqlx::query(select_accounts!(
+                    "WHERE lower(email) = lower($1) ORDER BY email = $1 DESC, id LIMIT 1"
+                ))
+                .bind(email)
+                .fetch_optional(&self.pool)
+                .await?;
                 row.as_ref().map(Self::account_row).transpose()
+            }
+
+            async fn accounts_sharing_an_address(&self) -> Result<Vec<String>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT lower(email) AS address FROM accounts GROUP BY lower(email) \
+                     HAVING count(*) > 1 ORDER BY 1",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| Ok(r.try_get("address")?))
+                    .collect()
             }
 
             async fn session_account(
@@ -1546,7 +1560,9 @@ macro_rules! sql_store {
                     .maybe(
                         sqlx::query(
                             "INSERT INTO accounts (email, name, role, region, password_hash, email_confirmed, created_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (email) DO NOTHING RETURNING id",
+                             SELECT $1, $2, $3, $4, $5, $6, $7 \
+                             WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE lower(email) = lower($1)) \
+                             ON CONFLICT (email) DO NOTHING RETURNING id",
                         )
                         .bind(&a.email)
                         .bind(&a.name)

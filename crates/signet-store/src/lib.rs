@@ -91,7 +91,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     // Accounts and sessions.
     async fn account(&self, id: i64) -> Result<Option<Account>, StoreError>;
+    /// The account for an address, its case ignored (an exact match first, should an old
+    /// database still hold addresses that differ only in case).
     async fn account_by_email(&self, email: &str) -> Result<Option<Account>, StoreError>;
+    /// Addresses (lower case) held by more than one account: left from before addresses were
+    /// compared without case; an operator merges or closes them.
+    async fn accounts_sharing_an_address(&self) -> Result<Vec<String>, StoreError>;
     /// The account of a live session.
     async fn session_account(
         &self,

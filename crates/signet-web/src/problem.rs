@@ -27,6 +27,7 @@ fn refusal_status(r: &Refusal) -> StatusCode {
     match r {
         Refusal::NotAllowed(_) => StatusCode::FORBIDDEN,
         Refusal::Conflict(_) => StatusCode::CONFLICT,
+        Refusal::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }

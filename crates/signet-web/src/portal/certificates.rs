@@ -9,7 +9,21 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use signet_app::issue::Signet;
 
+use signet_domain::certificate::CertificateStatus;
+
+use super::offers::Offers;
 use super::pages::CertificatePage;
+
+/// The actions the certificate page shows.
+const CERTIFICATE_ACTIONS: [&str; 3] = ["reissue", "renew", "revoke"];
+
+/// The badge style of a status.
+pub(super) fn status_class(status: CertificateStatus) -> &'static str {
+    match status {
+        CertificateStatus::Valid => "good",
+        CertificateStatus::Revoked | CertificateStatus::Expired => "bad",
+    }
+}
 use super::{PageContext, refusal};
 use crate::problem::{message_of, status_of};
 
@@ -33,6 +47,9 @@ async fn page(
     match s.certificate_summary(actor, serial).await {
         Ok(c) => ctx.render(status, |nav| CertificatePage {
             nav,
+            status_class: status_class(c.status),
+            offers: Offers::new(&c.actions),
+            refused: Offers::new(&c.actions).refused_among(&CERTIFICATE_ACTIONS),
             not_before: c.not_before.date().to_string(),
             not_after: c.not_after.date().to_string(),
             revoked_at: c.revoked_at.map(|t| t.date().to_string()),

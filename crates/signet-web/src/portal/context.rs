@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use signet_app::issue::Signet;
-use signet_domain::role::Actor;
+use signet_domain::role::{Actor, Permission};
 use signet_store::Account;
 
 use super::pages::{ErrorPage, Nav};
@@ -81,9 +81,13 @@ impl PageContext {
         Nav {
             user: self.session.as_ref().map(|(_, _, a)| a.name.clone()),
             csrf: self.csrf.clone(),
-            staff: self.actor().is_some_and(|a| a.role.vets()),
-            admin: self.actor().is_some_and(|a| a.role.administers()),
-            support: self.actor().is_some_and(|a| a.role.supports()),
+            staff: self
+                .actor()
+                .is_some_and(|a| a.may(Permission::WorkVettingQueue)),
+            admin: self.actor().is_some_and(|a| a.may(Permission::Administer)),
+            support: self
+                .actor()
+                .is_some_and(|a| a.may(Permission::WorkSupportRequests)),
             alerts: self.alerts.clone(),
         }
     }

@@ -27,6 +27,9 @@ mod certificates;
 mod charts;
 mod context;
 mod notices;
+mod offers;
+#[cfg(test)]
+mod offers_tests;
 mod orders;
 mod pages;
 pub mod security;
@@ -243,7 +246,7 @@ async fn log_in(
             let home = match session.role {
                 signet_domain::role::Role::Admin => "/admin",
                 signet_domain::role::Role::Support => "/support/inbox",
-                r if r.vets() => "/vetting",
+                r if r.may(signet_domain::role::Permission::WorkVettingQueue) => "/vetting",
                 _ => "/account",
             };
             ([(header::SET_COOKIE, cookie)], Redirect::to(home)).into_response()
@@ -388,8 +391,8 @@ async fn account(State(s): State<Arc<Signet>>, ctx: PageContext) -> Response {
                 .map(|c| CertificateRow {
                     serial: c.serial.clone(),
                     order: c.order_number.clone(),
-                    status: c.status.into(),
-                    status_class: if c.status == "valid" { "good" } else { "bad" }.into(),
+                    status: c.status.as_str().into(),
+                    status_class: certificates::status_class(c.status).into(),
                     expires: day(c.not_after),
                 })
                 .collect(),

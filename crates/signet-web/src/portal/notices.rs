@@ -171,8 +171,8 @@ async fn admin_page(
                 staff: staff
                     .into_iter()
                     .map(|a| {
-                        let uses =
-                            signet_domain::role::Role::parse(&a.role).is_some_and(|r| r.vets());
+                        let uses = signet_domain::role::Role::parse(&a.role)
+                            .is_some_and(|r| r.may(signet_domain::role::Permission::SecondFactor));
                         StaffRow {
                             id: a.id,
                             second_factor: match (uses, a.totp_enabled) {

@@ -11,8 +11,9 @@ use signet_app::issue::Signet;
 use signet_app::orders::{NewOrder, OrderView};
 use signet_domain::identity::IdentityInput;
 use signet_domain::order::OrderStatus;
-use signet_domain::role::{Actor, Role};
+use signet_domain::role::Actor;
 
+use super::offers::Offers;
 use super::pages::{OrderFormPage, OrderPage, OrderReviewPage};
 use super::{PageContext, refusal};
 use crate::problem::{message_of, status_of};
@@ -302,6 +303,13 @@ fn status_text(status: Option<OrderStatus>) -> (&'static str, &'static str) {
     }
 }
 
+/// The actions the order page shows (the vetting page shows the decisions).
+const OWNER_SIDE_ACTIONS: [&str; 5] = ["upload", "supply_info", "attest", "cancel", "reorder"];
+
+fn offers_of(o: &OrderView) -> Offers {
+    Offers::new(&o.actions)
+}
+
 pub(super) fn summary_of(s: &Signet, o: &OrderView) -> Vec<(String, String)> {
     let field = |k: &str| {
         o.subject
@@ -366,22 +374,14 @@ pub async fn order_page(
     } else {
         q.cancelled.map(|_| "The order was cancelled.".to_owned())
     };
-    let open = matches!(
-        status,
-        Some(OrderStatus::AwaitingDocuments | OrderStatus::InReview | OrderStatus::NeedsInfo)
-    );
     ctx.render(StatusCode::OK, |nav| OrderPage {
         nav,
         summary: summary_of(&s, &o),
         status_label: label.into(),
         next_step: next.into(),
         awaiting_documents: status == Some(OrderStatus::AwaitingDocuments),
-        can_upload: open,
-        // Ready for pickup too: the domain decides (7 days for the owner), and a refusal says why.
-        can_cancel: open || status == Some(OrderStatus::ReadyForPickup),
-        needs_info: status == Some(OrderStatus::NeedsInfo) && !actor.role.vets(),
-        can_reorder: matches!(status, Some(OrderStatus::Cancelled | OrderStatus::Rejected)),
-        can_attest: open && actor.role == Role::Agent && !o.attested,
+        refused: offers_of(&o).refused_among(&OWNER_SIDE_ACTIONS),
+        offers: offers_of(&o),
         notice,
         o,
     })

@@ -144,11 +144,10 @@ pub struct OrderPage {
     pub status_label: String,
     pub next_step: String,
     pub awaiting_documents: bool,
-    pub can_upload: bool,
-    pub can_cancel: bool,
-    pub can_attest: bool,
-    pub needs_info: bool,
-    pub can_reorder: bool,
+    /// The domain's verdict on each action: a form for each allowed one.
+    pub offers: super::offers::Offers,
+    /// Refused actions with the domain's reason.
+    pub refused: Vec<(String, String)>,
     pub notice: Option<String>,
 }
 
@@ -168,6 +167,8 @@ pub struct VettingOrderPage {
     pub nav: Nav,
     pub o: signet_app::orders::OrderView,
     pub summary: Vec<(String, String)>,
+    pub offers: super::offers::Offers,
+    pub refused: Vec<(String, String)>,
     pub notice: Option<String>,
     pub error: Option<String>,
 }
@@ -177,6 +178,9 @@ pub struct VettingOrderPage {
 pub struct CertificatePage {
     pub nav: Nav,
     pub c: signet_app::lifecycle::CertificateSummary,
+    pub status_class: &'static str,
+    pub offers: super::offers::Offers,
+    pub refused: Vec<(String, String)>,
     pub not_before: String,
     pub not_after: String,
     pub revoked_at: Option<String>,
@@ -300,7 +304,7 @@ pub struct SupportOrderPage {
     pub nav: Nav,
     pub o: signet_app::orders::OrderView,
     pub summary: Vec<(String, String)>,
-    pub revealed: bool,
+    pub offers: super::offers::Offers,
     pub notice: Option<String>,
     pub error: Option<String>,
 }

@@ -11,6 +11,10 @@ use serde::Deserialize;
 use signet_app::AppError;
 use signet_app::issue::Signet;
 
+use signet_domain::privacy::mask;
+use signet_domain::role::Permission;
+
+use super::offers::Offers;
 use super::orders::summary_of;
 use super::pages::{SupportContactPage, SupportInboxPage, SupportOrderPage, SupportRow};
 use super::{PageContext, refusal};
@@ -140,62 +144,42 @@ pub async fn answer(
     }
 }
 
-/// Hides all but the first letter of each word (and of an address's mailbox).
-fn mask(value: &str) -> String {
-    if let Some((local, domain)) = value.split_once('@') {
-        return format!("{}•••@{domain}", local.chars().next().unwrap_or('•'));
-    }
-    value
-        .split(' ')
-        .map(|w| {
-            let first: String = w.chars().take(1).collect();
-            if first.is_empty() {
-                String::new()
-            } else {
-                format!("{first}•••")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+/// How a support page reaches the order: looked up (masked) or revealed (audited).
+enum Lookup {
+    Masked,
+    Revealed,
 }
 
 async fn order_page(
     s: &Signet,
     ctx: &PageContext,
     number: &str,
-    revealed: bool,
+    lookup: Lookup,
     notice: Option<String>,
     error: Option<String>,
 ) -> Response {
     let Some(actor) = ctx.actor() else {
         return Redirect::to("/login").into_response();
     };
-    if !actor.role.supports() {
+    if !actor.may(Permission::WorkSupportRequests) {
         return refusal(
             ctx,
             &AppError::Forbidden("these pages are for the support team".into()),
         );
     }
-    let number = number.trim().to_ascii_uppercase();
-    match s.view_order(actor, &number).await {
-        Ok(o) => {
-            let mut summary = summary_of(s, &o);
-            if !revealed {
-                for (label, value) in &mut summary {
-                    if matches!(label.as_str(), "Name" | "E-mail" | "Approver") {
-                        *value = mask(value.split(" (").next().unwrap_or(value));
-                    }
-                }
-            }
-            ctx.render(StatusCode::OK, |nav| SupportOrderPage {
-                nav,
-                summary,
-                o,
-                revealed,
-                notice,
-                error,
-            })
-        }
+    let view = match lookup {
+        Lookup::Masked => s.view_order(actor, number).await,
+        Lookup::Revealed => s.reveal_personal_data(actor, number).await,
+    };
+    match view {
+        Ok(o) => ctx.render(StatusCode::OK, |nav| SupportOrderPage {
+            nav,
+            summary: summary_of(s, &o),
+            offers: Offers::new(&o.actions),
+            o,
+            notice,
+            error,
+        }),
         Err(e) => refusal(ctx, &e),
     }
 }
@@ -210,7 +194,7 @@ pub async fn find(
     ctx: PageContext,
     Query(q): Query<Find>,
 ) -> Response {
-    order_page(&s, &ctx, &q.number, false, None, None).await
+    order_page(&s, &ctx, &q.number, Lookup::Masked, None, None).await
 }
 
 #[derive(Deserialize)]
@@ -230,28 +214,26 @@ pub async fn act(
     Form(f): Form<ActionForm>,
 ) -> Response {
     let actor = form_actor!(ctx, &f.csrf);
-    let done: Result<(bool, String), AppError> = match action.as_str() {
-        "reveal" => s.reveal_personal_data(&actor, &number).await.map(|()| {
-            (
-                true,
-                "Personal data revealed; the reveal is in the audit log.".into(),
-            )
-        }),
+    let done: Result<(Lookup, String), AppError> = match action.as_str() {
+        "reveal" => Ok((
+            Lookup::Revealed,
+            "Personal data revealed; the reveal is in the audit log.".into(),
+        )),
         "resend-form" => s.resend_request_form(&actor, &number).await.map(|to| {
             (
-                false,
+                Lookup::Masked,
                 format!("The request form was mailed to {}.", mask(&to)),
             )
         }),
         "unlock-pickup" => s.unlock_pickup(&actor, &number).await.map(|()| {
             (
-                false,
+                Lookup::Masked,
                 "The pickup is unlocked: the subscriber can try the pickup password again.".into(),
             )
         }),
         "expedite" => s.expedite(&actor, &number).await.map(|()| {
             (
-                false,
+                Lookup::Masked,
                 "The reorder went straight to vetting with the carried-over evidence.".into(),
             )
         }),
@@ -260,7 +242,7 @@ pub async fn act(
             .await
             .map(|o| {
                 (
-                    false,
+                    Lookup::Masked,
                     format!(
                         "Reissue order {} is ready for pickup; the link was mailed.",
                         o.order_number
@@ -270,16 +252,17 @@ pub async fn act(
         other => Err(AppError::NotFound(format!("support action {other}"))),
     };
     match done {
-        Ok((revealed, notice)) => order_page(&s, &ctx, &number, revealed, Some(notice), None).await,
-        Err(e) => order_page(&s, &ctx, &number, false, None, Some(message_of(&e))).await,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn masks_keep_only_initials() {
-        assert_eq!(super::mask("Max Muster"), "M••• M•••");
-        assert_eq!(super::mask("max@example.de"), "m•••@example.de");
+        Ok((lookup, notice)) => order_page(&s, &ctx, &number, lookup, Some(notice), None).await,
+        Err(e) => {
+            order_page(
+                &s,
+                &ctx,
+                &number,
+                Lookup::Masked,
+                None,
+                Some(message_of(&e)),
+            )
+            .await
+        }
     }
 }

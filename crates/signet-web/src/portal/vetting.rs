@@ -8,8 +8,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use signet_app::issue::Signet;
+use signet_domain::role::Permission;
 
+use super::offers::Offers;
 use super::orders::summary_of;
+
+/// The actions the vetting page shows.
+const DECISIONS: [&str; 3] = ["approve", "request_info", "reject"];
 use super::pages::{VettingOrderPage, VettingQueuePage};
 use super::{PageContext, refusal};
 use crate::problem::{message_of, status_of};
@@ -62,7 +67,7 @@ async fn order_view(
     let Some(actor) = ctx.actor() else {
         return Redirect::to("/login").into_response();
     };
-    if !actor.role.is_staff() {
+    if !actor.may(Permission::WorkVettingQueue) {
         return refusal(
             ctx,
             &signet_app::AppError::Forbidden("these pages are for vetting officers".into()),
@@ -72,6 +77,8 @@ async fn order_view(
         Ok(o) => ctx.render(status, |nav| VettingOrderPage {
             nav,
             summary: summary_of(s, &o),
+            offers: Offers::new(&o.actions),
+            refused: Offers::new(&o.actions).refused_among(&DECISIONS),
             o,
             notice,
             error,
