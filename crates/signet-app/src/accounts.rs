@@ -1,5 +1,5 @@
 //! Accounts and sessions: sign-up with e-mail confirmation, log-in with per-client throttling and
-//! an escalating account lock, password reset, staff invitations (DESIGN §7). Every step is one
+//! an escalating account lock, password reset, staff invitations (design §7). Every step is one
 //! unit of work with its audit record.
 //!
 //! Log-in attempts are counted in the store *before* the password is checked, so concurrent

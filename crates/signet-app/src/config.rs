@@ -200,7 +200,7 @@ pub struct InitChoices {
 
 impl ConfigFile {
     /// Signet's defaults: a root, a class 3 issuing CA and an S/MIME issuing CA (the S/MIME BRs
-    /// want emailProtection-constrained CAs), the two profiles and two products of DESIGN §7.
+    /// want emailProtection-constrained CAs), the two profiles and two products of design §7.
     pub fn defaults(c: InitChoices) -> ConfigFile {
         let org = c.organization.clone();
         let issuer =

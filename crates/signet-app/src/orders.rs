@@ -25,7 +25,7 @@ use crate::credentials::{hash_password, order_number};
 use crate::issue::Signet;
 use crate::work::Work;
 
-/// An order as placed (DESIGN §7 order body).
+/// An order as placed (design §7 order body).
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

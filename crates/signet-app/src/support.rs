@@ -1,4 +1,4 @@
-//! Support (R-AUX-6 and the support role of DESIGN §1): anyone writes to support, citing an
+//! Support (R-AUX-6 and the support role of design §1): anyone writes to support, citing an
 //! order number when they have one; support answers by mail, and with an order number the
 //! thread stays in the order's history. Support also unlocks a locked pickup and resends the
 //! request form.

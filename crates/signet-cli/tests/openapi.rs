@@ -1,5 +1,5 @@
 //! `/api/v1/openapi.json` describes the API that is really served: it is valid JSON OpenAPI 3,
-//! lists the paths DESIGN §7 promises, and every path it lists is routed.
+//! lists the paths design §7 promises, and every path it lists is routed.
 
 mod common;
 

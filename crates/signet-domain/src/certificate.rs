@@ -9,7 +9,7 @@ use crate::config::Channel;
 use crate::order::Offer;
 use crate::role::{Actor, Permission};
 
-/// RFC 5280 §5.3.1 reasons a revocation may give (DESIGN §7, snake_case).
+/// RFC 5280 §5.3.1 reasons a revocation may give (design §7, snake_case).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RevocationReason {

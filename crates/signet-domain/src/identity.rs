@@ -341,6 +341,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn account_addresses_ignore_case_certified_ones_keep_the_mailbox() {
+        assert_eq!(
+            account_email(" VERA@Example.COM "),
+            Ok("vera@example.com".into())
+        );
+        assert_eq!(
+            check_email("VERA@Example.COM"),
+            Ok("VERA@example.com".into())
+        );
+        assert!(same_mailbox("Vera@example.com", "vERA@EXAMPLE.com"));
+        assert!(!same_mailbox("", ""));
+        assert_eq!(account_lookup_key(" Vera@X.de"), "vera@x.de");
+    }
+
+    #[test]
     fn names_are_nfc_and_hold_no_invisible_characters() {
         let with = |surname: &str| IdentityInput {
             given_name: "Vera".into(),

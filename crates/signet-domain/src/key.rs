@@ -87,7 +87,7 @@ pub fn check_subscriber_key(key: &PublicKeyKind) -> Result<(), Refusal> {
     }
 }
 
-/// The key types a subscriber can ask Signet to generate at pickup (DESIGN §7 `key_type`).
+/// The key types a subscriber can ask Signet to generate at pickup (design §7 `key_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

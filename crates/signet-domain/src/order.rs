@@ -62,7 +62,7 @@ impl OrderStatus {
     }
 }
 
-/// Document kinds (DESIGN §7).
+/// Document kinds (design §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentKind {

@@ -1,4 +1,4 @@
-//! The REST API under `/api/v1` (DESIGN §7). Handlers only translate: JSON in, a use case of
+//! The REST API under `/api/v1` (design §7). Handlers only translate: JSON in, a use case of
 //! `signet_app`, JSON or a problem document out.
 
 use std::sync::Arc;
@@ -56,6 +56,10 @@ pub fn routes() -> Router<Arc<Signet>> {
         .route(
             "/api/v1/orders/{number}/documents/{id}",
             get(download_document),
+        )
+        .route(
+            "/api/v1/orders/{number}/personal-data",
+            post(reveal_personal_data),
         )
         .route("/api/v1/orders/{number}/attestation", post(attest))
         .route("/api/v1/orders/{number}/agreement.pdf", get(agreement))
@@ -295,6 +299,16 @@ async fn view_order(
     Path(number): Path<String>,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(json!(s.view_order(&actor, &number).await?)))
+}
+
+/// Support's audited reveal of an order's personal data (masked in `GET` for support).
+#[utoipa::path(post, path = "/api/v1/orders/{number}/personal-data", tag = "signet", responses((status = 200, description = "The order with personal data unmasked; the reveal is in the audit log", body = OrderView), (status = 403, description = "Only support reveals personal data")), security(("bearer" = [])))]
+async fn reveal_personal_data(
+    State(s): AppState,
+    Authed(actor, _): Authed,
+    Path(number): Path<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(s.reveal_personal_data(&actor, &number).await?)))
 }
 
 /// R-ORD-1: there is no call that changes an order; say so, after checking it is visible.
@@ -635,9 +649,9 @@ async fn renew(
 /// The OpenAPI document of this API, served at `/api/v1/openapi.json`.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    info(title = "Signet REST API", description = "Orders, vetting, pickup and certificate lifecycle of a class 3 personal CA (DESIGN §7). Errors are RFC 9457 problem documents."),
+    info(title = "Signet REST API", description = "Orders, vetting, pickup and certificate lifecycle of a class 3 personal CA (design §7). Errors are RFC 9457 problem documents."),
     paths(
-        sign_up, confirm, log_in, log_out, enroll_second_factor, request_reset, complete_reset, place_order, list_orders, view_order, change_order,
+        sign_up, confirm, log_in, log_out, enroll_second_factor, request_reset, complete_reset, place_order, list_orders, view_order, reveal_personal_data, change_order,
         upload, download_document, agreement, fingerprint_check, attest, decision, message, cancel, queue, pickup, reorder,
         expedite, certificate, certificate_file, revoke, reissue, renew
     ),
