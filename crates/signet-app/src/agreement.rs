@@ -1,10 +1,20 @@
 //! The request form and subscriber agreement (R-ORD-4): a PDF with the locked order details,
 //! the agreement text, boxes for the signature and the notary or Chamber stamp, and the order
 //! fingerprint in text and as a QR code.
+//!
+//! The form is set in fonts bundled with Signet (`crates/signet-app/fonts/`, licenses beside
+//! them), embedded in the PDF, so that every name prints as the certificate will carry it:
+//! DejaVu Sans (Latin, Greek, Cyrillic and more) with Droid Sans Fallback for what DejaVu lacks
+//! (CJK). Each line is split into runs by which face has the glyphs; [`unprintable`] tells the
+//! order desk beforehand when no bundled face can draw a character. Only the glyphs the form
+//! uses are embedded (see `sfnt::subset`), so the PDF stays small.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
 use printpdf::{
-    BuiltinFont, Color, Line, LinePoint, Mm, Op, PaintMode, PdfDocument, PdfFontHandle, PdfPage,
-    PdfSaveOptions, Point, Pt, Rect, Rgb, TextItem,
+    Color, FontId, Line, LinePoint, Mm, Op, PaintMode, ParsedFont, PdfDocument, PdfFont,
+    PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt, Rect, Rgb, TextItem,
 };
 use qrcode::{Color as QrColor, EcLevel, QrCode};
 use signet_domain::identity::Identity;
@@ -20,61 +30,232 @@ private key may be compromised or any detail becomes wrong. The certification au
 subscriber and the link to the organization from this form, an identity document and the business registration before \
 it issues the certificate. The details cannot be changed after ordering; a corrected order replaces this one.";
 
+/// Millimetres per PostScript point.
+const MM_PER_PT: f32 = 25.4 / 72.0;
+/// Left and right margins of the text, in millimetres from the left edge of the page.
+const LEFT: f32 = 20.0;
+const RIGHT: f32 = 190.0;
+/// Where field values start.
+const VALUE_X: f32 = 70.0;
+/// Field values shrink down to this size (points) before they wrap.
+const MIN_VALUE_SIZE: f32 = 7.0;
+/// Drawn for a character no bundled face has (the order desk refuses such names up front, see
+/// [`unprintable`]); DejaVu Sans has it.
+const REPLACEMENT: char = '\u{FFFD}';
+
+/// The bundled faces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Face {
+    /// DejaVu Sans.
+    Regular,
+    /// DejaVu Sans Bold.
+    Bold,
+    /// Droid Sans Fallback (CJK and a few others).
+    Fallback,
+}
+
+impl Face {
+    /// The font program (TrueType).
+    fn program(self) -> &'static [u8] {
+        match self {
+            Face::Regular => include_bytes!("../fonts/DejaVuSans.ttf"),
+            Face::Bold => include_bytes!("../fonts/DejaVuSans-Bold.ttf"),
+            Face::Fallback => include_bytes!("../fonts/DroidSansFallbackFull.ttf"),
+        }
+    }
+
+    /// The PostScript name, for /BaseFont.
+    fn postscript_name(self) -> &'static str {
+        match self {
+            Face::Regular => "DejaVuSans",
+            Face::Bold => "DejaVuSans-Bold",
+            Face::Fallback => "DroidSansFallback",
+        }
+    }
+
+    /// The font's resource name in the PDF.
+    fn resource(self) -> FontId {
+        FontId(format!("F{}", self as u8 + 1))
+    }
+
+    /// The faces a character of text set bold or regular is looked up in, in order.
+    fn chain(bold: bool) -> &'static [Face] {
+        if bold {
+            &[Face::Bold, Face::Regular, Face::Fallback]
+        } else {
+            &[Face::Regular, Face::Fallback]
+        }
+    }
+
+    /// The face's character map, advance widths and metrics, parsed once. `None` if the
+    /// bundled program does not parse (a build defect; a test guards against it): then the
+    /// face draws nothing and [`unprintable`] reports every character it alone would draw.
+    fn parsed(self) -> Option<&'static ParsedFont> {
+        static PARSED: [OnceLock<Option<ParsedFont>>; 3] = [const { OnceLock::new() }; 3];
+        PARSED[self as usize]
+            .get_or_init(|| {
+                let mut warnings = Vec::new();
+                let mut font = ParsedFont::from_bytes(self.program(), 0, &mut warnings)?;
+                // The program stays in the binary's static data; this copy is not needed.
+                font.original_bytes = Vec::new();
+                Some(font)
+            })
+            .as_ref()
+    }
+
+    /// The glyph that draws `c`, if the face has one (glyph 0 is the missing-glyph box).
+    fn glyph(self, c: char) -> Option<u16> {
+        self.parsed()?
+            .lookup_glyph_index(u32::from(c))
+            .filter(|&gid| gid != 0)
+    }
+
+    /// The advance of `c` in em, as the PDF's /W array states it (thousandths of an em,
+    /// truncated), so measured text ends where the reader draws it.
+    fn advance(self, c: char) -> f32 {
+        let Some(font) = self.parsed() else {
+            return 0.0;
+        };
+        let width = font
+            .lookup_glyph_index(u32::from(c))
+            .and_then(|gid| font.get_glyph_width(gid))
+            .unwrap_or(0);
+        let units_per_em = f32::from(font.pdf_font_metrics.units_per_em.max(1));
+        (f32::from(width) * 1000.0 / units_per_em).trunc() / 1000.0
+    }
+}
+
+/// The face that draws `c` in text set bold or regular: the first in the chain with a glyph.
+fn face_for(c: char, bold: bool) -> Option<Face> {
+    Face::chain(bold)
+        .iter()
+        .copied()
+        .find(|f| f.glyph(c).is_some())
+}
+
+/// The first character of `text` that no bundled font can draw, so that an order whose details
+/// would not print on the request form can be refused when it is placed.
+pub fn unprintable(text: &str) -> Option<char> {
+    text.chars().find(|&c| face_for(c, false).is_none())
+}
+
+/// `text` split into runs that one face draws, in order. A character no face has is drawn as
+/// U+FFFD.
+fn runs(text: &str, bold: bool) -> Vec<(Face, String)> {
+    let mut out: Vec<(Face, String)> = Vec::new();
+    for c in text.chars() {
+        let (face, c) = match face_for(c, bold) {
+            Some(face) => (face, c),
+            None => (Face::Regular, REPLACEMENT),
+        };
+        match out.last_mut() {
+            Some((f, run)) if *f == face => run.push(c),
+            _ => out.push((face, c.to_string())),
+        }
+    }
+    out
+}
+
+/// The width of `text` set at `size` points, in millimetres.
+fn width(text: &str, size: f32, bold: bool) -> f32 {
+    let em: f32 = runs(text, bold)
+        .iter()
+        .flat_map(|(face, run)| run.chars().map(|c| face.advance(c)))
+        .sum();
+    em * size * MM_PER_PT
+}
+
+/// `text` broken into lines no wider than `max` millimetres: between words where it can,
+/// within a word that is wider than a line on its own.
+fn wrap(text: &str, size: f32, bold: bool, max: f32) -> Vec<String> {
+    let fits = |s: &str| width(s, size, bold) <= max;
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let candidate = if line.is_empty() {
+            word.to_owned()
+        } else {
+            format!("{line} {word}")
+        };
+        if fits(&candidate) {
+            line = candidate;
+            continue;
+        }
+        if !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+        }
+        for c in word.chars() {
+            line.push(c);
+            if !fits(&line) && line.chars().count() > 1 {
+                line.pop();
+                lines.push(std::mem::replace(&mut line, c.to_string()));
+            }
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 /// Page layout in millimetres from the bottom-left corner of an A4 page.
 struct Writer {
     ops: Vec<Op>,
     y: f32,
+    /// The characters drawn in each face: the glyphs to embed.
+    used: BTreeMap<Face, BTreeSet<char>>,
 }
 
 impl Writer {
+    /// One line of text from (x, y). Runs in different faces share one text object: each
+    /// starts where the reader's pen stopped after the last, so they follow each other exactly.
     fn text(&mut self, x: f32, size: f32, bold: bool, line: &str) {
-        let font = if bold {
-            BuiltinFont::HelveticaBold
-        } else {
-            BuiltinFont::Helvetica
-        };
-        self.ops.extend([
-            Op::StartTextSection,
-            Op::SetTextCursor {
-                pos: Point::new(Mm(x), Mm(self.y)),
-            },
-            Op::SetFont {
-                font: PdfFontHandle::Builtin(font),
+        self.ops.push(Op::StartTextSection);
+        self.ops.push(Op::SetTextCursor {
+            pos: Point::new(Mm(x), Mm(self.y)),
+        });
+        for (face, run) in runs(line, bold) {
+            self.used.entry(face).or_default().extend(run.chars());
+            self.ops.push(Op::SetFont {
+                font: PdfFontHandle::External(face.resource()),
                 size: Pt(size),
-            },
-            Op::ShowText {
-                items: vec![TextItem::Text(line.to_owned())],
-            },
-            Op::EndTextSection,
-        ]);
+            });
+            self.ops.push(Op::ShowText {
+                items: vec![TextItem::Text(run)],
+            });
+        }
+        self.ops.push(Op::EndTextSection);
     }
 
-    /// A line of text, then move down.
+    /// A line of text at the left margin, made smaller if it would not fit, then move down.
     fn line(&mut self, size: f32, bold: bool, text: &str) {
-        self.text(20.0, size, bold, text);
+        let fitted = size.min(size * (RIGHT - LEFT) / width(text, size, bold).max(f32::EPSILON));
+        self.text(LEFT, fitted, bold, text);
         self.y -= size * 0.5;
     }
 
+    /// A label and its value. A value too wide for the line is set smaller, down to
+    /// [`MIN_VALUE_SIZE`], and wrapped below that.
     fn field(&mut self, label: &str, value: &str) {
-        self.text(20.0, 10.0, true, label);
-        self.text(70.0, 10.0, false, value);
+        const SIZE: f32 = 10.0;
+        let room = RIGHT - VALUE_X;
+        self.text(LEFT, SIZE, true, label);
+        // A little under the exact fit, so that rounding does not wrap the last character.
+        let size = SIZE
+            .min(0.995 * SIZE * room / width(value, SIZE, false).max(f32::EPSILON))
+            .max(MIN_VALUE_SIZE);
+        for (i, line) in wrap(value, size, false, room).iter().enumerate() {
+            if i > 0 {
+                self.y -= size * 0.45;
+            }
+            self.text(VALUE_X, size, false, line);
+        }
         self.y -= 5.5;
     }
 
-    /// Wraps a paragraph at about `width` characters.
-    fn paragraph(&mut self, text: &str, width: usize) {
-        let mut line = String::new();
-        for word in text.split_whitespace() {
-            if line.len() + word.len() + 1 > width {
-                self.line(9.5, false, &line);
-                line.clear();
-            }
-            if !line.is_empty() {
-                line.push(' ');
-            }
-            line.push_str(word);
-        }
-        if !line.is_empty() {
+    /// A paragraph wrapped to `max` millimetres from the left margin.
+    fn paragraph(&mut self, text: &str, max: f32) {
+        for line in wrap(text, 9.5, false, max) {
             self.line(9.5, false, &line);
         }
     }
@@ -98,7 +279,8 @@ impl Writer {
         });
         let saved = self.y;
         self.y = y + h - 5.0;
-        self.text(x + 2.0, 8.0, false, label);
+        let size = 8.0f32.min(8.0 * (w - 4.0) / width(label, 8.0, false).max(f32::EPSILON));
+        self.text(x + 2.0, size, false, label);
         self.y = saved;
     }
 
@@ -139,6 +321,53 @@ impl Writer {
     }
 }
 
+/// Adds `face` to the document, embedding only the glyphs that draw `chars`.
+fn embed(doc: &mut PdfDocument, face: Face, chars: &BTreeSet<char>) -> Result<(), AppError> {
+    let full = face.parsed().ok_or_else(|| {
+        AppError::Internal(format!(
+            "bundled font {} does not parse",
+            face.postscript_name()
+        ))
+    })?;
+    let codepoint_to_glyph: BTreeMap<u32, u16> = chars
+        .iter()
+        .filter_map(|&c| Some((u32::from(c), face.glyph(c)?)))
+        .collect();
+    let glyph_widths = codepoint_to_glyph
+        .values()
+        .filter_map(|&gid| Some((gid, full.get_glyph_width(gid)?)))
+        .collect();
+    let (program, name) = match sfnt::subset(face.program(), &codepoint_to_glyph) {
+        Some(program) => {
+            let tag = sfnt::subset_tag(&codepoint_to_glyph);
+            (program, format!("{tag}+{}", face.postscript_name()))
+        }
+        None => {
+            tracing::warn!(
+                font = face.postscript_name(),
+                "could not subset the font; embedding all of it"
+            );
+            (face.program().to_vec(), face.postscript_name().to_owned())
+        }
+    };
+    let font = ParsedFont {
+        original_bytes: program,
+        font_index: 0,
+        font_name: Some(name),
+        codepoint_to_glyph,
+        glyph_widths,
+        units_per_em: full.units_per_em,
+        font_metrics: full.font_metrics.clone(),
+        font_type: full.font_type,
+        pdf_font_metrics: full.pdf_font_metrics.clone(),
+    };
+    doc.resources
+        .fonts
+        .map
+        .insert(face.resource(), PdfFont::new(font));
+    Ok(())
+}
+
 /// The content of the QR code: what vetting compares with the order in the system.
 pub fn qr_payload(order_number: &str, fingerprint: &str) -> String {
     format!(
@@ -157,6 +386,7 @@ pub fn agreement_pdf(
     let mut w = Writer {
         ops: Vec::new(),
         y: 275.0,
+        used: BTreeMap::new(),
     };
     w.line(
         16.0,
@@ -197,7 +427,7 @@ pub fn agreement_pdf(
     w.field("Approval e-mail", &order.approval_email);
     w.y -= 3.0;
     w.line(12.0, true, "Agreement");
-    w.paragraph(AGREEMENT, 105);
+    w.paragraph(AGREEMENT, RIGHT - LEFT);
     w.y -= 4.0;
     let boxes_y = w.y - 45.0;
     w.boxed(
@@ -221,7 +451,7 @@ pub fn agreement_pdf(
     w.paragraph(
         "Vetting compares this fingerprint and the QR code with the order. Send the signed and stamped form, a copy of \
          your identity document and your business registration by uploading them to the order.",
-        70,
+        125.0,
     );
     w.qr(
         150.0,
@@ -229,10 +459,541 @@ pub fn agreement_pdf(
         42.0,
         &qr_payload(&order.order_number, fingerprint),
     )?;
-    let page = PdfPage::new(Mm(210.0), Mm(297.0), w.ops);
+    let Writer { ops, used, .. } = w;
+    let page = PdfPage::new(Mm(210.0), Mm(297.0), ops);
     let mut doc = PdfDocument::new(&format!("Order {}", order.order_number));
+    for (face, chars) in &used {
+        embed(&mut doc, *face, chars)?;
+    }
     let mut warnings = Vec::new();
     Ok(doc
         .with_pages(vec![page])
         .save(&PdfSaveOptions::default(), &mut warnings))
+}
+
+/// Just enough of the TrueType (sfnt) format to embed a font with only the glyphs a form uses.
+mod sfnt {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    /// Tables copied unchanged: metrics headers, the hinting programs the kept glyphs'
+    /// instructions call, and the names (which carry the copyright and license notices).
+    /// Layout tables (GSUB, GPOS, kern, …) are dropped: the PDF positions every glyph itself.
+    const COPIED: [&[u8; 4]; 8] = [
+        b"OS/2", b"cvt ", b"fpgm", b"gasp", b"hhea", b"maxp", b"name", b"prep",
+    ];
+
+    fn u16_at(b: &[u8], at: usize) -> Option<u16> {
+        Some(u16::from_be_bytes(
+            b.get(at..at.checked_add(2)?)?.try_into().ok()?,
+        ))
+    }
+
+    fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+        Some(u32::from_be_bytes(
+            b.get(at..at.checked_add(4)?)?.try_into().ok()?,
+        ))
+    }
+
+    /// The tables of a single-face TrueType font, by tag.
+    fn tables(font: &[u8]) -> Option<BTreeMap<[u8; 4], &[u8]>> {
+        if !matches!(u32_at(font, 0)?, 0x0001_0000 | 0x7472_7565) {
+            return None; // not TrueType outlines ('OTTO' is CFF, 'ttcf' a collection)
+        }
+        let mut out = BTreeMap::new();
+        for i in 0..usize::from(u16_at(font, 4)?) {
+            let record = 12 + 16 * i;
+            let tag: [u8; 4] = font.get(record..record + 4)?.try_into().ok()?;
+            let offset = usize::try_from(u32_at(font, record + 8)?).ok()?;
+            let length = usize::try_from(u32_at(font, record + 12)?).ok()?;
+            out.insert(tag, font.get(offset..offset.checked_add(length)?)?);
+        }
+        Some(out)
+    }
+
+    /// The glyphs a composite glyph is built from (none for a simple or empty glyph).
+    fn components(glyph: &[u8]) -> Option<Vec<u16>> {
+        const ARG_1_AND_2_ARE_WORDS: u16 = 0x0001;
+        const WE_HAVE_A_SCALE: u16 = 0x0008;
+        const MORE_COMPONENTS: u16 = 0x0020;
+        const WE_HAVE_AN_X_AND_Y_SCALE: u16 = 0x0040;
+        const WE_HAVE_A_TWO_BY_TWO: u16 = 0x0080;
+        if glyph.is_empty() || u16_at(glyph, 0)? & 0x8000 == 0 {
+            return Some(Vec::new());
+        }
+        let mut out = Vec::new();
+        let mut at = 10;
+        loop {
+            let flags = u16_at(glyph, at)?;
+            out.push(u16_at(glyph, at + 2)?);
+            at += 4;
+            at += if flags & ARG_1_AND_2_ARE_WORDS != 0 {
+                4
+            } else {
+                2
+            };
+            at += if flags & WE_HAVE_A_SCALE != 0 {
+                2
+            } else if flags & WE_HAVE_AN_X_AND_Y_SCALE != 0 {
+                4
+            } else if flags & WE_HAVE_A_TWO_BY_TWO != 0 {
+                8
+            } else {
+                0
+            };
+            if flags & MORE_COMPONENTS == 0 {
+                return Some(out);
+            }
+        }
+    }
+
+    /// A copy of the TrueType `font` that draws only the glyphs of `cmap` (character →
+    /// glyph), the glyphs they are composed of and the missing-glyph box. Glyph numbers do not
+    /// change (the other glyphs are left empty), so the PDF's widths and ToUnicode map, keyed
+    /// by glyph, apply unchanged. Its own `cmap` maps just those characters. `None` if the font
+    /// is not one this understands.
+    pub(super) fn subset(font: &[u8], cmap: &BTreeMap<u32, u16>) -> Option<Vec<u8>> {
+        let t = tables(font)?;
+        let (head, maxp, hhea) = (*t.get(b"head")?, *t.get(b"maxp")?, *t.get(b"hhea")?);
+        let (loca, glyf, hmtx) = (*t.get(b"loca")?, *t.get(b"glyf")?, *t.get(b"hmtx")?);
+        let num_glyphs = usize::from(u16_at(maxp, 4)?);
+        let long_offsets = u16_at(head, 50)? == 1;
+        let offset = |gid: usize| -> Option<usize> {
+            if long_offsets {
+                usize::try_from(u32_at(loca, 4 * gid)?).ok()
+            } else {
+                Some(usize::from(u16_at(loca, 2 * gid)?) * 2)
+            }
+        };
+        let glyph = |gid: u16| -> Option<&[u8]> {
+            let gid = usize::from(gid);
+            glyf.get(offset(gid)?..offset(gid + 1)?)
+        };
+
+        let mut keep: BTreeSet<u16> = cmap.values().copied().chain([0]).collect();
+        if keep.iter().any(|&gid| usize::from(gid) >= num_glyphs) {
+            return None;
+        }
+        let mut todo: Vec<u16> = keep.iter().copied().collect();
+        while let Some(gid) = todo.pop() {
+            for part in components(glyph(gid)?)? {
+                if usize::from(part) >= num_glyphs {
+                    return None;
+                }
+                if keep.insert(part) {
+                    todo.push(part);
+                }
+            }
+        }
+
+        let mut new_glyf = Vec::new();
+        let mut new_loca = Vec::with_capacity(4 * (num_glyphs + 1));
+        for gid in 0..num_glyphs {
+            new_loca.extend_from_slice(&u32::try_from(new_glyf.len()).ok()?.to_be_bytes());
+            if keep.contains(&u16::try_from(gid).ok()?) {
+                new_glyf.extend_from_slice(glyph(u16::try_from(gid).ok()?)?);
+                new_glyf.resize(new_glyf.len().next_multiple_of(4), 0);
+            }
+        }
+        new_loca.extend_from_slice(&u32::try_from(new_glyf.len()).ok()?.to_be_bytes());
+
+        // Long `loca` offsets; checkSumAdjustment is set once the whole font is known.
+        let mut new_head = head.to_vec();
+        new_head.get_mut(8..12)?.fill(0);
+        new_head
+            .get_mut(50..52)?
+            .copy_from_slice(&1u16.to_be_bytes());
+
+        // Metrics of the dropped glyphs zeroed, so that they compress away. The last full
+        // metric stays: its advance also applies to every glyph after it.
+        let h_metrics = usize::from(u16_at(hhea, 34)?);
+        let mut new_hmtx = hmtx.to_vec();
+        for gid in (0..num_glyphs).filter(|&g| g + 1 != h_metrics) {
+            if keep.contains(&u16::try_from(gid).ok()?) {
+                continue;
+            }
+            let at = if gid < h_metrics {
+                4 * gid..4 * gid + 4
+            } else {
+                let at = 4 * h_metrics + 2 * (gid - h_metrics);
+                at..at + 2
+            };
+            new_hmtx.get_mut(at)?.fill(0);
+        }
+
+        let mut out: BTreeMap<[u8; 4], Vec<u8>> = BTreeMap::new();
+        for tag in COPIED {
+            if let Some(table) = t.get(tag) {
+                out.insert(*tag, table.to_vec());
+            }
+        }
+        // `post` version 3: no glyph names.
+        if let Some(post) = t.get(b"post").and_then(|p| p.get(..32)) {
+            let mut post = post.to_vec();
+            post[..4].copy_from_slice(&0x0003_0000u32.to_be_bytes());
+            out.insert(*b"post", post);
+        }
+        out.insert(*b"cmap", cmap_table(cmap)?);
+        out.insert(*b"glyf", new_glyf);
+        out.insert(*b"head", new_head);
+        out.insert(*b"hmtx", new_hmtx);
+        out.insert(*b"loca", new_loca);
+        assemble(out)
+    }
+
+    /// A `cmap` with a format 4 subtable (3, 1) for the characters in the Basic Multilingual
+    /// Plane and a format 12 subtable (3, 10) for all of them, one segment per character.
+    fn cmap_table(cmap: &BTreeMap<u32, u16>) -> Option<Vec<u8>> {
+        let bmp: Vec<(u16, u16)> = cmap
+            .iter()
+            .filter_map(|(&c, &gid)| Some((u16::try_from(c).ok()?, gid)))
+            .filter(|&(c, _)| c != 0xFFFF)
+            .collect();
+        let segments = u16::try_from(bmp.len() + 1).ok()?;
+        let entry_selector = segments.ilog2();
+        let search_range = 2u16.checked_mul(1 << entry_selector)?;
+        let mut f4 = Vec::new();
+        let length = u16::try_from(16 + 8 * usize::from(segments)).ok()?;
+        for v in [
+            4,
+            length,
+            0,
+            segments * 2,
+            search_range,
+            u16::try_from(entry_selector).ok()?,
+            segments * 2 - search_range,
+        ] {
+            f4.extend_from_slice(&v.to_be_bytes());
+        }
+        let column = |f: &dyn Fn(u16, u16) -> u16, last: u16| -> Vec<u8> {
+            bmp.iter()
+                .map(|&(c, gid)| f(c, gid))
+                .chain([last])
+                .flat_map(u16::to_be_bytes)
+                .collect()
+        };
+        f4.extend(column(&|c, _| c, 0xFFFF)); // endCode
+        f4.extend_from_slice(&[0, 0]); // reservedPad
+        f4.extend(column(&|c, _| c, 0xFFFF)); // startCode
+        f4.extend(column(&|c, gid| gid.wrapping_sub(c), 1)); // idDelta
+        f4.extend(column(&|_, _| 0, 0)); // idRangeOffset
+
+        let groups = u32::try_from(cmap.len()).ok()?;
+        let mut f12 = Vec::new();
+        f12.extend_from_slice(&12u16.to_be_bytes());
+        f12.extend_from_slice(&0u16.to_be_bytes());
+        f12.extend_from_slice(&(16 + 12 * groups).to_be_bytes());
+        f12.extend_from_slice(&0u32.to_be_bytes());
+        f12.extend_from_slice(&groups.to_be_bytes());
+        for (&c, &gid) in cmap {
+            for v in [c, c, u32::from(gid)] {
+                f12.extend_from_slice(&v.to_be_bytes());
+            }
+        }
+
+        let mut out = Vec::new();
+        for v in [0u16, 2, 3, 1] {
+            out.extend_from_slice(&v.to_be_bytes());
+        }
+        out.extend_from_slice(&20u32.to_be_bytes());
+        for v in [3u16, 10] {
+            out.extend_from_slice(&v.to_be_bytes());
+        }
+        out.extend_from_slice(&u32::try_from(20 + f4.len()).ok()?.to_be_bytes());
+        out.extend(f4);
+        out.extend(f12);
+        Some(out)
+    }
+
+    /// The sum of a table's big-endian 32-bit words, zero-padded.
+    fn checksum(data: &[u8]) -> u32 {
+        data.chunks(4).fold(0u32, |sum, chunk| {
+            let mut word = [0u8; 4];
+            word[..chunk.len()].copy_from_slice(chunk);
+            sum.wrapping_add(u32::from_be_bytes(word))
+        })
+    }
+
+    /// Writes the tables as a font file, with the directory and checksums the format wants.
+    fn assemble(tables: BTreeMap<[u8; 4], Vec<u8>>) -> Option<Vec<u8>> {
+        let count = u16::try_from(tables.len()).ok()?;
+        let entry_selector = count.checked_ilog2()?;
+        let search_range = 16u16.checked_mul(1 << entry_selector)?;
+        let mut out = Vec::new();
+        out.extend_from_slice(&0x0001_0000u32.to_be_bytes());
+        for v in [
+            count,
+            search_range,
+            u16::try_from(entry_selector).ok()?,
+            count.checked_mul(16)? - search_range,
+        ] {
+            out.extend_from_slice(&v.to_be_bytes());
+        }
+        let mut offset = 12 + 16 * tables.len();
+        let mut head_at = None;
+        for (tag, data) in &tables {
+            out.extend_from_slice(tag);
+            out.extend_from_slice(&checksum(data).to_be_bytes());
+            out.extend_from_slice(&u32::try_from(offset).ok()?.to_be_bytes());
+            out.extend_from_slice(&u32::try_from(data.len()).ok()?.to_be_bytes());
+            if tag == b"head" {
+                head_at = Some(offset);
+            }
+            offset += data.len().next_multiple_of(4);
+        }
+        for data in tables.values() {
+            out.extend_from_slice(data);
+            out.resize(out.len().next_multiple_of(4), 0);
+        }
+        let adjustment = 0xB1B0_AFBAu32.wrapping_sub(checksum(&out));
+        let at = head_at? + 8;
+        out.get_mut(at..at + 4)?
+            .copy_from_slice(&adjustment.to_be_bytes());
+        Some(out)
+    }
+
+    /// The six capital letters that mark a subset font's name (ISO 32000-1, 9.6.4), derived
+    /// from the glyphs it keeps so that the same form gets the same name.
+    pub(super) fn subset_tag(cmap: &BTreeMap<u32, u16>) -> String {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325; // FNV-1a
+        for (&c, &gid) in cmap {
+            for byte in c.to_be_bytes().into_iter().chain(gid.to_be_bytes()) {
+                hash = (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        }
+        (0..6)
+            .map(|_| {
+                let letter = char::from(b'A' + (hash % 26) as u8);
+                hash /= 26;
+                letter
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    use signet_domain::identity::IdentityInput;
+    use time::OffsetDateTime;
+
+    use super::*;
+
+    /// U+10400 DESERET CAPITAL LETTER LONG I and U+1044F DESERET SMALL LETTER EW: beyond the
+    /// Basic Multilingual Plane, drawn by Droid Sans Fallback (DejaVu Sans lacks them).
+    const DESERET: &str = "\u{10400}\u{1044F}";
+    /// U+10300 OLD ITALIC LETTER A, U+1030B OLD ITALIC LETTER LE, U+10304 OLD ITALIC LETTER E:
+    /// beyond the BMP, drawn by DejaVu Sans.
+    const OLD_ITALIC: &str = "\u{10300}\u{1030B}\u{10304}";
+
+    fn identity(given: &str, surname: &str, organization: &str, country: &str) -> Identity {
+        Identity::try_from(IdentityInput {
+            given_name: given.into(),
+            surname: surname.into(),
+            email: "subscriber@example.com".into(),
+            organization: organization.into(),
+            country: country.into(),
+            organization_identifier: None,
+            organizational_unit: None,
+            title: None,
+        })
+        .expect("valid identity")
+    }
+
+    fn order(number: &str, identity: &Identity) -> OrderRecord {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        OrderRecord {
+            order_number: number.into(),
+            product: "personal".into(),
+            identity_json: serde_json::to_string(identity).expect("identity JSON"),
+            approval_email: "approver@example.com".into(),
+            approval_confirmed: false,
+            pickup_password_hash: String::new(),
+            validity_months: 12,
+            key_type: "p256".into(),
+            channel: "direct".into(),
+            country: identity.country().into(),
+            placed_by: 1,
+            attested_by: None,
+            status: "placed".into(),
+            ready_since: None,
+            pickup_failures: 0,
+            certificate_serial: None,
+            previous_order: None,
+            created_at: now,
+            updated_at: now,
+            order_kind: "new".into(),
+            fixed_not_after: None,
+            claimed_serial: None,
+            claim_expires_at: None,
+        }
+    }
+
+    /// Runs a poppler-utils tool on the PDF and returns what it printed.
+    fn poppler(tool: &str, args: &[&str], pdf: &[u8]) -> String {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("form.pdf");
+        std::fs::write(&path, pdf).expect("write PDF");
+        let out = Command::new(tool)
+            .args(args)
+            .arg(&path)
+            .args((tool == "pdftotext").then_some("-"))
+            .output()
+            .unwrap_or_else(|e| panic!("{tool} (poppler-utils) must be installed: {e}"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{tool} failed: {stderr}");
+        assert!(stderr.trim().is_empty(), "{tool} complained: {stderr}");
+        String::from_utf8(out.stdout).expect("UTF-8 output")
+    }
+
+    #[test]
+    fn agreement_prints_names_in_every_script() {
+        let cases = [
+            // A 64-character organization, the longest there is: set smaller, still on one line.
+            (
+                "Zofia",
+                "Łódź-Şahin",
+                "Przedsiębiorstwo Handlowo-Usługowe Łódź-Şahin Spółka Akcyjna SKA",
+                "PL",
+            ),
+            ("Νικόλαος", "Παπαδόπουλος", "Παπαδόπουλος Α.Ε.", "GR"),
+            ("Анна", "Кузнецова", "ООО «Кузнецова и партнёры»", "RU"),
+            ("小龍", "李", "李小龍功夫學院", "HK"),
+            (DESERET, OLD_ITALIC, "Ɱ Łódź 李小龍 Кузнецова", "US"),
+        ];
+        for (given, surname, organization, country) in cases {
+            let identity = identity(given, surname, organization, country);
+            let order = order("ORD-2026-0001", &identity);
+            let fingerprint = crate::orders::fingerprint(&order);
+            let pdf = agreement_pdf(&order, &identity, "Personal", &fingerprint, "Signet CA")
+                .expect("form");
+            let text = poppler("pdftotext", &["-enc", "UTF-8"], &pdf);
+            for shown in [
+                identity.common_name().as_str(),
+                organization,
+                &fingerprint,
+                "Certificate request form and subscriber agreement",
+                "Notary or Chamber of Commerce: stamp, date, signature",
+            ] {
+                assert!(
+                    text.contains(shown),
+                    "{shown:?} missing from the form:\n{text}"
+                );
+            }
+            // Every font is embedded, and only the glyphs used: the form stays small.
+            let fonts = poppler("pdffonts", &[], &pdf);
+            let rows: Vec<&str> = fonts.lines().skip(2).collect();
+            assert!(!rows.is_empty(), "{fonts}");
+            for row in &rows {
+                let columns: Vec<&str> = row.split_whitespace().collect();
+                assert!(row.contains("CID TrueType"), "{fonts}");
+                assert_eq!(
+                    columns[columns.len() - 5..columns.len() - 2],
+                    ["yes", "yes", "yes"],
+                    "{fonts}"
+                );
+            }
+            assert!(pdf.len() < 150_000, "form is {} bytes", pdf.len());
+        }
+    }
+
+    #[test]
+    fn astral_characters_are_covered() {
+        assert!(DESERET.chars().all(|c| u32::from(c) > 0xFFFF));
+        assert!(OLD_ITALIC.chars().all(|c| u32::from(c) > 0xFFFF));
+        assert!(
+            DESERET
+                .chars()
+                .all(|c| face_for(c, false) == Some(Face::Fallback))
+        );
+        assert!(
+            OLD_ITALIC
+                .chars()
+                .all(|c| face_for(c, false) == Some(Face::Regular))
+        );
+    }
+
+    #[test]
+    fn unprintable_reports_what_no_font_draws() {
+        for face in [Face::Regular, Face::Bold, Face::Fallback] {
+            assert!(face.parsed().is_some(), "{face:?} parses");
+        }
+        assert_eq!(unprintable("abc"), None);
+        assert_eq!(
+            unprintable("Łódź-Şahin Παπαδόπουλος Кузнецова 李小龍"),
+            None
+        );
+        assert_eq!(unprintable(DESERET), None);
+        assert_eq!(unprintable(OLD_ITALIC), None);
+        // U+10000 LINEAR B SYLLABLE B008 A, U+13000 EGYPTIAN HIEROGLYPH A001, and
+        // U+20BB7 (a CJK Extension B form of 吉, as in 𠮷野家): in none of the bundled fonts.
+        assert_eq!(unprintable("ab\u{10000}c\u{13000}"), Some('\u{10000}'));
+        assert_eq!(unprintable("\u{13000}"), Some('\u{13000}'));
+        assert_eq!(unprintable("\u{20BB7}野家"), Some('\u{20BB7}'));
+        // What cannot be drawn is replaced visibly rather than dropped.
+        assert_eq!(
+            runs("a\u{10000}", false),
+            [(Face::Regular, "a\u{FFFD}".to_owned())]
+        );
+        assert!(Face::Regular.glyph(REPLACEMENT).is_some());
+    }
+
+    #[test]
+    fn runs_switch_faces_by_coverage() {
+        assert_eq!(
+            runs("Lee 李小龍 Łódź", false),
+            [
+                (Face::Regular, "Lee ".to_owned()),
+                (Face::Fallback, "李小龍".to_owned()),
+                (Face::Regular, " Łódź".to_owned()),
+            ]
+        );
+        // Bold text falls back to the regular face before the CJK one.
+        assert_eq!(runs("Name", true), [(Face::Bold, "Name".to_owned())]);
+        let wide = width("李小龍", 10.0, false);
+        let narrow = width("iii", 10.0, false);
+        assert!(wide > 2.0 * narrow, "{wide} vs {narrow}");
+        assert!(
+            (width("李小龍 Lee", 10.0, false)
+                - width("李小龍", 10.0, false)
+                - width(" Lee", 10.0, false))
+            .abs()
+                < 1e-4
+        );
+    }
+
+    #[test]
+    fn wrap_keeps_lines_within_the_width() {
+        let long = "someone.with.a.very.long.mailbox.name@subdivision.department.example-organization.example.com";
+        let lines = wrap(long, 10.0, false, 60.0);
+        assert!(lines.len() > 1);
+        assert_eq!(lines.concat(), long);
+        assert!(lines.iter().all(|l| width(l, 10.0, false) <= 60.0));
+        let words = wrap(AGREEMENT, 9.5, false, RIGHT - LEFT);
+        assert_eq!(
+            words.join(" "),
+            AGREEMENT.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
+    }
+
+    #[test]
+    fn subset_keeps_the_glyphs_used() {
+        let face = Face::Regular;
+        let cmap: BTreeMap<u32, u16> = "Łódź"
+            .chars()
+            .filter_map(|c| Some((u32::from(c), face.glyph(c)?)))
+            .collect();
+        let program = sfnt::subset(face.program(), &cmap).expect("subset");
+        assert!(program.len() < face.program().len() / 2);
+        let mut warnings = Vec::new();
+        let parsed = ParsedFont::from_bytes(&program, 0, &mut warnings).expect("subset parses");
+        for (&c, &gid) in &cmap {
+            assert_eq!(parsed.lookup_glyph_index(c), Some(gid));
+            assert_eq!(
+                parsed.get_glyph_width(gid),
+                face.parsed().and_then(|f| f.get_glyph_width(gid))
+            );
+        }
+        assert_eq!(sfnt::subset_tag(&cmap).len(), 6);
+    }
 }

@@ -80,8 +80,9 @@ pub struct CertificateSummary {
     pub actions: Vec<ActionView>,
 }
 
-fn channel(o: &OrderRecord) -> Channel {
+fn channel(o: &OrderRecord) -> Result<Channel, AppError> {
     Channel::from_stored(&o.channel)
+        .map_err(|e| AppError::Internal(format!("order {}: {e}", o.order_number)))
 }
 
 impl Signet {
@@ -104,7 +105,7 @@ impl Signet {
             .ok_or_else(not_found)?;
         let facts = CertificateFacts {
             owner: order.placed_by,
-            channel: channel(&order),
+            channel: channel(&order)?,
             status: CertificateStatus::at(
                 cert.revoked_at.is_some(),
                 cert.intent.not_after,
@@ -482,7 +483,7 @@ impl Signet {
                 continue;
             };
             let identity = self.identity_of(&order)?;
-            let renew_hint = if channel(&order) == Channel::Agent {
+            let renew_hint = if channel(&order)? == Channel::Agent {
                 "Contact your registration agent for a new order.".to_owned()
             } else {
                 format!(

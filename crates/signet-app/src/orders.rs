@@ -175,7 +175,8 @@ impl Signet {
             status: status(r)?,
             placed_by: r.placed_by,
             attested_by: r.attested_by,
-            channel: Channel::from_stored(&r.channel),
+            channel: Channel::from_stored(&r.channel)
+                .map_err(|e| AppError::Internal(format!("order {}: {e}", r.order_number)))?,
             country: r.country.clone(),
             approval_email_confirmed: r.approval_confirmed,
             has_signed_agreement: docs
@@ -214,6 +215,23 @@ impl Signet {
     /// the portal's review step shows before the order is placed.
     pub fn check_order(&self, actor: &Actor, o: &NewOrder) -> Result<CheckedOrder, AppError> {
         let identity = Identity::try_from(o.subject.clone())?;
+        // R-ORD-4: the request form must print the names exactly as the certificate carries them.
+        for (field, value) in [
+            ("given_name", identity.given_name()),
+            ("surname", identity.surname()),
+            ("organization", identity.organization()),
+        ] {
+            if let Some(c) = crate::agreement::unprintable(value) {
+                return Err(Refusal::InvalidIdentity {
+                    field,
+                    reason: format!(
+                        "U+{:04X} cannot be printed on the request form the notary stamps; write the name with characters the form can show",
+                        u32::from(c)
+                    ),
+                }
+                .into());
+            }
+        }
         let channel = self.policy.channels.channel_for(identity.country());
         check_may_order(actor, channel, identity.country())?;
         let product = self.policy.product(&o.product)?;

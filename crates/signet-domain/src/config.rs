@@ -28,13 +28,17 @@ impl Channel {
         }
     }
 
-    /// Reads a stored name; anything but `agent` is self-service.
-    pub fn from_stored(text: &str) -> Channel {
-        if text == Channel::Agent.as_str() {
-            Channel::Agent
-        } else {
-            Channel::SelfService
-        }
+    /// Reads a stored name. An unknown name is an error, never a default: reading it as the
+    /// more permissive self-service channel would let a subscriber act where only an agent may.
+    pub fn from_stored(text: &str) -> Result<Channel, Refusal> {
+        [Channel::SelfService, Channel::Agent]
+            .into_iter()
+            .find(|c| c.as_str() == text)
+            .ok_or_else(|| {
+                Refusal::InvalidInput(format!(
+                    "stored channel `{text}` is neither `self_service` nor `agent`: the database holds a value this version does not know"
+                ))
+            })
     }
 }
 
@@ -230,5 +234,21 @@ mod tests {
         let p = Policy::new(spec(), &["class3"]).expect("policy");
         let err = p.profile("nope").expect_err("unknown").to_string();
         assert!(err.contains("class3-auth"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod stored_channel_tests {
+    use super::Channel;
+
+    #[test]
+    fn an_unknown_stored_channel_is_an_error_not_self_service() {
+        assert_eq!(Channel::from_stored("agent"), Ok(Channel::Agent));
+        assert_eq!(
+            Channel::from_stored("self_service"),
+            Ok(Channel::SelfService)
+        );
+        assert!(Channel::from_stored("Agent").is_err());
+        assert!(Channel::from_stored("").is_err());
     }
 }

@@ -24,28 +24,56 @@ pub fn routes() -> Router<Arc<Signet>> {
         .route("/pickup/{token}", get(pickup_page).post(pickup))
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '&' => "&amp;".to_owned(),
-            '<' => "&lt;".to_owned(),
-            '>' => "&gt;".to_owned(),
-            '"' => "&quot;".to_owned(),
-            '\'' => "&#39;".to_owned(),
-            other => other.to_string(),
-        })
-        .collect()
+/// The link pages, askama templates like the portal's (one renderer, one escape).
+mod pages {
+    use askama::Template;
+
+    #[derive(Template)]
+    #[template(path = "links/message.html")]
+    pub struct Message<'a> {
+        pub title: &'a str,
+        pub message: &'a str,
+    }
+
+    #[derive(Template)]
+    #[template(path = "links/confirm.html")]
+    pub struct Confirm<'a> {
+        pub title: &'a str,
+    }
+
+    #[derive(Template)]
+    #[template(path = "links/reset.html")]
+    pub struct Reset<'a> {
+        pub title: &'a str,
+    }
+
+    #[derive(Template)]
+    #[template(path = "links/pickup.html")]
+    pub struct Pickup<'a> {
+        pub title: &'a str,
+    }
+
+    #[derive(Template)]
+    #[template(path = "links/picked_up.html")]
+    pub struct PickedUp<'a> {
+        pub title: &'a str,
+        pub order_number: &'a str,
+        pub pfx: Option<&'a str>,
+        pub password: &'a str,
+        pub serial: &'a str,
+        pub certificate: &'a str,
+    }
 }
 
 /// A page; the URL carries a secret, so it is neither cached nor sent on as a referrer.
-fn page(status: axum::http::StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} - Signet</title><link rel=\"stylesheet\" href=\"/static/signet.css\"></head>\
-         <body><main><section class=\"card narrow\"><h1>{title}</h1>{body}</section></main></body></html>",
-        title = escape(title)
-    );
+fn page(status: axum::http::StatusCode, page: impl askama::Template) -> Response {
+    let html = match page.render() {
+        Ok(html) => html,
+        Err(e) => {
+            tracing::error!(error = %e, "rendering a link page failed");
+            return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "page error").into_response();
+        }
+    };
     (
         status,
         [
@@ -58,53 +86,52 @@ fn page(status: axum::http::StatusCode, title: &str, body: &str) -> Response {
         .into_response()
 }
 
-fn ok_page(title: &str, body: &str) -> Response {
-    page(axum::http::StatusCode::OK, title, body)
+fn message(title: &str, message: &str) -> Response {
+    page(
+        axum::http::StatusCode::OK,
+        pages::Message { title, message },
+    )
 }
 
 fn error_page(e: &signet_app::AppError) -> Response {
-    let status = status_of(e);
-    let message = crate::problem::message_of(e);
     page(
-        status,
-        "That did not work",
-        &format!("<p>{}</p>", escape(&message)),
+        status_of(e),
+        pages::Message {
+            title: "That did not work",
+            message: &crate::problem::message_of(e),
+        },
     )
 }
 
 async fn confirm_page() -> Response {
-    ok_page(
-        "Confirm your e-mail address",
-        "<p>Press the button to confirm that this mailbox is yours.</p><form method=\"post\"><button type=\"submit\">Confirm</button></form>",
+    page(
+        axum::http::StatusCode::OK,
+        pages::Confirm {
+            title: "Confirm your e-mail address",
+        },
     )
 }
 
 async fn confirm(State(s): State<Arc<Signet>>, Path(token): Path<String>) -> Response {
     match s.confirm(&token).await {
-        Ok(Confirmed::Account(email)) => ok_page(
+        Ok(Confirmed::Account(email)) => message(
             "Account confirmed",
-            &format!(
-                "<p>{} is confirmed. You can log in now.</p>",
-                escape(&email)
-            ),
+            &format!("{email} is confirmed. You can log in now."),
         ),
-        Ok(Confirmed::ApprovalEmail { order_number }) => ok_page(
+        Ok(Confirmed::ApprovalEmail { order_number }) => message(
             "Approval e-mail confirmed",
-            &format!(
-                "<p>The approval e-mail address of order {} is confirmed.</p>",
-                escape(&order_number)
-            ),
+            &format!("The approval e-mail address of order {order_number} is confirmed."),
         ),
         Err(e) => error_page(&e),
     }
 }
 
 async fn reset_page() -> Response {
-    ok_page(
-        "Set your password",
-        "<form method=\"post\"><label for=\"password\">New password (at least 12 characters)</label>\
-         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" minlength=\"12\" required>\
-         <button type=\"submit\">Set password</button></form>",
+    page(
+        axum::http::StatusCode::OK,
+        pages::Reset {
+            title: "Set your password",
+        },
     )
 }
 
@@ -119,28 +146,17 @@ async fn reset(
     Form(f): Form<PasswordForm>,
 ) -> Response {
     match s.complete_password_reset(&token, &f.password).await {
-        Ok(()) => ok_page(
-            "Password set",
-            "<p>Your password is set. You can log in now.</p>",
-        ),
+        Ok(()) => message("Password set", "Your password is set. You can log in now."),
         Err(e) => error_page(&e),
     }
 }
 
 async fn pickup_page() -> Response {
-    ok_page(
-        "Pick up your certificate",
-        "<p>This link works once. Your key pair is generated now and delivered in a password-protected PKCS#12 (PFX) file.</p>\
-         <form method=\"post\"><label for=\"pickup_password\">Pickup password (chosen when you ordered)</label>\
-         <input id=\"pickup_password\" name=\"pickup_password\" type=\"password\" autocomplete=\"off\" required>\
-         <label for=\"key_type\">Key type</label><select id=\"key_type\" name=\"key_type\">\
-         <option value=\"rsa-2048\">RSA 2048 (works everywhere)</option><option value=\"rsa-3072\">RSA 3072</option>\
-         <option value=\"p-256\">ECDSA P-256</option><option value=\"p-384\">ECDSA P-384</option></select>\
-         <label for=\"compatibility\">PFX encryption</label><select id=\"compatibility\" name=\"compatibility\">\
-         <option value=\"modern\">Modern (AES-256): Windows 10+, current macOS, Firefox, Chrome</option>\
-         <option value=\"legacy\">Legacy (3DES): older Windows and macOS Keychain</option></select>\
-         <label for=\"csr\">Or paste a CSR (PEM) to keep your own key</label><textarea id=\"csr\" name=\"csr\" rows=\"4\"></textarea>\
-         <button type=\"submit\">Pick up</button></form>",
+    page(
+        axum::http::StatusCode::OK,
+        pages::Pickup {
+            title: "Pick up your certificate",
+        },
     )
 }
 
@@ -172,30 +188,17 @@ async fn pickup(
         csr,
     };
     match s.pick_up_detached(token, request).await {
-        Ok(p) => {
-            let pfx = match (&p.pkcs12, &p.pkcs12_password) {
-                (Some(pfx), Some(password)) => format!(
-                    "<p class=\"alert warn\">Download the file and write down the password now. Neither can be retrieved again: \
-                     a lost PFX or password means a reissue with a new key pair.</p>\
-                     <p><a class=\"button\" download=\"signet-{n}.p12\" href=\"data:application/x-pkcs12;base64,{pfx}\">Download signet-{n}.p12</a></p>\
-                     <p>PFX password (you need it to import the file):</p>\
-                     <p><code id=\"pfx-password\">{password}</code> <button type=\"button\" class=\"button small\" data-copy=\"pfx-password\" hidden>Copy</button></p>\
-                     <script src=\"/static/copy.js\" defer></script>",
-                    n = escape(&p.order_number),
-                    pfx = escape(pfx),
-                    password = escape(password)
-                ),
-                _ => "<p>Your certificate was issued for the key in your CSR.</p>".to_owned(),
-            };
-            ok_page(
-                "Your certificate",
-                &format!(
-                    "{pfx}<p>Serial number {}</p><p>Certificate (PEM):</p><pre>{}</pre>",
-                    escape(&p.serial),
-                    escape(&p.certificate)
-                ),
-            )
-        }
+        Ok(p) => page(
+            axum::http::StatusCode::OK,
+            pages::PickedUp {
+                title: "Your certificate",
+                order_number: &p.order_number,
+                pfx: p.pkcs12.as_deref().filter(|_| p.pkcs12_password.is_some()),
+                password: p.pkcs12_password.as_deref().unwrap_or_default(),
+                serial: &p.serial,
+                certificate: &p.certificate,
+            },
+        ),
         Err(e) => error_page(&e),
     }
 }
