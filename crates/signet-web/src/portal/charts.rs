@@ -87,8 +87,9 @@ mod tests {
             "Orders <by> state",
             &[("a&b".into(), 3), ("c".into(), 0)],
         );
-        assert!(svg.contains("Orders &lt;by&gt; state"));
-        assert!(svg.contains("a&amp;b: 3"));
+        assert!(svg.contains("Orders &#60;by&#62; state"), "{svg}");
+        assert!(svg.contains("a&#38;b: 3"), "{svg}");
+        assert!(!svg.contains("<by>") && !svg.contains("a&b"));
         assert!(svg.contains(">4</text>"), "axis up to 4 for a maximum of 3");
         for tick in [">1</text>", ">2</text>", ">3</text>"] {
             assert!(svg.contains(tick), "whole-number ticks");
