@@ -40,7 +40,14 @@ pub fn check_readable(media_type: &str, content: &[u8]) -> Result<(), Refusal> {
             let mut reader = decoder
                 .read_info()
                 .map_err(|e| unreadable("PNG image", e.to_string()))?;
-            let mut pixels = vec![0; reader.output_buffer_size()];
+            let size = reader.output_buffer_size();
+            if size > MAX_DECODED_BYTES {
+                return Err(unreadable(
+                    "PNG image",
+                    "its dimensions are too large".into(),
+                ));
+            }
+            let mut pixels = vec![0; size];
             reader
                 .next_frame(&mut pixels)
                 .map_err(|e| unreadable("PNG image", e.to_string()))?;
@@ -104,5 +111,104 @@ mod tests {
         check_readable("image/png", &png).expect("a 2×2 PNG");
         assert!(check_readable("image/png", &png[..png.len() / 2]).is_err());
         assert!(check_readable("image/jpeg", &[0xff, 0xd8, 0xff, 0xe0, 0, 0]).is_err());
+    }
+
+    /// A minimal PDF around `objects` (1: catalog, 2: pages; the rest as given), with a correct
+    /// cross-reference table so the parser reaches every object.
+    fn pdf(objects: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = b"%PDF-1.4\n".to_vec();
+        let mut offsets = Vec::new();
+        for (i, o) in objects.iter().enumerate() {
+            offsets.push(out.len());
+            out.extend(format!("{} 0 obj", i + 1).as_bytes());
+            out.extend(o);
+            out.extend(b"endobj\n");
+        }
+        let xref = out.len();
+        out.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+        for o in offsets {
+            out.extend(format!("{o:010} 00000 n \n").as_bytes());
+        }
+        out.extend(
+            format!(
+                "trailer<</Size {}/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n",
+                objects.len() + 1
+            )
+            .as_bytes(),
+        );
+        out
+    }
+
+    /// Hostile PDFs end in an answer, not a crash: checked on a thread with the stack of a
+    /// tokio blocking thread (2 MiB), where a recursive parser would overflow.
+    #[test]
+    fn hostile_pdfs_are_answered_without_crashing() {
+        let deep_array = [vec![b'['; 2_000_000], vec![b']'; 2_000_000]].concat();
+        let deep_dict = ["<</A ".repeat(500_000), ">>".repeat(500_000)]
+            .concat()
+            .into_bytes();
+        let cases = [
+            // The page tree points at itself.
+            pdf(&[
+                b"<</Type/Catalog/Pages 2 0 R>>".to_vec(),
+                b"<</Type/Pages/Kids[2 0 R]/Count 1>>".to_vec(),
+            ]),
+            pdf(&[
+                b"<</Type/Catalog/Pages 2 0 R/X 3 0 R>>".to_vec(),
+                b"<</Type/Pages/Kids[4 0 R]/Count 1>>".to_vec(),
+                deep_array,
+                b"<</Type/Page/Parent 2 0 R>>".to_vec(),
+            ]),
+            pdf(&[
+                b"<</Type/Catalog/Pages 2 0 R/X 3 0 R>>".to_vec(),
+                b"<</Type/Pages/Kids[4 0 R]/Count 1>>".to_vec(),
+                deep_dict,
+                b"<</Type/Page/Parent 2 0 R>>".to_vec(),
+            ]),
+        ];
+        for case in cases {
+            std::thread::Builder::new()
+                .stack_size(2 * 1024 * 1024)
+                .spawn(move || {
+                    let _ = check_readable("application/pdf", &case);
+                })
+                .expect("thread")
+                .join()
+                .expect("answered, not crashed");
+        }
+    }
+
+    #[test]
+    fn an_image_claiming_huge_dimensions_is_refused_unallocated() {
+        let mut png = Vec::new();
+        {
+            let mut encoder = png::Encoder::new(&mut png, 1, 1);
+            encoder.set_color(png::ColorType::Rgba);
+            encoder.set_depth(png::BitDepth::Sixteen);
+            let mut writer = encoder.write_header().expect("header");
+            writer.write_image_data(&[0; 8]).expect("data");
+        }
+        // Rewrite the header to claim 60000 × 60000 pixels (28 GB decoded), CRC fixed up.
+        png[16..20].copy_from_slice(&60_000u32.to_be_bytes());
+        png[20..24].copy_from_slice(&60_000u32.to_be_bytes());
+        let crc = crc32(&png[12..29]);
+        png[29..33].copy_from_slice(&crc.to_be_bytes());
+        let err = check_readable("image/png", &png).expect_err("a bomb");
+        assert!(err.to_string().contains("too large"), "{err}");
+    }
+
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
     }
 }

@@ -588,6 +588,24 @@ impl Signet {
         .await
     }
 
+    /// An upload refused before its content could be read (too large, a broken multipart
+    /// body): audited like every refused upload, and returned for the answer.
+    pub async fn refuse_upload(&self, actor: &Actor, number: &str, refusal: Refusal) -> AppError {
+        let refused: Result<(), AppError> = Err(refusal.into());
+        match self
+            .audit_refusal(
+                &format!("account:{}", actor.account),
+                "order.document_upload",
+                &format!("order:{number}"),
+                refused,
+            )
+            .await
+        {
+            Ok(()) => AppError::Internal("a refusal that was not refused".into()),
+            Err(e) => e,
+        }
+    }
+
     async fn store_document(
         &self,
         actor: &Actor,

@@ -175,15 +175,7 @@ fn bad_requests_are_refused_and_change_nothing() {
 
     // Every refusal the CA saw is in the audit log with its reason (the malformed JSON is refused
     // by the command line before the CA is opened).
-    let url = format!("sqlite://{}", data.path().join("signet.db").display());
-    let refused = tokio::runtime::Runtime::new()
-        .expect("runtime")
-        .block_on(async {
-            let store = signet_store::SqliteStore::open(&url)
-                .await
-                .expect("open store");
-            store.audit_entries().await.expect("audit")
-        });
+    let refused = audit_log(data.path());
     let refused: Vec<_> = refused
         .iter()
         .filter(|e| e.action == "certificate.issue.refused")

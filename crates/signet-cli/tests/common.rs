@@ -366,6 +366,21 @@ pub fn ca_with_staff(data_dir: &Path, staff: &[(&str, &str, Option<&str>)]) -> S
     Server::start(data_dir, &[])
 }
 
+/// The audit log of a SQLite data directory, oldest first (read while the server runs: the
+/// store is opened read-and-write by both, as an operator's `signet audit` would).
+pub fn audit_log(data_dir: &Path) -> Vec<signet_store::AuditEntry> {
+    use signet_store::Store;
+    let url = format!("sqlite://{}", data_dir.join("signet.db").display());
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            let store = signet_store::SqliteStore::open(&url)
+                .await
+                .expect("open store");
+            store.audit_entries().await.expect("audit")
+        })
+}
+
 /// Mails in the outbox, oldest first: (to, subject, body).
 pub fn mails(data_dir: &Path) -> Vec<(String, String, String)> {
     let dir = data_dir.join("outbox");

@@ -9,7 +9,6 @@ mod common;
 use common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use signet_store::Store;
 
 fn order_body(given: &str, surname: &str, email: &str, approver: &str) -> Value {
     json!({
@@ -170,16 +169,7 @@ fn people_are_told_apart_by_who_they_are() {
         json!({}),
     );
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let url = format!("sqlite://{}", d.join("signet.db").display());
-    let actions: Vec<String> = tokio::runtime::Runtime::new()
-        .expect("runtime")
-        .block_on(async {
-            let store = signet_store::SqliteStore::open(&url).await.expect("store");
-            store.audit_entries().await.expect("audit")
-        })
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
+    let actions: Vec<String> = audit_log(d).into_iter().map(|e| e.action).collect();
     assert!(actions.iter().any(|a| a == "order.personal_data_revealed"));
     assert!(
         actions

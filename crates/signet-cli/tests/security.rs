@@ -215,6 +215,44 @@ fn accounts_and_pickup_resist_guessing() {
     just_over.resize(10 * 1024 * 1024 + 1, b' ');
     let (status, _) = api.upload(&number, &max, "id_copy", &just_over);
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    // A multipart body that breaks off mid-way is refused before its content is read.
+    let broken = api
+        .client
+        .post(server.url(&format!("/api/v1/orders/{number}/documents")))
+        .bearer_auth(&max)
+        .header("content-type", "multipart/form-data; boundary=XyZ")
+        .body("--XyZ\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n%PDF-1.4 and then nothing")
+        .send()
+        .expect("broken multipart");
+    assert_eq!(broken.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: serde_json::Value = broken.json().expect("problem document");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("file")),
+        "{problem}"
+    );
+    // Each refused upload is audited with its reason, and stored nothing.
+    let refused: Vec<String> = audit_log(d)
+        .into_iter()
+        .filter(|e| e.action == "order.document_upload.refused")
+        .map(|e| e.detail)
+        .collect();
+    assert_eq!(refused.len(), 5, "{refused:?}");
+    assert!(
+        refused.iter().any(|r| r.contains("cannot be read")),
+        "{refused:?}"
+    );
+    assert_eq!(
+        refused.iter().filter(|r| r.contains("10 MiB")).count(),
+        2,
+        "{refused:?}"
+    );
+    assert!(
+        api.get(&format!("/api/v1/orders/{number}"), &max).1["documents"]
+            .as_array()
+            .is_some_and(Vec::is_empty)
+    );
 
     // Pickup with a CSR: the key never leaves the subscriber; no PKCS#12 comes back.
     let token = api.to_pickup(d, &number, &max, &vetting, "max@example.de");

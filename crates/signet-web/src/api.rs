@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Multipart, Path, Query, State};
+use axum::extract::{FromRequestParts, Multipart, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -23,6 +23,7 @@ use signet_domain::role::Actor;
 
 use crate::client::ClientAddr;
 use crate::problem::Problem;
+use crate::upload::multipart_refusal;
 
 type AppState = State<Arc<Signet>>;
 type ApiResult<T> = Result<T, Problem>;
@@ -46,12 +47,7 @@ pub fn routes() -> Router<Arc<Signet>> {
         )
         .route(
             "/api/v1/orders/{number}/documents",
-            // The rule (10 MiB) is the domain's, answered 413 with its limit. The body is read up
-            // to half as much again, so that a client that sends its whole file before reading
-            // the answer (most do) gets that answer rather than a reset connection.
-            post(upload).layer(DefaultBodyLimit::max(
-                signet_domain::order::MAX_DOCUMENT_BYTES * 3 / 2,
-            )),
+            post(upload).layer(crate::upload::body_limit()),
         )
         .route(
             "/api/v1/orders/{number}/documents/{id}",
@@ -341,28 +337,37 @@ async fn upload(
     mut form: Multipart,
 ) -> ApiResult<Response> {
     let bad = |m: String| AppError::Refused(signet_domain::Refusal::InvalidInput(m));
-    // A body over the limit is 413 with the domain's limit in the message, not a parse error.
-    let multipart = |what: &str, e: axum::extract::multipart::MultipartError| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::Refused(signet_domain::Refusal::TooLarge(format!(
-                "the upload is larger than the limit of {} bytes (10 MiB) per document",
-                signet_domain::order::MAX_DOCUMENT_BYTES
-            )))
-        } else {
-            bad(format!("{what}: {e}"))
-        }
-    };
     let (mut kind, mut file) = (None, None);
-    while let Some(field) = form
-        .next_field()
-        .await
-        .map_err(|e| multipart("malformed multipart body", e))?
-    {
-        match field.name() {
-            Some("kind") => kind = Some(field.text().await.map_err(|e| multipart("kind", e))?),
-            Some("file") => file = Some(field.bytes().await.map_err(|e| multipart("file", e))?),
-            _ => {}
+    let mut read = async || -> Result<(), signet_domain::Refusal> {
+        while let Some(field) = form
+            .next_field()
+            .await
+            .map_err(|e| multipart_refusal("malformed multipart body", &e))?
+        {
+            match field.name() {
+                Some("kind") => {
+                    kind = Some(
+                        field
+                            .text()
+                            .await
+                            .map_err(|e| multipart_refusal("kind", &e))?,
+                    )
+                }
+                Some("file") => {
+                    file = Some(
+                        field
+                            .bytes()
+                            .await
+                            .map_err(|e| multipart_refusal("file", &e))?,
+                    )
+                }
+                _ => {}
+            }
         }
+        Ok(())
+    };
+    if let Err(refusal) = read().await {
+        return Err(s.refuse_upload(&actor, &number, refusal).await.into());
     }
     let kind = kind.ok_or_else(|| bad("the `kind` field is missing".into()))?;
     let file = file.ok_or_else(|| bad("the `file` field is missing".into()))?;

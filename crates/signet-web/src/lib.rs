@@ -17,6 +17,7 @@ pub mod links;
 pub mod ocsp;
 pub mod portal;
 pub mod problem;
+pub mod upload;
 
 /// The router for a running CA.
 pub fn router(signet: Arc<Signet>) -> Router {

@@ -130,9 +130,7 @@ pub fn routes() -> Router<Arc<Signet>> {
         )
         .route(
             "/orders/{number}/documents",
-            axum::routing::post(orders::upload).layer(axum::extract::DefaultBodyLimit::max(
-                signet_domain::order::MAX_DOCUMENT_BYTES + 64 * 1024,
-            )),
+            axum::routing::post(orders::upload).layer(crate::upload::body_limit()),
         )
         .route("/static/signet.css", get(stylesheet))
         .route("/static/copy.js", get(copy_script))

@@ -17,6 +17,7 @@ use super::offers::Offers;
 use super::pages::{OrderFormPage, OrderPage, OrderReviewPage};
 use super::{PageContext, refusal};
 use crate::problem::{message_of, status_of};
+use crate::upload::multipart_refusal;
 
 /// Key choices with what they mean for the subscriber.
 pub const KEY_CHOICES: [(&str, &str); 5] = [
@@ -490,15 +491,29 @@ pub async fn upload(
     mut multipart: Multipart,
 ) -> Response {
     let (mut csrf, mut kind, mut file) = (String::new(), String::new(), None);
-    while let Ok(Some(field)) = multipart.next_field().await {
-        match field.name() {
-            Some("csrf") => csrf = field.text().await.unwrap_or_default(),
-            Some("kind") => kind = field.text().await.unwrap_or_default(),
-            Some("file") => file = field.bytes().await.ok(),
-            _ => {}
+    let mut unreadable = None;
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) => match field.name() {
+                Some("csrf") => csrf = field.text().await.unwrap_or_default(),
+                Some("kind") => kind = field.text().await.unwrap_or_default(),
+                Some("file") => match field.bytes().await {
+                    Ok(bytes) => file = Some(bytes),
+                    Err(e) => unreadable = Some(multipart_refusal("the file", &e)),
+                },
+                _ => {}
+            },
+            Ok(None) => break,
+            Err(e) => {
+                unreadable = Some(multipart_refusal("the form", &e));
+                break;
+            }
         }
     }
     let actor = &form_actor!(ctx, &csrf);
+    if let Some(why) = unreadable {
+        return refusal(&ctx, &s.refuse_upload(actor, &number, why).await);
+    }
     let Some(file) = file.filter(|f| !f.is_empty()) else {
         let e = signet_app::AppError::Refused(signet_domain::Refusal::InvalidInput(
             "choose a file to upload".into(),
