@@ -7,7 +7,7 @@
 //! DejaVu Sans (Latin, Greek, Cyrillic and more) with Droid Sans Fallback for what DejaVu lacks
 //! (CJK). Each line is split into runs by which face has the glyphs; [`unprintable`] tells the
 //! order desk beforehand when no bundled face can draw a character. Only the glyphs the form
-//! uses are embedded (see `sfnt::subset`), so the PDF stays small.
+//! uses are embedded (subset by the `subsetter` crate), so the PDF stays small.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
@@ -137,6 +137,25 @@ fn face_for(c: char, bold: bool) -> Option<Face> {
 /// would not print on the request form can be refused when it is placed.
 pub fn unprintable(text: &str) -> Option<char> {
     text.chars().find(|&c| face_for(c, false).is_none())
+}
+
+/// The first field of `identity` the form prints that holds a character no bundled face can
+/// draw, with that character: the order is refused rather than stamped on a form that differs.
+pub fn unprintable_field(identity: &Identity) -> Option<(&'static str, char)> {
+    [
+        ("given_name", Some(identity.given_name())),
+        ("surname", Some(identity.surname())),
+        ("organization", Some(identity.organization())),
+        (
+            "organization_identifier",
+            identity.organization_identifier(),
+        ),
+        ("organizational_unit", identity.organizational_unit()),
+        ("title", identity.title()),
+        ("email", Some(identity.email())),
+    ]
+    .into_iter()
+    .find_map(|(field, value)| Some((field, unprintable(value?)?)))
 }
 
 /// `text` split into runs that one face draws, in order. A character no face has is drawn as
@@ -322,6 +341,20 @@ impl Writer {
 }
 
 /// Adds `face` to the document, embedding only the glyphs that draw `chars`.
+/// The six capital letters that mark a subset font's name (ISO 32000-1, 9.6.4), derived from
+/// the glyphs it keeps, so that the same form gets the same name.
+fn subset_tag(codepoint_to_glyph: &BTreeMap<u32, u16>) -> String {
+    let kept: Vec<u8> = codepoint_to_glyph
+        .iter()
+        .flat_map(|(c, g)| c.to_be_bytes().into_iter().chain(g.to_be_bytes()))
+        .collect();
+    crate::sha256(&kept)
+        .iter()
+        .take(6)
+        .map(|b| char::from(b'A' + b % 26))
+        .collect()
+}
+
 fn embed(doc: &mut PdfDocument, face: Face, chars: &BTreeSet<char>) -> Result<(), AppError> {
     let full = face.parsed().ok_or_else(|| {
         AppError::Internal(format!(
@@ -329,27 +362,31 @@ fn embed(doc: &mut PdfDocument, face: Face, chars: &BTreeSet<char>) -> Result<()
             face.postscript_name()
         ))
     })?;
-    let codepoint_to_glyph: BTreeMap<u32, u16> = chars
-        .iter()
-        .filter_map(|&c| Some((u32::from(c), face.glyph(c)?)))
-        .collect();
-    let glyph_widths = codepoint_to_glyph
-        .values()
-        .filter_map(|&gid| Some((gid, full.get_glyph_width(gid)?)))
-        .collect();
-    let (program, name) = match sfnt::subset(face.program(), &codepoint_to_glyph) {
-        Some(program) => {
-            let tag = sfnt::subset_tag(&codepoint_to_glyph);
-            (program, format!("{tag}+{}", face.postscript_name()))
+    // The subset numbers its glyphs anew (0 stays .notdef); the text is written in the new
+    // numbers, with the widths and the ToUnicode map of the original glyphs.
+    let mut remapper = subsetter::GlyphRemapper::new();
+    let mut codepoint_to_glyph = BTreeMap::new();
+    let mut glyph_widths = BTreeMap::new();
+    for &c in chars {
+        if let Some(old) = face.glyph(c) {
+            let new = remapper.remap(old);
+            codepoint_to_glyph.insert(u32::from(c), new);
+            if let Some(width) = full.get_glyph_width(old) {
+                glyph_widths.insert(new, width);
+            }
         }
-        None => {
-            tracing::warn!(
-                font = face.postscript_name(),
-                "could not subset the font; embedding all of it"
-            );
-            (face.program().to_vec(), face.postscript_name().to_owned())
-        }
-    };
+    }
+    let program = subsetter::subset(face.program(), 0, &remapper).map_err(|e| {
+        AppError::Internal(format!(
+            "subsetting the bundled font {}: {e}",
+            face.postscript_name()
+        ))
+    })?;
+    let name = format!(
+        "{}+{}",
+        subset_tag(&codepoint_to_glyph),
+        face.postscript_name()
+    );
     let font = ParsedFont {
         original_bytes: program,
         font_index: 0,
@@ -469,305 +506,6 @@ pub fn agreement_pdf(
     Ok(doc
         .with_pages(vec![page])
         .save(&PdfSaveOptions::default(), &mut warnings))
-}
-
-/// Just enough of the TrueType (sfnt) format to embed a font with only the glyphs a form uses.
-mod sfnt {
-    use std::collections::{BTreeMap, BTreeSet};
-
-    /// Tables copied unchanged: metrics headers, the hinting programs the kept glyphs'
-    /// instructions call, and the names (which carry the copyright and license notices).
-    /// Layout tables (GSUB, GPOS, kern, …) are dropped: the PDF positions every glyph itself.
-    const COPIED: [&[u8; 4]; 8] = [
-        b"OS/2", b"cvt ", b"fpgm", b"gasp", b"hhea", b"maxp", b"name", b"prep",
-    ];
-
-    fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-        Some(u16::from_be_bytes(
-            b.get(at..at.checked_add(2)?)?.try_into().ok()?,
-        ))
-    }
-
-    fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-        Some(u32::from_be_bytes(
-            b.get(at..at.checked_add(4)?)?.try_into().ok()?,
-        ))
-    }
-
-    /// The tables of a single-face TrueType font, by tag.
-    fn tables(font: &[u8]) -> Option<BTreeMap<[u8; 4], &[u8]>> {
-        if !matches!(u32_at(font, 0)?, 0x0001_0000 | 0x7472_7565) {
-            return None; // not TrueType outlines ('OTTO' is CFF, 'ttcf' a collection)
-        }
-        let mut out = BTreeMap::new();
-        for i in 0..usize::from(u16_at(font, 4)?) {
-            let record = 12 + 16 * i;
-            let tag: [u8; 4] = font.get(record..record + 4)?.try_into().ok()?;
-            let offset = usize::try_from(u32_at(font, record + 8)?).ok()?;
-            let length = usize::try_from(u32_at(font, record + 12)?).ok()?;
-            out.insert(tag, font.get(offset..offset.checked_add(length)?)?);
-        }
-        Some(out)
-    }
-
-    /// The glyphs a composite glyph is built from (none for a simple or empty glyph).
-    fn components(glyph: &[u8]) -> Option<Vec<u16>> {
-        const ARG_1_AND_2_ARE_WORDS: u16 = 0x0001;
-        const WE_HAVE_A_SCALE: u16 = 0x0008;
-        const MORE_COMPONENTS: u16 = 0x0020;
-        const WE_HAVE_AN_X_AND_Y_SCALE: u16 = 0x0040;
-        const WE_HAVE_A_TWO_BY_TWO: u16 = 0x0080;
-        if glyph.is_empty() || u16_at(glyph, 0)? & 0x8000 == 0 {
-            return Some(Vec::new());
-        }
-        let mut out = Vec::new();
-        let mut at = 10;
-        loop {
-            let flags = u16_at(glyph, at)?;
-            out.push(u16_at(glyph, at + 2)?);
-            at += 4;
-            at += if flags & ARG_1_AND_2_ARE_WORDS != 0 {
-                4
-            } else {
-                2
-            };
-            at += if flags & WE_HAVE_A_SCALE != 0 {
-                2
-            } else if flags & WE_HAVE_AN_X_AND_Y_SCALE != 0 {
-                4
-            } else if flags & WE_HAVE_A_TWO_BY_TWO != 0 {
-                8
-            } else {
-                0
-            };
-            if flags & MORE_COMPONENTS == 0 {
-                return Some(out);
-            }
-        }
-    }
-
-    /// A copy of the TrueType `font` that draws only the glyphs of `cmap` (character →
-    /// glyph), the glyphs they are composed of and the missing-glyph box. Glyph numbers do not
-    /// change (the other glyphs are left empty), so the PDF's widths and ToUnicode map, keyed
-    /// by glyph, apply unchanged. Its own `cmap` maps just those characters. `None` if the font
-    /// is not one this understands.
-    pub(super) fn subset(font: &[u8], cmap: &BTreeMap<u32, u16>) -> Option<Vec<u8>> {
-        let t = tables(font)?;
-        let (head, maxp, hhea) = (*t.get(b"head")?, *t.get(b"maxp")?, *t.get(b"hhea")?);
-        let (loca, glyf, hmtx) = (*t.get(b"loca")?, *t.get(b"glyf")?, *t.get(b"hmtx")?);
-        let num_glyphs = usize::from(u16_at(maxp, 4)?);
-        let long_offsets = u16_at(head, 50)? == 1;
-        let offset = |gid: usize| -> Option<usize> {
-            if long_offsets {
-                usize::try_from(u32_at(loca, 4 * gid)?).ok()
-            } else {
-                Some(usize::from(u16_at(loca, 2 * gid)?) * 2)
-            }
-        };
-        let glyph = |gid: u16| -> Option<&[u8]> {
-            let gid = usize::from(gid);
-            glyf.get(offset(gid)?..offset(gid + 1)?)
-        };
-
-        let mut keep: BTreeSet<u16> = cmap.values().copied().chain([0]).collect();
-        if keep.iter().any(|&gid| usize::from(gid) >= num_glyphs) {
-            return None;
-        }
-        let mut todo: Vec<u16> = keep.iter().copied().collect();
-        while let Some(gid) = todo.pop() {
-            for part in components(glyph(gid)?)? {
-                if usize::from(part) >= num_glyphs {
-                    return None;
-                }
-                if keep.insert(part) {
-                    todo.push(part);
-                }
-            }
-        }
-
-        let mut new_glyf = Vec::new();
-        let mut new_loca = Vec::with_capacity(4 * (num_glyphs + 1));
-        for gid in 0..num_glyphs {
-            new_loca.extend_from_slice(&u32::try_from(new_glyf.len()).ok()?.to_be_bytes());
-            if keep.contains(&u16::try_from(gid).ok()?) {
-                new_glyf.extend_from_slice(glyph(u16::try_from(gid).ok()?)?);
-                new_glyf.resize(new_glyf.len().next_multiple_of(4), 0);
-            }
-        }
-        new_loca.extend_from_slice(&u32::try_from(new_glyf.len()).ok()?.to_be_bytes());
-
-        // Long `loca` offsets; checkSumAdjustment is set once the whole font is known.
-        let mut new_head = head.to_vec();
-        new_head.get_mut(8..12)?.fill(0);
-        new_head
-            .get_mut(50..52)?
-            .copy_from_slice(&1u16.to_be_bytes());
-
-        // Metrics of the dropped glyphs zeroed, so that they compress away. The last full
-        // metric stays: its advance also applies to every glyph after it.
-        let h_metrics = usize::from(u16_at(hhea, 34)?);
-        let mut new_hmtx = hmtx.to_vec();
-        for gid in (0..num_glyphs).filter(|&g| g + 1 != h_metrics) {
-            if keep.contains(&u16::try_from(gid).ok()?) {
-                continue;
-            }
-            let at = if gid < h_metrics {
-                4 * gid..4 * gid + 4
-            } else {
-                let at = 4 * h_metrics + 2 * (gid - h_metrics);
-                at..at + 2
-            };
-            new_hmtx.get_mut(at)?.fill(0);
-        }
-
-        let mut out: BTreeMap<[u8; 4], Vec<u8>> = BTreeMap::new();
-        for tag in COPIED {
-            if let Some(table) = t.get(tag) {
-                out.insert(*tag, table.to_vec());
-            }
-        }
-        // `post` version 3: no glyph names.
-        if let Some(post) = t.get(b"post").and_then(|p| p.get(..32)) {
-            let mut post = post.to_vec();
-            post[..4].copy_from_slice(&0x0003_0000u32.to_be_bytes());
-            out.insert(*b"post", post);
-        }
-        out.insert(*b"cmap", cmap_table(cmap)?);
-        out.insert(*b"glyf", new_glyf);
-        out.insert(*b"head", new_head);
-        out.insert(*b"hmtx", new_hmtx);
-        out.insert(*b"loca", new_loca);
-        assemble(out)
-    }
-
-    /// A `cmap` with a format 4 subtable (3, 1) for the characters in the Basic Multilingual
-    /// Plane and a format 12 subtable (3, 10) for all of them, one segment per character.
-    fn cmap_table(cmap: &BTreeMap<u32, u16>) -> Option<Vec<u8>> {
-        let bmp: Vec<(u16, u16)> = cmap
-            .iter()
-            .filter_map(|(&c, &gid)| Some((u16::try_from(c).ok()?, gid)))
-            .filter(|&(c, _)| c != 0xFFFF)
-            .collect();
-        let segments = u16::try_from(bmp.len() + 1).ok()?;
-        let entry_selector = segments.ilog2();
-        let search_range = 2u16.checked_mul(1 << entry_selector)?;
-        let mut f4 = Vec::new();
-        let length = u16::try_from(16 + 8 * usize::from(segments)).ok()?;
-        for v in [
-            4,
-            length,
-            0,
-            segments * 2,
-            search_range,
-            u16::try_from(entry_selector).ok()?,
-            segments * 2 - search_range,
-        ] {
-            f4.extend_from_slice(&v.to_be_bytes());
-        }
-        let column = |f: &dyn Fn(u16, u16) -> u16, last: u16| -> Vec<u8> {
-            bmp.iter()
-                .map(|&(c, gid)| f(c, gid))
-                .chain([last])
-                .flat_map(u16::to_be_bytes)
-                .collect()
-        };
-        f4.extend(column(&|c, _| c, 0xFFFF)); // endCode
-        f4.extend_from_slice(&[0, 0]); // reservedPad
-        f4.extend(column(&|c, _| c, 0xFFFF)); // startCode
-        f4.extend(column(&|c, gid| gid.wrapping_sub(c), 1)); // idDelta
-        f4.extend(column(&|_, _| 0, 0)); // idRangeOffset
-
-        let groups = u32::try_from(cmap.len()).ok()?;
-        let mut f12 = Vec::new();
-        f12.extend_from_slice(&12u16.to_be_bytes());
-        f12.extend_from_slice(&0u16.to_be_bytes());
-        f12.extend_from_slice(&(16 + 12 * groups).to_be_bytes());
-        f12.extend_from_slice(&0u32.to_be_bytes());
-        f12.extend_from_slice(&groups.to_be_bytes());
-        for (&c, &gid) in cmap {
-            for v in [c, c, u32::from(gid)] {
-                f12.extend_from_slice(&v.to_be_bytes());
-            }
-        }
-
-        let mut out = Vec::new();
-        for v in [0u16, 2, 3, 1] {
-            out.extend_from_slice(&v.to_be_bytes());
-        }
-        out.extend_from_slice(&20u32.to_be_bytes());
-        for v in [3u16, 10] {
-            out.extend_from_slice(&v.to_be_bytes());
-        }
-        out.extend_from_slice(&u32::try_from(20 + f4.len()).ok()?.to_be_bytes());
-        out.extend(f4);
-        out.extend(f12);
-        Some(out)
-    }
-
-    /// The sum of a table's big-endian 32-bit words, zero-padded.
-    fn checksum(data: &[u8]) -> u32 {
-        data.chunks(4).fold(0u32, |sum, chunk| {
-            let mut word = [0u8; 4];
-            word[..chunk.len()].copy_from_slice(chunk);
-            sum.wrapping_add(u32::from_be_bytes(word))
-        })
-    }
-
-    /// Writes the tables as a font file, with the directory and checksums the format wants.
-    fn assemble(tables: BTreeMap<[u8; 4], Vec<u8>>) -> Option<Vec<u8>> {
-        let count = u16::try_from(tables.len()).ok()?;
-        let entry_selector = count.checked_ilog2()?;
-        let search_range = 16u16.checked_mul(1 << entry_selector)?;
-        let mut out = Vec::new();
-        out.extend_from_slice(&0x0001_0000u32.to_be_bytes());
-        for v in [
-            count,
-            search_range,
-            u16::try_from(entry_selector).ok()?,
-            count.checked_mul(16)? - search_range,
-        ] {
-            out.extend_from_slice(&v.to_be_bytes());
-        }
-        let mut offset = 12 + 16 * tables.len();
-        let mut head_at = None;
-        for (tag, data) in &tables {
-            out.extend_from_slice(tag);
-            out.extend_from_slice(&checksum(data).to_be_bytes());
-            out.extend_from_slice(&u32::try_from(offset).ok()?.to_be_bytes());
-            out.extend_from_slice(&u32::try_from(data.len()).ok()?.to_be_bytes());
-            if tag == b"head" {
-                head_at = Some(offset);
-            }
-            offset += data.len().next_multiple_of(4);
-        }
-        for data in tables.values() {
-            out.extend_from_slice(data);
-            out.resize(out.len().next_multiple_of(4), 0);
-        }
-        let adjustment = 0xB1B0_AFBAu32.wrapping_sub(checksum(&out));
-        let at = head_at? + 8;
-        out.get_mut(at..at + 4)?
-            .copy_from_slice(&adjustment.to_be_bytes());
-        Some(out)
-    }
-
-    /// The six capital letters that mark a subset font's name (ISO 32000-1, 9.6.4), derived
-    /// from the glyphs it keeps so that the same form gets the same name.
-    pub(super) fn subset_tag(cmap: &BTreeMap<u32, u16>) -> String {
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325; // FNV-1a
-        for (&c, &gid) in cmap {
-            for byte in c.to_be_bytes().into_iter().chain(gid.to_be_bytes()) {
-                hash = (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
-            }
-        }
-        (0..6)
-            .map(|_| {
-                let letter = char::from(b'A' + (hash % 26) as u8);
-                hash /= 26;
-                letter
-            })
-            .collect()
-    }
 }
 
 #[cfg(test)]
@@ -977,23 +715,41 @@ mod tests {
     }
 
     #[test]
-    fn subset_keeps_the_glyphs_used() {
-        let face = Face::Regular;
-        let cmap: BTreeMap<u32, u16> = "Łódź"
-            .chars()
-            .filter_map(|c| Some((u32::from(c), face.glyph(c)?)))
-            .collect();
-        let program = sfnt::subset(face.program(), &cmap).expect("subset");
-        assert!(program.len() < face.program().len() / 2);
-        let mut warnings = Vec::new();
-        let parsed = ParsedFont::from_bytes(&program, 0, &mut warnings).expect("subset parses");
-        for (&c, &gid) in &cmap {
-            assert_eq!(parsed.lookup_glyph_index(c), Some(gid));
-            assert_eq!(
-                parsed.get_glyph_width(gid),
-                face.parsed().and_then(|f| f.get_glyph_width(gid))
-            );
-        }
-        assert_eq!(sfnt::subset_tag(&cmap).len(), 6);
+    fn every_printed_field_is_checked() {
+        let printable = identity("Zofia", "Łódź", "Muster GmbH", "PL");
+        assert_eq!(unprintable_field(&printable), None);
+        let hieroglyph = Identity::try_from(signet_domain::identity::IdentityInput {
+            given_name: "Zofia".into(),
+            surname: "Łódź".into(),
+            email: "zofia@example.com".into(),
+            organization: "Muster GmbH".into(),
+            country: "PL".into(),
+            organization_identifier: None,
+            organizational_unit: None,
+            title: Some("Scribe \u{13000}".into()),
+        })
+        .expect("valid identity");
+        assert_eq!(unprintable_field(&hieroglyph), Some(("title", '\u{13000}')));
+    }
+
+    #[test]
+    fn the_embedded_fonts_are_subsets() {
+        let identity = identity("Łódź", "李小龍", "Muster GmbH", "DE");
+        let pdf = agreement_pdf(
+            &order("SG-SUBSET", &identity),
+            &identity,
+            "Personal",
+            "0000",
+            "Signet CA",
+        )
+        .expect("pdf");
+        // Three faces, a few dozen glyphs: far below the 5 MiB of the whole fonts.
+        assert!(pdf.len() < 200_000, "{} bytes", pdf.len());
+        let fonts = poppler("pdffonts", &[], &pdf);
+        assert!(
+            fonts.lines().filter(|l| l.contains("yes yes")).count() >= 2,
+            "{fonts}"
+        );
+        assert_eq!(subset_tag(&BTreeMap::from([(0x41, 3)])).len(), 6);
     }
 }

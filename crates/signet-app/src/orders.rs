@@ -216,21 +216,15 @@ impl Signet {
     pub fn check_order(&self, actor: &Actor, o: &NewOrder) -> Result<CheckedOrder, AppError> {
         let identity = Identity::try_from(o.subject.clone())?;
         // R-ORD-4: the request form must print the names exactly as the certificate carries them.
-        for (field, value) in [
-            ("given_name", identity.given_name()),
-            ("surname", identity.surname()),
-            ("organization", identity.organization()),
-        ] {
-            if let Some(c) = crate::agreement::unprintable(value) {
-                return Err(Refusal::InvalidIdentity {
-                    field,
-                    reason: format!(
-                        "U+{:04X} cannot be printed on the request form the notary stamps; write the name with characters the form can show",
-                        u32::from(c)
-                    ),
-                }
-                .into());
+        if let Some((field, c)) = crate::agreement::unprintable_field(&identity) {
+            return Err(Refusal::InvalidIdentity {
+                field,
+                reason: format!(
+                    "U+{:04X} cannot be printed on the request form the notary stamps; write the name with characters the form can show",
+                    u32::from(c)
+                ),
             }
+            .into());
         }
         let channel = self.policy.channels.channel_for(identity.country());
         check_may_order(actor, channel, identity.country())?;

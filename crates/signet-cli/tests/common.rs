@@ -661,6 +661,18 @@ impl<'a> Api<'a> {
         body["order_number"].as_str().expect("number").to_owned()
     }
 
+    /// Follows the approval-address confirmation mailed to `approver` for the order.
+    pub fn confirm_approval(&self, data: &Path, number: &str, approver: &str) {
+        let link = link_in_mail(
+            data,
+            approver,
+            &format!("Confirm the approval e-mail address for order {number}"),
+        );
+        let token = link.rsplit('/').next().expect("token");
+        let (status, body) = self.post(&format!("/api/v1/confirmations/{token}"), None, json!({}));
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
     /// Upload the signed form, confirm the approval e-mail, approve; returns the pickup token.
     pub fn to_pickup(
         &self,
@@ -672,20 +684,7 @@ impl<'a> Api<'a> {
     ) -> String {
         let (status, body) = self.upload(number, owner, "signed_agreement", PDF);
         assert_eq!(status, StatusCode::CREATED, "{body}");
-        let link = link_in_mail(
-            data,
-            email,
-            &format!("Confirm the approval e-mail address for order {number}"),
-        );
-        let (status, _) = self.post(
-            &format!(
-                "/api/v1/confirmations/{}",
-                link.rsplit('/').next().expect("t")
-            ),
-            None,
-            json!({}),
-        );
-        assert_eq!(status, StatusCode::OK);
+        self.confirm_approval(data, number, email);
         let (status, body) = self.post(
             &format!("/api/v1/orders/{number}/decision"),
             Some(vetting),

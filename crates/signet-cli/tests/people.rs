@@ -106,20 +106,7 @@ fn people_are_told_apart_by_who_they_are() {
     // The order names Nora's own staff address as its approver: she cannot decide it; Otto can.
     let (status, body) = api.upload(&number, &vera, "signed_agreement", PDF);
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let link = link_in_mail(
-        d,
-        "nora@ca.example.com",
-        &format!("Confirm the approval e-mail address for order {number}"),
-    );
-    let (status, _) = api.post(
-        &format!(
-            "/api/v1/confirmations/{}",
-            link.rsplit('/').next().expect("t")
-        ),
-        None,
-        json!({}),
-    );
-    assert_eq!(status, StatusCode::OK);
+    api.confirm_approval(d, &number, "nora@ca.example.com");
     let (_, seen_by_nora) = api.get(&format!("/api/v1/orders/{number}"), &nora);
     assert!(!allowed(&seen_by_nora).contains(&"approve".to_owned()));
     let refusal = seen_by_nora["actions"]

@@ -68,6 +68,13 @@ pub enum CertificateStatus {
 }
 
 impl CertificateStatus {
+    /// Every status.
+    pub const ALL: [CertificateStatus; 3] = [
+        CertificateStatus::Valid,
+        CertificateStatus::Revoked,
+        CertificateStatus::Expired,
+    ];
+
     /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -273,11 +280,7 @@ mod tests {
     fn every_status_action_role_and_channel() {
         let mut cells = 0;
         for channel in [Channel::SelfService, Channel::Agent] {
-            for status in [
-                CertificateStatus::Valid,
-                CertificateStatus::Revoked,
-                CertificateStatus::Expired,
-            ] {
+            for status in CertificateStatus::ALL {
                 let c = CertificateFacts {
                     owner: 1,
                     channel,

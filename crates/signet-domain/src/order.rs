@@ -26,6 +26,17 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [OrderStatus; 7] = [
+        OrderStatus::AwaitingDocuments,
+        OrderStatus::InReview,
+        OrderStatus::NeedsInfo,
+        OrderStatus::ReadyForPickup,
+        OrderStatus::Issued,
+        OrderStatus::Rejected,
+        OrderStatus::Cancelled,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             OrderStatus::AwaitingDocuments => "awaiting_documents",
@@ -39,18 +50,7 @@ impl OrderStatus {
     }
 
     pub fn parse(text: &str) -> Option<OrderStatus> {
-        use OrderStatus::*;
-        [
-            AwaitingDocuments,
-            InReview,
-            NeedsInfo,
-            ReadyForPickup,
-            Issued,
-            Rejected,
-            Cancelled,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
+        OrderStatus::ALL.into_iter().find(|s| s.as_str() == text)
     }
 
     /// No event leaves these.
@@ -626,15 +626,6 @@ mod tests {
             Admin,
             Auditor,
         }
-        let statuses = [
-            AwaitingDocuments,
-            InReview,
-            NeedsInfo,
-            ReadyForPickup,
-            Issued,
-            Rejected,
-            Cancelled,
-        ];
         let whos = [
             Who::Owner,
             Who::Stranger,
@@ -662,7 +653,7 @@ mod tests {
         ];
         let mut cells = 0;
         for channel in [Channel::SelfService, Channel::Agent] {
-            for status in statuses {
+            for status in OrderStatus::ALL {
                 let mut facts = order(status);
                 facts.channel = channel;
                 facts.attested_by = None;

@@ -19,16 +19,6 @@ use super::pages::{CertificatePage, Nav, OrderPage, VettingOrderPage};
 
 const NOW: time::OffsetDateTime = datetime!(2026-12-03 12:00 UTC);
 
-const STATUSES: [OrderStatus; 7] = [
-    OrderStatus::AwaitingDocuments,
-    OrderStatus::InReview,
-    OrderStatus::NeedsInfo,
-    OrderStatus::ReadyForPickup,
-    OrderStatus::Issued,
-    OrderStatus::Rejected,
-    OrderStatus::Cancelled,
-];
-
 fn nav() -> Nav {
     Nav {
         user: Some("someone@example.com".into()),
@@ -130,7 +120,7 @@ fn order_pages_offer_exactly_what_the_domain_allows() {
     let decisions = ["approve", "request_info", "reject"];
     let mut cells = 0;
     for channel in [Channel::SelfService, Channel::Agent] {
-        for status in STATUSES {
+        for status in OrderStatus::ALL {
             for attested in [false, true] {
                 let facts = OrderFacts {
                     status,
@@ -193,11 +183,7 @@ fn order_pages_offer_exactly_what_the_domain_allows() {
 fn certificate_pages_offer_exactly_what_the_domain_allows() {
     let shown = ["reissue", "renew", "revoke"];
     for channel in [Channel::SelfService, Channel::Agent] {
-        for status in [
-            CertificateStatus::Valid,
-            CertificateStatus::Revoked,
-            CertificateStatus::Expired,
-        ] {
+        for status in CertificateStatus::ALL {
             let facts = CertificateFacts {
                 owner: 1,
                 channel,

@@ -276,7 +276,7 @@ pub struct Notice {
     renewed: Option<String>,
 }
 
-fn status_text(status: Option<OrderStatus>) -> (&'static str, &'static str) {
+pub(super) fn status_text(status: Option<OrderStatus>) -> (&'static str, &'static str) {
     match status {
         Some(OrderStatus::AwaitingDocuments) => (
             "awaiting documents",

@@ -11,7 +11,8 @@ use signet_app::issue::Signet;
 use signet_domain::role::Permission;
 
 use super::offers::Offers;
-use super::orders::summary_of;
+use super::orders::{status_text, summary_of};
+use signet_domain::order::OrderStatus;
 
 /// The actions the vetting page shows.
 const DECISIONS: [&str; 3] = ["approve", "request_info", "reject"];
@@ -19,12 +20,14 @@ use super::pages::{VettingOrderPage, VettingQueuePage};
 use super::{PageContext, refusal};
 use crate::problem::{message_of, status_of};
 
-const STATUSES: [(&str, &str); 4] = [
-    ("in_review", "In review"),
-    ("awaiting_documents", "Awaiting documents"),
-    ("needs_info", "Information requested"),
-    ("ready_for_pickup", "Approved, not picked up"),
-];
+/// The queue's filter: every status an order can still leave, named as the order page names it.
+fn queue_statuses() -> Vec<(&'static str, &'static str)> {
+    OrderStatus::ALL
+        .into_iter()
+        .filter(|s| !s.is_final())
+        .map(|s| (s.as_str(), status_text(Some(s)).0))
+        .collect()
+}
 
 #[derive(Deserialize)]
 pub struct QueueFilter {
@@ -47,7 +50,7 @@ pub async fn queue(
     match s.vetting_queue(actor, Some(&status), min_age).await {
         Ok(items) => ctx.render(StatusCode::OK, |nav| VettingQueuePage {
             nav,
-            statuses: STATUSES.to_vec(),
+            statuses: queue_statuses(),
             status,
             min_age_hours: min_age.map(|h| h.to_string()).unwrap_or_default(),
             items,
