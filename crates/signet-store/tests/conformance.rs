@@ -278,8 +278,30 @@ async fn accounts(store: &Arc<dyn Store>) {
         tx.create_account(&new).await,
         Err(StoreError::Duplicate(_))
     ));
+    // The same address in other case is the same address.
+    let shouting = NewAccount {
+        email: "ANNA@example.be".into(),
+        ..new.clone()
+    };
+    assert!(matches!(
+        tx.create_account(&shouting).await,
+        Err(StoreError::Duplicate(_))
+    ));
     tx.confirm_account_email(id).await.expect("confirm");
     done(tx, "account").await;
+    let found = store
+        .account_by_email("Anna@EXAMPLE.be")
+        .await
+        .expect("lookup")
+        .expect("found whatever the case");
+    assert_eq!(found.id, id);
+    assert!(
+        store
+            .accounts_sharing_an_address()
+            .await
+            .expect("shared")
+            .is_empty()
+    );
 
     // Concurrent attempts all count.
     let mut tasks = Vec::new();
@@ -1113,6 +1135,115 @@ async fn postgres_story() {
     );
     let store = PostgresStore::open(&url).await.expect("open postgres");
     story(Arc::new(store.clone())).await;
+    drop(store);
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {db} WITH (FORCE)"
+    )))
+    .execute(&admin)
+    .await
+    .expect("drop");
+}
+
+/// Accounts from before addresses were compared without case: written past the store (as an
+/// old version did), kept, found (the exact spelling first, else the oldest) and reported.
+async fn old_case_duplicates(store: &Arc<dyn Store>, insert: impl AsyncFn(&str)) {
+    insert("Old@x.example").await;
+    insert("old@x.example").await;
+    assert_eq!(
+        store.accounts_sharing_an_address().await.expect("shared"),
+        vec!["old@x.example".to_owned()]
+    );
+    let exact = store
+        .account_by_email("old@x.example")
+        .await
+        .expect("lookup");
+    assert_eq!(exact.expect("found").email, "old@x.example");
+    let oldest = store
+        .account_by_email("OLD@X.EXAMPLE")
+        .await
+        .expect("lookup");
+    assert_eq!(oldest.expect("found").email, "Old@x.example");
+}
+
+const RAW_ACCOUNT: &str = "INSERT INTO accounts (email, name, role, email_confirmed, created_at) VALUES ($1, 'Old', 'subscriber', 1, 0)";
+
+#[tokio::test]
+async fn sqlite_migration_lowercases_addresses_that_do_not_collide() {
+    let dir = tempfile_dir();
+    let url = format!("sqlite://{}/signet.db", dir.display());
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&url).await.expect("open"));
+    let raw = sqlx::SqlitePool::connect(&url).await.expect("raw pool");
+    old_case_duplicates(&store, async |email: &str| {
+        sqlx::query(RAW_ACCOUNT)
+            .bind(email)
+            .execute(&raw)
+            .await
+            .expect("raw insert");
+    })
+    .await;
+    // Run migration 0011 again over an address an old version stored in mixed case.
+    sqlx::query(RAW_ACCOUNT)
+        .bind("Solo@X.example")
+        .execute(&raw)
+        .await
+        .expect("raw insert");
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 11")
+        .execute(&raw)
+        .await
+        .expect("forget 0011");
+    sqlx::query("DROP INDEX accounts_email_lower")
+        .execute(&raw)
+        .await
+        .expect("drop index");
+    drop(store);
+    let store = SqliteStore::open(&url).await.expect("reopen runs 0011");
+    assert_eq!(
+        store
+            .account_by_email("solo@x.example")
+            .await
+            .expect("lookup")
+            .expect("found")
+            .email,
+        "solo@x.example",
+        "lower-cased"
+    );
+    assert_eq!(
+        store.accounts_sharing_an_address().await.expect("shared"),
+        vec!["old@x.example".to_owned()],
+        "colliding addresses are left for an operator"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn postgres_keeps_and_reports_old_case_duplicates() {
+    let admin_url = std::env::var("SIGNET_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let db = format!("signet_store_dup_{}", std::process::id());
+    let admin = sqlx::PgPool::connect(&admin_url).await.expect("PostgreSQL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}")))
+        .execute(&admin)
+        .await
+        .expect("drop");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+        .execute(&admin)
+        .await
+        .expect("create");
+    let url = format!(
+        "{}/{db}",
+        admin_url.rsplit_once('/').expect("url has a database").0
+    );
+    let store: Arc<dyn Store> = Arc::new(PostgresStore::open(&url).await.expect("open"));
+    let raw = sqlx::PgPool::connect(&url).await.expect("raw pool");
+    old_case_duplicates(&store, async |email: &str| {
+        sqlx::query(RAW_ACCOUNT)
+            .bind(email)
+            .execute(&raw)
+            .await
+            .expect("raw insert");
+    })
+    .await;
+    raw.close().await;
     drop(store);
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE {db} WITH (FORCE)"
