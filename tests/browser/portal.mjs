@@ -321,6 +321,13 @@ try {
   await page.getByRole("button", { name: "Revoke the certificate" }).click();
   await page.getByText("The certificate is revoked.").waitFor();
   await page.locator(".badge.bad", { hasText: "revoked" }).waitFor();
+  // The page offers what the domain allows, and says why the rest is not.
+  for (const button of ["Revoke the certificate", "Reissue", "Renew"]) {
+    assert.equal(await page.getByRole("button", { name: button, exact: true }).count(), 0, `no ${button} on a revoked certificate`);
+  }
+  await page.getByText("Not available now, and why").click();
+  await page.getByText("the certificate is already revoked").waitFor();
+  await page.getByText("a revoked certificate is not renewed").waitFor();
   await shot(page, "certificate-revoked");
 
   // Cancelling a second order: explained, then final.
