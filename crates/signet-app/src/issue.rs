@@ -221,16 +221,60 @@ impl Issued {
 /// An opened CA: configuration, checked policy, keys, store, clock, mail.
 #[derive(Debug)]
 pub struct Signet {
-    pub data_dir: PathBuf,
-    pub config: ConfigFile,
-    pub policy: Policy,
-    pub authority: Authority,
-    pub store: Arc<dyn Store>,
-    pub clock: SharedClock,
-    pub outbox: Outbox,
-    pub ocsp_cache: crate::ocsp_cache::OcspCache,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) config: ConfigFile,
+    pub(crate) policy: Policy,
+    pub(crate) authority: Authority,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: SharedClock,
+    pub(crate) outbox: Outbox,
+    pub(crate) ocsp_cache: crate::ocsp_cache::OcspCache,
     /// This process, in readiness probes and logs.
-    pub node: String,
+    pub(crate) node: String,
+}
+
+/// What the HTTP edge needs to know of the configuration, and nothing more.
+impl Signet {
+    /// The public base URL (links in mail, CRL and AIA URLs).
+    pub fn base_url(&self) -> &str {
+        &self.config.base_url
+    }
+
+    /// Whether the public base URL is HTTPS (cookies are then `Secure`, HSTS is sent).
+    pub fn serves_https(&self) -> bool {
+        self.config.base_url.starts_with("https://")
+    }
+
+    /// The header a trusted reverse proxy puts the client's address in, if configured.
+    pub fn client_ip_header(&self) -> Option<&str> {
+        self.config.http.client_ip_header.as_deref()
+    }
+
+    /// The products on offer, (id, name to show), in configuration order.
+    pub fn products(&self) -> Vec<(String, String)> {
+        self.config
+            .products
+            .iter()
+            .map(|(id, p)| {
+                (
+                    id.clone(),
+                    p.display_name.clone().unwrap_or_else(|| id.clone()),
+                )
+            })
+            .collect()
+    }
+
+    /// Every CA certificate, (name, DER): the root first, then the issuing CAs.
+    pub fn ca_certificates(&self) -> Vec<(String, &[u8])> {
+        let a = &self.authority;
+        let mut out = vec![(a.root.name.clone(), a.root.certificate_der.as_slice())];
+        out.extend(
+            a.issuers
+                .values()
+                .map(|i| (i.name.clone(), i.certificate_der.as_slice())),
+        );
+        out
+    }
 }
 
 impl Signet {

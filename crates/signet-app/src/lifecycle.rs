@@ -148,7 +148,7 @@ impl Signet {
         actor: &Actor,
     ) -> Result<Vec<CertificateSummary>, AppError> {
         let mut out = Vec::new();
-        for order in self.my_orders(actor).await? {
+        for order in self.orders_of(actor).await? {
             let Some(serial) = order.certificate_serial.as_deref() else {
                 continue;
             };

@@ -169,6 +169,40 @@ impl Signet {
         }
     }
 
+    /// Makes given-up or waiting mail due now (one message, or all with `None`) on behalf of
+    /// `by`, audited, and wakes the worker; how many messages were made due.
+    pub(crate) async fn retry_mail_as(&self, by: &str, id: Option<i64>) -> Result<u64, AppError> {
+        let n = self.store.retry_mail_now(id, self.now()).await?;
+        self.audit(
+            by,
+            "mail.retry",
+            &id.map_or_else(|| "mail".to_owned(), |i| format!("mail:{i}")),
+            serde_json::json!({"messages": n}),
+        )
+        .await?;
+        self.outbox.wake();
+        Ok(n)
+    }
+
+    /// The operator's retry (`signet mail retry`).
+    pub async fn retry_mail_as_operator(&self, id: Option<i64>) -> Result<u64, AppError> {
+        self.retry_mail_as("operator:cli", id).await
+    }
+
+    /// The outbox at a glance: messages per state, and the latest `limit` messages without
+    /// their bodies and attachments (they may hold links with tokens).
+    pub async fn mail_overview(
+        &self,
+        limit: u32,
+    ) -> Result<(Vec<(String, u64)>, Vec<signet_store::MailRecord>), AppError> {
+        let mut recent = self.store.recent_mail(limit).await?;
+        for m in &mut recent {
+            m.mail.body.clear();
+            m.mail.attachment = None;
+        }
+        Ok((self.store.mail_state_counts().await?, recent))
+    }
+
     /// One delivery pass: claims due messages and tries each once.
     pub async fn deliver_due_mail(&self) -> Result<Delivered, AppError> {
         let mut done = Delivered::default();

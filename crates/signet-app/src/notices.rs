@@ -283,13 +283,9 @@ pub struct Operations {
 impl Signet {
     pub async fn operations(&self, actor: &Actor) -> Result<Operations, AppError> {
         require_admin(actor)?;
-        let mut recent_mail = self.store.recent_mail(20).await?;
-        for m in &mut recent_mail {
-            m.mail.body.clear();
-            m.mail.attachment = None;
-        }
+        let (mail_states, recent_mail) = self.mail_overview(20).await?;
         Ok(Operations {
-            mail_states: self.store.mail_state_counts().await?,
+            mail_states,
             recent_mail,
             reconciled: self.store.recent_audit("reconcile.", 20).await?,
         })
@@ -299,16 +295,8 @@ impl Signet {
     pub async fn retry_mail(&self, actor: &Actor, id: Option<i64>) -> Result<u64, AppError> {
         let result = async {
             require_admin(actor)?;
-            let n = self.store.retry_mail_now(id, self.now()).await?;
-            self.audit(
-                &format!("account:{}", actor.account),
-                "mail.retry",
-                &id.map_or_else(|| "mail".to_owned(), |i| format!("mail:{i}")),
-                json!({"messages": n}),
-            )
-            .await?;
-            self.outbox.wake();
-            Ok(n)
+            self.retry_mail_as(&format!("account:{}", actor.account), id)
+                .await
         }
         .await;
         self.audit_refusal(

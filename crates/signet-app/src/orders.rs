@@ -95,6 +95,18 @@ pub struct OrderView {
     pub actions: Vec<ActionView>,
 }
 
+/// An order as a list shows it.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderSummary {
+    pub order_number: String,
+    /// An `OrderStatus` name.
+    pub status: String,
+    pub product: String,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
 /// A line of the vetting queue.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -852,8 +864,23 @@ impl Signet {
         Ok(items)
     }
 
-    /// Orders the actor placed, or (agents) of their region.
-    pub async fn my_orders(&self, actor: &Actor) -> Result<Vec<OrderRecord>, AppError> {
+    /// Orders the actor placed, or (agents) of their region, as a list shows them.
+    pub async fn my_orders(&self, actor: &Actor) -> Result<Vec<OrderSummary>, AppError> {
+        Ok(self
+            .orders_of(actor)
+            .await?
+            .into_iter()
+            .map(|o| OrderSummary {
+                created_at: rfc3339(o.created_at),
+                order_number: o.order_number,
+                status: o.status,
+                product: o.product,
+            })
+            .collect())
+    }
+
+    /// The rows of the orders the actor placed, or (agents) of their region.
+    pub(crate) async fn orders_of(&self, actor: &Actor) -> Result<Vec<OrderRecord>, AppError> {
         match (&actor.role, &actor.region) {
             (Role::Agent, Some(region)) => Ok(self.store.orders_in_country(region).await?),
             _ => Ok(self.store.orders_placed_by(actor.account).await?),

@@ -440,17 +440,18 @@ async fn run(cli: Cli) -> Result<(), AppError> {
         Command::Mail { command } => {
             let signet = open_signet(&cli).await?;
             if let MailCommand::Retry { id } = command {
-                let n = signet.store.retry_mail_now(*id, signet.now()).await?;
+                let n = signet.retry_mail_as_operator(*id).await?;
                 let d = signet.deliver_due_mail().await?;
                 println!(
                     "{n} message(s) made due; {} sent, {} to retry, {} given up",
                     d.sent, d.failed, d.dead
                 );
             }
-            for (state, n) in signet.store.mail_state_counts().await? {
+            let (counts, recent) = signet.mail_overview(20).await?;
+            for (state, n) in counts {
                 println!("{state:<8} {n}");
             }
-            for m in signet.store.recent_mail(20).await? {
+            for m in recent {
                 println!(
                     "#{:<6} {:<7} tries {:<2} {} \"{}\"{}",
                     m.id,
@@ -684,7 +685,7 @@ async fn serve(
     let addr = listener
         .local_addr()
         .map_err(|e| AppError::Internal(e.to_string()))?;
-    tracing::info!(%addr, base_url = %signet.config.base_url, "serving");
+    tracing::info!(%addr, base_url = %signet.base_url(), "serving");
     tokio::spawn(signet.clone().watch_revocations());
     tokio::spawn(signet.clone().run_mail_worker());
     // Reconciliation often (a lapsed pickup's link should work again within seconds of its

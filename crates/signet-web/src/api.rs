@@ -15,7 +15,7 @@ use signet_app::AppError;
 use signet_app::accounts::Confirmed;
 use signet_app::issue::Signet;
 use signet_app::lifecycle::{CertificateView, Reorder};
-use signet_app::orders::{DocumentView, NewOrder, OrderView, QueueItem};
+use signet_app::orders::{DocumentView, NewOrder, OrderSummary, OrderView, QueueItem};
 use signet_app::pickup::PickedUp;
 use signet_app::pickup::PickupRequest;
 use signet_domain::order::change_refused;
@@ -209,11 +209,7 @@ async fn log_in(
     let session = s
         .log_in(&b.email, &b.password, b.totp_code.as_deref(), &client)
         .await?;
-    let secure = if s.config.base_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
+    let secure = if s.serves_https() { "; Secure" } else { "" };
     let cookie = format!(
         "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict{secure}",
         session.token
@@ -279,13 +275,12 @@ async fn place_order(
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
-#[utoipa::path(get, path = "/api/v1/orders", tag = "signet", responses((status = 200, description = "Orders placed by the caller (agents: of their region)")), security(("bearer" = [])))]
-async fn list_orders(State(s): AppState, Authed(actor, _): Authed) -> ApiResult<Json<Value>> {
-    let orders = s.my_orders(&actor).await?;
-    Ok(Json(json!(orders
-        .iter()
-        .map(|o| json!({"order_number": o.order_number, "status": o.status, "product": o.product, "created_at": signet_app::orders::rfc3339(o.created_at)}))
-        .collect::<Vec<_>>())))
+#[utoipa::path(get, path = "/api/v1/orders", tag = "signet", responses((status = 200, description = "Orders placed by the caller (agents: of their region)", body = [OrderSummary])), security(("bearer" = [])))]
+async fn list_orders(
+    State(s): AppState,
+    Authed(actor, _): Authed,
+) -> ApiResult<Json<Vec<OrderSummary>>> {
+    Ok(Json(s.my_orders(&actor).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/orders/{number}", tag = "signet", responses((status = 200, description = "The order", body = OrderView), (status = 404, description = "No such order visible to the caller")), security(("bearer" = [])))]

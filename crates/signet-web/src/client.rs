@@ -15,10 +15,10 @@ pub struct ClientAddr(pub String);
 
 impl ClientAddr {
     pub fn of(parts: &Parts, signet: &Signet) -> ClientAddr {
-        if let Some(name) = &signet.config.http.client_ip_header
+        if let Some(name) = signet.client_ip_header()
             && let Some(last) = parts
                 .headers
-                .get_all(name.as_str())
+                .get_all(name)
                 .iter()
                 .filter_map(|v| v.to_str().ok())
                 .flat_map(|v| v.split(','))

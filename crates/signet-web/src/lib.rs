@@ -21,7 +21,7 @@ pub mod upload;
 
 /// The router for a running CA.
 pub fn router(signet: Arc<Signet>) -> Router {
-    let https = signet.config.base_url.starts_with("https://");
+    let https = signet.serves_https();
     Router::new()
         .merge(api::routes())
         .merge(links::routes())
@@ -58,25 +58,14 @@ async fn readyz(State(signet): State<Arc<Signet>>) -> Response {
     (status, [(header::CACHE_CONTROL, "no-store")], axum::Json(r)).into_response()
 }
 
-/// Every CA certificate, name → DER.
-pub(crate) fn ca_certificates(signet: &Signet) -> Vec<(String, &[u8])> {
-    let a = &signet.authority;
-    let mut out = vec![(a.root.name.clone(), a.root.certificate_der.as_slice())];
-    out.extend(
-        a.issuers
-            .values()
-            .map(|i| (i.name.clone(), i.certificate_der.as_slice())),
-    );
-    out
-}
-
 pub(crate) fn aws_sha256(der: &[u8]) -> Vec<u8> {
     signet_app::sha256(der)
 }
 
 async fn repository_file(State(signet): State<Arc<Signet>>, Path(file): Path<String>) -> Response {
     let (name, ext) = file.rsplit_once('.').unwrap_or((&file, ""));
-    let Some((_, der)) = ca_certificates(&signet)
+    let Some((_, der)) = signet
+        .ca_certificates()
         .into_iter()
         .find(|(n, _)| n == name)
     else {

@@ -62,7 +62,7 @@ impl FromRequestParts<Arc<Signet>> for PageContext {
             alerts,
             csrf,
             fresh,
-            secure: signet.config.base_url.starts_with("https://"),
+            secure: signet.serves_https(),
             session,
         })
     }

@@ -164,7 +164,8 @@ async fn home(ctx: PageContext) -> Response {
 
 /// The public repository of CA certificates (the AIA caIssuers URLs point at its files).
 async fn repository(State(s): State<Arc<Signet>>, ctx: PageContext) -> Response {
-    let cas = crate::ca_certificates(&s)
+    let cas = s
+        .ca_certificates()
         .into_iter()
         .map(|(name, der)| (name, hex::encode_upper(crate::aws_sha256(der))))
         .collect();
@@ -381,7 +382,12 @@ async fn account(State(s): State<Arc<Signet>>, ctx: PageContext) -> Response {
                     number: o.order_number.clone(),
                     product: o.product.clone(),
                     status: o.status.replace('_', " "),
-                    placed: day(o.created_at),
+                    placed: o
+                        .created_at
+                        .split('T')
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned(),
                 })
                 .collect(),
             certificates: certificates

@@ -65,7 +65,7 @@ pub async fn feed(State(s): State<Arc<Signet>>) -> Response {
         Ok(a) => a,
         Err(e) => return (status_of(&e), "alerts unavailable\n").into_response(),
     };
-    let base = s.config.base_url.clone();
+    let base = s.base_url().to_owned();
     let entries: Vec<atom_syndication::Entry> = alerts
         .iter()
         .map(|a| {

@@ -159,11 +159,10 @@ impl OrderFields {
 }
 
 fn product_name(s: &Signet, id: &str) -> String {
-    s.config
-        .products
-        .get(id)
-        .and_then(|p| p.display_name.clone())
-        .unwrap_or_else(|| id.to_owned())
+    s.products()
+        .into_iter()
+        .find(|(product, _)| product == id)
+        .map_or_else(|| id.to_owned(), |(_, name)| name)
 }
 
 fn form(
@@ -173,12 +172,7 @@ fn form(
     f: OrderFields,
     error: Option<String>,
 ) -> Response {
-    let products = s
-        .config
-        .products
-        .keys()
-        .map(|id| (id.clone(), product_name(s, id)))
-        .collect();
+    let products = s.products();
     let validity = f.validity();
     ctx.render(status, |nav| OrderFormPage {
         nav,
@@ -209,7 +203,12 @@ pub async fn new_order(State(s): State<Arc<Signet>>, ctx: PageContext) -> Respon
     if ctx.actor().is_none() {
         return Redirect::to("/login").into_response();
     }
-    let first = s.config.products.keys().next().cloned().unwrap_or_default();
+    let first = s
+        .products()
+        .into_iter()
+        .next()
+        .map(|(id, _)| id)
+        .unwrap_or_default();
     form(&s, &ctx, StatusCode::OK, OrderFields::blank(&first), None)
 }
 
