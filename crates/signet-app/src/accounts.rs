@@ -63,6 +63,15 @@ fn role_of(account: &Account) -> Result<Role, AppError> {
         .ok_or_else(|| AppError::Internal(format!("unknown role {}", account.role)))
 }
 
+/// Who a session belongs to.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// The actor, for every rule.
+    pub actor: Actor,
+    /// The account's name, for pages.
+    pub name: String,
+}
+
 impl Signet {
     pub fn now(&self) -> time::OffsetDateTime {
         self.clock.now()
@@ -385,8 +394,8 @@ impl Signet {
         Ok(())
     }
 
-    /// The actor behind a bearer token.
-    pub async fn authenticate(&self, session_token: &str) -> Result<(Actor, Account), AppError> {
+    /// The actor behind a bearer token, with the account's name to greet them by.
+    pub async fn authenticate(&self, session_token: &str) -> Result<SignedIn, AppError> {
         let unauthorized = || {
             AppError::Unauthorized(
                 "log in first: the session is missing, invalid or expired".into(),
@@ -399,15 +408,15 @@ impl Signet {
             .ok_or_else(unauthorized)?;
         let account = self.store.account(id).await?.ok_or_else(unauthorized)?;
         let role = role_of(&account)?;
-        Ok((
-            Actor {
+        Ok(SignedIn {
+            actor: Actor {
                 account: account.id,
                 role,
                 region: account.region.clone(),
                 email: account.email.clone(),
             },
-            account,
-        ))
+            name: account.name,
+        })
     }
 
     /// Mails a reset link if the address has an account (earlier links die); answers the same

@@ -129,7 +129,7 @@ impl FromRequestParts<Arc<Signet>> for Authed {
                 "log in first: send the session token as `Authorization: Bearer …`".into(),
             )
         })?;
-        let (actor, _) = signet.authenticate(&token).await?;
+        let actor = signet.authenticate(&token).await?.actor;
         Ok(Authed(actor, token))
     }
 }

@@ -10,7 +10,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use signet_app::issue::Signet;
 use signet_domain::role::{Actor, Permission};
-use signet_store::Account;
 
 use super::pages::{ErrorPage, Nav};
 use crate::api::{cookie_value, session_token};
@@ -23,7 +22,7 @@ pub struct PageContext {
     /// The request brought no CSRF cookie: this response sets one, and no form is accepted.
     fresh: bool,
     secure: bool,
-    session: Option<(String, Actor, Account)>,
+    session: Option<(String, Actor, String)>,
     alerts: Vec<(String, String)>,
     /// The client's address (per-client limits, audit).
     pub client: String,
@@ -45,9 +44,9 @@ impl FromRequestParts<Arc<Signet>> for PageContext {
         };
         let mut session = None;
         if let Some(token) = session_token(&parts.headers)
-            && let Ok((actor, account)) = signet.authenticate(&token).await
+            && let Ok(signed_in) = signet.authenticate(&token).await
         {
-            session = Some((token, actor, account));
+            session = Some((token, signed_in.actor, signed_in.name));
         }
         // The banner must not take a page down with it.
         let alerts = signet
@@ -79,7 +78,7 @@ impl PageContext {
 
     fn nav(&self) -> Nav {
         Nav {
-            user: self.session.as_ref().map(|(_, _, a)| a.name.clone()),
+            user: self.session.as_ref().map(|(_, _, name)| name.clone()),
             csrf: self.csrf.clone(),
             staff: self
                 .actor()
