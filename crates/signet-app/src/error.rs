@@ -64,10 +64,11 @@ impl AppError {
     /// The store could not be read or written (down, restarting, read-only): nothing was
     /// changed, and the same request may succeed shortly (HTTP 503).
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            AppError::Store(StoreError::Database(_) | StoreError::Aborted | StoreError::ReadOnly)
-        )
+        match self {
+            AppError::Store(e @ StoreError::Database(_)) => !e.is_constraint_violation(),
+            AppError::Store(StoreError::Aborted | StoreError::ReadOnly) => true,
+            _ => false,
+        }
     }
 
     pub fn io(path: &std::path::Path, source: std::io::Error) -> AppError {

@@ -22,6 +22,66 @@ pub struct Dashboard {
     pub expiring_per_week: Vec<(Date, u64)>,
 }
 
+/// An alert as the banner, the status page and the feed show it.
+#[derive(Debug, Clone)]
+pub struct Alert {
+    pub id: i64,
+    /// An `AlertKind` name.
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub starts_at: OffsetDateTime,
+    pub ends_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    /// Showing now (R-AUX-1), decided once, by the domain.
+    pub active: bool,
+}
+
+/// A relying service as `/services` lists it, with whether it accepts the certificate today.
+#[derive(Debug, Clone)]
+pub struct RelyingService {
+    pub name: String,
+    pub url: String,
+    pub accepts_from: OffsetDateTime,
+    pub accepts_until: Option<OffsetDateTime>,
+    pub note: String,
+    pub today: Acceptance,
+}
+
+/// A relying service to list (R-AUX-4).
+#[derive(Debug, Clone)]
+pub struct NewRelyingService {
+    pub name: String,
+    pub url: String,
+    pub accepts_from: OffsetDateTime,
+    pub accepts_until: Option<OffsetDateTime>,
+    pub note: String,
+}
+
+/// Where a staff member stands with the second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondFactorState {
+    /// Their role does not use one.
+    NotNeeded,
+    /// Enrolled.
+    SetUp,
+    /// Their next log-in enrolls one.
+    AtNextLogIn,
+}
+
+/// A staff member as the administrator's page lists them: no password hash, no TOTP secret.
+#[derive(Debug, Clone)]
+pub struct StaffMember {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub region: Option<String>,
+    pub second_factor: SecondFactorState,
+    /// A second factor is set up (or half set up) and can be reset (a lost phone).
+    pub can_reset: bool,
+}
+
 fn require_admin(actor: &Actor) -> Result<(), AppError> {
     if actor.may(signet_domain::role::Permission::Administer) {
         Ok(())
@@ -92,26 +152,38 @@ impl Signet {
     }
 
     /// The alerts showing now (the banner).
-    pub async fn active_alerts(&self) -> Result<Vec<AlertRecord>, AppError> {
+    pub async fn active_alerts(&self) -> Result<Vec<Alert>, AppError> {
+        let mut alerts = self.recent_alerts().await?;
+        alerts.retain(|a| a.active);
+        Ok(alerts)
+    }
+
+    /// The newest alerts, past ones included (the feed and the status page).
+    pub async fn recent_alerts(&self) -> Result<Vec<Alert>, AppError> {
         let now = self.now();
         Ok(self
             .store
             .alerts(50)
             .await?
             .into_iter()
-            .filter(|a| alert_active(a.starts_at, a.ends_at, now))
+            .map(|a| Alert {
+                active: alert_active(a.starts_at, a.ends_at, now),
+                id: a.id,
+                kind: a.kind,
+                title: a.title,
+                body: a.body,
+                starts_at: a.starts_at,
+                ends_at: a.ends_at,
+                created_at: a.created_at,
+            })
             .collect())
     }
 
-    /// The newest alerts, past ones included (the feed and the status page).
-    pub async fn recent_alerts(&self) -> Result<Vec<AlertRecord>, AppError> {
-        Ok(self.store.alerts(50).await?)
-    }
-
+    /// Lists a relying service (administrators).
     pub async fn add_relying_service(
         &self,
         actor: &Actor,
-        service: RelyingServiceRecord,
+        service: NewRelyingService,
     ) -> Result<i64, AppError> {
         // Refused requests are audited too (who asked, and why not).
         let result = async {
@@ -125,8 +197,13 @@ impl Signet {
             let mut work = self.work().await?;
             let id = work
                 .create_relying_service(&RelyingServiceRecord {
+                    id: 0,
+                    name: service.name.clone(),
+                    url: service.url.clone(),
+                    accepts_from: service.accepts_from,
+                    accepts_until: service.accepts_until,
+                    note: service.note.clone(),
                     created_at: self.now(),
-                    ..service.clone()
                 })
                 .await?;
             let who = format!("account:{}", actor.account);
@@ -150,18 +227,20 @@ impl Signet {
     }
 
     /// Every relying service with whether it accepts the certificate today.
-    pub async fn relying_services(
-        &self,
-    ) -> Result<Vec<(RelyingServiceRecord, Acceptance)>, AppError> {
+    pub async fn relying_services(&self) -> Result<Vec<RelyingService>, AppError> {
         let now = self.now();
         Ok(self
             .store
             .relying_services()
             .await?
             .into_iter()
-            .map(|s| {
-                let a = Acceptance::on(s.accepts_from, s.accepts_until, now);
-                (s, a)
+            .map(|s| RelyingService {
+                today: Acceptance::on(s.accepts_from, s.accepts_until, now),
+                name: s.name,
+                url: s.url,
+                accepts_from: s.accepts_from,
+                accepts_until: s.accepts_until,
+                note: s.note,
             })
             .collect())
     }
@@ -204,9 +283,32 @@ impl Signet {
     }
 
     /// Staff accounts with their roles, for administrators.
-    pub async fn staff(&self, actor: &Actor) -> Result<Vec<signet_store::Account>, AppError> {
+    pub async fn staff(&self, actor: &Actor) -> Result<Vec<StaffMember>, AppError> {
         require_admin(actor)?;
-        Ok(self.store.staff_accounts().await?)
+        self.store
+            .staff_accounts()
+            .await?
+            .into_iter()
+            .map(|a| {
+                let role = Role::parse(&a.role).ok_or_else(|| {
+                    AppError::Internal(format!("account {} has unknown role {}", a.id, a.role))
+                })?;
+                let uses = role.may(signet_domain::role::Permission::SecondFactor);
+                Ok(StaffMember {
+                    second_factor: match (uses, a.totp_enabled) {
+                        (false, _) => SecondFactorState::NotNeeded,
+                        (true, true) => SecondFactorState::SetUp,
+                        (true, false) => SecondFactorState::AtNextLogIn,
+                    },
+                    can_reset: uses && a.totp_secret.is_some(),
+                    id: a.id,
+                    email: a.email,
+                    name: a.name,
+                    role,
+                    region: a.region,
+                })
+            })
+            .collect()
     }
 
     /// Resets a staff member's second factor (a lost phone): their next log-in sets up a new one.

@@ -1,6 +1,7 @@
 //! The audit log's chain rule: each record commits by SHA-256 to every field of its own and to
 //! the hash of the record before it, so that changing, removing or reordering any record breaks
-//! every hash after it. The store appends records under this rule; `signet audit verify` checks it.
+//! every hash after it. The store appends records under this rule; `signet audit verify` checks
+//! it.
 
 use sha2::{Digest, Sha256};
 
@@ -10,14 +11,20 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// The fields of one record that its hash covers.
 #[derive(Debug, Clone, Copy)]
 pub struct Record<'a> {
+    /// Position in the chain: 1 for the first record, then without gaps (the store numbers records
+    /// at commit).
     pub seq: i64,
     /// Unix seconds.
     pub at: i64,
+    /// Who acted: `account:ID`, `operator:cli`, `job:NAME`, `anonymous` and the like.
     pub actor: &'a str,
+    /// What was done, dotted, e.g. `order.cancelled` or `certificate.issued`.
     pub action: &'a str,
+    /// What it was done to, e.g. `order:NUMBER`, `certificate:SERIAL` or `account:ID`.
     pub subject: &'a str,
     /// JSON text.
     pub detail: &'a str,
+    /// The previous record's hash (lower-case hex), or [`GENESIS`] for the first record.
     pub prev_hash: &'a str,
 }
 
@@ -40,7 +47,9 @@ pub fn record_hash(r: &Record<'_>) -> String {
 /// Where a chain breaks, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Break {
+    /// The record at which the chain breaks: the first one that fails a check.
     pub seq: i64,
+    /// What is wrong with it, for the operator reading `signet audit verify`.
     pub reason: String,
 }
 

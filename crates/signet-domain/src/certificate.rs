@@ -13,14 +13,21 @@ use crate::role::{Actor, Permission};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RevocationReason {
+    /// No reason given (code 0). CRLs and OCSP responses then state no reason code.
     Unspecified,
+    /// The private key is, or may be, known to someone else (code 1).
     KeyCompromise,
+    /// The subject's name or organization changed (code 3).
     AffiliationChanged,
+    /// Replaced by another certificate, e.g. a reissue (code 4; R-CRT-5).
     Superseded,
+    /// No longer needed; also what reconciliation states for a serial that may have been signed
+    /// but was never delivered (code 5).
     CessationOfOperation,
 }
 
 impl RevocationReason {
+    /// The wire and stored name (snake_case), as the API's `reason` takes it.
     pub fn as_str(self) -> &'static str {
         match self {
             RevocationReason::Unspecified => "unspecified",
@@ -31,6 +38,7 @@ impl RevocationReason {
         }
     }
 
+    /// Reads a wire name; anything else is refused with the list of names that are accepted.
     pub fn parse(text: &str) -> Result<RevocationReason, Refusal> {
         use RevocationReason::*;
         [Unspecified, KeyCompromise, AffiliationChanged, Superseded, CessationOfOperation]

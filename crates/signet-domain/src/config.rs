@@ -46,7 +46,9 @@ impl Channel {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelMap {
+    /// The channel of every country not in `countries` (`self_service` unless configured).
     pub default: Channel,
+    /// Exceptions by upper-case ISO 3166-1 alpha-2 code; by default BE and NL are `agent`.
     #[serde(default)]
     pub countries: BTreeMap<String, Channel>,
 }
@@ -65,6 +67,7 @@ impl Default for ChannelMap {
 }
 
 impl ChannelMap {
+    /// The channel that orders for `country` use (R-ORD-8); the code is matched without case.
     pub fn channel_for(&self, country: &str) -> Channel {
         self.countries
             .get(&country.to_ascii_uppercase())
@@ -77,23 +80,32 @@ impl ChannelMap {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicySpec {
+    /// `[channels]`: which countries order through registration agents (R-ORD-8).
     pub channels: ChannelMap,
+    /// `[profiles.NAME]`: certificate profiles by name (R-CRT-3).
     pub profiles: BTreeMap<String, ProfileSpec>,
+    /// `[products.NAME]`: what customers order, by name; each names a profile.
     pub products: BTreeMap<String, ProductSpec>,
 }
 
 /// A product whose profile exists and whose validity fits within it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Product {
+    /// The key under `[products]`: what orders and the API name (e.g. `personal-3-pro`).
     pub name: String,
+    /// The profile its certificates are issued under; it exists in the same policy.
     pub profile: String,
+    /// The longest validity sold; never longer than the profile allows (R-CRT-2).
     pub max_validity: ValidityLimit,
+    /// The name people read (request form, PKCS#12 friendly name); the product's key when none is
+    /// configured.
     pub display_name: String,
 }
 
 /// Checked policy: every profile valid, every product pointing at a profile it fits in.
 #[derive(Debug, Clone)]
 pub struct Policy {
+    /// The country → channel map, read as configured (its codes checked).
     pub channels: ChannelMap,
     profiles: BTreeMap<String, Profile>,
     products: BTreeMap<String, Product>,
@@ -155,6 +167,7 @@ impl Policy {
         })
     }
 
+    /// The profile of that name, or [`Refusal::UnknownProfile`] listing the configured ones.
     pub fn profile(&self, name: &str) -> Result<&Profile, Refusal> {
         self.profiles
             .get(name)
@@ -164,6 +177,7 @@ impl Policy {
             })
     }
 
+    /// The product of that name, or [`Refusal::UnknownProduct`] listing the configured ones.
     pub fn product(&self, name: &str) -> Result<&Product, Refusal> {
         self.products
             .get(name)
@@ -173,10 +187,12 @@ impl Policy {
             })
     }
 
+    /// Every checked profile, in name order.
     pub fn profiles(&self) -> impl Iterator<Item = &Profile> {
         self.profiles.values()
     }
 
+    /// Every checked product, in name order.
     pub fn products(&self) -> impl Iterator<Item = &Product> {
         self.products.values()
     }

@@ -1,4 +1,5 @@
-//! Rules for the secrets people handle: order numbers, mailed tokens, passwords, login throttling.
+//! Rules for the secrets people handle: order numbers, mailed tokens and passwords. How
+//! failed log-ins and pickups lock is in [`crate::guard`].
 
 use time::Duration;
 
@@ -19,7 +20,8 @@ pub fn order_number(entropy: [u8; 7]) -> String {
     format!("{}-{}", &symbols[..5], &symbols[5..])
 }
 
-/// Normalizes an order number as typed (lower case, O for 0, missing dash).
+/// Normalizes an order number as typed (R-ORD-1): any case, O for 0, I and L for 1, spaces and
+/// dashes anywhere. `None` unless 10 symbols of the alphabet remain.
 pub fn normalize_order_number(text: &str) -> Option<String> {
     let cleaned: String = text
         .trim()
@@ -43,6 +45,7 @@ pub enum TokenPurpose {
     AccountConfirmation,
     /// Confirms mailbox control of an order's approval e-mail (S/MIME BRs: the value ≤ 24 h).
     ApprovalEmail,
+    /// Sets a new password for an account and ends its sessions; valid 1 hour.
     PasswordReset,
     /// Staff invitation: sets the first password.
     Invitation,
@@ -51,6 +54,8 @@ pub enum TokenPurpose {
 }
 
 impl TokenPurpose {
+    /// The stored name (`tokens.purpose`); a token is only ever used for the purpose it was minted
+    /// for.
     pub fn as_str(self) -> &'static str {
         match self {
             TokenPurpose::AccountConfirmation => "account_confirmation",
@@ -61,6 +66,8 @@ impl TokenPurpose {
         }
     }
 
+    /// How long a mailed link stays usable (design Appendix A): confirmations 24 hours, password
+    /// resets 1 hour, invitations 3 days, pickups 30 days (R-KEY-1).
     pub fn lifetime(self) -> Duration {
         match self {
             TokenPurpose::AccountConfirmation | TokenPurpose::ApprovalEmail => Duration::hours(24),
@@ -76,6 +83,8 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 /// Minimum length of a pickup password.
 pub const MIN_PICKUP_PASSWORD_CHARS: usize = 8;
 
+/// The account password rule (design Appendix A): at least [`MIN_PASSWORD_CHARS`] characters, not
+/// the account's e-mail address (case ignored), not one character repeated.
 pub fn check_password(password: &str, email: &str) -> Result<(), Refusal> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(Refusal::InvalidInput(format!(
@@ -90,6 +99,8 @@ pub fn check_password(password: &str, email: &str) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// The pickup password rule (R-ORD-3): at least [`MIN_PICKUP_PASSWORD_CHARS`] characters. It is
+/// only ever stored as a slow hash.
 pub fn check_pickup_password(password: &str) -> Result<(), Refusal> {
     if password.chars().count() < MIN_PICKUP_PASSWORD_CHARS {
         return Err(Refusal::InvalidInput(format!(

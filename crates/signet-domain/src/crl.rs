@@ -24,6 +24,9 @@ pub fn shard_of(serial: &Serial, shards: u32) -> u32 {
     (tail % u64::from(shards.max(1))) as u32
 }
 
+/// Checks the configured shard count (`init --crl-shards N`, R-CRT-6): 1 to [`MAX_SHARDS`]. A
+/// certificate's shard is fixed at issuance (it is in its CDP), so changing the count later never
+/// moves an issued certificate to a CRL its relying parties do not fetch.
 pub fn check_shards(shards: u32) -> Result<(), Refusal> {
     if shards == 0 || shards > MAX_SHARDS {
         return Err(Refusal::InvalidConfig(format!(

@@ -8,12 +8,20 @@ use thiserror::Error;
 pub enum Refusal {
     /// A field of the subscriber identity is missing or malformed.
     #[error("invalid identity field `{field}`: {reason}")]
-    InvalidIdentity { field: &'static str, reason: String },
+    InvalidIdentity {
+        /// The identity JSON field at fault, e.g. `email` or `given_name`.
+        field: &'static str,
+        /// What is wrong with its value and, where it helps, how to write it.
+        reason: String,
+    },
     /// The profile needs an identity field that was not given.
     #[error("profile `{profile}` requires `{field}` in the subject (e.g. {example})")]
     MissingIdentityField {
+        /// The profile that requires the field.
         profile: String,
+        /// The identity JSON field that is missing, e.g. `organization_identifier`.
         field: &'static str,
+        /// A well-formed value to show, e.g. `VATBE-0123456789`.
         example: &'static str,
     },
     /// The subscriber's public key is too weak or of a kind Signet does not certify.
@@ -22,8 +30,11 @@ pub enum Refusal {
     /// The requested validity is longer than the product or profile allows.
     #[error("requested validity of {requested} exceeds the maximum of {maximum} for `{what}`")]
     ValidityTooLong {
+        /// The limit that was exceeded: `profile NAME` or `product NAME`.
         what: String,
+        /// The validity as it was asked for, e.g. `40 months`.
         requested: String,
+        /// The limit as configured, e.g. `39 months` or `825 days`.
         maximum: String,
     },
     /// A validity of zero months was requested.
@@ -31,10 +42,20 @@ pub enum Refusal {
     ValidityTooShort,
     /// No profile of that name is configured.
     #[error("unknown profile `{name}`; configured profiles: {known}")]
-    UnknownProfile { name: String, known: String },
+    UnknownProfile {
+        /// The name that was asked for.
+        name: String,
+        /// The configured profile names, comma-separated.
+        known: String,
+    },
     /// No product of that name is configured.
     #[error("unknown product `{name}`; configured products: {known}")]
-    UnknownProduct { name: String, known: String },
+    UnknownProduct {
+        /// The name that was asked for.
+        name: String,
+        /// The configured product names, comma-separated.
+        known: String,
+    },
     /// The configuration breaks a rule; the message names the setting.
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),

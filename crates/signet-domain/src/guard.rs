@@ -20,7 +20,10 @@ pub const PICKUP_LOCK_AFTER: u32 = 5;
 pub struct Limit {
     /// Names the counter (with the client or address appended).
     pub name: &'static str,
+    /// Most requests allowed in one window, the one being counted included.
     pub max: u64,
+    /// Length of the fixed window; counters start again at each multiple of it since the Unix
+    /// epoch.
     pub window: Duration,
     /// What the person who hit it is told.
     pub advice: &'static str,
@@ -132,8 +135,9 @@ pub fn pickup_allowed(attempts: u32) -> bool {
 /// Delivery attempts before a mail is given up (dead-lettered, shown to administrators).
 pub const MAIL_ATTEMPTS: u32 = 8;
 
-/// When to try a mail again after `attempts` failed deliveries: 5 s, doubling (about 21
-/// minutes in all), then never (`None`: dead letter).
+/// When to try a mail again after `attempts` failed deliveries: 5 s, doubling (seven waits,
+/// 635 s or about 11 minutes in all), then never once [`MAIL_ATTEMPTS`] tries failed (`None`:
+/// dead letter).
 pub fn mail_retry_after(attempts: u32) -> Option<Duration> {
     (attempts < MAIL_ATTEMPTS).then(|| Duration::seconds(5 << attempts.saturating_sub(1).min(30)))
 }

@@ -18,7 +18,8 @@ MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM
 SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ \
 VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW XK";
 
-/// Registration schemes the S/MIME Baseline Requirements (§7.1.4.2.2 d) allow in organizationIdentifier.
+/// Registration schemes the S/MIME Baseline Requirements (§7.1.4.2.2 d) allow in
+/// organizationIdentifier.
 const ORG_ID_SCHEMES: [&str; 6] = ["NTR", "VAT", "PSD", "LEI", "GOV", "INT"];
 
 /// The identity as it arrives (CLI `--subject` file, order body). Unchecked.
@@ -26,15 +27,27 @@ const ORG_ID_SCHEMES: [&str; 6] = ["NTR", "VAT", "PSD", "LEI", "GOV", "INT"];
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IdentityInput {
+    /// Given name(s); with `surname` it forms the commonName, at most 64 characters together.
     pub given_name: String,
+    /// Family name; see `given_name`.
     pub surname: String,
+    /// The subscriber's mailbox: ASCII `local@domain`, at most 254 characters. On an order the
+    /// certificate names the approval e-mail instead (R-ORD-2).
     pub email: String,
+    /// The organization the person acts for (organizationName), at most 64 characters.
     pub organization: String,
+    /// The organization's country: ISO 3166-1 alpha-2, any case. It also picks the order's channel
+    /// (R-ORD-8) and which agents see the order.
     pub country: String,
+    /// Registration reference for organizationIdentifier, e.g. `VATBE-0123456789` (schemes NTR,
+    /// VAT, PSD, LEI, GOV, INT); required by profiles with `require_organization_identifier`,
+    /// such as the S/MIME sponsor-validated one.
     #[serde(default)]
     pub organization_identifier: Option<String>,
+    /// Optional organizationalUnitName, at most 64 characters.
     #[serde(default)]
     pub organizational_unit: Option<String>,
+    /// Optional title (the person's function), at most 64 characters.
     #[serde(default)]
     pub title: Option<String>,
 }
@@ -99,9 +112,11 @@ impl TryFrom<IdentityInput> for Identity {
 }
 
 impl Identity {
+    /// Given name(s): trimmed, NFC-normalized, free of control and invisible characters.
     pub fn given_name(&self) -> &str {
         &self.given_name
     }
+    /// Family name, checked like the given name.
     pub fn surname(&self) -> &str {
         &self.surname
     }
@@ -109,6 +124,7 @@ impl Identity {
     pub fn email(&self) -> &str {
         &self.email
     }
+    /// organizationName, at most 64 characters.
     pub fn organization(&self) -> &str {
         &self.organization
     }
@@ -116,12 +132,16 @@ impl Identity {
     pub fn country(&self) -> &str {
         &self.country
     }
+    /// organizationIdentifier as `SCHEME` + country + optional `+STATE` + `-` + reference, when
+    /// given.
     pub fn organization_identifier(&self) -> Option<&str> {
         self.organization_identifier.as_deref()
     }
+    /// organizationalUnitName, when given.
     pub fn organizational_unit(&self) -> Option<&str> {
         self.organizational_unit.as_deref()
     }
+    /// The person's title, when given.
     pub fn title(&self) -> Option<&str> {
         self.title.as_deref()
     }

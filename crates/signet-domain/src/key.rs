@@ -10,8 +10,11 @@ use crate::Refusal;
 /// An elliptic curve Signet knows by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Curve {
+    /// NIST P-256 (secp256r1): subscriber keys, OCSP responder keys.
     P256,
+    /// NIST P-384 (secp384r1): subscriber keys, CA keys (the default).
     P384,
+    /// NIST P-521 (secp521r1): recognized so that a CSR can be refused by name; never certified.
     P521,
 }
 
@@ -28,16 +31,22 @@ impl fmt::Display for Curve {
 /// What a public key is, as far as policy cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PublicKeyKind {
+    /// rsaEncryption, with the two numbers the key policy checks.
     Rsa {
+        /// Size of the modulus in bits (2048, 3072, 4096 …).
         modulus_bits: u32,
+        /// The public exponent (65537 is usual); the subscriber policy wants it odd and at
+        /// least 3.
         public_exponent: u64,
     },
+    /// id-ecPublicKey on a curve Signet knows by name (other curves are [`PublicKeyKind::Other`]).
     Ec(Curve),
     /// Any other algorithm; the text names it for the error message.
     Other(String),
 }
 
 impl PublicKeyKind {
+    /// Whether this is an RSA key: profiles give RSA and EC keys different key usages.
     pub fn is_rsa(&self) -> bool {
         matches!(self, PublicKeyKind::Rsa { .. })
     }
@@ -92,12 +101,17 @@ pub fn check_subscriber_key(key: &PublicKeyKind) -> Result<(), Refusal> {
 #[serde(rename_all = "kebab-case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SubscriberKeyType {
+    /// RSA with a 2048-bit modulus (`rsa-2048`); the default when neither pickup nor order names a
+    /// type (R-KEY-1).
     #[serde(rename = "rsa-2048")]
     Rsa2048,
+    /// RSA with a 3072-bit modulus (`rsa-3072`).
     #[serde(rename = "rsa-3072")]
     Rsa3072,
+    /// ECDSA on P-256 (`p-256`).
     #[serde(rename = "p-256")]
     P256,
+    /// ECDSA on P-384 (`p-384`).
     #[serde(rename = "p-384")]
     P384,
 }
@@ -105,10 +119,13 @@ pub enum SubscriberKeyType {
 /// Algorithms for CA and OCSP responder keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum CaKeyAlgorithm {
+    /// ECDSA P-256 (`p-256`): OCSP responders only (the default for them, faster to sign).
     #[serde(rename = "p-256")]
     EcP256,
+    /// ECDSA P-384 (`p-384`): the default for root and issuing CAs.
     #[serde(rename = "p-384")]
     EcP384,
+    /// RSA-4096 (`rsa-4096`), for any CA key.
     #[serde(rename = "rsa-4096")]
     Rsa4096,
 }
@@ -126,6 +143,7 @@ impl CaKeyAlgorithm {
         }
     }
 
+    /// The name in `signet.toml` and on the command line (`--ca-key-algorithm`).
     pub fn name(self) -> &'static str {
         match self {
             CaKeyAlgorithm::EcP256 => "p-256",
@@ -159,8 +177,11 @@ impl FromStr for CaKeyAlgorithm {
 /// The role a CA key plays in the hierarchy; it decides which algorithms are allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaKeyRole {
+    /// The self-signed root CA (R-CRT-1).
     Root,
+    /// An issuing CA that signs subscriber certificates (`class3`, `smime`).
     Issuing,
+    /// A delegated OCSP responder of an issuing CA; the only role that may use P-256.
     OcspResponder,
 }
 

@@ -3,6 +3,7 @@
 //! Pure: no I/O, no clock, no randomness of its own. Callers pass time (`now`) and entropy in and
 //! get values or a [`Refusal`] that says what is wrong and what to do.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod audit;
 pub mod certificate;

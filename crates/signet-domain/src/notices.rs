@@ -8,12 +8,16 @@ use crate::Refusal;
 /// What an alert announces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AlertKind {
+    /// Something is broken now (an outage, a fault in issuance).
     Incident,
+    /// Planned work, announced ahead.
     Maintenance,
+    /// Anything else people should know.
     Information,
 }
 
 impl AlertKind {
+    /// The stored and form name: `incident`, `maintenance` or `information`.
     pub fn as_str(self) -> &'static str {
         match self {
             AlertKind::Incident => "incident",
@@ -22,6 +26,7 @@ impl AlertKind {
         }
     }
 
+    /// Reads a stored or form name; anything else is refused with the names that are accepted.
     pub fn parse(text: &str) -> Result<AlertKind, Refusal> {
         [
             AlertKind::Incident,
@@ -75,12 +80,17 @@ pub fn check_alert(
 /// Whether a relying service accepts the certificate on a day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Acceptance {
+    /// Its acceptance date is still ahead.
     NotYet,
+    /// Accepts the certificate now.
     Accepts,
+    /// Stopped accepting it; the service stays listed with its date (R-AUX-4).
     Stopped,
 }
 
 impl Acceptance {
+    /// Where a service accepting from `from` and, if set, until `until` (exclusive) stands at
+    /// `now`.
     pub fn on(
         from: OffsetDateTime,
         until: Option<OffsetDateTime>,
@@ -95,6 +105,7 @@ impl Acceptance {
         }
     }
 
+    /// The text the `/services` page shows: `not yet`, `accepts` or `stopped`.
     pub fn as_str(self) -> &'static str {
         match self {
             Acceptance::NotYet => "not yet",

@@ -7,6 +7,8 @@ pub const OCSP_VALIDITY: Duration = Duration::days(7);
 /// Responses older than this are re-signed (the BRs want a new one within 4 days).
 pub const OCSP_REFRESH_AFTER: Duration = Duration::days(3);
 
+/// thisUpdate and nextUpdate of a response signed now (R-CRT-6): now to the second, and
+/// [`OCSP_VALIDITY`] later.
 pub fn window(now: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
     let this_update = now.replace_nanosecond(0).unwrap_or(now);
     (this_update, this_update + OCSP_VALIDITY)

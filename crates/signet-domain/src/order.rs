@@ -13,15 +13,25 @@ use crate::role::{Actor, Permission, Role};
 /// R-ORD-7: the owner may cancel an order ready for pickup for at most this long.
 pub const CANCEL_WINDOW_AFTER_APPROVAL: Duration = Duration::days(7);
 
+/// Where an order stands in its lifecycle (design §2). Stored and sent by the snake_case names of
+/// [`OrderStatus::as_str`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
+    /// Placed; waiting for the signed request form (R-ORD-5).
     AwaitingDocuments,
+    /// In the vetting queue: the signed form is in (or the evidence carried over, R-ORD-7) and an
+    /// officer decides (R-ORD-6).
     InReview,
+    /// Vetting asked the subscriber a question; an answer or an upload sends it back to review.
     NeedsInfo,
+    /// Approved (a reissue starts here, R-CRT-5); the single-use pickup link was mailed (R-KEY-1).
     ReadyForPickup,
+    /// Picked up: the certificate exists. Final.
     Issued,
+    /// Refused by vetting with a reason. Final.
     Rejected,
+    /// Cancelled by its owner or by support (R-ORD-7). Final.
     Cancelled,
 }
 
@@ -37,6 +47,7 @@ impl OrderStatus {
         OrderStatus::Cancelled,
     ];
 
+    /// The wire and stored name, e.g. `ready_for_pickup`.
     pub fn as_str(self) -> &'static str {
         match self {
             OrderStatus::AwaitingDocuments => "awaiting_documents",
@@ -49,6 +60,7 @@ impl OrderStatus {
         }
     }
 
+    /// Reads a wire or stored name; `None` for anything else.
     pub fn parse(text: &str) -> Option<OrderStatus> {
         OrderStatus::ALL.into_iter().find(|s| s.as_str() == text)
     }
@@ -66,13 +78,19 @@ impl OrderStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentKind {
+    /// A copy of the person's identity document (`id_copy`).
     IdCopy,
+    /// The signed and stamped request form (`signed_agreement`); its arrival starts vetting
+    /// (R-ORD-5).
     SignedAgreement,
+    /// The organization's registration documents (`business_registration`).
     BusinessRegistration,
+    /// Anything else vetting asked for (`other`).
     Other,
 }
 
 impl DocumentKind {
+    /// The wire and stored name, e.g. `signed_agreement`.
     pub fn as_str(self) -> &'static str {
         match self {
             DocumentKind::IdCopy => "id_copy",
@@ -82,6 +100,7 @@ impl DocumentKind {
         }
     }
 
+    /// Reads a wire or stored name; `None` for anything else.
     pub fn parse(text: &str) -> Option<DocumentKind> {
         use DocumentKind::*;
         [IdCopy, SignedAgreement, BusinessRegistration, Other]
@@ -127,18 +146,25 @@ pub fn change_refused() -> Refusal {
 /// What the rules need to know about an order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderFacts {
+    /// Its status now.
     pub status: OrderStatus,
     /// The account that placed the order (the subscriber, or the agent for agent-channel orders).
     pub placed_by: i64,
     /// The agent who attested an in-person check, if any.
     pub attested_by: Option<i64>,
+    /// The channel the order was placed in (R-ORD-8), fixed at creation.
     pub channel: Channel,
+    /// The subject's country, upper case: agents of this region are on the order's side.
     pub country: String,
+    /// Whether the approval e-mail's confirmation link was followed (R-ORD-2); approval waits for
+    /// it.
     pub approval_email_confirmed: bool,
+    /// Whether a signed request form is attached (R-ORD-5); approval waits for it.
     pub has_signed_agreement: bool,
     /// When the order became ready for pickup.
     pub ready_since: Option<OffsetDateTime>,
-    /// A reorder whose locked identity equals its predecessor's: the vetting evidence carried over.
+    /// A reorder whose locked identity equals its predecessor's: the vetting evidence carried
+    /// over.
     pub evidence_carried_over: bool,
     /// The e-mail addresses the order names (the subject's and the approver's): separation of
     /// duties keeps their holders from deciding it.
@@ -154,13 +180,19 @@ pub enum OrderEvent {
     InfoSupplied,
     /// An agent attests an in-person identity check.
     Attest,
+    /// A vetting officer approves (R-ORD-6).
     Approve,
+    /// A vetting officer rejects (R-ORD-6).
     Reject {
+        /// Why, mailed to the subscriber; must not be blank.
         reason: String,
     },
+    /// A vetting officer asks the subscriber for more (R-ORD-6).
     RequestInfo {
+        /// The question, mailed and shown in the portal; must not be blank.
         message: String,
     },
+    /// The owner or support cancels (R-ORD-7).
     Cancel,
     /// The certificate was picked up.
     PickedUp,
@@ -188,7 +220,10 @@ pub enum Effect {
 /// The outcome of an allowed event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
+    /// The status to move to; may equal the current one (an upload that does not start vetting, an
+    /// attestation).
     pub next: OrderStatus,
+    /// What the application carries out with the change, in the same unit of work.
     pub effects: Vec<Effect>,
 }
 
@@ -445,8 +480,12 @@ pub fn decide(
             match status {
                 AwaitingDocuments | InReview | NeedsInfo => to(Cancelled, vec![]),
                 ReadyForPickup => {
-                    let since = order.ready_since.unwrap_or(now);
-                    if support || now - since <= CANCEL_WINDOW_AFTER_APPROVAL {
+                    // Without a record of when it became ready, the owner's window is over:
+                    // the safe side is support's.
+                    let within = order
+                        .ready_since
+                        .is_some_and(|since| now - since <= CANCEL_WINDOW_AFTER_APPROVAL);
+                    if support || within {
                         to(Cancelled, vec![])
                     } else {
                         Err(conflict(
@@ -751,6 +790,14 @@ mod tests {
         let mut o = order(OrderStatus::InReview);
         o.has_signed_agreement = false;
         assert!(decide(&o, &OrderEvent::Approve, &vetting, NOW).is_err());
+    }
+
+    #[test]
+    fn a_ready_order_without_its_ready_time_is_not_cancelled_by_the_owner() {
+        let mut o = order(OrderStatus::ReadyForPickup);
+        o.ready_since = None;
+        assert!(decide(&o, &OrderEvent::Cancel, &actor(1, Role::Subscriber), NOW).is_err());
+        assert!(decide(&o, &OrderEvent::Cancel, &actor(4, Role::Support), NOW).is_ok());
     }
 
     #[test]

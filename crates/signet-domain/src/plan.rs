@@ -9,38 +9,58 @@ use crate::validity::{Period, ValidityLimit};
 /// One attribute of the subject distinguished name, in the order Signet writes them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SubjectAttribute {
+    /// countryName (2.5.4.6): ISO 3166-1 alpha-2, upper case; encoded as a PrintableString.
     Country(String),
+    /// organizationName (2.5.4.10): the organization the person acts for.
     Organization(String),
+    /// organizationIdentifier (2.5.4.97), e.g. `VATBE-0123456789` (S/MIME BRs §7.1.4.2.2 d).
     OrganizationIdentifier(String),
+    /// organizationalUnitName (2.5.4.11).
     OrganizationalUnit(String),
+    /// title (2.5.4.12): the person's function in the organization.
     Title(String),
+    /// givenName (2.5.4.42).
     GivenName(String),
+    /// surname (2.5.4.4).
     Surname(String),
+    /// commonName (2.5.4.3): "Given Surname", at most 64 characters.
     CommonName(String),
 }
 
 /// The certificate's content, short of the encoding, the serial and the issuer's URLs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificatePlan {
+    /// Name of the profile the plan follows.
     pub profile: String,
+    /// Name of the issuing CA that must sign it (the profile's issuer).
     pub issuer: String,
+    /// The subject DN, one attribute per RDN, in the order written: C, O, organizationIdentifier,
+    /// OU, title, givenName, SN, CN (optional ones only when given).
     pub subject: Vec<SubjectAttribute>,
     /// The rfc822Name for the subjectAltName.
     pub email: String,
+    /// notBefore and notAfter, as requested and checked (R-CRT-2).
     pub period: Period,
     /// The latest notAfter any applicable limit (profile, product) allows for this start.
     pub latest_not_after: time::OffsetDateTime,
+    /// The subscriber's public key, as far as policy cares; it passed the key policy.
     pub key: PublicKeyKind,
+    /// keyUsage bits: the profile's for RSA or for EC keys, whichever the key is.
     pub key_usage: Vec<KeyUsage>,
+    /// extKeyUsage purposes, from the profile.
     pub extended_key_usages: Vec<ExtendedKeyUsage>,
+    /// certificatePolicies OIDs, dotted, from the profile.
     pub policies: Vec<String>,
 }
 
 /// The request as the CA operator or the order workflow makes it.
 #[derive(Debug, Clone)]
 pub struct PlanRequest<'a> {
+    /// The checked identity the certificate is for; its e-mail is the one it names.
     pub identity: &'a Identity,
+    /// The subscriber's public key (generated at pickup or from a CSR).
     pub key: &'a PublicKeyKind,
+    /// The validity asked for (calendar months from now, or until a reissue's fixed end).
     pub period: Period,
     /// The product's limit, when the request comes through a product, and its name.
     pub product_limit: Option<(ValidityLimit, &'a str)>,

@@ -23,6 +23,7 @@ pub enum ExtendedKeyUsage {
 }
 
 impl ExtendedKeyUsage {
+    /// The purpose's object identifier, dotted, as the extKeyUsage extension carries it.
     pub fn oid(self) -> &'static str {
         match self {
             ExtendedKeyUsage::ClientAuth => "1.3.6.1.5.5.7.3.2",
@@ -37,9 +38,13 @@ impl ExtendedKeyUsage {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyUsage {
+    /// digitalSignature: signatures and TLS client authentication. Every S/MIME profile needs it.
     DigitalSignature,
+    /// nonRepudiation (contentCommitment): document signatures a signer stands behind.
     NonRepudiation,
+    /// keyEncipherment: RSA keys that decrypt S/MIME mail. Refused for EC keys.
     KeyEncipherment,
+    /// keyAgreement: EC keys that decrypt S/MIME mail (ECDH). Refused for RSA keys.
     KeyAgreement,
 }
 
@@ -49,17 +54,25 @@ const SMIME_POLICY_ARC: &str = "2.23.140.1.5.";
 /// The S/MIME certificate type a reserved policy OID names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SmimeType {
+    /// Mailbox-validated (`2.23.140.1.5.1.*`): only the e-mail address is vetted.
     MailboxValidated,
+    /// Organization-validated (`2.23.140.1.5.2.*`): an organization's mailbox, no person named.
     OrganizationValidated,
+    /// Sponsor-validated (`2.23.140.1.5.3.*`): a person vetted together with the organization that
+    /// sponsors them; what Signet's S/MIME product issues.
     SponsorValidated,
+    /// Individual-validated (`2.23.140.1.5.4.*`): a person vetted on their own, no organization.
     IndividualValidated,
 }
 
 /// The S/MIME generation a reserved policy OID names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SmimeGeneration {
+    /// `.1`: refused, legacy issuance ended on 15 July 2025.
     Legacy,
+    /// `.2`: emailProtection plus other purposes (clientAuth, document signing).
     Multipurpose,
+    /// `.3`: emailProtection only.
     Strict,
 }
 
@@ -69,12 +82,19 @@ pub enum SmimeGeneration {
 pub struct ProfileSpec {
     /// Name of the issuing CA that signs certificates of this profile.
     pub issuer: String,
+    /// Longest validity, e.g. `"39 months"` or `"825 days"`; at most 39 months (R-CRT-2), and 825
+    /// days for S/MIME profiles.
     pub max_validity: ValidityLimit,
+    /// extKeyUsage purposes; at least one, none twice.
     pub extended_key_usages: Vec<ExtendedKeyUsage>,
+    /// keyUsage bits for RSA subscriber keys; at least one, never keyAgreement.
     pub key_usage_rsa: Vec<KeyUsage>,
+    /// keyUsage bits for EC subscriber keys; at least one, never keyEncipherment.
     pub key_usage_ec: Vec<KeyUsage>,
     /// Certificate policy OIDs, dotted.
     pub policies: Vec<String>,
+    /// Refuse orders whose identity has no `organization_identifier`; required for organization-
+    /// and sponsor-validated S/MIME profiles.
     #[serde(default)]
     pub require_organization_identifier: bool,
 }
@@ -89,6 +109,9 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// Checks a profile as configured (R-CRT-3): validity within 39 months, usages present and
+    /// unique and meaningful for the key type, policies dotted OIDs and unique, and a profile that
+    /// names a reserved S/MIME policy against the S/MIME Baseline Requirements.
     pub fn new(name: &str, spec: ProfileSpec) -> Result<Profile, Refusal> {
         let bad = |why: String| Refusal::InvalidConfig(format!("profile `{name}`: {why}"));
         if !spec
@@ -140,15 +163,19 @@ impl Profile {
         })
     }
 
+    /// The key under `[profiles]`, e.g. `class3-auth`.
     pub fn name(&self) -> &str {
         &self.name
     }
+    /// Name of the issuing CA that signs its certificates.
     pub fn issuer(&self) -> &str {
         &self.spec.issuer
     }
+    /// The longest validity it allows (R-CRT-2).
     pub fn max_validity(&self) -> ValidityLimit {
         self.spec.max_validity
     }
+    /// The extKeyUsage purposes its certificates carry.
     pub fn extended_key_usages(&self) -> &[ExtendedKeyUsage] {
         &self.spec.extended_key_usages
     }
@@ -160,9 +187,11 @@ impl Profile {
             &self.spec.key_usage_ec
         }
     }
+    /// The certificatePolicies OIDs its certificates carry, dotted.
     pub fn policies(&self) -> &[String] {
         &self.spec.policies
     }
+    /// Whether orders under it must give an `organization_identifier`.
     pub fn requires_organization_identifier(&self) -> bool {
         self.spec.require_organization_identifier
     }
@@ -170,6 +199,7 @@ impl Profile {
     pub fn smime(&self) -> Option<(SmimeType, SmimeGeneration)> {
         self.smime
     }
+    /// The settings as configured (and checked).
     pub fn spec(&self) -> &ProfileSpec {
         &self.spec
     }
@@ -334,8 +364,11 @@ pub mod templates {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProductSpec {
+    /// The profile its certificates are issued under, by name.
     pub profile: String,
+    /// The longest validity sold, e.g. `"39 months"`; it must fit within the profile's.
     pub max_validity: ValidityLimit,
+    /// The name people read (request form, PKCS#12 friendly name); the product's key when absent.
     #[serde(default)]
     pub display_name: Option<String>,
 }

@@ -17,7 +17,11 @@ pub const SMIME_MAX_DAYS: u32 = 825;
 /// An upper bound on validity, as configured: `"39 months"` or `"825 days"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValidityLimit {
+    /// Calendar months (`"39 months"`): the latest notAfter is one second before the same day
+    /// and time that many months on (the day clamped to the end of a shorter month).
     Months(u32),
+    /// Days of 24 hours (`"825 days"`): the latest notAfter is one second before that many days
+    /// on.
     Days(u32),
 }
 
@@ -36,9 +40,10 @@ impl ValidityLimit {
             (ValidityLimit::Months(a), ValidityLimit::Months(b)) => a <= b,
             (ValidityLimit::Days(a), ValidityLimit::Days(b)) => a <= b,
             // The shortest run of `b` months is 28*b + small; be conservative: 28 days a month.
-            (ValidityLimit::Days(a), ValidityLimit::Months(b)) => a <= b * 28,
+            // (In u64: an absurd configured value must not wrap into a small one.)
+            (ValidityLimit::Days(a), ValidityLimit::Months(b)) => u64::from(a) <= u64::from(b) * 28,
             // The longest run of `a` months is 31*a days.
-            (ValidityLimit::Months(a), ValidityLimit::Days(b)) => a * 31 <= b,
+            (ValidityLimit::Months(a), ValidityLimit::Days(b)) => u64::from(a) * 31 <= u64::from(b),
         }
     }
 }
@@ -86,7 +91,9 @@ impl<'de> Deserialize<'de> for ValidityLimit {
 /// A certificate's validity period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Period {
+    /// The first second covered: issuance time, whole seconds.
     pub not_before: OffsetDateTime,
+    /// The last second covered (inclusive), as the certificate's notAfter states it.
     pub not_after: OffsetDateTime,
 }
 
@@ -140,16 +147,18 @@ impl Period {
         Ok(())
     }
 
-    /// Length in whole and partial days, counted inclusively.
+    /// Length in seconds, counted inclusively: `notAfter − notBefore + 1`.
     pub fn inclusive_seconds(&self) -> i64 {
         (self.not_after - self.not_before).whole_seconds() + 1
     }
 }
 
-/// Adds calendar months, clamping the day to the end of a shorter month (31 Jan + 1 month = 28/29 Feb).
 /// The longest validity anyone may ask for, in months (no profile allows anything near it).
 pub const MAX_MONTHS: u32 = 1200;
 
+/// Adds calendar months, clamping the day to the end of a shorter month (31 Jan + 1 month =
+/// 28/29 Feb). The time of day and offset stay; a result beyond the year 9999 leaves `t`
+/// unchanged.
 pub fn add_months(t: OffsetDateTime, months: u32) -> OffsetDateTime {
     let total = i64::from(t.year()) * 12 + i64::from(u8::from(t.month())) - 1 + i64::from(months);
     let Ok(year) = i32::try_from(total.div_euclid(12)) else {
@@ -167,6 +176,13 @@ pub fn add_months(t: OffsetDateTime, months: u32) -> OffsetDateTime {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn absurd_limits_do_not_wrap() {
+        assert!(!ValidityLimit::Months(u32::MAX).fits_within(ValidityLimit::Days(825)));
+        assert!(ValidityLimit::Days(1).fits_within(ValidityLimit::Months(u32::MAX)));
+    }
+
     use super::*;
     use time::macros::datetime;
 

@@ -29,9 +29,12 @@ use crate::public_key::verify;
 /// One revoked certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CrlEntry {
+    /// The revoked certificate's serial number.
     pub serial: Serial,
+    /// revocationDate: when the revocation was recorded, to the second.
     pub revoked_at: OffsetDateTime,
-    /// RFC 5280 CRLReason code; `None` (or 0, unspecified) writes no reasonCode, as the BRs require.
+    /// RFC 5280 CRLReason code; `None` (or 0, unspecified) writes no reasonCode, as the BRs
+    /// require.
     pub reason_code: Option<u8>,
 }
 
@@ -81,6 +84,8 @@ pub struct RevokedList {
 }
 
 impl RevokedList {
+    /// Encodes entries held in memory, in the order given. Only tests use it: the application
+    /// streams entries in with [`RevokedList::push`] and [`RevokedList::extend_encoded`].
     pub fn from_entries<'a>(
         entries: impl IntoIterator<Item = &'a CrlEntry>,
     ) -> Result<Self, PkiError> {
@@ -141,10 +146,12 @@ impl RevokedList {
         Ok(())
     }
 
+    /// How many entries the list holds, encoded here or appended already encoded.
     pub fn len(&self) -> u64 {
         self.count
     }
 
+    /// Whether the list holds no entry: the CRL then has no revokedCertificates field at all.
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }

@@ -12,7 +12,9 @@ use crate::public_key::{key_kind, verify};
 /// A subscriber public key that passed the key policy.
 #[derive(Debug, Clone)]
 pub struct SubscriberKey {
+    /// The SubjectPublicKeyInfo exactly as received; it goes into the certificate unchanged.
     pub spki: SubjectPublicKeyInfoOwned,
+    /// What the key is (algorithm, size or curve); it passed [`check_subscriber_key`].
     pub kind: PublicKeyKind,
 }
 

@@ -49,6 +49,8 @@ pub fn key_identifier(spki: &SubjectPublicKeyInfoOwned) -> Result<OctetString, P
     Ok(OctetString::new(&hash.as_ref()[..20])?)
 }
 
+/// subjectKeyIdentifier (non-critical) from [`key_identifier`]; every certificate Signet builds
+/// carries one.
 pub fn subject_key_identifier(spki: &SubjectPublicKeyInfoOwned) -> Result<Extension, PkiError> {
     extension(ID_CE_SUBJECT_KEY_IDENTIFIER, false, &key_identifier(spki)?)
 }
@@ -62,6 +64,8 @@ pub fn authority_key_identifier(issuer: &SubjectPublicKeyInfoOwned) -> Result<Ex
     extension(ID_CE_AUTHORITY_KEY_IDENTIFIER, false, &aki)
 }
 
+/// basicConstraints, critical: `ca` with an optional pathLenConstraint. The root has no limit,
+/// an issuing CA 0, an OCSP responder `ca` false; subscriber certificates carry none.
 pub fn basic_constraints(ca: bool, path_len: Option<u8>) -> Result<Extension, PkiError> {
     extension(
         ID_CE_BASIC_CONSTRAINTS,
@@ -73,6 +77,7 @@ pub fn basic_constraints(ca: bool, path_len: Option<u8>) -> Result<Extension, Pk
     )
 }
 
+/// keyUsage, critical, with the given bits set.
 pub fn key_usage(flags: impl IntoIterator<Item = KeyUsages>) -> Result<Extension, PkiError> {
     let mut set = der::flagset::FlagSet::<KeyUsages>::default();
     for f in flags {
@@ -81,6 +86,7 @@ pub fn key_usage(flags: impl IntoIterator<Item = KeyUsages>) -> Result<Extension
     extension(ID_CE_KEY_USAGE, true, &KeyUsage(set))
 }
 
+/// The x509-cert flag for a key usage the domain's profile names.
 pub fn domain_key_usage(usage: DomainKeyUsage) -> KeyUsages {
     match usage {
         DomainKeyUsage::DigitalSignature => KeyUsages::DigitalSignature,
@@ -90,15 +96,18 @@ pub fn domain_key_usage(usage: DomainKeyUsage) -> KeyUsages {
     }
 }
 
+/// extKeyUsage, non-critical, with the purposes in the order given.
 pub fn extended_key_usage(oids: Vec<ObjectIdentifier>) -> Result<Extension, PkiError> {
     extension(ID_CE_EXT_KEY_USAGE, false, &ExtendedKeyUsage(oids))
 }
 
+/// Parses a dotted OID from configuration; a bad one is a [`PkiError::Build`] naming it.
 pub fn parse_oid(dotted: &str) -> Result<ObjectIdentifier, PkiError> {
     ObjectIdentifier::new(dotted)
         .map_err(|e| PkiError::Build(format!("object identifier `{dotted}`: {e}")))
 }
 
+/// certificatePolicies, non-critical: one PolicyInformation per OID, without qualifiers.
 pub fn certificate_policies(oids: &[String]) -> Result<Extension, PkiError> {
     let policies = oids
         .iter()
@@ -120,6 +129,7 @@ fn uri(url: &str) -> Result<GeneralName, PkiError> {
     Ok(GeneralName::UniformResourceIdentifier(Ia5String::new(url)?))
 }
 
+/// cRLDistributionPoints, non-critical: one fullName URI, the certificate's CRL shard (R-CRT-6).
 pub fn crl_distribution_point(url: &str) -> Result<Extension, PkiError> {
     let dp = DistributionPoint {
         distribution_point: Some(DistributionPointName::FullName(vec![uri(url)?])),
@@ -133,6 +143,8 @@ pub fn crl_distribution_point(url: &str) -> Result<Extension, PkiError> {
     )
 }
 
+/// authorityInfoAccess, non-critical: the OCSP responder (when given) and caIssuers, the issuer
+/// certificate's URL (R-CRT-6).
 pub fn authority_info_access(ca_issuers: &str, ocsp: Option<&str>) -> Result<Extension, PkiError> {
     let mut access = Vec::new();
     if let Some(ocsp) = ocsp {
@@ -152,6 +164,8 @@ pub fn authority_info_access(ca_issuers: &str, ocsp: Option<&str>) -> Result<Ext
     )
 }
 
+/// subjectAltName, non-critical (the subject is not empty), with one rfc822Name: the approval
+/// e-mail (R-ORD-2).
 pub fn subject_alt_email(email: &str) -> Result<Extension, PkiError> {
     extension(
         ID_CE_SUBJECT_ALT_NAME,
@@ -160,6 +174,8 @@ pub fn subject_alt_email(email: &str) -> Result<Extension, PkiError> {
     )
 }
 
+/// id-pkix-ocsp-nocheck, non-critical: relying parties do not check an OCSP responder
+/// certificate's own revocation (R-CRT-1).
 pub fn ocsp_nocheck() -> Result<Extension, PkiError> {
     extension(ID_PKIX_OCSP_NOCHECK, false, &Null)
 }

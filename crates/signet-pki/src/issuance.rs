@@ -41,6 +41,7 @@ impl IssuerUrls {
         self.shard_url(signet_domain::crl::shard_of(serial, self.crl_shards))
     }
 
+    /// The URL of CRL shard `shard` (0-based): `{crl_base}/{shard}.crl`.
     pub fn shard_url(&self, shard: u32) -> String {
         format!("{}/{shard}.crl", self.crl_base)
     }
@@ -49,9 +50,13 @@ impl IssuerUrls {
 /// A CA certificate with its signing key and URLs.
 #[derive(Debug)]
 pub struct Issuer {
+    /// The CA's name in configuration and the store: `root`, `class3`, `smime` …
     pub name: String,
+    /// The CA certificate, decoded.
     pub certificate: Certificate,
+    /// The CA certificate as published in the repository and sent in chains.
     pub certificate_der: Vec<u8>,
+    /// What certificates signed by this CA point to.
     pub urls: IssuerUrls,
     signer: CaSigner,
 }
@@ -79,10 +84,12 @@ impl Issuer {
         })
     }
 
+    /// The CA's subject name: the issuer name of everything it signs.
     pub fn subject(&self) -> &Name {
         self.certificate.tbs_certificate().subject()
     }
 
+    /// The CA's signing key.
     pub fn signer(&self) -> &CaSigner {
         &self.signer
     }

@@ -53,15 +53,20 @@ pub struct CaSigner {
 }
 
 impl CaSigner {
+    /// Wraps a backend, decoding its public key once; fails if the backend's SubjectPublicKeyInfo
+    /// does not decode.
     pub fn new(backend: Arc<dyn KeyBackend>) -> Result<CaSigner, PkiError> {
         let spki = SubjectPublicKeyInfoOwned::from_der(backend.public_key_der())?;
         Ok(CaSigner { backend, spki })
     }
 
+    /// The key's algorithm, which fixes the signature algorithm ([`signature_algorithm`]).
     pub fn algorithm(&self) -> CaKeyAlgorithm {
         self.backend.algorithm()
     }
 
+    /// The public key: compared with the certificate's in [`crate::issuance::Issuer::new`], hashed
+    /// into key identifiers.
     pub fn spki(&self) -> &SubjectPublicKeyInfoOwned {
         &self.spki
     }

@@ -3,6 +3,7 @@
 //!
 //! Synchronous and free of async runtimes, databases and HTTP.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod crl;
 pub mod csr;

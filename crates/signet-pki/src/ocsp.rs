@@ -26,7 +26,9 @@ pub const MAX_REQUEST_BYTES: usize = 4096;
 /// Hash algorithms a CertID may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CertIdHash {
+    /// SHA-1: what RFC 5019 §2.1.1 tells clients to use, and what most still send.
     Sha1,
+    /// SHA-256, which some newer clients send.
     Sha256,
 }
 
@@ -50,12 +52,15 @@ impl CertIdHash {
 /// An issuing CA as OCSP requests name it: hashes of its subject name and public key.
 #[derive(Debug, Clone)]
 pub struct OcspIssuer {
+    /// The issuing CA's name (`class3`, `smime` …): which CA's records answer the request.
     pub name: String,
     /// SHA-1 and SHA-256 of the subject name and the key, computed once.
     hashes: [(CertIdHash, Vec<u8>, Vec<u8>); 2],
 }
 
 impl OcspIssuer {
+    /// Hashes an issuing CA certificate's subject name and public key with both algorithms, so
+    /// that a request's CertID can be matched without hashing per request.
     pub fn new(name: &str, certificate_der: &[u8]) -> Result<OcspIssuer, PkiError> {
         use der::Encode as _;
         let cert = Certificate::from_der(certificate_der)?;
@@ -107,8 +112,11 @@ fn der07_err(e: der07::Error) -> PkiError {
 /// What a parsed request asks about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusQuery {
+    /// The hash algorithm the request's CertID uses; the response's CertID uses the same.
     pub hash: CertIdHash,
+    /// Hash of the issuer's DER-encoded subject name.
     pub issuer_name_hash: Vec<u8>,
+    /// Hash of the issuer's subjectPublicKey bits.
     pub issuer_key_hash: Vec<u8>,
     /// DER INTEGER content octets of the serial.
     pub serial: Vec<u8>,
@@ -149,9 +157,13 @@ pub fn parse_request(der: &[u8]) -> Result<StatusQuery, OcspRefusal> {
 /// The status a response asserts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
+    /// Issued by this CA, not revoked.
     Good,
+    /// Revoked; RFC 5280 reason codes as in the CRL.
     Revoked {
+        /// revocationTime: when the revocation was recorded.
         at: OffsetDateTime,
+        /// CRLReason code; `None` or 0 (unspecified) writes no revocationReason.
         reason_code: Option<u8>,
     },
     /// A serial this CA never issued: never "good" (S/MIME BRs §4.9.10).
@@ -159,8 +171,12 @@ pub enum Status {
 }
 
 fn gtime(t: OffsetDateTime) -> Result<OcspGeneralizedTime, PkiError> {
+    // Certificates, CRLs and OCSP state UTC; a time in another offset is converted first.
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let year = u16::try_from(t.year())
+        .map_err(|_| PkiError::Build(format!("the year {} cannot be encoded", t.year())))?;
     let dt = der07::DateTime::new(
-        t.year() as u16,
+        year,
         t.month().into(),
         t.day(),
         t.hour(),
@@ -199,6 +215,8 @@ impl OcspResponder {
         self.key.sign(b"signet readiness probe").map(|_| ())
     }
 
+    /// Prepares the delegated responder certificate (R-CRT-1) and its key: the responder id is the
+    /// SHA-1 of the certificate's key, the signature algorithm follows the key's.
     pub fn new(certificate_der: &[u8], key: Arc<dyn KeyBackend>) -> Result<Self, PkiError> {
         use der::Encode as _;
         let certificate = x509_cert02::Certificate::from_der(certificate_der).map_err(der07_err)?;

@@ -60,6 +60,9 @@ impl std::fmt::Debug for Pkcs11Token {
 }
 
 impl Pkcs11Token {
+    /// Loads the PKCS#11 module (once per process) and finds the initialized token labelled
+    /// `token_label`. The PIN is kept to log in to each session; it is checked at the first use,
+    /// not here.
     pub fn open(module: &Path, token_label: &str, pin: &str) -> Result<Pkcs11Token, PkiError> {
         let ctx = context(module)?;
         for slot in ctx.get_slots_with_initialized_token()? {

@@ -35,8 +35,11 @@ use crate::name::subject_name;
 /// What the check needs to know about the issuer.
 #[derive(Debug)]
 pub struct IssuerFacts<'a> {
+    /// The issuer's subject name: the TBS's issuer must equal it.
     pub name: &'a Name,
+    /// The issuer's public key: the authorityKeyIdentifier must be derived from it.
     pub spki: &'a SubjectPublicKeyInfoOwned,
+    /// The issuer key's algorithm: the TBS's signature algorithm must be the one it implies.
     pub algorithm: CaKeyAlgorithm,
 }
 

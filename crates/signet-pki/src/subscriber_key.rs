@@ -15,9 +15,12 @@ use zeroize::Zeroizing;
 use crate::PkiError;
 use crate::csr::SubscriberKey;
 
-/// A freshly generated key pair: the PKCS#8 private key (wiped on drop) and the checked public key.
+/// A freshly generated key pair: the PKCS#8 private key (wiped on drop) and the checked public
+/// key.
 pub struct GeneratedKey {
+    /// The private key as PKCS#8 DER; goes into the PKCS#12 and nowhere else (R-KEY-1).
     pub pkcs8: Zeroizing<Vec<u8>>,
+    /// The public key, checked against the subscriber key policy like a CSR's.
     pub public: SubscriberKey,
 }
 
@@ -33,6 +36,8 @@ fn failed(what: &str) -> impl Fn(aws_lc_rs::error::Unspecified) -> PkiError + '_
     move |_| PkiError::SubscriberKey(what.to_owned())
 }
 
+/// Generates a key pair of the type the pickup or order asks for (R-KEY-1), with the system's
+/// CSPRNG through aws-lc-rs.
 pub fn generate(key_type: SubscriberKeyType) -> Result<GeneratedKey, PkiError> {
     let (pkcs8, spki) = match key_type {
         SubscriberKeyType::Rsa2048 | SubscriberKeyType::Rsa3072 => {

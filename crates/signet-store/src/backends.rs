@@ -895,11 +895,13 @@ macro_rules! sql_store {
                 prefix: &str,
                 limit: u32,
             ) -> Result<Vec<AuditEntry>, StoreError> {
+                // Taken as written: no LIKE patterns (action names hold underscores), and the
+                // same case rule on both backends.
                 let rows = sqlx::query(concat!(
                     "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit_log ",
-                    "WHERE action LIKE $1 ORDER BY seq DESC LIMIT $2"
+                    "WHERE substr(action, 1, length($1)) = $1 ORDER BY seq DESC LIMIT $2"
                 ))
-                .bind(format!("{}%", prefix.replace(['%', '_'], "")))
+                .bind(prefix)
                 .bind(i64::from(limit))
                 .fetch_all(&self.pool)
                 .await?;
@@ -1336,13 +1338,15 @@ macro_rules! sql_store {
                 let q = match id {
                     Some(id) => sqlx::query(
                         "UPDATE mail_outbox SET state = 'queued', next_attempt_at = $1, claimed_until = NULL \
-                         WHERE state IN ('queued', 'dead') AND id = $2",
+                         WHERE state IN ('queued', 'dead') AND id = $2 \
+                         AND (claimed_until IS NULL OR claimed_until <= $1)",
                     )
                     .bind(now.unix_timestamp())
                     .bind(id),
                     None => sqlx::query(
                         "UPDATE mail_outbox SET state = 'queued', next_attempt_at = $1, claimed_until = NULL \
-                         WHERE state IN ('queued', 'dead')",
+                         WHERE state IN ('queued', 'dead') \
+                         AND (claimed_until IS NULL OR claimed_until <= $1)",
                     )
                     .bind(now.unix_timestamp()),
                 };
@@ -1354,7 +1358,13 @@ macro_rules! sql_store {
                     .bind(i64::from(limit))
                     .fetch_all(&self.pool)
                     .await?;
-                rows.iter().map(Self::mail_row).collect()
+                rows.iter()
+                    .map(|r| {
+                        let mut m = Self::mail_row(r)?;
+                        m.mail.attachment = None;
+                        Ok(m)
+                    })
+                    .collect()
             }
 
             async fn mail_state_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
@@ -1560,7 +1570,7 @@ macro_rules! sql_store {
                     .maybe(
                         sqlx::query(
                             "INSERT INTO accounts (email, name, role, region, password_hash, email_confirmed, created_at) \
-                             SELECT $1, $2, $3, $4, $5, $6, $7 \
+                             SELECT lower($1), $2, $3, $4, $5, $6, $7 \
                              WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE lower(email) = lower($1)) \
                              ON CONFLICT (email) DO NOTHING RETURNING id",
                         )
@@ -1912,14 +1922,15 @@ macro_rules! sql_store {
                 let n = self
                     .exec(
                         sqlx::query(
-                            "UPDATE orders SET attested_by = $1, updated_at = $2 WHERE order_number = $3",
+                            "UPDATE orders SET attested_by = $1, updated_at = $2 \
+                             WHERE order_number = $3 AND attested_by IS NULL",
                         )
                         .bind(agent)
                         .bind(at.unix_timestamp())
                         .bind(order_number),
                     )
                     .await?;
-                conflict(n, "no such order")
+                conflict(n, "the order is attested already (or does not exist)")
             }
 
             async fn hold_for_pickup(&mut self, order_number: &str) -> Result<u32, StoreError> {

@@ -2,6 +2,10 @@
 
 use thiserror::Error;
 
+/// Why the store could not read or write. Some variants are answers the caller acts on
+/// ([`StoreError::Conflict`]: someone else moved first; [`StoreError::SerialTaken`]: draw another
+/// serial); the rest are failures. A database failure inside a unit of work poisons it: it can
+/// then only be undone ([`StoreError::Aborted`]).
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -20,7 +24,8 @@ pub enum StoreError {
     /// A statement of the unit of work failed earlier: it can only be undone.
     #[error("the transaction was aborted by an earlier error; nothing was changed")]
     Aborted,
-    /// A unit of work was committed without an audit record (a bug: every state change is recorded).
+    /// A unit of work was committed without an audit record (a bug: every state change is
+    /// recorded).
     #[error("refusing to commit a state change without an audit record")]
     Unaudited,
     /// The database takes no writes now (read-only, a standby).
@@ -38,8 +43,24 @@ pub enum StoreError {
     /// A stored value cannot be read back.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// Any other database failure, from the driver; the unit of work it happened in is poisoned.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// Applying the migrations at open failed; the store is not usable.
     #[error("database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// A write broke a constraint of the schema (a value the domain does not name, a row that
+    /// points nowhere): a bug to report, not an outage to wait out.
+    pub fn is_constraint_violation(&self) -> bool {
+        let StoreError::Database(sqlx::Error::Database(e)) = self else {
+            return false;
+        };
+        // PostgreSQL's class 23 (integrity constraint violation); SQLite's SQLITE_CONSTRAINT
+        // (19) and its extended codes, among them the triggers that stand in for constraints.
+        let code = e.code().unwrap_or_default();
+        code.starts_with("23") || code.parse::<i32>().is_ok_and(|c| c & 0xff == 19)
+    }
 }

@@ -4,6 +4,7 @@
 //! embedded default) and PostgreSQL (several nodes) implement both with the same SQL, each with
 //! its own migrations.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod backends;
 mod error;
@@ -23,6 +24,8 @@ pub use model::*;
 /// What Signet is about to sign, recorded before the signature exists.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssuanceIntent {
+    /// The serial drawn for it (R-CRT-4): unique across every certificate Signet signs, CA
+    /// certificates included.
     pub serial: Serial,
     /// Name of the issuing CA.
     pub issuer: String,
@@ -30,10 +33,13 @@ pub struct IssuanceIntent {
     pub profile: String,
     /// The subject DN as text, for people reading the store.
     pub subject: String,
+    /// notBefore, as in the TBS.
     pub not_before: OffsetDateTime,
+    /// notAfter (inclusive), as in the TBS.
     pub not_after: OffsetDateTime,
     /// The to-be-signed certificate: with the issuer key, it is all a signed certificate adds.
     pub tbs_der: Vec<u8>,
+    /// When the intent was recorded, before anything was signed.
     pub created_at: OffsetDateTime,
     /// The CRL shard named in the certificate's CDP.
     pub crl_shard: u32,
@@ -46,6 +52,7 @@ pub struct IssuanceIntent {
 pub enum IssuanceState {
     /// Recorded, not (known to be) signed.
     Intent,
+    /// Signed and recorded with its DER; the certificate exists.
     Issued,
     /// Nothing was delivered under this serial. When it may have been signed (its process
     /// died, or recording the result failed) it is also listed as revoked.
@@ -55,10 +62,16 @@ pub enum IssuanceState {
 /// A certificate row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateRecord {
+    /// What was recorded before signing.
     pub intent: IssuanceIntent,
+    /// Where it stands in the issuance cycle.
     pub state: IssuanceState,
+    /// The signed certificate; present once issued, never for an intent or an abandoned serial.
     pub der: Option<Vec<u8>>,
+    /// Why an intent was abandoned (reconciliation, a failed pickup), for operators.
     pub note: Option<String>,
+    /// When it was revoked (or, for an abandoned serial that may have been signed, listed as
+    /// revoked).
     pub revoked_at: Option<OffsetDateTime>,
     /// RFC 5280 reason, snake_case.
     pub revocation_reason: Option<String>,
@@ -67,8 +80,11 @@ pub struct CertificateRecord {
 /// Row counts, for operators and for tests that assert nothing changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Counts {
+    /// Certificates recorded as intents and not (yet) completed or abandoned.
     pub intents: u64,
+    /// Certificates signed and recorded.
     pub issued: u64,
+    /// Intents closed without a delivered certificate.
     pub abandoned: u64,
 }
 
@@ -81,15 +97,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// [`Tx::commit`]; dropping it undoes everything.
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError>;
 
+    /// The certificate row for a serial, in any state.
     async fn certificate(&self, serial: &Serial) -> Result<Option<CertificateRecord>, StoreError>;
     /// Intents never completed nor abandoned: issuance in progress, or interrupted.
     async fn unfinished_intents(&self) -> Result<Vec<IssuanceIntent>, StoreError>;
+    /// How many certificates are in each issuance state.
     async fn counts(&self) -> Result<Counts, StoreError>;
     /// Issued subscriber certificates that no order names and that no operator issued: none
     /// should exist; reconciliation reports and revokes any it finds.
     async fn unlinked_certificates(&self) -> Result<Vec<CertificateRecord>, StoreError>;
 
     // Accounts and sessions.
+    /// The account with this id.
     async fn account(&self, id: i64) -> Result<Option<Account>, StoreError>;
     /// The account for an address, its case ignored (an exact match first, should an old
     /// database still hold addresses that differ only in case).
@@ -114,6 +133,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<Option<TokenRecord>, StoreError>;
 
     // Orders.
+    /// The order with this number (normalized, `XXXXX-XXXXX`).
     async fn order(&self, order_number: &str) -> Result<Option<OrderRecord>, StoreError>;
     /// Orders placed by an account, newest first.
     async fn orders_placed_by(&self, account: i64) -> Result<Vec<OrderRecord>, StoreError>;
@@ -126,16 +146,22 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         &self,
         now: OffsetDateTime,
     ) -> Result<Vec<OrderRecord>, StoreError>;
+    /// The documents attached to an order, in upload order (copied ones included).
     async fn documents(&self, order_number: &str) -> Result<Vec<DocumentRecord>, StoreError>;
+    /// A document's content, by the lower-case hex SHA-256 it was stored under (R-ORD-5).
     async fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// An order's history, oldest first.
     async fn order_events(&self, order_number: &str) -> Result<Vec<OrderEventRecord>, StoreError>;
     /// The order a certificate was picked up for.
     async fn order_for_certificate(&self, serial: &str) -> Result<Option<OrderRecord>, StoreError>;
 
     // Audit log.
+    /// The newest record of the audit log, if any.
     async fn last_audit_entry(&self) -> Result<Option<AuditEntry>, StoreError>;
+    /// The whole audit log in sequence order, for `signet audit verify`.
     async fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError>;
-    /// The newest records whose action starts with `prefix`, at most `limit`.
+    /// The newest records whose action starts with `prefix` exactly (case and all; no pattern
+    /// characters), at most `limit`.
     async fn recent_audit(&self, prefix: &str, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
 
     // Certificate lifecycle.
@@ -168,8 +194,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn staff_accounts(&self) -> Result<Vec<Account>, StoreError>;
 
     // Support, alerts, relying services, dashboard figures.
-    /// Unanswered requests first (oldest first), then answered ones (newest first), at most `limit`.
+    /// Unanswered requests first (oldest first), then answered ones (newest first), at most
+    /// `limit`.
     async fn support_requests(&self, limit: u32) -> Result<Vec<SupportRequestRecord>, StoreError>;
+    /// One support request by id.
     async fn support_request(&self, id: i64) -> Result<Option<SupportRequestRecord>, StoreError>;
     /// The newest alerts first, at most `limit`.
     async fn alerts(&self, limit: u32) -> Result<Vec<AlertRecord>, StoreError>;
@@ -189,6 +217,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Stores (or replaces) many responses in one transaction. A response signed before the
     /// certificate's latest revocation is dropped rather than stored: it would say "good".
     async fn store_ocsp_responses(&self, responses: &[OcspRecord]) -> Result<(), StoreError>;
+    /// The pre-signed OCSP response for a serial (upper-case hex), if one is stored.
     async fn ocsp_response(&self, serial: &str) -> Result<Option<OcspRecord>, StoreError>;
     /// Unexpired subscriber certificates whose response is missing or was signed before
     /// `stale_before`, in serial order after `after`, at most `limit`.
@@ -209,6 +238,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         lease: time::Duration,
         limit: u32,
     ) -> Result<Vec<MailRecord>, StoreError>;
+    /// Records a delivery: the message is `sent` and its claim released.
     async fn mail_sent(&self, id: i64, at: OffsetDateTime) -> Result<(), StoreError>;
     /// Records a failed attempt: tried again at `retry_at`, or dead (given up) when `None`.
     async fn mail_failed(
@@ -292,6 +322,8 @@ pub trait Tx: Send {
     // Accounts and sessions.
     /// Fails with [`StoreError::Duplicate`] when the e-mail address has an account.
     async fn create_account(&mut self, account: &NewAccount) -> Result<i64, StoreError>;
+    /// Marks the account's address confirmed; [`StoreError::Conflict`] if there is no such
+    /// account.
     async fn confirm_account_email(&mut self, id: i64) -> Result<(), StoreError>;
     /// Sets the password and lifts any lock and failure count.
     async fn set_password(&mut self, id: i64, password_hash: &str) -> Result<(), StoreError>;
@@ -308,6 +340,8 @@ pub trait Tx: Send {
     async fn clear_login_failures(&mut self, id: i64) -> Result<(), StoreError>;
     /// Lifts a lock (staff unlock) and clears the failures.
     async fn unlock_account(&mut self, id: i64) -> Result<(), StoreError>;
+    /// Stores a session by the SHA-256 of its token (the token itself is never stored), valid
+    /// until `expires_at`.
     async fn create_session(
         &mut self,
         hash: &str,
@@ -315,11 +349,13 @@ pub trait Tx: Send {
         expires_at: OffsetDateTime,
         at: OffsetDateTime,
     ) -> Result<(), StoreError>;
+    /// Ends one session (log-out); ending one that does not exist is not an error.
     async fn end_session(&mut self, hash: &str) -> Result<(), StoreError>;
     /// Ends every session of an account; returns how many.
     async fn end_sessions_of(&mut self, account: i64) -> Result<u64, StoreError>;
 
     // Mailed single-use tokens, stored by hash.
+    /// Stores a mailed single-use token by its hash (the token itself only goes into the mail).
     async fn create_token(
         &mut self,
         hash: &str,
@@ -344,6 +380,8 @@ pub trait Tx: Send {
     ) -> Result<u64, StoreError>;
 
     // Orders.
+    /// Stores a new order with its locked details (R-ORD-1); [`StoreError::Duplicate`] if the
+    /// number is taken (draw another).
     async fn create_order(&mut self, order: &OrderRecord) -> Result<(), StoreError>;
     /// Moves an order from `from` to `to` if it is still in `from` and no pickup holds it.
     async fn transition_order(
@@ -355,8 +393,10 @@ pub trait Tx: Send {
         at: OffsetDateTime,
     ) -> Result<(), StoreError>;
     /// Claims a ready order for one pickup: the serial being issued, the link spent, until when.
-    /// Fails with [`StoreError::Conflict`] unless the order is ready and unclaimed (or its
-    /// claim lapsed). Resets the wrong-password count.
+    /// Fails with [`StoreError::Conflict`] unless the order is ready and unclaimed. A lapsed
+    /// claim refuses too: its serial may have been signed, so reconciliation releases it (and
+    /// revokes that serial) before the order can be claimed again. Resets the wrong-password
+    /// count.
     async fn claim_pickup(
         &mut self,
         order_number: &str,
@@ -379,11 +419,16 @@ pub trait Tx: Send {
         serial: &str,
         at: OffsetDateTime,
     ) -> Result<(), StoreError>;
+    /// Marks the order's approval e-mail confirmed (R-ORD-2); [`StoreError::Conflict`] if there is
+    /// no such order.
     async fn confirm_approval_email(
         &mut self,
         order_number: &str,
         at: OffsetDateTime,
     ) -> Result<(), StoreError>;
+    /// Records the agent who attested the in-person check, once: a compare-and-set on "not yet
+    /// attested", so of two agents attesting at the same instant one gets
+    /// [`StoreError::Conflict`].
     async fn record_attestation(
         &mut self,
         order_number: &str,
@@ -395,6 +440,7 @@ pub trait Tx: Send {
     async fn hold_for_pickup(&mut self, order_number: &str) -> Result<u32, StoreError>;
     /// Counts one pickup attempt that failed; returns the count so far.
     async fn count_pickup_attempt(&mut self, order_number: &str) -> Result<u32, StoreError>;
+    /// Sets the wrong-pickup-password count back to 0: support unlocks a locked pickup (R-KEY-4).
     async fn reset_pickup_failures(&mut self, order_number: &str) -> Result<(), StoreError>;
     /// Stores the content once per SHA-256 and attaches it to the order.
     async fn attach_document(
@@ -404,6 +450,7 @@ pub trait Tx: Send {
     ) -> Result<i64, StoreError>;
     /// Attaches the documents of one order to another (evidence carried over); how many.
     async fn copy_documents(&mut self, from: &str, to: &str) -> Result<u64, StoreError>;
+    /// Adds a line to an order's history.
     async fn add_order_event(
         &mut self,
         order_number: &str,

@@ -5,26 +5,47 @@ use time::OffsetDateTime;
 /// An account to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAccount {
+    /// The log-in address, lower case (design §1); [`crate::Tx::create_account`] refuses one that
+    /// has an account, whatever its case.
     pub email: String,
+    /// The person's name as given at sign-up or invitation; shown to staff, masked where design §1
+    /// says.
     pub name: String,
+    /// The role's stored name (`subscriber`, `agent`, `vetting`, `support`, `admin`, `auditor`).
     pub role: String,
+    /// An agent's region, an upper-case ISO 3166 code; `None` for every other role.
     pub region: Option<String>,
+    /// Argon2id PHC string; `None` for an invited staff account until its link sets a password.
     pub password_hash: Option<String>,
+    /// Whether the address was confirmed by its mailed link (invitations confirm it on use).
     pub email_confirmed: bool,
+    /// When the account was created.
     pub created_at: OffsetDateTime,
 }
 
 /// A stored account. The password hash is an Argon2id PHC string; `Debug` hides it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Account {
+    /// The account's id, assigned by the store; what orders, sessions and `account:ID` audit
+    /// actors name.
     pub id: i64,
+    /// The log-in address, lower case (older accounts that collide in case keep theirs; see
+    /// [`crate::Store::accounts_sharing_an_address`]).
     pub email: String,
+    /// The person's name, as given.
     pub name: String,
+    /// The role's stored name; see [`NewAccount::role`].
     pub role: String,
+    /// An agent's region (ISO 3166 code, upper case); `None` for other roles.
     pub region: Option<String>,
+    /// Argon2id PHC string; `None` until a password is set.
     pub password_hash: Option<String>,
+    /// Whether the address was confirmed by its mailed link.
     pub email_confirmed: bool,
+    /// Failed log-ins counted since the last success or lock (a lock follows at
+    /// `signet_domain::guard::LOGIN_LOCK_AFTER`).
     pub failed_logins: u32,
+    /// When the last failed log-in was counted.
     pub last_failed_login: Option<OffsetDateTime>,
     /// The TOTP secret, sealed by the application (never in clear here).
     pub totp_secret: Option<Vec<u8>>,
@@ -52,42 +73,70 @@ impl std::fmt::Debug for Account {
 /// A log-in attempt as counted: the failures so far and the account's lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoginAttempt {
+    /// Failed attempts counted so far, this one included.
     pub failures: u32,
+    /// Log-ins are refused until then, when the account is locked.
     pub locked_until: Option<OffsetDateTime>,
+    /// Locks since the last successful log-in: the next lock lasts longer
+    /// (`signet_domain::guard::lock_duration`).
     pub lock_count: u32,
 }
 
 /// A mailed token (stored by its hash only).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRecord {
+    /// What the token does: `signet_domain::credentials::TokenPurpose::as_str`.
     pub purpose: String,
+    /// The account it acts on (confirmation, password reset, invitation).
     pub account_id: Option<i64>,
+    /// The order it acts on (approval e-mail confirmation, pickup).
     pub order_number: Option<String>,
+    /// When it stops working: minted at + the purpose's lifetime.
     pub expires_at: OffsetDateTime,
 }
 
 /// An order with its locked details. The pickup password is an Argon2id hash; `Debug` hides it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct OrderRecord {
+    /// The order number, `XXXXX-XXXXX` (R-ORD-1).
     pub order_number: String,
+    /// The product's name in the policy, e.g. `personal-3-pro`.
     pub product: String,
     /// The identity as JSON (the locked subject details).
     pub identity_json: String,
+    /// The address the certificate names (R-ORD-2); locked like the rest.
     pub approval_email: String,
+    /// Whether the approval e-mail's confirmation link was followed (R-ORD-2).
     pub approval_confirmed: bool,
+    /// Argon2id PHC string of the pickup password (R-ORD-3); the password itself is never stored.
     pub pickup_password_hash: String,
+    /// The validity asked for, in calendar months (R-CRT-2).
     pub validity_months: u32,
+    /// `rsa-2048`, `rsa-3072`, `p-256`, `p-384` or `csr` (R-KEY-1, R-KEY-2).
     pub key_type: String,
+    /// `self_service` or `agent`, from the country when the order was placed (R-ORD-8).
     pub channel: String,
+    /// The subject's country, upper case: agents of this region see and act on the order.
     pub country: String,
+    /// The account that placed it: the subscriber, or the agent for agent-channel orders.
     pub placed_by: i64,
+    /// The agent who attested the in-person check, if any.
     pub attested_by: Option<i64>,
+    /// The status's stored name (`signet_domain::order::OrderStatus::as_str`).
     pub status: String,
+    /// When it became ready for pickup: the start of the owner's 7-day cancel window (R-ORD-7).
     pub ready_since: Option<OffsetDateTime>,
+    /// Wrong pickup passwords so far; the pickup locks past
+    /// `signet_domain::guard::PICKUP_LOCK_AFTER` (R-KEY-4).
     pub pickup_failures: u32,
+    /// The certificate picked up for it (upper-case hex), once issued.
     pub certificate_serial: Option<String>,
+    /// The order it was made from: the one reordered, or the certificate's order for a reissue or
+    /// renewal.
     pub previous_order: Option<String>,
+    /// When the order was placed.
     pub created_at: OffsetDateTime,
+    /// When the row last changed.
     pub updated_at: OffsetDateTime,
     /// `new`, `reissue`, `renewal` or `reorder`.
     pub order_kind: String,
@@ -112,35 +161,56 @@ impl std::fmt::Debug for OrderRecord {
 /// A document attached to an order; its content is stored once per SHA-256.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentRecord {
+    /// The document's id, assigned by the store (ignored when attaching).
     pub id: i64,
+    /// The order it belongs to.
     pub order_number: String,
+    /// `id_copy`, `signed_agreement`, `business_registration` or `other` (R-ORD-5).
     pub kind: String,
+    /// Lower-case hex SHA-256 of the content: the key its content is stored under.
     pub sha256: String,
+    /// `application/pdf`, `image/png` or `image/jpeg`, read from the content (R-ORD-5).
     pub media_type: String,
+    /// Size of the content in bytes, at most 10 MiB.
     pub size: u64,
+    /// The account that uploaded it.
     pub uploaded_by: i64,
+    /// When it was uploaded (kept when the document is carried over to a reorder).
     pub created_at: OffsetDateTime,
 }
 
 /// One line of an order's history: a status change, a message, an upload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderEventRecord {
+    /// The account that caused it; `None` for what no account did (a message through the public
+    /// support form).
     pub actor: Option<i64>,
+    /// What happened, e.g. `created`, `support_request`, `pickup_unlocked` or a status change.
     pub kind: String,
+    /// Text that goes with it: a reason, a question, an answer.
     pub message: Option<String>,
+    /// When it happened.
     pub created_at: OffsetDateTime,
 }
 
 /// One audit record; `hash` commits to `prev_hash` and every other field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
+    /// Position in the chain, from 1 without gaps.
     pub seq: i64,
+    /// When it was recorded, to the second (the hash covers Unix seconds).
     pub at: OffsetDateTime,
+    /// Who acted: `account:ID`, `operator:cli`, `job:NAME`, `anonymous` …
     pub actor: String,
+    /// What was done, dotted: `order.cancelled`, `certificate.issued` …
     pub action: String,
+    /// What it was done to: `order:NUMBER`, `certificate:SERIAL`, `account:ID` …
     pub subject: String,
+    /// JSON text with the particulars.
     pub detail: String,
+    /// The previous record's `hash`, or `signet_domain::audit::GENESIS` for the first.
     pub prev_hash: String,
+    /// `signet_domain::audit::record_hash` of this record, lower-case hex.
     pub hash: String,
 }
 
@@ -166,9 +236,13 @@ impl AuditEntry {
 /// An audit record before it is chained (the store numbers and hashes it at commit).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRecord {
+    /// When it happened; stored to the second.
     pub at: OffsetDateTime,
+    /// Who acted: `account:ID`, `operator:cli`, `job:NAME`, `anonymous` …
     pub actor: String,
+    /// What was done, dotted: `order.cancelled`, `certificate.issued` …
     pub action: String,
+    /// What it was done to: `order:NUMBER`, `certificate:SERIAL`, `account:ID` …
     pub subject: String,
     /// JSON text.
     pub detail: String,
@@ -177,11 +251,18 @@ pub struct AuditRecord {
 /// One signed CRL of a shard.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CrlRecord {
+    /// The signing CA's name (`root`, `class3`, `smime` …).
     pub issuer: String,
+    /// The shard, 0 to the configured count − 1 (R-CRT-6).
     pub shard: u32,
+    /// The cRLNumber, allocated by [`crate::Store::crl_snapshot`]; grows per shard.
     pub number: u64,
+    /// thisUpdate: when the CRL was signed; it is reissued when 3 days old
+    /// (`signet_domain::crl::CRL_REFRESH_AFTER`) and after a revocation in its shard.
     pub this_update: OffsetDateTime,
+    /// nextUpdate, 7 days after thisUpdate (`signet_domain::crl::CRL_VALIDITY`).
     pub next_update: OffsetDateTime,
+    /// The signed CRL, as served at `/crl/{ca}/{shard}.crl`.
     pub der: Vec<u8>,
     /// The revocation epoch its snapshot was taken at: it lists every revocation up to it.
     pub covers_epoch: i64,
@@ -191,27 +272,36 @@ pub struct CrlRecord {
 /// certificate from before entries were stored, to encode.
 #[derive(Debug)]
 pub enum CrlChunk<'a> {
+    /// DER revokedCertificates entries of several certificates, concatenated as stored at
+    /// revocation: append them as they are.
     Encoded(&'a [u8]),
+    /// A certificate revoked before entries were stored with it: encode its entry.
     Unencoded(RevokedRecord),
 }
 
 /// A CRL number allocated together with the snapshot of what the CRL lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CrlSnapshot {
+    /// The cRLNumber allocated for the CRL being made.
     pub number: u64,
+    /// The revocation epoch the snapshot was read at; store it in [`CrlRecord::covers_epoch`].
     pub covers_epoch: i64,
+    /// How many entries were passed on.
     pub entries: u64,
 }
 
 /// A message to queue.
 #[derive(Clone, PartialEq, Eq)]
 pub struct NewMail {
+    /// The recipient's address.
     pub to: String,
+    /// The subject line, as the recipient sees it.
     pub subject: String,
     /// Bodies carry single-use links: `Debug` hides them.
     pub body: String,
     /// (file name, media type, content).
     pub attachment: Option<(String, String, Vec<u8>)>,
+    /// When it was queued.
     pub created_at: OffsetDateTime,
 }
 
@@ -227,12 +317,20 @@ impl std::fmt::Debug for NewMail {
 /// A queued message and its delivery state: `queued`, `sent` or `dead` (given up).
 #[derive(Clone, PartialEq, Eq)]
 pub struct MailRecord {
+    /// The outbox id; `.eml` files of the file outbox are named by it.
     pub id: i64,
+    /// The message as queued.
     pub mail: NewMail,
+    /// `queued` (waiting or to be retried), `sent`, or `dead` (given up; an administrator can
+    /// retry it).
     pub state: String,
+    /// Delivery attempts so far; after `signet_domain::guard::MAIL_ATTEMPTS` failures it is dead.
     pub attempts: u32,
+    /// When it is next due (for a queued message).
     pub next_attempt_at: OffsetDateTime,
+    /// Why the last attempt failed, for administrators.
     pub last_error: Option<String>,
+    /// When it was delivered.
     pub sent_at: Option<OffsetDateTime>,
 }
 
@@ -250,28 +348,43 @@ impl std::fmt::Debug for MailRecord {
 /// A revoked certificate, as a CRL lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevokedRecord {
+    /// The serial, upper-case hex.
     pub serial: String,
+    /// The shard named in its CDP, fixed at issuance.
     pub crl_shard: u32,
+    /// When it was revoked: the entry's revocationDate.
     pub revoked_at: OffsetDateTime,
+    /// The RFC 5280 reason, snake_case (`key_compromise` …); `None` or `unspecified` puts no
+    /// reason code in the CRL.
     pub reason: Option<String>,
 }
 
 /// What an OCSP response states about a certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusRecord {
+    /// The serial, upper-case hex.
     pub serial: String,
+    /// The issuing CA's name: which responder signs.
     pub issuer: String,
+    /// When it was revoked; `None`: good.
     pub revoked_at: Option<OffsetDateTime>,
+    /// The RFC 5280 reason, snake_case, when revoked.
     pub reason: Option<String>,
 }
 
 /// A pre-signed OCSP response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OcspRecord {
+    /// The serial, upper-case hex.
     pub serial: String,
+    /// The issuing CA's name.
     pub issuer: String,
+    /// thisUpdate: when it was signed; re-signed when 3 days old
+    /// (`signet_domain::ocsp::OCSP_REFRESH_AFTER`).
     pub this_update: OffsetDateTime,
+    /// nextUpdate, 7 days after thisUpdate.
     pub next_update: OffsetDateTime,
+    /// The DER OCSPResponse, served as it is.
     pub der: Vec<u8>,
     /// Whether it says "revoked" (a "good" one is never stored once the certificate is revoked).
     pub revoked: bool,
@@ -280,37 +393,58 @@ pub struct OcspRecord {
 /// A system alert (R-AUX-1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertRecord {
+    /// The alert's id, assigned by the store.
     pub id: i64,
     /// `incident`, `maintenance` or `information`.
     pub kind: String,
+    /// The headline, 1 to 120 characters.
     pub title: String,
+    /// The text, at most 4000 characters.
     pub body: String,
+    /// When it starts to show.
     pub starts_at: OffsetDateTime,
+    /// When it stops showing; `None`: until an administrator ends it.
     pub ends_at: Option<OffsetDateTime>,
+    /// The administrator who posted it.
     pub created_by: i64,
+    /// When it was posted.
     pub created_at: OffsetDateTime,
 }
 
 /// A service that accepts Signet's certificates, and from / until when (R-AUX-4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelyingServiceRecord {
+    /// The service's id, assigned by the store.
     pub id: i64,
+    /// The service's name as shown on `/services`.
     pub name: String,
+    /// Its web address (`http://` or `https://`).
     pub url: String,
+    /// From when it accepts the certificate.
     pub accepts_from: OffsetDateTime,
+    /// When it stopped (or stops) accepting it; `None`: no end known.
     pub accepts_until: Option<OffsetDateTime>,
+    /// Free text shown with it (what the service is, how to use the certificate there).
     pub note: String,
+    /// When it was listed.
     pub created_at: OffsetDateTime,
 }
 
 /// A message to support (R-AUX-6), with the replies it got.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SupportRequestRecord {
+    /// The request's id, assigned by the store.
     pub id: i64,
+    /// The writer's name, as given.
     pub name: String,
+    /// Where the answer goes.
     pub email: String,
+    /// The order the writer cited; the request and its answers join that order's history.
     pub order_number: Option<String>,
+    /// What they wrote.
     pub message: String,
+    /// When it was sent.
     pub created_at: OffsetDateTime,
+    /// When support last answered; `None` while unanswered.
     pub answered_at: Option<OffsetDateTime>,
 }

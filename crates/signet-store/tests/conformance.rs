@@ -9,9 +9,10 @@ use std::sync::Arc;
 
 use signet_domain::serial::Serial;
 use signet_store::{
-    AuditRecord, CrlChunk, CrlRecord, DocumentRecord, IssuanceIntent, IssuanceState, NewAccount,
-    NewMail, OcspRecord, OrderEventRecord, OrderRecord, PostgresStore, SqliteStore, Store,
-    StoreError, TokenRecord, Tx,
+    Account, AlertRecord, AuditRecord, CrlChunk, CrlRecord, DocumentRecord, DumpKind,
+    IssuanceIntent, IssuanceState, NewAccount, NewMail, OcspRecord, OrderEventRecord, OrderRecord,
+    PostgresStore, RelyingServiceRecord, SqliteStore, Store, StoreError, SupportRequestRecord,
+    TokenRecord, Tx,
 };
 use time::OffsetDateTime;
 
@@ -93,7 +94,16 @@ fn chain_verifies(entries: &[signet_store::AuditEntry]) -> usize {
         .expect("the audit chain verifies")
 }
 
-async fn story(store: Arc<dyn Store>) {
+async fn account(store: &Arc<dyn Store>, id: i64) -> Account {
+    store
+        .account(id)
+        .await
+        .expect("read")
+        .expect("the account exists")
+}
+
+/// The story; `dump` is the kind of copy this backend makes.
+async fn story(store: Arc<dyn Store>, dump: DumpKind) {
     assert_eq!(store.counts().await.expect("counts"), Default::default());
     units_of_work(&store).await;
     issuance(&store).await;
@@ -101,7 +111,7 @@ async fn story(store: Arc<dyn Store>) {
     orders_and_pickups(&store).await;
     revocation_and_crls(&store).await;
     ocsp(&store).await;
-    mail_and_limits(&store).await;
+    mail_and_limits(&store, dump).await;
     let audit = store.audit_entries().await.expect("audit");
     assert_eq!(chain_verifies(&audit), audit.len());
 }
@@ -259,6 +269,47 @@ async fn issuance(store: &Arc<dyn Store>) {
         vec![serial(4)],
         "operator issuance (serial 1) is accounted for; the orphan is not"
     );
+
+    // Dashboard figures: when each subscriber certificate issued since a moment became valid.
+    // Neither a CA certificate, nor an abandoned serial, nor an open intent counts.
+    let mut early = intent(5);
+    early.not_before = t(-10);
+    let mut ca = intent(6);
+    ca.issuer = "root".into();
+    ca.profile = "ca:class3".into();
+    ca.origin = "ca".into();
+    let mut tx = begin(store).await;
+    for c in [&early, &ca] {
+        tx.record_issuance_intent(c).await.expect("intent");
+        tx.complete_issuance(&c.serial, b"der", t(7))
+            .await
+            .expect("issued");
+    }
+    tx.record_issuance_intent(&intent(7))
+        .await
+        .expect("intent 7");
+    done(tx, "figures").await;
+    let times_since = |since: OffsetDateTime| async move {
+        let mut times = store.issuance_times_since(since).await.expect("times");
+        times.sort();
+        times
+    };
+    assert_eq!(
+        times_since(t(0)).await,
+        vec![t(0), t(0)],
+        "serials 1 and 4; not 5 (valid before), 6 (a CA), 2 and 3 (abandoned) nor 7 (open)"
+    );
+    assert_eq!(
+        times_since(t(-10)).await,
+        vec![t(-10), t(0), t(0)],
+        "the moment itself counts"
+    );
+    assert!(times_since(t(1)).await.is_empty());
+    let mut tx = begin(store).await;
+    tx.abandon_intent(&serial(7), "not needed", t(8), None)
+        .await
+        .expect("abandon 7");
+    done(tx, "abandon 7").await;
 }
 
 async fn accounts(store: &Arc<dyn Store>) {
@@ -392,18 +443,67 @@ async fn accounts(store: &Arc<dyn Store>) {
     done(tx, "logout").await;
     assert_eq!(store.live_sessions(id, t(50)).await.expect("live"), 0);
 
-    // Second factor steps are accepted once, in increasing order.
+    // Second factor: no step is accepted without a secret, and a new secret leaves the second
+    // factor off until a code verifies.
+    let totp = |a: Account| (a.totp_secret, a.totp_enabled, a.totp_last_step);
     let mut tx = begin(store).await;
+    assert!(!tx.accept_totp_step(id, 1).await.expect("no secret"));
     tx.set_totp_secret(id, b"sealed").await.expect("secret");
+    done(tx, "totp secret").await;
+    assert_eq!(
+        totp(account(store, id).await),
+        (Some(b"sealed".to_vec()), false, None)
+    );
+    // A step is accepted once, in increasing order: a code cannot be used twice.
+    let mut tx = begin(store).await;
     assert!(tx.accept_totp_step(id, 10).await.expect("step"));
     assert!(!tx.accept_totp_step(id, 10).await.expect("replay"));
     assert!(!tx.accept_totp_step(id, 9).await.expect("older"));
     done(tx, "totp").await;
-    let a = store.account(id).await.expect("read").expect("present");
-    assert!(a.totp_enabled);
+    assert_eq!(
+        totp(account(store, id).await),
+        (Some(b"sealed".to_vec()), true, Some(10))
+    );
+    let mut tx = begin(store).await;
+    assert!(
+        !tx.accept_totp_step(id, 10).await.expect("replay"),
+        "a step accepted by a committed unit of work is not accepted again"
+    );
+    tx.rollback().await.expect("rollback");
+    // The same code sent by several requests at once: exactly one of them is let through.
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tx = store.begin().await.expect("begin");
+            let accepted = tx.accept_totp_step(id, 11).await.expect("step");
+            done(tx, "totp step").await;
+            accepted
+        }));
+    }
+    let mut accepted = 0;
+    for task in tasks {
+        accepted += u32::from(task.await.expect("task"));
+    }
+    assert_eq!(
+        accepted, 1,
+        "concurrent replays of one step: exactly one accepted"
+    );
+    assert_eq!(account(store, id).await.totp_last_step, Some(11));
+    // A new secret turns the second factor off until a code verifies; clearing removes it all,
+    // and without a secret no step is accepted.
+    let mut tx = begin(store).await;
+    tx.set_totp_secret(id, b"sealed-2").await.expect("secret");
+    done(tx, "totp secret again").await;
+    assert_eq!(
+        totp(account(store, id).await),
+        (Some(b"sealed-2".to_vec()), false, None)
+    );
     let mut tx = begin(store).await;
     tx.clear_totp(id).await.expect("clear");
+    assert!(!tx.accept_totp_step(id, 12).await.expect("no secret"));
     done(tx, "totp reset").await;
+    assert_eq!(totp(account(store, id).await), (None, false, None));
     assert!(store.staff_accounts().await.expect("staff").is_empty());
 
     // Tokens work once and only before expiry; concurrent users: exactly one wins.
@@ -463,6 +563,30 @@ async fn orders_and_pickups(store: &Arc<dyn Store>) {
         .expect("read")
         .expect("present")
         .id;
+    let mut tx = begin(store).await;
+    let agent = tx
+        .create_account(&NewAccount {
+            email: "agent@example.de".into(),
+            name: "Agent".into(),
+            role: "agent".into(),
+            region: Some("DE".into()),
+            password_hash: None,
+            email_confirmed: true,
+            created_at: t(0),
+        })
+        .await
+        .expect("agent");
+    done(tx, "agent").await;
+    assert_eq!(
+        store
+            .staff_accounts()
+            .await
+            .expect("staff")
+            .iter()
+            .map(|a| a.id)
+            .collect::<Vec<_>>(),
+        vec![agent]
+    );
     let o = order("AAAAA-BBBBB", placed_by);
     let mut tx = begin(store).await;
     tx.create_order(&o).await.expect("order");
@@ -490,9 +614,14 @@ async fn orders_and_pickups(store: &Arc<dyn Store>) {
     tx.confirm_approval_email("AAAAA-BBBBB", t(8))
         .await
         .expect("confirm");
-    tx.record_attestation("AAAAA-BBBBB", 42, t(8))
+    tx.record_attestation("AAAAA-BBBBB", agent, t(8))
         .await
         .expect("attest");
+    // Once: a second attestation (another agent, the same instant) is a conflict.
+    assert!(matches!(
+        tx.record_attestation("AAAAA-BBBBB", placed_by, t(8)).await,
+        Err(StoreError::Conflict(_))
+    ));
     let doc = DocumentRecord {
         id: 0,
         order_number: "AAAAA-BBBBB".into(),
@@ -515,6 +644,16 @@ async fn orders_and_pickups(store: &Arc<dyn Store>) {
     };
     tx.add_order_event("AAAAA-BBBBB", &ev).await.expect("event");
     done(tx, "order").await;
+    let o = store
+        .order("AAAAA-BBBBB")
+        .await
+        .expect("read")
+        .expect("present");
+    assert_eq!(
+        (o.approval_confirmed, o.attested_by, o.ready_since),
+        (true, Some(agent), Some(t(7)))
+    );
+    assert_eq!(store.order("ZZZZZ-ZZZZZ").await.expect("read"), None);
     assert_eq!(store.documents("AAAAA-BBBBB").await.expect("docs").len(), 2);
     assert_eq!(
         store.blob(&"ab".repeat(32)).await.expect("blob"),
@@ -558,6 +697,25 @@ async fn orders_and_pickups(store: &Arc<dyn Store>) {
     }
     counted.sort_unstable();
     assert_eq!(counted, (1..=12).collect::<Vec<u32>>());
+    // While one unit of work holds the order, another's attempt waits for it to end.
+    let mut holder = begin(store).await;
+    assert_eq!(
+        holder.hold_for_pickup("AAAAA-BBBBB").await.expect("hold"),
+        12
+    );
+    let waiting = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut tx = store.begin().await.expect("begin");
+            let n = tx.count_pickup_attempt("AAAAA-BBBBB").await.expect("count");
+            done(tx, "pickup attempt while held").await;
+            n
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "the attempt waits for the holder");
+    holder.rollback().await.expect("rollback");
+    assert_eq!(waiting.await.expect("task"), 13);
 
     // A pickup claims the order once; while it holds it, nothing else moves the order.
     let token = TokenRecord {
@@ -685,8 +843,36 @@ async fn orders_and_pickups(store: &Arc<dyn Store>) {
     );
     let mut reorder = order("CCCCC-DDDDD", placed_by);
     reorder.previous_order = Some("AAAAA-BBBBB".into());
+    reorder.order_kind = "reorder".into();
+    let mut later = order("EEEEE-FFFFF", placed_by);
+    later.created_at = t(50);
+    later.updated_at = t(50);
     let mut tx = begin(store).await;
     tx.create_order(&reorder).await.expect("reorder");
+    tx.create_order(&later).await.expect("later order");
+    // Wrong pickup passwords are counted until reset; an order that does not exist is a
+    // conflict, not a silent success.
+    assert_eq!(
+        tx.count_pickup_attempt("CCCCC-DDDDD").await.expect("count"),
+        1
+    );
+    assert_eq!(
+        tx.count_pickup_attempt("CCCCC-DDDDD").await.expect("count"),
+        2
+    );
+    tx.reset_pickup_failures("CCCCC-DDDDD")
+        .await
+        .expect("reset");
+    assert_eq!(tx.hold_for_pickup("CCCCC-DDDDD").await.expect("hold"), 0);
+    assert_eq!(
+        tx.count_pickup_attempt("CCCCC-DDDDD").await.expect("count"),
+        1,
+        "counting starts over"
+    );
+    assert!(matches!(
+        tx.reset_pickup_failures("ZZZZZ-ZZZZZ").await,
+        Err(StoreError::Conflict(_))
+    ));
     assert_eq!(
         tx.copy_documents("AAAAA-BBBBB", "CCCCC-DDDDD")
             .await
@@ -705,6 +891,121 @@ async fn orders_and_pickups(store: &Arc<dyn Store>) {
     );
     done(tx, "reorder").await;
     assert_eq!(store.documents("CCCCC-DDDDD").await.expect("docs").len(), 2);
+    assert_eq!(
+        store
+            .order("CCCCC-DDDDD")
+            .await
+            .expect("read")
+            .expect("present")
+            .pickup_failures,
+        1
+    );
+
+    // Lists: by account and by country newest first, by status oldest first; counts per status.
+    let numbers = |orders: Vec<OrderRecord>| {
+        orders
+            .into_iter()
+            .map(|o| o.order_number)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        numbers(store.orders_placed_by(placed_by).await.expect("list"))[0],
+        "EEEEE-FFFFF"
+    );
+    assert_eq!(
+        numbers(store.orders_in_country("DE").await.expect("list"))[0],
+        "EEEEE-FFFFF"
+    );
+    assert_eq!(
+        numbers(
+            store
+                .orders_with_status("awaiting_documents")
+                .await
+                .expect("list")
+        ),
+        vec!["CCCCC-DDDDD", "EEEEE-FFFFF"]
+    );
+    let mut statuses = store.order_status_counts().await.expect("status counts");
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        vec![
+            ("awaiting_documents".to_owned(), 2),
+            ("issued".to_owned(), 1)
+        ],
+        "every order counted once, under its status; no status without orders"
+    );
+
+    // Support: a request's given id is ignored; unanswered requests come first (oldest first),
+    // then answered ones (newest first), at most `limit`; a reply marks its request answered.
+    let request = |n: i64| SupportRequestRecord {
+        id: 999,
+        name: "Anna".into(),
+        email: "anna@example.be".into(),
+        order_number: (n == 0).then(|| "AAAAA-BBBBB".to_owned()),
+        message: format!("question {n}"),
+        created_at: t(200 + n),
+        answered_at: None,
+    };
+    let mut tx = begin(store).await;
+    let mut ids = Vec::new();
+    for n in 0..4 {
+        ids.push(
+            tx.create_support_request(&request(n))
+                .await
+                .expect("request"),
+        );
+    }
+    done(tx, "support requests").await;
+    let mut distinct = ids.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 4, "each request has its own id: {ids:?}");
+    let mut tx = begin(store).await;
+    tx.add_support_reply(ids[0], agent, "answer 0", t(300))
+        .await
+        .expect("reply");
+    tx.add_support_reply(ids[2], agent, "answer 2", t(301))
+        .await
+        .expect("reply");
+    done(tx, "support replies").await;
+    let listed = |limit: u32| async move {
+        store
+            .support_requests(limit)
+            .await
+            .expect("requests")
+            .into_iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(listed(10).await, vec![ids[1], ids[3], ids[2], ids[0]]);
+    assert_eq!(listed(3).await, vec![ids[1], ids[3], ids[2]]);
+    assert_eq!(
+        store.support_request(ids[0]).await.expect("read"),
+        Some(SupportRequestRecord {
+            id: ids[0],
+            answered_at: Some(t(300)),
+            ..request(0)
+        })
+    );
+    assert_eq!(
+        store.support_request(ids[1]).await.expect("read"),
+        Some(SupportRequestRecord {
+            id: ids[1],
+            ..request(1)
+        })
+    );
+    let missing = distinct[3] + 1000;
+    assert_eq!(store.support_request(missing).await.expect("read"), None);
+    // A reply to no request is refused, and its unit of work keeps nothing.
+    let mut tx = begin(store).await;
+    assert!(
+        tx.add_support_reply(missing, agent, "lost", t(302))
+            .await
+            .is_err()
+    );
+    tx.rollback().await.expect("rollback");
+    assert_eq!(listed(10).await.len(), 4);
 }
 
 async fn revocation_and_crls(store: &Arc<dyn Store>) {
@@ -945,7 +1246,7 @@ async fn ocsp(store: &Arc<dyn Store>) {
     assert_eq!(store.ocsp_response("00").await.expect("read"), None);
 }
 
-async fn mail_and_limits(store: &Arc<dyn Store>) {
+async fn mail_and_limits(store: &Arc<dyn Store>, dump: DumpKind) {
     let mail = |to: &str| NewMail {
         to: to.into(),
         subject: "Hello".into(),
@@ -1050,6 +1351,17 @@ async fn mail_and_limits(store: &Arc<dyn Store>) {
         1
     );
     assert_eq!(store.recent_mail(10).await.expect("recent").len(), 2);
+    assert_eq!(
+        store
+            .recent_mail(1)
+            .await
+            .expect("recent")
+            .iter()
+            .map(|m| m.id)
+            .collect::<Vec<_>>(),
+        vec![b.id],
+        "the newest first"
+    );
 
     // Rate limits count every concurrent hit; a window starts over.
     let window = time::Duration::minutes(15);
@@ -1097,15 +1409,206 @@ async fn mail_and_limits(store: &Arc<dyn Store>) {
 
     store.probe("node-a", t(5)).await.expect("probe");
     store.probe("node-a", t(6)).await.expect("probe again");
+
+    notices(store).await;
+    copies(store, dump).await;
+}
+
+/// What the public pages show: alerts, newest first (an end set, then moved); relying services,
+/// by name. Each record's given id is ignored.
+async fn notices(store: &Arc<dyn Store>) {
+    let staff = store
+        .account_by_email("agent@example.de")
+        .await
+        .expect("read")
+        .expect("present")
+        .id;
+    let alert = |title: &str, starts: i64, ends: Option<i64>| AlertRecord {
+        id: 999,
+        kind: "maintenance".into(),
+        title: title.into(),
+        body: format!("{title}: the portal is down"),
+        starts_at: t(starts),
+        ends_at: ends.map(t),
+        created_by: staff,
+        created_at: t(0),
+    };
+    let mut tx = begin(store).await;
+    let old = tx
+        .create_alert(&alert("old", 5, None))
+        .await
+        .expect("alert");
+    let first = tx
+        .create_alert(&alert("first", 20, Some(50)))
+        .await
+        .expect("alert");
+    let second = tx
+        .create_alert(&alert("second", 20, None))
+        .await
+        .expect("alert");
+    let middle = tx
+        .create_alert(&alert("middle", 10, None))
+        .await
+        .expect("alert");
+    let missing = old.max(first).max(second).max(middle) + 1000;
+    assert!(matches!(
+        tx.end_alert(missing, t(30)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    done(tx, "alerts").await;
+    let alerts = |limit: u32| async move { store.alerts(limit).await.expect("alerts") };
+    assert_eq!(
+        alerts(10).await.iter().map(|a| a.id).collect::<Vec<_>>(),
+        vec![second, first, middle, old],
+        "the latest start first; of two that start together, the later one"
+    );
+    assert_eq!(
+        alerts(2).await,
+        vec![
+            AlertRecord {
+                id: second,
+                ..alert("second", 20, None)
+            },
+            AlertRecord {
+                id: first,
+                ..alert("first", 20, Some(50))
+            }
+        ]
+    );
+    let ends_of_middle = || async move {
+        alerts(10)
+            .await
+            .into_iter()
+            .find(|a| a.id == middle)
+            .expect("listed")
+            .ends_at
+    };
+    let mut tx = begin(store).await;
+    tx.end_alert(middle, t(30)).await.expect("end");
+    done(tx, "alert ended").await;
+    assert_eq!(ends_of_middle().await, Some(t(30)));
+    let mut tx = begin(store).await;
+    tx.end_alert(middle, t(60)).await.expect("move the end");
+    done(tx, "alert end moved").await;
+    assert_eq!(ends_of_middle().await, Some(t(60)));
+
+    let service = |name: &str, until: Option<i64>| RelyingServiceRecord {
+        id: 999,
+        name: name.into(),
+        url: format!("https://{}.example", name.to_lowercase()),
+        accepts_from: t(0),
+        accepts_until: until.map(t),
+        note: format!("{name} accepts class 3"),
+        created_at: t(1),
+    };
+    let mut tx = begin(store).await;
+    let mut ids = Vec::new();
+    for (name, until) in [("Mutual", None), ("Bank", Some(100)), ("Federal", None)] {
+        ids.push(
+            tx.create_relying_service(&service(name, until))
+                .await
+                .expect("service"),
+        );
+    }
+    done(tx, "relying services").await;
+    assert_eq!(
+        store.relying_services().await.expect("services"),
+        vec![
+            RelyingServiceRecord {
+                id: ids[1],
+                ..service("Bank", Some(100))
+            },
+            RelyingServiceRecord {
+                id: ids[2],
+                ..service("Federal", None)
+            },
+            RelyingServiceRecord {
+                id: ids[0],
+                ..service("Mutual", None)
+            },
+        ]
+    );
+}
+
+/// A copy of the whole database, taken while units of work commit: the backend's kind, a
+/// moment of the original (its audit log a prefix of the original's, the chain whole), and a
+/// store that works (the next record chains on).
+async fn copies(store: &Arc<dyn Store>, kind: DumpKind) {
+    let dir = tempfile_dir();
+    let to = dir.join("copy");
+    let before = store.audit_entries().await.expect("audit").len();
+    let writers: Vec<_> = (0..4)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let tx = store.begin().await.expect("begin");
+                done(tx, &format!("while copying {i}")).await;
+            })
+        })
+        .collect();
+    assert_eq!(store.dump(&to).await.expect("dump"), kind);
+    for writer in writers {
+        writer
+            .await
+            .expect("a unit of work commits while the copy is made");
+    }
+    let restored = match kind {
+        DumpKind::Sqlite => None,
+        DumpKind::Postgresql => Some(new_postgres_database("copy").await),
+    };
+    let copy: Arc<dyn Store> = match &restored {
+        None => signet_store::open(&format!("sqlite://{}", to.display()))
+            .await
+            .expect("the copy opens"),
+        Some((_, url)) => {
+            signet_store::restore_postgres(url, &to)
+                .await
+                .expect("restore");
+            signet_store::open(url).await.expect("the copy opens")
+        }
+    };
+    let original = store.audit_entries().await.expect("audit");
+    let copied = copy.audit_entries().await.expect("audit");
+    assert!(
+        (before..=before + 4).contains(&copied.len()),
+        "{before} records before, {} in the copy",
+        copied.len()
+    );
+    assert_eq!(copied[..], original[..copied.len()]);
+    assert_eq!(chain_verifies(&copied), copied.len());
+    assert_eq!(
+        copy.counts().await.expect("counts"),
+        store.counts().await.expect("counts")
+    );
+    assert_eq!(
+        copy.account_by_email("anna@example.be")
+            .await
+            .expect("read")
+            .map(|a| a.id),
+        store
+            .account_by_email("anna@example.be")
+            .await
+            .expect("read")
+            .map(|a| a.id)
+    );
+    done(begin(&copy).await, "in the copy").await;
+    let copied = copy.audit_entries().await.expect("audit");
+    assert_eq!(chain_verifies(&copied), copied.len());
+    drop(copy);
+    if let Some((db, _)) = restored {
+        drop_postgres_database(&db).await;
+    }
+    std::fs::remove_dir_all(dir).ok();
 }
 
 #[tokio::test]
 async fn sqlite_story() {
     let dir = tempfile_dir();
     let url = format!("sqlite://{}/signet.db", dir.display());
-    story(Arc::new(
-        SqliteStore::open(&url).await.expect("open sqlite"),
-    ))
+    story(
+        Arc::new(SqliteStore::open(&url).await.expect("open sqlite")),
+        DumpKind::Sqlite,
+    )
     .await;
     // Re-opening runs no migration twice and keeps the data.
     let again = SqliteStore::open(&url).await.expect("reopen");
@@ -1113,11 +1616,12 @@ async fn sqlite_story() {
     std::fs::remove_dir_all(dir).ok();
 }
 
-#[tokio::test]
-async fn postgres_story() {
+/// A new, empty PostgreSQL database for this process (one a previous run left is dropped
+/// first): its name and URL.
+async fn new_postgres_database(tag: &str) -> (String, String) {
     let admin_url = std::env::var("SIGNET_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let db = format!("signet_store_{}", std::process::id());
+    let db = format!("signet_store_{tag}_{}", std::process::id());
     let admin = sqlx::PgPool::connect(&admin_url)
         .await
         .expect("PostgreSQL must answer at SIGNET_TEST_POSTGRES_URL");
@@ -1129,19 +1633,34 @@ async fn postgres_story() {
         .execute(&admin)
         .await
         .expect("create");
+    admin.close().await;
     let url = format!(
         "{}/{db}",
         admin_url.rsplit_once('/').expect("url has a database").0
     );
-    let store = PostgresStore::open(&url).await.expect("open postgres");
-    story(Arc::new(store.clone())).await;
-    drop(store);
+    (db, url)
+}
+
+async fn drop_postgres_database(db: &str) {
+    let admin_url = std::env::var("SIGNET_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let admin = sqlx::PgPool::connect(&admin_url).await.expect("PostgreSQL");
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE {db} WITH (FORCE)"
     )))
     .execute(&admin)
     .await
     .expect("drop");
+    admin.close().await;
+}
+
+#[tokio::test]
+async fn postgres_story() {
+    let (db, url) = new_postgres_database("story").await;
+    let store = PostgresStore::open(&url).await.expect("open postgres");
+    story(Arc::new(store.clone()), DumpKind::Postgresql).await;
+    drop(store);
+    drop_postgres_database(&db).await;
 }
 
 /// Accounts from before addresses were compared without case: written past the store (as an
@@ -1217,22 +1736,7 @@ async fn sqlite_migration_lowercases_addresses_that_do_not_collide() {
 
 #[tokio::test]
 async fn postgres_keeps_and_reports_old_case_duplicates() {
-    let admin_url = std::env::var("SIGNET_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let db = format!("signet_store_dup_{}", std::process::id());
-    let admin = sqlx::PgPool::connect(&admin_url).await.expect("PostgreSQL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}")))
-        .execute(&admin)
-        .await
-        .expect("drop");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
-        .execute(&admin)
-        .await
-        .expect("create");
-    let url = format!(
-        "{}/{db}",
-        admin_url.rsplit_once('/').expect("url has a database").0
-    );
+    let (db, url) = new_postgres_database("dup").await;
     let store: Arc<dyn Store> = Arc::new(PostgresStore::open(&url).await.expect("open"));
     let raw = sqlx::PgPool::connect(&url).await.expect("raw pool");
     old_case_duplicates(&store, async |email: &str| {
@@ -1245,12 +1749,218 @@ async fn postgres_keeps_and_reports_old_case_duplicates() {
     .await;
     raw.close().await;
     drop(store);
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE {db} WITH (FORCE)"
-    )))
-    .execute(&admin)
+    drop_postgres_database(&db).await;
+}
+
+/// Rules the `Store` and `Tx` doc comments state that a backend does not keep (found reading
+/// the SQL): each is checked without stopping at the first broken one, and the test fails
+/// listing every rule this backend breaks.
+async fn documented_rules(store: Arc<dyn Store>) -> Vec<String> {
+    let mut broken = Vec::new();
+
+    // `recent_audit`: "the newest records whose action starts with `prefix`". The action
+    // names hold underscores; a prefix is taken as written (so in its case, too).
+    let mut tx = begin(&store).await;
+    tx.audit(note("session.login_failed"));
+    tx.commit().await.expect("commit");
+    for (prefix, expected) in [
+        ("session.login_failed", 1),
+        ("session.login_", 1),
+        ("SESSION.", 0),
+        ("session%", 0),
+    ] {
+        let found = store.recent_audit(prefix, 10).await.expect("recent").len();
+        if found != expected {
+            broken.push(format!(
+                "recent_audit({prefix:?}) finds {found} records starting with it, not {expected}"
+            ));
+        }
+    }
+
+    // `create_account`: "fails with Duplicate when the e-mail address has an account", case
+    // ignored: also when two units of work add one address in two spellings at once.
+    let new = |email: &str| NewAccount {
+        email: email.into(),
+        name: "Race".into(),
+        role: "subscriber".into(),
+        region: None,
+        password_hash: None,
+        email_confirmed: false,
+        created_at: t(0),
+    };
+    let mut first = begin(&store).await;
+    let subscriber = first
+        .create_account(&new("race@x.example"))
+        .await
+        .expect("first");
+    let second = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut tx = store.begin().await.expect("begin");
+            let r = tx.create_account(&new("RACE@x.example")).await;
+            if r.is_ok() {
+                done(tx, "second sign-up").await;
+            }
+            r.map_err(|e| e.to_string())
+        })
+    };
+    // The second has tried by now, unless the backend has it wait for the first.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    done(first, "first sign-up").await;
+    let second = second.await.expect("task");
+    let shared = store.accounts_sharing_an_address().await.expect("shared");
+    if second.is_ok() || !shared.is_empty() {
+        broken.push(format!(
+            "create_account: two concurrent sign-ups for race@x.example in two spellings both \
+             succeed ({second:?}); addresses now held by several accounts: {shared:?}"
+        ));
+    }
+
+    // `claim_pickup`: a lapsed claim still refuses a new one until reconciliation released it
+    // (its serial may have been signed and must be revoked first).
+    let mut tx = begin(&store).await;
+    let mut o = order("LLLLL-AAAAA", subscriber);
+    o.status = "ready_for_pickup".into();
+    o.ready_since = Some(t(0));
+    tx.create_order(&o).await.expect("order");
+    tx.claim_pickup("LLLLL-AAAAA", "AA01", "link-1", t(100), t(1))
+        .await
+        .expect("claim");
+    done(tx, "claimed").await;
+    let mut tx = begin(&store).await;
+    match tx
+        .claim_pickup("LLLLL-AAAAA", "AA02", "link-2", t(300), t(200))
+        .await
+    {
+        Err(StoreError::Conflict(_)) => tx.rollback().await.expect("rollback"),
+        other => {
+            broken.push(format!(
+                "claim_pickup: a lapsed, unreleased claim let a new one through: {other:?}"
+            ));
+            tx.rollback().await.ok();
+        }
+    }
+
+    // `claim_mail` leases messages "so that no other worker or node sends them meanwhile";
+    // `retry_mail_now` makes "dead or waiting messages" due. A message being sent is neither.
+    let mut tx = begin(&store).await;
+    tx.enqueue_mail(&NewMail {
+        to: "leased@example.org".into(),
+        subject: "Hello".into(),
+        body: "link".into(),
+        attachment: None,
+        created_at: t(0),
+    })
     .await
-    .expect("drop");
+    .expect("queue");
+    done(tx, "mail").await;
+    let lease = time::Duration::minutes(2);
+    let claimed = store.claim_mail(t(1), lease, 10).await.expect("claim");
+    assert_eq!(claimed.len(), 1);
+    let retried = store.retry_mail_now(None, t(2)).await.expect("retry");
+    let again = store.claim_mail(t(2), lease, 10).await.expect("claim");
+    if retried != 0 || !again.is_empty() {
+        broken.push(format!(
+            "retry_mail_now: counts a message under a worker's lease as retried ({retried}) and \
+             frees it, so another worker claims it while the first sends it ({} claimed again)",
+            again.len()
+        ));
+    }
+    store.mail_sent(claimed[0].id, t(3)).await.expect("sent");
+
+    // `recent_mail`: "the newest messages (without bodies' attachments)".
+    let mut tx = begin(&store).await;
+    tx.enqueue_mail(&NewMail {
+        to: "form@example.org".into(),
+        subject: "Your form".into(),
+        body: "attached".into(),
+        attachment: Some((
+            "form.pdf".into(),
+            "application/pdf".into(),
+            b"%PDF".to_vec(),
+        )),
+        created_at: t(4),
+    })
+    .await
+    .expect("queue");
+    done(tx, "mail with attachment").await;
+    let recent = store.recent_mail(1).await.expect("recent");
+    assert_eq!(recent[0].mail.to, "form@example.org");
+    if let Some((name, _, content)) = &recent[0].mail.attachment {
+        broken.push(format!(
+            "recent_mail: returns the attachment ({name}, {} bytes)",
+            content.len()
+        ));
+    }
+    broken
+}
+
+#[tokio::test]
+async fn sqlite_keeps_the_documented_rules() {
+    let dir = tempfile_dir();
+    let url = format!("sqlite://{}/signet.db", dir.display());
+    let broken = documented_rules(Arc::new(SqliteStore::open(&url).await.expect("open"))).await;
+    std::fs::remove_dir_all(dir).ok();
+    assert!(broken.is_empty(), "SQLite breaks: {broken:#?}");
+}
+
+#[tokio::test]
+async fn postgres_keeps_the_documented_rules() {
+    let (db, url) = new_postgres_database("rules").await;
+    let store = PostgresStore::open(&url).await.expect("open");
+    let broken = documented_rules(Arc::new(store.clone())).await;
+    drop(store);
+    drop_postgres_database(&db).await;
+    assert!(broken.is_empty(), "PostgreSQL breaks: {broken:#?}");
+}
+
+/// Every method of `Store` and `Tx` (`async fn` or not, as `src/lib.rs` declares them) is called
+/// as `.NAME(` by the tests above: a new method comes with its conformance check, or this fails.
+#[test]
+fn every_store_method_is_called() {
+    let lib = include_str!("../src/lib.rs");
+    let this = include_str!("conformance.rs");
+    // This file without this test (which ends at the first closing brace in column 0).
+    let start = this
+        .find("fn every_store_method_is_called()")
+        .expect("this test");
+    let end = start + this[start..].find("\n}\n").expect("the end of this test") + 3;
+    let others = format!("{}{}", &this[..start], &this[end..]);
+
+    let mut missing = Vec::new();
+    for name in ["Store", "Tx"] {
+        // The trait's body, its comments left out.
+        let head = format!("pub trait {name}");
+        let body = lib[lib.find(&head).expect("the trait")..]
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.starts_with("//"))
+            .take_while(|l| *l != "}")
+            .collect::<Vec<_>>()
+            .join("\n");
+        let methods = body
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .windows(2)
+            .filter(|w| w[0] == "fn")
+            .map(|w| w[1].to_owned())
+            .collect::<Vec<_>>();
+        assert!(
+            methods.len() > 20 && methods.iter().any(|m| m == "begin" || m == "commit"),
+            "{name}'s methods read from lib.rs: {methods:?}"
+        );
+        missing.extend(
+            methods
+                .into_iter()
+                .filter(|m| !others.contains(&format!(".{m}(")))
+                .map(|m| format!("{name}::{m}")),
+        );
+    }
+    assert!(
+        missing.is_empty(),
+        "methods no conformance check calls: {missing:?}"
+    );
 }
 
 fn tempfile_dir() -> std::path::PathBuf {

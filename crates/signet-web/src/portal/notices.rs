@@ -8,7 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use signet_app::issue::Signet;
-use signet_store::{AlertRecord, RelyingServiceRecord};
+use signet_app::notices::{Alert, NewRelyingService, SecondFactorState};
 use time::OffsetDateTime;
 
 use super::charts::bars;
@@ -20,7 +20,7 @@ fn minute(t: OffsetDateTime) -> String {
     format!("{} {:02}:{:02} UTC", t.date(), t.hour(), t.minute())
 }
 
-fn alert_row(a: &AlertRecord, now: OffsetDateTime) -> AlertRow {
+fn alert_row(a: &Alert) -> AlertRow {
     AlertRow {
         kind: a.kind.clone(),
         title: a.title.clone(),
@@ -29,20 +29,15 @@ fn alert_row(a: &AlertRecord, now: OffsetDateTime) -> AlertRow {
             Some(end) => format!("{} to {}", minute(a.starts_at), minute(end)),
             None => format!("since {}", minute(a.starts_at)),
         },
-        active: signet_domain::notices::alert_active(a.starts_at, a.ends_at, now),
+        active: a.active,
     }
 }
 
 pub async fn status(State(s): State<Arc<Signet>>, ctx: PageContext) -> Response {
     match s.recent_alerts().await {
         Ok(alerts) => {
-            let now = s.now();
-            let rows: Vec<AlertRow> = alerts.iter().map(|a| alert_row(a, now)).collect();
-            let active = alerts
-                .iter()
-                .filter(|a| signet_domain::notices::alert_active(a.starts_at, a.ends_at, now))
-                .map(|a| alert_row(a, now))
-                .collect();
+            let rows: Vec<AlertRow> = alerts.iter().map(alert_row).collect();
+            let active = alerts.iter().filter(|a| a.active).map(alert_row).collect();
             ctx.render(StatusCode::OK, |nav| StatusPage {
                 nav,
                 active,
@@ -107,7 +102,7 @@ pub async fn services(State(s): State<Arc<Signet>>, ctx: PageContext) -> Respons
             nav,
             services: list
                 .into_iter()
-                .map(|(r, a)| ServiceRow {
+                .map(|r| ServiceRow {
                     name: r.name,
                     url: r.url,
                     from: r.accepts_from.date().to_string(),
@@ -115,7 +110,7 @@ pub async fn services(State(s): State<Arc<Signet>>, ctx: PageContext) -> Respons
                         .accepts_until
                         .map(|u| u.date().to_string())
                         .unwrap_or_else(|| "—".into()),
-                    today: a.as_str().into(),
+                    today: r.today.as_str().into(),
                     note: r.note,
                 })
                 .collect(),
@@ -170,22 +165,18 @@ async fn admin_page(
                 alerts: alerts.into_iter().map(|a| (a.id, a.title)).collect(),
                 staff: staff
                     .into_iter()
-                    .map(|a| {
-                        let uses = signet_domain::role::Role::parse(&a.role)
-                            .is_some_and(|r| r.may(signet_domain::role::Permission::SecondFactor));
-                        StaffRow {
-                            id: a.id,
-                            second_factor: match (uses, a.totp_enabled) {
-                                (false, _) => "not needed".into(),
-                                (true, true) => "set up".into(),
-                                (true, false) => "at next log-in".into(),
-                            },
-                            can_reset: uses && a.totp_secret.is_some(),
-                            email: a.email,
-                            name: a.name,
-                            role: a.role,
-                            region: a.region.unwrap_or_default(),
-                        }
+                    .map(|a| StaffRow {
+                        id: a.id,
+                        second_factor: match a.second_factor {
+                            SecondFactorState::NotNeeded => "not needed".into(),
+                            SecondFactorState::SetUp => "set up".into(),
+                            SecondFactorState::AtNextLogIn => "at next log-in".into(),
+                        },
+                        can_reset: a.can_reset,
+                        email: a.email,
+                        name: a.name,
+                        role: a.role.as_str().into(),
+                        region: a.region.unwrap_or_default(),
                     })
                     .collect(),
                 mail_states: ops.mail_states,
@@ -326,14 +317,12 @@ pub async fn add_service(
         })?;
         s.add_relying_service(
             &actor,
-            RelyingServiceRecord {
-                id: 0,
+            NewRelyingService {
                 name: f.name.trim().into(),
                 url: f.url.trim().into(),
                 accepts_from: from,
                 accepts_until: day(&f.accepts_until)?,
                 note: f.note.trim().into(),
-                created_at: s.now(),
             },
         )
         .await?;
