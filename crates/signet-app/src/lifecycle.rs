@@ -13,7 +13,7 @@ use signet_domain::certificate::{
 use signet_domain::config::Channel;
 use signet_domain::credentials::check_pickup_password;
 use signet_domain::identity::IdentityInput;
-use signet_domain::order::{OrderEvent, OrderStatus};
+use signet_domain::order::{OrderEvent, OrderKind, OrderStatus};
 use signet_domain::role::Actor;
 use signet_domain::serial::Serial;
 use signet_pki::crl::{CrlEntry, RevokedList};
@@ -321,7 +321,7 @@ impl Signet {
             previous_order: Some(old.order_number.clone()),
             created_at: now,
             updated_at: now,
-            order_kind: "reissue".into(),
+            order_kind: OrderKind::Reissue.as_str().into(),
             fixed_not_after: Some(cert.intent.not_after),
             claimed_serial: None,
             claim_expires_at: None,
@@ -371,7 +371,7 @@ impl Signet {
             actor,
             self.prefilled(&old, pickup_password, validity_months)?,
         )?;
-        record.order_kind = "renewal".into();
+        record.order_kind = OrderKind::Renewal.as_str().into();
         record.previous_order = Some(old.order_number.clone());
         let mut work = self.work().await?;
         self.open_order(&mut work, actor, &record).await?;
@@ -434,10 +434,12 @@ impl Signet {
         let cancel = OrderEvent::Cancel;
         let cancelled = (transition.next != facts.status).then_some(transition);
         record.order_kind = if unchanged_identity {
-            "reorder".into()
+            OrderKind::Reorder
         } else {
-            "new".into()
-        };
+            OrderKind::New
+        }
+        .as_str()
+        .into();
         record.previous_order = Some(old.order_number.clone());
         // The cancellation and the new order stand or fall together.
         let mut work = self.work().await?;

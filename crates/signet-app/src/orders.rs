@@ -8,8 +8,9 @@ use signet_domain::Refusal;
 use signet_domain::config::Channel;
 use signet_domain::credentials::{TokenPurpose, check_pickup_password};
 use signet_domain::identity::{Identity, IdentityInput, check_email};
+use signet_domain::key::KeyChoice;
 use signet_domain::order::{
-    DocumentKind, Effect, OrderAction, OrderEvent, OrderFacts, OrderStatus, Transition,
+    DocumentKind, Effect, OrderAction, OrderEvent, OrderFacts, OrderKind, OrderStatus, Transition,
     check_may_order, decide, document_media_type, may_view, order_actions,
 };
 use signet_domain::privacy::{mask, sees_personal_data};
@@ -46,9 +47,6 @@ pub struct CheckedOrder {
     pub product: String,
     pub approval_email: String,
 }
-
-/// Key choices at order time (`csr`: the subscriber brings a CSR to pickup).
-pub const KEY_TYPES: [&str; 5] = ["rsa-2048", "rsa-3072", "p-256", "p-384", "csr"];
 
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -195,7 +193,14 @@ impl Signet {
                 .iter()
                 .any(|d| d.kind == DocumentKind::SignedAgreement.as_str()),
             ready_since: r.ready_since,
-            evidence_carried_over: matches!(r.order_kind.as_str(), "reorder" | "renewal")
+            evidence_carried_over: OrderKind::parse(&r.order_kind)
+                .ok_or_else(|| {
+                    AppError::Internal(format!(
+                        "order {}: unknown stored kind {}",
+                        r.order_number, r.order_kind
+                    ))
+                })?
+                .carries_evidence()
                 && r.previous_order.is_some(),
             named_addresses: vec![
                 self.identity_of(r)?.email().to_owned(),
@@ -244,13 +249,7 @@ impl Signet {
         let profile = self.policy.profile(&product.profile)?;
         let approval_email = check_email(&o.approval_email)?;
         let certified = identity.with_email(&approval_email)?;
-        if !KEY_TYPES.contains(&o.key_type.as_str()) {
-            return Err(Refusal::InvalidInput(format!(
-                "key_type must be one of {}",
-                KEY_TYPES.join(", ")
-            ))
-            .into());
-        }
+        KeyChoice::parse(&o.key_type)?;
         let period = Period::months_from(self.now(), o.validity_months)?;
         profile.check_request(
             &certified,
@@ -297,7 +296,7 @@ impl Signet {
             previous_order: None,
             created_at: now,
             updated_at: now,
-            order_kind: "new".into(),
+            order_kind: OrderKind::New.as_str().into(),
             fixed_not_after: None,
             claimed_serial: None,
             claim_expires_at: None,

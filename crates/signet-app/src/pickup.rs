@@ -20,7 +20,7 @@ use signet_domain::Refusal;
 use signet_domain::certificate::RevocationReason;
 use signet_domain::credentials::TokenPurpose;
 use signet_domain::guard::{PICKUP_LOCK_AFTER, pickup_allowed};
-use signet_domain::key::SubscriberKeyType;
+use signet_domain::key::{KeyChoice, SubscriberKeyType};
 use signet_domain::order::{OrderEvent, OrderStatus, decide};
 use signet_domain::role::{Actor, Role};
 use signet_domain::serial::Serial;
@@ -61,10 +61,6 @@ pub struct PickedUp {
     pub pkcs12_password: Option<String>,
     pub certificate: String,
     pub chain: String,
-}
-
-fn key_type_named(name: &str) -> Option<SubscriberKeyType> {
-    serde_json::from_value(json!(name)).ok()
 }
 
 fn compatibility(text: Option<&str>) -> Result<Compatibility, AppError> {
@@ -144,7 +140,7 @@ impl Signet {
             .as_deref()
             .map(|c| parse_csr(c.as_bytes()))
             .transpose()?;
-        if csr.is_none() && order.key_type == "csr" {
+        if csr.is_none() && KeyChoice::parse(&order.key_type)? == KeyChoice::Csr {
             return Err(
                 Refusal::InvalidInput("this order expects a CSR: send it in `csr`".into()).into(),
             );
@@ -205,8 +201,8 @@ impl Signet {
             None => {
                 let key_type = req
                     .key_type
-                    .or_else(|| key_type_named(&order.key_type))
-                    .unwrap_or(SubscriberKeyType::Rsa2048);
+                    .or_else(|| SubscriberKeyType::parse(&order.key_type))
+                    .unwrap_or(SubscriberKeyType::DEFAULT);
                 // RSA key generation takes a while: off the async workers.
                 Some(
                     tokio::task::spawn_blocking(move || subscriber_key::generate(key_type))

@@ -66,11 +66,16 @@ fn mailed_links_work_in_a_plain_browser() {
         status == StatusCode::OK && html.contains("name=\"pickup_password\""),
         "{html}"
     );
+    // The page offers every type the domain generates, and by default keeps the order's choice.
+    for key in ["rsa-3072", "rsa-2048", "p-256", "p-384"] {
+        assert!(html.contains(&format!("value=\"{key}\"")), "{key}: {html}");
+    }
+    assert!(html.contains("<option value=\"\" selected>The type chosen with the order"));
     let (status, html) = submit(
         &format!("/pickup/{token}"),
         &[
             ("pickup_password", "pickup-secret-42"),
-            ("key_type", "rsa-2048"),
+            ("key_type", ""),
             ("compatibility", "legacy"),
             ("csr", ""),
         ],
@@ -104,6 +109,22 @@ fn mailed_links_work_in_a_plain_browser() {
         text(&info.stderr).contains("TripleDES"),
         "legacy compatibility asked for 3DES: {}",
         text(&info.stderr)
+    );
+    // The order asked for P-256 and the page kept it.
+    let pem = html
+        .split("<pre>")
+        .nth(1)
+        .and_then(|r| r.split("</pre>").next())
+        .expect("certificate PEM");
+    let cert = work.path().join("browser.pem");
+    std::fs::write(&cert, pem).expect("write");
+    let described = ok(Command::new("openssl")
+        .args(["x509", "-noout", "-text", "-in"])
+        .arg(&cert));
+    assert!(
+        text(&described.stdout).contains("prime256v1"),
+        "{}",
+        text(&described.stdout)
     );
     let (status, _) = submit(
         &format!("/pickup/{token}"),

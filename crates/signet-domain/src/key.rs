@@ -116,6 +116,87 @@ pub enum SubscriberKeyType {
     P384,
 }
 
+impl SubscriberKeyType {
+    /// Every type, in the order a page offers them (the most compatible strong one first).
+    pub const ALL: [SubscriberKeyType; 4] = [
+        SubscriberKeyType::Rsa3072,
+        SubscriberKeyType::Rsa2048,
+        SubscriberKeyType::P256,
+        SubscriberKeyType::P384,
+    ];
+
+    /// Generated when neither the order nor the pickup names a type (R-KEY-1).
+    pub const DEFAULT: SubscriberKeyType = SubscriberKeyType::Rsa2048;
+
+    /// The wire and stored name (`rsa-2048`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubscriberKeyType::Rsa2048 => "rsa-2048",
+            SubscriberKeyType::Rsa3072 => "rsa-3072",
+            SubscriberKeyType::P256 => "p-256",
+            SubscriberKeyType::P384 => "p-384",
+        }
+    }
+
+    /// Parses a wire or stored name.
+    pub fn parse(text: &str) -> Option<SubscriberKeyType> {
+        SubscriberKeyType::ALL
+            .into_iter()
+            .find(|k| k.as_str() == text)
+    }
+}
+
+/// The key choice made at order time (R-KEY-1): a type Signet generates at pickup, or the
+/// subscriber's own key, brought as a CSR to the pickup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyChoice {
+    /// Signet generates a key of this type at pickup and delivers it in a PKCS#12.
+    Generate(SubscriberKeyType),
+    /// The subscriber keeps their own key and sends a CSR at pickup.
+    Csr,
+}
+
+impl KeyChoice {
+    /// Every choice, in the order the order form offers them.
+    pub const ALL: [KeyChoice; 5] = [
+        KeyChoice::Generate(SubscriberKeyType::Rsa3072),
+        KeyChoice::Generate(SubscriberKeyType::Rsa2048),
+        KeyChoice::Generate(SubscriberKeyType::P256),
+        KeyChoice::Generate(SubscriberKeyType::P384),
+        KeyChoice::Csr,
+    ];
+
+    /// The wire and stored name (`rsa-3072`, …, `csr`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyChoice::Generate(k) => k.as_str(),
+            KeyChoice::Csr => "csr",
+        }
+    }
+
+    /// Parses an order's `key_type`, refusing anything else with the list of choices.
+    pub fn parse(text: &str) -> Result<KeyChoice, Refusal> {
+        KeyChoice::ALL
+            .into_iter()
+            .find(|k| k.as_str() == text)
+            .ok_or_else(|| {
+                let names: Vec<&str> = KeyChoice::ALL.iter().map(|k| k.as_str()).collect();
+                Refusal::InvalidInput(format!(
+                    "key_type `{text}` is not offered: use one of {}",
+                    names.join(", ")
+                ))
+            })
+    }
+
+    /// The type to generate at pickup, if Signet generates the key.
+    pub fn generated(self) -> Option<SubscriberKeyType> {
+        match self {
+            KeyChoice::Generate(k) => Some(k),
+            KeyChoice::Csr => None,
+        }
+    }
+}
+
 /// Algorithms for CA and OCSP responder keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum CaKeyAlgorithm {
@@ -201,6 +282,26 @@ pub fn check_ca_key(role: CaKeyRole, algorithm: CaKeyAlgorithm) -> Result<(), Re
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn key_choices_parse_their_own_names_and_agree_with_serde() {
+        for choice in KeyChoice::ALL {
+            assert_eq!(KeyChoice::parse(choice.as_str()), Ok(choice));
+        }
+        for key in SubscriberKeyType::ALL {
+            assert_eq!(
+                serde_json::to_value(key).expect("serde"),
+                serde_json::json!(key.as_str())
+            );
+        }
+        let err = KeyChoice::parse("dsa-1024").expect_err("not offered");
+        assert!(
+            err.to_string()
+                .contains("rsa-3072, rsa-2048, p-256, p-384, csr"),
+            "{err}"
+        );
+    }
+
     use super::*;
 
     fn rsa(bits: u32) -> PublicKeyKind {

@@ -74,6 +74,51 @@ impl OrderStatus {
     }
 }
 
+/// How an order came to be (R-ORD-7, R-CRT-5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderKind {
+    /// Placed from scratch.
+    New,
+    /// Placed again from a cancelled or rejected order, identity unchanged.
+    Reorder,
+    /// A new period for an issued certificate.
+    Renewal,
+    /// A new key for an issued certificate, same identity and end date.
+    Reissue,
+}
+
+impl OrderKind {
+    /// Every kind.
+    pub const ALL: [OrderKind; 4] = [
+        OrderKind::New,
+        OrderKind::Reorder,
+        OrderKind::Renewal,
+        OrderKind::Reissue,
+    ];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderKind::New => "new",
+            OrderKind::Reorder => "reorder",
+            OrderKind::Renewal => "renewal",
+            OrderKind::Reissue => "reissue",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(text: &str) -> Option<OrderKind> {
+        OrderKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
+    /// Whether an order of this kind, with a predecessor, carries its vetting evidence over
+    /// (support may expedite it, R-ORD-7).
+    pub fn carries_evidence(self) -> bool {
+        matches!(self, OrderKind::Reorder | OrderKind::Renewal)
+    }
+}
+
 /// Document kinds (design §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

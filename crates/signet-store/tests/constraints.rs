@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use signet_domain::certificate::RevocationReason;
 use signet_domain::config::Channel;
-use signet_domain::key::SubscriberKeyType;
-use signet_domain::order::{DocumentKind, OrderStatus};
+use signet_domain::key::KeyChoice;
+use signet_domain::order::{DocumentKind, OrderKind, OrderStatus};
 use signet_domain::role::Role;
 use signet_store::{
     AuditRecord, DocumentRecord, NewAccount, OrderRecord, PostgresStore, SqliteStore, Store,
@@ -134,22 +134,10 @@ async fn story(store: Arc<dyn Store>) {
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", status.as_str()));
     }
-    let keys: Vec<String> = [
-        SubscriberKeyType::Rsa2048,
-        SubscriberKeyType::Rsa3072,
-        SubscriberKeyType::P256,
-        SubscriberKeyType::P384,
-    ]
-    .into_iter()
-    .map(|k| {
-        serde_json::to_value(k)
-            .expect("key")
-            .as_str()
-            .expect("name")
-            .to_owned()
-    })
-    .chain(["csr".to_owned()])
-    .collect();
+    let keys: Vec<String> = KeyChoice::ALL
+        .into_iter()
+        .map(|k| k.as_str().to_owned())
+        .collect();
     for (i, key) in keys.iter().enumerate() {
         let mut o = order(&format!("KEY{i}"), owner);
         o.key_type = key.clone();
@@ -158,7 +146,7 @@ async fn story(store: Arc<dyn Store>) {
             .await
             .expect(key);
     }
-    for kind in ["new", "reorder", "renewal", "reissue"] {
+    for kind in OrderKind::ALL.map(OrderKind::as_str) {
         let mut o = order(&format!("KIND-{kind}"), owner);
         o.order_kind = kind.into();
         o.previous_order = Some("STAT0".into());

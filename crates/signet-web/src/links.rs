@@ -14,6 +14,7 @@ use serde::Deserialize;
 use signet_app::accounts::Confirmed;
 use signet_app::issue::Signet;
 use signet_app::pickup::PickupRequest;
+use signet_domain::key::{KeyChoice, SubscriberKeyType};
 
 use crate::problem::status_of;
 
@@ -51,6 +52,9 @@ mod pages {
     #[template(path = "links/pickup.html")]
     pub struct Pickup<'a> {
         pub title: &'a str,
+        /// (name, label) of every key type Signet generates; none is preselected, so that the
+        /// order's own choice stands unless the subscriber picks another.
+        pub key_types: Vec<(&'static str, &'static str)>,
     }
 
     #[derive(Template)]
@@ -156,6 +160,10 @@ async fn pickup_page() -> Response {
         axum::http::StatusCode::OK,
         pages::Pickup {
             title: "Pick up your certificate",
+            key_types: SubscriberKeyType::ALL
+                .into_iter()
+                .map(|k| (k.as_str(), crate::portal::key_label(KeyChoice::Generate(k))))
+                .collect(),
         },
     )
 }
@@ -177,9 +185,7 @@ async fn pickup(
     let key_type = if csr.is_some() {
         None
     } else {
-        f.key_type
-            .as_deref()
-            .and_then(|k| serde_json::from_value(serde_json::json!(k)).ok())
+        f.key_type.as_deref().and_then(SubscriberKeyType::parse)
     };
     let request = PickupRequest {
         pickup_password: f.pickup_password,

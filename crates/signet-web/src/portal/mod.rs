@@ -31,6 +31,7 @@ mod offers;
 #[cfg(test)]
 mod offers_tests;
 mod orders;
+pub(crate) use orders::key_label;
 mod pages;
 pub mod security;
 mod support;

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use signet_app::issue::Signet;
 use signet_app::orders::{NewOrder, OrderView};
 use signet_domain::identity::IdentityInput;
+use signet_domain::key::{KeyChoice, SubscriberKeyType};
 use signet_domain::order::OrderStatus;
 use signet_domain::role::Actor;
 
@@ -20,25 +21,32 @@ use crate::problem::{message_of, status_of};
 use crate::upload::multipart_refusal;
 
 /// Key choices with what they mean for the subscriber.
-pub const KEY_CHOICES: [(&str, &str); 5] = [
-    (
-        "rsa-3072",
-        "RSA 3072 — works with every browser, e-mail client and signing tool",
-    ),
-    (
-        "rsa-2048",
-        "RSA 2048 — for old systems that cannot use larger RSA keys",
-    ),
-    (
-        "p-256",
-        "ECDSA P-256 — modern, small and fast; some older software does not support it",
-    ),
-    ("p-384", "ECDSA P-384 — modern, stronger curve"),
-    (
-        "csr",
-        "I make my own key and bring a certificate signing request (CSR) to the pickup",
-    ),
-];
+/// What a key choice means to the person choosing (the order form and the pickup page).
+pub(crate) fn key_label(choice: KeyChoice) -> &'static str {
+    match choice {
+        KeyChoice::Generate(SubscriberKeyType::Rsa3072) => {
+            "RSA 3072 — works with every browser, e-mail client and signing tool"
+        }
+        KeyChoice::Generate(SubscriberKeyType::Rsa2048) => {
+            "RSA 2048 — for old systems that cannot use larger RSA keys"
+        }
+        KeyChoice::Generate(SubscriberKeyType::P256) => {
+            "ECDSA P-256 — modern, small and fast; some older software does not support it"
+        }
+        KeyChoice::Generate(SubscriberKeyType::P384) => "ECDSA P-384 — modern, stronger curve",
+        KeyChoice::Csr => {
+            "I make my own key and bring a certificate signing request (CSR) to the pickup"
+        }
+    }
+}
+
+/// The order form's key choices, (name, label).
+fn key_choices() -> Vec<(&'static str, &'static str)> {
+    KeyChoice::ALL
+        .into_iter()
+        .map(|k| (k.as_str(), key_label(k)))
+        .collect()
+}
 
 /// The order form's fields, as typed (kept as text so that a typo comes back to the form).
 #[derive(Debug, Clone, Deserialize)]
@@ -110,10 +118,8 @@ impl OrderFields {
     /// What the review page lists, and the hidden fields that carry the details to the order.
     fn summary(&self, s: &Signet) -> Vec<(String, String)> {
         let product = product_name(s, &self.product);
-        let key = KEY_CHOICES
-            .iter()
-            .find(|(v, _)| *v == self.key_type)
-            .map_or(self.key_type.clone(), |(_, l)| (*l).to_owned());
+        let key = KeyChoice::parse(&self.key_type)
+            .map_or_else(|_| self.key_type.clone(), |k| key_label(k).to_owned());
         let mut rows = vec![
             ("Certificate".to_owned(), product),
             (
@@ -178,7 +184,7 @@ fn form(
         nav,
         products,
         validity_months: validity,
-        key_types: KEY_CHOICES.to_vec(),
+        key_types: key_choices(),
         f,
         error,
     })
