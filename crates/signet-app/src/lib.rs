@@ -16,6 +16,7 @@ pub mod error;
 pub mod health;
 pub mod init;
 pub mod issue;
+pub mod jobs;
 pub mod lifecycle;
 pub mod mail;
 pub mod notices;

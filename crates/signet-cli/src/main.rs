@@ -1,298 +1,20 @@
-//! `signet`: the command line. The only place that picks concrete implementations (database,
-//! key backend, clock).
+//! `signet`: the command line (its arguments are in `args.rs`). It picks the database and the
+//! clock; the key backend and the mail transport follow `signet.toml` (signet-app opens them).
 #![forbid(unsafe_code)]
 
-use std::path::{Path, PathBuf};
+mod args;
+
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use signet_app::config::{InitChoices, KeyBackendKind, KeySettings, Pkcs11Settings};
 use signet_app::issue::{IssueRequest, Signet};
+
+use args::{AuditCommand, Cli, Command, InitArgs, Job, LogFormat, MailCommand, UserCommand};
 use signet_app::{AppError, SystemClock};
 use signet_domain::identity::IdentityInput;
-use signet_domain::key::CaKeyAlgorithm;
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "signet",
-    version,
-    about = "Signet: certificate authority, registration authority and subscriber portal for class 3 personal certificates"
-)]
-struct Cli {
-    /// Directory holding the CA: signet.toml, certificates, encrypted keys, SQLite database, outbox.
-    #[arg(
-        long,
-        global = true,
-        env = "SIGNET_DATA_DIR",
-        default_value = "signet-data"
-    )]
-    data_dir: PathBuf,
-    /// PostgreSQL URL (postgres://USER@HOST/DB) instead of the embedded SQLite database.
-    #[arg(
-        long,
-        global = true,
-        env = "SIGNET_DATABASE_URL",
-        hide_env_values = true
-    )]
-    database_url: Option<String>,
-    /// Log format.
-    #[arg(
-        long,
-        global = true,
-        value_enum,
-        default_value = "text",
-        env = "SIGNET_LOG_FORMAT"
-    )]
-    log_format: LogFormat,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum LogFormat {
-    Text,
-    Json,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Create the CA hierarchy (root, issuing CAs, OCSP responders) and signet.toml in the data directory.
-    Init(InitArgs),
-    /// Serve HTTP, or HTTPS with --tls-cert and --tls-key (initializing the CA first if the data
-    /// directory is empty).
-    Serve {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080", env = "SIGNET_LISTEN")]
-        listen: String,
-        /// Serve HTTPS with this certificate chain (PEM, server certificate first).
-        #[arg(long, env = "SIGNET_TLS_CERT", requires = "tls_key")]
-        tls_cert: Option<PathBuf>,
-        /// The private key of the TLS certificate (PEM; PKCS#8, SEC1 or PKCS#1).
-        #[arg(long, env = "SIGNET_TLS_KEY", requires = "tls_cert")]
-        tls_key: Option<PathBuf>,
-        #[command(flatten)]
-        init: InitArgs,
-    },
-    /// Issue a certificate for a CSR and an identity (operator tool); prints the PEM certificate.
-    Issue {
-        /// Profile name from signet.toml (e.g. class3-auth, smime-sponsor-multipurpose).
-        #[arg(long)]
-        profile: String,
-        /// The CSR, PEM or DER. Only its public key is used.
-        #[arg(long)]
-        csr: PathBuf,
-        /// Identity JSON: given_name, surname, email, organization, country, organization_identifier?, organizational_unit?, title?
-        #[arg(long)]
-        subject: PathBuf,
-        /// Validity in calendar months (limited by the profile, or the product).
-        #[arg(long)]
-        validity_months: u32,
-        /// Product whose maximum validity applies as well.
-        #[arg(long)]
-        product: Option<String>,
-    },
-    /// Revoke a certificate (operator tool); the serial in hex.
-    Revoke {
-        serial: String,
-        /// key_compromise, superseded, affiliation_changed, cessation_of_operation or unspecified.
-        #[arg(long)]
-        reason: String,
-    },
-    /// Run the background jobs once: reconciliation (lapsed pickups, interrupted issuance,
-    /// CRLs behind their revocations), expiry reminders, due CRLs, OCSP refresh, mail delivery.
-    /// `serve` runs reconciliation and mail continuously and the rest every hour.
-    Jobs {
-        /// Run one job only.
-        #[arg(long, value_enum)]
-        only: Option<Job>,
-    },
-    /// The mail outbox: what is queued, sent or given up, and retrying.
-    Mail {
-        #[command(subcommand)]
-        command: MailCommand,
-    },
-    /// Sign and publish new CRLs now: every shard of every CA, or of one CA (e.g. `--ca root`,
-    /// for the offline-style root whose CRL the operator produces).
-    Crl {
-        /// The CA: root or an issuing CA name.
-        #[arg(long)]
-        ca: Option<String>,
-    },
-    /// Staff accounts.
-    User {
-        #[command(subcommand)]
-        command: UserCommand,
-    },
-    /// Write a backup: configuration, CA certificates, encrypted CA keys and a consistent copy
-    /// of the database (SQLite's online backup, or pg_dump), taken while Signet serves.
-    Backup {
-        /// The archive to write (gzip'd tar, mode 0600).
-        #[arg(long)]
-        to: PathBuf,
-        /// Also the passphrase file of the CA keys and the TOTP sealing key: the archive then
-        /// unlocks the CA by itself, so keep it like a key. Without it, bring them back by hand.
-        #[arg(long)]
-        include_secrets: bool,
-    },
-    /// Rebuild an empty data directory (and, with --database-url, an empty PostgreSQL
-    /// database) from a backup, then check its audit chain.
-    Restore {
-        #[arg(long)]
-        from: PathBuf,
-    },
-    /// The audit log.
-    Audit {
-        #[command(subcommand)]
-        command: AuditCommand,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum UserCommand {
-    /// Create a staff account and mail it an invitation whose single-use link sets the password.
-    Add {
-        /// agent, vetting, support, admin or auditor.
-        #[arg(long)]
-        role: String,
-        #[arg(long)]
-        email: String,
-        /// Display name (defaults to the e-mail address).
-        #[arg(long)]
-        name: Option<String>,
-        /// Country a registration agent serves (ISO 3166 alpha-2); agents only.
-        #[arg(long)]
-        region: Option<String>,
-    },
-    /// Lift a log-in lock now (after failed log-ins; check with the owner first). The owner
-    /// can also lift it by resetting the password.
-    Unlock {
-        #[arg(long)]
-        email: String,
-    },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Job {
-    Reconcile,
-    Reminders,
-    Crl,
-    Ocsp,
-    Mail,
-}
-
-#[derive(Subcommand, Debug)]
-enum MailCommand {
-    /// Messages per state and the newest ones (without their bodies, which hold links).
-    Status,
-    /// Make given-up (dead) or waiting messages due now, then deliver what is due.
-    Retry {
-        /// One message (its id from `mail status`); all when left out.
-        #[arg(long)]
-        id: Option<i64>,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum AuditCommand {
-    /// Check the hash chain of the audit log; names the first broken record.
-    Verify,
-}
-
-#[derive(clap::Args, Debug)]
-struct InitArgs {
-    /// Public base URL written into certificates (CRL and AIA) and mails.
-    #[arg(long, env = "SIGNET_BASE_URL", default_value = "http://127.0.0.1:8080")]
-    base_url: String,
-    /// Organization running the CA, as written in CA certificates.
-    #[arg(long, default_value = "Signet Demo")]
-    organization: String,
-    /// Country of that organization (ISO 3166 alpha-2).
-    #[arg(long, default_value = "BE")]
-    country: String,
-    /// Key algorithm of the root and issuing CAs: p-384 or rsa-4096.
-    #[arg(long, default_value = "p-384")]
-    ca_key_algorithm: CaKeyAlgorithm,
-    /// Key algorithm of the OCSP responders: p-256 (fastest), p-384 or rsa-4096.
-    #[arg(long, default_value = "p-256")]
-    ocsp_key_algorithm: CaKeyAlgorithm,
-    /// Where CA keys live: encrypted files, or a PKCS#11 token (HSM).
-    #[arg(long, value_enum, default_value = "file")]
-    key_backend: Backend,
-    /// PKCS#11 module (with --key-backend pkcs11).
-    #[arg(
-        long,
-        env = "SIGNET_PKCS11_MODULE",
-        default_value = "/usr/lib/softhsm/libsofthsm2.so"
-    )]
-    pkcs11_module: PathBuf,
-    /// Label of the PKCS#11 token (the PIN comes from SIGNET_PKCS11_PIN or --pkcs11-pin-file).
-    #[arg(long, default_value = "signet")]
-    pkcs11_token: String,
-    /// File holding the PKCS#11 user PIN (mode 0600).
-    #[arg(long)]
-    pkcs11_pin_file: Option<PathBuf>,
-    /// Your certificate policy OID for the class 3 product (default: a random example OID, fine for tests only).
-    #[arg(long)]
-    policy_oid: Option<String>,
-    /// CRL shards per issuing CA (fixed per certificate at issuance, in its CDP).
-    #[arg(long, default_value_t = 1)]
-    crl_shards: u32,
-    /// E-mail address of the first administrator; init mails (and prints) a one-time set-up link.
-    #[arg(long, default_value = "admin@signet.example")]
-    admin_email: String,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Backend {
-    File,
-    Pkcs11,
-}
-
-impl InitArgs {
-    fn choices(&self) -> Result<InitChoices, AppError> {
-        let keys = match self.key_backend {
-            Backend::File => KeySettings {
-                backend: KeyBackendKind::File,
-                passphrase_file: None,
-                pkcs11: None,
-            },
-            Backend::Pkcs11 => KeySettings {
-                backend: KeyBackendKind::Pkcs11,
-                passphrase_file: None,
-                pkcs11: Some(Pkcs11Settings {
-                    module: self.pkcs11_module.clone(),
-                    token_label: self.pkcs11_token.clone(),
-                    pin_file: self.pkcs11_pin_file.clone(),
-                }),
-            },
-        };
-        Ok(InitChoices {
-            base_url: self.base_url.clone(),
-            organization: self.organization.clone(),
-            country: self.country.to_ascii_uppercase(),
-            ca_key_algorithm: self.ca_key_algorithm,
-            ocsp_key_algorithm: self.ocsp_key_algorithm,
-            keys,
-            crl_shards: self.crl_shards,
-            class3_policy: match &self.policy_oid {
-                Some(oid) => oid.clone(),
-                None => example_policy_oid()?,
-            },
-        })
-    }
-}
-
-/// A random OID under IANA's enterprise number for documentation (32473, RFC 5612), for test
-/// and demo CAs: a production CA passes its own registered policy OID with `--policy-oid`.
-/// (UUID OIDs under 2.25 would need 128-bit arcs, which common ASN.1 libraries cannot carry.)
-fn example_policy_oid() -> Result<String, AppError> {
-    let hex = signet_app::random_hex(8)?;
-    let a = u32::from_str_radix(&hex[..8], 16).map_err(|e| AppError::Internal(e.to_string()))?;
-    let b = u32::from_str_radix(&hex[8..], 16).map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok(format!("1.3.6.1.4.1.32473.{}.{}", a >> 16, b >> 16))
-}
 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SIGNET_LOG")
@@ -404,11 +126,8 @@ async fn run(cli: Cli) -> Result<(), AppError> {
         }
         Command::Jobs { only } => {
             let signet = open_signet(&cli).await?;
-            let runs = |job: Job| only.is_none_or(|o| o == job);
-            let mut crls = 0;
-            if runs(Job::Reconcile) {
-                let r = signet.reconcile().await?;
-                crls += r.crls;
+            let report = signet.run_jobs_once(only.map(Job::into_app)).await?;
+            if let Some(r) = report.reconciled {
                 println!(
                     "reconciliation: {} lapsed pickups released, {} interrupted issuances closed, {} unlinked certificates revoked",
                     r.released_pickups.len(),
@@ -416,20 +135,16 @@ async fn run(cli: Cli) -> Result<(), AppError> {
                     r.revoked_unlinked.len()
                 );
             }
-            if runs(Job::Reminders) {
-                let sent = signet.send_expiry_reminders().await?;
+            if let Some(sent) = report.reminders {
                 println!("expiry reminders sent: {sent}");
             }
-            if runs(Job::Crl) {
-                crls += signet.publish_due_crls(false).await?;
+            if let (Some(crls), true) = (report.crls, only.is_none_or(|o| o == Job::Crl)) {
                 println!("CRL shards published: {crls}");
             }
-            if runs(Job::Ocsp) {
-                let ocsp = signet.refresh_ocsp().await?;
+            if let Some(ocsp) = report.ocsp {
                 println!("OCSP responses signed: {ocsp}");
             }
-            if runs(Job::Mail) {
-                let mail = signet.deliver_due_mail().await?;
+            if let Some(mail) = report.mail {
                 println!(
                     "mail: {} sent, {} to retry, {} given up",
                     mail.sent, mail.failed, mail.dead
@@ -686,36 +401,7 @@ async fn serve(
         .local_addr()
         .map_err(|e| AppError::Internal(e.to_string()))?;
     tracing::info!(%addr, base_url = %signet.base_url(), "serving");
-    tokio::spawn(signet.clone().watch_revocations());
-    tokio::spawn(signet.clone().run_mail_worker());
-    // Reconciliation often (a lapsed pickup's link should work again within seconds of its
-    // claim lapsing; a CRL behind a revocation is rebuilt at once); the rest hourly.
-    let jobs = signet.clone();
-    tokio::spawn(async move {
-        let mut every_few_seconds =
-            tokio::time::interval(std::time::Duration::from_secs(RECONCILE_EVERY_SECONDS));
-        loop {
-            every_few_seconds.tick().await;
-            if let Err(e) = jobs.reconcile().await {
-                tracing::error!(error = %e, "reconciliation failed; trying again shortly");
-            }
-        }
-    });
-    let jobs = signet.clone();
-    tokio::spawn(async move {
-        let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
-        loop {
-            every_hour.tick().await;
-            match jobs.send_expiry_reminders().await {
-                Ok(n) if n > 0 => tracing::info!(sent = n, "expiry reminders"),
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "expiry reminder job failed"),
-            }
-            if let Err(e) = jobs.refresh_ocsp().await {
-                tracing::error!(error = %e, "OCSP refresh job failed");
-            }
-        }
-    });
+    signet.start_jobs();
     let router = signet_web::router(signet);
     let Some((cert, key)) = tls else {
         println!("Signet listening on http://{addr}");
@@ -753,9 +439,6 @@ async fn serve(
         .await
         .map_err(|e| AppError::Internal(format!("server: {e}")))
 }
-
-/// How often `serve` reconciles (seconds).
-const RECONCILE_EVERY_SECONDS: u64 = 5;
 
 /// Ctrl-C or SIGTERM: stop accepting, let requests in flight finish.
 async fn shutdown_signal() {

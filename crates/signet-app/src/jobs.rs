@@ -1,0 +1,111 @@
+//! The background jobs, one definition for both ways they run: `signet serve` keeps them running
+//! ([`Signet::start_jobs`]), `signet jobs` runs each once ([`Signet::run_jobs_once`], for cron or
+//! an operator). The work of each job is its own module's; here is only what runs when.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::AppError;
+use crate::issue::Signet;
+use crate::mail::Delivered;
+use crate::reconcile::Reconciled;
+
+/// How often reconciliation runs in `serve`: a lapsed pickup's link works again within seconds
+/// of its claim lapsing, and a CRL behind a revocation is rebuilt at once.
+pub const RECONCILE_EVERY: Duration = Duration::from_secs(5);
+
+/// How often the slow jobs run in `serve`: expiry reminders (R-CRT-7) and OCSP pre-signing.
+pub const HOURLY: Duration = Duration::from_secs(3600);
+
+/// One background job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    /// Release lapsed pickups, close interrupted issuances, rebuild stale CRLs.
+    Reconcile,
+    /// Mail owners whose certificates expire within 30 days.
+    Reminders,
+    /// Publish CRL shards that are due.
+    Crl,
+    /// Re-sign OCSP responses that are due.
+    Ocsp,
+    /// Deliver due mail.
+    Mail,
+}
+
+/// What one pass of the jobs did; `None` for a job that did not run.
+#[derive(Debug, Default)]
+pub struct JobReport {
+    /// Reconciliation.
+    pub reconciled: Option<Reconciled>,
+    /// Expiry reminders sent.
+    pub reminders: Option<usize>,
+    /// CRL shards published (by reconciliation and the CRL job together).
+    pub crls: Option<usize>,
+    /// OCSP responses signed.
+    pub ocsp: Option<usize>,
+    /// Mail delivered.
+    pub mail: Option<Delivered>,
+}
+
+impl Signet {
+    /// Runs `only` that job, or every job, once, in a fixed order.
+    pub async fn run_jobs_once(&self, only: Option<Job>) -> Result<JobReport, AppError> {
+        let runs = |job: Job| only.is_none_or(|o| o == job);
+        let mut report = JobReport::default();
+        let mut crls = 0;
+        if runs(Job::Reconcile) {
+            let r = self.reconcile().await?;
+            crls += r.crls;
+            report.reconciled = Some(r);
+        }
+        if runs(Job::Reminders) {
+            report.reminders = Some(self.send_expiry_reminders().await?);
+        }
+        if runs(Job::Crl) {
+            crls += self.publish_due_crls(false).await?;
+        }
+        if runs(Job::Reconcile) || runs(Job::Crl) {
+            report.crls = Some(crls);
+        }
+        if runs(Job::Ocsp) {
+            report.ocsp = Some(self.refresh_ocsp().await?);
+        }
+        if runs(Job::Mail) {
+            report.mail = Some(self.deliver_due_mail().await?);
+        }
+        Ok(report)
+    }
+
+    /// Starts every job for a serving node: the revocation watcher and the mail worker, which
+    /// react at once; reconciliation every few seconds; reminders and OCSP hourly. A failed run
+    /// is logged and tried again at the next tick.
+    pub fn start_jobs(self: &Arc<Self>) {
+        tokio::spawn(self.clone().watch_revocations());
+        tokio::spawn(self.clone().run_mail_worker());
+        let jobs = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(RECONCILE_EVERY);
+            loop {
+                tick.tick().await;
+                if let Err(e) = jobs.reconcile().await {
+                    tracing::error!(error = %e, "reconciliation failed; trying again shortly");
+                }
+            }
+        });
+        let jobs = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(HOURLY);
+            loop {
+                tick.tick().await;
+                match jobs.send_expiry_reminders().await {
+                    Ok(n) if n > 0 => tracing::info!(sent = n, "expiry reminders"),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "expiry reminder job failed"),
+                }
+                if let Err(e) = jobs.refresh_ocsp().await {
+                    tracing::error!(error = %e, "OCSP refresh job failed");
+                }
+            }
+        });
+    }
+}
