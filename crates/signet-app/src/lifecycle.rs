@@ -465,10 +465,10 @@ impl Signet {
     }
 
     /// Support sends a reorder with carried-over evidence to vetting (R-ORD-7).
-    pub async fn expedite(&self, actor: &Actor, number: &str) -> Result<(), AppError> {
+    pub async fn expedite(&self, actor: &Actor, number: &str) -> Result<OrderStatus, AppError> {
         self.act(actor, number, OrderEvent::Expedite, "order.expedited")
             .await
-            .map(|_| ())
+            .map(|t| t.next)
     }
 
     /// R-CRT-7: mails each owner once when a certificate is within 30 days of expiry.

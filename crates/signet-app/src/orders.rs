@@ -543,6 +543,7 @@ impl Signet {
                     work.record_attestation(&r.order_number, actor.account, now)
                         .await?
                 }
+                Effect::MailApprovalLink => self.mail_approval_link(work, r).await?,
                 Effect::QueueForVetting => {}
             }
         }
@@ -820,10 +821,11 @@ impl Signet {
         work.commit().await
     }
 
-    pub async fn cancel_order(&self, actor: &Actor, number: &str) -> Result<(), AppError> {
+    /// Cancels an order; returns the status the domain moved it to.
+    pub async fn cancel_order(&self, actor: &Actor, number: &str) -> Result<OrderStatus, AppError> {
         self.act(actor, number, OrderEvent::Cancel, "order.cancelled")
             .await
-            .map(|_| ())
+            .map(|t| t.next)
     }
 
     /// The vetting queue, oldest first; `status` filters (default: in_review), `min_age_hours`

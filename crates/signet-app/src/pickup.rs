@@ -433,27 +433,13 @@ impl Signet {
         number: &str,
         kind: LinkKind,
     ) -> Result<(), AppError> {
-        if !actor.may(signet_domain::role::Permission::WorkSupportRequests) {
-            return Err(AppError::Forbidden(
-                "only the support team re-sends links".into(),
-            ));
-        }
-        let (order, _) = self.visible_order(actor, number).await?;
+        let (order, facts) = self.visible_order(actor, number).await?;
         let number = order.order_number.clone();
-        match kind {
-            LinkKind::Pickup if order.status != OrderStatus::ReadyForPickup.as_str() => {
-                return Err(AppError::Conflict(format!(
-                    "order {number} is {}: only an order ready for pickup has a pickup link",
-                    order.status
-                )));
-            }
-            LinkKind::Approval if order.approval_confirmed => {
-                return Err(AppError::Conflict(format!(
-                    "the approval address of order {number} is already confirmed"
-                )));
-            }
-            _ => {}
-        }
+        let event = match kind {
+            LinkKind::Pickup => OrderEvent::ResendPickupLink,
+            LinkKind::Approval => OrderEvent::ResendConfirmation,
+        };
+        decide(&facts, &event, actor, self.now())?;
         self.within(
             &signet_domain::guard::RESENDS,
             &format!("{}:{number}", kind.name()),

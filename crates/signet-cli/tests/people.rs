@@ -134,6 +134,69 @@ fn people_are_told_apart_by_who_they_are() {
         "{seen_by_otto}"
     );
 
+    // Support re-sends links, as the domain allows: not a pickup link before approval…
+    let resend = |what: &str, number: &str, token: &str| {
+        api.post(
+            &format!("/api/v1/orders/{number}/{what}"),
+            Some(token),
+            json!({}),
+        )
+        .0
+    };
+    assert_eq!(resend("pickup-link", &number, &sam), StatusCode::CONFLICT);
+    // …no confirmation for an address that is confirmed; for a new order, yes, by support only.
+    assert_eq!(
+        resend("confirmation-link", &number, &sam),
+        StatusCode::CONFLICT
+    );
+    let second = api.place(
+        &vera,
+        order_body("Vera", "Müller", "vera@example.com", "vera@example.com"),
+    );
+    assert_eq!(
+        resend("confirmation-link", &second, &sam),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        resend("confirmation-link", &second, &vera),
+        StatusCode::FORBIDDEN
+    );
+    // Mail leaves through the outbox after the commit: give the second a moment to arrive.
+    let subject = format!("approval e-mail address for order {second}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let confirmations = loop {
+        let n = mails(d)
+            .into_iter()
+            .filter(|(_, s, _)| s.contains(&subject))
+            .count();
+        if n >= 2 || std::time::Instant::now() > deadline {
+            break n;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(confirmations, 2, "the original and the re-sent one");
+    // Once approved, a new pickup link replaces the old one.
+    let (status, body) = api.post(
+        &format!("/api/v1/orders/{number}/decision"),
+        Some(&otto),
+        json!({"action": "approve"}),
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let ready = format!("Your certificate is ready: order {number}");
+    let first_link = link_in_mail(d, "vera@example.com", &ready);
+    assert_eq!(resend("pickup-link", &number, &sam), StatusCode::NO_CONTENT);
+    let old_token = first_link.rsplit('/').next().expect("token");
+    let (status, _) = api.post(
+        &format!("/api/v1/pickups/{old_token}"),
+        None,
+        json!({"pickup_password": "pickup-secret-42"}),
+    );
+    assert_eq!(
+        status,
+        StatusCode::GONE,
+        "the earlier pickup link no longer works"
+    );
+
     // Support reads the order masked, in the API as in the portal; the reveal is audited.
     let (status, masked) = api.get(&format!("/api/v1/orders/{number}"), &sam);
     assert_eq!(status, StatusCode::OK);

@@ -245,6 +245,10 @@ pub enum OrderEvent {
     Expedite,
     /// The owner orders again from this order (R-ORD-7): an open order is cancelled first.
     Reorder,
+    /// Support mails a fresh pickup link (the old one dies).
+    ResendPickupLink,
+    /// Support mails a fresh approval-address confirmation link.
+    ResendConfirmation,
 }
 
 /// What follows from a transition, for the application to carry out.
@@ -256,6 +260,8 @@ pub enum Effect {
     MailRejection,
     /// Mail the subscriber the vetting team's question.
     MailInfoRequest,
+    /// Mail the approver a fresh confirmation link.
+    MailApprovalLink,
     /// Tell the vetting team an order is waiting (no mail yet; the queue shows it).
     QueueForVetting,
     /// Record that `actor` attested the order.
@@ -313,11 +319,15 @@ pub enum OrderAction {
     Reorder,
     /// Send a reorder with carried-over evidence to vetting.
     Expedite,
+    /// Mail a fresh pickup link.
+    ResendPickupLink,
+    /// Mail a fresh approval-address confirmation.
+    ResendConfirmation,
 }
 
 impl OrderAction {
     /// Every action, in the order a page lists them.
-    pub const ALL: [OrderAction; 9] = [
+    pub const ALL: [OrderAction; 11] = [
         OrderAction::Upload,
         OrderAction::SupplyInfo,
         OrderAction::Attest,
@@ -327,6 +337,8 @@ impl OrderAction {
         OrderAction::Cancel,
         OrderAction::Reorder,
         OrderAction::Expedite,
+        OrderAction::ResendPickupLink,
+        OrderAction::ResendConfirmation,
     ];
 
     /// The wire name.
@@ -341,6 +353,8 @@ impl OrderAction {
             OrderAction::Cancel => "cancel",
             OrderAction::Reorder => "reorder",
             OrderAction::Expedite => "expedite",
+            OrderAction::ResendPickupLink => "resend_pickup_link",
+            OrderAction::ResendConfirmation => "resend_confirmation",
         }
     }
 
@@ -361,6 +375,8 @@ impl OrderAction {
             OrderAction::Cancel => OrderEvent::Cancel,
             OrderAction::Reorder => OrderEvent::Reorder,
             OrderAction::Expedite => OrderEvent::Expedite,
+            OrderAction::ResendPickupLink => OrderEvent::ResendPickupLink,
+            OrderAction::ResendConfirmation => OrderEvent::ResendConfirmation,
         }
     }
 }
@@ -575,6 +591,30 @@ pub fn decide(
                 _ => decide(order, &OrderEvent::Cancel, actor, now),
             }
         }
+        OrderEvent::ResendPickupLink | OrderEvent::ResendConfirmation => {
+            if !actor.may(Permission::WorkSupportRequests) {
+                return Err(refuse("only the support team re-sends links"));
+            }
+            match event {
+                OrderEvent::ResendPickupLink if status == ReadyForPickup => {
+                    to(status, vec![Effect::MailPickupLink])
+                }
+                OrderEvent::ResendPickupLink => Err(conflict(format!(
+                    "the order is {}: only an order ready for pickup has a pickup link",
+                    status.as_str()
+                ))),
+                _ if order.approval_email_confirmed => {
+                    Err(conflict("the approval address is already confirmed"))
+                }
+                _ if matches!(status, AwaitingDocuments | InReview | NeedsInfo) => {
+                    to(status, vec![Effect::MailApprovalLink])
+                }
+                _ => Err(conflict(format!(
+                    "the order is {}: its approval address no longer matters",
+                    status.as_str()
+                ))),
+            }
+        }
         OrderEvent::PickedUp => match status {
             ReadyForPickup => to(Issued, vec![]),
             _ => Err(conflict(format!(
@@ -734,6 +774,8 @@ mod tests {
             OrderEvent::Expedite,
             OrderEvent::Reorder,
             OrderEvent::PickedUp,
+            OrderEvent::ResendPickupLink,
+            OrderEvent::ResendConfirmation,
         ];
         let mut cells = 0;
         for channel in [Channel::SelfService, Channel::Agent] {
@@ -788,6 +830,11 @@ mod tests {
                             }
                             OrderEvent::Reorder => who == Who::Owner && status != Issued,
                             OrderEvent::PickedUp => status == ReadyForPickup,
+                            OrderEvent::ResendPickupLink => {
+                                matches!(who, Who::Support | Who::Admin) && status == ReadyForPickup
+                            }
+                            // The fixture's approval address is confirmed already.
+                            OrderEvent::ResendConfirmation => false,
                         };
                         let got = decide(&facts, event, &a, NOW);
                         assert_eq!(
@@ -804,7 +851,27 @@ mod tests {
                 }
             }
         }
-        assert_eq!(cells, 2 * 7 * 9 * 10);
+        assert_eq!(cells, 2 * 7 * 9 * 12);
+    }
+
+    #[test]
+    fn support_resends_the_confirmation_of_an_open_unconfirmed_order() {
+        let support = actor(4, Role::Support);
+        let mut o = order(OrderStatus::InReview);
+        o.approval_email_confirmed = false;
+        let t = decide(&o, &OrderEvent::ResendConfirmation, &support, NOW).expect("resend");
+        assert_eq!(t.effects, vec![Effect::MailApprovalLink]);
+        assert!(
+            decide(
+                &o,
+                &OrderEvent::ResendConfirmation,
+                &actor(1, Role::Subscriber),
+                NOW
+            )
+            .is_err()
+        );
+        o.status = OrderStatus::Cancelled;
+        assert!(decide(&o, &OrderEvent::ResendConfirmation, &support, NOW).is_err());
     }
 
     #[test]

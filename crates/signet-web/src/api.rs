@@ -18,6 +18,7 @@ use signet_app::lifecycle::{CertificateView, Reorder};
 use signet_app::orders::{DocumentView, NewOrder, OrderSummary, OrderView, QueueItem};
 use signet_app::pickup::PickedUp;
 use signet_app::pickup::PickupRequest;
+use signet_domain::certificate::CertificateStatus;
 use signet_domain::order::change_refused;
 use signet_domain::role::Actor;
 
@@ -70,6 +71,14 @@ pub fn routes() -> Router<Arc<Signet>> {
         .route("/api/v1/pickups/{token}", post(pickup))
         .route("/api/v1/orders/{number}/reorder", post(reorder))
         .route("/api/v1/orders/{number}/expedite", post(expedite))
+        .route(
+            "/api/v1/orders/{number}/pickup-link",
+            post(resend_pickup_link),
+        )
+        .route(
+            "/api/v1/orders/{number}/confirmation-link",
+            post(resend_confirmation),
+        )
         .route("/api/v1/certificates/{serial}", get(certificate))
         .route(
             "/api/v1/certificates/{serial}/{file}",
@@ -472,8 +481,10 @@ async fn cancel(
     Authed(actor, _): Authed,
     Path(number): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    s.cancel_order(&actor, &number).await?;
-    Ok(Json(json!({"order_number": number, "status": "cancelled"})))
+    let status = s.cancel_order(&actor, &number).await?;
+    Ok(Json(
+        json!({"order_number": number, "status": status.as_str()}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -526,8 +537,30 @@ async fn expedite(
     Authed(actor, _): Authed,
     Path(number): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    s.expedite(&actor, &number).await?;
-    Ok(Json(json!({"order_number": number, "status": "in_review"})))
+    let status = s.expedite(&actor, &number).await?;
+    Ok(Json(
+        json!({"order_number": number, "status": status.as_str()}),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/orders/{number}/pickup-link", tag = "signet", responses((status = 204, description = "A new pickup link was mailed; the earlier one no longer works"), (status = 403, description = "Support only"), (status = 409, description = "The order is not ready for pickup")), security(("bearer" = [])))]
+async fn resend_pickup_link(
+    State(s): AppState,
+    Authed(actor, _): Authed,
+    Path(number): Path<String>,
+) -> ApiResult<StatusCode> {
+    s.resend_pickup_link(&actor, &number).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/orders/{number}/confirmation-link", tag = "signet", responses((status = 204, description = "A new confirmation link was mailed to the approval address"), (status = 403, description = "Support only"), (status = 409, description = "Already confirmed, or the order is closed")), security(("bearer" = [])))]
+async fn resend_confirmation(
+    State(s): AppState,
+    Authed(actor, _): Authed,
+    Path(number): Path<String>,
+) -> ApiResult<StatusCode> {
+    s.resend_confirmation(&actor, &number).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, path = "/api/v1/certificates/{serial}", tag = "signet", responses((status = 200, description = "Certificate, status and public key", body = CertificateView), (status = 404, description = "Not visible to the caller")), security(("bearer" = [])))]
@@ -587,7 +620,7 @@ async fn revoke(
 ) -> ApiResult<Json<Value>> {
     s.revoke(&actor, &serial, &b.reason).await?;
     Ok(Json(
-        json!({"serial": serial, "status": "revoked", "reason": b.reason}),
+        json!({"serial": serial, "status": CertificateStatus::Revoked.as_str(), "reason": b.reason}),
     ))
 }
 
@@ -653,7 +686,7 @@ async fn renew(
     paths(
         sign_up, confirm, log_in, log_out, enroll_second_factor, request_reset, complete_reset, place_order, list_orders, view_order, reveal_personal_data, change_order,
         upload, download_document, agreement, fingerprint_check, attest, decision, message, cancel, queue, pickup, reorder,
-        expedite, certificate, certificate_file, revoke, reissue, renew
+        expedite, resend_pickup_link, resend_confirmation, certificate, certificate_file, revoke, reissue, renew
     ),
     components(schemas(
         signet_domain::identity::IdentityInput, signet_domain::key::SubscriberKeyType,

@@ -16,6 +16,8 @@ fn label(action: &str) -> &str {
         "cancel" => "Cancel the order",
         "reorder" => "Order again",
         "expedite" => "Send to vetting",
+        "resend_pickup_link" => "Send a new pickup link",
+        "resend_confirmation" => "Send the approval confirmation again",
         "reissue" => "Reissue",
         "renew" => "Renew",
         "revoke" => "Revoke",

@@ -424,7 +424,7 @@ pub async fn cancel(
     Form(f): Form<CsrfOnly>,
 ) -> Response {
     order_action(ctx, number, &f.csrf, "cancelled", |actor, n| async move {
-        s.cancel_order(&actor, &n).await
+        s.cancel_order(&actor, &n).await.map(|_| ())
     })
     .await
 }

@@ -225,13 +225,25 @@ pub async fn act(
                 format!("The request form was mailed to {}.", mask(&to)),
             )
         }),
+        "resend-pickup-link" => s.resend_pickup_link(&actor, &number).await.map(|()| {
+            (
+                Lookup::Masked,
+                "A new pickup link was mailed; the earlier one no longer works.".into(),
+            )
+        }),
+        "resend-confirmation" => s.resend_confirmation(&actor, &number).await.map(|()| {
+            (
+                Lookup::Masked,
+                "A new confirmation link was mailed to the approval address.".into(),
+            )
+        }),
         "unlock-pickup" => s.unlock_pickup(&actor, &number).await.map(|()| {
             (
                 Lookup::Masked,
                 "The pickup is unlocked: the subscriber can try the pickup password again.".into(),
             )
         }),
-        "expedite" => s.expedite(&actor, &number).await.map(|()| {
+        "expedite" => s.expedite(&actor, &number).await.map(|_| {
             (
                 Lookup::Masked,
                 "The reorder went straight to vetting with the carried-over evidence.".into(),
