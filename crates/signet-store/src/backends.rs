@@ -2319,10 +2319,13 @@ impl SqliteStore {
 impl PostgresStore {
     /// `pg_dump` (one consistent snapshot) as a plain SQL script.
     async fn dump_to(&self, to: &std::path::Path) -> Result<DumpKind, StoreError> {
+        // The password goes in the environment, not the process list.
+        let (target, password) = crate::libpq_target(&self.url.0);
         let out = tokio::process::Command::new("pg_dump")
             .args(["--no-owner", "--no-privileges", "--format=plain", "--file"])
             .arg(to)
-            .arg(&self.url.0)
+            .arg(&target)
+            .envs(password.map(|p| ("PGPASSWORD", p)))
             .output()
             .await
             .map_err(|e| {

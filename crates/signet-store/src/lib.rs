@@ -530,6 +530,7 @@ pub async fn restore_postgres(url: &str, script: &std::path::Path) -> Result<(),
     if tables > 0 {
         return Err(StoreError::NotEmpty(redact(url)));
     }
+    let (target, password) = libpq_target(url);
     let out = tokio::process::Command::new("psql")
         .args([
             "-X",
@@ -540,7 +541,8 @@ pub async fn restore_postgres(url: &str, script: &std::path::Path) -> Result<(),
             "-f",
         ])
         .arg(script)
-        .arg(url)
+        .arg(&target)
+        .envs(password.map(|p| ("PGPASSWORD", p)))
         .output()
         .await
         .map_err(|e| StoreError::Tool(format!("psql: {e} (install the PostgreSQL client)")))?;
@@ -578,8 +580,62 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// How to hand a PostgreSQL URL to `psql` or `pg_dump` without its password in their
+/// arguments (which every local user can read in the process list): the URL without the
+/// password, and the password (percent-decoded) for `PGPASSWORD`.
+pub(crate) fn libpq_target(url: &str) -> (String, Option<String>) {
+    let (Some(scheme_end), Some(at)) = (url.find("://"), url.rfind('@')) else {
+        return (url.to_owned(), None);
+    };
+    if at < scheme_end {
+        return (url.to_owned(), None);
+    }
+    let userinfo = &url[scheme_end + 3..at];
+    let Some((user, password)) = userinfo.split_once(':') else {
+        return (url.to_owned(), None);
+    };
+    let mut decoded = Vec::with_capacity(password.len());
+    let bytes = password.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                decoded.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                decoded.push(b);
+                i += 1;
+            }
+        }
+    }
+    (
+        format!("{}{user}{}", &url[..scheme_end + 3], &url[at..]),
+        Some(String::from_utf8_lossy(&decoded).into_owned()),
+    )
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn passwords_leave_the_url_for_the_environment() {
+        assert_eq!(
+            super::libpq_target("postgres://u:s%40cret@h:5432/db"),
+            (
+                "postgres://u@h:5432/db".to_owned(),
+                Some("s@cret".to_owned())
+            )
+        );
+        assert_eq!(
+            super::libpq_target("postgres://u@h/db"),
+            ("postgres://u@h/db".to_owned(), None)
+        );
+    }
+
     #[test]
     fn redacts_passwords() {
         assert_eq!(
