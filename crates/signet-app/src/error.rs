@@ -78,6 +78,15 @@ impl AppError {
         }
     }
 
+    /// Another request changed the same thing first, or the thing exists already (HTTP 409).
+    pub fn is_conflict(&self) -> bool {
+        matches!(
+            self,
+            AppError::Conflict(_)
+                | AppError::Store(StoreError::Conflict(_) | StoreError::Duplicate(_))
+        )
+    }
+
     /// Whether the caller (not the system) is at fault: bad input, refused request.
     pub fn is_refusal(&self) -> bool {
         matches!(

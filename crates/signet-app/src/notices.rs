@@ -376,10 +376,35 @@ impl Signet {
 pub struct Operations {
     /// Messages per state (`queued`, `sent`, `dead`).
     pub mail_states: Vec<(String, u64)>,
-    /// The newest messages, without their bodies (which hold single-use links).
-    pub recent_mail: Vec<signet_store::MailRecord>,
-    /// Reconciliation's records, newest first.
-    pub reconciled: Vec<signet_store::AuditEntry>,
+    /// The newest messages: who, what, where they stand; never their bodies (which hold
+    /// single-use links).
+    pub recent_mail: Vec<MailLine>,
+    /// What reconciliation did, newest first.
+    pub reconciled: Vec<ReconcileLine>,
+}
+
+/// One message of the outbox as the administrator sees it.
+#[derive(Debug, Clone)]
+pub struct MailLine {
+    pub id: i64,
+    pub to: String,
+    pub subject: String,
+    /// `queued`, `sent` or `dead`.
+    pub state: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    /// Whether an administrator may make it due again (anything not sent).
+    pub retryable: bool,
+}
+
+/// One step reconciliation took.
+#[derive(Debug, Clone)]
+pub struct ReconcileLine {
+    pub at: OffsetDateTime,
+    /// What it did (`pickup_released`, …), without the `reconcile.` prefix.
+    pub what: String,
+    /// What it did it to (`order:…`, `certificate:…`).
+    pub subject: String,
 }
 
 impl Signet {
@@ -388,8 +413,29 @@ impl Signet {
         let (mail_states, recent_mail) = self.mail_overview(20).await?;
         Ok(Operations {
             mail_states,
-            recent_mail,
-            reconciled: self.store.recent_audit("reconcile.", 20).await?,
+            recent_mail: recent_mail
+                .into_iter()
+                .map(|m| MailLine {
+                    retryable: m.state != "sent",
+                    id: m.id,
+                    to: m.mail.to,
+                    subject: m.mail.subject,
+                    state: m.state,
+                    attempts: m.attempts,
+                    last_error: m.last_error,
+                })
+                .collect(),
+            reconciled: self
+                .store
+                .recent_audit("reconcile.", 20)
+                .await?
+                .into_iter()
+                .map(|e| ReconcileLine {
+                    at: e.at,
+                    what: e.action.trim_start_matches("reconcile.").to_owned(),
+                    subject: e.subject,
+                })
+                .collect(),
         })
     }
 

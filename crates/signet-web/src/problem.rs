@@ -34,7 +34,6 @@ fn refusal_status(r: &Refusal) -> StatusCode {
 
 pub fn status_of(e: &AppError) -> StatusCode {
     use signet_pki::PkiError;
-    use signet_store::StoreError;
     if e.is_unavailable() {
         return StatusCode::SERVICE_UNAVAILABLE;
     }
@@ -48,11 +47,10 @@ pub fn status_of(e: &AppError) -> StatusCode {
         AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
         AppError::Forbidden(_) | AppError::SecondFactorSetup(_) => StatusCode::FORBIDDEN,
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
-        AppError::Conflict(_) => StatusCode::CONFLICT,
         AppError::Gone(_) => StatusCode::GONE,
         AppError::Locked(_) => StatusCode::LOCKED,
         AppError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
-        AppError::Store(StoreError::Conflict(_) | StoreError::Duplicate(_)) => StatusCode::CONFLICT,
+        e if e.is_conflict() => StatusCode::CONFLICT,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -185,9 +185,9 @@ async fn admin_page(
                     .into_iter()
                     .map(|m| MailRow {
                         id: m.id,
-                        retryable: m.state != "sent",
-                        to: m.mail.to,
-                        subject: m.mail.subject,
+                        retryable: m.retryable,
+                        to: m.to,
+                        subject: m.subject,
                         state: m.state,
                         attempts: m.attempts,
                         last_error: m.last_error.unwrap_or_default(),
@@ -199,7 +199,7 @@ async fn admin_page(
                     .map(|e| {
                         (
                             signet_app::orders::rfc3339(e.at),
-                            e.action.trim_start_matches("reconcile.").replace('_', " "),
+                            e.what.replace('_', " "),
                             e.subject,
                         )
                     })
