@@ -53,16 +53,6 @@ impl Clock for SystemClock {
     }
 }
 
-/// The system clock moved by a fixed offset (tests that stand at a later point in time).
-#[derive(Debug, Clone, Copy)]
-pub struct OffsetClock(pub time::Duration);
-
-impl Clock for OffsetClock {
-    fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc() + self.0
-    }
-}
-
 /// Draws a serial from the operating system's CSPRNG.
 pub fn random_serial() -> Result<Serial, AppError> {
     let mut entropy = [0u8; SERIAL_ENTROPY_OCTETS];

@@ -4,7 +4,7 @@
 
 mod args;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -56,14 +56,45 @@ fn main() -> ExitCode {
 /// The system clock; in debug builds (tests) `SIGNET_TEST_CLOCK_OFFSET_SECONDS` moves it, so a
 /// test can stand at any point of a certificate's life without waiting for the calendar.
 fn clock() -> signet_app::SharedClock {
+    // Test builds only: the clock moved by a fixed offset (SIGNET_TEST_CLOCK_OFFSET_SECONDS, for
+    // one command) plus one the tests move forward by writing seconds to a file
+    // (SIGNET_TEST_CLOCK_FILE, read at each tick), so no test sleeps for a TOTP step or a window.
     #[cfg(debug_assertions)]
-    if let Some(offset) = std::env::var("SIGNET_TEST_CLOCK_OFFSET_SECONDS")
-        .ok()
-        .and_then(|v| v.trim().parse::<i64>().ok())
     {
-        return Arc::new(signet_app::OffsetClock(time::Duration::seconds(offset)));
+        let fixed = std::env::var("SIGNET_TEST_CLOCK_OFFSET_SECONDS")
+            .ok()
+            .and_then(|v| v.trim().parse::<i64>().ok());
+        let file = std::env::var_os("SIGNET_TEST_CLOCK_FILE").map(PathBuf::from);
+        if fixed.is_some() || file.is_some() {
+            return Arc::new(TestClock {
+                fixed: fixed.unwrap_or(0),
+                file,
+            });
+        }
     }
     Arc::new(SystemClock)
+}
+
+/// The system clock moved by a fixed offset and by the one a test wrote to a file (debug
+/// builds only).
+#[cfg(debug_assertions)]
+#[derive(Debug)]
+struct TestClock {
+    fixed: i64,
+    file: Option<PathBuf>,
+}
+
+#[cfg(debug_assertions)]
+impl signet_app::Clock for TestClock {
+    fn now(&self) -> time::OffsetDateTime {
+        let moved = self
+            .file
+            .as_ref()
+            .and_then(|f| std::fs::read_to_string(f).ok())
+            .and_then(|t| t.trim().parse::<i64>().ok())
+            .unwrap_or(0);
+        time::OffsetDateTime::now_utc() + time::Duration::seconds(self.fixed + moved)
+    }
 }
 
 async fn open_signet(cli: &Cli) -> Result<Signet, AppError> {

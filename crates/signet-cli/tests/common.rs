@@ -15,6 +15,7 @@ pub fn signet(data_dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_signet"));
     cmd.arg("--data-dir")
         .arg(data_dir)
+        .env("SIGNET_TEST_CLOCK_FILE", clock_file(data_dir))
         .env("SIGNET_LOG", "warn")
         .env_remove("SIGNET_CA_PASSPHRASE")
         .env_remove("SIGNET_DATABASE_URL");
@@ -228,6 +229,8 @@ fn files_under(dir: &Path, with_database: bool) -> Vec<(PathBuf, Vec<u8>)> {
 #[derive(Debug)]
 pub struct Server {
     child: Child,
+    /// Its data directory (and so its clock: see [`advance_clock`]).
+    pub data_dir: PathBuf,
     pub addr: String,
     /// `http` or `https`, as the server said.
     pub scheme: String,
@@ -273,6 +276,7 @@ impl Server {
         std::thread::spawn(move || for _ in lines {});
         assert!(!addr.is_empty(), "serve never said where it listens");
         Server {
+            data_dir: data_dir.to_owned(),
             child,
             addr,
             scheme,
@@ -583,7 +587,7 @@ impl<'a> Api<'a> {
     pub fn log_in(&self, email: &str, password: &str) -> String {
         let enrolled = authenticator().lock().expect("lock").contains_key(email);
         let first = if enrolled {
-            json!({"email": email, "password": password, "totp_code": totp_code(email)})
+            json!({"email": email, "password": password, "totp_code": totp_code(&self.server.data_dir, email)})
         } else {
             json!({"email": email, "password": password})
         };
@@ -611,7 +615,7 @@ impl<'a> Api<'a> {
             (status, body) = self.post(
                 "/api/v1/sessions",
                 None,
-                json!({"email": email, "password": password, "totp_code": totp_code(email)}),
+                json!({"email": email, "password": password, "totp_code": totp_code(&self.server.data_dir, email)}),
             );
         }
         assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -735,29 +739,49 @@ pub fn authenticator() -> &'static std::sync::Mutex<std::collections::HashMap<St
     APP.get_or_init(Default::default)
 }
 
+/// The file the commands and the server of a data directory read their clock offset from
+/// (debug builds, `SIGNET_TEST_CLOCK_FILE`): a test moves time forward instead of sleeping.
+pub fn clock_file(data_dir: &Path) -> PathBuf {
+    data_dir.join("test-clock-offset")
+}
+
+/// How far (seconds) the data directory's clock stands ahead of the real one.
+pub fn clock_offset(data_dir: &Path) -> i64 {
+    std::fs::read_to_string(clock_file(data_dir))
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Moves the data directory's clock `seconds` forward, for the server and every command.
+pub fn advance_clock(data_dir: &Path, seconds: i64) {
+    let offset = clock_offset(data_dir) + seconds;
+    std::fs::write(clock_file(data_dir), offset.to_string()).expect("clock file");
+}
+
 /// A code the server has not seen yet: the current step's, or the next one's (within the
-/// one-step skew the server allows) when the current step was used already.
-pub fn totp_code(email: &str) -> String {
+/// one-step skew the server allows) when the current step was used already; when both were,
+/// the server's clock moves on to the next step (no sleeping).
+pub fn totp_code(data_dir: &Path, email: &str) -> String {
     let mut app = authenticator().lock().expect("lock");
     let (secret, last) = app.get_mut(email).expect("enrolled");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    let mut step = (now / 30).max(*last + 1);
-    while step > now / 30 + 1 {
-        std::thread::sleep(std::time::Duration::from_secs(1));
-        step = ((std::time::SystemTime::now()
+    let real = i64::try_from(
+        std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .expect("clock")
-            .as_secs())
-            / 30)
-            .max(*last + 1);
+            .as_secs(),
+    )
+    .expect("seconds");
+    let server_now = real + clock_offset(data_dir);
+    let step = (server_now / 30).max(i64::try_from(*last).expect("step") + 1);
+    if step > server_now / 30 + 1 {
+        // Into the middle of the step before, so the code stays good for a while.
+        advance_clock(data_dir, (step - 1) * 30 + 15 - server_now);
     }
-    *last = step;
+    *last = u64::try_from(step).expect("step");
     let totp = totp_rs::Builder::new()
         .with_secret(totp_rs::Secret::try_from_base32(secret.as_str()).expect("base32"))
         .build()
         .expect("totp");
-    totp.generate(step * 30).to_string()
+    totp.generate(*last * 30).to_string()
 }

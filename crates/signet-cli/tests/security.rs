@@ -408,7 +408,7 @@ fn vetting_staff_log_in_with_a_second_factor() {
         json!({"email": "vera@ca.example.com", "password": "not the password", "totp_code": "000000"}),
     );
     assert_eq!(body["detail"], wrong_password["detail"]);
-    let code = totp_code("vera@ca.example.com");
+    let code = totp_code(d, "vera@ca.example.com");
     let (status, body) = login(Some(&code));
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (status, body) = login(Some(&code));
@@ -436,7 +436,7 @@ fn vetting_staff_log_in_with_a_second_factor() {
         StatusCode::CONFLICT,
         "no silent re-enrolment: {body}"
     );
-    let (status, body) = login(Some(&totp_code("vera@ca.example.com")));
+    let (status, body) = login(Some(&totp_code(d, "vera@ca.example.com")));
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
     // The shared secret is nowhere in the database in clear, and the sealing key file is 0600.
