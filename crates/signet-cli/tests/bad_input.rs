@@ -6,18 +6,10 @@ use std::path::Path;
 use std::process::Command;
 
 use common::*;
-use signet_store::{Counts, Store};
+use signet_store::Counts;
 
 fn counts(data: &Path) -> Counts {
-    let url = format!("sqlite://{}", data.join("signet.db").display());
-    tokio::runtime::Runtime::new()
-        .expect("runtime")
-        .block_on(async {
-            let store = signet_store::SqliteStore::open(&url)
-                .await
-                .expect("open store");
-            store.counts().await.expect("counts")
-        })
+    with_store(data, async |store| store.counts().await.expect("counts"))
 }
 
 #[test]

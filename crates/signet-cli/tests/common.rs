@@ -370,10 +370,9 @@ pub fn ca_with_staff(data_dir: &Path, staff: &[(&str, &str, Option<&str>)]) -> S
     Server::start(data_dir, &[])
 }
 
-/// The audit log of a SQLite data directory, oldest first (read while the server runs: the
-/// store is opened read-and-write by both, as an operator's `signet audit` would).
-pub fn audit_log(data_dir: &Path) -> Vec<signet_store::AuditEntry> {
-    use signet_store::Store;
+/// Opens the SQLite store of a data directory (alongside a running server, as an operator's
+/// command would) and asks it one thing.
+pub fn with_store<T>(data_dir: &Path, ask: impl AsyncFnOnce(&dyn signet_store::Store) -> T) -> T {
     let url = format!("sqlite://{}", data_dir.join("signet.db").display());
     tokio::runtime::Runtime::new()
         .expect("runtime")
@@ -381,8 +380,15 @@ pub fn audit_log(data_dir: &Path) -> Vec<signet_store::AuditEntry> {
             let store = signet_store::SqliteStore::open(&url)
                 .await
                 .expect("open store");
-            store.audit_entries().await.expect("audit")
+            ask(&store).await
         })
+}
+
+/// The audit log of a SQLite data directory, oldest first.
+pub fn audit_log(data_dir: &Path) -> Vec<signet_store::AuditEntry> {
+    with_store(data_dir, async |store| {
+        store.audit_entries().await.expect("audit")
+    })
 }
 
 /// Mails in the outbox, oldest first: (to, subject, body).
