@@ -3,6 +3,8 @@
 //! records chained in the same transaction, compare-and-set under concurrency, counters that
 //! count every concurrent hit, and CRL snapshots that never go backwards.
 
+mod support;
+
 use std::ops::ControlFlow;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -1554,7 +1556,7 @@ async fn copies(store: &Arc<dyn Store>, kind: DumpKind) {
     }
     let restored = match kind {
         DumpKind::Sqlite => None,
-        DumpKind::Postgresql => Some(new_postgres_database("copy").await),
+        DumpKind::Postgresql => Some(support::new_postgres_database("copy").await),
     };
     let copy: Arc<dyn Store> = match &restored {
         None => signet_store::open(&format!("sqlite://{}", to.display()))
@@ -1596,7 +1598,7 @@ async fn copies(store: &Arc<dyn Store>, kind: DumpKind) {
     assert_eq!(chain_verifies(&copied), copied.len());
     drop(copy);
     if let Some((db, _)) = restored {
-        drop_postgres_database(&db).await;
+        support::drop_postgres_database(&db).await;
     }
     std::fs::remove_dir_all(dir).ok();
 }
@@ -1618,49 +1620,13 @@ async fn sqlite_story() {
 
 /// A new, empty PostgreSQL database for this process (one a previous run left is dropped
 /// first): its name and URL.
-async fn new_postgres_database(tag: &str) -> (String, String) {
-    let admin_url = std::env::var("SIGNET_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let db = format!("signet_store_{tag}_{}", std::process::id());
-    let admin = sqlx::PgPool::connect(&admin_url)
-        .await
-        .expect("PostgreSQL must answer at SIGNET_TEST_POSTGRES_URL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}")))
-        .execute(&admin)
-        .await
-        .expect("drop");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
-        .execute(&admin)
-        .await
-        .expect("create");
-    admin.close().await;
-    let url = format!(
-        "{}/{db}",
-        admin_url.rsplit_once('/').expect("url has a database").0
-    );
-    (db, url)
-}
-
-async fn drop_postgres_database(db: &str) {
-    let admin_url = std::env::var("SIGNET_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let admin = sqlx::PgPool::connect(&admin_url).await.expect("PostgreSQL");
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE {db} WITH (FORCE)"
-    )))
-    .execute(&admin)
-    .await
-    .expect("drop");
-    admin.close().await;
-}
-
 #[tokio::test]
 async fn postgres_story() {
-    let (db, url) = new_postgres_database("story").await;
+    let (db, url) = support::new_postgres_database("story").await;
     let store = PostgresStore::open(&url).await.expect("open postgres");
     story(Arc::new(store.clone()), DumpKind::Postgresql).await;
     drop(store);
-    drop_postgres_database(&db).await;
+    support::drop_postgres_database(&db).await;
 }
 
 /// Accounts from before addresses were compared without case: written past the store (as an
@@ -1736,7 +1702,7 @@ async fn sqlite_migration_lowercases_addresses_that_do_not_collide() {
 
 #[tokio::test]
 async fn postgres_keeps_and_reports_old_case_duplicates() {
-    let (db, url) = new_postgres_database("dup").await;
+    let (db, url) = support::new_postgres_database("dup").await;
     let store: Arc<dyn Store> = Arc::new(PostgresStore::open(&url).await.expect("open"));
     let raw = sqlx::PgPool::connect(&url).await.expect("raw pool");
     old_case_duplicates(&store, async |email: &str| {
@@ -1749,7 +1715,7 @@ async fn postgres_keeps_and_reports_old_case_duplicates() {
     .await;
     raw.close().await;
     drop(store);
-    drop_postgres_database(&db).await;
+    support::drop_postgres_database(&db).await;
 }
 
 /// Rules the `Store` and `Tx` doc comments state that a backend does not keep (found reading
@@ -1906,11 +1872,11 @@ async fn sqlite_keeps_the_documented_rules() {
 
 #[tokio::test]
 async fn postgres_keeps_the_documented_rules() {
-    let (db, url) = new_postgres_database("rules").await;
+    let (db, url) = support::new_postgres_database("rules").await;
     let store = PostgresStore::open(&url).await.expect("open");
     let broken = documented_rules(Arc::new(store.clone())).await;
     drop(store);
-    drop_postgres_database(&db).await;
+    support::drop_postgres_database(&db).await;
     assert!(broken.is_empty(), "PostgreSQL breaks: {broken:#?}");
 }
 

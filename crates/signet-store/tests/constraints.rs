@@ -2,6 +2,8 @@
 //! value of a domain enum is accepted, any other value and any row pointing nowhere is refused,
 //! and the refusal is told apart from an outage (`is_constraint_violation`: a bug, not a 503).
 
+mod support;
+
 use std::sync::Arc;
 
 use signet_domain::certificate::RevocationReason;
@@ -246,29 +248,9 @@ async fn sqlite_holds_only_domain_values() {
 
 #[tokio::test]
 async fn postgresql_holds_only_domain_values() {
-    let admin_url = std::env::var("SIGNET_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let db = format!("signet_constraints_{}", std::process::id());
-    let admin = sqlx::PgPool::connect(&admin_url).await.expect("PostgreSQL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}")))
-        .execute(&admin)
-        .await
-        .expect("drop");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
-        .execute(&admin)
-        .await
-        .expect("create");
-    let url = format!(
-        "{}/{db}",
-        admin_url.rsplit_once('/').expect("url has a database").0
-    );
+    let (db, url) = support::new_postgres_database("constraints").await;
     let store = PostgresStore::open(&url).await.expect("open");
     story(Arc::new(store.clone())).await;
     drop(store);
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE {db} WITH (FORCE)"
-    )))
-    .execute(&admin)
-    .await
-    .expect("drop");
+    support::drop_postgres_database(&db).await;
 }
