@@ -330,7 +330,7 @@ impl Signet {
                 &subject,
                 "account.locked",
                 &subject,
-                json!({"until": crate::orders::rfc3339(until), "locks_before": account.lock_count}),
+                json!({"until": crate::dates::rfc3339(until), "locks_before": account.lock_count}),
             );
         }
         work.commit().await

@@ -442,7 +442,7 @@ pub fn agreement_pdf(
     w.field("Product", product);
     w.field("Validity", &format!("{} months", order.validity_months));
     w.field("Key", &order.key_type);
-    w.field("Ordered on", &crate::orders::rfc3339(order.created_at));
+    w.field("Ordered on", &crate::dates::rfc3339(order.created_at));
     w.y -= 3.0;
     w.line(12.0, true, "Subscriber");
     w.field("Name", &identity.common_name());

@@ -74,7 +74,7 @@ pub async fn backup(
     let files = data_files(data_dir, include_secrets)?;
     let manifest = Manifest {
         format: FORMAT.into(),
-        created_at: crate::orders::rfc3339(now),
+        created_at: crate::dates::rfc3339(now),
         database: kind,
         includes_secrets: include_secrets,
         files: files.iter().map(|f| f.display().to_string()).collect(),

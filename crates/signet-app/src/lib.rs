@@ -11,6 +11,7 @@ pub mod backup;
 pub mod config;
 pub mod credentials;
 pub mod crls;
+pub mod dates;
 pub mod documents;
 pub mod error;
 pub mod health;

@@ -23,8 +23,9 @@ use time::Duration;
 use crate::AppError;
 use crate::actions::{ActionView, views};
 use crate::credentials::{hash_password, order_number};
+use crate::dates::rfc3339;
 use crate::issue::Signet;
-use crate::orders::{NewOrder, rfc3339};
+use crate::orders::NewOrder;
 use crate::work::Work;
 
 /// How long before expiry the reminder goes out (R-CRT-7).

@@ -17,12 +17,11 @@ use signet_domain::privacy::{mask, sees_personal_data};
 use signet_domain::role::{Actor, Permission, Role};
 use signet_domain::validity::Period;
 use signet_store::{DocumentRecord, OrderRecord};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::AppError;
 use crate::actions::{ActionView, views};
 use crate::credentials::{hash_password, order_number};
+use crate::dates::rfc3339;
 use crate::issue::Signet;
 use crate::work::Work;
 
@@ -116,10 +115,6 @@ pub struct QueueItem {
     pub country: String,
     pub age_hours: i64,
     pub attested: bool,
-}
-
-pub fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
 }
 
 fn status(record: &OrderRecord) -> Result<OrderStatus, AppError> {

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use signet_app::issue::Signet;
 
+use signet_app::dates::day;
 use signet_domain::certificate::CertificateStatus;
 
 use super::offers::Offers;
@@ -50,9 +51,9 @@ async fn page(
             status_class: status_class(c.status),
             offers: Offers::new(&c.actions),
             refused: Offers::new(&c.actions).refused_among(&CERTIFICATE_ACTIONS),
-            not_before: c.not_before.date().to_string(),
-            not_after: c.not_after.date().to_string(),
-            revoked_at: c.revoked_at.map(|t| t.date().to_string()),
+            not_before: day(c.not_before),
+            not_after: day(c.not_after),
+            revoked_at: c.revoked_at.map(day),
             c,
             notice,
             error,

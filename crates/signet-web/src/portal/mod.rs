@@ -10,6 +10,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
+use signet_app::dates::{day, day_of};
 use signet_app::issue::Signet;
 
 /// The actor behind a form post, or an early return: the CSRF token is checked first (403
@@ -363,10 +364,6 @@ async fn log_out(
     ([(header::SET_COOKIE, cleared)], Redirect::to("/")).into_response()
 }
 
-fn day(t: time::OffsetDateTime) -> String {
-    t.date().to_string()
-}
-
 async fn account(State(s): State<Arc<Signet>>, ctx: PageContext) -> Response {
     let Some(actor) = ctx.actor() else {
         return Redirect::to("/login").into_response();
@@ -383,12 +380,7 @@ async fn account(State(s): State<Arc<Signet>>, ctx: PageContext) -> Response {
                     number: o.order_number.clone(),
                     product: o.product.clone(),
                     status: o.status.replace('_', " "),
-                    placed: o
-                        .created_at
-                        .split('T')
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned(),
+                    placed: day_of(&o.created_at).to_owned(),
                 })
                 .collect(),
             certificates: certificates

@@ -7,6 +7,7 @@ use axum::extract::{Form, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use signet_app::dates::{day as date, minute};
 use signet_app::issue::Signet;
 use signet_app::notices::{Alert, NewRelyingService, SecondFactorState};
 use time::OffsetDateTime;
@@ -15,10 +16,6 @@ use super::charts::bars;
 use super::pages::{AdminPage, AlertRow, MailRow, ServiceRow, ServicesPage, StaffRow, StatusPage};
 use super::{PageContext, refusal};
 use crate::problem::{message_of, status_of};
-
-fn minute(t: OffsetDateTime) -> String {
-    format!("{} {:02}:{:02} UTC", t.date(), t.hour(), t.minute())
-}
 
 fn alert_row(a: &Alert) -> AlertRow {
     AlertRow {
@@ -105,11 +102,8 @@ pub async fn services(State(s): State<Arc<Signet>>, ctx: PageContext) -> Respons
                 .map(|r| ServiceRow {
                     name: r.name,
                     url: r.url,
-                    from: r.accepts_from.date().to_string(),
-                    until: r
-                        .accepts_until
-                        .map(|u| u.date().to_string())
-                        .unwrap_or_else(|| "—".into()),
+                    from: date(r.accepts_from),
+                    until: r.accepts_until.map(date).unwrap_or_else(|| "—".into()),
                     today: r.today.as_str().into(),
                     note: r.note,
                 })
@@ -198,7 +192,7 @@ async fn admin_page(
                     .into_iter()
                     .map(|e| {
                         (
-                            signet_app::orders::rfc3339(e.at),
+                            signet_app::dates::rfc3339(e.at),
                             e.what.replace('_', " "),
                             e.subject,
                         )
