@@ -9,7 +9,7 @@
 
 use serde_json::json;
 use signet_domain::Refusal;
-use signet_domain::credentials::{TokenPurpose, check_password};
+use signet_domain::credentials::{OrderNumber, TokenPurpose, check_password};
 use signet_domain::guard::{
     ADDRESS_RESETS, ADDRESS_SIGN_UPS, CLIENT_LOGIN_ATTEMPTS, CLIENT_RESETS, CLIENT_SIGN_UPS,
     LoginVerdict, failure_locks, lock_duration, login_verdict,
@@ -43,7 +43,7 @@ pub struct Session {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Confirmed {
     Account(String),
-    ApprovalEmail { order_number: String },
+    ApprovalEmail { order_number: OrderNumber },
 }
 
 /// The one answer to a log-in that failed for any reason the caller may not learn.
@@ -56,11 +56,6 @@ fn bad_credentials() -> AppError {
 pub(crate) struct Verified {
     pub account: Account,
     totp_step: Option<i64>,
-}
-
-fn role_of(account: &Account) -> Result<Role, AppError> {
-    Role::parse(&account.role)
-        .ok_or_else(|| AppError::Internal(format!("unknown role {}", account.role)))
 }
 
 /// Who a session belongs to.
@@ -102,7 +97,7 @@ impl Signet {
         let account = NewAccount {
             email: email.clone(),
             name: name.to_owned(),
-            role: Role::Subscriber.as_str().to_owned(),
+            role: Role::Subscriber,
             region: None,
             password_hash: Some(hash_password(password)?),
             email_confirmed: false,
@@ -157,24 +152,20 @@ impl Signet {
             || AppError::Gone("this confirmation link is invalid, already used or expired".into());
         let (purpose, t) = match self
             .store
-            .live_token(&hash, TokenPurpose::AccountConfirmation.as_str(), now)
+            .live_token(&hash, TokenPurpose::AccountConfirmation, now)
             .await?
         {
             Some(t) => (TokenPurpose::AccountConfirmation, t),
             None => (
                 TokenPurpose::ApprovalEmail,
                 self.store
-                    .live_token(&hash, TokenPurpose::ApprovalEmail.as_str(), now)
+                    .live_token(&hash, TokenPurpose::ApprovalEmail, now)
                     .await?
                     .ok_or_else(gone)?,
             ),
         };
         let mut work = self.work().await?;
-        if work
-            .use_token(&hash, purpose.as_str(), now)
-            .await?
-            .is_none()
-        {
+        if work.use_token(&hash, purpose, now).await?.is_none() {
             return Err(gone());
         }
         let confirmed = match (purpose, t.account_id, t.order_number) {
@@ -374,7 +365,7 @@ impl Signet {
         Ok(Session {
             token,
             account_id: account.id,
-            role: role_of(&account)?,
+            role: account.role,
         })
     }
 
@@ -407,7 +398,7 @@ impl Signet {
             .await?
             .ok_or_else(unauthorized)?;
         let account = self.store.account(id).await?.ok_or_else(unauthorized)?;
-        let role = role_of(&account)?;
+        let role = account.role;
         Ok(SignedIn {
             actor: Actor {
                 account: account.id,
@@ -429,7 +420,7 @@ impl Signet {
             let now = self.now();
             let mut work = self.work().await?;
             let purpose = TokenPurpose::PasswordReset;
-            work.retire_tokens(purpose.as_str(), None, Some(account.id), now)
+            work.retire_tokens(purpose, None, Some(account.id), now)
                 .await?;
             let token = work.mint_token(purpose, Some(account.id), None).await?;
             work.mail(
@@ -464,7 +455,7 @@ impl Signet {
         let now = self.now();
         let mut found = None;
         for purpose in [TokenPurpose::PasswordReset, TokenPurpose::Invitation] {
-            if let Some(t) = self.store.live_token(&hash, purpose.as_str(), now).await? {
+            if let Some(t) = self.store.live_token(&hash, purpose, now).await? {
                 found = Some((purpose, t));
             }
         }
@@ -484,11 +475,7 @@ impl Signet {
         check_password(password, &account.email)?;
         let password_hash = hash_password(password)?;
         let mut work = self.work().await?;
-        if work
-            .use_token(&hash, purpose.as_str(), now)
-            .await?
-            .is_none()
-        {
+        if work.use_token(&hash, purpose, now).await?.is_none() {
             return Err(AppError::Gone("this link was used meanwhile".into()));
         }
         work.set_password(id, &password_hash).await?;
@@ -540,7 +527,7 @@ impl Signet {
             .create_account(&NewAccount {
                 email: email.clone(),
                 name: name.to_owned(),
-                role: role.as_str().to_owned(),
+                role,
                 region,
                 password_hash: None,
                 email_confirmed: false,

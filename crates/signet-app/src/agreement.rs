@@ -438,10 +438,10 @@ pub fn agreement_pdf(
     );
     w.y -= 4.0;
     w.line(12.0, true, "Order (locked details)");
-    w.field("Order number", &order.order_number);
+    w.field("Order number", order.order_number.as_str());
     w.field("Product", product);
     w.field("Validity", &format!("{} months", order.validity_months));
-    w.field("Key", &order.key_type);
+    w.field("Key", order.key_type.as_str());
     w.field("Ordered on", &crate::dates::rfc3339(order.created_at));
     w.y -= 3.0;
     w.line(12.0, true, "Subscriber");
@@ -494,7 +494,7 @@ pub fn agreement_pdf(
         150.0,
         12.0,
         42.0,
-        &qr_payload(&order.order_number, fingerprint),
+        &qr_payload(order.order_number.as_str(), fingerprint),
     )?;
     let Writer { ops, used, .. } = w;
     let page = PdfPage::new(Mm(210.0), Mm(297.0), ops);
@@ -541,26 +541,29 @@ mod tests {
     fn order(number: &str, identity: &Identity) -> OrderRecord {
         let now = OffsetDateTime::UNIX_EPOCH;
         OrderRecord {
-            order_number: number.into(),
+            order_number: signet_domain::credentials::OrderNumber::parse(number)
+                .expect("order number"),
             product: "personal".into(),
             identity_json: serde_json::to_string(identity).expect("identity JSON"),
             approval_email: "approver@example.com".into(),
             approval_confirmed: false,
             pickup_password_hash: String::new(),
             validity_months: 12,
-            key_type: "p256".into(),
-            channel: "direct".into(),
+            key_type: signet_domain::key::KeyChoice::Generate(
+                signet_domain::key::SubscriberKeyType::P256,
+            ),
+            channel: signet_domain::config::Channel::SelfService,
             country: identity.country().into(),
             placed_by: 1,
             attested_by: None,
-            status: "placed".into(),
+            status: signet_domain::order::OrderStatus::AwaitingDocuments,
             ready_since: None,
             pickup_failures: 0,
             certificate_serial: None,
             previous_order: None,
             created_at: now,
             updated_at: now,
-            order_kind: "new".into(),
+            order_kind: signet_domain::order::OrderKind::New,
             fixed_not_after: None,
             claimed_serial: None,
             claim_expires_at: None,
@@ -601,7 +604,7 @@ mod tests {
         ];
         for (given, surname, organization, country) in cases {
             let identity = identity(given, surname, organization, country);
-            let order = order("ORD-2026-0001", &identity);
+            let order = order("7K3QZ-M9X2D", &identity);
             let fingerprint = crate::orders::fingerprint(&order);
             let pdf = agreement_pdf(&order, &identity, "Personal", &fingerprint, "Signet CA")
                 .expect("form");
@@ -736,7 +739,7 @@ mod tests {
     fn the_embedded_fonts_are_subsets() {
         let identity = identity("Łódź", "李小龍", "Muster GmbH", "DE");
         let pdf = agreement_pdf(
-            &order("SG-SUBSET", &identity),
+            &order("SGSVB-SET01", &identity),
             &identity,
             "Personal",
             "0000",

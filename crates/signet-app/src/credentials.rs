@@ -6,6 +6,8 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use signet_domain::credentials::OrderNumber;
+
 use crate::AppError;
 
 fn random<const N: usize>() -> Result<[u8; N], AppError> {
@@ -47,10 +49,10 @@ pub fn token_hash(token: &str) -> String {
 }
 
 /// 50 random bits for an order number.
-pub fn order_number() -> Result<String, AppError> {
+pub fn order_number() -> Result<OrderNumber, AppError> {
     let mut e = random::<7>()?;
     e[0] &= 0x03;
-    Ok(signet_domain::credentials::order_number(e))
+    Ok(OrderNumber::generate(e))
 }
 
 /// A PKCS#12 password: 20 characters from 62 (≈ 119 bits), per S/MIME BRs §6.1.2 (≥ 112 bits).

@@ -3,7 +3,6 @@
 //! its own row with a shard-local, ever-increasing number.
 
 use std::ops::ControlFlow;
-use std::str::FromStr;
 
 use serde_json::json;
 use signet_domain::certificate::RevocationReason;
@@ -18,15 +17,10 @@ use crate::config::ROOT;
 use crate::issue::Signet;
 
 fn crl_entry(r: &RevokedRecord) -> Result<CrlEntry, AppError> {
-    let reason = r
-        .reason
-        .as_deref()
-        .map(RevocationReason::parse)
-        .transpose()?;
     Ok(CrlEntry {
-        serial: Serial::from_str(&r.serial)?,
+        serial: r.serial.clone(),
         revoked_at: r.revoked_at,
-        reason_code: reason.map(RevocationReason::code),
+        reason_code: r.reason.map(RevocationReason::code),
     })
 }
 

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::json;
+use signet_domain::certificate::RevocationReason;
 use signet_domain::config::Policy;
 use signet_domain::identity::{Identity, IdentityInput};
 use signet_domain::plan::{CertificatePlan, PlanRequest};
@@ -154,7 +155,7 @@ pub async fn abandon(
     actor: &str,
     serial: &Serial,
     note: &str,
-    revocation: Option<(&str, &[u8])>,
+    revocation: Option<(RevocationReason, &[u8])>,
 ) -> Result<(), AppError> {
     let mut tx = store.begin().await?;
     tx.abandon_intent(serial, note, clock.now(), revocation)
@@ -164,7 +165,7 @@ pub async fn abandon(
         actor,
         "certificate.abandoned",
         &format!("certificate:{serial}"),
-        json!({"note": note, "revoked": revocation.map(|(reason, _)| reason)}),
+        json!({"note": note, "revoked": revocation.map(|(reason, _)| reason.as_str())}),
     ));
     Ok(tx.commit().await?)
 }

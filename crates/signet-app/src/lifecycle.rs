@@ -2,8 +2,6 @@
 //! same end date), renewal (new key, new period), reorder with carried-over evidence, expedite,
 //! and expiry reminders.
 
-use std::str::FromStr;
-
 use serde::Serialize;
 use serde_json::json;
 use signet_domain::certificate::{
@@ -11,7 +9,7 @@ use signet_domain::certificate::{
     check_reissue, check_reissue_revocation, check_renew, check_revoke, may_view,
 };
 use signet_domain::config::Channel;
-use signet_domain::credentials::check_pickup_password;
+use signet_domain::credentials::{OrderNumber, check_pickup_password};
 use signet_domain::identity::IdentityInput;
 use signet_domain::order::{OrderEvent, OrderKind, OrderStatus};
 use signet_domain::role::Actor;
@@ -81,32 +79,26 @@ pub struct CertificateSummary {
     pub actions: Vec<ActionView>,
 }
 
-fn channel(o: &OrderRecord) -> Result<Channel, AppError> {
-    Channel::from_stored(&o.channel)
-        .map_err(|e| AppError::Internal(format!("order {}: {e}", o.order_number)))
-}
-
 impl Signet {
     async fn certificate_with_order(
         &self,
         actor: &Actor,
-        serial: &str,
+        serial: &Serial,
     ) -> Result<(CertificateRecord, OrderRecord, CertificateFacts), AppError> {
         let not_found = || AppError::NotFound(format!("certificate {serial}"));
-        let serial = Serial::from_str(serial).map_err(|_| not_found())?;
         let cert = self
             .store
-            .certificate(&serial)
+            .certificate(serial)
             .await?
             .ok_or_else(not_found)?;
         let order = self
             .store
-            .order_for_certificate(&serial.to_hex())
+            .order_for_certificate(serial)
             .await?
             .ok_or_else(not_found)?;
         let facts = CertificateFacts {
             owner: order.placed_by,
-            channel: channel(&order)?,
+            channel: order.channel,
             status: CertificateStatus::at(
                 cert.revoked_at.is_some(),
                 cert.intent.not_after,
@@ -128,7 +120,7 @@ impl Signet {
     ) -> CertificateSummary {
         CertificateSummary {
             serial: cert.intent.serial.to_hex(),
-            order_number: order.order_number.clone(),
+            order_number: order.order_number.to_string(),
             subject: cert.intent.subject.clone(),
             status: facts.status,
             actions: views(
@@ -138,7 +130,7 @@ impl Signet {
             not_before: cert.intent.not_before,
             not_after: cert.intent.not_after,
             revoked_at: cert.revoked_at,
-            revocation_reason: cert.revocation_reason.clone(),
+            revocation_reason: cert.revocation_reason.map(|r| r.to_string()),
         }
     }
 
@@ -150,7 +142,7 @@ impl Signet {
     ) -> Result<Vec<CertificateSummary>, AppError> {
         let mut out = Vec::new();
         for order in self.orders_of(actor).await? {
-            let Some(serial) = order.certificate_serial.as_deref() else {
+            let Some(serial) = order.certificate_serial.as_ref() else {
                 continue;
             };
             if let Ok((cert, order, facts)) = self.certificate_with_order(actor, serial).await {
@@ -164,7 +156,7 @@ impl Signet {
     pub async fn certificate_summary(
         &self,
         actor: &Actor,
-        serial: &str,
+        serial: &Serial,
     ) -> Result<CertificateSummary, AppError> {
         let (cert, order, facts) = self.certificate_with_order(actor, serial).await?;
         Ok(self.summary(actor, &cert, &order, &facts))
@@ -174,7 +166,7 @@ impl Signet {
     pub async fn certificate_view(
         &self,
         actor: &Actor,
-        serial: &str,
+        serial: &Serial,
     ) -> Result<CertificateView, AppError> {
         let (cert, order, facts) = self.certificate_with_order(actor, serial).await?;
         let der = cert
@@ -194,9 +186,9 @@ impl Signet {
             subject: cert.intent.subject.clone(),
             not_before: rfc3339(cert.intent.not_before),
             not_after: rfc3339(cert.intent.not_after),
-            order_number: order.order_number,
+            order_number: order.order_number.to_string(),
             revoked_at: cert.revoked_at.map(rfc3339),
-            revocation_reason: cert.revocation_reason.clone(),
+            revocation_reason: cert.revocation_reason.map(|r| r.to_string()),
             certificate: signet_pki::certificate_pem(&der),
             public_key: signet_pki::public_key_pem(&der)?,
             actions: views(
@@ -206,15 +198,23 @@ impl Signet {
         })
     }
 
-    pub async fn certificate_der(&self, actor: &Actor, serial: &str) -> Result<Vec<u8>, AppError> {
+    pub async fn certificate_der(
+        &self,
+        actor: &Actor,
+        serial: &Serial,
+    ) -> Result<Vec<u8>, AppError> {
         let (cert, _, _) = self.certificate_with_order(actor, serial).await?;
         cert.der
             .ok_or_else(|| AppError::NotFound(format!("certificate {serial}")))
     }
 
     /// Revokes a certificate with an RFC 5280 reason (owner or staff).
-    pub async fn revoke(&self, actor: &Actor, serial: &str, reason: &str) -> Result<(), AppError> {
-        let reason = RevocationReason::parse(reason)?;
+    pub async fn revoke(
+        &self,
+        actor: &Actor,
+        serial: &Serial,
+        reason: RevocationReason,
+    ) -> Result<(), AppError> {
         let (cert, _, facts) = self.certificate_with_order(actor, serial).await?;
         check_revoke(&facts, actor)?;
         self.record_revocation(
@@ -226,7 +226,11 @@ impl Signet {
     }
 
     /// The operator's revocation (`signet revoke`): any certificate Signet issued.
-    pub async fn revoke_as_operator(&self, serial: &str, reason: &str) -> Result<(), AppError> {
+    pub async fn revoke_as_operator(
+        &self,
+        serial: &Serial,
+        reason: RevocationReason,
+    ) -> Result<(), AppError> {
         self.revoke_as_operator_by(serial, reason, "operator:cli")
             .await
     }
@@ -234,17 +238,15 @@ impl Signet {
     /// Revokes any certificate Signet issued, on behalf of `by` (the operator, a job).
     pub(crate) async fn revoke_as_operator_by(
         &self,
-        serial: &str,
-        reason: &str,
+        serial: &Serial,
+        reason: RevocationReason,
         by: &str,
     ) -> Result<(), AppError> {
-        let reason = RevocationReason::parse(reason)?;
-        let serial = Serial::from_str(serial)?;
         self.store
-            .certificate(&serial)
+            .certificate(serial)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("certificate {serial}")))?;
-        self.record_revocation(&serial, reason, by).await
+        self.record_revocation(serial, reason, by).await
     }
 
     async fn record_revocation(
@@ -274,7 +276,7 @@ impl Signet {
             revoked_at: at,
             reason_code: Some(reason.code()),
         })?;
-        work.revoke_certificate(serial, reason.as_str(), at, &crl_entry)
+        work.revoke_certificate(serial, reason, at, &crl_entry)
             .await?;
         work.audit(
             by,
@@ -300,13 +302,12 @@ impl Signet {
     pub async fn reissue(
         &self,
         actor: &Actor,
-        serial: &str,
+        serial: &Serial,
         pickup_password: &str,
-        revoke_previous: Option<&str>,
+        revoke: Option<RevocationReason>,
     ) -> Result<OrderRecord, AppError> {
         let (cert, old, facts) = self.certificate_with_order(actor, serial).await?;
         check_reissue(&facts, actor)?;
-        let revoke = revoke_previous.map(RevocationReason::parse).transpose()?;
         if let Some(reason) = revoke {
             check_reissue_revocation(reason)?;
         }
@@ -315,14 +316,14 @@ impl Signet {
         let record = OrderRecord {
             order_number: order_number()?,
             pickup_password_hash: hash_password(pickup_password)?,
-            status: OrderStatus::ReadyForPickup.as_str().to_owned(),
+            status: OrderStatus::ReadyForPickup,
             ready_since: Some(now),
             pickup_failures: 0,
             certificate_serial: None,
             previous_order: Some(old.order_number.clone()),
             created_at: now,
             updated_at: now,
-            order_kind: OrderKind::Reissue.as_str().into(),
+            order_kind: OrderKind::Reissue,
             fixed_not_after: Some(cert.intent.not_after),
             claimed_serial: None,
             claim_expires_at: None,
@@ -362,7 +363,7 @@ impl Signet {
     pub async fn renew(
         &self,
         actor: &Actor,
-        serial: &str,
+        serial: &Serial,
         pickup_password: &str,
         validity_months: Option<u32>,
     ) -> Result<OrderRecord, AppError> {
@@ -372,7 +373,7 @@ impl Signet {
             actor,
             self.prefilled(&old, pickup_password, validity_months)?,
         )?;
-        record.order_kind = OrderKind::Renewal.as_str().into();
+        record.order_kind = OrderKind::Renewal;
         record.previous_order = Some(old.order_number.clone());
         let mut work = self.work().await?;
         self.open_order(&mut work, actor, &record).await?;
@@ -395,7 +396,7 @@ impl Signet {
             approval_email: old.approval_email.clone(),
             pickup_password: pickup_password.to_owned(),
             validity_months: validity_months.unwrap_or(old.validity_months),
-            key_type: old.key_type.clone(),
+            key_type: old.key_type.to_string(),
         })
     }
 
@@ -405,7 +406,7 @@ impl Signet {
     pub async fn reorder(
         &self,
         actor: &Actor,
-        number: &str,
+        number: &OrderNumber,
         corrections: Reorder,
     ) -> Result<OrderRecord, AppError> {
         let (old, facts) = self.visible_order(actor, number).await?;
@@ -438,9 +439,7 @@ impl Signet {
             OrderKind::Reorder
         } else {
             OrderKind::New
-        }
-        .as_str()
-        .into();
+        };
         record.previous_order = Some(old.order_number.clone());
         // The cancellation and the new order stand or fall together.
         let mut work = self.work().await?;
@@ -466,7 +465,11 @@ impl Signet {
     }
 
     /// Support sends a reorder with carried-over evidence to vetting (R-ORD-7).
-    pub async fn expedite(&self, actor: &Actor, number: &str) -> Result<OrderStatus, AppError> {
+    pub async fn expedite(
+        &self,
+        actor: &Actor,
+        number: &OrderNumber,
+    ) -> Result<OrderStatus, AppError> {
         self.act(actor, number, OrderEvent::Expedite, "order.expedited")
             .await
             .map(|t| t.next)
@@ -481,12 +484,12 @@ impl Signet {
             .certificates_expiring(now, now + REMINDER_BEFORE)
             .await?
         {
-            let serial = cert.intent.serial.to_hex();
-            let Some(order) = self.store.order_for_certificate(&serial).await? else {
+            let serial = &cert.intent.serial;
+            let Some(order) = self.store.order_for_certificate(serial).await? else {
                 continue;
             };
             let identity = self.identity_of(&order)?;
-            let renew_hint = if channel(&order)? == Channel::Agent {
+            let renew_hint = if order.channel == Channel::Agent {
                 "Contact your registration agent for a new order.".to_owned()
             } else {
                 format!(
@@ -495,7 +498,7 @@ impl Signet {
                 )
             };
             let mut work = self.work().await?;
-            if !work.record_reminder(&serial, "expiry-30d", now).await? {
+            if !work.record_reminder(serial, "expiry-30d", now).await? {
                 work.rollback().await?;
                 continue;
             }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart, header::ContentType};
 use lettre::{Message, SmtpTransport, Transport};
 use signet_domain::guard::mail_retry_after;
-use signet_store::{MailRecord, NewMail};
+use signet_store::{MailRecord, MailState, NewMail};
 use tokio::sync::Notify;
 
 use crate::AppError;
@@ -194,7 +194,7 @@ impl Signet {
     pub async fn mail_overview(
         &self,
         limit: u32,
-    ) -> Result<(Vec<(String, u64)>, Vec<signet_store::MailRecord>), AppError> {
+    ) -> Result<(Vec<(MailState, u64)>, Vec<signet_store::MailRecord>), AppError> {
         let mut recent = self.store.recent_mail(limit).await?;
         for m in &mut recent {
             m.mail.body.clear();

@@ -6,7 +6,7 @@ use signet_domain::notices::{
     Acceptance, AlertKind, alert_active, check_alert, check_relying_service, per_week,
 };
 use signet_domain::role::{Actor, Role};
-use signet_store::{AlertRecord, RelyingServiceRecord};
+use signet_store::{AlertRecord, MailState, RelyingServiceRecord};
 use time::{Date, Duration, OffsetDateTime};
 
 use crate::AppError;
@@ -112,7 +112,7 @@ impl Signet {
             let id = work
                 .create_alert(&AlertRecord {
                     id: 0,
-                    kind: kind.as_str().into(),
+                    kind,
                     title: title.trim().into(),
                     body: body.trim().into(),
                     starts_at,
@@ -169,7 +169,7 @@ impl Signet {
             .map(|a| Alert {
                 active: alert_active(a.starts_at, a.ends_at, now),
                 id: a.id,
-                kind: a.kind,
+                kind: a.kind.to_string(),
                 title: a.title,
                 body: a.body,
                 starts_at: a.starts_at,
@@ -290,9 +290,7 @@ impl Signet {
             .await?
             .into_iter()
             .map(|a| {
-                let role = Role::parse(&a.role).ok_or_else(|| {
-                    AppError::Internal(format!("account {} has unknown role {}", a.id, a.role))
-                })?;
+                let role = a.role;
                 let uses = role.may(signet_domain::role::Permission::SecondFactor);
                 Ok(StaffMember {
                     second_factor: match (uses, a.totp_enabled) {
@@ -324,7 +322,7 @@ impl Signet {
                 .store
                 .account(account)
                 .await?
-                .filter(|a| a.role != "subscriber")
+                .filter(|a| a.role != Role::Subscriber)
                 .ok_or_else(|| AppError::NotFound(format!("staff account {account}")))?;
             let mut work = self.work().await?;
             work.clear_totp(account).await?;
@@ -363,7 +361,13 @@ impl Signet {
             .map(|c| c.intent.not_after)
             .collect();
         Ok(Dashboard {
-            orders_by_status: self.store.order_status_counts().await?,
+            orders_by_status: self
+                .store
+                .order_status_counts()
+                .await?
+                .into_iter()
+                .map(|(status, n)| (status.to_string(), n))
+                .collect(),
             issued_per_week: per_week(&issued, since, 12),
             expiring_per_week: per_week(&expiring, now, 13),
         })
@@ -412,15 +416,18 @@ impl Signet {
         require_admin(actor)?;
         let (mail_states, recent_mail) = self.mail_overview(20).await?;
         Ok(Operations {
-            mail_states,
+            mail_states: mail_states
+                .into_iter()
+                .map(|(state, n)| (state.to_string(), n))
+                .collect(),
             recent_mail: recent_mail
                 .into_iter()
                 .map(|m| MailLine {
-                    retryable: m.state != "sent",
+                    retryable: m.state != MailState::Sent,
                     id: m.id,
                     to: m.mail.to,
                     subject: m.mail.subject,
-                    state: m.state,
+                    state: m.state.to_string(),
                     attempts: m.attempts,
                     last_error: m.last_error,
                 })

@@ -3,7 +3,6 @@
 //! memory ([`OcspCache`]) or, on a miss, one row of the store. Only a request the store has no
 //! response for (an unknown serial, a SHA-256 CertID) is signed on demand.
 
-use std::str::FromStr;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -57,25 +56,22 @@ impl OcspAnswer {
 /// How many responses the refresh job signs and stores per transaction.
 const REFRESH_BATCH: u32 = 2000;
 
-fn status_of(revoked_at: Option<OffsetDateTime>, reason: Option<&str>) -> Result<Status, AppError> {
-    Ok(match revoked_at {
+fn status_of(revoked_at: Option<OffsetDateTime>, reason: Option<RevocationReason>) -> Status {
+    match revoked_at {
         Some(at) => Status::Revoked {
             at,
-            reason_code: reason
-                .map(RevocationReason::parse)
-                .transpose()?
-                .map(RevocationReason::code),
+            reason_code: reason.map(RevocationReason::code),
         },
         None => Status::Good,
-    })
+    }
 }
 
 fn status_record(cert: &CertificateRecord) -> StatusRecord {
     StatusRecord {
-        serial: cert.intent.serial.to_hex(),
+        serial: cert.intent.serial.clone(),
         issuer: cert.intent.issuer.clone(),
         revoked_at: cert.revoked_at,
-        reason: cert.revocation_reason.clone(),
+        reason: cert.revocation_reason,
     }
 }
 
@@ -95,13 +91,13 @@ impl Signet {
             &responder.signer,
             &responder.issuer,
             CertIdHash::Sha1,
-            &Serial::from_str(&cert.serial)?,
-            status_of(cert.revoked_at, cert.reason.as_deref())?,
+            &cert.serial,
+            status_of(cert.revoked_at, cert.reason),
             this_update,
             next_update,
         )?;
         Ok(OcspRecord {
-            serial: cert.serial.clone(),
+            serial: cert.serial.to_hex(),
             issuer: cert.issuer.clone(),
             this_update,
             next_update,
@@ -147,7 +143,7 @@ impl Signet {
                 .await?;
             let records = match batch.last() {
                 Some(last) => {
-                    after = last.serial.clone();
+                    after = last.serial.to_hex();
                     Some(self.sign_in_parallel(&batch, now)?)
                 }
                 None => None,
@@ -299,7 +295,7 @@ impl Signet {
             ));
         }
         let status = match &cert {
-            Some(c) => status_of(c.revoked_at, c.revocation_reason.as_deref())?,
+            Some(c) => status_of(c.revoked_at, c.revocation_reason),
             None => Status::Unknown,
         };
         let responder = self.responder_for(&issuer.name)?;
@@ -320,9 +316,4 @@ impl Signet {
             next_update,
         ))
     }
-}
-
-/// Parses a serial from the store's hex, for callers outside this module.
-pub fn serial(hex: &str) -> Result<Serial, AppError> {
-    Ok(Serial::from_str(hex)?)
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::json;
 use signet_domain::Refusal;
 use signet_domain::config::Channel;
-use signet_domain::credentials::{TokenPurpose, check_pickup_password};
+use signet_domain::credentials::{OrderNumber, TokenPurpose, check_pickup_password};
 use signet_domain::identity::{Identity, IdentityInput, check_email};
 use signet_domain::key::KeyChoice;
 use signet_domain::order::{
@@ -15,6 +15,7 @@ use signet_domain::order::{
 };
 use signet_domain::privacy::{mask, sees_personal_data};
 use signet_domain::role::{Actor, Permission, Role};
+use signet_domain::serial::Serial;
 use signet_domain::validity::Period;
 use signet_store::{DocumentRecord, OrderRecord};
 
@@ -45,6 +46,7 @@ pub struct CheckedOrder {
     pub channel: Channel,
     pub product: String,
     pub approval_email: String,
+    pub key_type: KeyChoice,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -117,11 +119,6 @@ pub struct QueueItem {
     pub attested: bool,
 }
 
-fn status(record: &OrderRecord) -> Result<OrderStatus, AppError> {
-    OrderStatus::parse(&record.status)
-        .ok_or_else(|| AppError::Internal(format!("unknown order status {}", record.status)))
-}
-
 /// R-ORD-4: a fingerprint of the order number and every locked detail, printed on the request
 /// form, so vetting can tell that a returned paper form belongs to this order.
 pub fn fingerprint(o: &OrderRecord) -> String {
@@ -131,8 +128,8 @@ pub fn fingerprint(o: &OrderRecord) -> String {
         o.identity_json,
         o.approval_email,
         o.validity_months,
-        o.key_type,
-        o.channel
+        o.key_type.as_str(),
+        o.channel.as_str()
     ]);
     let digest = hex::encode_upper(crate::sha256(canonical.to_string().as_bytes()));
     digest.as_bytes()[..32]
@@ -158,13 +155,11 @@ impl Signet {
     pub async fn visible_order(
         &self,
         actor: &Actor,
-        number: &str,
+        number: &OrderNumber,
     ) -> Result<(OrderRecord, OrderFacts), AppError> {
-        let number = signet_domain::credentials::normalize_order_number(number)
-            .ok_or_else(|| AppError::NotFound(format!("order {number}")))?;
         let record = self
             .store
-            .order(&number)
+            .order(number)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("order {number}")))?;
         let facts = self.facts(&record).await?;
@@ -177,26 +172,15 @@ impl Signet {
     pub(crate) async fn facts(&self, r: &OrderRecord) -> Result<OrderFacts, AppError> {
         let docs = self.store.documents(&r.order_number).await?;
         Ok(OrderFacts {
-            status: status(r)?,
+            status: r.status,
             placed_by: r.placed_by,
             attested_by: r.attested_by,
-            channel: Channel::from_stored(&r.channel)
-                .map_err(|e| AppError::Internal(format!("order {}: {e}", r.order_number)))?,
+            channel: r.channel,
             country: r.country.clone(),
             approval_email_confirmed: r.approval_confirmed,
-            has_signed_agreement: docs
-                .iter()
-                .any(|d| d.kind == DocumentKind::SignedAgreement.as_str()),
+            has_signed_agreement: docs.iter().any(|d| d.kind == DocumentKind::SignedAgreement),
             ready_since: r.ready_since,
-            evidence_carried_over: OrderKind::parse(&r.order_kind)
-                .ok_or_else(|| {
-                    AppError::Internal(format!(
-                        "order {}: unknown stored kind {}",
-                        r.order_number, r.order_kind
-                    ))
-                })?
-                .carries_evidence()
-                && r.previous_order.is_some(),
+            evidence_carried_over: r.order_kind.carries_evidence() && r.previous_order.is_some(),
             named_addresses: vec![
                 self.identity_of(r)?.email().to_owned(),
                 r.approval_email.clone(),
@@ -244,7 +228,7 @@ impl Signet {
         let profile = self.policy.profile(&product.profile)?;
         let approval_email = check_email(&o.approval_email)?;
         let certified = identity.with_email(&approval_email)?;
-        KeyChoice::parse(&o.key_type)?;
+        let key_type = KeyChoice::parse(&o.key_type)?;
         let period = Period::months_from(self.now(), o.validity_months)?;
         profile.check_request(
             &certified,
@@ -257,6 +241,7 @@ impl Signet {
             channel,
             product: product.name.clone(),
             approval_email,
+            key_type,
         })
     }
 
@@ -267,6 +252,7 @@ impl Signet {
             channel,
             product,
             approval_email,
+            key_type,
         } = self.check_order(actor, &o)?;
         let now = self.now();
         check_pickup_password(&o.pickup_password)?;
@@ -279,19 +265,19 @@ impl Signet {
             approval_confirmed: false,
             pickup_password_hash: hash_password(&o.pickup_password)?,
             validity_months: o.validity_months,
-            key_type: o.key_type.clone(),
-            channel: channel.as_str().to_owned(),
+            key_type,
+            channel,
             country: identity.country().to_owned(),
             placed_by: actor.account,
             attested_by: None,
-            status: OrderStatus::AwaitingDocuments.as_str().to_owned(),
+            status: OrderStatus::AwaitingDocuments,
             ready_since: None,
             pickup_failures: 0,
             certificate_serial: None,
             previous_order: None,
             created_at: now,
             updated_at: now,
-            order_kind: OrderKind::New.as_str().into(),
+            order_kind: OrderKind::New,
             fixed_not_after: None,
             claimed_serial: None,
             claim_expires_at: None,
@@ -338,7 +324,11 @@ impl Signet {
 
     /// The order as `actor` may see it: personal data masked for staff who do not decide it
     /// (until [`Signet::reveal_personal_data`]); staff views are audited.
-    pub async fn view_order(&self, actor: &Actor, number: &str) -> Result<OrderView, AppError> {
+    pub async fn view_order(
+        &self,
+        actor: &Actor,
+        number: &OrderNumber,
+    ) -> Result<OrderView, AppError> {
         let (r, facts) = self.visible_order(actor, number).await?;
         if actor.may(Permission::ViewAnyOrder) && actor.account != r.placed_by {
             self.audit(
@@ -368,7 +358,7 @@ impl Signet {
             .into_iter()
             .map(|d| DocumentView {
                 id: d.id,
-                kind: d.kind,
+                kind: d.kind.to_string(),
                 media_type: d.media_type,
                 size: d.size,
                 sha256: d.sha256,
@@ -398,21 +388,21 @@ impl Signet {
                 .map_err(|e| AppError::Internal(e.to_string()))?,
             personal_data_masked: !unmasked,
             fingerprint: fingerprint(&r),
-            order_number: r.order_number,
-            status: r.status,
+            order_number: r.order_number.to_string(),
+            status: r.status.to_string(),
             product: r.product,
             approval_email,
             approval_email_confirmed: r.approval_confirmed,
             validity_months: r.validity_months,
-            key_type: r.key_type,
-            channel: r.channel,
+            key_type: r.key_type.to_string(),
+            channel: r.channel.to_string(),
             country: r.country,
             attested: facts.attested_by.is_some(),
             actions: views(
                 &order_actions(facts, actor, self.now()),
                 OrderAction::as_str,
             ),
-            certificate_serial: r.certificate_serial,
+            certificate_serial: r.certificate_serial.as_ref().map(Serial::to_hex),
             created_at: rfc3339(r.created_at),
             documents,
             history,
@@ -478,8 +468,8 @@ impl Signet {
             let ready_since = (transition.next == OrderStatus::ReadyForPickup).then_some(now);
             work.transition_order(
                 &r.order_number,
-                facts.status.as_str(),
-                transition.next.as_str(),
+                facts.status,
+                transition.next,
                 ready_since,
                 now,
             )
@@ -553,7 +543,7 @@ impl Signet {
     ) -> Result<(), AppError> {
         let identity = self.identity_of(r)?;
         let purpose = TokenPurpose::Pickup;
-        work.retire_tokens(purpose.as_str(), Some(&r.order_number), None, self.now())
+        work.retire_tokens(purpose, Some(&r.order_number), None, self.now())
             .await?;
         let token = work
             .mint_token(purpose, None, Some(&r.order_number))
@@ -575,7 +565,7 @@ impl Signet {
     pub async fn upload_document(
         &self,
         actor: &Actor,
-        number: &str,
+        number: &OrderNumber,
         kind: &str,
         content: &[u8],
     ) -> Result<DocumentView, AppError> {
@@ -591,7 +581,12 @@ impl Signet {
 
     /// An upload refused before its content could be read (too large, a broken multipart
     /// body): audited like every refused upload, and returned for the answer.
-    pub async fn refuse_upload(&self, actor: &Actor, number: &str, refusal: Refusal) -> AppError {
+    pub async fn refuse_upload(
+        &self,
+        actor: &Actor,
+        number: &OrderNumber,
+        refusal: Refusal,
+    ) -> AppError {
         let refused: Result<(), AppError> = Err(refusal.into());
         match self
             .audit_refusal(
@@ -610,7 +605,7 @@ impl Signet {
     async fn store_document(
         &self,
         actor: &Actor,
-        number: &str,
+        number: &OrderNumber,
         kind: &str,
         content: &[u8],
     ) -> Result<DocumentView, AppError> {
@@ -636,7 +631,7 @@ impl Signet {
         let doc = DocumentRecord {
             id: 0,
             order_number: r.order_number.clone(),
-            kind: kind.as_str().to_owned(),
+            kind,
             sha256: hex::encode(crate::sha256(content)),
             media_type: media_type.to_owned(),
             size: content.len() as u64,
@@ -658,7 +653,7 @@ impl Signet {
         work.commit().await?;
         Ok(DocumentView {
             id,
-            kind: doc.kind,
+            kind: doc.kind.to_string(),
             media_type: doc.media_type,
             size: doc.size,
             sha256: doc.sha256,
@@ -670,7 +665,7 @@ impl Signet {
     pub async fn document(
         &self,
         actor: &Actor,
-        number: &str,
+        number: &OrderNumber,
         id: i64,
     ) -> Result<(String, Vec<u8>), AppError> {
         let (r, _) = self.visible_order(actor, number).await?;
@@ -697,7 +692,11 @@ impl Signet {
     }
 
     /// The request form PDF of an order (R-ORD-4), for its owner, its agent and staff.
-    pub async fn agreement(&self, actor: &Actor, number: &str) -> Result<Vec<u8>, AppError> {
+    pub async fn agreement(
+        &self,
+        actor: &Actor,
+        number: &OrderNumber,
+    ) -> Result<Vec<u8>, AppError> {
         let (r, _) = self.visible_order(actor, number).await?;
         let identity = self.identity_of(&r)?;
         let product = self.policy.product(&r.product)?;
@@ -722,7 +721,7 @@ impl Signet {
     pub async fn check_fingerprint(
         &self,
         actor: &Actor,
-        number: &str,
+        number: &OrderNumber,
         shown: &str,
     ) -> Result<bool, AppError> {
         if !actor.may(Permission::WorkVettingQueue) {
@@ -747,7 +746,7 @@ impl Signet {
     pub(crate) async fn act(
         &self,
         actor: &Actor,
-        number: &str,
+        number: &OrderNumber,
         event: OrderEvent,
         action: &str,
     ) -> Result<Transition, AppError> {
@@ -755,7 +754,7 @@ impl Signet {
         self.apply(actor, &r, &facts, event, action).await
     }
 
-    pub async fn attest(&self, actor: &Actor, number: &str) -> Result<(), AppError> {
+    pub async fn attest(&self, actor: &Actor, number: &OrderNumber) -> Result<(), AppError> {
         self.act(actor, number, OrderEvent::Attest, "order.attested")
             .await
             .map(|_| ())
@@ -765,7 +764,7 @@ impl Signet {
     pub async fn decide_order(
         &self,
         actor: &Actor,
-        number: &str,
+        number: &OrderNumber,
         action: &str,
         message: Option<String>,
     ) -> Result<OrderStatus, AppError> {
@@ -791,7 +790,7 @@ impl Signet {
     pub async fn supply_info(
         &self,
         actor: &Actor,
-        number: &str,
+        number: &OrderNumber,
         message: &str,
     ) -> Result<(), AppError> {
         let (r, facts) = self.visible_order(actor, number).await?;
@@ -817,7 +816,11 @@ impl Signet {
     }
 
     /// Cancels an order; returns the status the domain moved it to.
-    pub async fn cancel_order(&self, actor: &Actor, number: &str) -> Result<OrderStatus, AppError> {
+    pub async fn cancel_order(
+        &self,
+        actor: &Actor,
+        number: &OrderNumber,
+    ) -> Result<OrderStatus, AppError> {
         self.act(actor, number, OrderEvent::Cancel, "order.cancelled")
             .await
             .map(|t| t.next)
@@ -828,7 +831,7 @@ impl Signet {
     pub async fn vetting_queue(
         &self,
         actor: &Actor,
-        status: Option<&str>,
+        status: Option<OrderStatus>,
         min_age_hours: Option<i64>,
     ) -> Result<Vec<QueueItem>, AppError> {
         if !actor.may(Permission::WorkVettingQueue) {
@@ -836,9 +839,7 @@ impl Signet {
                 "the vetting queue is for vetting officers".into(),
             ));
         }
-        let status = status.unwrap_or("in_review");
-        OrderStatus::parse(status)
-            .ok_or_else(|| Refusal::InvalidInput(format!("unknown status `{status}`")))?;
+        let status = status.unwrap_or(OrderStatus::InReview);
         let now = self.now();
         let mut items = Vec::new();
         for r in self.store.orders_with_status(status).await? {
@@ -851,8 +852,8 @@ impl Signet {
                 age_hours,
                 organization: identity.organization().to_owned(),
                 attested: r.attested_by.is_some(),
-                order_number: r.order_number,
-                status: r.status,
+                order_number: r.order_number.to_string(),
+                status: r.status.to_string(),
                 product: r.product,
                 country: r.country,
             });
@@ -868,8 +869,8 @@ impl Signet {
             .into_iter()
             .map(|o| OrderSummary {
                 created_at: rfc3339(o.created_at),
-                order_number: o.order_number,
-                status: o.status,
+                order_number: o.order_number.to_string(),
+                status: o.status.to_string(),
                 product: o.product,
             })
             .collect())

@@ -18,7 +18,7 @@
 use serde_json::json;
 use signet_domain::Refusal;
 use signet_domain::certificate::RevocationReason;
-use signet_domain::credentials::TokenPurpose;
+use signet_domain::credentials::{OrderNumber, TokenPurpose};
 use signet_domain::guard::{PICKUP_LOCK_AFTER, pickup_allowed};
 use signet_domain::key::{KeyChoice, SubscriberKeyType};
 use signet_domain::order::{OrderEvent, OrderStatus, decide};
@@ -110,7 +110,7 @@ impl Signet {
     async fn redeem_pickup(&self, token: &str, req: PickupRequest) -> Result<PickedUp, AppError> {
         let hash = token_hash(token);
         let now = self.now();
-        let purpose = TokenPurpose::Pickup.as_str();
+        let purpose = TokenPurpose::Pickup;
         let gone = || AppError::Gone("this pickup link is invalid, already used or expired".into());
         let t = self
             .store
@@ -122,7 +122,7 @@ impl Signet {
             .ok_or_else(|| AppError::Internal("pickup token without order".into()))?;
         let order = self.store.order(&number).await?.ok_or_else(gone)?;
         let subject = format!("order:{number}");
-        if order.status != OrderStatus::ReadyForPickup.as_str() {
+        if order.status != OrderStatus::ReadyForPickup {
             return Err(AppError::Conflict(format!(
                 "order {number} is {}, not ready for pickup",
                 order.status
@@ -140,7 +140,7 @@ impl Signet {
             .as_deref()
             .map(|c| parse_csr(c.as_bytes()))
             .transpose()?;
-        if csr.is_none() && KeyChoice::parse(&order.key_type)? == KeyChoice::Csr {
+        if csr.is_none() && order.key_type == KeyChoice::Csr {
             return Err(
                 Refusal::InvalidInput("this order expects a CSR: send it in `csr`".into()).into(),
             );
@@ -201,7 +201,7 @@ impl Signet {
             None => {
                 let key_type = req
                     .key_type
-                    .or_else(|| SubscriberKeyType::parse(&order.key_type))
+                    .or_else(|| order.key_type.generated())
                     .unwrap_or(SubscriberKeyType::DEFAULT);
                 // RSA key generation takes a while: off the async workers.
                 Some(
@@ -247,7 +247,7 @@ impl Signet {
             return Err(gone());
         }
         if let Err(e) = work
-            .claim_pickup(&number, &serial.to_hex(), &hash, now + claim_for, now)
+            .claim_pickup(&number, &serial, &hash, now + claim_for, now)
             .await
         {
             work.rollback().await?;
@@ -294,7 +294,7 @@ impl Signet {
         let recorded = async {
             let mut work = self.work().await?;
             work.complete_issuance(&serial, &der, self.now()).await?;
-            work.complete_pickup(&number, &serial.to_hex(), self.now())
+            work.complete_pickup(&number, &serial, self.now())
                 .await?;
             work.audit(
                 "pickup",
@@ -330,7 +330,7 @@ impl Signet {
         .map(|d| signet_pki::certificate_pem(d))
         .collect::<String>();
         Ok(PickedUp {
-            order_number: number,
+            order_number: number.to_string(),
             serial: serial.to_hex(),
             pkcs12,
             pkcs12_password,
@@ -377,7 +377,7 @@ impl Signet {
     /// revoked when the certificate may exist (`signed`).
     pub(crate) async fn release_pickup(
         &self,
-        number: &str,
+        number: &OrderNumber,
         serial: &Serial,
         note: &str,
         signed: bool,
@@ -386,9 +386,9 @@ impl Signet {
         let entry = signed.then(|| never_delivered(serial, now)).transpose()?;
         let revocation = entry
             .as_deref()
-            .map(|e| (RevocationReason::CessationOfOperation.as_str(), e));
+            .map(|e| (RevocationReason::CessationOfOperation, e));
         let mut work = self.work().await?;
-        work.release_pickup(number, &serial.to_hex(), now).await?;
+        work.release_pickup(number, serial, now).await?;
         work.abandon_intent(serial, note, now, revocation).await?;
         work.audit(
             "pickup",
@@ -404,7 +404,11 @@ impl Signet {
     }
 
     /// Support re-sends the pickup link of a ready order: a fresh link, the old one dies.
-    pub async fn resend_pickup_link(&self, actor: &Actor, number: &str) -> Result<(), AppError> {
+    pub async fn resend_pickup_link(
+        &self,
+        actor: &Actor,
+        number: &OrderNumber,
+    ) -> Result<(), AppError> {
         let result = self.resend_link(actor, number, LinkKind::Pickup).await;
         self.audit_refusal(
             &format!("account:{}", actor.account),
@@ -416,7 +420,11 @@ impl Signet {
     }
 
     /// Support re-sends the approval-address confirmation of an order: a fresh link.
-    pub async fn resend_confirmation(&self, actor: &Actor, number: &str) -> Result<(), AppError> {
+    pub async fn resend_confirmation(
+        &self,
+        actor: &Actor,
+        number: &OrderNumber,
+    ) -> Result<(), AppError> {
         let result = self.resend_link(actor, number, LinkKind::Approval).await;
         self.audit_refusal(
             &format!("account:{}", actor.account),
@@ -430,7 +438,7 @@ impl Signet {
     async fn resend_link(
         &self,
         actor: &Actor,
-        number: &str,
+        number: &OrderNumber,
         kind: LinkKind,
     ) -> Result<(), AppError> {
         let (order, facts) = self.visible_order(actor, number).await?;
@@ -468,7 +476,7 @@ impl Signet {
         r: &OrderRecord,
     ) -> Result<(), AppError> {
         let purpose = TokenPurpose::ApprovalEmail;
-        work.retire_tokens(purpose.as_str(), Some(&r.order_number), None, self.now())
+        work.retire_tokens(purpose, Some(&r.order_number), None, self.now())
             .await?;
         let token = work
             .mint_token(purpose, None, Some(&r.order_number))

@@ -11,7 +11,6 @@
 
 use serde_json::json;
 use signet_domain::certificate::RevocationReason;
-use signet_domain::serial::Serial;
 use signet_store::IssuanceState;
 
 use crate::AppError;
@@ -60,10 +59,9 @@ impl Signet {
         let lease = time::Duration::seconds(i64::from(self.config.issuance.pickup_claim_seconds));
 
         for order in self.store.lapsed_pickup_claims(now).await? {
-            let Some(serial_hex) = order.claimed_serial.as_deref() else {
+            let Some(serial) = order.claimed_serial.clone() else {
                 continue;
             };
-            let serial: Serial = crate::ocsp::serial(serial_hex)?;
             match self
                 .release_pickup(
                     &order.order_number,
@@ -79,10 +77,10 @@ impl Signet {
                         ACTOR,
                         "reconcile.pickup_released",
                         &format!("order:{}", order.order_number),
-                        json!({"serial": serial_hex}),
+                        json!({"serial": serial.to_hex()}),
                     )
                     .await?;
-                    done.released_pickups.push(order.order_number.clone());
+                    done.released_pickups.push(order.order_number.to_string());
                 }
                 // Another node (or the pickup itself, late) got there first.
                 Err(AppError::Store(signet_store::StoreError::Conflict(_))) => {}
@@ -103,7 +101,7 @@ impl Signet {
                 ACTOR,
                 &intent.serial,
                 "issuance interrupted: the serial may have been signed and was never recorded",
-                Some((RevocationReason::CessationOfOperation.as_str(), &entry)),
+                Some((RevocationReason::CessationOfOperation, &entry)),
             )
             .await
             {
@@ -128,13 +126,9 @@ impl Signet {
             if cert.state != IssuanceState::Issued || cert.revoked_at.is_some() {
                 continue;
             }
-            let serial = cert.intent.serial.to_hex();
+            let serial = &cert.intent.serial;
             match self
-                .revoke_as_operator_by(
-                    &serial,
-                    RevocationReason::CessationOfOperation.as_str(),
-                    ACTOR,
-                )
+                .revoke_as_operator_by(serial, RevocationReason::CessationOfOperation, ACTOR)
                 .await
             {
                 Ok(()) => {
@@ -146,7 +140,7 @@ impl Signet {
                         json!({"origin": cert.intent.origin, "subject": cert.intent.subject}),
                     )
                     .await?;
-                    done.revoked_unlinked.push(serial);
+                    done.revoked_unlinked.push(serial.to_hex());
                 }
                 Err(AppError::Store(signet_store::StoreError::Conflict(_))) => {}
                 Err(e) => return Err(e),

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use serde_json::json;
-use signet_domain::role::{Permission, Role};
+use signet_domain::role::Permission;
 use signet_store::Account;
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 use zeroize::Zeroizing;
@@ -142,9 +142,7 @@ impl Signet {
             .verify_credentials(email, password, None, client, true)
             .await?
             .account;
-        let role = Role::parse(&account.role)
-            .ok_or_else(|| AppError::Internal(format!("unknown role {}", account.role)))?;
-        if !role.may(Permission::SecondFactor) {
+        if !account.role.may(Permission::SecondFactor) {
             return Err(AppError::Conflict(
                 "only staff who can cause issuance or revocation use a second factor".into(),
             ));
@@ -194,7 +192,7 @@ impl Signet {
         code: Option<&str>,
         enrolling: bool,
     ) -> Result<Option<i64>, SecondFactor> {
-        let vets = Role::parse(&account.role).is_some_and(|r| r.may(Permission::SecondFactor));
+        let vets = account.role.may(Permission::SecondFactor);
         if !vets || enrolling {
             return Ok(None);
         }

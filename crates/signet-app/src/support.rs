@@ -5,6 +5,7 @@
 
 use serde_json::json;
 use signet_domain::Refusal;
+use signet_domain::credentials::OrderNumber;
 use signet_domain::guard::CLIENT_SUPPORT_REQUESTS;
 use signet_domain::identity::{IdentityInput, check_email};
 use signet_domain::privacy::check_reveal;
@@ -58,16 +59,19 @@ impl Signet {
                     Refusal::InvalidInput("give your name (at most 200 characters)".into()).into(),
                 );
             }
-            let order_number = order_number
-                .map(|n| n.trim().to_ascii_uppercase())
-                .filter(|n| !n.is_empty());
+            let unknown = |n: &str| {
+                Refusal::InvalidInput(format!(
+                    "there is no order {n}: check the number on your order confirmation, or leave it empty"
+                ))
+            };
+            let order_number = match order_number.map(str::trim).filter(|n| !n.is_empty()) {
+                Some(n) => Some(OrderNumber::parse(n).map_err(|_| unknown(n))?),
+                None => None,
+            };
             if let Some(n) = &order_number
                 && self.store.order(n).await?.is_none()
             {
-                return Err(Refusal::InvalidInput(format!(
-                    "there is no order {n}: check the number on your order confirmation, or leave it empty"
-                ))
-                .into());
+                return Err(unknown(n.as_str()).into());
             }
             self.within(&CLIENT_SUPPORT_REQUESTS, client).await?;
             let mut work = self.work().await?;
@@ -132,7 +136,7 @@ impl Signet {
                 .ok_or_else(|| AppError::NotFound(format!("support request {id}")))?;
             let about = request
                 .order_number
-                .as_deref()
+                .as_ref()
                 .map(|n| format!(" about order {n}"))
                 .unwrap_or_default();
             let mut work = self.work().await?;
@@ -180,7 +184,7 @@ impl Signet {
     pub async fn reveal_personal_data(
         &self,
         actor: &Actor,
-        number: &str,
+        number: &OrderNumber,
     ) -> Result<OrderView, AppError> {
         let who = format!("account:{}", actor.account);
         let (order, facts) = self.visible_order(actor, number).await?;
@@ -198,7 +202,7 @@ impl Signet {
     }
 
     /// Lets a locked pickup be tried again (R-KEY-4: after too many wrong pickup passwords).
-    pub async fn unlock_pickup(&self, actor: &Actor, number: &str) -> Result<(), AppError> {
+    pub async fn unlock_pickup(&self, actor: &Actor, number: &OrderNumber) -> Result<(), AppError> {
         require_support(actor)?;
         let (order, _) = self.visible_order(actor, number).await?;
         let number = &order.order_number;
@@ -219,7 +223,7 @@ impl Signet {
     pub async fn resend_request_form(
         &self,
         actor: &Actor,
-        number: &str,
+        number: &OrderNumber,
     ) -> Result<String, AppError> {
         require_support(actor)?;
         let (order, _) = self.visible_order(actor, number).await?;

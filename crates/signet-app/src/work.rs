@@ -5,7 +5,7 @@
 use std::ops::{Deref, DerefMut};
 
 use serde_json::{Value, json};
-use signet_domain::credentials::TokenPurpose;
+use signet_domain::credentials::{OrderNumber, TokenPurpose};
 use signet_domain::guard::Limit;
 use signet_store::{AuditRecord, NewMail, OrderEventRecord, TokenRecord, Tx};
 
@@ -173,7 +173,7 @@ impl Work<'_> {
     /// Adds a line to an order's history.
     pub async fn history(
         &mut self,
-        number: &str,
+        number: &OrderNumber,
         actor: Option<i64>,
         kind: &str,
         message: Option<String>,
@@ -192,14 +192,14 @@ impl Work<'_> {
         &mut self,
         purpose: TokenPurpose,
         account: Option<i64>,
-        order: Option<&str>,
+        order: Option<&OrderNumber>,
     ) -> Result<String, AppError> {
         let (token, hash) = new_token()?;
         let now = self.signet.now();
         let record = TokenRecord {
-            purpose: purpose.as_str().to_owned(),
+            purpose,
             account_id: account,
-            order_number: order.map(str::to_owned),
+            order_number: order.cloned(),
             expires_at: now + purpose.lifetime(),
         };
         self.tx.create_token(&hash, &record, now).await?;

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 use signet_app::AppError;
 use signet_app::config::{InitChoices, KeyBackendKind, KeySettings, Pkcs11Settings};
+use signet_domain::certificate::RevocationReason;
 use signet_domain::key::CaKeyAlgorithm;
+use signet_domain::serial::Serial;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -88,10 +90,11 @@ pub(crate) enum Command {
     },
     /// Revoke a certificate (operator tool); the serial in hex.
     Revoke {
-        serial: String,
+        #[arg(value_parser = parse_serial)]
+        serial: Serial,
         /// key_compromise, superseded, affiliation_changed, cessation_of_operation or unspecified.
-        #[arg(long)]
-        reason: String,
+        #[arg(long, value_parser = parse_reason)]
+        reason: RevocationReason,
     },
     /// Run the background jobs once: reconciliation (lapsed pickups, interrupted issuance,
     /// CRLs behind their revocations), expiry reminders, due CRLs, OCSP refresh, mail delivery.
@@ -298,4 +301,15 @@ pub(crate) fn example_policy_oid() -> Result<String, AppError> {
     let a = u32::from_str_radix(&hex[..8], 16).map_err(|e| AppError::Internal(e.to_string()))?;
     let b = u32::from_str_radix(&hex[8..], 16).map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(format!("1.3.6.1.4.1.32473.{}.{}", a >> 16, b >> 16))
+}
+
+/// Serials are parsed here, once, into the domain's type (hex as Signet or openssl print it).
+fn parse_serial(text: &str) -> Result<Serial, String> {
+    text.parse()
+        .map_err(|e: signet_domain::Refusal| e.to_string())
+}
+
+/// Revocation reasons are parsed here, once (RFC 5280 names, snake_case).
+fn parse_reason(text: &str) -> Result<RevocationReason, String> {
+    RevocationReason::parse(text).map_err(|e| e.to_string())
 }

@@ -151,7 +151,7 @@ async fn run(cli: Cli) -> Result<(), AppError> {
         }
         Command::Revoke { serial, reason } => {
             let signet = open_signet(&cli).await?;
-            signet.revoke_as_operator(serial, reason).await?;
+            signet.revoke_as_operator(serial, *reason).await?;
             println!("revoked {serial} ({reason})");
             Ok(())
         }

@@ -12,8 +12,15 @@ use std::sync::Arc;
 
 use common::*;
 use serde_json::{Value, json};
+use signet_domain::credentials::OrderNumber;
+use signet_domain::order::OrderStatus;
 use signet_domain::serial::Serial;
-use signet_store::{IssuanceState, Store};
+use signet_store::IssuanceState;
+use signet_store::prelude::*;
+
+fn order_number(text: &str) -> OrderNumber {
+    OrderNumber::parse(text).expect("order number")
+}
 
 /// One runtime for the whole test binary: a pool opened on it stays usable.
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -154,24 +161,26 @@ fn check_invariants(s: &Setup, server: &Server, orders: &[(String, String)]) {
     let mut per_order: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut revoked = BTreeSet::new();
     for (number, _) in orders {
-        let order = block_on(store.order(number)).expect("read").expect("order");
+        let order = block_on(store.order(&order_number(number)))
+            .expect("read")
+            .expect("order");
         assert!(order.claimed_serial.is_none(), "{number} still claimed");
         if let Some(serial) = &order.certificate_serial {
-            assert_eq!(order.status, "issued");
+            assert_eq!(order.status, OrderStatus::Issued);
             per_order
                 .entry(number.clone())
                 .or_default()
-                .push(serial.clone());
-            let cert = block_on(store.certificate(&Serial::from_str(serial).expect("serial")))
+                .push(serial.to_hex());
+            let cert = block_on(store.certificate(serial))
                 .expect("read")
                 .expect("certificate of an issued order");
             assert_eq!(cert.state, IssuanceState::Issued);
             assert_eq!(cert.intent.origin, format!("order:{number}"));
             if cert.revoked_at.is_some() {
-                revoked.insert(serial.clone());
+                revoked.insert(serial.to_hex());
             }
         } else {
-            assert_eq!(order.status, "ready_for_pickup", "{number}");
+            assert_eq!(order.status, OrderStatus::ReadyForPickup, "{number}");
         }
     }
     let unlinked = block_on(store.unlinked_certificates()).expect("unlinked");
@@ -366,7 +375,7 @@ fn concurrency(tag: &str, database_url: Option<String>) {
     let guarded_subject = format!("order:{}", guarded.0);
     assert_eq!(about("pickup.wrong_password", &guarded_subject), 5);
     assert_eq!(about("pickup.locked", &guarded_subject), 25);
-    let order = block_on(store.order(&guarded.0))
+    let order = block_on(store.order(&order_number(&guarded.0)))
         .expect("read")
         .expect("order");
     assert_eq!(order.pickup_failures, 30);
@@ -535,9 +544,11 @@ fn kill_9_at_random_moments() {
         // Delivered in a response the kill cut off: the order is issued, the subscriber
         // reissues. Nothing else is acceptable.
         let store = store_of(d, None);
-        let order = block_on(store.order(number)).expect("read").expect("order");
+        let order = block_on(store.order(&order_number(number)))
+            .expect("read")
+            .expect("order");
         assert!(
-            matches!(status, 409 | 410) && order.status == "issued",
+            matches!(status, 409 | 410) && order.status == OrderStatus::Issued,
             "order {number} is stuck ({status}, {}): {body}",
             order.status
         );
@@ -546,8 +557,13 @@ fn kill_9_at_random_moments() {
     // Delivered certificates are exactly the orders' certificates.
     let store = store_of(d, None);
     for (number, serial) in &delivered {
-        let order = block_on(store.order(number)).expect("read").expect("order");
-        assert_eq!(order.certificate_serial.as_deref(), Some(serial.as_str()));
+        let order = block_on(store.order(&order_number(number)))
+            .expect("read")
+            .expect("order");
+        assert_eq!(
+            order.certificate_serial.map(|s| s.to_hex()),
+            Some(serial.to_uppercase())
+        );
     }
     let reconciled = block_on(store.recent_audit("reconcile.", 1000)).expect("audit");
     eprintln!(
@@ -634,11 +650,13 @@ fn a_database_that_stops_taking_writes_and_comes_back() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     let store = store_of(d, Some(&url));
-    let order = block_on(store.order(number)).expect("read").expect("order");
+    let order = block_on(store.order(&order_number(number)))
+        .expect("read")
+        .expect("order");
     assert_eq!(
         (
             order.status.as_str(),
-            order.claimed_serial.as_deref(),
+            order.claimed_serial.as_ref(),
             order.pickup_failures
         ),
         ("ready_for_pickup", None, 0),

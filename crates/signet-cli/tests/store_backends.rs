@@ -5,7 +5,7 @@ mod common;
 use std::process::Command;
 
 use common::*;
-use signet_store::Store;
+use signet_store::prelude::*;
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Runtime::new().expect("runtime").block_on(f)

@@ -8,34 +8,81 @@ use crate::Refusal;
 /// Crockford base32 without I, L, O, U: easy to read out on the phone.
 const ORDER_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-/// An order number: 10 symbols (50 random bits) shown as `XXXXX-XXXXX`.
-pub fn order_number(entropy: [u8; 7]) -> String {
-    let mut bits: u64 = 0;
-    for b in entropy {
-        bits = (bits << 8) | u64::from(b);
+/// An order number (R-ORD-1): 10 symbols (50 random bits) shown as `XXXXX-XXXXX`. Only
+/// [`OrderNumber::generate`] and [`OrderNumber::parse`] make one, so every value is in the
+/// normalized form the store keys orders by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct OrderNumber(String);
+
+impl OrderNumber {
+    /// A new order number from 7 octets of CSPRNG output.
+    pub fn generate(entropy: [u8; 7]) -> OrderNumber {
+        let mut bits: u64 = 0;
+        for b in entropy {
+            bits = (bits << 8) | u64::from(b);
+        }
+        let symbols: String = (0..10)
+            .map(|i| ORDER_ALPHABET[((bits >> (i * 5)) & 31) as usize] as char)
+            .collect();
+        OrderNumber(format!("{}-{}", &symbols[..5], &symbols[5..]))
     }
-    let symbols: String = (0..10)
-        .map(|i| ORDER_ALPHABET[((bits >> (i * 5)) & 31) as usize] as char)
-        .collect();
-    format!("{}-{}", &symbols[..5], &symbols[5..])
+
+    /// Reads an order number as typed (R-ORD-1): any case, O for 0, I and L for 1, spaces and
+    /// dashes anywhere. Refused unless 10 symbols of the alphabet remain.
+    pub fn parse(text: &str) -> Result<OrderNumber, Refusal> {
+        let cleaned: String = text
+            .trim()
+            .to_ascii_uppercase()
+            .chars()
+            .filter(|c| *c != '-' && *c != ' ')
+            .map(|c| match c {
+                'O' => '0',
+                'I' | 'L' => '1',
+                other => other,
+            })
+            .collect();
+        if cleaned.len() == 10 && cleaned.bytes().all(|b| ORDER_ALPHABET.contains(&b)) {
+            Ok(OrderNumber(format!("{}-{}", &cleaned[..5], &cleaned[5..])))
+        } else {
+            Err(Refusal::UnknownOrderNumber(text.chars().take(40).collect()))
+        }
+    }
+
+    /// Reads an order number as Signet stores it: exactly `XXXXX-XXXXX` in the alphabet, nothing
+    /// to normalize (a stored value that needs it is not one Signet wrote).
+    pub fn from_stored(text: &str) -> Result<OrderNumber, Refusal> {
+        match OrderNumber::parse(text) {
+            Ok(n) if n.0 == text => Ok(n),
+            _ => Err(Refusal::UnknownOrderNumber(text.chars().take(40).collect())),
+        }
+    }
+
+    /// The normalized form, `XXXXX-XXXXX`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
-/// Normalizes an order number as typed (R-ORD-1): any case, O for 0, I and L for 1, spaces and
-/// dashes anywhere. `None` unless 10 symbols of the alphabet remain.
-pub fn normalize_order_number(text: &str) -> Option<String> {
-    let cleaned: String = text
-        .trim()
-        .to_ascii_uppercase()
-        .chars()
-        .filter(|c| *c != '-' && *c != ' ')
-        .map(|c| match c {
-            'O' => '0',
-            'I' | 'L' => '1',
-            other => other,
-        })
-        .collect();
-    (cleaned.len() == 10 && cleaned.bytes().all(|b| ORDER_ALPHABET.contains(&b)))
-        .then(|| format!("{}-{}", &cleaned[..5], &cleaned[5..]))
+impl std::fmt::Display for OrderNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for OrderNumber {
+    type Err = Refusal;
+
+    fn from_str(text: &str) -> Result<OrderNumber, Refusal> {
+        OrderNumber::parse(text)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrderNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<OrderNumber, D::Error> {
+        let text = String::deserialize(d)?;
+        OrderNumber::parse(&text).map_err(serde::de::Error::custom)
+    }
 }
 
 /// Why a token was mailed; each purpose has its own lifetime.
@@ -54,6 +101,20 @@ pub enum TokenPurpose {
 }
 
 impl TokenPurpose {
+    /// Every purpose.
+    pub const ALL: [TokenPurpose; 5] = [
+        TokenPurpose::AccountConfirmation,
+        TokenPurpose::ApprovalEmail,
+        TokenPurpose::PasswordReset,
+        TokenPurpose::Invitation,
+        TokenPurpose::Pickup,
+    ];
+
+    /// Reads a stored name.
+    pub fn parse(text: &str) -> Option<TokenPurpose> {
+        TokenPurpose::ALL.into_iter().find(|p| p.as_str() == text)
+    }
+
     /// The stored name (`tokens.purpose`); a token is only ever used for the purpose it was minted
     /// for.
     pub fn as_str(self) -> &'static str {
@@ -116,14 +177,25 @@ mod tests {
 
     #[test]
     fn order_numbers_read_back() {
-        let n = order_number([0xde, 0xad, 0xbe, 0xef, 0x01, 0x23, 0x45]);
-        assert_eq!(n.len(), 11);
+        let n = OrderNumber::generate([0xde, 0xad, 0xbe, 0xef, 0x01, 0x23, 0x45]);
+        assert_eq!(n.as_str().len(), 11);
         assert_eq!(
-            normalize_order_number(&n.to_lowercase().replace('-', "")),
-            Some(n.clone())
+            OrderNumber::parse(&n.as_str().to_lowercase().replace('-', "")),
+            Ok(n.clone())
         );
-        assert_eq!(normalize_order_number("abc"), None);
-        assert_ne!(order_number([0; 7]), order_number([1; 7]));
+        assert_eq!(
+            OrderNumber::parse(" 0oIl1-23456 ").map(|n| n.to_string()),
+            Ok("00111-23456".into())
+        );
+        assert!(matches!(
+            OrderNumber::parse("abc"),
+            Err(Refusal::UnknownOrderNumber(_))
+        ));
+        assert!(
+            OrderNumber::parse("ABCDE-FGHJU").is_err(),
+            "U is not in the alphabet"
+        );
+        assert_ne!(OrderNumber::generate([0; 7]), OrderNumber::generate([1; 7]));
     }
 
     #[test]

@@ -5,6 +5,30 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+/// Names that are stored and shown as their `as_str`: they print the same way everywhere.
+macro_rules! display_as_str {
+    ($($t:ty),* $(,)?) => {$(
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )*};
+}
+
+display_as_str!(
+    order::OrderStatus,
+    order::OrderKind,
+    order::DocumentKind,
+    role::Role,
+    key::KeyChoice,
+    key::SubscriberKeyType,
+    config::Channel,
+    certificate::RevocationReason,
+    notices::AlertKind,
+    credentials::TokenPurpose,
+);
+
 pub mod audit;
 pub mod certificate;
 pub mod config;

@@ -65,6 +65,17 @@ impl OrderStatus {
         OrderStatus::ALL.into_iter().find(|s| s.as_str() == text)
     }
 
+    /// Reads a name a person gave (a filter, an argument): refused with the names there are.
+    pub fn from_request(text: &str) -> Result<OrderStatus, Refusal> {
+        OrderStatus::parse(text).ok_or_else(|| {
+            let names: Vec<&str> = OrderStatus::ALL.iter().map(|s| s.as_str()).collect();
+            Refusal::InvalidInput(format!(
+                "unknown order status `{text}`: use one of {}",
+                names.join(", ")
+            ))
+        })
+    }
+
     /// No event leaves these.
     pub fn is_final(self) -> bool {
         matches!(

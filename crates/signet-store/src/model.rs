@@ -1,18 +1,26 @@
 //! Rows of the workflow tables, as the application reads and writes them.
 
+use signet_domain::certificate::RevocationReason;
+use signet_domain::config::Channel;
+use signet_domain::credentials::{OrderNumber, TokenPurpose};
+use signet_domain::key::KeyChoice;
+use signet_domain::notices::AlertKind;
+use signet_domain::order::{DocumentKind, OrderKind, OrderStatus};
+use signet_domain::role::Role;
+use signet_domain::serial::Serial;
 use time::OffsetDateTime;
 
 /// An account to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAccount {
-    /// The log-in address, lower case (design §1); [`crate::Tx::create_account`] refuses one that
+    /// The log-in address, lower case (design §1); [`crate::accounts::AccountWrites::create_account`] refuses one that
     /// has an account, whatever its case.
     pub email: String,
     /// The person's name as given at sign-up or invitation; shown to staff, masked where design §1
     /// says.
     pub name: String,
-    /// The role's stored name (`subscriber`, `agent`, `vetting`, `support`, `admin`, `auditor`).
-    pub role: String,
+    /// What the account may do.
+    pub role: Role,
     /// An agent's region, an upper-case ISO 3166 code; `None` for every other role.
     pub region: Option<String>,
     /// Argon2id PHC string; `None` for an invited staff account until its link sets a password.
@@ -30,12 +38,12 @@ pub struct Account {
     /// actors name.
     pub id: i64,
     /// The log-in address, lower case (older accounts that collide in case keep theirs; see
-    /// [`crate::Store::accounts_sharing_an_address`]).
+    /// [`crate::accounts::AccountReads::accounts_sharing_an_address`]).
     pub email: String,
     /// The person's name, as given.
     pub name: String,
-    /// The role's stored name; see [`NewAccount::role`].
-    pub role: String,
+    /// What the account may do.
+    pub role: Role,
     /// An agent's region (ISO 3166 code, upper case); `None` for other roles.
     pub region: Option<String>,
     /// Argon2id PHC string; `None` until a password is set.
@@ -85,12 +93,12 @@ pub struct LoginAttempt {
 /// A mailed token (stored by its hash only).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRecord {
-    /// What the token does: `signet_domain::credentials::TokenPurpose::as_str`.
-    pub purpose: String,
+    /// What the token does; it does nothing else.
+    pub purpose: TokenPurpose,
     /// The account it acts on (confirmation, password reset, invitation).
     pub account_id: Option<i64>,
     /// The order it acts on (approval e-mail confirmation, pickup).
-    pub order_number: Option<String>,
+    pub order_number: Option<OrderNumber>,
     /// When it stops working: minted at + the purpose's lifetime.
     pub expires_at: OffsetDateTime,
 }
@@ -98,8 +106,8 @@ pub struct TokenRecord {
 /// An order with its locked details. The pickup password is an Argon2id hash; `Debug` hides it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct OrderRecord {
-    /// The order number, `XXXXX-XXXXX` (R-ORD-1).
-    pub order_number: String,
+    /// The order number (R-ORD-1).
+    pub order_number: OrderNumber,
     /// The product's name in the policy, e.g. `personal-3-pro`.
     pub product: String,
     /// The identity as JSON (the locked subject details).
@@ -112,38 +120,38 @@ pub struct OrderRecord {
     pub pickup_password_hash: String,
     /// The validity asked for, in calendar months (R-CRT-2).
     pub validity_months: u32,
-    /// `rsa-2048`, `rsa-3072`, `p-256`, `p-384` or `csr` (R-KEY-1, R-KEY-2).
-    pub key_type: String,
-    /// `self_service` or `agent`, from the country when the order was placed (R-ORD-8).
-    pub channel: String,
+    /// A key type Signet generates at pickup, or the subscriber's own CSR (R-KEY-1, R-KEY-2).
+    pub key_type: KeyChoice,
+    /// Self-service or agent, from the country when the order was placed (R-ORD-8).
+    pub channel: Channel,
     /// The subject's country, upper case: agents of this region see and act on the order.
     pub country: String,
     /// The account that placed it: the subscriber, or the agent for agent-channel orders.
     pub placed_by: i64,
     /// The agent who attested the in-person check, if any.
     pub attested_by: Option<i64>,
-    /// The status's stored name (`signet_domain::order::OrderStatus::as_str`).
-    pub status: String,
+    /// Where the order stands.
+    pub status: OrderStatus,
     /// When it became ready for pickup: the start of the owner's 7-day cancel window (R-ORD-7).
     pub ready_since: Option<OffsetDateTime>,
     /// Wrong pickup passwords so far; the pickup locks past
     /// `signet_domain::guard::PICKUP_LOCK_AFTER` (R-KEY-4).
     pub pickup_failures: u32,
-    /// The certificate picked up for it (upper-case hex), once issued.
-    pub certificate_serial: Option<String>,
+    /// The certificate picked up for it, once issued.
+    pub certificate_serial: Option<Serial>,
     /// The order it was made from: the one reordered, or the certificate's order for a reissue or
     /// renewal.
-    pub previous_order: Option<String>,
+    pub previous_order: Option<OrderNumber>,
     /// When the order was placed.
     pub created_at: OffsetDateTime,
     /// When the row last changed.
     pub updated_at: OffsetDateTime,
-    /// `new`, `reissue`, `renewal` or `reorder`.
-    pub order_kind: String,
+    /// New, reissue, renewal or reorder.
+    pub order_kind: OrderKind,
     /// A reissue keeps the end date of the certificate it replaces.
     pub fixed_not_after: Option<OffsetDateTime>,
     /// A pickup in progress: the serial being issued…
-    pub claimed_serial: Option<String>,
+    pub claimed_serial: Option<Serial>,
     /// …until when, if its process died.
     pub claim_expires_at: Option<OffsetDateTime>,
 }
@@ -164,9 +172,9 @@ pub struct DocumentRecord {
     /// The document's id, assigned by the store (ignored when attaching).
     pub id: i64,
     /// The order it belongs to.
-    pub order_number: String,
-    /// `id_copy`, `signed_agreement`, `business_registration` or `other` (R-ORD-5).
-    pub kind: String,
+    pub order_number: OrderNumber,
+    /// What it is (R-ORD-5).
+    pub kind: DocumentKind,
     /// Lower-case hex SHA-256 of the content: the key its content is stored under.
     pub sha256: String,
     /// `application/pdf`, `image/png` or `image/jpeg`, read from the content (R-ORD-5).
@@ -255,7 +263,7 @@ pub struct CrlRecord {
     pub issuer: String,
     /// The shard, 0 to the configured count − 1 (R-CRT-6).
     pub shard: u32,
-    /// The cRLNumber, allocated by [`crate::Store::crl_snapshot`]; grows per shard.
+    /// The cRLNumber, allocated by [`crate::revocation::RevocationData::crl_snapshot`]; grows per shard.
     pub number: u64,
     /// thisUpdate: when the CRL was signed; it is reissued when 3 days old
     /// (`signet_domain::crl::CRL_REFRESH_AFTER`) and after a revocation in its shard.
@@ -314,16 +322,52 @@ impl std::fmt::Debug for NewMail {
     }
 }
 
-/// A queued message and its delivery state: `queued`, `sent` or `dead` (given up).
+/// Where a queued message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailState {
+    /// Waiting for its first attempt or for a retry.
+    Queued,
+    /// Delivered to the relay (or written to the outbox folder).
+    Sent,
+    /// Given up after `signet_domain::guard::MAIL_ATTEMPTS` failures; an administrator can retry
+    /// it.
+    Dead,
+}
+
+impl MailState {
+    /// Every state, in the order a message passes through them.
+    pub const ALL: [MailState; 3] = [MailState::Queued, MailState::Sent, MailState::Dead];
+
+    /// The stored name: `queued`, `sent` or `dead`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailState::Queued => "queued",
+            MailState::Sent => "sent",
+            MailState::Dead => "dead",
+        }
+    }
+
+    /// Reads a stored name.
+    pub fn parse(text: &str) -> Option<MailState> {
+        MailState::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for MailState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A queued message and its delivery state.
 #[derive(Clone, PartialEq, Eq)]
 pub struct MailRecord {
     /// The outbox id; `.eml` files of the file outbox are named by it.
     pub id: i64,
     /// The message as queued.
     pub mail: NewMail,
-    /// `queued` (waiting or to be retried), `sent`, or `dead` (given up; an administrator can
-    /// retry it).
-    pub state: String,
+    /// Queued, sent, or dead.
+    pub state: MailState,
     /// Delivery attempts so far; after `signet_domain::guard::MAIL_ATTEMPTS` failures it is dead.
     pub attempts: u32,
     /// When it is next due (for a queued message).
@@ -348,28 +392,27 @@ impl std::fmt::Debug for MailRecord {
 /// A revoked certificate, as a CRL lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevokedRecord {
-    /// The serial, upper-case hex.
-    pub serial: String,
+    /// The serial.
+    pub serial: Serial,
     /// The shard named in its CDP, fixed at issuance.
     pub crl_shard: u32,
     /// When it was revoked: the entry's revocationDate.
     pub revoked_at: OffsetDateTime,
-    /// The RFC 5280 reason, snake_case (`key_compromise` …); `None` or `unspecified` puts no
-    /// reason code in the CRL.
-    pub reason: Option<String>,
+    /// The RFC 5280 reason; `None` or `unspecified` puts no reason code in the CRL.
+    pub reason: Option<RevocationReason>,
 }
 
 /// What an OCSP response states about a certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusRecord {
-    /// The serial, upper-case hex.
-    pub serial: String,
+    /// The serial.
+    pub serial: Serial,
     /// The issuing CA's name: which responder signs.
     pub issuer: String,
     /// When it was revoked; `None`: good.
     pub revoked_at: Option<OffsetDateTime>,
-    /// The RFC 5280 reason, snake_case, when revoked.
-    pub reason: Option<String>,
+    /// The RFC 5280 reason, when revoked.
+    pub reason: Option<RevocationReason>,
 }
 
 /// A pre-signed OCSP response.
@@ -395,8 +438,8 @@ pub struct OcspRecord {
 pub struct AlertRecord {
     /// The alert's id, assigned by the store.
     pub id: i64,
-    /// `incident`, `maintenance` or `information`.
-    pub kind: String,
+    /// What it announces.
+    pub kind: AlertKind,
     /// The headline, 1 to 120 characters.
     pub title: String,
     /// The text, at most 4000 characters.
@@ -440,7 +483,7 @@ pub struct SupportRequestRecord {
     /// Where the answer goes.
     pub email: String,
     /// The order the writer cited; the request and its answers join that order's history.
-    pub order_number: Option<String>,
+    pub order_number: Option<OrderNumber>,
     /// What they wrote.
     pub message: String,
     /// When it was sent.

@@ -18,11 +18,12 @@ use signet_app::lifecycle::{CertificateView, Reorder};
 use signet_app::orders::{DocumentView, NewOrder, OrderSummary, OrderView, QueueItem};
 use signet_app::pickup::PickedUp;
 use signet_app::pickup::PickupRequest;
-use signet_domain::certificate::CertificateStatus;
-use signet_domain::order::change_refused;
+use signet_domain::certificate::{CertificateStatus, RevocationReason};
+use signet_domain::order::{OrderStatus, change_refused};
 use signet_domain::role::Actor;
 
 use crate::client::ClientAddr;
+use crate::ids::{OrderPath, SerialPath};
 use crate::problem::Problem;
 use crate::upload::multipart_refusal;
 
@@ -296,7 +297,7 @@ async fn list_orders(
 async fn view_order(
     State(s): AppState,
     Authed(actor, _): Authed,
-    Path(number): Path<String>,
+    OrderPath(number): OrderPath,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(json!(s.view_order(&actor, &number).await?)))
 }
@@ -306,7 +307,7 @@ async fn view_order(
 async fn reveal_personal_data(
     State(s): AppState,
     Authed(actor, _): Authed,
-    Path(number): Path<String>,
+    OrderPath(number): OrderPath,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(json!(s.reveal_personal_data(&actor, &number).await?)))
 }
@@ -316,7 +317,7 @@ async fn reveal_personal_data(
 async fn change_order(
     State(s): AppState,
     Authed(actor, _): Authed,
-    Path(number): Path<String>,
+    OrderPath(number): OrderPath,
 ) -> ApiResult<Response> {
     s.visible_order(&actor, &number).await?;
     Err(change_refused().into())
@@ -337,7 +338,7 @@ pub(crate) struct UploadForm {
 async fn upload(
     State(s): AppState,
     Authed(actor, _): Authed,
-    Path(number): Path<String>,
+    OrderPath(number): OrderPath,
     mut form: Multipart,
 ) -> ApiResult<Response> {
     let bad = |m: String| AppError::Refused(signet_domain::Refusal::InvalidInput(m));
@@ -383,7 +384,8 @@ async fn upload(
 async fn download_document(
     State(s): AppState,
     Authed(actor, _): Authed,
-    Path((number, id)): Path<(String, i64)>,
+    OrderPath(number): OrderPath,
+    Path((_, id)): Path<(String, i64)>,
 ) -> ApiResult<Response> {
     let (media_type, content) = s.document(&actor, &number, id).await?;
     Ok(([(header::CONTENT_TYPE, media_type)], content).into_response())
@@ -393,7 +395,7 @@ async fn download_document(
 async fn agreement(
     State(s): AppState,
     Authed(actor, _): Authed,
-    Path(number): Path<String>,
+    OrderPath(number): OrderPath,
 ) -> ApiResult<Response> {
     let pdf = s.agreement(&actor, &number).await?;
     let disposition = format!("attachment; filename=\"signet-order-{number}.pdf\"");
@@ -417,7 +419,7 @@ pub(crate) struct FingerprintCheck {
 async fn fingerprint_check(
     State(s): AppState,
     Authed(actor, _): Authed,
-    Path(number): Path<String>,
+    OrderPath(number): OrderPath,
     Json(b): Json<FingerprintCheck>,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(
@@ -429,7 +431,7 @@ async fn fingerprint_check(
 async fn attest(
     State(s): AppState,
     Authed(actor, _): Authed,
-    Path(number): Path<String>,
+    OrderPath(number): OrderPath,
 ) -> ApiResult<StatusCode> {
     s.attest(&actor, &number).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -447,7 +449,7 @@ pub(crate) struct Decision {
 async fn decision(
     State(s): AppState,
     Authed(actor, _): Authed,
-    Path(number): Path<String>,
+    OrderPath(number): OrderPath,
     Json(b): Json<Decision>,
 ) -> ApiResult<Json<Value>> {
     let status = s
@@ -468,7 +470,7 @@ pub(crate) struct Message {
 async fn message(
     State(s): AppState,
     Authed(actor, _): Authed,
-    Path(number): Path<String>,
+    OrderPath(number): OrderPath,
     Json(b): Json<Message>,
 ) -> ApiResult<StatusCode> {
     s.supply_info(&actor, &number, &b.message).await?;
@@ -479,7 +481,7 @@ async fn message(
 async fn cancel(
     State(s): AppState,
     Authed(actor, _): Authed,
-    Path(number): Path<String>,
+    OrderPath(number): OrderPath,
 ) -> ApiResult<Json<Value>> {
     let status = s.cancel_order(&actor, &number).await?;
     Ok(Json(
@@ -500,8 +502,15 @@ async fn queue(
     Query(f): Query<QueueFilter>,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(json!(
-        s.vetting_queue(&actor, f.status.as_deref(), f.min_age_hours)
-            .await?
+        s.vetting_queue(
+            &actor,
+            f.status
+                .as_deref()
+                .map(OrderStatus::from_request)
+                .transpose()?,
+            f.min_age_hours
+        )
+        .await?
     )))
 }
 
@@ -520,7 +529,7 @@ async fn pickup(
 async fn reorder(
     State(s): AppState,
     Authed(actor, _): Authed,
-    Path(number): Path<String>,
+    OrderPath(number): OrderPath,
     Json(b): Json<Reorder>,
 ) -> ApiResult<Response> {
     let order = s.reorder(&actor, &number, b).await?;
@@ -535,7 +544,7 @@ async fn reorder(
 async fn expedite(
     State(s): AppState,
     Authed(actor, _): Authed,
-    Path(number): Path<String>,
+    OrderPath(number): OrderPath,
 ) -> ApiResult<Json<Value>> {
     let status = s.expedite(&actor, &number).await?;
     Ok(Json(
@@ -547,7 +556,7 @@ async fn expedite(
 async fn resend_pickup_link(
     State(s): AppState,
     Authed(actor, _): Authed,
-    Path(number): Path<String>,
+    OrderPath(number): OrderPath,
 ) -> ApiResult<StatusCode> {
     s.resend_pickup_link(&actor, &number).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -557,7 +566,7 @@ async fn resend_pickup_link(
 async fn resend_confirmation(
     State(s): AppState,
     Authed(actor, _): Authed,
-    Path(number): Path<String>,
+    OrderPath(number): OrderPath,
 ) -> ApiResult<StatusCode> {
     s.resend_confirmation(&actor, &number).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -567,7 +576,7 @@ async fn resend_confirmation(
 async fn certificate(
     State(s): AppState,
     Authed(actor, _): Authed,
-    Path(serial): Path<String>,
+    SerialPath(serial): SerialPath,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(json!(s.certificate_view(&actor, &serial).await?)))
 }
@@ -577,7 +586,8 @@ async fn certificate(
 async fn certificate_file(
     State(s): AppState,
     Authed(actor, _): Authed,
-    Path((serial, file)): Path<(String, String)>,
+    SerialPath(serial): SerialPath,
+    Path((_, file)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let view = s.certificate_view(&actor, &serial).await?;
     Ok(match file.as_str() {
@@ -615,12 +625,13 @@ pub(crate) struct Revoke {
 async fn revoke(
     State(s): AppState,
     Authed(actor, _): Authed,
-    Path(serial): Path<String>,
+    SerialPath(serial): SerialPath,
     Json(b): Json<Revoke>,
 ) -> ApiResult<Json<Value>> {
-    s.revoke(&actor, &serial, &b.reason).await?;
+    let reason = RevocationReason::parse(&b.reason)?;
+    s.revoke(&actor, &serial, reason).await?;
     Ok(Json(
-        json!({"serial": serial, "status": CertificateStatus::Revoked.as_str(), "reason": b.reason}),
+        json!({"serial": serial.to_hex(), "status": CertificateStatus::Revoked.as_str(), "reason": reason.as_str()}),
     ))
 }
 
@@ -636,7 +647,7 @@ pub(crate) struct Reissue {
 async fn reissue(
     State(s): AppState,
     Authed(actor, _): Authed,
-    Path(serial): Path<String>,
+    SerialPath(serial): SerialPath,
     Json(b): Json<Reissue>,
 ) -> ApiResult<Response> {
     let order = s
@@ -644,7 +655,10 @@ async fn reissue(
             &actor,
             &serial,
             &b.pickup_password,
-            b.revoke_previous.as_deref(),
+            b.revoke_previous
+                .as_deref()
+                .map(RevocationReason::parse)
+                .transpose()?,
         )
         .await?;
     Ok((
@@ -666,7 +680,7 @@ pub(crate) struct Renew {
 async fn renew(
     State(s): AppState,
     Authed(actor, _): Authed,
-    Path(serial): Path<String>,
+    SerialPath(serial): SerialPath,
     Json(b): Json<Renew>,
 ) -> ApiResult<Response> {
     let order = s

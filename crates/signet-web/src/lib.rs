@@ -13,6 +13,7 @@ use signet_app::issue::Signet;
 
 pub mod api;
 pub mod client;
+pub mod ids;
 pub mod links;
 pub mod ocsp;
 pub mod portal;

@@ -28,6 +28,7 @@ fn refusal_status(r: &Refusal) -> StatusCode {
         Refusal::NotAllowed(_) => StatusCode::FORBIDDEN,
         Refusal::Conflict(_) => StatusCode::CONFLICT,
         Refusal::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        Refusal::UnknownOrderNumber(_) => StatusCode::NOT_FOUND,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }

@@ -75,7 +75,7 @@ async fn subscriber(store: &Arc<dyn Store>, email: &str) -> i64 {
         .create_account(&NewAccount {
             email: email.into(),
             name: email.into(),
-            role: Role::Subscriber.as_str().into(),
+            role: Role::Subscriber,
             region: None,
             password_hash: None,
             email_confirmed: true,
@@ -180,7 +180,8 @@ async fn world() -> (World, tempfile::TempDir) {
         )
         .await
         .expect("order")
-        .order_number;
+        .order_number
+        .to_string();
     let router = signet_web::router(signet);
     (
         World {

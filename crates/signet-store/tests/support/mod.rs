@@ -38,3 +38,77 @@ pub async fn drop_postgres_database(db: &str) {
     .expect("drop");
     admin.close().await;
 }
+
+/// A connection to a store's database past the store, for what the store itself never writes:
+/// values the domain does not name, schema changes a test needs.
+#[derive(Debug, Clone)]
+#[allow(dead_code)] // Not every test file uses every helper.
+pub enum Raw {
+    /// A SQLite database file.
+    Sqlite(sqlx::SqlitePool),
+    /// A PostgreSQL database.
+    Postgres(sqlx::PgPool),
+}
+
+#[allow(dead_code)] // Not every test file uses every helper.
+impl Raw {
+    /// Connects to the database `url` names (`sqlite://…` or `postgres://…`).
+    pub async fn connect(url: &str) -> Raw {
+        if url.starts_with("sqlite:") {
+            Raw::Sqlite(
+                sqlx::SqlitePool::connect(url)
+                    .await
+                    .expect("raw SQLite pool"),
+            )
+        } else {
+            Raw::Postgres(
+                sqlx::PgPool::connect(url)
+                    .await
+                    .expect("raw PostgreSQL pool"),
+            )
+        }
+    }
+
+    /// Runs one statement (no parameters); a refusal comes back as the store reports a database
+    /// error, so `StoreError::is_constraint_violation` applies to it.
+    pub async fn exec(&self, sql: &str) -> Result<u64, signet_store::StoreError> {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        Ok(match self {
+            Raw::Sqlite(pool) => sqlx::query(sql).execute(pool).await?.rows_affected(),
+            Raw::Postgres(pool) => sqlx::query(sql).execute(pool).await?.rows_affected(),
+        })
+    }
+
+    /// Whether this is the SQLite database.
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self, Raw::Sqlite(_))
+    }
+
+    /// Lets the schema take a value the domain does not name in `table.column`, as a database
+    /// written by another version might hold: drops migration 0012's triggers (SQLite) or
+    /// constraint (PostgreSQL) for it.
+    pub async fn allow_unknown(&self, table: &str, column: &str) {
+        let statements = match self {
+            Raw::Sqlite(_) => vec![
+                format!("DROP TRIGGER {table}_{column}_known_insert"),
+                format!("DROP TRIGGER {table}_{column}_known_update"),
+            ],
+            Raw::Postgres(_) => vec![format!(
+                "ALTER TABLE {table} DROP CONSTRAINT {table}_{column}_known"
+            )],
+        };
+        for statement in statements {
+            self.exec(&statement)
+                .await
+                .unwrap_or_else(|e| panic!("{statement}: {e}"));
+        }
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        match self {
+            Raw::Sqlite(pool) => pool.close().await,
+            Raw::Postgres(pool) => pool.close().await,
+        }
+    }
+}

@@ -10,7 +10,8 @@ use serde::Deserialize;
 use signet_app::issue::Signet;
 
 use signet_app::dates::day;
-use signet_domain::certificate::CertificateStatus;
+use signet_domain::certificate::{CertificateStatus, RevocationReason};
+use signet_domain::serial::Serial;
 
 use super::offers::Offers;
 use super::pages::CertificatePage;
@@ -37,7 +38,7 @@ pub struct Notice {
 async fn page(
     s: &Signet,
     ctx: &PageContext,
-    serial: &str,
+    serial: &Serial,
     status: StatusCode,
     notice: Option<String>,
     error: Option<String>,
@@ -68,6 +69,7 @@ pub async fn show(
     Path(serial): Path<String>,
     Query(q): Query<Notice>,
 ) -> Response {
+    let serial = parsed!(ctx, crate::ids::serial(&serial));
     let notice = q
         .revoked
         .map(|_| "The certificate is revoked. Relying services learn it from our CRL and OCSP responder within minutes.".to_owned());
@@ -88,6 +90,7 @@ pub async fn revoke(
     Path(serial): Path<String>,
     Form(f): Form<RevokeForm>,
 ) -> Response {
+    let serial = parsed!(ctx, crate::ids::serial(&serial));
     let actor = &form_actor!(ctx, &f.csrf);
     if f.confirm != "yes" {
         let error = "Tick the box to confirm that revocation cannot be undone.".to_owned();
@@ -101,7 +104,11 @@ pub async fn revoke(
         )
         .await;
     }
-    match s.revoke(actor, &serial, &f.reason).await {
+    let revoked = match RevocationReason::parse(&f.reason) {
+        Ok(reason) => s.revoke(actor, &serial, reason).await,
+        Err(e) => Err(e.into()),
+    };
+    match revoked {
         Ok(()) => Redirect::to(&format!("/certificates/{serial}?revoked=1")).into_response(),
         Err(e) => page(&s, &ctx, &serial, status_of(&e), None, Some(message_of(&e))).await,
     }
@@ -119,14 +126,22 @@ pub struct NewKeyForm {
 async fn new_order_from(
     s: &Signet,
     ctx: PageContext,
-    serial: &str,
+    serial: &Serial,
     f: NewKeyForm,
     reissue: bool,
 ) -> Response {
     let actor = &form_actor!(ctx, &f.csrf);
     let placed = if reissue {
-        let revoke = f.revoke_previous.as_deref().filter(|r| !r.is_empty());
-        s.reissue(actor, serial, &f.pickup_password, revoke).await
+        match f
+            .revoke_previous
+            .as_deref()
+            .filter(|r| !r.is_empty())
+            .map(RevocationReason::parse)
+            .transpose()
+        {
+            Ok(revoke) => s.reissue(actor, serial, &f.pickup_password, revoke).await,
+            Err(e) => Err(e.into()),
+        }
     } else {
         s.renew(actor, serial, &f.pickup_password, None).await
     };
@@ -145,6 +160,7 @@ pub async fn reissue(
     Path(serial): Path<String>,
     Form(f): Form<NewKeyForm>,
 ) -> Response {
+    let serial = parsed!(ctx, crate::ids::serial(&serial));
     new_order_from(&s, ctx, &serial, f, true).await
 }
 
@@ -154,5 +170,6 @@ pub async fn renew(
     Path(serial): Path<String>,
     Form(f): Form<NewKeyForm>,
 ) -> Response {
+    let serial = parsed!(ctx, crate::ids::serial(&serial));
     new_order_from(&s, ctx, &serial, f, false).await
 }

@@ -24,6 +24,16 @@ macro_rules! form_actor {
     };
 }
 
+/// An identifier from the path in the domain's type, or the page that says why not.
+macro_rules! parsed {
+    ($ctx:expr, $result:expr) => {
+        match $result {
+            Ok(value) => value,
+            Err(e) => return crate::portal::refusal(&$ctx, &e),
+        }
+    };
+}
+
 mod certificates;
 mod charts;
 mod context;

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use signet_app::issue::Signet;
 use signet_app::orders::{NewOrder, OrderView};
+use signet_domain::credentials::OrderNumber;
 use signet_domain::identity::IdentityInput;
 use signet_domain::key::{KeyChoice, SubscriberKeyType};
 use signet_domain::order::OrderStatus;
@@ -356,6 +357,7 @@ pub async fn order_page(
     Path(number): Path<String>,
     Query(q): Query<Notice>,
 ) -> Response {
+    let number = parsed!(ctx, crate::ids::order_number(&number));
     let Some(actor) = ctx.actor() else {
         return Redirect::to("/login").into_response();
     };
@@ -401,13 +403,13 @@ pub struct CsrfOnly {
 /// A button on the order page: the action, then back to the page with its notice.
 async fn order_action<F, Fut>(
     ctx: PageContext,
-    number: String,
+    number: OrderNumber,
     csrf: &str,
     notice: &str,
     action: F,
 ) -> Response
 where
-    F: FnOnce(Actor, String) -> Fut,
+    F: FnOnce(Actor, OrderNumber) -> Fut,
     Fut: std::future::Future<Output = Result<(), signet_app::AppError>>,
 {
     let actor = form_actor!(ctx, csrf);
@@ -423,6 +425,7 @@ pub async fn cancel(
     Path(number): Path<String>,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
+    let number = parsed!(ctx, crate::ids::order_number(&number));
     order_action(ctx, number, &f.csrf, "cancelled", |actor, n| async move {
         s.cancel_order(&actor, &n).await.map(|_| ())
     })
@@ -442,6 +445,7 @@ pub async fn answer(
     Path(number): Path<String>,
     Form(f): Form<AnswerForm>,
 ) -> Response {
+    let number = parsed!(ctx, crate::ids::order_number(&number));
     let message = f.message;
     order_action(ctx, number, &f.csrf, "answered", |actor, n| async move {
         s.supply_info(&actor, &n, &message).await
@@ -462,6 +466,7 @@ pub async fn reorder(
     Path(number): Path<String>,
     Form(f): Form<ReorderForm>,
 ) -> Response {
+    let number = parsed!(ctx, crate::ids::order_number(&number));
     let actor = &form_actor!(ctx, &f.csrf);
     let corrections = signet_app::lifecycle::Reorder {
         pickup_password: f.pickup_password,
@@ -482,6 +487,7 @@ pub async fn attest(
     Path(number): Path<String>,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
+    let number = parsed!(ctx, crate::ids::order_number(&number));
     order_action(ctx, number, &f.csrf, "attested", |actor, n| async move {
         s.attest(&actor, &n).await
     })
@@ -495,6 +501,7 @@ pub async fn upload(
     Path(number): Path<String>,
     mut multipart: Multipart,
 ) -> Response {
+    let number = parsed!(ctx, crate::ids::order_number(&number));
     let (mut csrf, mut kind, mut file) = (String::new(), String::new(), None);
     let mut unreadable = None;
     loop {

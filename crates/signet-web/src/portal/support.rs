@@ -11,6 +11,7 @@ use serde::Deserialize;
 use signet_app::AppError;
 use signet_app::issue::Signet;
 
+use signet_domain::credentials::OrderNumber;
 use signet_domain::privacy::mask;
 use signet_domain::role::Permission;
 
@@ -94,7 +95,7 @@ async fn inbox_page(
                     id: r.id,
                     name: r.name,
                     email: r.email,
-                    order_number: r.order_number,
+                    order_number: r.order_number.map(|n| n.to_string()),
                     message: r.message,
                     received: format!(
                         "{} {:02}:{:02} UTC",
@@ -153,7 +154,7 @@ enum Lookup {
 async fn order_page(
     s: &Signet,
     ctx: &PageContext,
-    number: &str,
+    number: &OrderNumber,
     lookup: Lookup,
     notice: Option<String>,
     error: Option<String>,
@@ -194,7 +195,8 @@ pub async fn find(
     ctx: PageContext,
     Query(q): Query<Find>,
 ) -> Response {
-    order_page(&s, &ctx, &q.number, Lookup::Masked, None, None).await
+    let number = parsed!(ctx, crate::ids::order_number(&q.number));
+    order_page(&s, &ctx, &number, Lookup::Masked, None, None).await
 }
 
 #[derive(Deserialize)]
@@ -213,6 +215,7 @@ pub async fn act(
     Path((number, action)): Path<(String, String)>,
     Form(f): Form<ActionForm>,
 ) -> Response {
+    let number = parsed!(ctx, crate::ids::order_number(&number));
     let actor = form_actor!(ctx, &f.csrf);
     let done: Result<(Lookup, String), AppError> = match action.as_str() {
         "reveal" => Ok((
@@ -249,18 +252,19 @@ pub async fn act(
                 "The reorder went straight to vetting with the carried-over evidence.".into(),
             )
         }),
-        "reissue" => s
-            .reissue(&actor, &f.serial, &f.pickup_password, None)
-            .await
-            .map(|o| {
-                (
-                    Lookup::Masked,
-                    format!(
-                        "Reissue order {} is ready for pickup; the link was mailed.",
-                        o.order_number
-                    ),
-                )
-            }),
+        "reissue" => match crate::ids::serial(&f.serial) {
+            Ok(serial) => s.reissue(&actor, &serial, &f.pickup_password, None).await,
+            Err(e) => Err(e),
+        }
+        .map(|o| {
+            (
+                Lookup::Masked,
+                format!(
+                    "Reissue order {} is ready for pickup; the link was mailed.",
+                    o.order_number
+                ),
+            )
+        }),
         other => Err(AppError::NotFound(format!("support action {other}"))),
     };
     match done {

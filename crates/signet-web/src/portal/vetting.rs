@@ -12,6 +12,7 @@ use signet_domain::role::Permission;
 
 use super::offers::Offers;
 use super::orders::{status_text, summary_of};
+use signet_domain::credentials::OrderNumber;
 use signet_domain::order::OrderStatus;
 
 /// The actions the vetting page shows.
@@ -45,9 +46,15 @@ pub async fn queue(
     let Some(actor) = ctx.actor() else {
         return Redirect::to("/login").into_response();
     };
-    let status = q.status.unwrap_or_else(|| "in_review".into());
+    let status = q
+        .status
+        .unwrap_or_else(|| OrderStatus::InReview.to_string());
     let min_age = q.min_age_hours.and_then(|h| h.parse::<i64>().ok());
-    match s.vetting_queue(actor, Some(&status), min_age).await {
+    let listed = match OrderStatus::from_request(&status) {
+        Ok(filter) => s.vetting_queue(actor, Some(filter), min_age).await,
+        Err(e) => Err(e.into()),
+    };
+    match listed {
         Ok(items) => ctx.render(StatusCode::OK, |nav| VettingQueuePage {
             nav,
             statuses: queue_statuses(),
@@ -62,7 +69,7 @@ pub async fn queue(
 async fn order_view(
     s: &Signet,
     ctx: &PageContext,
-    number: &str,
+    number: &OrderNumber,
     status: StatusCode,
     notice: Option<String>,
     error: Option<String>,
@@ -95,6 +102,7 @@ pub async fn order(
     ctx: PageContext,
     Path(number): Path<String>,
 ) -> Response {
+    let number = parsed!(ctx, crate::ids::order_number(&number));
     order_view(&s, &ctx, &number, StatusCode::OK, None, None).await
 }
 
@@ -110,6 +118,7 @@ pub async fn fingerprint(
     Path(number): Path<String>,
     Form(f): Form<FingerprintForm>,
 ) -> Response {
+    let number = parsed!(ctx, crate::ids::order_number(&number));
     let actor = &form_actor!(ctx, &f.csrf);
     match s.check_fingerprint(actor, &number, &f.shown).await {
         Ok(true) => {
@@ -138,6 +147,7 @@ pub async fn decide(
     Path(number): Path<String>,
     Form(f): Form<DecisionForm>,
 ) -> Response {
+    let number = parsed!(ctx, crate::ids::order_number(&number));
     let actor = &form_actor!(ctx, &f.csrf);
     let message = (!f.message.trim().is_empty()).then(|| f.message.trim().to_owned());
     match s.decide_order(actor, &number, &f.action, message).await {
