@@ -359,6 +359,11 @@ pub fn ocsp_status(server: &Server, d: &Path, serial: &str) -> String {
 /// A CA whose staff (role, e-mail, region) were invited, and `signet serve` running on it.
 pub fn ca_with_staff(data_dir: &Path, staff: &[(&str, &str, Option<&str>)]) -> Server {
     ok(signet(data_dir).args(["init", "--base-url", BASE_URL]));
+    invite_and_serve(data_dir, staff)
+}
+
+/// Invites the staff (role, e-mail, region) to the CA of `data_dir` and starts `signet serve`.
+fn invite_and_serve(data_dir: &Path, staff: &[(&str, &str, Option<&str>)]) -> Server {
     for (role, email, region) in staff {
         let mut cmd = signet(data_dir);
         cmd.args(["user", "add", "--role", role, "--email", email]);
@@ -705,16 +710,26 @@ impl<'a> Api<'a> {
             (StatusCode::OK, Some("ready_for_pickup")),
             "{body}"
         );
-        link_in_mail(
-            data,
-            email,
-            &format!("Your certificate is ready: order {number}"),
-        )
-        .rsplit('/')
-        .next()
-        .expect("t")
-        .to_owned()
+        pickup_token(data, email, number)
     }
+
+    /// Picks up a ready order through its one-time link.
+    pub fn pick_up(&self, token: &str, body: Value) -> (StatusCode, Value) {
+        self.post(&format!("/api/v1/pickups/{token}"), None, body)
+    }
+}
+
+/// The token of the pickup link mailed to `email` for the order.
+pub fn pickup_token(data: &Path, email: &str, number: &str) -> String {
+    link_in_mail(
+        data,
+        email,
+        &format!("Your certificate is ready: order {number}"),
+    )
+    .rsplit('/')
+    .next()
+    .expect("t")
+    .to_owned()
 }
 
 /// Imports a PFX into a new NSS database with pk12util; returns `certutil -L`'s listing.
@@ -790,4 +805,74 @@ pub fn totp_code(data_dir: &Path, email: &str) -> String {
         .build()
         .expect("totp");
     totp.generate(*last * 30).to_string()
+}
+
+/// A CA in a fresh data directory with `signet serve` running on it: the start of a scenario.
+#[derive(Debug)]
+pub struct Ca {
+    /// Declared before `data`: the server stops before its directory is removed.
+    pub server: Server,
+    pub data: tempfile::TempDir,
+    /// Kept for the next scenario to copy.
+    _initialised: std::sync::Arc<tempfile::TempDir>,
+}
+
+impl Ca {
+    /// A copy of a freshly initialised CA, its staff (role, e-mail, region) invited and logged
+    /// in: the CA and their tokens, in order. Each address gets a number of its own
+    /// (`vera@ca.example.com` becomes `vera-3@ca.example.com`): the tests of a binary share the
+    /// tests' authenticator app, which knows staff by e-mail.
+    pub fn with_staff<const N: usize>(staff: [(&str, &str, Option<&str>); N]) -> (Ca, [String; N]) {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let emails = staff.map(|(_, email, _)| {
+            let (name, domain) = email.split_once('@').expect("address");
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            format!("{name}-{n}@{domain}")
+        });
+        let invited: Vec<_> = staff
+            .iter()
+            .zip(&emails)
+            .map(|(&(role, _, region), email)| (role, email.as_str(), region))
+            .collect();
+        let initialised = initialised_ca();
+        let data = tempdir();
+        ok(Command::new("cp")
+            .arg("-a")
+            .arg(initialised.path().join("."))
+            .arg(data.path()));
+        let server = invite_and_serve(data.path(), &invited);
+        let tokens = {
+            let api = Api::new(&server);
+            emails.map(|email| api.staff_login(data.path(), &email))
+        };
+        let ca = Ca {
+            server,
+            data,
+            _initialised: initialised,
+        };
+        (ca, tokens)
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.data.path()
+    }
+
+    pub fn api(&self) -> Api<'_> {
+        Api::new(&self.server)
+    }
+}
+
+/// A data directory that `signet init` made, for scenarios to copy rather than each wait for
+/// `init`; removed when the last scenario holding it ends (and made again if one starts later).
+fn initialised_ca() -> std::sync::Arc<tempfile::TempDir> {
+    static SHARED: std::sync::Mutex<std::sync::Weak<tempfile::TempDir>> =
+        std::sync::Mutex::new(std::sync::Weak::new());
+    let mut shared = SHARED.lock().expect("lock");
+    if let Some(dir) = shared.upgrade() {
+        return dir;
+    }
+    let dir = std::sync::Arc::new(tempdir());
+    ok(signet(dir.path()).args(["init", "--base-url", BASE_URL]));
+    *shared = std::sync::Arc::downgrade(&dir);
+    dir
 }

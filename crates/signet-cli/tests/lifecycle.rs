@@ -1,7 +1,8 @@
-//! After issuance, over HTTP: certificate and public-key downloads, expiry reminders, reissue
-//! (new key, same end date, old one revoked), renewal, revocation by the owner and by the
-//! operator command, reorder with carried-over evidence and support's expedite, and the agent
-//! channel (orders through an agent, reissue only through support, no renewal).
+//! After issuance, over HTTP, in scenarios that each start a server of their own: certificate and
+//! public-key downloads, expiry reminders, reissue (new key, same end date, old one revoked),
+//! renewal, revocation by the owner and by the operator command, reorder with carried-over
+//! evidence and support's expedite, and the agent channel (orders through an agent, reissue only
+//! through support, no renewal).
 
 mod common;
 
@@ -11,56 +12,100 @@ use common::*;
 use reqwest::StatusCode;
 use serde_json::json;
 
-#[test]
-fn certificate_lifecycle_over_http() {
-    let data = tempdir();
-    let work = tempdir();
-    let d = data.path();
-    let server = ca_with_staff(
-        d,
-        &[
-            ("vetting", "vera@ca.example.com", None),
-            ("support", "sam@ca.example.com", None),
-            ("agent", "kbo@agent.example.be", Some("BE")),
-        ],
-    );
-    let api = Api::new(&server);
-    let vetting = api.staff_login(d, "vera@ca.example.com");
-    let support = api.staff_login(d, "sam@ca.example.com");
-    let agent = api.staff_login(d, "kbo@agent.example.be");
-    let max = api.subscriber(d, "max@example.de");
-    let eve = api.subscriber(d, "eve@example.de");
+const MAX: &str = "max@example.de";
 
-    // A one-month certificate: five days later its reminder is due, whatever the month's length.
-    let number = api.place(
-        &max,
-        json!({"product": "personal-3-pro", "subject": {"given_name": "Max", "surname": "Muster", "email": "max@example.de", "organization": "Muster GmbH", "country": "DE"},
-               "approval_email": "max@example.de", "pickup_password": "pickup-secret-42", "validity_months": 1, "key_type": "p-256"}),
-    );
-    let token = api.to_pickup(d, &number, &max, &vetting, "max@example.de");
-    let (status, picked) = api.post(
-        &format!("/api/v1/pickups/{token}"),
-        None,
-        json!({"pickup_password": "pickup-secret-42"}),
-    );
+type Staff = (&'static str, &'static str, Option<&'static str>);
+const VETTING: Staff = ("vetting", "vera@ca.example.com", None);
+const SUPPORT: Staff = ("support", "sam@ca.example.com", None);
+const AGENT: Staff = ("agent", "kbo@agent.example.be", Some("BE"));
+
+/// The subscribers Max and Eve, signed up and logged in: their tokens.
+fn subscribers(ca: &Ca) -> [String; 2] {
+    let api = ca.api();
+    [MAX, "eve@example.de"].map(|email| api.subscriber(ca.dir(), email))
+}
+
+/// Picks up with the pickup password, which must work: the answer.
+fn pick_up(api: &Api, token: &str, pickup_password: &str) -> serde_json::Value {
+    let (status, picked) = api.pick_up(token, json!({"pickup_password": pickup_password}));
     assert_eq!(status, StatusCode::OK, "{picked}");
-    let serial = picked["serial"].as_str().expect("serial").to_owned();
+    picked
+}
 
-    // Downloads: owner yes (PEM, DER, public key), others no.
-    let (status, cert) = api.get(&format!("/api/v1/certificates/{serial}"), &max);
+/// A CA with a vetting officer, and the subscribers Max and Eve, all logged in; Max holds a
+/// one-month certificate, vetted and picked up.
+struct Issued {
+    ca: Ca,
+    max: String,
+    eve: String,
+    serial: String,
+}
+
+fn issued() -> Issued {
+    let (ca, [vetting]) = Ca::with_staff([VETTING]);
+    let [max, eve] = subscribers(&ca);
+    let serial = {
+        let api = ca.api();
+        let number = api.place(
+            &max,
+            json!({"product": "personal-3-pro", "subject": {"given_name": "Max", "surname": "Muster", "email": MAX, "organization": "Muster GmbH", "country": "DE"},
+                   "approval_email": MAX, "pickup_password": "pickup-secret-42", "validity_months": 1, "key_type": "p-256"}),
+        );
+        let token = api.to_pickup(ca.dir(), &number, &max, &vetting, MAX);
+        let picked = pick_up(&api, &token, "pickup-secret-42");
+        picked["serial"].as_str().expect("serial").to_owned()
+    };
+    Issued {
+        ca,
+        max,
+        eve,
+        serial,
+    }
+}
+
+/// Max reissues his certificate, the old one revoked as superseded, and picks the new one up:
+/// its serial.
+fn reissued(o: &Issued, api: &Api) -> String {
+    let (status, re) = api.post(
+        &format!("/api/v1/certificates/{}/reissue", o.serial),
+        Some(&o.max),
+        json!({"pickup_password": "another-secret", "revoke_previous": "superseded"}),
+    );
+    assert_eq!(
+        (status, re["status"].as_str()),
+        (StatusCode::CREATED, Some("ready_for_pickup")),
+        "{re}"
+    );
+    let reissue_number = re["order_number"].as_str().expect("number");
+    let token = pickup_token(o.ca.dir(), MAX, reissue_number);
+    let picked = pick_up(api, &token, "another-secret");
+    picked["serial"].as_str().expect("serial").to_owned()
+}
+
+/// The owner downloads (PEM, DER, public key); others get 404.
+#[test]
+fn the_owner_downloads_the_certificate_and_its_public_key_and_nobody_else() {
+    let o = issued();
+    let work = tempdir();
+    let api = o.ca.api();
+    let serial = &o.serial;
+    let (status, cert) = api.get(&format!("/api/v1/certificates/{serial}"), &o.max);
     assert_eq!(
         (status, cert["status"].as_str()),
         (StatusCode::OK, Some("valid")),
         "{cert}"
     );
     assert_eq!(
-        api.get(&format!("/api/v1/certificates/{serial}"), &eve).0,
+        api.get(&format!("/api/v1/certificates/{serial}"), &o.eve).0,
         StatusCode::NOT_FOUND
     );
     let der = api
         .client
-        .get(server.url(&format!("/api/v1/certificates/{serial}/certificate.der")))
-        .bearer_auth(&max)
+        .get(
+            o.ca.server
+                .url(&format!("/api/v1/certificates/{serial}/certificate.der")),
+        )
+        .bearer_auth(&o.max)
         .send()
         .expect("der");
     assert_eq!(der.headers()["content-type"], "application/pkix-cert");
@@ -70,14 +115,22 @@ fn certificate_lifecycle_over_http() {
         .args(["x509", "-inform", "DER", "-noout", "-serial", "-in"])
         .arg(&der_path));
     assert!(
-        text(&parsed.stdout).to_uppercase().contains(&serial),
+        text(&parsed.stdout)
+            .to_uppercase()
+            .contains(serial.as_str()),
         "{}",
         text(&parsed.stdout)
     );
-    let old_key = cert["public_key"].as_str().expect("public key").to_owned();
-    assert!(old_key.starts_with("-----BEGIN PUBLIC KEY-----"));
+    let key = cert["public_key"].as_str().expect("public key").to_owned();
+    assert!(key.starts_with("-----BEGIN PUBLIC KEY-----"));
+}
 
-    // Expiry reminders: once per certificate (the clock five days on).
+/// A one-month certificate: five days later its reminder is due, whatever the month's length;
+/// it is sent once.
+#[test]
+fn an_expiry_reminder_is_sent_once_per_certificate() {
+    let o = issued();
+    let d = o.ca.dir();
     let reminders = || {
         let mut cmd = signet(d);
         cmd.args(["jobs", "--only", "reminders"]);
@@ -90,49 +143,33 @@ fn certificate_lifecycle_over_http() {
     };
     assert!(text(&ok(&mut later()).stdout).contains("expiry reminders sent: 1"));
     assert!(text(&ok(&mut later()).stdout).contains("expiry reminders sent: 0"));
-    assert!(link_in_mail(d, "max@example.de", "Your certificate expires on").contains(&serial));
+    assert!(link_in_mail(d, MAX, "Your certificate expires on").contains(&o.serial));
+}
 
-    // Reissue: a new key, the same end date; the old certificate revoked as superseded.
+/// Only the owner reissues, revoking the old certificate only as superseded; the new
+/// certificate has a new key and the same end date.
+#[test]
+fn a_reissue_keeps_the_end_date_and_revokes_the_old_certificate() {
+    let o = issued();
+    let api = o.ca.api();
+    let serial = &o.serial;
+    let cert = api.get(&format!("/api/v1/certificates/{serial}"), &o.max).1;
     let (status, re) = api.post(
         &format!("/api/v1/certificates/{serial}/reissue"),
-        Some(&eve),
+        Some(&o.eve),
         json!({"pickup_password": "another-secret"}),
     );
     assert_eq!(status, StatusCode::NOT_FOUND, "{re}");
     let (status, re) = api.post(
         &format!("/api/v1/certificates/{serial}/reissue"),
-        Some(&max),
+        Some(&o.max),
         json!({"pickup_password": "another-secret", "revoke_previous": "affiliation_changed"}),
     );
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{re}");
-    let (status, re) = api.post(
-        &format!("/api/v1/certificates/{serial}/reissue"),
-        Some(&max),
-        json!({"pickup_password": "another-secret", "revoke_previous": "superseded"}),
-    );
-    assert_eq!(
-        (status, re["status"].as_str()),
-        (StatusCode::CREATED, Some("ready_for_pickup")),
-        "{re}"
-    );
-    let reissue_number = re["order_number"].as_str().expect("number");
-    let token = link_in_mail(
-        d,
-        "max@example.de",
-        &format!("Your certificate is ready: order {reissue_number}"),
-    )
-    .rsplit('/')
-    .next()
-    .expect("t")
-    .to_owned();
-    let (status, picked) = api.post(
-        &format!("/api/v1/pickups/{token}"),
-        None,
-        json!({"pickup_password": "another-secret"}),
-    );
-    assert_eq!(status, StatusCode::OK, "{picked}");
-    let serial2 = picked["serial"].as_str().expect("serial").to_owned();
-    let new = api.get(&format!("/api/v1/certificates/{serial2}"), &max).1;
+    let serial2 = reissued(&o, &api);
+    let new = api
+        .get(&format!("/api/v1/certificates/{serial2}"), &o.max)
+        .1;
     assert_eq!(
         new["not_after"], cert["not_after"],
         "a reissue keeps the end date"
@@ -141,16 +178,22 @@ fn certificate_lifecycle_over_http() {
         new["public_key"], cert["public_key"],
         "a reissue has a new key"
     );
-    let old = api.get(&format!("/api/v1/certificates/{serial}"), &max).1;
+    let old = api.get(&format!("/api/v1/certificates/{serial}"), &o.max).1;
     assert_eq!(
         (old["status"].as_str(), old["revocation_reason"].as_str()),
         (Some("revoked"), Some("superseded"))
     );
+}
 
-    // Renewal: a new order pre-filled, documents carried over.
+/// Renewing a reissued certificate: a new order pre-filled, the documents carried over.
+#[test]
+fn a_renewal_is_a_prefilled_order_with_the_evidence_carried_over() {
+    let o = issued();
+    let api = o.ca.api();
+    let serial2 = reissued(&o, &api);
     let (status, renewal) = api.post(
         &format!("/api/v1/certificates/{serial2}/renew"),
-        Some(&max),
+        Some(&o.max),
         json!({"pickup_password": "renewal-secret", "validity_months": 12}),
     );
     assert_eq!(status, StatusCode::CREATED, "{renewal}");
@@ -160,7 +203,7 @@ fn certificate_lifecycle_over_http() {
                 "/api/v1/orders/{}",
                 renewal["order_number"].as_str().expect("n")
             ),
-            &max,
+            &o.max,
         )
         .1;
     assert_eq!(
@@ -171,51 +214,57 @@ fn certificate_lifecycle_over_http() {
         !view["documents"].as_array().expect("docs").is_empty(),
         "evidence not carried over: {view}"
     );
+}
 
-    // Revocation: the operator command, then the owner's second try is a conflict; bad reasons 422.
-    assert_eq!(
+/// Bad reasons get 422 and other accounts 404; after the operator command revoked it, the
+/// owner's revocation is a conflict and the operator's reason stands.
+#[test]
+fn after_the_operator_revoked_a_certificate_the_owners_revocation_is_a_conflict() {
+    let o = issued();
+    let api = o.ca.api();
+    let serial = &o.serial;
+    let revoke = |token: &str, reason: &str| {
         api.post(
-            &format!("/api/v1/certificates/{serial2}/revoke"),
-            Some(&max),
-            json!({"reason": "because"})
+            &format!("/api/v1/certificates/{serial}/revoke"),
+            Some(token),
+            json!({"reason": reason}),
         )
-        .0,
-        StatusCode::UNPROCESSABLE_ENTITY
-    );
+        .0
+    };
+    assert_eq!(revoke(&o.max, "because"), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(revoke(&o.eve, "key_compromise"), StatusCode::NOT_FOUND);
+    ok(signet(o.ca.dir()).args(["revoke", serial, "--reason", "key_compromise"]));
+    assert_eq!(revoke(&o.max, "key_compromise"), StatusCode::CONFLICT);
     assert_eq!(
-        api.post(
-            &format!("/api/v1/certificates/{serial2}/revoke"),
-            Some(&eve),
-            json!({"reason": "key_compromise"})
-        )
-        .0,
-        StatusCode::NOT_FOUND
-    );
-    ok(signet(d).args(["revoke", &serial2, "--reason", "key_compromise"]));
-    assert_eq!(
-        api.post(
-            &format!("/api/v1/certificates/{serial2}/revoke"),
-            Some(&max),
-            json!({"reason": "key_compromise"})
-        )
-        .0,
-        StatusCode::CONFLICT
-    );
-    assert_eq!(
-        api.get(&format!("/api/v1/certificates/{serial2}"), &max).1["revocation_reason"],
+        api.get(&format!("/api/v1/certificates/{serial}"), &o.max).1["revocation_reason"],
         "key_compromise"
     );
+}
 
-    // Reorder: the old order is cancelled; unchanged identity carries evidence; support expedites.
-    let o3 = api.order(&max, "max@example.de", "p-256");
+/// Reorder: only the owner; the old order is cancelled; with the identity unchanged the evidence
+/// carries over and support may expedite, with a corrected identity not.
+#[test]
+fn a_reorder_cancels_the_old_order_and_support_expedites_it_only_with_the_same_identity() {
+    let (ca, [support]) = Ca::with_staff([SUPPORT]);
+    let [max, eve] = &subscribers(&ca);
+    let api = ca.api();
+    let expedite = |number: &str, token: &str| {
+        api.post(
+            &format!("/api/v1/orders/{number}/expedite"),
+            Some(token),
+            json!({}),
+        )
+        .0
+    };
+    let o3 = api.order(max, MAX, "p-256");
     assert_eq!(
-        api.upload(&o3, &max, "signed_agreement", PDF).0,
+        api.upload(&o3, max, "signed_agreement", PDF).0,
         StatusCode::CREATED
     );
     assert_eq!(
         api.post(
             &format!("/api/v1/orders/{o3}/reorder"),
-            Some(&eve),
+            Some(eve),
             json!({"pickup_password": "new-pickup-pw"})
         )
         .0,
@@ -223,56 +272,39 @@ fn certificate_lifecycle_over_http() {
     );
     let (status, o4) = api.post(
         &format!("/api/v1/orders/{o3}/reorder"),
-        Some(&max),
+        Some(max),
         json!({"pickup_password": "new-pickup-pw", "key_type": "p-384"}),
     );
     assert_eq!(status, StatusCode::CREATED, "{o4}");
     assert_eq!(
-        api.get(&format!("/api/v1/orders/{o3}"), &max).1["status"],
+        api.get(&format!("/api/v1/orders/{o3}"), max).1["status"],
         "cancelled"
     );
     let o4 = o4["order_number"].as_str().expect("n").to_owned();
+    assert_eq!(expedite(&o4, max), StatusCode::FORBIDDEN);
+    assert_eq!(expedite(&o4, &support), StatusCode::OK);
     assert_eq!(
-        api.post(
-            &format!("/api/v1/orders/{o4}/expedite"),
-            Some(&max),
-            json!({})
-        )
-        .0,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        api.post(
-            &format!("/api/v1/orders/{o4}/expedite"),
-            Some(&support),
-            json!({})
-        )
-        .0,
-        StatusCode::OK
-    );
-    assert_eq!(
-        api.get(&format!("/api/v1/orders/{o4}"), &max).1["status"],
+        api.get(&format!("/api/v1/orders/{o4}"), max).1["status"],
         "in_review"
     );
-    let mut corrected = json!({"pickup_password": "new-pickup-pw", "subject": {"given_name": "Maximilian", "surname": "Muster", "email": "max@example.de", "organization": "Muster GmbH", "country": "DE"}});
+    let mut corrected = json!({"pickup_password": "new-pickup-pw", "subject": {"given_name": "Maximilian", "surname": "Muster", "email": MAX, "organization": "Muster GmbH", "country": "DE"}});
     let (status, o5) = api.post(
         &format!("/api/v1/orders/{o4}/reorder"),
-        Some(&max),
+        Some(max),
         corrected.take(),
     );
     assert_eq!(status, StatusCode::CREATED, "{o5}");
     let o5 = o5["order_number"].as_str().expect("n").to_owned();
-    assert_eq!(
-        api.post(
-            &format!("/api/v1/orders/{o5}/expedite"),
-            Some(&support),
-            json!({})
-        )
-        .0,
-        StatusCode::CONFLICT
-    );
+    assert_eq!(expedite(&o5, &support), StatusCode::CONFLICT);
+}
 
-    // Agent channel: the agent orders and attests; reissue only via support; no renewal.
+/// The agent orders and attests; the S/MIME certificate lints clean; the agent can neither renew
+/// nor reissue it, support can reissue it.
+#[test]
+fn the_agent_channel_reissues_only_through_support_and_has_no_renewal() {
+    let (ca, [vetting, support, agent]) = Ca::with_staff([VETTING, SUPPORT, AGENT]);
+    let work = tempdir();
+    let api = ca.api();
     let be = api.place(
         &agent,
         json!({"product": "personal-smime", "subject": {"given_name": "Anna", "surname": "Peeters", "email": "anna@example.be", "organization": "Example NV", "country": "BE", "organization_identifier": "VATBE-0123456789"},
@@ -291,39 +323,21 @@ fn certificate_lifecycle_over_http() {
         api.get(&format!("/api/v1/orders/{be}"), &agent).1["attested"],
         true
     );
-    let token = api.to_pickup(d, &be, &agent, &vetting, "anna@example.be");
-    let (status, picked) = api.post(
-        &format!("/api/v1/pickups/{token}"),
-        None,
-        json!({"pickup_password": "pickup-secret-42"}),
-    );
-    assert_eq!(status, StatusCode::OK, "{picked}");
+    let token = api.to_pickup(ca.dir(), &be, &agent, &vetting, "anna@example.be");
+    let picked = pick_up(&api, &token, "pickup-secret-42");
     let cert = work.path().join("anna.pem");
     std::fs::write(&cert, picked["certificate"].as_str().expect("pem")).expect("write");
     lint("lint_cabf_smime_cert", &["-d"], &cert);
     let serial3 = picked["serial"].as_str().expect("serial").to_owned();
-    assert_eq!(
+    let ask = |what: &str, token: &str| {
         api.post(
-            &format!("/api/v1/certificates/{serial3}/renew"),
-            Some(&agent),
-            json!({"pickup_password": "renewal-secret"})
+            &format!("/api/v1/certificates/{serial3}/{what}"),
+            Some(token),
+            json!({"pickup_password": "renewal-secret"}),
         )
-        .0,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        api.post(
-            &format!("/api/v1/certificates/{serial3}/reissue"),
-            Some(&agent),
-            json!({"pickup_password": "renewal-secret"})
-        )
-        .0,
-        StatusCode::FORBIDDEN
-    );
-    let (status, body) = api.post(
-        &format!("/api/v1/certificates/{serial3}/reissue"),
-        Some(&support),
-        json!({"pickup_password": "renewal-secret"}),
-    );
+    };
+    assert_eq!(ask("renew", &agent).0, StatusCode::FORBIDDEN);
+    assert_eq!(ask("reissue", &agent).0, StatusCode::FORBIDDEN);
+    let (status, body) = ask("reissue", &support);
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
