@@ -185,6 +185,7 @@ impl Signet {
                 self.identity_of(r)?.email().to_owned(),
                 r.approval_email.clone(),
             ],
+            pickup_failures: r.pickup_failures,
         })
     }
 
@@ -530,6 +531,12 @@ impl Signet {
                 }
                 Effect::MailApprovalLink => self.mail_approval_link(work, r).await?,
                 Effect::QueueForVetting => {}
+                Effect::CountPickupFailure => {
+                    work.count_pickup_attempt(&r.order_number).await?;
+                }
+                Effect::ResetPickupFailures => {
+                    work.reset_pickup_failures(&r.order_number).await?
+                }
             }
         }
         Ok(())

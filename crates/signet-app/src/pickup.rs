@@ -19,9 +19,8 @@ use serde_json::json;
 use signet_domain::Refusal;
 use signet_domain::certificate::RevocationReason;
 use signet_domain::credentials::{OrderNumber, TokenPurpose};
-use signet_domain::guard::{PICKUP_LOCK_AFTER, pickup_allowed};
 use signet_domain::key::{KeyChoice, SubscriberKeyType};
-use signet_domain::order::{OrderEvent, OrderStatus, decide};
+use signet_domain::order::{Effect, OrderEvent, OrderFacts, OrderStatus, decide};
 use signet_domain::role::{Actor, Role};
 use signet_domain::serial::Serial;
 use signet_pki::crl::{CrlEntry, RevokedList};
@@ -147,51 +146,59 @@ impl Signet {
         }
 
         // The password is checked while the order's row is held: concurrent attempts queue,
-        // each wrong one is counted before the next is checked, and none beyond the limit is
-        // checked at all. An attempt cut off by a crash leaves no count (nothing committed).
+        // each wrong one is counted before the next is checked, and none on a locked pickup is
+        // checked at all (R-KEY-4, decided by the domain on the count read under the hold). An
+        // attempt cut off by a crash leaves no count (nothing committed).
+        let link_holder = Actor {
+            account: 0,
+            role: Role::Subscriber,
+            region: None,
+            email: String::new(),
+        };
         let mut work = self.work().await?;
-        let failures = work.hold_for_pickup(&number).await?;
-        if !pickup_allowed(failures + 1) {
+        let facts = OrderFacts {
+            pickup_failures: work.hold_for_pickup(&number).await?,
+            ..self.facts(&order).await?
+        };
+        if let Err(locked @ Refusal::Locked(_)) =
+            decide(&facts, &OrderEvent::PickedUp, &link_holder, now)
+        {
+            // Tries on a locked pickup are counted too: support sees how hard it was tried.
             let n = work.count_pickup_attempt(&number).await?;
             work.audit("pickup", "pickup.locked", &subject, json!({"failures": n}));
             work.commit().await?;
-            return Err(AppError::Locked("too many wrong pickup passwords: the pickup is locked; contact support with your order number".into()));
+            return Err(locked.into());
         }
         if !verify_password(&req.pickup_password, &order.pickup_password_hash) {
-            let n = work.count_pickup_attempt(&number).await?;
+            let counted = decide(&facts, &OrderEvent::WrongPickupPassword, &link_holder, now)?;
+            debug_assert_eq!(counted.effects, vec![Effect::CountPickupFailure]);
+            let after = OrderFacts {
+                pickup_failures: work.count_pickup_attempt(&number).await?,
+                ..facts
+            };
             work.audit(
                 "pickup",
                 "pickup.wrong_password",
                 &subject,
-                json!({"failures": n}),
+                json!({"failures": after.pickup_failures}),
             );
             work.commit().await?;
-            let left = PICKUP_LOCK_AFTER.saturating_sub(n);
-            return Err(if left == 0 {
-                AppError::Locked(
+            return Err(if after.pickup_locked() {
+                Refusal::Locked(
                     "wrong pickup password; the pickup is now locked: contact support".into(),
                 )
+                .into()
             } else {
                 AppError::Forbidden(format!(
-                    "wrong pickup password ({left} tries left before the pickup locks)"
+                    "wrong pickup password ({} tries left before the pickup locks)",
+                    after.pickup_tries_left()
                 ))
             });
         }
         work.rollback().await?;
 
         // Every rule and check that can run before signing runs now.
-        let system = Actor {
-            account: 0,
-            role: Role::Subscriber,
-            region: None,
-            email: String::new(),
-        };
-        decide(
-            &self.facts(&order).await?,
-            &OrderEvent::PickedUp,
-            &system,
-            now,
-        )?;
+        decide(&facts, &OrderEvent::PickedUp, &link_holder, now)?;
         let identity = self
             .identity_of(&order)?
             .with_email(&order.approval_email)?;

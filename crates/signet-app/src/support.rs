@@ -8,6 +8,7 @@ use signet_domain::Refusal;
 use signet_domain::credentials::OrderNumber;
 use signet_domain::guard::CLIENT_SUPPORT_REQUESTS;
 use signet_domain::identity::{IdentityInput, check_email};
+use signet_domain::order::OrderEvent;
 use signet_domain::privacy::check_reveal;
 use signet_domain::role::Actor;
 use signet_store::SupportRequestRecord;
@@ -203,20 +204,14 @@ impl Signet {
 
     /// Lets a locked pickup be tried again (R-KEY-4: after too many wrong pickup passwords).
     pub async fn unlock_pickup(&self, actor: &Actor, number: &OrderNumber) -> Result<(), AppError> {
-        require_support(actor)?;
-        let (order, _) = self.visible_order(actor, number).await?;
-        let number = &order.order_number;
-        let mut work = self.work().await?;
-        work.reset_pickup_failures(number).await?;
-        work.history(number, Some(actor.account), "pickup_unlocked", None)
-            .await?;
-        work.audit(
-            &format!("account:{}", actor.account),
+        self.act(
+            actor,
+            number,
+            OrderEvent::UnlockPickup,
             "order.pickup_unlocked",
-            &format!("order:{number}"),
-            json!({}),
-        );
-        work.commit().await
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Mails the request form (PDF) to the person the certificate is for (R-ORD-4).

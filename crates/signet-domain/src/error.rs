@@ -76,6 +76,9 @@ pub enum Refusal {
         "invalid serial number `{0}`: expected hexadecimal digits of a positive serial of at most 20 octets"
     )]
     InvalidSerial(String),
+    /// Locked after too many failures; someone else must lift the lock (HTTP 423).
+    #[error("{0}")]
+    Locked(String),
     /// Text given as an order number is not one: no order has it (HTTP 404).
     #[error(
         "no order `{0}`: an order number has 10 letters and digits, as in the mail that confirmed the order (e.g. 7K3QZ-M9X2D)"

@@ -127,11 +127,6 @@ pub fn lock_duration(previous_locks: u32) -> Duration {
     (LOGIN_FIRST_LOCK * i32::try_from(factor).unwrap_or(i32::MAX)).min(LOGIN_LONGEST_LOCK)
 }
 
-/// What a counted pickup attempt may do: true when the password may be checked.
-pub fn pickup_allowed(attempts: u32) -> bool {
-    attempts <= PICKUP_LOCK_AFTER
-}
-
 /// Delivery attempts before a mail is given up (dead-lettered, shown to administrators).
 pub const MAIL_ATTEMPTS: u32 = 8;
 
@@ -179,8 +174,6 @@ mod tests {
         );
         assert!(failure_locks(LOGIN_LOCK_AFTER));
         assert!(!failure_locks(LOGIN_LOCK_AFTER + 1));
-        assert!(pickup_allowed(PICKUP_LOCK_AFTER));
-        assert!(!pickup_allowed(PICKUP_LOCK_AFTER + 1));
     }
 
     #[test]

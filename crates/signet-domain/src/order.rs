@@ -7,6 +7,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::Refusal;
 use crate::config::Channel;
+use crate::guard::PICKUP_LOCK_AFTER;
 use crate::identity::same_mailbox;
 use crate::role::{Actor, Permission, Role};
 
@@ -225,6 +226,21 @@ pub struct OrderFacts {
     /// The e-mail addresses the order names (the subject's and the approver's): separation of
     /// duties keeps their holders from deciding it.
     pub named_addresses: Vec<String>,
+    /// Wrong pickup passwords counted so far; at [`PICKUP_LOCK_AFTER`] the pickup is locked
+    /// until support unlocks it (R-KEY-4).
+    pub pickup_failures: u32,
+}
+
+impl OrderFacts {
+    /// Whether too many wrong pickup passwords locked the pickup (R-KEY-4).
+    pub fn pickup_locked(&self) -> bool {
+        self.pickup_failures >= PICKUP_LOCK_AFTER
+    }
+
+    /// Wrong pickup passwords left before the pickup locks.
+    pub fn pickup_tries_left(&self) -> u32 {
+        PICKUP_LOCK_AFTER.saturating_sub(self.pickup_failures)
+    }
 }
 
 /// Something that happens to an order.
@@ -250,8 +266,13 @@ pub enum OrderEvent {
     },
     /// The owner or support cancels (R-ORD-7).
     Cancel,
-    /// The certificate was picked up.
+    /// The certificate was picked up: the link and the right pickup password (R-KEY-1…3).
     PickedUp,
+    /// A pickup was tried with a wrong pickup password (R-KEY-4): counted; the last try allowed
+    /// locks the pickup.
+    WrongPickupPassword,
+    /// Support lets a locked pickup be tried again (R-KEY-4).
+    UnlockPickup,
     /// Support sends a reorder with carried-over evidence straight to vetting (R-ORD-7).
     Expedite,
     /// The owner orders again from this order (R-ORD-7): an open order is cancelled first.
@@ -277,6 +298,10 @@ pub enum Effect {
     QueueForVetting,
     /// Record that `actor` attested the order.
     RecordAttestation,
+    /// Count one wrong pickup password.
+    CountPickupFailure,
+    /// Set the count of wrong pickup passwords back to zero.
+    ResetPickupFailures,
 }
 
 /// The outcome of an allowed event.
@@ -334,11 +359,13 @@ pub enum OrderAction {
     ResendPickupLink,
     /// Mail a fresh approval-address confirmation.
     ResendConfirmation,
+    /// Let a locked pickup be tried again.
+    UnlockPickup,
 }
 
 impl OrderAction {
     /// Every action, in the order a page lists them.
-    pub const ALL: [OrderAction; 11] = [
+    pub const ALL: [OrderAction; 12] = [
         OrderAction::Upload,
         OrderAction::SupplyInfo,
         OrderAction::Attest,
@@ -350,6 +377,7 @@ impl OrderAction {
         OrderAction::Expedite,
         OrderAction::ResendPickupLink,
         OrderAction::ResendConfirmation,
+        OrderAction::UnlockPickup,
     ];
 
     /// The wire name.
@@ -366,6 +394,7 @@ impl OrderAction {
             OrderAction::Expedite => "expedite",
             OrderAction::ResendPickupLink => "resend_pickup_link",
             OrderAction::ResendConfirmation => "resend_confirmation",
+            OrderAction::UnlockPickup => "unlock_pickup",
         }
     }
 
@@ -388,6 +417,7 @@ impl OrderAction {
             OrderAction::Expedite => OrderEvent::Expedite,
             OrderAction::ResendPickupLink => OrderEvent::ResendPickupLink,
             OrderAction::ResendConfirmation => OrderEvent::ResendConfirmation,
+            OrderAction::UnlockPickup => OrderEvent::UnlockPickup,
         }
     }
 }
@@ -626,13 +656,35 @@ pub fn decide(
                 ))),
             }
         }
-        OrderEvent::PickedUp => match status {
-            ReadyForPickup => to(Issued, vec![]),
+        OrderEvent::PickedUp | OrderEvent::WrongPickupPassword => match status {
+            ReadyForPickup if order.pickup_locked() => Err(Refusal::Locked(
+                "too many wrong pickup passwords: the pickup is locked; contact support with your order number".into(),
+            )),
+            ReadyForPickup if *event == OrderEvent::PickedUp => to(Issued, vec![]),
+            ReadyForPickup => to(status, vec![Effect::CountPickupFailure]),
             _ => Err(conflict(format!(
                 "an order that is {} cannot be picked up",
                 status.as_str()
             ))),
         },
+        OrderEvent::UnlockPickup => {
+            if !actor.may(Permission::WorkSupportRequests) {
+                return Err(refuse("only the support team unlocks a pickup"));
+            }
+            match status {
+                ReadyForPickup if order.pickup_locked() => {
+                    to(status, vec![Effect::ResetPickupFailures])
+                }
+                ReadyForPickup => Err(conflict(format!(
+                    "the pickup is not locked: {} wrong pickup passwords left",
+                    order.pickup_tries_left()
+                ))),
+                _ => Err(conflict(format!(
+                    "the order is {}: only an order ready for pickup has a pickup to unlock",
+                    status.as_str()
+                ))),
+            }
+        }
     }
 }
 
@@ -673,6 +725,7 @@ mod tests {
             ready_since: Some(NOW - Duration::days(2)),
             evidence_carried_over: false,
             named_addresses: vec!["max@example.com".into(), "approver@example.com".into()],
+            pickup_failures: 0,
         }
     }
 
@@ -787,14 +840,20 @@ mod tests {
             OrderEvent::PickedUp,
             OrderEvent::ResendPickupLink,
             OrderEvent::ResendConfirmation,
+            OrderEvent::WrongPickupPassword,
+            OrderEvent::UnlockPickup,
         ];
         let mut cells = 0;
         for channel in [Channel::SelfService, Channel::Agent] {
-            for status in OrderStatus::ALL {
+            for (status, locked) in OrderStatus::ALL
+                .into_iter()
+                .flat_map(|s| [(s, false), (s, true)])
+            {
                 let mut facts = order(status);
                 facts.channel = channel;
                 facts.attested_by = None;
                 facts.evidence_carried_over = true;
+                facts.pickup_failures = if locked { PICKUP_LOCK_AFTER } else { 1 };
                 let owner = match channel {
                     Channel::SelfService => actor(1, Role::Subscriber),
                     Channel::Agent => actor(1, Role::Agent),
@@ -840,7 +899,15 @@ mod tests {
                                 who == Who::Support && status == AwaitingDocuments
                             }
                             OrderEvent::Reorder => who == Who::Owner && status != Issued,
-                            OrderEvent::PickedUp => status == ReadyForPickup,
+                            // Whoever holds the link; a locked pickup needs support first.
+                            OrderEvent::PickedUp | OrderEvent::WrongPickupPassword => {
+                                status == ReadyForPickup && !locked
+                            }
+                            OrderEvent::UnlockPickup => {
+                                matches!(who, Who::Support | Who::Admin)
+                                    && status == ReadyForPickup
+                                    && locked
+                            }
                             OrderEvent::ResendPickupLink => {
                                 matches!(who, Who::Support | Who::Admin) && status == ReadyForPickup
                             }
@@ -851,7 +918,7 @@ mod tests {
                         assert_eq!(
                             got.is_ok(),
                             expected,
-                            "{channel:?} {status:?} {event:?} by {who:?}: {got:?}"
+                            "{channel:?} {status:?} locked={locked} {event:?} by {who:?}: {got:?}"
                         );
                         cells += 1;
                     }
@@ -862,7 +929,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(cells, 2 * 7 * 9 * 12);
+        assert_eq!(cells, 2 * 7 * 2 * 9 * 14);
     }
 
     #[test]
@@ -913,6 +980,39 @@ mod tests {
         let mut o = order(OrderStatus::InReview);
         o.has_signed_agreement = false;
         assert!(decide(&o, &OrderEvent::Approve, &vetting, NOW).is_err());
+    }
+
+    #[test]
+    fn wrong_pickup_passwords_lock_the_pickup_until_support_unlocks_it() {
+        let link_holder = actor(0, Role::Subscriber);
+        let support = actor(4, Role::Support);
+        let mut o = order(OrderStatus::ReadyForPickup);
+        for failures in 0..PICKUP_LOCK_AFTER {
+            o.pickup_failures = failures;
+            let t =
+                decide(&o, &OrderEvent::WrongPickupPassword, &link_holder, NOW).expect("counted");
+            assert_eq!(t.effects, vec![Effect::CountPickupFailure]);
+            assert_eq!(t.next, OrderStatus::ReadyForPickup);
+            assert!(decide(&o, &OrderEvent::UnlockPickup, &support, NOW).is_err());
+        }
+        o.pickup_failures = PICKUP_LOCK_AFTER;
+        assert!(o.pickup_locked());
+        assert_eq!(o.pickup_tries_left(), 0);
+        for event in [OrderEvent::PickedUp, OrderEvent::WrongPickupPassword] {
+            let err = decide(&o, &event, &link_holder, NOW).expect_err("locked");
+            assert!(matches!(err, Refusal::Locked(_)), "{err:?}");
+        }
+        assert!(
+            decide(
+                &o,
+                &OrderEvent::UnlockPickup,
+                &actor(1, Role::Subscriber),
+                NOW
+            )
+            .is_err()
+        );
+        let t = decide(&o, &OrderEvent::UnlockPickup, &support, NOW).expect("unlock");
+        assert_eq!(t.effects, vec![Effect::ResetPickupFailures]);
     }
 
     #[test]

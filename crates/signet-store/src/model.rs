@@ -193,7 +193,7 @@ pub struct OrderEventRecord {
     /// The account that caused it; `None` for what no account did (a message through the public
     /// support form).
     pub actor: Option<i64>,
-    /// What happened, e.g. `created`, `support_request`, `pickup_unlocked` or a status change.
+    /// What happened, e.g. `created`, `support_request`, `order.pickup_unlocked` or a status change.
     pub kind: String,
     /// Text that goes with it: a reason, a question, an answer.
     pub message: Option<String>,

@@ -211,7 +211,7 @@ async fn story(store: Arc<dyn Store>, raw: &Raw) {
         o.channel = Channel::Agent;
         write(&store, async |tx| tx.create_order(&o).await)
             .await
-            .expect(key.as_str());
+            .unwrap_or_else(|e| panic!("{key}: {e}"));
     }
     for (i, kind) in OrderKind::ALL.into_iter().enumerate() {
         let mut o = order(nth("KND00", i), owner);
@@ -219,7 +219,7 @@ async fn story(store: Arc<dyn Store>, raw: &Raw) {
         o.previous_order = Some(stat0.clone());
         write(&store, async |tx| tx.create_order(&o).await)
             .await
-            .expect(kind.as_str());
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
     }
     // A value the domain does not name, written as a new order or into an existing one.
     let bad_values = [

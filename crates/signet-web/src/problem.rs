@@ -29,6 +29,7 @@ fn refusal_status(r: &Refusal) -> StatusCode {
         Refusal::Conflict(_) => StatusCode::CONFLICT,
         Refusal::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         Refusal::UnknownOrderNumber(_) => StatusCode::NOT_FOUND,
+        Refusal::Locked(_) => StatusCode::LOCKED,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }

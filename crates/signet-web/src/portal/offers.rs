@@ -18,6 +18,7 @@ fn label(action: &str) -> &str {
         "expedite" => "Send to vetting",
         "resend_pickup_link" => "Send a new pickup link",
         "resend_confirmation" => "Send the approval confirmation again",
+        "unlock_pickup" => "Unlock the pickup",
         "reissue" => "Reissue",
         "renew" => "Renew",
         "revoke" => "Revoke",

@@ -10,12 +10,13 @@ use signet_domain::certificate::{
     CertificateAction, CertificateFacts, CertificateStatus, certificate_actions,
 };
 use signet_domain::config::Channel;
+use signet_domain::guard::PICKUP_LOCK_AFTER;
 use signet_domain::order::{OrderAction, OrderFacts, OrderStatus, order_actions};
 use signet_domain::role::{Actor, Role};
 use time::macros::datetime;
 
 use super::offers::Offers;
-use super::pages::{CertificatePage, Nav, OrderPage, VettingOrderPage};
+use super::pages::{CertificatePage, Nav, OrderPage, SupportOrderPage, VettingOrderPage};
 
 const NOW: time::OffsetDateTime = datetime!(2026-12-03 12:00 UTC);
 
@@ -89,6 +90,10 @@ fn offered(html: &str) -> Vec<&'static str> {
         ("/reissue\"", "reissue"),
         ("/renew\"", "renew"),
         ("/revoke\"", "revoke"),
+        ("/resend-pickup-link\"", "resend_pickup_link"),
+        ("/resend-confirmation\"", "resend_confirmation"),
+        ("/expedite\"", "expedite"),
+        ("/unlock-pickup\"", "unlock_pickup"),
     ];
     forms
         .into_iter()
@@ -118,10 +123,21 @@ fn sorted(v: Vec<&str>) -> Vec<String> {
 fn order_pages_offer_exactly_what_the_domain_allows() {
     let owner_side = ["upload", "supply_info", "attest", "cancel", "reorder"];
     let decisions = ["approve", "request_info", "reject"];
+    let support = [
+        "resend_pickup_link",
+        "resend_confirmation",
+        "expedite",
+        "unlock_pickup",
+    ];
     let mut cells = 0;
     for channel in [Channel::SelfService, Channel::Agent] {
         for status in OrderStatus::ALL {
-            for attested in [false, true] {
+            for (attested, pickup_failures) in [
+                (false, 0),
+                (true, 0),
+                (false, PICKUP_LOCK_AFTER),
+                (true, PICKUP_LOCK_AFTER),
+            ] {
                 let facts = OrderFacts {
                     status,
                     placed_by: 1,
@@ -133,6 +149,7 @@ fn order_pages_offer_exactly_what_the_domain_allows() {
                     ready_since: Some(NOW - time::Duration::days(1)),
                     evidence_carried_over: false,
                     named_addresses: vec!["approver@example.com".into()],
+                    pickup_failures,
                 };
                 for actor in actors(channel) {
                     let o = order_view(&facts, &actor);
@@ -162,7 +179,7 @@ fn order_pages_offer_exactly_what_the_domain_allows() {
                         offers: offers.clone(),
                         notice: None,
                         error: None,
-                        o,
+                        o: o.clone(),
                     }
                     .render()
                     .expect("vetting page renders");
@@ -171,12 +188,31 @@ fn order_pages_offer_exactly_what_the_domain_allows() {
                         allowed_among(&offers, &decisions),
                         "vetting page, {channel:?} {status:?} for {actor:?}"
                     );
+                    let page = SupportOrderPage {
+                        nav: nav(),
+                        summary: vec![],
+                        offers: offers.clone(),
+                        notice: None,
+                        error: None,
+                        o,
+                    }
+                    .render()
+                    .expect("support page renders");
+                    let shown: Vec<&str> = offered(&page)
+                        .into_iter()
+                        .filter(|a| support.contains(a))
+                        .collect();
+                    assert_eq!(
+                        sorted(shown),
+                        allowed_among(&offers, &support),
+                        "support page, {channel:?} {status:?} failures={pickup_failures} for {actor:?}"
+                    );
                     cells += 1;
                 }
             }
         }
     }
-    assert_eq!(cells, 2 * 7 * 2 * 6);
+    assert_eq!(cells, 2 * 7 * 4 * 6);
 }
 
 #[test]
