@@ -155,10 +155,13 @@ impl Signet {
             region: None,
             email: String::new(),
         };
+        // Read before the unit of work starts: it holds a connection (and the row) meanwhile,
+        // and many pickups at once must not wait on the pool for a second one.
+        let facts = self.facts(&order).await?;
         let mut work = self.work().await?;
         let facts = OrderFacts {
             pickup_failures: work.hold_for_pickup(&number).await?,
-            ..self.facts(&order).await?
+            ..facts
         };
         if let Err(locked @ Refusal::Locked(_)) =
             decide(&facts, &OrderEvent::PickedUp, &link_holder, now)

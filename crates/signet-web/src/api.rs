@@ -3,14 +3,12 @@
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Multipart, Path, Query, State};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use signet_app::AppError;
 use signet_app::accounts::Confirmed;
 use signet_app::issue::Signet;
@@ -20,18 +18,79 @@ use signet_app::pickup::PickedUp;
 use signet_app::pickup::PickupRequest;
 use signet_domain::certificate::{CertificateStatus, RevocationReason};
 use signet_domain::order::{OrderStatus, change_refused};
-use signet_domain::role::Actor;
 
 use crate::client::ClientAddr;
 use crate::ids::{OrderPath, SerialPath};
 use crate::problem::Problem;
+use crate::session::{self, Authed, SESSION_COOKIE};
 use crate::upload::multipart_refusal;
 
 type AppState = State<Arc<Signet>>;
 type ApiResult<T> = Result<T, Problem>;
 
-/// The cookie that carries a session for the portal.
-pub const SESSION_COOKIE: &str = "signet_session";
+/// A 202's body: what happens next.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct NextStep {
+    status: &'static str,
+}
+
+/// What a confirmation link confirmed: an account's address, or an order's approval address.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct ConfirmedBody {
+    /// `account` or `approval_email`.
+    confirmed: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    order_number: Option<String>,
+}
+
+/// A new TOTP secret, shown once.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct TotpSecret {
+    /// Base32, for typing into an authenticator app.
+    secret: String,
+    /// `otpauth://` URI, for a QR code.
+    otpauth_uri: String,
+}
+
+/// A new session.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct SessionBody {
+    /// Send as `Authorization: Bearer …`.
+    token: String,
+    role: String,
+}
+
+/// Whether a returned form's fingerprint is the order's (R-ORD-4).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct FingerprintMatch {
+    matches: bool,
+}
+
+/// An order and the status the domain moved it to.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct OrderMoved {
+    order_number: String,
+    status: String,
+}
+
+impl OrderMoved {
+    fn new(number: impl ToString, status: OrderStatus) -> Json<OrderMoved> {
+        Json(OrderMoved {
+            order_number: number.to_string(),
+            status: status.to_string(),
+        })
+    }
+}
+
+/// A revoked certificate.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct RevokedBody {
+    serial: String,
+    status: &'static str,
+    reason: &'static str,
+}
 
 pub fn routes() -> Router<Arc<Signet>> {
     Router::new()
@@ -90,60 +149,6 @@ pub fn routes() -> Router<Arc<Signet>> {
         .route("/api/v1/certificates/{serial}/renew", post(renew))
 }
 
-/// The session token from `Authorization: Bearer …` or the session cookie.
-/// A cookie's value from the request headers.
-pub(crate) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-}
-
-pub(crate) fn session_token(headers: &HeaderMap) -> Option<String> {
-    if let Some(bearer) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    {
-        return Some(bearer.trim().to_owned());
-    }
-    cookie_value(headers, SESSION_COOKIE)
-}
-
-/// The authenticated actor (401 otherwise).
-#[derive(Debug)]
-pub struct Authed(pub Actor, pub String);
-
-impl FromRequestParts<Arc<Signet>> for Authed {
-    type Rejection = Problem;
-
-    async fn from_request_parts(parts: &mut Parts, signet: &Arc<Signet>) -> Result<Self, Problem> {
-        // The session cookie rides along on any request a browser makes, even one another site
-        // triggers: it may read (the portal's download links), but changes need the bearer token.
-        let bearer = parts.headers.contains_key(header::AUTHORIZATION);
-        if !bearer
-            && !parts.method.is_safe()
-            && cookie_value(&parts.headers, SESSION_COOKIE).is_some()
-        {
-            return Err(AppError::Forbidden(
-                "API changes need the session token as `Authorization: Bearer …`; the session cookie alone only reads (protection against cross-site requests)".into(),
-            )
-            .into());
-        }
-        let token = session_token(&parts.headers).ok_or_else(|| {
-            AppError::Unauthorized(
-                "log in first: send the session token as `Authorization: Bearer …`".into(),
-            )
-        })?;
-        let actor = signet.authenticate(&token).await?.actor;
-        Ok(Authed(actor, token))
-    }
-}
-
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SignUp {
@@ -152,7 +157,7 @@ pub(crate) struct SignUp {
     name: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/accounts", tag = "signet", request_body = SignUp, responses((status = 202, description = "Account created; a confirmation link was mailed"), (status = 422, description = "Invalid e-mail, name or password")))]
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "signet", request_body = SignUp, responses((status = 202, description = "Account created; a confirmation link was mailed", body = NextStep), (status = 422, description = "Invalid e-mail, name or password")))]
 async fn sign_up(
     State(s): AppState,
     ClientAddr(client): ClientAddr,
@@ -161,18 +166,26 @@ async fn sign_up(
     s.sign_up(&b.email, &b.password, &b.name, &client).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"status": "check your mailbox for the confirmation link"})),
+        Json(NextStep {
+            status: "check your mailbox for the confirmation link",
+        }),
     )
         .into_response())
 }
 
-#[utoipa::path(post, path = "/api/v1/confirmations/{token}", tag = "signet", responses((status = 200, description = "Account or approval e-mail confirmed"), (status = 410, description = "Invalid, used or expired link")))]
-async fn confirm(State(s): AppState, Path(token): Path<String>) -> ApiResult<Json<Value>> {
+#[utoipa::path(post, path = "/api/v1/confirmations/{token}", tag = "signet", responses((status = 200, description = "Account or approval e-mail confirmed", body = ConfirmedBody), (status = 410, description = "Invalid, used or expired link")))]
+async fn confirm(State(s): AppState, Path(token): Path<String>) -> ApiResult<Json<ConfirmedBody>> {
     Ok(Json(match s.confirm(&token).await? {
-        Confirmed::Account(email) => json!({"confirmed": "account", "email": email}),
-        Confirmed::ApprovalEmail { order_number } => {
-            json!({"confirmed": "approval_email", "order_number": order_number})
-        }
+        Confirmed::Account(email) => ConfirmedBody {
+            confirmed: "account",
+            email: Some(email),
+            order_number: None,
+        },
+        Confirmed::ApprovalEmail { order_number } => ConfirmedBody {
+            confirmed: "approval_email",
+            email: None,
+            order_number: Some(order_number.to_string()),
+        },
     }))
 }
 
@@ -193,7 +206,7 @@ pub(crate) struct EnrollmentRequest {
     password: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/second-factor", tag = "signet", request_body = EnrollmentRequest, responses((status = 201, description = "TOTP secret (base32) and otpauth URI for an authenticator app; the first log-in with a valid code turns the second factor on"), (status = 401, description = "Wrong e-mail or password"), (status = 409, description = "Not a role that uses a second factor, or already set up")))]
+#[utoipa::path(post, path = "/api/v1/second-factor", tag = "signet", request_body = EnrollmentRequest, responses((status = 201, description = "TOTP secret (base32) and otpauth URI for an authenticator app; the first log-in with a valid code turns the second factor on", body = TotpSecret), (status = 401, description = "Wrong e-mail or password"), (status = 409, description = "Not a role that uses a second factor, or already set up")))]
 async fn enroll_second_factor(
     State(s): AppState,
     ClientAddr(client): ClientAddr,
@@ -205,12 +218,15 @@ async fn enroll_second_factor(
     Ok((
         StatusCode::CREATED,
         [(header::CACHE_CONTROL, "no-store")],
-        Json(json!({"secret": e.secret_base32, "otpauth_uri": e.otpauth_uri})),
+        Json(TotpSecret {
+            secret: e.secret_base32,
+            otpauth_uri: e.otpauth_uri,
+        }),
     )
         .into_response())
 }
 
-#[utoipa::path(post, path = "/api/v1/sessions", tag = "signet", request_body = Credentials, responses((status = 201, description = "Session token (also set as an HttpOnly cookie)"), (status = 401, description = "Wrong e-mail or password"), (status = 403, description = "E-mail not confirmed yet"), (status = 423, description = "Locked after too many failures")))]
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "signet", request_body = Credentials, responses((status = 201, description = "Session token (also set as an HttpOnly cookie)", body = SessionBody), (status = 401, description = "Wrong e-mail or password"), (status = 403, description = "E-mail not confirmed yet"), (status = 423, description = "Locked after too many failures")))]
 async fn log_in(
     State(s): AppState,
     ClientAddr(client): ClientAddr,
@@ -219,15 +235,14 @@ async fn log_in(
     let session = s
         .log_in(&b.email, &b.password, b.totp_code.as_deref(), &client)
         .await?;
-    let secure = if s.serves_https() { "; Secure" } else { "" };
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict{secure}",
-        session.token
-    );
+    let cookie = session::set_cookie(SESSION_COOKIE, &session.token, s.serves_https());
     Ok((
         StatusCode::CREATED,
         [(header::SET_COOKIE, cookie)],
-        Json(json!({"token": session.token, "role": session.role})),
+        Json(SessionBody {
+            token: session.token,
+            role: session.role.to_string(),
+        }),
     )
         .into_response())
 }
@@ -244,7 +259,7 @@ pub(crate) struct ResetRequest {
     email: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/password-resets", tag = "signet", request_body = ResetRequest, responses((status = 202, description = "A reset link was mailed if the address has an account")))]
+#[utoipa::path(post, path = "/api/v1/password-resets", tag = "signet", request_body = ResetRequest, responses((status = 202, description = "A reset link was mailed if the address has an account", body = NextStep)))]
 async fn request_reset(
     State(s): AppState,
     ClientAddr(client): ClientAddr,
@@ -253,7 +268,9 @@ async fn request_reset(
     s.request_password_reset(&b.email, &client).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"status": "if the address has an account, a reset link was mailed"})),
+        Json(NextStep {
+            status: "if the address has an account, a reset link was mailed",
+        }),
     )
         .into_response())
 }
@@ -298,8 +315,8 @@ async fn view_order(
     State(s): AppState,
     Authed(actor, _): Authed,
     OrderPath(number): OrderPath,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(json!(s.view_order(&actor, &number).await?)))
+) -> ApiResult<Json<OrderView>> {
+    Ok(Json(s.view_order(&actor, &number).await?))
 }
 
 /// Support's audited reveal of an order's personal data (masked in `GET` for support).
@@ -308,8 +325,8 @@ async fn reveal_personal_data(
     State(s): AppState,
     Authed(actor, _): Authed,
     OrderPath(number): OrderPath,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(json!(s.reveal_personal_data(&actor, &number).await?)))
+) -> ApiResult<Json<OrderView>> {
+    Ok(Json(s.reveal_personal_data(&actor, &number).await?))
 }
 
 /// R-ORD-1: there is no call that changes an order; say so, after checking it is visible.
@@ -377,7 +394,7 @@ async fn upload(
     let kind = kind.ok_or_else(|| bad("the `kind` field is missing".into()))?;
     let file = file.ok_or_else(|| bad("the `file` field is missing".into()))?;
     let doc = s.upload_document(&actor, &number, &kind, &file).await?;
-    Ok((StatusCode::CREATED, Json(json!(doc))).into_response())
+    Ok((StatusCode::CREATED, Json(doc)).into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/orders/{number}/documents/{id}", tag = "signet", responses((status = 200, description = "The document content")), security(("bearer" = [])))]
@@ -415,16 +432,16 @@ pub(crate) struct FingerprintCheck {
     fingerprint: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/orders/{number}/fingerprint-check", tag = "signet", request_body = FingerprintCheck, responses((status = 200, description = "Whether a returned form matches the order"), (status = 403, description = "Staff only")), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/orders/{number}/fingerprint-check", tag = "signet", request_body = FingerprintCheck, responses((status = 200, description = "Whether a returned form matches the order", body = FingerprintMatch), (status = 403, description = "Staff only")), security(("bearer" = [])))]
 async fn fingerprint_check(
     State(s): AppState,
     Authed(actor, _): Authed,
     OrderPath(number): OrderPath,
     Json(b): Json<FingerprintCheck>,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(
-        json!({"matches": s.check_fingerprint(&actor, &number, &b.fingerprint).await?}),
-    ))
+) -> ApiResult<Json<FingerprintMatch>> {
+    Ok(Json(FingerprintMatch {
+        matches: s.check_fingerprint(&actor, &number, &b.fingerprint).await?,
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{number}/attestation", tag = "signet", responses((status = 204, description = "In-person check attested"), (status = 403, description = "Agents of the order's region only")), security(("bearer" = [])))]
@@ -445,19 +462,17 @@ pub(crate) struct Decision {
     message: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/orders/{number}/decision", tag = "signet", request_body = Decision, responses((status = 200, description = "Decision recorded"), (status = 403, description = "Not a vetting officer, or separation of duties"), (status = 409, description = "Not decidable now (state, unconfirmed approval e-mail, no signed form)")), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/orders/{number}/decision", tag = "signet", request_body = Decision, responses((status = 200, description = "Decision recorded", body = OrderMoved), (status = 403, description = "Not a vetting officer, or separation of duties"), (status = 409, description = "Not decidable now (state, unconfirmed approval e-mail, no signed form)")), security(("bearer" = [])))]
 async fn decision(
     State(s): AppState,
     Authed(actor, _): Authed,
     OrderPath(number): OrderPath,
     Json(b): Json<Decision>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<OrderMoved>> {
     let status = s
         .decide_order(&actor, &number, &b.action, b.message)
         .await?;
-    Ok(Json(
-        json!({"order_number": number, "status": status.as_str()}),
-    ))
+    Ok(OrderMoved::new(&number, status))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -477,16 +492,14 @@ async fn message(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/api/v1/orders/{number}/cancel", tag = "signet", responses((status = 200, description = "Cancelled"), (status = 409, description = "Cannot be cancelled now")), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/orders/{number}/cancel", tag = "signet", responses((status = 200, description = "Cancelled", body = OrderMoved), (status = 409, description = "Cannot be cancelled now")), security(("bearer" = [])))]
 async fn cancel(
     State(s): AppState,
     Authed(actor, _): Authed,
     OrderPath(number): OrderPath,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<OrderMoved>> {
     let status = s.cancel_order(&actor, &number).await?;
-    Ok(Json(
-        json!({"order_number": number, "status": status.as_str()}),
-    ))
+    Ok(OrderMoved::new(&number, status))
 }
 
 #[derive(Deserialize)]
@@ -500,18 +513,18 @@ async fn queue(
     State(s): AppState,
     Authed(actor, _): Authed,
     Query(f): Query<QueueFilter>,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(json!(
+) -> ApiResult<Json<Vec<QueueItem>>> {
+    Ok(Json(
         s.vetting_queue(
             &actor,
             f.status
                 .as_deref()
                 .map(OrderStatus::from_request)
                 .transpose()?,
-            f.min_age_hours
+            f.min_age_hours,
         )
-        .await?
-    )))
+        .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/pickups/{token}", tag = "signet", request_body = PickupRequest, responses((status = 200, description = "Certificate, chain and (unless a CSR was sent) the PKCS#12 with its password, once", body = PickedUp), (status = 403, description = "Wrong pickup password"), (status = 410, description = "Link invalid, used or expired"), (status = 423, description = "Pickup locked: contact support")))]
@@ -522,7 +535,7 @@ async fn pickup(
 ) -> ApiResult<Response> {
     let picked = s.pick_up_detached(token, b).await?;
     // The PFX password is in this body only: never cache it.
-    Ok(([(header::CACHE_CONTROL, "no-store")], Json(json!(picked))).into_response())
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(picked)).into_response())
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{number}/reorder", tag = "signet", request_body = Reorder, responses((status = 201, description = "New order; the old one cancelled", body = OrderView)), security(("bearer" = [])))]
@@ -535,21 +548,19 @@ async fn reorder(
     let order = s.reorder(&actor, &number, b).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!(s.view_order(&actor, &order.order_number).await?)),
+        Json(s.view_order(&actor, &order.order_number).await?),
     )
         .into_response())
 }
 
-#[utoipa::path(post, path = "/api/v1/orders/{number}/expedite", tag = "signet", responses((status = 200, description = "Reorder sent to vetting"), (status = 403, description = "Support only"), (status = 409, description = "No carried-over evidence")), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/orders/{number}/expedite", tag = "signet", responses((status = 200, description = "Reorder sent to vetting", body = OrderMoved), (status = 403, description = "Support only"), (status = 409, description = "No carried-over evidence")), security(("bearer" = [])))]
 async fn expedite(
     State(s): AppState,
     Authed(actor, _): Authed,
     OrderPath(number): OrderPath,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<OrderMoved>> {
     let status = s.expedite(&actor, &number).await?;
-    Ok(Json(
-        json!({"order_number": number, "status": status.as_str()}),
-    ))
+    Ok(OrderMoved::new(&number, status))
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{number}/pickup-link", tag = "signet", responses((status = 204, description = "A new pickup link was mailed; the earlier one no longer works"), (status = 403, description = "Support only"), (status = 409, description = "The order is not ready for pickup")), security(("bearer" = [])))]
@@ -577,8 +588,8 @@ async fn certificate(
     State(s): AppState,
     Authed(actor, _): Authed,
     SerialPath(serial): SerialPath,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(json!(s.certificate_view(&actor, &serial).await?)))
+) -> ApiResult<Json<CertificateView>> {
+    Ok(Json(s.certificate_view(&actor, &serial).await?))
 }
 
 /// `certificate.pem`, `certificate.der` or `public-key.pem`.
@@ -621,18 +632,20 @@ pub(crate) struct Revoke {
     reason: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/certificates/{serial}/revoke", tag = "signet", request_body = Revoke, responses((status = 200, description = "Revoked"), (status = 409, description = "Already revoked"), (status = 422, description = "Unknown reason")), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/certificates/{serial}/revoke", tag = "signet", request_body = Revoke, responses((status = 200, description = "Revoked", body = RevokedBody), (status = 409, description = "Already revoked"), (status = 422, description = "Unknown reason")), security(("bearer" = [])))]
 async fn revoke(
     State(s): AppState,
     Authed(actor, _): Authed,
     SerialPath(serial): SerialPath,
     Json(b): Json<Revoke>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<RevokedBody>> {
     let reason = RevocationReason::parse(&b.reason)?;
     s.revoke(&actor, &serial, reason).await?;
-    Ok(Json(
-        json!({"serial": serial.to_hex(), "status": CertificateStatus::Revoked.as_str(), "reason": reason.as_str()}),
-    ))
+    Ok(Json(RevokedBody {
+        serial: serial.to_hex(),
+        status: CertificateStatus::Revoked.as_str(),
+        reason: reason.as_str(),
+    }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -643,7 +656,7 @@ pub(crate) struct Reissue {
     revoke_previous: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/certificates/{serial}/reissue", tag = "signet", request_body = Reissue, responses((status = 201, description = "Reissue order, ready for pickup (link mailed)"), (status = 403, description = "Agent-channel certificates are reissued by support")), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/certificates/{serial}/reissue", tag = "signet", request_body = Reissue, responses((status = 201, description = "Reissue order, ready for pickup (link mailed)", body = OrderMoved), (status = 403, description = "Agent-channel certificates are reissued by support")), security(("bearer" = [])))]
 async fn reissue(
     State(s): AppState,
     Authed(actor, _): Authed,
@@ -663,7 +676,7 @@ async fn reissue(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"order_number": order.order_number, "status": order.status})),
+        OrderMoved::new(&order.order_number, order.status),
     )
         .into_response())
 }
@@ -676,7 +689,7 @@ pub(crate) struct Renew {
     validity_months: Option<u32>,
 }
 
-#[utoipa::path(post, path = "/api/v1/certificates/{serial}/renew", tag = "signet", request_body = Renew, responses((status = 201, description = "Renewal order"), (status = 403, description = "No renewal on the agent channel")), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/certificates/{serial}/renew", tag = "signet", request_body = Renew, responses((status = 201, description = "Renewal order", body = OrderMoved), (status = 403, description = "No renewal on the agent channel")), security(("bearer" = [])))]
 async fn renew(
     State(s): AppState,
     Authed(actor, _): Authed,
@@ -688,7 +701,7 @@ async fn renew(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"order_number": order.order_number, "status": order.status})),
+        OrderMoved::new(&order.order_number, order.status),
     )
         .into_response())
 }

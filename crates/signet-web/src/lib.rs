@@ -18,6 +18,7 @@ pub mod links;
 pub mod ocsp;
 pub mod portal;
 pub mod problem;
+pub mod session;
 pub mod upload;
 
 /// The router for a running CA.

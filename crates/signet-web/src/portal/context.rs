@@ -12,9 +12,7 @@ use signet_app::issue::Signet;
 use signet_domain::role::{Actor, Permission};
 
 use super::pages::{ErrorPage, Nav};
-use crate::api::{cookie_value, session_token};
-
-pub const CSRF_COOKIE: &str = "signet_csrf";
+use crate::session::{CSRF_COOKIE, cookie_value, session_token};
 
 #[derive(Debug)]
 pub struct PageContext {
@@ -93,8 +91,7 @@ impl PageContext {
 
     /// A Set-Cookie value: HttpOnly, SameSite=Strict, and Secure when served over HTTPS.
     pub fn cookie(&self, name: &str, value: &str) -> String {
-        let secure = if self.secure { "; Secure" } else { "" };
-        format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict{secure}")
+        crate::session::set_cookie(name, value, self.secure)
     }
 
     /// Renders a page; pages show personal data, so they are never cached.

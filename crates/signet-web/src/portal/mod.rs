@@ -49,14 +49,14 @@ mod support;
 mod vetting;
 
 use base64::Engine;
-pub use context::{CSRF_COOKIE, PageContext};
+pub use context::PageContext;
 use pages::{
     AccountPage, CertificateRow, EnrollPage, ErrorPage, Field, FormPage, HelpPage, HomePage,
     OrderRow, RepositoryPage,
 };
 
-use crate::api::SESSION_COOKIE;
 use crate::problem::{message_of, status_of};
+use crate::session::{SESSION_COOKIE, cleared_cookie};
 
 pub fn routes() -> Router<Arc<Signet>> {
     Router::new()
@@ -370,7 +370,7 @@ async fn log_out(
     {
         return refusal(&ctx, &e);
     }
-    let cleared = format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+    let cleared = cleared_cookie(SESSION_COOKIE);
     ([(header::SET_COOKIE, cleared)], Redirect::to("/")).into_response()
 }
 
