@@ -11,6 +11,7 @@ use signet_domain::certificate::{
 use signet_domain::config::Channel;
 use signet_domain::credentials::{OrderNumber, check_pickup_password};
 use signet_domain::identity::IdentityInput;
+use signet_domain::key::KeyChoice;
 use signet_domain::order::{OrderEvent, OrderKind, OrderStatus};
 use signet_domain::role::Actor;
 use signet_domain::serial::Serial;
@@ -61,7 +62,8 @@ pub struct Reorder {
     #[serde(default)]
     pub validity_months: Option<u32>,
     #[serde(default)]
-    pub key_type: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "p-256"))]
+    pub key_type: Option<KeyChoice>,
 }
 
 /// A certificate as a list shows it.
@@ -396,7 +398,7 @@ impl Signet {
             approval_email: old.approval_email.clone(),
             pickup_password: pickup_password.to_owned(),
             validity_months: validity_months.unwrap_or(old.validity_months),
-            key_type: old.key_type.to_string(),
+            key_type: old.key_type,
         })
     }
 

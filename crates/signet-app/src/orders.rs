@@ -36,7 +36,9 @@ pub struct NewOrder {
     pub approval_email: String,
     pub pickup_password: String,
     pub validity_months: u32,
-    pub key_type: String,
+    /// `rsa-3072`, `rsa-2048`, `p-256`, `p-384` or `csr`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "p-256"))]
+    pub key_type: KeyChoice,
 }
 
 /// An order's details after [`Signet::check_order`].
@@ -229,7 +231,7 @@ impl Signet {
         let profile = self.policy.profile(&product.profile)?;
         let approval_email = check_email(&o.approval_email)?;
         let certified = identity.with_email(&approval_email)?;
-        let key_type = KeyChoice::parse(&o.key_type)?;
+        let key_type = o.key_type;
         let period = Period::months_from(self.now(), o.validity_months)?;
         profile.check_request(
             &certified,

@@ -15,7 +15,7 @@ use signet_domain::Refusal;
 use signet_domain::credentials::OrderNumber;
 use signet_domain::guard::{LOGIN_LOCK_AFTER, PICKUP_LOCK_AFTER};
 use signet_domain::identity::IdentityInput;
-use signet_domain::key::CaKeyAlgorithm;
+use signet_domain::key::{CaKeyAlgorithm, KeyChoice, SubscriberKeyType};
 use signet_domain::order::OrderStatus;
 use signet_domain::role::{Actor, Role};
 use signet_store::prelude::*;
@@ -190,7 +190,7 @@ impl World {
                     approval_email: "max@example.de".into(),
                     pickup_password: PICKUP_PASSWORD.into(),
                     validity_months,
-                    key_type: "p-256".into(),
+                    key_type: KeyChoice::Generate(SubscriberKeyType::P256),
                 },
             )
             .await

@@ -66,7 +66,7 @@ impl OrderNumber {
 
 impl std::fmt::Display for OrderNumber {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.pad(&self.0)
     }
 }
 

@@ -197,6 +197,20 @@ impl KeyChoice {
     }
 }
 
+// On the wire a key choice is its name; a name that is not offered is refused with the list.
+impl Serialize for KeyChoice {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for KeyChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<KeyChoice, D::Error> {
+        let text = String::deserialize(d)?;
+        KeyChoice::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 /// Algorithms for CA and OCSP responder keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum CaKeyAlgorithm {
@@ -282,6 +296,16 @@ pub fn check_ca_key(role: CaKeyRole, algorithm: CaKeyAlgorithm) -> Result<(), Re
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_key_choice_on_the_wire_is_its_name_and_nothing_else() {
+        use super::{KeyChoice, SubscriberKeyType};
+        let k: KeyChoice = serde_json::from_str("\"p-384\"").expect("p-384");
+        assert_eq!(k, KeyChoice::Generate(SubscriberKeyType::P384));
+        assert_eq!(serde_json::to_string(&KeyChoice::Csr).expect("json"), "\"csr\"");
+        let e = serde_json::from_str::<KeyChoice>("\"ed25519\"").expect_err("not offered");
+        assert!(e.to_string().contains("use one of rsa-3072"), "{e}");
+    }
 
     #[test]
     fn key_choices_parse_their_own_names_and_agree_with_serde() {

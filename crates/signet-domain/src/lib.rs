@@ -10,7 +10,7 @@ macro_rules! display_as_str {
     ($($t:ty),* $(,)?) => {$(
         impl std::fmt::Display for $t {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
+                f.pad(self.as_str())
             }
         }
     )*};
@@ -49,3 +49,15 @@ pub mod serial;
 pub mod validity;
 
 pub use error::Refusal;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_print_in_columns() {
+        assert_eq!(
+            format!("[{:<8}]", crate::order::OrderStatus::Issued),
+            "[issued  ]"
+        );
+        assert_eq!(format!("[{:>6}]", crate::role::Role::Admin), "[ admin]");
+    }
+}

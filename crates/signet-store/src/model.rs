@@ -355,7 +355,8 @@ impl MailState {
 
 impl std::fmt::Display for MailState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        // `pad`, not `write_str`: a column width (`{:<8}`) applies.
+        f.pad(self.as_str())
     }
 }
 

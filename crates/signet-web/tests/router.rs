@@ -175,7 +175,9 @@ async fn world() -> (World, tempfile::TempDir) {
                 approval_email: "owner@example.com".into(),
                 pickup_password: "pickup-secret-42".into(),
                 validity_months: 12,
-                key_type: "p-256".into(),
+                key_type: signet_domain::key::KeyChoice::Generate(
+                    signet_domain::key::SubscriberKeyType::P256,
+                ),
             },
         )
         .await

@@ -7,6 +7,7 @@ use axum::extract::{Form, Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use signet_app::AppError;
 use signet_app::issue::Signet;
 use signet_app::orders::{NewOrder, OrderView};
 use signet_domain::credentials::OrderNumber;
@@ -90,9 +91,9 @@ impl OrderFields {
         }
     }
 
-    fn new_order(&self, pickup_password: &str) -> NewOrder {
+    fn new_order(&self, pickup_password: &str) -> Result<NewOrder, AppError> {
         let optional = |v: &str| (!v.trim().is_empty()).then(|| v.trim().to_owned());
-        NewOrder {
+        Ok(NewOrder {
             product: self.product.clone(),
             subject: IdentityInput {
                 given_name: self.given_name.trim().to_owned(),
@@ -108,8 +109,8 @@ impl OrderFields {
             pickup_password: pickup_password.to_owned(),
             // An unreadable number fails the validity check with its own message.
             validity_months: self.validity_months.parse().unwrap_or(0),
-            key_type: self.key_type.clone(),
-        }
+            key_type: KeyChoice::parse(&self.key_type)?,
+        })
     }
 
     fn validity(&self) -> u32 {
@@ -238,7 +239,11 @@ pub async fn review_order(
     Form(f): Form<WithCsrf<OrderFields>>,
 ) -> Response {
     let actor = &form_actor!(ctx, &f.csrf);
-    match s.check_order(actor, &f.fields.new_order("")) {
+    match f
+        .fields
+        .new_order("")
+        .and_then(|order| s.check_order(actor, &order))
+    {
         Ok(_) => review(&s, &ctx, StatusCode::OK, &f.fields, None),
         Err(e) => form(&s, &ctx, status_of(&e), f.fields, Some(message_of(&e))),
     }
@@ -253,10 +258,11 @@ pub async fn place_order(
     if f.step == "edit" {
         return form(&s, &ctx, StatusCode::OK, f.fields, None);
     }
-    match s
-        .place_order(actor, f.fields.new_order(&f.pickup_password))
-        .await
-    {
+    let placed = match f.fields.new_order(&f.pickup_password) {
+        Ok(order) => s.place_order(actor, order).await,
+        Err(e) => Err(e),
+    };
+    match placed {
         Ok(order) => {
             Redirect::to(&format!("/orders/{}?placed=1", order.order_number)).into_response()
         }
