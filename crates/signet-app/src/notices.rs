@@ -257,11 +257,7 @@ impl Signet {
         // Refused requests are audited too (who asked, and why not).
         let result = async {
             require_admin(actor)?;
-            let role = Role::parse(role).ok_or_else(|| {
-                AppError::Refused(signet_domain::Refusal::InvalidInput(format!(
-                    "unknown role `{role}`: use vetting, support, agent or admin"
-                )))
-            })?;
+            let role = Role::from_request(role)?;
             self.invite_staff(
                 role,
                 email,

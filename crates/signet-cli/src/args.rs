@@ -7,6 +7,7 @@ use signet_app::AppError;
 use signet_app::config::{InitChoices, KeyBackendKind, KeySettings, Pkcs11Settings};
 use signet_domain::certificate::RevocationReason;
 use signet_domain::key::CaKeyAlgorithm;
+use signet_domain::role::Role;
 use signet_domain::serial::Serial;
 
 #[derive(Parser, Debug)]
@@ -150,8 +151,8 @@ pub(crate) enum UserCommand {
     /// Create a staff account and mail it an invitation whose single-use link sets the password.
     Add {
         /// agent, vetting, support, admin or auditor.
-        #[arg(long)]
-        role: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
         #[arg(long)]
         email: String,
         /// Display name (defaults to the e-mail address).
@@ -307,6 +308,11 @@ pub(crate) fn example_policy_oid() -> Result<String, AppError> {
 fn parse_serial(text: &str) -> Result<Serial, String> {
     text.parse()
         .map_err(|e: signet_domain::Refusal| e.to_string())
+}
+
+/// Staff roles are parsed here, once, by the domain's rule.
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::from_request(text).map_err(|e| e.to_string())
 }
 
 /// Revocation reasons are parsed here, once (RFC 5280 names, snake_case).

@@ -243,15 +243,10 @@ async fn run(cli: Cli) -> Result<(), AppError> {
                     region,
                 },
         } => {
-            let role = signet_domain::role::Role::parse(role).ok_or_else(|| {
-                AppError::Refused(signet_domain::Refusal::InvalidInput(format!(
-                    "unknown role `{role}`: use agent, vetting, support, admin or auditor"
-                )))
-            })?;
             let signet = open_signet(&cli).await?;
             let name = name.clone().unwrap_or_else(|| email.clone());
             let (id, _) = signet
-                .invite_staff(role, email, &name, region.as_deref(), "operator:cli")
+                .invite_staff(*role, email, &name, region.as_deref(), "operator:cli")
                 .await?;
             send_queued_mail(&signet).await;
             println!(

@@ -302,7 +302,10 @@ mod tests {
         use super::{KeyChoice, SubscriberKeyType};
         let k: KeyChoice = serde_json::from_str("\"p-384\"").expect("p-384");
         assert_eq!(k, KeyChoice::Generate(SubscriberKeyType::P384));
-        assert_eq!(serde_json::to_string(&KeyChoice::Csr).expect("json"), "\"csr\"");
+        assert_eq!(
+            serde_json::to_string(&KeyChoice::Csr).expect("json"),
+            "\"csr\""
+        );
         let e = serde_json::from_str::<KeyChoice>("\"ed25519\"").expect_err("not offered");
         assert!(e.to_string().contains("use one of rsa-3072"), "{e}");
     }

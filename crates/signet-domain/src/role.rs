@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::Refusal;
+
 /// An account's role. A subscriber account is self-service; staff roles are created by an admin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -77,6 +79,17 @@ impl Role {
         Role::ALL.into_iter().find(|r| r.as_str() == text)
     }
 
+    /// Reads a staff role a person named (an invitation): refused with the roles there are.
+    pub fn from_request(text: &str) -> Result<Role, Refusal> {
+        Role::parse(text.trim())
+            .filter(|r| *r != Role::Subscriber)
+            .ok_or_else(|| {
+                Refusal::InvalidInput(format!(
+                    "unknown staff role `{text}`: use agent, vetting, support, admin or auditor (subscribers sign up themselves)"
+                ))
+            })
+    }
+
     /// The permission table (design §1).
     pub fn may(self, permission: Permission) -> bool {
         use Permission::*;
@@ -127,5 +140,19 @@ impl Actor {
     /// Shorthand for `self.role.may(permission)`.
     pub fn may(&self, permission: Permission) -> bool {
         self.role.may(permission)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Role;
+
+    #[test]
+    fn staff_roles_are_read_by_one_rule() {
+        assert_eq!(Role::from_request(" vetting "), Ok(Role::Vetting));
+        for bad in ["subscriber", "Admin", "root", ""] {
+            let e = Role::from_request(bad).expect_err(bad);
+            assert!(e.to_string().contains("use agent, vetting"), "{e}");
+        }
     }
 }
