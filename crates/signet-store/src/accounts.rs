@@ -135,7 +135,8 @@ macro_rules! accounts_sql {
     ($name:ident, $txname:ident, $db:ty, $row:ty, $concat_entries:literal, $lock:literal, $share:literal, $skip_locked:literal, $read_only_check:literal) => {
         impl $name {
             fn account_row(row: &$row) -> Result<Account, StoreError> {
-                Ok(Account {
+                let key: i64 = row.try_get("id")?;
+                in_row(|| format!("account {key}"), (|| Ok(Account {
                     id: row.try_get("id")?,
                     email: row.try_get("email")?,
                     name: row.try_get("name")?,
@@ -150,7 +151,7 @@ macro_rules! accounts_sql {
                     totp_last_step: row.try_get("totp_last_step")?,
                     locked_until: opt_time(row.try_get("locked_until")?)?,
                     lock_count: count(row.try_get("lock_count")?),
-                })
+                }))())
             }
 
             fn token_row(row: &$row) -> Result<TokenRecord, StoreError> {

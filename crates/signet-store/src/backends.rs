@@ -118,6 +118,14 @@ fn named<T>(
     stored(column, text, |t| parse(t).ok_or(()))
 }
 
+/// Names the row a corrupt value was found in, so that an operator can find it.
+fn in_row<T>(row: impl FnOnce() -> String, read: Result<T, StoreError>) -> Result<T, StoreError> {
+    read.map_err(|e| match e {
+        StoreError::Corrupt(what) => StoreError::Corrupt(format!("{}: {what}", row())),
+        other => other,
+    })
+}
+
 fn opt_stored<T, E>(
     column: &str,
     text: Option<String>,
@@ -189,10 +197,13 @@ where
         der: row.try_get("der")?,
         note: row.try_get("note")?,
         revoked_at: opt_time(row.try_get("revoked_at")?)?,
-        revocation_reason: opt_stored(
-            "revocation reason",
-            row.try_get("revocation_reason")?,
-            RevocationReason::parse,
+        revocation_reason: in_row(
+            || format!("certificate {serial}"),
+            opt_stored(
+                "revocation reason",
+                row.try_get("revocation_reason")?,
+                RevocationReason::parse,
+            ),
         )?,
     })
 }

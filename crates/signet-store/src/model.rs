@@ -134,7 +134,7 @@ pub struct OrderRecord {
     pub status: OrderStatus,
     /// When it became ready for pickup: the start of the owner's 7-day cancel window (R-ORD-7).
     pub ready_since: Option<OffsetDateTime>,
-    /// Wrong pickup passwords so far; the pickup locks past
+    /// Wrong pickup passwords so far; the pickup locks at
     /// `signet_domain::guard::PICKUP_LOCK_AFTER` (R-KEY-4).
     pub pickup_failures: u32,
     /// The certificate picked up for it, once issued.

@@ -161,7 +161,8 @@ macro_rules! orders_sql {
     ($name:ident, $txname:ident, $db:ty, $row:ty, $concat_entries:literal, $lock:literal, $share:literal, $skip_locked:literal, $read_only_check:literal) => {
         impl $name {
             fn order_row(row: &$row) -> Result<OrderRecord, StoreError> {
-                Ok(OrderRecord {
+                let key: String = row.try_get("order_number")?;
+                in_row(|| format!("order {key}"), (|| Ok(OrderRecord {
                     order_number: stored("order number", &row.try_get::<String, _>("order_number")?, OrderNumber::from_stored)?,
                     product: row.try_get("product")?,
                     identity_json: row.try_get("identity_json")?,
@@ -185,11 +186,12 @@ macro_rules! orders_sql {
                     fixed_not_after: opt_time(row.try_get("fixed_not_after")?)?,
                     claimed_serial: opt_stored("serial", row.try_get("claimed_serial")?, Serial::from_str)?,
                     claim_expires_at: opt_time(row.try_get("claim_expires_at")?)?,
-                })
+                }))())
             }
 
             fn document_row(row: &$row) -> Result<DocumentRecord, StoreError> {
-                Ok(DocumentRecord {
+                let key: i64 = row.try_get("id")?;
+                in_row(|| format!("document {key}"), (|| Ok(DocumentRecord {
                     id: row.try_get("id")?,
                     order_number: stored("order number", &row.try_get::<String, _>("order_number")?, OrderNumber::from_stored)?,
                     kind: named("document kind", &row.try_get::<String, _>("kind")?, DocumentKind::parse)?,
@@ -198,7 +200,7 @@ macro_rules! orders_sql {
                     size: unsigned(row.try_get("size")?),
                     uploaded_by: row.try_get("uploaded_by")?,
                     created_at: time(row.try_get("created_at")?)?,
-                })
+                }))())
             }
 
             async fn orders_where(

@@ -2065,6 +2065,18 @@ async fn unknown_values(store: Arc<dyn Store>, raw: &Raw) {
 
     // Orders: the row itself, and every list it is in.
     corrupt("order status", store.order(&number("SSSSS-00000")).await);
+    // The message names the row, so that an operator can find it.
+    let e = store
+        .order(&number("SSSSS-00000"))
+        .await
+        .expect_err("corrupt");
+    assert!(e.to_string().contains("order SSSSS-00000"), "{e}");
+    let e = store.certificate(&serial(1)).await.expect_err("corrupt");
+    assert!(
+        e.to_string()
+            .contains(&format!("certificate {}", serial(1))),
+        "{e}"
+    );
     corrupt("order channel", store.order(&number("CCCCC-00000")).await);
     corrupt("order key type", store.order(&number("KKKKK-00000")).await);
     corrupt("order kind", store.order(&number("TTTTT-00000")).await);
