@@ -605,7 +605,7 @@ mod tests {
         for (given, surname, organization, country) in cases {
             let identity = identity(given, surname, organization, country);
             let order = order("7K3QZ-M9X2D", &identity);
-            let fingerprint = crate::orders::fingerprint(&order);
+            let fingerprint = crate::vetting::fingerprint(&order);
             let pdf = agreement_pdf(&order, &identity, "Personal", &fingerprint, "Signet CA")
                 .expect("form");
             let text = poppler("pdftotext", &["-enc", "UTF-8"], &pdf);

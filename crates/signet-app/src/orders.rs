@@ -1,29 +1,30 @@
-//! Orders: placing (details locked), documents, attestation, vetting decisions, cancellation,
-//! the vetting queue. The rules are the domain's (`signet_domain::order`); this module loads the
-//! facts, applies the decision, stores it with compare-and-set, mails and audits.
+//! Placing and reading orders (R-ORD-1…4, R-ORD-8): the order as placed, checked and locked, its
+//! view, its owner's answers and cancellation.
 
 use serde::Serialize;
 use serde_json::json;
 use signet_domain::Refusal;
 use signet_domain::config::Channel;
-use signet_domain::credentials::{OrderNumber, TokenPurpose, check_pickup_password};
+use signet_domain::credentials::{OrderNumber, check_pickup_password};
 use signet_domain::identity::{Identity, IdentityInput, check_email};
 use signet_domain::key::KeyChoice;
 use signet_domain::order::{
-    DocumentKind, Effect, OrderAction, OrderEvent, OrderFacts, OrderKind, OrderStatus, Transition,
-    check_may_order, decide, document_media_type, may_view, order_actions,
+    DocumentKind, OrderAction, OrderEvent, OrderFacts, OrderKind, OrderStatus, check_may_order,
+    may_view, order_actions,
 };
 use signet_domain::privacy::{mask, sees_personal_data};
 use signet_domain::role::{Actor, Permission, Role};
 use signet_domain::serial::Serial;
 use signet_domain::validity::Period;
-use signet_store::{DocumentRecord, OrderRecord};
+use signet_store::OrderRecord;
 
 use crate::AppError;
 use crate::actions::{ActionView, views};
 use crate::credentials::{hash_password, order_number};
 use crate::dates::rfc3339;
+use crate::evidence::DocumentView;
 use crate::issue::Signet;
+use crate::vetting::fingerprint;
 use crate::work::Work;
 
 /// An order as placed (design §7 order body).
@@ -49,17 +50,6 @@ pub struct CheckedOrder {
     pub product: String,
     pub approval_email: String,
     pub key_type: KeyChoice,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct DocumentView {
-    pub id: i64,
-    pub kind: String,
-    pub media_type: String,
-    pub size: u64,
-    pub sha256: String,
-    pub uploaded_at: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -106,50 +96,6 @@ pub struct OrderSummary {
     pub product: String,
     /// RFC 3339.
     pub created_at: String,
-}
-
-/// A line of the vetting queue.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct QueueItem {
-    pub order_number: String,
-    pub status: String,
-    pub product: String,
-    pub organization: String,
-    pub country: String,
-    pub age_hours: i64,
-    pub attested: bool,
-}
-
-/// R-ORD-4: a fingerprint of the order number and every locked detail, printed on the request
-/// form, so vetting can tell that a returned paper form belongs to this order.
-pub fn fingerprint(o: &OrderRecord) -> String {
-    let canonical = json!([
-        o.order_number,
-        o.product,
-        o.identity_json,
-        o.approval_email,
-        o.validity_months,
-        o.key_type.as_str(),
-        o.channel.as_str()
-    ]);
-    let digest = hex::encode_upper(crate::sha256(canonical.to_string().as_bytes()));
-    digest.as_bytes()[..32]
-        .chunks(4)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The fingerprint check vetting runs on what a returned form shows (spaces and case ignored).
-pub fn fingerprint_matches(o: &OrderRecord, shown: &str) -> bool {
-    let norm = |s: &str| {
-        s.chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<String>()
-            .to_ascii_uppercase()
-    };
-    norm(&fingerprint(o)) == norm(shown)
 }
 
 impl Signet {
@@ -412,390 +358,6 @@ impl Signet {
         })
     }
 
-    /// Decides; a refusal is audited with its reason. Otherwise returns the transition to apply.
-    pub(crate) async fn decide_audited(
-        &self,
-        actor: &Actor,
-        r: &OrderRecord,
-        facts: &OrderFacts,
-        event: &OrderEvent,
-        action: &str,
-    ) -> Result<Transition, AppError> {
-        match decide(facts, event, actor, self.now()) {
-            Ok(t) => Ok(t),
-            Err(refusal) => {
-                self.audit(
-                    &format!("account:{}", actor.account),
-                    &format!("{action}.refused"),
-                    &format!("order:{}", r.order_number),
-                    json!({"reason": refusal.to_string()}),
-                )
-                .await?;
-                Err(refusal.into())
-            }
-        }
-    }
-
-    /// Decides and applies one event in a unit of work of its own.
-    pub(crate) async fn apply(
-        &self,
-        actor: &Actor,
-        r: &OrderRecord,
-        facts: &OrderFacts,
-        event: OrderEvent,
-        action: &str,
-    ) -> Result<Transition, AppError> {
-        let transition = self.decide_audited(actor, r, facts, &event, action).await?;
-        let mut work = self.work().await?;
-        self.apply_in(&mut work, actor, r, facts, &event, &transition, action)
-            .await?;
-        work.commit().await?;
-        Ok(transition)
-    }
-
-    /// Stores a decided transition (compare-and-set on the status), its history line, its audit
-    /// record and its effects (mail queued, attestation) in the caller's unit of work.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn apply_in(
-        &self,
-        work: &mut Work<'_>,
-        actor: &Actor,
-        r: &OrderRecord,
-        facts: &OrderFacts,
-        event: &OrderEvent,
-        transition: &Transition,
-        action: &str,
-    ) -> Result<(), AppError> {
-        let now = self.now();
-        if transition.next != facts.status {
-            let ready_since = (transition.next == OrderStatus::ReadyForPickup).then_some(now);
-            work.transition_order(
-                &r.order_number,
-                facts.status,
-                transition.next,
-                ready_since,
-                now,
-            )
-            .await?;
-        }
-        let message = match event {
-            OrderEvent::Reject { reason } => Some(reason.clone()),
-            OrderEvent::RequestInfo { message } => Some(message.clone()),
-            _ => None,
-        };
-        work.history(
-            &r.order_number,
-            Some(actor.account),
-            action,
-            message.clone(),
-        )
-        .await?;
-        work.audit(
-            &format!("account:{}", actor.account),
-            action,
-            &format!("order:{}", r.order_number),
-            json!({"from": facts.status.as_str(), "to": transition.next.as_str()}),
-        );
-        let identity = self.identity_of(r)?;
-        for effect in &transition.effects {
-            match effect {
-                Effect::MailPickupLink => self.mail_pickup_link(work, r).await?,
-                Effect::MailRejection => {
-                    work.mail(
-                        identity.email(),
-                        &format!("Order {} was rejected", r.order_number),
-                        format!(
-                            "The vetting team rejected order {}:\n\n{}\n",
-                            r.order_number,
-                            message.clone().unwrap_or_default()
-                        ),
-                    )
-                    .await?
-                }
-                Effect::MailInfoRequest => {
-                    work.mail(
-                        identity.email(),
-                        &format!(
-                            "Order {}: the vetting team needs more information",
-                            r.order_number
-                        ),
-                        format!(
-                            "{}\n\nAnswer by uploading a document or sending a message on the order page: {}\n",
-                            message.clone().unwrap_or_default(),
-                            self.link(&format!("/orders/{}", r.order_number))
-                        ),
-                    )
-                    .await?
-                }
-                Effect::RecordAttestation => {
-                    work.record_attestation(&r.order_number, actor.account, now)
-                        .await?
-                }
-                Effect::MailApprovalLink => self.mail_approval_link(work, r).await?,
-                Effect::QueueForVetting => {}
-                Effect::CountPickupFailure => {
-                    work.count_pickup_attempt(&r.order_number).await?;
-                }
-                Effect::ResetPickupFailures => {
-                    work.reset_pickup_failures(&r.order_number).await?
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Mints a single-use pickup link (earlier links of the order die) and queues its mail.
-    pub(crate) async fn mail_pickup_link(
-        &self,
-        work: &mut Work<'_>,
-        r: &OrderRecord,
-    ) -> Result<(), AppError> {
-        let identity = self.identity_of(r)?;
-        let purpose = TokenPurpose::Pickup;
-        work.retire_tokens(purpose, Some(&r.order_number), None, self.now())
-            .await?;
-        let token = work
-            .mint_token(purpose, None, Some(&r.order_number))
-            .await?;
-        work.mail(
-            identity.email(),
-            &format!("Your certificate is ready: order {}", r.order_number),
-            format!(
-                "Order {} was approved. Pick up your certificate here with your pickup password:\n\n{}\n\n\
-                 The link works once. Keep the downloaded PFX file and its password safe: neither can be retrieved again.\n",
-                r.order_number,
-                self.link(&format!("/pickup/{token}"))
-            ),
-        )
-        .await
-    }
-
-    /// Uploads a document (PDF, PNG, JPEG by content; size-limited; stored by SHA-256).
-    pub async fn upload_document(
-        &self,
-        actor: &Actor,
-        number: &OrderNumber,
-        kind: &str,
-        content: &[u8],
-    ) -> Result<DocumentView, AppError> {
-        let result = self.store_document(actor, number, kind, content).await;
-        self.audit_refusal(
-            &format!("account:{}", actor.account),
-            "order.document_upload",
-            &format!("order:{number}"),
-            result,
-        )
-        .await
-    }
-
-    /// An upload refused before its content could be read (too large, a broken multipart
-    /// body): audited like every refused upload, and returned for the answer.
-    pub async fn refuse_upload(
-        &self,
-        actor: &Actor,
-        number: &OrderNumber,
-        refusal: Refusal,
-    ) -> AppError {
-        let refused: Result<(), AppError> = Err(refusal.into());
-        match self
-            .audit_refusal(
-                &format!("account:{}", actor.account),
-                "order.document_upload",
-                &format!("order:{number}"),
-                refused,
-            )
-            .await
-        {
-            Ok(()) => AppError::Internal("a refusal that was not refused".into()),
-            Err(e) => e,
-        }
-    }
-
-    async fn store_document(
-        &self,
-        actor: &Actor,
-        number: &OrderNumber,
-        kind: &str,
-        content: &[u8],
-    ) -> Result<DocumentView, AppError> {
-        let (r, facts) = self.visible_order(actor, number).await?;
-        let kind = DocumentKind::parse(kind).ok_or_else(|| {
-            Refusal::InvalidInput(
-                "kind must be id_copy, signed_agreement, business_registration or other".into(),
-            )
-        })?;
-        let media_type = document_media_type(content)?;
-        let owned = content.to_vec();
-        tokio::task::spawn_blocking(move || crate::documents::check_readable(media_type, &owned))
-            .await
-            .map_err(|_| {
-                Refusal::InvalidInput(
-                    "the file could not be read as a PDF, PNG or JPEG; upload the original file"
-                        .into(),
-                )
-            })??;
-        // Decide first: a refused upload stores nothing.
-        let event = OrderEvent::DocumentUploaded(kind);
-        let transition = decide(&facts, &event, actor, self.now())?;
-        let doc = DocumentRecord {
-            id: 0,
-            order_number: r.order_number.clone(),
-            kind,
-            sha256: hex::encode(crate::sha256(content)),
-            media_type: media_type.to_owned(),
-            size: content.len() as u64,
-            uploaded_by: actor.account,
-            created_at: self.now(),
-        };
-        let mut work = self.work().await?;
-        let id = work.attach_document(&doc, content).await?;
-        self.apply_in(
-            &mut work,
-            actor,
-            &r,
-            &facts,
-            &event,
-            &transition,
-            "order.document_uploaded",
-        )
-        .await?;
-        work.commit().await?;
-        Ok(DocumentView {
-            id,
-            kind: doc.kind.to_string(),
-            media_type: doc.media_type,
-            size: doc.size,
-            sha256: doc.sha256,
-            uploaded_at: rfc3339(doc.created_at),
-        })
-    }
-
-    /// A document's content, for those who may see the order.
-    pub async fn document(
-        &self,
-        actor: &Actor,
-        number: &OrderNumber,
-        id: i64,
-    ) -> Result<(String, Vec<u8>), AppError> {
-        let (r, _) = self.visible_order(actor, number).await?;
-        let doc = self
-            .store
-            .documents(&r.order_number)
-            .await?
-            .into_iter()
-            .find(|d| d.id == id)
-            .ok_or_else(|| AppError::NotFound("document".into()))?;
-        let content = self
-            .store
-            .blob(&doc.sha256)
-            .await?
-            .ok_or_else(|| AppError::Internal("document content missing".into()))?;
-        self.audit(
-            &format!("account:{}", actor.account),
-            "order.document_downloaded",
-            &format!("order:{}", r.order_number),
-            json!({"document": id}),
-        )
-        .await?;
-        Ok((doc.media_type, content))
-    }
-
-    /// The request form PDF of an order (R-ORD-4), for its owner, its agent and staff.
-    pub async fn agreement(
-        &self,
-        actor: &Actor,
-        number: &OrderNumber,
-    ) -> Result<Vec<u8>, AppError> {
-        let (r, _) = self.visible_order(actor, number).await?;
-        let identity = self.identity_of(&r)?;
-        let product = self.policy.product(&r.product)?;
-        let pdf = crate::agreement::agreement_pdf(
-            &r,
-            &identity,
-            &product.display_name,
-            &fingerprint(&r),
-            &self.config.ca.organization,
-        )?;
-        self.audit(
-            &format!("account:{}", actor.account),
-            "order.agreement_downloaded",
-            &format!("order:{}", r.order_number),
-            json!({}),
-        )
-        .await?;
-        Ok(pdf)
-    }
-
-    /// Vetting's check that a returned form belongs to the order: its fingerprint (or QR payload).
-    pub async fn check_fingerprint(
-        &self,
-        actor: &Actor,
-        number: &OrderNumber,
-        shown: &str,
-    ) -> Result<bool, AppError> {
-        if !actor.may(Permission::WorkVettingQueue) {
-            return Err(AppError::Forbidden(
-                "only CA staff check form fingerprints".into(),
-            ));
-        }
-        let (r, _) = self.visible_order(actor, number).await?;
-        let shown = shown.rsplit(':').next().unwrap_or(shown);
-        let matches = fingerprint_matches(&r, shown);
-        self.audit(
-            &format!("account:{}", actor.account),
-            "order.fingerprint_checked",
-            &format!("order:{}", r.order_number),
-            json!({"matches": matches}),
-        )
-        .await?;
-        Ok(matches)
-    }
-
-    /// Loads an order the actor may see and applies one event to it.
-    pub(crate) async fn act(
-        &self,
-        actor: &Actor,
-        number: &OrderNumber,
-        event: OrderEvent,
-        action: &str,
-    ) -> Result<Transition, AppError> {
-        let (r, facts) = self.visible_order(actor, number).await?;
-        self.apply(actor, &r, &facts, event, action).await
-    }
-
-    pub async fn attest(&self, actor: &Actor, number: &OrderNumber) -> Result<(), AppError> {
-        self.act(actor, number, OrderEvent::Attest, "order.attested")
-            .await
-            .map(|_| ())
-    }
-
-    /// A vetting decision: `approve`, `reject` (with a reason) or `request_info` (with a message).
-    pub async fn decide_order(
-        &self,
-        actor: &Actor,
-        number: &OrderNumber,
-        action: &str,
-        message: Option<String>,
-    ) -> Result<OrderStatus, AppError> {
-        let (r, facts) = self.visible_order(actor, number).await?;
-        let text = message.unwrap_or_default();
-        let event = match action {
-            "approve" => OrderEvent::Approve,
-            "reject" => OrderEvent::Reject { reason: text },
-            "request_info" => OrderEvent::RequestInfo { message: text },
-            other => {
-                return Err(Refusal::InvalidInput(format!(
-                    "unknown action `{other}`: use approve, reject or request_info"
-                ))
-                .into());
-            }
-        };
-        Ok(self
-            .apply(actor, &r, &facts, event, &format!("order.{action}"))
-            .await?
-            .next)
-    }
-
     pub async fn supply_info(
         &self,
         actor: &Actor,
@@ -833,41 +395,6 @@ impl Signet {
         self.act(actor, number, OrderEvent::Cancel, "order.cancelled")
             .await
             .map(|t| t.next)
-    }
-
-    /// The vetting queue, oldest first; `status` filters (default: in_review), `min_age_hours`
-    /// keeps only orders waiting at least that long.
-    pub async fn vetting_queue(
-        &self,
-        actor: &Actor,
-        status: Option<OrderStatus>,
-        min_age_hours: Option<i64>,
-    ) -> Result<Vec<QueueItem>, AppError> {
-        if !actor.may(Permission::WorkVettingQueue) {
-            return Err(AppError::Forbidden(
-                "the vetting queue is for vetting officers".into(),
-            ));
-        }
-        let status = status.unwrap_or(OrderStatus::InReview);
-        let now = self.now();
-        let mut items = Vec::new();
-        for r in self.store.orders_with_status(status).await? {
-            let identity = self.identity_of(&r)?;
-            let age_hours = (now - r.created_at).whole_hours();
-            if min_age_hours.is_some_and(|min| age_hours < min) {
-                continue;
-            }
-            items.push(QueueItem {
-                age_hours,
-                organization: identity.organization().to_owned(),
-                attested: r.attested_by.is_some(),
-                order_number: r.order_number.to_string(),
-                status: r.status.to_string(),
-                product: r.product,
-                country: r.country,
-            });
-        }
-        Ok(items)
     }
 
     /// Orders the actor placed, or (agents) of their region, as a list shows them.

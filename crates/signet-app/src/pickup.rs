@@ -526,3 +526,31 @@ impl LinkKind {
         }
     }
 }
+
+impl Signet {
+    /// Mints a single-use pickup link (earlier links of the order die) and queues its mail.
+    pub(crate) async fn mail_pickup_link(
+        &self,
+        work: &mut crate::work::Work<'_>,
+        r: &OrderRecord,
+    ) -> Result<(), AppError> {
+        let identity = self.identity_of(r)?;
+        let purpose = TokenPurpose::Pickup;
+        work.retire_tokens(purpose, Some(&r.order_number), None, self.now())
+            .await?;
+        let token = work
+            .mint_token(purpose, None, Some(&r.order_number))
+            .await?;
+        work.mail(
+            identity.email(),
+            &format!("Your certificate is ready: order {}", r.order_number),
+            format!(
+                "Order {} was approved. Pick up your certificate here with your pickup password:\n\n{}\n\n\
+                 The link works once. Keep the downloaded PFX file and its password safe: neither can be retrieved again.\n",
+                r.order_number,
+                self.link(&format!("/pickup/{token}"))
+            ),
+        )
+        .await
+    }
+}

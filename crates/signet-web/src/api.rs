@@ -11,11 +11,14 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use signet_app::AppError;
 use signet_app::accounts::Confirmed;
+use signet_app::certificates::CertificateView;
+use signet_app::evidence::DocumentView;
 use signet_app::issue::Signet;
-use signet_app::lifecycle::{CertificateView, Reorder};
-use signet_app::orders::{DocumentView, NewOrder, OrderSummary, OrderView, QueueItem};
+use signet_app::orders::{NewOrder, OrderSummary, OrderView};
 use signet_app::pickup::PickedUp;
 use signet_app::pickup::PickupRequest;
+use signet_app::renewal::Reorder;
+use signet_app::vetting::QueueItem;
 use signet_domain::certificate::{CertificateStatus, RevocationReason};
 use signet_domain::order::{OrderStatus, change_refused};
 
@@ -717,7 +720,7 @@ async fn renew(
     ),
     components(schemas(
         signet_domain::identity::IdentityInput, signet_domain::key::SubscriberKeyType,
-        signet_app::orders::DocumentView, signet_app::orders::HistoryView,
+        signet_app::evidence::DocumentView, signet_app::orders::HistoryView,
         signet_app::actions::ActionView, ProblemDocument
     )),
     modifiers(&BearerAuth, &Conventions)

@@ -4,7 +4,7 @@
 
 use askama::Template;
 use signet_app::actions::views;
-use signet_app::lifecycle::CertificateSummary;
+use signet_app::certificates::CertificateSummary;
 use signet_app::orders::OrderView;
 use signet_domain::certificate::{
     CertificateAction, CertificateFacts, CertificateStatus, certificate_actions,

@@ -474,7 +474,7 @@ pub async fn reorder(
 ) -> Response {
     let number = parsed!(ctx, crate::ids::order_number(&number));
     let actor = &form_actor!(ctx, &f.csrf);
-    let corrections = signet_app::lifecycle::Reorder {
+    let corrections = signet_app::renewal::Reorder {
         pickup_password: f.pickup_password,
         ..Default::default()
     };

@@ -158,7 +158,7 @@ pub struct VettingQueuePage {
     pub statuses: Vec<(&'static str, &'static str)>,
     pub status: String,
     pub min_age_hours: String,
-    pub items: Vec<signet_app::orders::QueueItem>,
+    pub items: Vec<signet_app::vetting::QueueItem>,
 }
 
 #[derive(Template)]
@@ -177,7 +177,7 @@ pub struct VettingOrderPage {
 #[template(path = "certificate.html")]
 pub struct CertificatePage {
     pub nav: Nav,
-    pub c: signet_app::lifecycle::CertificateSummary,
+    pub c: signet_app::certificates::CertificateSummary,
     pub status_class: &'static str,
     pub offers: super::offers::Offers,
     pub refused: Vec<(String, String)>,
