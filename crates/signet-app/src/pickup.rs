@@ -485,11 +485,8 @@ impl Signet {
         work: &mut crate::work::Work<'_>,
         r: &OrderRecord,
     ) -> Result<(), AppError> {
-        let purpose = TokenPurpose::ApprovalEmail;
-        work.retire_tokens(purpose, Some(&r.order_number), None, self.now())
-            .await?;
         let token = work
-            .mint_token(purpose, None, Some(&r.order_number))
+            .fresh_order_link(TokenPurpose::ApprovalEmail, &r.order_number)
             .await?;
         work.mail(
             &r.approval_email,
@@ -535,11 +532,8 @@ impl Signet {
         r: &OrderRecord,
     ) -> Result<(), AppError> {
         let identity = self.identity_of(r)?;
-        let purpose = TokenPurpose::Pickup;
-        work.retire_tokens(purpose, Some(&r.order_number), None, self.now())
-            .await?;
         let token = work
-            .mint_token(purpose, None, Some(&r.order_number))
+            .fresh_order_link(TokenPurpose::Pickup, &r.order_number)
             .await?;
         work.mail(
             identity.email(),

@@ -206,6 +206,19 @@ impl Work<'_> {
         Ok(token)
     }
 
+    /// A fresh single-use link of an order: the order's earlier links of that purpose die.
+    pub async fn fresh_order_link(
+        &mut self,
+        purpose: TokenPurpose,
+        order: &OrderNumber,
+    ) -> Result<String, AppError> {
+        let now = self.signet.now();
+        self.tx
+            .retire_tokens(purpose, Some(order), None, now)
+            .await?;
+        self.mint_token(purpose, None, Some(order)).await
+    }
+
     /// Commits; then sends the mail it queued on its way.
     pub async fn commit(self) -> Result<(), AppError> {
         let Work { signet, tx, mails } = self;
