@@ -101,6 +101,15 @@ pub fn extended_key_usage(oids: Vec<ObjectIdentifier>) -> Result<Extension, PkiE
     extension(ID_CE_EXT_KEY_USAGE, false, &ExtendedKeyUsage(oids))
 }
 
+/// extKeyUsage id-kp-timeStamping, critical and alone: a TSA certificate (RFC 3161 §2.3).
+pub fn time_stamping_eku() -> Result<Extension, PkiError> {
+    extension(
+        ID_CE_EXT_KEY_USAGE,
+        true,
+        &ExtendedKeyUsage(vec![const_oid::db::rfc5912::ID_KP_TIME_STAMPING]),
+    )
+}
+
 /// Parses a dotted OID from configuration; a bad one is a [`PkiError::Build`] naming it.
 pub fn parse_oid(dotted: &str) -> Result<ObjectIdentifier, PkiError> {
     ObjectIdentifier::new(dotted)

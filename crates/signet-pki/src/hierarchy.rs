@@ -92,6 +92,26 @@ pub fn ocsp_responder_certificate<'a>(
     subordinate(issuer, spki, name, serial, period, extensions)
 }
 
+/// A time-stamping authority (RFC 3161 §2.3): digitalSignature and id-kp-timeStamping, critical
+/// and the only purpose, so the key signs time-stamp tokens and nothing else.
+pub fn tsa_certificate<'a>(
+    issuer: &'a Issuer,
+    spki: &SubjectPublicKeyInfoOwned,
+    name: &Name,
+    serial: &Serial,
+    period: Period,
+) -> Result<PreparedCertificate<'a>, PkiError> {
+    let extensions = vec![
+        ext::basic_constraints(false, None)?,
+        ext::key_usage([KeyUsages::DigitalSignature])?,
+        ext::time_stamping_eku()?,
+        ext::authority_key_identifier(issuer.signer().spki())?,
+        ext::crl_distribution_point(&issuer.urls.crl_url(serial))?,
+        ext::authority_info_access(&issuer.urls.ca_issuers, issuer.urls.ocsp.as_deref())?,
+    ];
+    subordinate(issuer, spki, name, serial, period, extensions)
+}
+
 fn subordinate<'a>(
     parent: &'a Issuer,
     spki: &SubjectPublicKeyInfoOwned,

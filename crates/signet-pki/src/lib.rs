@@ -20,6 +20,7 @@ pub mod pkcs12;
 pub mod precheck;
 pub mod public_key;
 pub mod subscriber_key;
+pub mod tsp;
 
 pub use error::PkiError;
 pub use x509_cert::Certificate;
