@@ -143,6 +143,8 @@ pub struct Authority {
     pub root: Issuer,
     pub issuers: BTreeMap<String, Issuer>,
     pub responders: BTreeMap<String, Responder>,
+    /// The time-stamping authority, when the data directory has one.
+    pub tsa: Option<signet_pki::tsp::TimeStampAuthority>,
 }
 
 pub fn root_urls(config: &ConfigFile) -> IssuerUrls {
@@ -209,10 +211,20 @@ impl Authority {
             );
             issuers.insert(name.clone(), issuer);
         }
+        let tsa = match &config.tsa {
+            Some(t) => Some(signet_pki::tsp::TimeStampAuthority::new(
+                keys.load(crate::config::TSA, t.key_algorithm)?,
+                &read_certificate(data_dir, crate::config::TSA)?,
+                &[],
+                signet_pki::extensions::parse_oid(&t.policy)?,
+            )?),
+            None => None,
+        };
         Ok(Authority {
             root,
             issuers,
             responders,
+            tsa,
         })
     }
 

@@ -40,6 +40,24 @@ pub struct ConfigFile {
     pub issuance: IssuanceSettings,
     #[serde(default)]
     pub http: HttpSettings,
+    /// The time-stamping authority (RFC 3161), certified by the root; absent in data directories
+    /// made before it existed, until `signet tsa init` adds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tsa: Option<TsaSettings>,
+}
+
+/// The name the time-stamping authority's key and certificate are kept under.
+pub const TSA: &str = "tsa";
+
+/// The time-stamping authority: its certificate's name, its key and the policy its tokens name.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TsaSettings {
+    pub common_name: String,
+    pub key_algorithm: CaKeyAlgorithm,
+    /// The TSA policy OID every token carries (RFC 3161 §2.4.2); requests that ask for another
+    /// are refused.
+    pub policy: String,
 }
 
 /// Issuance at pickup.
@@ -196,6 +214,8 @@ pub struct InitChoices {
     pub crl_shards: u32,
     /// This CA's own policy OID for the class 3 product (a fresh `2.25.` UUID OID by default).
     pub class3_policy: String,
+    /// The policy OID of the time-stamping authority's tokens.
+    pub tsa_policy: String,
 }
 
 impl ConfigFile {
@@ -273,6 +293,11 @@ impl ConfigFile {
             },
             issuance: IssuanceSettings::default(),
             http: HttpSettings::default(),
+            tsa: Some(TsaSettings {
+                common_name: format!("{org} Time-Stamping Authority"),
+                key_algorithm: c.ocsp_key_algorithm,
+                policy: c.tsa_policy,
+            }),
         }
     }
 
@@ -316,6 +341,10 @@ impl ConfigFile {
         for i in self.issuers.values() {
             check_ca_key(CaKeyRole::Issuing, i.key_algorithm)?;
             check_ca_key(CaKeyRole::OcspResponder, i.ocsp_key_algorithm)?;
+        }
+        if let Some(tsa) = &self.tsa {
+            check_ca_key(CaKeyRole::TimeStamping, tsa.key_algorithm)?;
+            signet_pki::extensions::parse_oid(&tsa.policy)?;
         }
         signet_domain::crl::check_shards(self.crl.shards)?;
         self.policy()?;

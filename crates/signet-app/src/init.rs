@@ -7,6 +7,7 @@ use signet_domain::validity::Period;
 use signet_pki::extensions::parse_oid;
 use signet_pki::hierarchy::{
     IssuingCaProfile, issuing_ca_certificate, ocsp_responder_certificate, root_certificate,
+    tsa_certificate,
 };
 use signet_pki::issuance::Issuer;
 use signet_pki::keys::CaSigner;
@@ -16,13 +17,15 @@ use signet_store::Store;
 use crate::authority::{
     CA_DIR, KeyStore, certificate_path, issuer_urls, responder_name, root_urls, write_new_file,
 };
-use crate::config::{ConfigFile, InitChoices, KeyBackendKind, ROOT};
+use crate::config::{ConfigFile, InitChoices, KeyBackendKind, ROOT, TSA, TsaSettings};
 use crate::issue::{IssuerRef, record_and_sign};
 use crate::{AppError, Clock, secrets};
 
 const ROOT_MONTHS: u32 = 240;
 const ISSUING_MONTHS: u32 = 120;
 const RESPONDER_MONTHS: u32 = 36;
+/// Tokens must outlive the documents they date; the TSA certificate is renewed long before.
+const TSA_MONTHS: u32 = 60;
 
 /// What `init` did, for the operator.
 #[derive(Debug)]
@@ -182,6 +185,15 @@ pub async fn init(
         save(&rname, &der)?;
     }
 
+    if let Some(tsa) = &config.tsa {
+        progress(&format!(
+            "generating the time-stamping authority's key ({})",
+            tsa.key_algorithm
+        ));
+        let der = certify_tsa(store, clock, &keys, &root, &config, tsa).await?;
+        save(TSA, &der)?;
+    }
+
     // Written last: its presence means the CA is complete.
     let config_path = ConfigFile::path(data_dir);
     write_new_file(&config_path, config.to_toml()?.as_bytes(), 0o644)?;
@@ -190,4 +202,34 @@ pub async fn init(
         passphrase_file,
         certificates,
     })
+}
+
+/// Makes the time-stamping authority's key (on the configured key backend) and its certificate,
+/// signed by the root through the record → sign → record cycle. Returns the certificate.
+pub(crate) async fn certify_tsa(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    keys: &KeyStore,
+    root: &Issuer,
+    config: &ConfigFile,
+    tsa: &TsaSettings,
+) -> Result<Vec<u8>, AppError> {
+    let signer = CaSigner::new(keys.generate(TSA, tsa.key_algorithm)?)?;
+    let subject = ca_name(
+        &config.ca.country,
+        &config.ca.organization,
+        &tsa.common_name,
+    )?;
+    let period = Period::months_from(clock.now(), TSA_MONTHS)?;
+    Ok(record_and_sign(
+        store,
+        clock,
+        &IssuerRef::from(root),
+        &format!("ca:{TSA}"),
+        "ca",
+        "operator:init",
+        |serial| tsa_certificate(root, signer.spki(), &subject, serial, period),
+    )
+    .await?
+    .der)
 }

@@ -32,6 +32,7 @@ pub mod renewal;
 pub mod second_factor;
 pub mod secrets;
 pub mod support;
+pub mod time_stamps;
 pub mod transitions;
 pub mod vetting;
 pub mod work;

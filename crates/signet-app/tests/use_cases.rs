@@ -75,6 +75,7 @@ async fn world() -> World {
             },
             crl_shards: 1,
             class3_policy: "1.3.6.1.4.1.32473.7.1".into(),
+            tsa_policy: "1.3.6.1.4.1.32473.7.2".into(),
         },
         store.as_ref(),
         shared.as_ref(),

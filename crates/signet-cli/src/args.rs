@@ -122,6 +122,11 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// The time-stamping authority (RFC 3161, served at POST /tsa).
+    Tsa {
+        #[command(subcommand)]
+        command: TsaCommand,
+    },
     /// Write a backup: configuration, CA certificates, encrypted CA keys and a consistent copy
     /// of the database (SQLite's online backup, or pg_dump), taken while Signet serves.
     Backup {
@@ -246,6 +251,9 @@ pub(crate) struct InitArgs {
     /// Your certificate policy OID for the class 3 product (default: a random example OID, fine for tests only).
     #[arg(long)]
     pub(crate) policy_oid: Option<String>,
+    /// Your TSA policy OID, named in every time-stamp token (default: a random example OID, fine for tests only).
+    #[arg(long)]
+    pub(crate) tsa_policy_oid: Option<String>,
     /// CRL shards per issuing CA (fixed per certificate at issuance, in its CDP).
     #[arg(long, default_value_t = 1)]
     pub(crate) crl_shards: u32,
@@ -290,6 +298,10 @@ impl InitArgs {
                 Some(oid) => oid.clone(),
                 None => example_policy_oid()?,
             },
+            tsa_policy: match &self.tsa_policy_oid {
+                Some(oid) => oid.clone(),
+                None => example_policy_oid()?,
+            },
         })
     }
 }
@@ -318,4 +330,19 @@ fn parse_role(text: &str) -> Result<Role, String> {
 /// Revocation reasons are parsed here, once (RFC 5280 names, snake_case).
 fn parse_reason(text: &str) -> Result<RevocationReason, String> {
     RevocationReason::parse(text).map_err(|e| e.to_string())
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum TsaCommand {
+    /// Add a time-stamping authority to a CA made before Signet had one: a key on the CA's key
+    /// backend, a certificate signed by the root (id-kp-timeStamping), and `[tsa]` in
+    /// signet.toml. Restart `serve` to answer at POST /tsa.
+    Init {
+        /// Key algorithm: p-256 (fastest), p-384 or rsa-4096.
+        #[arg(long, default_value = "p-256")]
+        key_algorithm: CaKeyAlgorithm,
+        /// Your TSA policy OID (default: a random example OID, fine for tests only).
+        #[arg(long)]
+        policy_oid: Option<String>,
+    },
 }

@@ -12,7 +12,9 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use signet_app::issue::{IssueRequest, Signet};
 
-use args::{AuditCommand, Cli, Command, InitArgs, Job, LogFormat, MailCommand, UserCommand};
+use args::{
+    AuditCommand, Cli, Command, InitArgs, Job, LogFormat, MailCommand, TsaCommand, UserCommand,
+};
 use signet_app::{AppError, SystemClock};
 use signet_domain::identity::IdentityInput;
 
@@ -210,6 +212,37 @@ async fn run(cli: Cli) -> Result<(), AppError> {
                         .unwrap_or_default()
                 );
             }
+            Ok(())
+        }
+        Command::Tsa {
+            command:
+                TsaCommand::Init {
+                    key_algorithm,
+                    policy_oid,
+                },
+        } => {
+            let store = open_store(&cli).await?;
+            let config = signet_app::config::ConfigFile::load(&cli.data_dir)?;
+            let settings = signet_app::config::TsaSettings {
+                common_name: format!("{} Time-Stamping Authority", config.ca.organization),
+                key_algorithm: *key_algorithm,
+                policy: match policy_oid {
+                    Some(oid) => oid.clone(),
+                    None => args::example_policy_oid()?,
+                },
+            };
+            let policy = settings.policy.clone();
+            let path = signet_app::time_stamps::add_tsa(
+                &cli.data_dir,
+                store.as_ref(),
+                &*clock(),
+                settings,
+            )
+            .await?;
+            println!(
+                "time-stamping authority added: certificate {}, policy {policy}; restart `signet serve` to answer at POST /tsa",
+                path.display()
+            );
             Ok(())
         }
         Command::Crl { ca } => {

@@ -276,19 +276,22 @@ pub enum CaKeyRole {
     Root,
     /// An issuing CA that signs subscriber certificates (`class3`, `smime`).
     Issuing,
-    /// A delegated OCSP responder of an issuing CA; the only role that may use P-256.
+    /// A delegated OCSP responder of an issuing CA; it may use P-256.
     OcspResponder,
+    /// The time-stamping authority (RFC 3161); it may use P-256.
+    TimeStamping,
 }
 
 /// CA keys: P-384 or RSA-4096 (new CA RSA keys must be ≥ 4096 bits); the OCSP responder may also
 /// use P-256, which signs responses much faster.
 pub fn check_ca_key(role: CaKeyRole, algorithm: CaKeyAlgorithm) -> Result<(), Refusal> {
     match (role, algorithm) {
-        (CaKeyRole::OcspResponder, _) | (_, CaKeyAlgorithm::EcP384 | CaKeyAlgorithm::Rsa4096) => {
+        (CaKeyRole::OcspResponder | CaKeyRole::TimeStamping, _)
+        | (_, CaKeyAlgorithm::EcP384 | CaKeyAlgorithm::Rsa4096) => {
             Ok(())
         }
         (_, CaKeyAlgorithm::EcP256) => Err(Refusal::InvalidConfig(
-            "CA keys must be p-384 or rsa-4096; p-256 is only allowed for the OCSP responder"
+            "CA keys must be p-384 or rsa-4096; p-256 is only allowed for the OCSP responder and the time-stamping authority"
                 .into(),
         )),
     }

@@ -22,7 +22,6 @@ use const_oid::db::rfc5912::{ID_SHA_256, ID_SHA_384, ID_SHA_512};
 use der::asn1::{BitString, GeneralizedTime, Int, OctetString, SetOfVec};
 use der::{Any, Decode, Encode, Sequence, Tag};
 use signet_domain::key::CaKeyAlgorithm;
-use signet_domain::serial::Serial;
 use spki::AlgorithmIdentifierOwned;
 use time::OffsetDateTime;
 use x509_cert::Certificate;
@@ -336,6 +335,20 @@ pub fn rejection_response(rejection: &Rejection) -> Vec<u8> {
     .unwrap_or_default()
 }
 
+/// A positive INTEGER's minimal content octets (a leading zero only before a high bit).
+fn positive_integer(n: u64) -> Vec<u8> {
+    let bytes = n.to_be_bytes();
+    let first = bytes
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(bytes.len() - 1);
+    let mut octets = bytes[first..].to_vec();
+    if octets[0] & 0x80 != 0 {
+        octets.insert(0, 0);
+    }
+    octets
+}
+
 fn attribute(oid: ObjectIdentifier, value: Any) -> Result<Attribute, PkiError> {
     Ok(Attribute {
         oid,
@@ -408,7 +421,7 @@ impl TimeStampAuthority {
     pub fn grant(
         &self,
         request: TimeStampRequest,
-        serial: &Serial,
+        serial: u64,
         now: OffsetDateTime,
     ) -> Result<Vec<u8>, PkiError> {
         let now = now
@@ -419,7 +432,7 @@ impl TimeStampAuthority {
             version: 1,
             policy: self.policy,
             message_imprint: request.imprint,
-            serial_number: Int::new(serial.as_der_integer())?,
+            serial_number: Int::new(&positive_integer(serial))?,
             gen_time: GeneralizedTime::from_system_time(system_time)?,
             accuracy: Some(Accuracy {
                 seconds: Some(1),
@@ -501,6 +514,15 @@ impl TimeStampAuthority {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn serials_are_minimal_positive_integers() {
+        assert_eq!(positive_integer(0), [0]);
+        assert_eq!(positive_integer(1), [1]);
+        assert_eq!(positive_integer(0x80), [0, 0x80]);
+        assert_eq!(positive_integer(0x1234), [0x12, 0x34]);
+        assert_eq!(positive_integer(u64::MAX)[0], 0);
+    }
 
     #[test]
     fn failure_bits_are_der_minimal() {

@@ -38,6 +38,9 @@ pub trait Operations: Send + Sync {
     async fn dump(&self, to: &std::path::Path) -> Result<DumpKind, StoreError>;
     /// Writes a row and reads it back: the store accepts writes.
     async fn probe(&self, node: &str, now: OffsetDateTime) -> Result<(), StoreError>;
+    /// The next time-stamp token serial: 1, 2, 3 … unique across every node and never reused
+    /// (RFC 3161 §2.4.2), drawn atomically.
+    async fn next_time_stamp_serial(&self) -> Result<u64, StoreError>;
 }
 
 /// Implements the traits above for a backend (called by `sql_store!`).
@@ -88,6 +91,23 @@ macro_rules! operations_sql {
                 )
                 .await
                 .map(|_| ())
+            }
+
+            async fn next_time_stamp_serial(&self) -> Result<u64, StoreError> {
+                let mut conn = self.pool.acquire().await?;
+                let value = sqlx::query_scalar::<_, i64>(
+                    "UPDATE time_stamp_serial SET value = value + 1 WHERE id = 1 RETURNING value",
+                )
+                .fetch_one(&mut *conn)
+                .await;
+                match value {
+                    Ok(v) => Ok(unsigned(v)),
+                    Err(e) => {
+                        self.failures.record();
+                        conn.close_on_drop();
+                        Err(e.into())
+                    }
+                }
             }
 
             async fn hits(

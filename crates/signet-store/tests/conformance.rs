@@ -1443,6 +1443,26 @@ async fn mail_and_limits(store: &Arc<dyn Store>, dump: DumpKind) {
     store.probe("node-a", t(5)).await.expect("probe");
     store.probe("node-a", t(6)).await.expect("probe again");
 
+    // Time-stamp serials: drawn at once from many tasks, each is unique, and later draws are
+    // larger (RFC 3161 §2.4.2).
+    let first = store.next_time_stamp_serial().await.expect("serial");
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store.next_time_stamp_serial().await.expect("serial")
+        }));
+    }
+    let mut drawn = Vec::new();
+    for task in tasks {
+        drawn.push(task.await.expect("task"));
+    }
+    drawn.sort_unstable();
+    drawn.dedup();
+    assert_eq!(drawn.len(), 16, "unique");
+    assert!(drawn[0] > first);
+    assert!(store.next_time_stamp_serial().await.expect("serial") > drawn[15]);
+
     notices(store).await;
     copies(store, dump).await;
 }

@@ -19,6 +19,7 @@ pub mod ocsp;
 pub mod portal;
 pub mod problem;
 pub mod session;
+pub mod tsa;
 pub mod upload;
 
 /// The router for a running CA.
@@ -28,6 +29,7 @@ pub fn router(signet: Arc<Signet>) -> Router {
         .merge(api::routes())
         .merge(links::routes())
         .merge(ocsp::routes())
+        .merge(tsa::routes())
         .merge(portal::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

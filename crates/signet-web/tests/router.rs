@@ -109,6 +109,7 @@ async fn world() -> (World, tempfile::TempDir) {
             },
             crl_shards: 1,
             class3_policy: "1.3.6.1.4.1.32473.7.1".into(),
+            tsa_policy: "1.3.6.1.4.1.32473.7.2".into(),
         },
         store.as_ref(),
         clock.as_ref(),
