@@ -876,3 +876,48 @@ fn initialised_ca() -> std::sync::Arc<tempfile::TempDir> {
     *shared = std::sync::Arc::downgrade(&dir);
     dir
 }
+
+/// Asks the server's TSA to time-stamp `data` (an `openssl ts -query`, SHA-256, certificate
+/// requested) and returns the HTTP status, the content type and the reply's DER.
+pub fn time_stamp(server: &Server, work: &Path, data: &str, query: &str) -> (u16, String, Vec<u8>) {
+    ok(Command::new("openssl")
+        .args([
+            "ts", "-query", "-data", data, "-sha256", "-cert", "-out", query,
+        ])
+        .current_dir(work));
+    let res = reqwest::blocking::Client::new()
+        .post(server.url("/tsa"))
+        .header("content-type", "application/timestamp-query")
+        .body(std::fs::read(work.join(query)).expect("query"))
+        .send()
+        .expect("POST /tsa");
+    let status = res.status().as_u16();
+    let kind = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (status, kind, res.bytes().expect("body").to_vec())
+}
+
+/// `openssl ts -verify` of a reply against its query and the CA's root.
+pub fn verify_time_stamp(work: &Path, reply: &str, query: &str, root: &Path) {
+    let out = ok(Command::new("openssl")
+        .args([
+            "ts",
+            "-verify",
+            "-in",
+            reply,
+            "-queryfile",
+            query,
+            "-CAfile",
+        ])
+        .arg(root)
+        .current_dir(work));
+    assert!(
+        text(&out.stdout).contains("Verification: OK"),
+        "{}",
+        text(&out.stdout)
+    );
+}

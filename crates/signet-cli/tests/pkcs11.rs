@@ -78,7 +78,7 @@ fn pkcs11_backend_issues_standards_clean_certificates() {
         "{config}"
     );
 
-    // The token holds the five private keys, sensitive and never extractable.
+    // The token holds the six private keys (the TSA's too), sensitive and never extractable.
     let listing = ok(Command::new("pkcs11-tool")
         .envs(env_refs.iter().copied())
         .args([
@@ -94,16 +94,37 @@ fn pkcs11_backend_issues_standards_clean_certificates() {
             "privkey",
         ]));
     let listing = text(&listing.stdout);
-    for name in ["root", "class3", "smime", "class3-ocsp", "smime-ocsp"] {
+    for name in [
+        "root",
+        "class3",
+        "smime",
+        "class3-ocsp",
+        "smime-ocsp",
+        "tsa",
+    ] {
         assert!(
             listing.contains(&format!("label:      signet-{name}\n")),
             "signet-{name} missing:\n{listing}"
         );
     }
-    assert_eq!(listing.matches("never extractable").count(), 5, "{listing}");
-    assert_eq!(listing.matches("always sensitive").count(), 5, "{listing}");
+    assert_eq!(listing.matches("never extractable").count(), 6, "{listing}");
+    assert_eq!(listing.matches("always sensitive").count(), 6, "{listing}");
 
     issue_matrix(data.path(), work.path(), &env_refs);
+
+    // The time-stamping authority signs with its key in the token.
+    let server = Server::start_with_env(data.path(), &[], &env_refs);
+    std::fs::write(work.path().join("data.txt"), b"dated by an HSM").expect("write");
+    let (status, _, reply) = time_stamp(&server, work.path(), "data.txt", "q.tsq");
+    assert_eq!(status, 200);
+    std::fs::write(work.path().join("r.tsr"), reply).expect("write");
+    verify_time_stamp(
+        work.path(),
+        "r.tsr",
+        "q.tsq",
+        &data.path().join("ca/root.pem"),
+    );
+    drop(server);
 
     // A wrong PIN is a clear error.
     let request = csr(work.path(), "k", KEYS[2].1);
