@@ -54,8 +54,8 @@ fn postgres_store_through_the_cli() {
             .await
             .expect("counts")
     });
-    // 5 CA certificates + 1 subscriber certificate.
-    assert_eq!((counts.issued, counts.intents), (6, 0));
+    // 5 CA certificates, the TSA's and 1 subscriber certificate.
+    assert_eq!((counts.issued, counts.intents), (7, 0));
 
     // A second CA in the same database is refused.
     let other = tempdir();
