@@ -4,7 +4,7 @@
 
 mod args;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -66,7 +66,7 @@ fn clock() -> signet_app::SharedClock {
         let fixed = std::env::var("SIGNET_TEST_CLOCK_OFFSET_SECONDS")
             .ok()
             .and_then(|v| v.trim().parse::<i64>().ok());
-        let file = std::env::var_os("SIGNET_TEST_CLOCK_FILE").map(PathBuf::from);
+        let file = std::env::var_os("SIGNET_TEST_CLOCK_FILE").map(std::path::PathBuf::from);
         if fixed.is_some() || file.is_some() {
             return Arc::new(TestClock {
                 fixed: fixed.unwrap_or(0),
@@ -83,7 +83,7 @@ fn clock() -> signet_app::SharedClock {
 #[derive(Debug)]
 struct TestClock {
     fixed: i64,
-    file: Option<PathBuf>,
+    file: Option<std::path::PathBuf>,
 }
 
 #[cfg(debug_assertions)]
