@@ -81,14 +81,13 @@ pub fn ocsp_responder_certificate<'a>(
     serial: &Serial,
     period: Period,
 ) -> Result<PreparedCertificate<'a>, PkiError> {
-    let extensions = vec![
-        ext::basic_constraints(false, None)?,
-        ext::key_usage([KeyUsages::DigitalSignature])?,
-        ext::extended_key_usage(vec![ext::ID_KP_OCSP_SIGNING])?,
+    let mut extensions =
+        signer_extensions(ext::extended_key_usage(vec![ext::ID_KP_OCSP_SIGNING])?)?;
+    extensions.extend([
         ext::ocsp_nocheck()?,
         ext::authority_key_identifier(issuer.signer().spki())?,
         ext::authority_info_access(&issuer.urls.ca_issuers, None)?,
-    ];
+    ]);
     subordinate(issuer, spki, name, serial, period, extensions)
 }
 
@@ -101,15 +100,25 @@ pub fn tsa_certificate<'a>(
     serial: &Serial,
     period: Period,
 ) -> Result<PreparedCertificate<'a>, PkiError> {
-    let extensions = vec![
-        ext::basic_constraints(false, None)?,
-        ext::key_usage([KeyUsages::DigitalSignature])?,
-        ext::time_stamping_eku()?,
+    let mut extensions = signer_extensions(ext::time_stamping_eku()?)?;
+    extensions.extend([
         ext::authority_key_identifier(issuer.signer().spki())?,
         ext::crl_distribution_point(&issuer.urls.crl_url(serial))?,
         ext::authority_info_access(&issuer.urls.ca_issuers, issuer.urls.ocsp.as_deref())?,
-    ];
+    ]);
     subordinate(issuer, spki, name, serial, period, extensions)
+}
+
+/// What a certificate that signs one kind of thing (OCSP responses, time-stamp tokens) starts
+/// with: not a CA, digitalSignature only, and the one purpose.
+fn signer_extensions(
+    purpose: x509_cert::ext::Extension,
+) -> Result<Vec<x509_cert::ext::Extension>, PkiError> {
+    Ok(vec![
+        ext::basic_constraints(false, None)?,
+        ext::key_usage([KeyUsages::DigitalSignature])?,
+        purpose,
+    ])
 }
 
 fn subordinate<'a>(
