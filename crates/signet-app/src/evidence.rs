@@ -35,13 +35,7 @@ impl Signet {
         content: &[u8],
     ) -> Result<DocumentView, AppError> {
         let result = self.store_document(actor, number, kind, content).await;
-        self.audit_refusal(
-            &format!("account:{}", actor.account),
-            "order.document_upload",
-            &format!("order:{number}"),
-            result,
-        )
-        .await
+        self.audit_upload(actor, number, result).await
     }
 
     /// An upload refused before its content could be read (too large, a broken multipart
@@ -52,19 +46,26 @@ impl Signet {
         number: &OrderNumber,
         refusal: Refusal,
     ) -> AppError {
-        let refused: Result<(), AppError> = Err(refusal.into());
-        match self
-            .audit_refusal(
-                &format!("account:{}", actor.account),
-                "order.document_upload",
-                &format!("order:{number}"),
-                refused,
-            )
-            .await
-        {
+        match self.audit_upload(actor, number, Err(refusal.into())).await {
             Ok(()) => AppError::Internal("a refusal that was not refused".into()),
             Err(e) => e,
         }
+    }
+
+    /// Every upload's outcome under one audit action: a refusal is recorded with its reason.
+    async fn audit_upload<T>(
+        &self,
+        actor: &Actor,
+        number: &OrderNumber,
+        result: Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        self.audit_refusal(
+            &format!("account:{}", actor.account),
+            "order.document_upload",
+            &format!("order:{number}"),
+            result,
+        )
+        .await
     }
 
     async fn store_document(
