@@ -117,11 +117,23 @@ pub(crate) enum Command {
         #[arg(long)]
         ca: Option<String>,
     },
+    /// Log-in at a service with these certificates (TLS client authentication): the CA file,
+    /// CRL refresh script and configuration snippet for nginx or Apache httpd.
+    #[command(long_about = crate::relying_party::ABOUT)]
+    RelyingParty {
+        #[command(subcommand)]
+        server: crate::relying_party::WebServer,
+    },
     /// Staff accounts.
     User {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Sign a document with your certificate (the PFX from pickup). A PDF gets a PAdES
+    /// signature appended as an incremental update; any other file gets a detached CMS
+    /// signature (.p7s). Needs no CA data directory: run it on your own machine.
+    #[command(after_help = crate::signing::SIGN_HELP)]
+    Sign(crate::signing::SignArgs),
     /// The time-stamping authority (RFC 3161, served at POST /tsa).
     Tsa {
         #[command(subcommand)]

@@ -3,6 +3,8 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod relying_party;
+mod signing;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -33,6 +35,9 @@ fn init_logging(format: LogFormat) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
+    if let Command::Sign(args) = &cli.command {
+        return signing::run(args);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -243,6 +248,12 @@ async fn run(cli: Cli) -> Result<(), AppError> {
                 "time-stamping authority added: certificate {}, policy {policy}; restart `signet serve` to answer at POST /tsa",
                 path.display()
             );
+            Ok(())
+        }
+        // Runs in `main`, before the async runtime: it needs none and its HTTP client blocks.
+        Command::Sign(_) => Ok(()),
+        Command::RelyingParty { server } => {
+            print!("{}", relying_party::run(&cli.data_dir, server)?);
             Ok(())
         }
         Command::Crl { ca } => {

@@ -251,8 +251,14 @@ impl Server {
 
     /// Starts `signet serve` with extra environment variables.
     pub fn start_with_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::start_at(data_dir, "127.0.0.1:0", extra, env)
+    }
+
+    /// Starts `signet serve` listening at `listen` (the address of a base URL that must be
+    /// reached, see [`free_port`]).
+    pub fn start_at(data_dir: &Path, listen: &str, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = signet(data_dir)
-            .args(["serve", "--listen", "127.0.0.1:0", "--base-url", BASE_URL])
+            .args(["serve", "--listen", listen, "--base-url", BASE_URL])
             .args(extra)
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
@@ -434,8 +440,29 @@ pub fn mails(data_dir: &Path) -> Vec<(String, String, String)> {
         .collect()
 }
 
-/// The path of the last link under BASE_URL in the newest mail to `to` whose subject contains `subject`.
+/// A loopback port free at the moment, for a server whose address must be known before it
+/// starts (a base URL that certificates point at).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// The base URL in the data directory's signet.toml (mail links start with it).
+pub fn base_url(data_dir: &Path) -> String {
+    let config = std::fs::read_to_string(data_dir.join("signet.toml")).expect("signet.toml");
+    config
+        .lines()
+        .find_map(|l| l.strip_prefix("base_url = "))
+        .map(|v| v.trim().trim_matches('"').to_owned())
+        .expect("base_url in signet.toml")
+}
+
+/// The path of the last link under the CA's base URL in the newest mail to `to` whose subject
+/// contains `subject`.
 pub fn link_in_mail(data_dir: &Path, to: &str, subject: &str) -> String {
+    let base = base_url(data_dir);
     // Mail leaves through the outbox after the commit: give it a moment to arrive.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     let body = loop {
@@ -455,9 +482,9 @@ pub fn link_in_mail(data_dir: &Path, to: &str, subject: &str) -> String {
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     let start = body
-        .rfind(BASE_URL)
+        .rfind(&base)
         .unwrap_or_else(|| panic!("no link in the mail about `{subject}`: {body}"));
-    let link: String = body[start + BASE_URL.len()..]
+    let link: String = body[start + base.len()..]
         .chars()
         .take_while(|c| !c.is_whitespace())
         .collect();

@@ -164,8 +164,9 @@ fn sequence(out: &mut Vec<u8>, content: &[u8]) -> Result<(), PkiError> {
     Ok(())
 }
 
-/// Signs a CRL shard: AKI of the issuer's key, CRL number, an issuingDistributionPoint naming
-/// the shard's URL (the one written into the certificates' CDP) and its scope.
+/// Signs a CRL shard: AKI of the issuer's key, CRL number, an issuingDistributionPoint with its
+/// scope and, for subscriber certificates, the shard's URL (the one written into the
+/// certificates' CDP).
 ///
 /// The TbsCertList is written field by field (each through its der type) so that the revoked
 /// entries go in as the bytes [`RevokedList`] already holds, without an owned value for each.
@@ -179,10 +180,19 @@ pub fn sign_crl(
     revoked: RevokedList,
 ) -> Result<Vec<u8>, PkiError> {
     let signer = issuer.signer();
-    let idp = IssuingDistributionPoint {
-        distribution_point: Some(DistributionPointName::FullName(vec![
+    // A shard names its URL, as its certificates' CDP does. The root's CRL, one for every CA
+    // certificate it signed, names none: the root itself has no CDP, and verifiers that check
+    // the whole chain (OpenSSL with X509_V_FLAG_CRL_CHECK_ALL: nginx `ssl_crl`, Apache
+    // `SSLCARevocationCheck chain`) take a CRL that names a distribution point as out of scope
+    // for a certificate without one, and refuse every chain.
+    let distribution_point = match scope {
+        CrlScope::UserCerts => Some(DistributionPointName::FullName(vec![
             GeneralName::UniformResourceIdentifier(Ia5String::new(distribution_point)?),
         ])),
+        CrlScope::CaCerts => None,
+    };
+    let idp = IssuingDistributionPoint {
+        distribution_point,
         only_contains_user_certs: scope == CrlScope::UserCerts,
         only_contains_ca_certs: scope == CrlScope::CaCerts,
         only_some_reasons: None,

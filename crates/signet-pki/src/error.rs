@@ -47,6 +47,9 @@ pub enum PkiError {
         "signature self-check failed: the signed certificate does not verify with the issuer key"
     )]
     SelfCheckFailed,
+    /// A signature someone else made (a CMS signature, a time-stamp token) does not check out.
+    #[error("the signature is not valid: {0}")]
+    Signature(String),
     /// Stored PKI data (read back from the database) is not what Signet wrote.
     #[error("stored data is corrupt: {0}; restore the database from a backup")]
     Corrupt(String),

@@ -19,6 +19,7 @@ pub mod pkcs11_key;
 pub mod pkcs12;
 pub mod precheck;
 pub mod public_key;
+pub mod signed_data;
 pub mod subscriber_key;
 pub mod tsp;
 

@@ -295,6 +295,128 @@ pub fn internal_error_response() -> Vec<u8> {
     OcspResponse::internal_error().to_der().unwrap_or_default()
 }
 
+/// A request for the status of `certificate` (RFC 5019: one SHA-1 CertID, no nonce), as a
+/// relying party or a signer collecting revocation data sends it.
+pub fn status_request(
+    certificate: &Certificate,
+    issuer: &Certificate,
+) -> Result<Vec<u8>, PkiError> {
+    use der::Encode as _;
+    let serial = certificate
+        .tbs_certificate()
+        .serial_number()
+        .as_bytes()
+        .to_vec();
+    let named = OcspIssuer::new("issuer", &issuer.to_der()?)?;
+    let cert_id = named.cert_id(CertIdHash::Sha1, &Serial::from_der_integer(&serial)?)?;
+    OcspRequest {
+        tbs_request: x509_ocsp::TbsRequest {
+            version: x509_ocsp::Version::V1,
+            requestor_name: None,
+            request_list: vec![x509_ocsp::Request {
+                req_cert: cert_id,
+                single_request_extensions: None,
+            }],
+            request_extensions: None,
+        },
+        optional_signature: None,
+    }
+    .to_der()
+    .map_err(der07_err)
+}
+
+/// What a checked OCSP response says about one certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OcspAnswer {
+    /// Good, revoked (when and why) or unknown.
+    pub status: Status,
+    /// When the status was known to be correct.
+    pub this_update: OffsetDateTime,
+    /// When newer information will be available, if the responder says.
+    pub next_update: Option<OffsetDateTime>,
+}
+
+fn from_gtime(t: &OcspGeneralizedTime) -> Result<OffsetDateTime, PkiError> {
+    OffsetDateTime::from_unix_timestamp(t.0.to_unix_duration().as_secs() as i64)
+        .map_err(|e| PkiError::Signature(format!("an OCSP time is out of range: {e}")))
+}
+
+/// Reads an OCSP response about `certificate` and checks it: status successful, the one
+/// answer for this certificate, signed by `issuer` itself or by a responder certificate the
+/// issuer signed for OCSP signing (RFC 6960 §4.2.2.2).
+pub fn read_response(
+    der: &[u8],
+    certificate: &Certificate,
+    issuer: &Certificate,
+) -> Result<OcspAnswer, PkiError> {
+    let bad = |why: String| PkiError::Signature(format!("the OCSP response {why}"));
+    let response = OcspResponse::from_der(der).map_err(|e| bad(format!("cannot be read: {e}")))?;
+    if response.response_status != x509_ocsp::OcspResponseStatus::Successful {
+        return Err(bad(format!("is an error: {:?}", response.response_status)));
+    }
+    let bytes = response
+        .response_bytes
+        .ok_or_else(|| bad("carries no answer".into()))?;
+    let basic = BasicOcspResponse::from_der(bytes.response.as_bytes())
+        .map_err(|e| bad(format!("is not a basic response: {e}")))?;
+    let tbs = basic.tbs_response_data.to_der().map_err(der07_err)?;
+    let algorithm = spki::AlgorithmIdentifierOwned::from_der(
+        &basic.signature_algorithm.to_der().map_err(der07_err)?,
+    )?;
+    let signature = basic
+        .signature
+        .as_bytes()
+        .ok_or_else(|| bad("has a signature with unused bits".into()))?;
+    let signed_by_issuer =
+        crate::signed_data::verify_signature(issuer, &algorithm, &tbs, signature).is_ok();
+    if !signed_by_issuer {
+        let delegated = basic
+            .certs
+            .iter()
+            .flatten()
+            .filter_map(|c| c.to_der().ok())
+            .filter_map(|d| Certificate::from_der(&d).ok())
+            .find(|responder| {
+                crate::signed_data::verify_signature(responder, &algorithm, &tbs, signature).is_ok()
+            })
+            .ok_or_else(|| bad("is not signed by the issuer or a responder it names".into()))?;
+        crate::signed_data::verify_issued_by(&delegated, issuer).map_err(|_| {
+            bad("is signed by a responder certificate the issuer did not sign".into())
+        })?;
+        let ocsp_signing = delegated
+            .tbs_certificate()
+            .get_extension::<x509_cert::ext::pkix::ExtendedKeyUsage>()
+            .ok()
+            .flatten()
+            .is_some_and(|(_, eku)| eku.0.contains(&const_oid::db::rfc5280::ID_KP_OCSP_SIGNING));
+        if !ocsp_signing {
+            return Err(bad(
+                "is signed by a certificate without the OCSP signing purpose".into(),
+            ));
+        }
+    }
+    let serial = certificate.tbs_certificate().serial_number().as_bytes();
+    let single = basic
+        .tbs_response_data
+        .responses
+        .iter()
+        .find(|r| r.cert_id.serial_number.as_bytes() == serial)
+        .ok_or_else(|| bad("does not answer for this certificate".into()))?;
+    let status = match &single.cert_status {
+        CertStatus::Good(_) => Status::Good,
+        CertStatus::Unknown(_) => Status::Unknown,
+        CertStatus::Revoked(info) => Status::Revoked {
+            at: from_gtime(&info.revocation_time)?,
+            reason_code: info.revocation_reason.map(|r| r as u8),
+        },
+    };
+    Ok(OcspAnswer {
+        status,
+        this_update: from_gtime(&single.this_update)?,
+        next_update: single.next_update.as_ref().map(from_gtime).transpose()?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

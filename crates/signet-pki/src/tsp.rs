@@ -6,34 +6,25 @@
 //! uses (`x509-tsp` 0.1 is on der 0.7; its successor is unreleased), so they are declared here
 //! from the RFCs' ASN.1 with der's derive; CMS `SignedData` itself comes from `cms`.
 
-use aws_lc_rs::digest;
-use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
-use cms::content_info::{CmsVersion, ContentInfo};
-use cms::signed_data::{
-    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
-};
+use cms::content_info::ContentInfo;
 use const_oid::ObjectIdentifier;
 use const_oid::db::rfc3161::ID_CT_TST_INFO;
-use const_oid::db::rfc5911::{
-    ID_AA_SIGNING_CERTIFICATE_V_2, ID_CONTENT_TYPE, ID_MESSAGE_DIGEST, ID_SIGNED_DATA,
-    ID_SIGNING_TIME,
-};
-use const_oid::db::rfc5912::{ID_SHA_256, ID_SHA_384, ID_SHA_512};
-use der::asn1::{BitString, GeneralizedTime, Int, OctetString, SetOfVec};
-use der::{Any, Decode, Encode, Sequence, Tag};
-use signet_domain::key::CaKeyAlgorithm;
+use const_oid::db::rfc5911::{ID_CONTENT_TYPE, ID_MESSAGE_DIGEST, ID_SIGNING_TIME};
+use der::asn1::{BitString, GeneralizedTime, Int, OctetString};
+use der::{Any, Decode, Encode, Sequence};
 use spki::AlgorithmIdentifierOwned;
 use time::OffsetDateTime;
 use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
 use x509_cert::ext::Extensions;
-use x509_cert::ext::pkix::certpolicy::PolicyInformation;
-use x509_cert::ext::pkix::name::{GeneralName, GeneralNames};
-use x509_cert::serial_number::SerialNumber;
+use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::time::Time;
 
 use crate::PkiError;
-use crate::keys::{KeyBackend, signature_algorithm};
+use crate::keys::KeyBackend;
+use crate::signed_data::{
+    Hash, SigningKey, attribute, content_info, signer_info, signing_certificate_v2,
+};
 
 /// Largest request accepted: a request is a hash and a few small fields.
 pub const MAX_REQUEST_BYTES: usize = 4096;
@@ -135,38 +126,6 @@ pub struct TimeStampResp {
     pub time_stamp_token: Option<ContentInfo>,
 }
 
-/// IssuerSerial (RFC 5035).
-#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
-pub struct IssuerSerial {
-    /// The certificate's issuer.
-    pub issuer: GeneralNames,
-    /// The certificate's serial.
-    pub serial_number: SerialNumber,
-}
-
-/// ESSCertIDv2 (RFC 5035): a certificate named by its hash.
-#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
-pub struct EssCertIdV2 {
-    /// Absent for SHA-256, the DEFAULT (DER leaves a default value out).
-    #[asn1(optional = "true")]
-    pub hash_algorithm: Option<AlgorithmIdentifierOwned>,
-    /// The hash of the whole certificate.
-    pub cert_hash: OctetString,
-    /// The certificate's issuer and serial.
-    #[asn1(optional = "true")]
-    pub issuer_serial: Option<IssuerSerial>,
-}
-
-/// SigningCertificateV2 (RFC 5035): binds the signature to the signer's certificate.
-#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
-pub struct SigningCertificateV2 {
-    /// The signer's certificate first.
-    pub certs: Vec<EssCertIdV2>,
-    /// Policies (none).
-    #[asn1(optional = "true")]
-    pub policies: Option<Vec<PolicyInformation>>,
-}
-
 /// Why a request was rejected: the PKIFailureInfo bit (RFC 3161 §2.4.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FailureInfo {
@@ -195,49 +154,6 @@ pub struct Rejection {
 
 fn reject(failure: FailureInfo, text: &'static str) -> Rejection {
     Rejection { failure, text }
-}
-
-/// The hash algorithms a request may use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Hash {
-    Sha256,
-    Sha384,
-    Sha512,
-}
-
-impl Hash {
-    fn from_oid(oid: &ObjectIdentifier) -> Option<Hash> {
-        match *oid {
-            ID_SHA_256 => Some(Hash::Sha256),
-            ID_SHA_384 => Some(Hash::Sha384),
-            ID_SHA_512 => Some(Hash::Sha512),
-            _ => None,
-        }
-    }
-
-    fn algorithm(self) -> &'static digest::Algorithm {
-        match self {
-            Hash::Sha256 => &digest::SHA256,
-            Hash::Sha384 => &digest::SHA384,
-            Hash::Sha512 => &digest::SHA512,
-        }
-    }
-
-    fn digest(self, data: &[u8]) -> Vec<u8> {
-        digest::digest(self.algorithm(), data).as_ref().to_vec()
-    }
-
-    fn identifier(self) -> AlgorithmIdentifierOwned {
-        let oid = match self {
-            Hash::Sha256 => ID_SHA_256,
-            Hash::Sha384 => ID_SHA_384,
-            Hash::Sha512 => ID_SHA_512,
-        };
-        AlgorithmIdentifierOwned {
-            oid,
-            parameters: Some(Any::null()),
-        }
-    }
 }
 
 /// A request the TSA will answer with a token.
@@ -349,21 +265,13 @@ fn positive_integer(n: u64) -> Vec<u8> {
     octets
 }
 
-fn attribute(oid: ObjectIdentifier, value: Any) -> Result<Attribute, PkiError> {
-    Ok(Attribute {
-        oid,
-        values: SetOfVec::try_from(vec![value])?,
-    })
-}
-
 /// The TSA: its key, its certificate and chain, and what every token repeats, prepared once.
 #[derive(Debug)]
 pub struct TimeStampAuthority {
     key: std::sync::Arc<dyn KeyBackend>,
     certificate: Certificate,
-    chain: Vec<Certificate>,
+    certificates: Vec<Certificate>,
     signing_certificate: Attribute,
-    digest: Hash,
     policy: ObjectIdentifier,
 }
 
@@ -376,37 +284,16 @@ impl TimeStampAuthority {
         policy: ObjectIdentifier,
     ) -> Result<TimeStampAuthority, PkiError> {
         let certificate = Certificate::from_der(certificate_der)?;
-        let chain = chain_der
-            .iter()
-            .map(|c| Certificate::from_der(c))
-            .collect::<Result<Vec<_>, _>>()?;
-        let tbs = certificate.tbs_certificate();
-        let id = EssCertIdV2 {
-            hash_algorithm: None,
-            cert_hash: OctetString::new(Hash::Sha256.digest(certificate_der))?,
-            issuer_serial: Some(IssuerSerial {
-                issuer: vec![GeneralName::DirectoryName(tbs.issuer().clone())],
-                serial_number: tbs.serial_number().clone(),
-            }),
-        };
-        let signing_certificate = attribute(
-            ID_AA_SIGNING_CERTIFICATE_V_2,
-            Any::encode_from(&SigningCertificateV2 {
-                certs: vec![id],
-                policies: None,
-            })?,
-        )?;
-        // The signer info's digest is the one the key's signature algorithm hashes with.
-        let digest = match key.algorithm() {
-            CaKeyAlgorithm::EcP384 => Hash::Sha384,
-            _ => Hash::Sha256,
-        };
+        let mut certificates = vec![certificate.clone()];
+        for c in chain_der {
+            certificates.push(Certificate::from_der(c)?);
+        }
+        let signing_certificate = signing_certificate_v2(&certificate)?;
         Ok(TimeStampAuthority {
             key,
             certificate,
-            chain,
+            certificates,
             signing_certificate,
-            digest,
             policy,
         })
     }
@@ -446,55 +333,26 @@ impl TimeStampAuthority {
             extensions: None,
         };
         let tst_der = tst.to_der()?;
-        let signed_attributes = SetOfVec::try_from(vec![
-            attribute(ID_CONTENT_TYPE, Any::encode_from(&ID_CT_TST_INFO)?)?,
-            attribute(
-                ID_SIGNING_TIME,
-                Any::encode_from(&Time::try_from(system_time)?)?,
-            )?,
-            attribute(
-                ID_MESSAGE_DIGEST,
-                Any::encode_from(&OctetString::new(self.digest.digest(&tst_der))?)?,
-            )?,
-            self.signing_certificate.clone(),
-        ])?;
-        // RFC 5652 §5.4: the signature covers the DER of the SET OF, not of the [0] it sits in.
-        let signature = self.key.sign(&signed_attributes.to_der()?)?;
-        let tbs = self.certificate.tbs_certificate();
-        let signer_info = SignerInfo {
-            version: CmsVersion::V1,
-            sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
-                issuer: tbs.issuer().clone(),
-                serial_number: tbs.serial_number().clone(),
-            }),
-            digest_alg: self.digest.identifier(),
-            signed_attrs: Some(signed_attributes),
-            signature_algorithm: signature_algorithm(self.key.algorithm()),
-            signature: OctetString::new(signature)?,
-            unsigned_attrs: None,
-        };
+        let signer = signer_info(
+            &self.key,
+            &self.certificate,
+            vec![
+                attribute(ID_CONTENT_TYPE, Any::encode_from(&ID_CT_TST_INFO)?)?,
+                attribute(
+                    ID_SIGNING_TIME,
+                    Any::encode_from(&Time::try_from(system_time)?)?,
+                )?,
+                attribute(
+                    ID_MESSAGE_DIGEST,
+                    Any::encode_from(&OctetString::new(self.key.hash().digest(&tst_der))?)?,
+                )?,
+                self.signing_certificate.clone(),
+            ],
+        )?;
         let certificates = if request.cert_req {
-            let mut set = vec![CertificateChoices::Certificate(self.certificate.clone())];
-            set.extend(
-                self.chain
-                    .iter()
-                    .cloned()
-                    .map(CertificateChoices::Certificate),
-            );
-            Some(CertificateSet::try_from(set)?)
+            &self.certificates[..]
         } else {
-            None
-        };
-        let signed_data = SignedData {
-            version: CmsVersion::V3,
-            digest_algorithms: SetOfVec::try_from(vec![self.digest.identifier()])?,
-            encap_content_info: EncapsulatedContentInfo {
-                econtent_type: ID_CT_TST_INFO,
-                econtent: Some(Any::new(Tag::OctetString, tst_der)?),
-            },
-            certificates,
-            crls: None,
-            signer_infos: SignerInfos::try_from(vec![signer_info])?,
+            &[]
         };
         Ok(TimeStampResp {
             status: PkiStatusInfo {
@@ -502,10 +360,12 @@ impl TimeStampAuthority {
                 status_string: None,
                 fail_info: None,
             },
-            time_stamp_token: Some(ContentInfo {
-                content_type: ID_SIGNED_DATA,
-                content: Any::encode_from(&signed_data)?,
-            }),
+            time_stamp_token: Some(content_info(
+                signer,
+                ID_CT_TST_INFO,
+                Some(tst_der),
+                certificates,
+            )?),
         }
         .to_der()?)
     }
@@ -514,6 +374,7 @@ impl TimeStampAuthority {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use const_oid::db::rfc5912::ID_SHA_256;
 
     #[test]
     fn serials_are_minimal_positive_integers() {

@@ -1,0 +1,156 @@
+//! Revocation data for every certificate on a path (PAdES B-LT): OCSP responses from the
+//! responders the certificates name, CRLs from their distribution points — each checked before
+//! it is embedded, and a revoked certificate stops the signature.
+
+use der::{Decode, Encode};
+use signet_pki::ocsp::{Status, read_response, status_request};
+use x509_cert::Certificate;
+use x509_cert::crl::CertificateList;
+use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+use x509_cert::ext::pkix::{AuthorityInfoAccessSyntax, CrlDistributionPoints};
+
+use crate::SignError;
+use crate::network::Fetch;
+use crate::pades::ValidationData;
+
+/// The OCSP responder URLs a certificate names (authorityInfoAccess, id-ad-ocsp).
+pub fn ocsp_urls(certificate: &Certificate) -> Vec<String> {
+    certificate
+        .tbs_certificate()
+        .get_extension::<AuthorityInfoAccessSyntax>()
+        .ok()
+        .flatten()
+        .map(|(_, aia)| {
+            aia.0
+                .into_iter()
+                .filter(|d| d.access_method == const_oid::db::rfc5280::ID_AD_OCSP)
+                .filter_map(|d| match d.access_location {
+                    GeneralName::UniformResourceIdentifier(uri) => Some(uri.to_string()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The CRL URLs a certificate names (cRLDistributionPoints, full names).
+pub fn crl_urls(certificate: &Certificate) -> Vec<String> {
+    certificate
+        .tbs_certificate()
+        .get_extension::<CrlDistributionPoints>()
+        .ok()
+        .flatten()
+        .map(|(_, points)| {
+            points
+                .0
+                .into_iter()
+                .filter_map(|p| p.distribution_point)
+                .flat_map(|name| match name {
+                    DistributionPointName::FullName(names) => names,
+                    DistributionPointName::NameRelativeToCRLIssuer(_) => Vec::new(),
+                })
+                .filter_map(|n| match n {
+                    GeneralName::UniformResourceIdentifier(uri) => Some(uri.to_string()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn describe(certificate: &Certificate) -> String {
+    certificate.tbs_certificate().subject().to_string()
+}
+
+/// Checks a CRL: signed by `issuer`, and whether it lists `certificate`.
+pub fn crl_lists(
+    crl: &CertificateList,
+    certificate: &Certificate,
+    issuer: &Certificate,
+) -> Result<bool, SignError> {
+    let signature = crl
+        .signature
+        .as_bytes()
+        .ok_or_else(|| SignError::Revocation("a CRL's signature has unused bits".into()))?;
+    signet_pki::signed_data::verify_signature(
+        issuer,
+        &crl.signature_algorithm,
+        &crl.tbs_cert_list.to_der()?,
+        signature,
+    )
+    .map_err(|e| {
+        SignError::Revocation(format!(
+            "a CRL of {} does not verify: {e}",
+            describe(issuer)
+        ))
+    })?;
+    let serial = certificate.tbs_certificate().serial_number();
+    Ok(crl
+        .tbs_cert_list
+        .revoked_certificates
+        .iter()
+        .flatten()
+        .any(|r| r.serial_number == *serial))
+}
+
+/// Collects, for each certificate on each path (leaf first, root last), an OCSP response when
+/// it names a responder and a CRL when it names a distribution point; roots need none.
+pub fn collect(fetch: &dyn Fetch, paths: &[Vec<Certificate>]) -> Result<ValidationData, SignError> {
+    let mut data = ValidationData::default();
+    let mut seen = Vec::new();
+    for path in paths {
+        for certificate in path {
+            let der = certificate.to_der()?;
+            if !data.certificates.contains(&der) {
+                data.certificates.push(der);
+            }
+        }
+        for pair in path.windows(2) {
+            let (certificate, issuer) = (&pair[0], &pair[1]);
+            let der = certificate.to_der()?;
+            if seen.contains(&der) {
+                continue;
+            }
+            seen.push(der);
+            for url in ocsp_urls(certificate) {
+                let reply = fetch.post(
+                    &url,
+                    "application/ocsp-request",
+                    &status_request(certificate, issuer)?,
+                )?;
+                let answer = read_response(&reply, certificate, issuer)?;
+                match answer.status {
+                    Status::Good => data.ocsps.push(reply),
+                    Status::Revoked { at, .. } => {
+                        return Err(SignError::Revocation(format!(
+                            "the certificate of {} was revoked at {at}; it can no longer sign",
+                            describe(certificate)
+                        )));
+                    }
+                    Status::Unknown => {
+                        return Err(SignError::Revocation(format!(
+                            "the responder at {url} does not know the certificate of {}",
+                            describe(certificate)
+                        )));
+                    }
+                }
+            }
+            for url in crl_urls(certificate) {
+                let body = fetch.get(&url)?;
+                let crl = CertificateList::from_der(&body).map_err(|e| {
+                    SignError::Revocation(format!("{url} did not serve a DER CRL: {e}"))
+                })?;
+                if crl_lists(&crl, certificate, issuer)? {
+                    return Err(SignError::Revocation(format!(
+                        "the CRL at {url} lists the certificate of {} as revoked",
+                        describe(certificate)
+                    )));
+                }
+                if !data.crls.contains(&body) {
+                    data.crls.push(body);
+                }
+            }
+        }
+    }
+    Ok(data)
+}
