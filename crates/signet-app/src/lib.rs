@@ -31,6 +31,7 @@ pub mod reminders;
 pub mod renewal;
 pub mod second_factor;
 pub mod secrets;
+pub mod signatures;
 pub mod support;
 pub mod time_stamps;
 pub mod transitions;

@@ -134,6 +134,11 @@ pub(crate) enum Command {
     /// signature (.p7s). Needs no CA data directory: run it on your own machine.
     #[command(after_help = crate::signing::SIGN_HELP)]
     Sign(crate::signing::SignArgs),
+    /// Check a signed document: a signed PDF, or any file with its detached .p7s. Says who
+    /// signed, when, whether the file changed since, whether the certificate leads to the root
+    /// and whether it was valid when it signed and is now.
+    #[command(after_help = crate::signing::VERIFY_HELP)]
+    Verify(crate::signing::VerifyArgs),
     /// The time-stamping authority (RFC 3161, served at POST /tsa).
     Tsa {
         #[command(subcommand)]

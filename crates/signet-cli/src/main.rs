@@ -35,8 +35,11 @@ fn init_logging(format: LogFormat) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
-    if let Command::Sign(args) = &cli.command {
-        return signing::run(args);
+    // These need no async runtime, and their HTTP client blocks.
+    match &cli.command {
+        Command::Sign(args) => return signing::run(args),
+        Command::Verify(args) if args.standalone() => return signing::run_verify_standalone(args),
+        _ => {}
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -48,6 +51,16 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Command::Verify(args) = &cli.command {
+        // Its exit status tells valid (0) from not valid (1) from not examined (2).
+        return match runtime.block_on(check_signature(&cli, args)) {
+            Ok(report) => signing::finish(&report, args.json),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -102,6 +115,18 @@ impl signet_app::Clock for TestClock {
             .unwrap_or(0);
         time::OffsetDateTime::now_utc() + time::Duration::seconds(self.fixed + moved)
     }
+}
+
+/// `signet verify` with the CA in the data directory as the judge.
+async fn check_signature(
+    cli: &Cli,
+    args: &signing::VerifyArgs,
+) -> Result<signet_sign::report::Report, AppError> {
+    let signet = open_signet(cli).await?;
+    let (input, signature) = args
+        .inputs()
+        .map_err(|e| AppError::Refused(signet_domain::Refusal::InvalidInput(e)))?;
+    signet.check_signature(&input, signature.as_deref()).await
 }
 
 async fn open_signet(cli: &Cli) -> Result<Signet, AppError> {
@@ -250,8 +275,8 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             );
             Ok(())
         }
-        // Runs in `main`, before the async runtime: it needs none and its HTTP client blocks.
-        Command::Sign(_) => Ok(()),
+        // Handled in `main`.
+        Command::Sign(_) | Command::Verify(_) => Ok(()),
         Command::RelyingParty { server } => {
             print!("{}", relying_party::run(&cli.data_dir, server)?);
             Ok(())

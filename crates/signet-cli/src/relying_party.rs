@@ -5,6 +5,7 @@
 //! passphrase.
 
 use std::fmt::Write as _;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -12,7 +13,6 @@ use signet_app::AppError;
 use signet_app::authority::{issuer_urls, read_certificate, root_urls};
 use signet_app::config::{ConfigFile, ROOT};
 use signet_domain::crl::CRL_VALIDITY;
-use signet_domain::ocsp::OCSP_VALIDITY;
 
 /// The help page of `signet relying-party`: what a service operator needs.
 pub(crate) const ABOUT: &str = "\
@@ -136,7 +136,6 @@ pub(crate) fn run(data_dir: &Path, server: &WebServer) -> Result<String, AppErro
         let script = out_dir.join(CRL_SCRIPT);
         std::fs::write(&script, crl_script(&ca, dialect.reload))
             .map_err(|e| AppError::io(&script, e))?;
-        use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
             .map_err(|e| AppError::io(&script, e))?;
         eprintln!(
@@ -248,7 +247,7 @@ struct Dialect {
     ocsp_leaf: &'static str,
     ocsp_responder: &'static str,
     /// Lines after the responder's.
-    ocsp_after: fn() -> String,
+    ocsp_after: &'static str,
     crl_file: &'static str,
     /// Lines after the CRL file's.
     crl_after: &'static str,
@@ -273,15 +272,10 @@ const NGINX: Dialect = Dialect {
 ssl_verify_depth 1;",
     ocsp_leaf: "ssl_ocsp leaf",
     ocsp_responder: "ssl_ocsp_responder",
-    ocsp_after: || {
-        format!(
-            "# nginx looks the responder's host up when it starts or reloads. `ssl_ocsp_cache
-# shared:signet_ocsp:10m;` would keep each answer until its next update (up to {} days),
-# and a revocation would count only then: left off.
+    ocsp_after: "# nginx looks the responder's host up when it starts or reloads. `ssl_ocsp_cache
+# shared:signet_ocsp:10m;` would keep each answer until its next update, days later, and a
+# revocation would count only then: left off.
 ",
-            OCSP_VALIDITY.whole_days()
-        )
-    },
     crl_file: "ssl_crl",
     crl_after: "",
     reload: "nginx -s reload",
@@ -305,9 +299,13 @@ const APACHE: Dialect = Dialect {
 SSLVerifyDepth 2",
     ocsp_leaf: "SSLOCSPEnable leaf",
     ocsp_responder: "SSLOCSPDefaultResponder",
-    ocsp_after: || "SSLOCSPOverrideResponder on\n".to_owned(),
+    ocsp_after: "SSLOCSPOverrideResponder on
+# Signet's answers are signed ahead (RFC 5019) and carry no nonce; asking for one, Apache's
+# default, would refuse every answer.
+SSLOCSPUseRequestNonce off
+",
     crl_file: "SSLCARevocationFile",
-    crl_after: "# Every certificate of the chain but the root needs its CRL in the file.
+    crl_after: "# `chain`: every certificate of the chain, the root's too, needs a CRL in the file.
 SSLCARevocationCheck chain
 ",
     reload: "apachectl graceful",
@@ -353,7 +351,8 @@ fn snippet(ca: &Ca, d: &Dialect, revocation: Revocation) -> String {
                 "
 # Revocation by OCSP: at every log-in {server} asks Signet's responder about the person's
 # certificate, so a revocation counts at once (and log-ins fail while the responder cannot be
-# reached). `leaf`: the issuing CAs have no OCSP responder; the root's CRL covers them.
+# reached). `leaf`: the responder answers for the certificates the issuing CAs signed, not for
+# the issuing CAs themselves (only the root's CRL lists those).
 {leaf}{end}
 # {server} asks over plain HTTP only (the answers are signed).{https}
 {responder} {url}{end}
@@ -363,7 +362,7 @@ fn snippet(ca: &Ca, d: &Dialect, revocation: Revocation) -> String {
                 https = https_note(ca),
                 responder = d.ocsp_responder,
                 url = ca.ocsp_url,
-                after = (d.ocsp_after)(),
+                after = d.ocsp_after,
             );
         }
         Revocation::Crl => {

@@ -128,3 +128,92 @@ pub(crate) fn run(args: &SignArgs) -> ExitCode {
         }
     }
 }
+
+pub(crate) const VERIFY_HELP: &str = "\
+Without --trust, the CA in the data directory judges: its root is the trust anchor and its own
+records give each certificate's status. With --trust, no data directory is needed: the roots
+come from the file and the status from the OCSP responders and CRLs the certificates name.
+
+The exit status is 0 when every signature is valid, 1 when the check ran and found a signature
+that is not (the report says why), and 2 when the input could not be examined.";
+
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct VerifyArgs {
+    /// A signed PDF, or any file whose detached signature is given with --signature.
+    input: PathBuf,
+    /// The detached signature (.p7s, DER or PEM) of INPUT.
+    #[arg(long)]
+    signature: Option<PathBuf>,
+    /// Trust these roots (PEM) and ask OCSP/CRL for status, instead of the CA's data directory.
+    #[arg(long)]
+    trust: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+impl VerifyArgs {
+    /// Whether this run needs no data directory.
+    pub(crate) fn standalone(&self) -> bool {
+        self.trust.is_some()
+    }
+
+    pub(crate) fn inputs(&self) -> Result<(Vec<u8>, Option<Vec<u8>>), String> {
+        let input = read(&self.input, "input")?;
+        let signature = self
+            .signature
+            .as_ref()
+            .map(|p| read(p, "signature"))
+            .transpose()?;
+        Ok((input, signature))
+    }
+}
+
+/// Prints the report and gives the exit status the help promises.
+pub(crate) fn finish(report: &signet_sign::report::Report, json: bool) -> ExitCode {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(report).unwrap_or_default()
+        );
+    } else {
+        print!("{}", report.to_text());
+    }
+    if report.all_valid() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn examine_standalone(args: &VerifyArgs) -> Result<signet_sign::report::Report, String> {
+    let trust = args.trust.as_ref().ok_or("no --trust file")?;
+    let roots = signet_app::signatures::read_certificates(&read(trust, "trust file")?)
+        .map_err(|e| e.to_string())?;
+    let (input, signature) = args.inputs()?;
+    let mut report = signet_sign::report::examine(&input, signature.as_deref(), &roots)
+        .map_err(|e| e.to_string())?;
+    let fetch = Http::new().map_err(|e| e.to_string())?;
+    for finding in &mut report.signatures {
+        let standing = match finding.signer_certificate() {
+            Some(certificate) => {
+                let issuer = finding.issuer_certificate().cloned();
+                signet_sign::revocation::standing(&fetch, certificate, issuer.as_ref())
+            }
+            None => signet_sign::report::Standing::Unknown("the signature cannot be read".into()),
+        };
+        finding.judge(standing);
+    }
+    Ok(report)
+}
+
+/// `signet verify --trust FILE`: no data directory, status from the network.
+pub(crate) fn run_verify_standalone(args: &VerifyArgs) -> ExitCode {
+    match examine_standalone(args) {
+        Ok(report) => finish(&report, args.json),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -448,6 +448,7 @@ fn apache_snippets_and_the_help_page() {
         "SSLOCSPEnable leaf".to_owned(),
         "SSLOCSPDefaultResponder http://pki.example.com/ocsp".to_owned(),
         "SSLOCSPOverrideResponder on".to_owned(),
+        "SSLOCSPUseRequestNonce off".to_owned(),
     ] {
         assert!(ocsp.lines().any(|l| l == line), "no `{line}` in:\n{ocsp}");
     }
@@ -476,10 +477,18 @@ fn apache_snippets_and_the_help_page() {
             "{url} is not fetched:\n{script}"
         );
     }
-    let nginx = print(&["--nginx"]);
+    let nginx = print(&["--nginx", "--install-dir", "/etc/nginx/signet"]);
+    for line in [
+        "ssl_client_certificate \"/etc/nginx/signet/signet-client-cas.pem\";",
+        "ssl_ocsp_responder http://pki.example.com/ocsp;",
+    ] {
+        assert!(nginx.lines().any(|l| l == line), "no `{line}` in:\n{nginx}");
+    }
+    let relative = run(signet(d).args(["relying-party", "nginx", "--install-dir", "signet"]));
     assert!(
-        nginx.contains("ssl_ocsp_responder http://pki.example.com/ocsp;"),
-        "{nginx}"
+        !relative.status.success() && text(&relative.stderr).contains("absolute"),
+        "{}",
+        text(&relative.stderr)
     );
     let help = text(&ok(signet(d).args(["relying-party", "--help"])).stdout);
     for needed in [

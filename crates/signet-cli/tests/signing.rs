@@ -153,6 +153,19 @@ impl Signer {
     }
 }
 
+/// `signet verify --json` with the CA's data directory as the judge (or `extra` args): the exit
+/// code and the report.
+fn verify(s: &Signer, args: &[&std::ffi::OsStr]) -> (i32, serde_json::Value, String) {
+    let out = signet(s.data.path())
+        .arg("verify")
+        .arg("--json")
+        .args(args)
+        .output()
+        .expect("signet verify");
+    let report = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out.status.code().unwrap_or(-1), report, text(&out.stderr))
+}
+
 fn pyhanko(args: &[&str], file: &Path) -> (bool, String) {
     let bin = std::env::var("PYHANKO_BIN").unwrap_or_else(|_| {
         panic!("PYHANKO_BIN is not set: run scripts/test, which installs pyHanko into .tools")
@@ -316,6 +329,57 @@ fn pdf_signatures_at_every_level_pass_pyhanko_pdfsig_and_openssl() {
         .arg(s.root()));
     assert!(text(&verified.stdout).contains("Verification: OK"));
 
+    // `signet verify` says the same in words: who, when, which level, valid now.
+    let (code, report, err) = verify(&s, &[w.join("signed-b-lta.pdf").as_os_str()]);
+    assert_eq!(code, 0, "{report} {err}");
+    let first = &report["signatures"][0];
+    assert_eq!(
+        first["verdict"].as_str().map(|v| v.starts_with("VALID")),
+        Some(true),
+        "{report}"
+    );
+    assert_eq!(first["level"], "B-LTA", "{report}");
+    assert_eq!(first["signer"]["name"], "Max Muster");
+    assert_eq!(first["signer"]["organization"], "Muster GmbH");
+    assert_eq!(first["trusted"], true);
+    assert_eq!(first["changed_after_signing"], false);
+    assert_eq!(
+        (
+            first["status_at_signing"].as_str(),
+            first["status_now"].as_str()
+        ),
+        (Some("good"), Some("good"))
+    );
+    assert!(first["time_stamp"].is_string(), "{report}");
+    assert_eq!(
+        report["signatures"][1]["kind"], "document_time_stamp",
+        "{report}"
+    );
+    // Without the data directory: the root from a file, the status from OCSP.
+    let out = Command::new(env!("CARGO_BIN_EXE_signet"))
+        .current_dir(w.as_path())
+        .env_remove("SIGNET_DATA_DIR")
+        .args(["verify", "--trust"])
+        .arg(s.root())
+        .arg(w.join("signed-b-t.pdf"))
+        .output()
+        .expect("verify");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("Signed by:      Max Muster"),
+        "{}",
+        text(&out.stdout)
+    );
+    // An unsigned PDF and a non-PDF without a signature are explained, exit 2.
+    let (code, _, err) = verify(&s, &[w.join("contract.pdf").as_os_str()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("carries no signature"), "{err}");
+
     // With the CA gone, B-LT and B-LTA still validate from what they carry; B-T cannot.
     s.stop_ca();
     for level in ["b-lt", "b-lta"] {
@@ -346,6 +410,9 @@ fn pdf_signatures_at_every_level_pass_pyhanko_pdfsig_and_openssl() {
     assert!(!valid && report.contains("INVALID"), "{report}");
     let nss = pdfsig(&s.root(), &w, &w.join("tampered.pdf"));
     assert!(!nss.contains("Signature is Valid."), "{nss}");
+    let (code, report, _) = verify(&s, &[w.join("tampered.pdf").as_os_str()]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["signatures"][0]["intact"], false, "{report}");
 }
 
 #[test]
@@ -426,6 +493,13 @@ fn detached_signatures_of_any_file_verify_with_openssl_for_rsa_and_legacy_pfx() 
             ],
         );
         assert!(valid, "{level}: pyHanko on the .p7s: {report}");
+        let (code, report, err) = verify(
+            &s,
+            &[input.as_os_str(), "--signature".as_ref(), p7s.as_os_str()],
+        );
+        assert_eq!(code, 0, "{report} {err}");
+        assert_eq!(report["format"], "detached");
+        assert_eq!(report["signatures"][0]["level"], level.to_uppercase());
     }
     // The content changed after signing: refused.
     std::fs::write(w.join("changed.xml"), "<invoice total=\"900.00\"/>\n").expect("changed");
@@ -442,6 +516,21 @@ fn detached_signatures_of_any_file_verify_with_openssl_for_rsa_and_legacy_pfx() 
         .output()
         .expect("openssl");
     assert!(!out.status.success());
+    let (code, report, _) = verify(
+        &s,
+        &[
+            w.join("changed.xml").as_os_str(),
+            "--signature".as_ref(),
+            w.join("invoice-b-b.p7s").as_os_str(),
+        ],
+    );
+    assert_eq!(code, 1, "{report}");
+    assert!(
+        report["signatures"][0]["verdict"]
+            .as_str()
+            .expect("verdict")
+            .starts_with("INVALID")
+    );
     // B-LT is a PDF matter: refused for a detached signature, nothing written.
     let out = s.sign("b-lt", &input, &w.join("no.p7s"));
     assert!(!out.status.success());
@@ -460,7 +549,11 @@ fn a_signature_made_before_revocation_stays_valid_and_none_can_be_made_after() {
     let input = a_pdf(&w);
     let before = w.join("before.pdf");
     s.signed("b-lt", &input, &before);
+    let untimed = w.join("untimed.pdf");
+    s.signed("b-b", &input, &untimed);
 
+    // Time-stamps are accurate to one second: the revocation comes clearly later.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
     let server = s.server.as_ref().expect("running");
     let api = Api::new(server);
     let (status, body) = api.post(
@@ -477,6 +570,30 @@ fn a_signature_made_before_revocation_stays_valid_and_none_can_be_made_after() {
         "a revoked certificate validated with fresh data: {line}"
     );
     assert!(line.contains("REVOKED"), "{line}");
+
+    // Signet's own records: revoked now, but the time-stamp proves the signature came first.
+    let (code, report, err) = verify(&s, &[before.as_os_str()]);
+    assert_eq!(code, 0, "{report} {err}");
+    let first = &report["signatures"][0];
+    assert_eq!(
+        (
+            first["status_at_signing"].as_str(),
+            first["status_now"].as_str()
+        ),
+        (Some("good"), Some("revoked")),
+        "{report}"
+    );
+    assert!(first["revoked_at"].is_string());
+    // Without a time-stamp nothing proves when it signed.
+    let (code, report, _) = verify(&s, &[untimed.as_os_str()]);
+    assert_eq!(code, 1, "{report}");
+    assert!(
+        report["signatures"][0]["verdict"]
+            .as_str()
+            .expect("v")
+            .starts_with("INDETERMINATE"),
+        "{report}"
+    );
 
     // Signing with it now is refused (B-LT checks the chain's status), nothing written.
     let after = w.join("after.pdf");

@@ -298,6 +298,11 @@ impl TimeStampAuthority {
         })
     }
 
+    /// The TSA's certificate.
+    pub fn certificate(&self) -> &Certificate {
+        &self.certificate
+    }
+
     /// The TSA policy its tokens carry.
     pub fn policy(&self) -> &ObjectIdentifier {
         &self.policy

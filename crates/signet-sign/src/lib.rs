@@ -17,6 +17,7 @@ pub mod credentials;
 pub mod error;
 pub mod network;
 pub mod pades;
+pub mod report;
 pub mod revocation;
 pub mod timestamp;
 pub mod verify;

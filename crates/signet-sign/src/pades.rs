@@ -513,3 +513,30 @@ pub fn has_dss(pdf: &[u8]) -> Result<bool, SignError> {
         .map(|c| c.get(b"DSS").is_ok())
         .unwrap_or(false))
 }
+
+/// Whether what a reader sees changed between the revision a signature covers (the first
+/// `signed_len` bytes) and the whole file: the number of pages or any page's content.
+/// Signatures, the DSS and document time-stamps appended later change neither.
+pub fn content_changed(pdf: &[u8], signed_len: usize) -> Result<bool, SignError> {
+    let read = |bytes: &[u8]| {
+        Document::load_mem(bytes)
+            .map_err(|e| SignError::Pdf(format!("a revision cannot be read ({e})")))
+    };
+    let signed = read(&pdf[..signed_len.min(pdf.len())])?;
+    let now = read(pdf)?;
+    let (before, after) = (signed.get_pages(), now.get_pages());
+    if before.len() != after.len() {
+        return Ok(true);
+    }
+    // Content that cannot be read within the limit cannot be shown unchanged.
+    const LIMIT: usize = 64 << 20;
+    Ok(before.iter().zip(after.iter()).any(|((_, a), (_, b))| {
+        match (
+            signed.get_page_content_with_limit(*a, LIMIT),
+            now.get_page_content_with_limit(*b, LIMIT),
+        ) {
+            (Ok(x), Ok(y)) => x != y,
+            _ => true,
+        }
+    }))
+}

@@ -154,3 +154,61 @@ pub fn collect(fetch: &dyn Fetch, paths: &[Vec<Certificate>]) -> Result<Validati
     }
     Ok(data)
 }
+
+/// The status of `certificate` now, from its OCSP responder or else its CRL (for checking
+/// signatures without a CA's records).
+pub fn standing(
+    fetch: &dyn Fetch,
+    certificate: &Certificate,
+    issuer: Option<&Certificate>,
+) -> crate::report::Standing {
+    use crate::report::Standing;
+    let Some(issuer) = issuer else {
+        return Standing::Unknown("its issuer's certificate is not in the signature".into());
+    };
+    let mut problems = Vec::new();
+    for url in ocsp_urls(certificate) {
+        let answer = status_request(certificate, issuer)
+            .map_err(SignError::from)
+            .and_then(|request| fetch.post(&url, "application/ocsp-request", &request))
+            .and_then(|reply| Ok(read_response(&reply, certificate, issuer)?));
+        match answer {
+            Ok(answer) => {
+                return match answer.status {
+                    Status::Good => Standing::Good,
+                    Status::Revoked { at, .. } => Standing::Revoked(at),
+                    Status::Unknown => {
+                        Standing::Unknown(format!("the responder at {url} does not know it"))
+                    }
+                };
+            }
+            Err(e) => problems.push(e.to_string()),
+        }
+    }
+    for url in crl_urls(certificate) {
+        let listed = fetch.get(&url).and_then(|body| {
+            let crl = CertificateList::from_der(&body).map_err(|e| {
+                SignError::Revocation(format!("{url} did not serve a DER CRL: {e}"))
+            })?;
+            let serial = certificate.tbs_certificate().serial_number();
+            crl_lists(&crl, certificate, issuer)?;
+            Ok(crl
+                .tbs_cert_list
+                .revoked_certificates
+                .iter()
+                .flatten()
+                .find(|r| r.serial_number == *serial)
+                .map(|r| time::OffsetDateTime::from(r.revocation_date.to_system_time())))
+        });
+        match listed {
+            Ok(Some(at)) => return Standing::Revoked(at),
+            Ok(None) => return Standing::Good,
+            Err(e) => problems.push(e.to_string()),
+        }
+    }
+    if problems.is_empty() {
+        Standing::Unknown("the certificate names no OCSP responder and no CRL".into())
+    } else {
+        Standing::Unknown(problems.join("; "))
+    }
+}

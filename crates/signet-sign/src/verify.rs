@@ -93,8 +93,20 @@ pub fn detached(data: &[u8], p7s: &[u8]) -> Result<Checked, SignError> {
     })
 }
 
-/// Checks every signature in a PDF; the list is empty for an unsigned PDF.
+/// Checks every signature in a PDF; the list is empty for an unsigned PDF. The first
+/// signature that does not check out is the error.
 pub fn pdf(pdf: &[u8]) -> Result<Vec<Checked>, SignError> {
+    pdf_each(pdf)?
+        .into_iter()
+        .map(|(_, checked)| checked)
+        .collect()
+}
+
+/// A signature found in a PDF, and what checking it gave.
+pub type Found = (crate::pades::EmbeddedSignature, Result<Checked, SignError>);
+
+/// Checks every signature in a PDF, each on its own: a damaged one does not hide the others.
+pub fn pdf_each(pdf: &[u8]) -> Result<Vec<Found>, SignError> {
     let embedded = crate::pades::signatures(pdf)?;
     let has_dss = crate::pades::has_dss(pdf)?;
     // The end of what the last document time-stamp covers: signatures before it are archived.
@@ -103,60 +115,70 @@ pub fn pdf(pdf: &[u8]) -> Result<Vec<Checked>, SignError> {
         .filter(|s| s.document_time_stamp)
         .map(|s| s.byte_range.last().map_or(0, |(at, len)| at + len))
         .max();
-    let mut checked = Vec::new();
-    for signature in embedded {
-        let end = signature.byte_range.last().map_or(0, |(at, len)| at + len);
-        let signed = parse_signed_data(&signature.contents).map_err(|e| {
-            SignError::NotSigned(format!(
-                "the signature in field {} cannot be read: {e}",
-                signature.field
-            ))
-        })?;
-        if signature.document_time_stamp {
-            let stamp = timestamp::check(&signature.contents, &|h| signature.digest(pdf, h))?;
-            checked.push(Checked {
-                field: Some(signature.field.clone()),
-                signer: stamp.tsa.clone(),
-                path: stamp.path.clone(),
-                claimed_time: None,
-                time_stamp: Some(stamp),
-                document_time_stamp: true,
-                covers_whole_file: signature.covers_whole_file,
-                level: Level::BLTA,
-            });
-            continue;
-        }
-        let signer = check_signer(&signed, &[], Some(&|h: Hash| signature.digest(pdf, h)))?;
-        let time_stamp = signature_time_stamp(&signer.signer_info, signer.hash)?;
-        let mut level = if time_stamp.is_some() {
-            Level::BT
-        } else {
-            Level::BB
-        };
-        if level == Level::BT && has_dss && !signature.covers_whole_file {
-            level = Level::BLT;
-            if archived_until.is_some_and(|until| until > end) {
-                level = Level::BLTA;
-            }
-        }
-        let chain = order_chain(
-            &signer.certificate,
-            signet_pki::signed_data::certificates(&signed),
-        );
-        checked.push(Checked {
+    Ok(embedded
+        .into_iter()
+        .map(|signature| {
+            let checked = one(pdf, &signature, has_dss, archived_until);
+            (signature, checked)
+        })
+        .collect())
+}
+
+fn one(
+    pdf: &[u8],
+    signature: &crate::pades::EmbeddedSignature,
+    has_dss: bool,
+    archived_until: Option<usize>,
+) -> Result<Checked, SignError> {
+    let end = signature.byte_range.last().map_or(0, |(at, len)| at + len);
+    let signed = parse_signed_data(&signature.contents).map_err(|e| {
+        SignError::NotSigned(format!(
+            "the signature in field {} cannot be read: {e}",
+            signature.field
+        ))
+    })?;
+    if signature.document_time_stamp {
+        let stamp = timestamp::check(&signature.contents, &|h| signature.digest(pdf, h))?;
+        return Ok(Checked {
             field: Some(signature.field.clone()),
-            path: std::iter::once(signer.certificate.clone())
-                .chain(chain)
-                .collect(),
-            claimed_time: signature.claimed_time.clone(),
-            time_stamp,
-            signer: signer.certificate,
-            document_time_stamp: false,
+            signer: stamp.tsa.clone(),
+            path: stamp.path.clone(),
+            claimed_time: None,
+            time_stamp: Some(stamp),
+            document_time_stamp: true,
             covers_whole_file: signature.covers_whole_file,
-            level,
+            level: Level::BLTA,
         });
     }
-    Ok(checked)
+    let signer = check_signer(&signed, &[], Some(&|h: Hash| signature.digest(pdf, h)))?;
+    let time_stamp = signature_time_stamp(&signer.signer_info, signer.hash)?;
+    let mut level = if time_stamp.is_some() {
+        Level::BT
+    } else {
+        Level::BB
+    };
+    if level == Level::BT && has_dss && !signature.covers_whole_file {
+        level = Level::BLT;
+        if archived_until.is_some_and(|until| until > end) {
+            level = Level::BLTA;
+        }
+    }
+    let chain = order_chain(
+        &signer.certificate,
+        signet_pki::signed_data::certificates(&signed),
+    );
+    Ok(Checked {
+        field: Some(signature.field.clone()),
+        path: std::iter::once(signer.certificate.clone())
+            .chain(chain)
+            .collect(),
+        claimed_time: signature.claimed_time.clone(),
+        time_stamp,
+        signer: signer.certificate,
+        document_time_stamp: false,
+        covers_whole_file: signature.covers_whole_file,
+        level,
+    })
 }
 
 /// Reads a certificate given as DER or PEM.

@@ -1,0 +1,459 @@
+//! What a person wants to know of a signed file, in words: who signed, when, whether the file
+//! changed since, whether the signer's certificate leads to a trusted root, and whether it was
+//! valid when the signature was made and is now. The status comes from the caller (a CA's own
+//! records, or OCSP and CRLs), judged here by one rule.
+
+use der::Encode;
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use x509_cert::Certificate;
+
+use crate::pades;
+use crate::verify::{self, Checked};
+use crate::{Level, SignError};
+
+/// A certificate's revocation status as some source knows it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Standing {
+    /// Not revoked.
+    Good,
+    /// Revoked at this time.
+    Revoked(OffsetDateTime),
+    /// Not known; the text says why.
+    Unknown(String),
+}
+
+/// Who a certificate names, as a person reads it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Person {
+    /// The common name.
+    pub name: String,
+    /// The organization, if named.
+    pub organization: Option<String>,
+    /// The e-mail address, if named.
+    pub email: Option<String>,
+    /// The whole subject DN.
+    pub subject: String,
+}
+
+/// One signature's findings.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignatureReport {
+    /// The PDF signature field, if any.
+    pub field: Option<String>,
+    /// `signature` or `document_time_stamp`.
+    pub kind: &'static str,
+    /// Whether the signature itself checks out (digest, signature value, certificate binding).
+    pub intact: bool,
+    /// Who signed (the TSA for a document time-stamp); absent when the signature is unreadable.
+    pub signer: Option<Person>,
+    /// The signer certificate's serial (hex) and issuer.
+    pub serial: Option<String>,
+    /// The issuer's DN.
+    pub issuer: Option<String>,
+    /// The time the signer claims (not proven).
+    pub claimed_time: Option<String>,
+    /// The time a time-stamp authority vouches for.
+    pub time_stamp: Option<String>,
+    /// Who vouched for it.
+    pub time_stamp_authority: Option<String>,
+    /// Whether the file was changed after signing in a way a reader sees.
+    pub changed_after_signing: bool,
+    /// The baseline level reached (B-B, B-T, B-LT, B-LTA).
+    pub level: Option<String>,
+    /// The certificate path, signer first.
+    pub chain: Vec<String>,
+    /// Whether the path ends at a trusted root.
+    pub trusted: bool,
+    /// `good`, `revoked` or `unknown`, when the signature was made (as far as it can be proven).
+    pub status_at_signing: String,
+    /// `good`, `revoked` or `unknown`, now.
+    pub status_now: String,
+    /// When the certificate was revoked, if it was.
+    pub revoked_at: Option<String>,
+    /// Everything worth saying, one sentence each.
+    pub findings: Vec<String>,
+    /// The bottom line in one sentence.
+    pub verdict: String,
+    #[serde(skip)]
+    signer_certificate: Option<Certificate>,
+    #[serde(skip)]
+    proven_time: Option<OffsetDateTime>,
+    #[serde(skip)]
+    issuer_certificate: Option<Certificate>,
+}
+
+/// The findings for a whole file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// `pdf` or `detached`.
+    pub format: &'static str,
+    /// One entry per signature, in the file's order.
+    pub signatures: Vec<SignatureReport>,
+}
+
+fn attribute(certificate: &Certificate, oid: const_oid::ObjectIdentifier) -> Option<String> {
+    certificate
+        .tbs_certificate()
+        .subject()
+        .iter()
+        .find(|atv| atv.oid == oid)
+        .and_then(|atv| {
+            atv.value
+                .decode_as::<String>()
+                .ok()
+                .or_else(|| {
+                    atv.value
+                        .decode_as::<der::asn1::PrintableStringRef<'_>>()
+                        .ok()
+                        .map(|s| s.to_string())
+                })
+                .or_else(|| {
+                    atv.value
+                        .decode_as::<der::asn1::Ia5StringRef<'_>>()
+                        .ok()
+                        .map(|s| s.to_string())
+                })
+        })
+}
+
+fn person(certificate: &Certificate) -> Person {
+    use const_oid::db::rfc4519::{CN, O};
+    let email = attribute(certificate, const_oid::db::rfc3280::EMAIL_ADDRESS).or_else(|| {
+        certificate
+            .tbs_certificate()
+            .get_extension::<x509_cert::ext::pkix::SubjectAltName>()
+            .ok()
+            .flatten()
+            .and_then(|(_, san)| {
+                san.0.into_iter().find_map(|n| match n {
+                    x509_cert::ext::pkix::name::GeneralName::Rfc822Name(m) => Some(m.to_string()),
+                    _ => None,
+                })
+            })
+    });
+    Person {
+        name: attribute(certificate, CN).unwrap_or_default(),
+        organization: attribute(certificate, O),
+        email,
+        subject: certificate.tbs_certificate().subject().to_string(),
+    }
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// Whether `path` ends at one of `anchors` (the root itself, or a certificate one of them signed).
+fn trusted(path: &[Certificate], anchors: &[Certificate]) -> bool {
+    let Some(last) = path.last() else {
+        return false;
+    };
+    anchors.iter().any(|anchor| {
+        anchor.to_der().ok() == last.to_der().ok()
+            || signet_pki::signed_data::verify_issued_by(last, anchor).is_ok()
+    })
+}
+
+fn broken(field: Option<String>, kind: &'static str, error: &SignError) -> SignatureReport {
+    SignatureReport {
+        field,
+        kind,
+        intact: false,
+        signer: None,
+        serial: None,
+        issuer: None,
+        claimed_time: None,
+        time_stamp: None,
+        time_stamp_authority: None,
+        changed_after_signing: true,
+        level: None,
+        chain: Vec::new(),
+        trusted: false,
+        status_at_signing: "unknown".into(),
+        status_now: "unknown".into(),
+        revoked_at: None,
+        findings: vec![format!("The signature does not check out: {error}.")],
+        verdict: "INVALID: the signature does not match the file, or is damaged.".into(),
+        signer_certificate: None,
+        proven_time: None,
+        issuer_certificate: None,
+    }
+}
+
+fn examined(checked: Checked, anchors: &[Certificate], changed: bool) -> SignatureReport {
+    let tbs = checked.signer.tbs_certificate();
+    let mut findings = Vec::new();
+    let trusted = trusted(&checked.path, anchors);
+    if trusted {
+        findings.push("The signer's certificate leads to a trusted root.".into());
+    } else {
+        findings.push(
+            "The signer's certificate does not lead to a trusted root: anyone could have made it."
+                .into(),
+        );
+    }
+    if changed {
+        findings.push(
+            "The file was changed after signing: what you see is not what was signed.".into(),
+        );
+    } else if !checked.covers_whole_file {
+        findings.push("Data was appended after signing (validation data, time-stamps or further signatures); the signed content is unchanged.".into());
+    } else {
+        findings.push("The file has not been changed since it was signed.".into());
+    }
+    let proven_time = checked.time_stamp.as_ref().map(|s| s.time);
+    match &checked.time_stamp {
+        Some(s) => findings.push(format!(
+            "A time-stamp by {} proves the signature existed at {}.",
+            s.tsa.tbs_certificate().subject(),
+            rfc3339(s.time)
+        )),
+        None if !checked.document_time_stamp => findings.push(
+            "No time-stamp: the signing time is only what the signer's computer claimed.".into(),
+        ),
+        None => {}
+    }
+    let not_after = tbs.validity().not_after.to_system_time();
+    let expired = OffsetDateTime::from(not_after) < OffsetDateTime::now_utc();
+    if expired {
+        findings.push(format!(
+            "The certificate expired at {}.",
+            rfc3339(OffsetDateTime::from(not_after))
+        ));
+    }
+    SignatureReport {
+        field: checked.field.clone(),
+        kind: if checked.document_time_stamp {
+            "document_time_stamp"
+        } else {
+            "signature"
+        },
+        intact: true,
+        signer: Some(person(&checked.signer)),
+        serial: Some(hex::encode_upper(tbs.serial_number().as_bytes())),
+        issuer: Some(tbs.issuer().to_string()),
+        claimed_time: checked.claimed_time.clone(),
+        time_stamp: proven_time.map(rfc3339),
+        time_stamp_authority: checked
+            .time_stamp
+            .as_ref()
+            .map(|s| s.tsa.tbs_certificate().subject().to_string()),
+        changed_after_signing: changed,
+        level: Some(checked.level.to_string()),
+        chain: checked
+            .path
+            .iter()
+            .map(|c| c.tbs_certificate().subject().to_string())
+            .collect(),
+        trusted,
+        status_at_signing: "unknown".into(),
+        status_now: "unknown".into(),
+        revoked_at: None,
+        findings,
+        verdict: String::new(),
+        issuer_certificate: checked.path.get(1).cloned(),
+        signer_certificate: Some(checked.signer),
+        proven_time,
+    }
+}
+
+impl SignatureReport {
+    /// The signer's certificate, for a status look-up (none when the signature is unreadable).
+    pub fn signer_certificate(&self) -> Option<&Certificate> {
+        self.signer_certificate.as_ref()
+    }
+
+    /// The signer certificate's issuer, when the signature carries it.
+    pub fn issuer_certificate(&self) -> Option<&Certificate> {
+        self.issuer_certificate.as_ref()
+    }
+
+    /// Records the signer certificate's status and judges the signature: revoked after a
+    /// proven signing time still means valid when signed; without a time-stamp nothing proves
+    /// the signature came before the revocation.
+    pub fn judge(&mut self, standing: Standing) {
+        let (at_signing, now) = match &standing {
+            Standing::Good => ("good", "good"),
+            Standing::Revoked(at) => {
+                self.revoked_at = Some(rfc3339(*at));
+                match self.proven_time {
+                    // Time-stamps are accurate to a second: closer than that, no order is proven.
+                    Some(signed) if (signed - *at).abs() <= time::Duration::seconds(1) => {
+                        self.findings.push(format!(
+                            "The certificate was revoked at {}, within a second of the time-stamp: which came first cannot be shown.",
+                            rfc3339(*at)
+                        ));
+                        ("unknown", "revoked")
+                    }
+                    Some(signed) if signed < *at => {
+                        self.findings.push(format!(
+                            "The certificate was revoked at {}, after the time-stamped signing time: the signature was made while it was valid.",
+                            rfc3339(*at)
+                        ));
+                        ("good", "revoked")
+                    }
+                    Some(_) => {
+                        self.findings.push(format!(
+                            "The certificate was revoked at {}, before the signature was made.",
+                            rfc3339(*at)
+                        ));
+                        ("revoked", "revoked")
+                    }
+                    None => {
+                        self.findings.push(format!(
+                            "The certificate was revoked at {}; without a time-stamp nothing proves the signature was made before.",
+                            rfc3339(*at)
+                        ));
+                        ("unknown", "revoked")
+                    }
+                }
+            }
+            Standing::Unknown(why) => {
+                self.findings
+                    .push(format!("The certificate's status is unknown: {why}."));
+                ("unknown", "unknown")
+            }
+        };
+        self.status_at_signing = at_signing.into();
+        self.status_now = now.into();
+        self.verdict = if !self.intact {
+            "INVALID: the signature does not match the file, or is damaged.".into()
+        } else if self.changed_after_signing {
+            "INVALID: the file was changed after it was signed.".into()
+        } else if !self.trusted {
+            "NOT TRUSTED: the signature is intact, but the certificate does not lead to a trusted root.".into()
+        } else if at_signing == "good" {
+            "VALID: the file is as signed, by a trusted certificate that was valid when it signed."
+                .into()
+        } else if at_signing == "revoked" {
+            "INVALID: the certificate was already revoked when it signed.".into()
+        } else {
+            "INDETERMINATE: the signature is intact and trusted, but its certificate's status at signing time cannot be shown.".into()
+        };
+    }
+}
+
+/// Examines a PDF's signatures, or a detached signature over `input`; statuses are filled in
+/// afterwards with [`SignatureReport::judge`].
+pub fn examine(
+    input: &[u8],
+    signature: Option<&[u8]>,
+    anchors: &[Certificate],
+) -> Result<Report, SignError> {
+    if let Some(p7s) = signature {
+        let report = match verify::detached(input, p7s) {
+            Ok(checked) => examined(checked, anchors, false),
+            Err(SignError::NotSigned(why)) => return Err(SignError::NotSigned(why)),
+            Err(e) => broken(None, "signature", &e),
+        };
+        return Ok(Report {
+            format: "detached",
+            signatures: vec![report],
+        });
+    }
+    if !crate::is_pdf(input) {
+        return Err(SignError::NotSigned(
+            "this is not a PDF; for any other file give its detached signature (.p7s) as well"
+                .into(),
+        ));
+    }
+    let mut signatures = Vec::new();
+    for (found, checked) in verify::pdf_each(input)? {
+        let kind = if found.document_time_stamp {
+            "document_time_stamp"
+        } else {
+            "signature"
+        };
+        signatures.push(match checked {
+            Ok(checked) => {
+                let end = found.byte_range.last().map_or(0, |(at, len)| at + len);
+                let changed = !found.covers_whole_file && pades::content_changed(input, end)?;
+                examined(checked, anchors, changed)
+            }
+            Err(e) => broken(Some(found.field.clone()), kind, &e),
+        });
+    }
+    if signatures.is_empty() {
+        return Err(SignError::NotSigned("this PDF carries no signature".into()));
+    }
+    Ok(Report {
+        format: "pdf",
+        signatures,
+    })
+}
+
+impl Report {
+    /// The level the signatures reach, at best.
+    pub fn level(&self) -> Option<Level> {
+        self.signatures
+            .iter()
+            .filter_map(|s| s.level.as_deref())
+            .filter_map(|l| l.parse().ok())
+            .max()
+    }
+}
+
+impl Report {
+    /// The report as a person reads it on a terminal.
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        for (i, s) in self.signatures.iter().enumerate() {
+            let what = if s.kind == "document_time_stamp" {
+                "Document time-stamp"
+            } else {
+                "Signature"
+            };
+            let _ = writeln!(
+                out,
+                "{what} {}{}",
+                i + 1,
+                s.field
+                    .as_ref()
+                    .map(|f| format!(" ({f})"))
+                    .unwrap_or_default()
+            );
+            let _ = writeln!(out, "  {}", s.verdict);
+            if let Some(p) = &s.signer {
+                let _ = writeln!(out, "  Signed by:      {}", p.name);
+                if let Some(o) = &p.organization {
+                    let _ = writeln!(out, "  Organization:   {o}");
+                }
+                if let Some(e) = &p.email {
+                    let _ = writeln!(out, "  E-mail:         {e}");
+                }
+            }
+            if let Some(t) = &s.claimed_time {
+                let _ = writeln!(out, "  Claimed time:   {t}");
+            }
+            if let Some(t) = &s.time_stamp {
+                let _ = writeln!(out, "  Time-stamp:     {t}");
+            }
+            if let Some(l) = &s.level {
+                let _ = writeln!(out, "  Level:          {l}");
+            }
+            let _ = writeln!(
+                out,
+                "  Status when signed: {}; now: {}",
+                s.status_at_signing, s.status_now
+            );
+            for c in &s.chain {
+                let _ = writeln!(out, "  Chain:          {c}");
+            }
+            for f in &s.findings {
+                let _ = writeln!(out, "  - {f}");
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Whether every signature is judged valid.
+    pub fn all_valid(&self) -> bool {
+        self.signatures
+            .iter()
+            .all(|s| s.verdict.starts_with("VALID"))
+    }
+}
