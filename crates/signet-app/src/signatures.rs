@@ -34,8 +34,14 @@ impl Signet {
         signature: Option<&[u8]>,
     ) -> Result<Report, AppError> {
         let anchors = [self.authority.root.certificate.clone()];
-        let mut report =
-            signet_sign::report::examine(input, signature, &anchors).map_err(refused)?;
+        let (input, signature) = (input.to_vec(), signature.map(<[u8]>::to_vec));
+        // Parsing an uploaded PDF is CPU work: off the async workers.
+        let mut report = tokio::task::spawn_blocking(move || {
+            signet_sign::report::examine(&input, signature.as_deref(), &anchors)
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("checking a signature stopped: {e}")))?
+        .map_err(refused)?;
         for finding in &mut report.signatures {
             let standing = match finding.signer_certificate() {
                 Some(certificate) => self.standing(certificate).await?,

@@ -50,12 +50,11 @@ the snippet for nginx's server { } block or Apache's <VirtualHost> on standard o
 #[derive(Subcommand, Debug)]
 pub(crate) enum WebServer {
     /// nginx 1.19 or later: ssl_verify_client, ssl_client_certificate, ssl_verify_depth, and
-    /// ssl_ocsp or ssl_crl. Also `signet relying-party --nginx`.
+    /// ssl_ocsp or ssl_crl.
     #[command(long_flag = "nginx")]
     Nginx(Choices),
     /// Apache httpd 2.4.34 or later (mod_ssl): SSLVerifyClient, SSLCACertificateFile,
-    /// SSLVerifyDepth, and SSLOCSPEnable or SSLCARevocationFile. Also `signet relying-party
-    /// --apache`.
+    /// SSLVerifyDepth, and SSLOCSPEnable or SSLCARevocationFile.
     #[command(long_flag = "apache")]
     Apache(Choices),
 }

@@ -166,6 +166,28 @@ fn verify(s: &Signer, args: &[&std::ffi::OsStr]) -> (i32, serde_json::Value, Str
     (out.status.code().unwrap_or(-1), report, text(&out.stderr))
 }
 
+/// Uploads to the public "Check a signature" page: the status and the HTML.
+fn check_page(s: &Signer, name: &str, file: Vec<u8>, signature: Option<Vec<u8>>) -> (u16, String) {
+    let server = s.server.as_ref().expect("running");
+    let mut form = reqwest::blocking::multipart::Form::new().part(
+        "file",
+        reqwest::blocking::multipart::Part::bytes(file).file_name(name.to_owned()),
+    );
+    if let Some(signature) = signature {
+        form = form.part(
+            "signature",
+            reqwest::blocking::multipart::Part::bytes(signature).file_name("signature.p7s"),
+        );
+    }
+    let response = reqwest::blocking::Client::new()
+        .post(server.url("/verify"))
+        .multipart(form)
+        .send()
+        .expect("POST /verify");
+    let status = response.status().as_u16();
+    (status, response.text().unwrap_or_default())
+}
+
 fn pyhanko(args: &[&str], file: &Path) -> (bool, String) {
     let bin = std::env::var("PYHANKO_BIN").unwrap_or_else(|_| {
         panic!("PYHANKO_BIN is not set: run scripts/test, which installs pyHanko into .tools")
@@ -380,6 +402,44 @@ fn pdf_signatures_at_every_level_pass_pyhanko_pdfsig_and_openssl() {
     assert_eq!(code, 2);
     assert!(err.contains("carries no signature"), "{err}");
 
+    // The public page says it to anyone, without an account; nothing uploaded is kept.
+    let files = |dir: &Path| {
+        snapshot(dir)
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect::<Vec<_>>()
+    };
+    let before_upload = files(s.data.path());
+    let (status, page) = check_page(
+        &s,
+        "signed-b-lt.pdf",
+        std::fs::read(w.join("signed-b-lt.pdf")).expect("pdf"),
+        None,
+    );
+    assert_eq!(status, 200, "{page}");
+    for words in [
+        "VALID: the file is as signed",
+        "Max Muster",
+        "Muster GmbH",
+        "B-LT",
+        "Time proven by a time-stamp",
+    ] {
+        assert!(page.contains(words), "no `{words}` on the page: {page}");
+    }
+    let (status, page) = check_page(&s, "contract.pdf", original.clone(), None);
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("carries no signature"), "{page}");
+    let (status, page) = check_page(&s, "junk.bin", vec![0x42; 1000], None);
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("not a PDF"), "{page}");
+    let (status, _) = check_page(&s, "huge.pdf", vec![b'%'; 11 << 20], None);
+    assert_eq!(status, 413);
+    assert_eq!(
+        before_upload,
+        files(s.data.path()),
+        "checking signatures wrote files into the data directory"
+    );
+
     // With the CA gone, B-LT and B-LTA still validate from what they carry; B-T cannot.
     s.stop_ca();
     for level in ["b-lt", "b-lta"] {
@@ -499,6 +559,14 @@ fn detached_signatures_of_any_file_verify_with_openssl_for_rsa_and_legacy_pfx() 
         );
         assert_eq!(code, 0, "{report} {err}");
         assert_eq!(report["format"], "detached");
+        let (status, page) = check_page(
+            &s,
+            "invoice.xml",
+            std::fs::read(&input).expect("input"),
+            Some(std::fs::read(&p7s).expect("p7s")),
+        );
+        assert_eq!(status, 200, "{page}");
+        assert!(page.contains("VALID: the file is as signed"), "{page}");
         assert_eq!(report["signatures"][0]["level"], level.to_uppercase());
     }
     // The content changed after signing: refused.

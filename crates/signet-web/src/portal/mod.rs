@@ -45,6 +45,7 @@ mod orders;
 pub(crate) use orders::key_label;
 mod pages;
 pub mod security;
+mod signatures;
 mod support;
 mod vetting;
 
@@ -62,6 +63,12 @@ pub fn routes() -> Router<Arc<Signet>> {
     Router::new()
         .route("/", get(home))
         .route("/help", get(help))
+        .route(
+            "/verify",
+            get(signatures::page)
+                .post(signatures::check)
+                .layer(crate::upload::body_limit()),
+        )
         .route("/repository/", get(repository))
         .route("/status", get(notices::status))
         .route("/support", get(support::contact).post(support::send))

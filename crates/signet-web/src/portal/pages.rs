@@ -316,3 +316,13 @@ pub struct RepositoryPage {
     /// (CA name, SHA-256 fingerprint in upper-case hex)
     pub cas: Vec<(String, String)>,
 }
+
+#[derive(Template)]
+#[template(path = "verify.html")]
+pub struct VerifyPage {
+    pub nav: Nav,
+    /// The findings, after an upload.
+    pub report: Option<signet_sign::report::Report>,
+    /// The checked file's name, for the heading.
+    pub file_name: String,
+}
