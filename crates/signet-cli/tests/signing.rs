@@ -118,23 +118,16 @@ impl Signer {
         self.work.path()
     }
 
-    /// `signet sign` run from an empty directory with no data directory: the subscriber's own
-    /// machine.
+    /// `signet sign` at `level` with the CA's TSA.
     fn sign(&self, level: &str, input: &Path, output: &Path) -> Output {
-        let elsewhere = tempdir();
-        Command::new(env!("CARGO_BIN_EXE_signet"))
-            .current_dir(elsewhere.path())
-            .env_remove("SIGNET_DATA_DIR")
-            .env_remove("SIGNET_DATABASE_URL")
-            .args(["sign", "--pfx"])
-            .arg(&self.pfx)
-            .arg("--password-file")
-            .arg(&self.password_file)
-            .args(["--level", level, "--tsa", &format!("{}/tsa", self.base)])
-            .arg(input)
-            .arg(output)
-            .output()
-            .expect("run signet sign")
+        let tsa = format!("{}/tsa", self.base);
+        run_sign(
+            &self.pfx,
+            &self.password_file,
+            &["--level", level, "--tsa", &tsa],
+            input,
+            output,
+        )
     }
 
     fn signed(&self, level: &str, input: &Path, output: &Path) -> String {
@@ -151,6 +144,31 @@ impl Signer {
     fn stop_ca(&mut self) {
         self.server = None;
     }
+}
+
+/// `signet sign` run from an empty directory with no data directory: the subscriber's own
+/// machine.
+fn run_sign(
+    pfx: &Path,
+    password_file: &Path,
+    extra: &[&str],
+    input: &Path,
+    output: &Path,
+) -> Output {
+    let elsewhere = tempdir();
+    Command::new(env!("CARGO_BIN_EXE_signet"))
+        .current_dir(elsewhere.path())
+        .env_remove("SIGNET_DATA_DIR")
+        .env_remove("SIGNET_DATABASE_URL")
+        .args(["sign", "--pfx"])
+        .arg(pfx)
+        .arg("--password-file")
+        .arg(password_file)
+        .args(extra)
+        .arg(input)
+        .arg(output)
+        .output()
+        .expect("run signet sign")
 }
 
 /// `signet verify --json` with the CA's data directory as the judge (or `extra` args): the exit
@@ -687,15 +705,7 @@ fn wrong_passwords_and_broken_inputs_are_refused_with_nothing_written() {
     let input = a_pdf(w);
     let out = w.join("out.pdf");
     std::fs::write(w.join("wrong.txt"), "not the password\n").expect("wrong");
-    let run = Command::new(env!("CARGO_BIN_EXE_signet"))
-        .args(["sign", "--pfx"])
-        .arg(&s.pfx)
-        .arg("--password-file")
-        .arg(w.join("wrong.txt"))
-        .arg(&input)
-        .arg(&out)
-        .output()
-        .expect("run");
+    let run = run_sign(&s.pfx, &w.join("wrong.txt"), &[], &input, &out);
     assert!(!run.status.success());
     assert!(
         text(&run.stderr).contains("password"),
@@ -705,15 +715,7 @@ fn wrong_passwords_and_broken_inputs_are_refused_with_nothing_written() {
     assert!(!out.exists());
 
     // B-T without a TSA says so.
-    let run = Command::new(env!("CARGO_BIN_EXE_signet"))
-        .args(["sign", "--level", "b-t", "--pfx"])
-        .arg(&s.pfx)
-        .arg("--password-file")
-        .arg(&s.password_file)
-        .arg(&input)
-        .arg(&out)
-        .output()
-        .expect("run");
+    let run = run_sign(&s.pfx, &s.password_file, &["--level", "b-t"], &input, &out);
     assert!(!run.status.success());
     assert!(text(&run.stderr).contains("--tsa"), "{}", text(&run.stderr));
     assert!(!out.exists());
@@ -725,22 +727,8 @@ fn wrong_passwords_and_broken_inputs_are_refused_with_nothing_written() {
     assert!(!run.status.success(), "{}", text(&run.stdout));
     assert!(text(&run.stderr).contains("PDF"), "{}", text(&run.stderr));
     assert!(!out.exists());
-    let run = Command::new(env!("CARGO_BIN_EXE_signet"))
-        .args([
-            "sign",
-            "--level",
-            "b-t",
-            "--tsa",
-            "http://127.0.0.1:9/tsa",
-            "--pfx",
-        ])
-        .arg(&s.pfx)
-        .arg("--password-file")
-        .arg(&s.password_file)
-        .arg(&input)
-        .arg(&out)
-        .output()
-        .expect("run");
+    let nowhere = ["--level", "b-t", "--tsa", "http://127.0.0.1:9/tsa"];
+    let run = run_sign(&s.pfx, &s.password_file, &nowhere, &input, &out);
     assert!(!run.status.success());
     assert!(
         text(&run.stderr).contains("127.0.0.1:9"),

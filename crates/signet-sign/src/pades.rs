@@ -57,18 +57,71 @@ fn catalog_id(update: &IncrementalDocument) -> Result<ObjectId, SignError> {
         .map_err(|_| SignError::Pdf("its trailer names no document catalog".into()))
 }
 
-/// The catalog, copied into the update so it can be changed.
-fn catalog(update: &mut IncrementalDocument) -> Result<(ObjectId, Dictionary), SignError> {
-    let id = catalog_id(update)?;
+/// A dictionary object, copied into the update so it can be changed; `what` names it in errors.
+fn copied_dictionary(
+    update: &mut IncrementalDocument,
+    id: ObjectId,
+    what: &str,
+) -> Result<Dictionary, SignError> {
     update
         .opt_clone_object_to_new_document(id)
         .map_err(pdf_error)?;
-    let dict = update
+    Ok(update
         .new_document
         .get_dictionary(id)
-        .map_err(|_| SignError::Pdf("its catalog is not a dictionary".into()))?
-        .clone();
-    Ok((id, dict))
+        .map_err(|_| SignError::Pdf(format!("its {what} is not a dictionary")))?
+        .clone())
+}
+
+/// Appends `item` to an array object, copied into the update; `what` names it in errors.
+fn push_to_copied_array(
+    update: &mut IncrementalDocument,
+    id: ObjectId,
+    item: Object,
+    what: &str,
+) -> Result<(), SignError> {
+    update
+        .opt_clone_object_to_new_document(id)
+        .map_err(pdf_error)?;
+    update
+        .new_document
+        .get_object_mut(id)
+        .map_err(pdf_error)?
+        .as_array_mut()
+        .map_err(|_| SignError::Pdf(format!("its {what} is not an array")))?
+        .push(item);
+    Ok(())
+}
+
+/// Appends `item` to the array `dict[key]`: a direct array, an array object of its own (copied
+/// into the update), or a new array when there is none.
+fn append_to_array_entry(
+    update: &mut IncrementalDocument,
+    dict: &mut Dictionary,
+    key: &[u8],
+    item: Object,
+    what: &str,
+) -> Result<(), SignError> {
+    match dict.get(key) {
+        Ok(Object::Reference(id)) => push_to_copied_array(update, *id, item, what),
+        Ok(Object::Array(items)) => {
+            let mut items = items.clone();
+            items.push(item);
+            dict.set(key.to_vec(), Object::Array(items));
+            Ok(())
+        }
+        Ok(_) => Err(SignError::Pdf(format!("its {what} is not an array"))),
+        Err(_) => {
+            dict.set(key.to_vec(), Object::Array(vec![item]));
+            Ok(())
+        }
+    }
+}
+
+/// The catalog, copied into the update so it can be changed.
+fn catalog(update: &mut IncrementalDocument) -> Result<(ObjectId, Dictionary), SignError> {
+    let id = catalog_id(update)?;
+    Ok((id, copied_dictionary(update, id, "catalog")?))
 }
 
 fn pdf_date(at: OffsetDateTime) -> String {
@@ -155,15 +208,7 @@ pub fn append_signature(
     let (acro_form_id, mut acro_form) = match catalog.get(b"AcroForm") {
         Ok(Object::Reference(id)) => {
             let id = *id;
-            update
-                .opt_clone_object_to_new_document(id)
-                .map_err(pdf_error)?;
-            let dict = update
-                .new_document
-                .get_dictionary(id)
-                .map_err(|_| SignError::Pdf("its AcroForm is not a dictionary".into()))?
-                .clone();
-            (Some(id), dict)
+            (Some(id), copied_dictionary(&mut update, id, "AcroForm")?)
         }
         Ok(Object::Dictionary(dict)) => (None, dict.clone()),
         _ => (None, Dictionary::new()),
@@ -193,26 +238,14 @@ pub fn append_signature(
     field.set("P", Object::Reference(page_id));
     let field_id = update.new_document.add_object(field);
 
-    // The field into the AcroForm's /Fields (direct, or an array object of its own).
-    match acro_form.get(b"Fields") {
-        Ok(Object::Reference(id)) => {
-            let id = *id;
-            update
-                .opt_clone_object_to_new_document(id)
-                .map_err(pdf_error)?;
-            let fields = update.new_document.get_object_mut(id).map_err(pdf_error)?;
-            fields
-                .as_array_mut()
-                .map_err(|_| SignError::Pdf("its AcroForm /Fields is not an array".into()))?
-                .push(Object::Reference(field_id));
-        }
-        Ok(Object::Array(fields)) => {
-            let mut fields = fields.clone();
-            fields.push(Object::Reference(field_id));
-            acro_form.set("Fields", Object::Array(fields));
-        }
-        _ => acro_form.set("Fields", Object::Array(vec![Object::Reference(field_id)])),
-    }
+    // The field into the AcroForm's /Fields.
+    append_to_array_entry(
+        &mut update,
+        &mut acro_form,
+        b"Fields",
+        Object::Reference(field_id),
+        "AcroForm /Fields",
+    )?;
     // SignaturesExist | AppendOnly: viewers must save further changes incrementally.
     acro_form.set("SigFlags", Object::Integer(3));
     match acro_form_id {
@@ -222,43 +255,15 @@ pub fn append_signature(
     update.new_document.set_object(catalog_id, catalog);
 
     // The widget into the page's /Annots.
-    update
-        .opt_clone_object_to_new_document(page_id)
-        .map_err(pdf_error)?;
-    let annots = update
-        .new_document
-        .get_dictionary(page_id)
-        .map_err(|_| SignError::Pdf("its first page is not a dictionary".into()))?
-        .get(b"Annots")
-        .ok()
-        .cloned();
-    let page_annots = match annots {
-        Some(Object::Reference(id)) => {
-            update
-                .opt_clone_object_to_new_document(id)
-                .map_err(pdf_error)?;
-            update
-                .new_document
-                .get_object_mut(id)
-                .map_err(pdf_error)?
-                .as_array_mut()
-                .map_err(|_| SignError::Pdf("its first page's /Annots is not an array".into()))?
-                .push(Object::Reference(field_id));
-            None
-        }
-        Some(Object::Array(mut a)) => {
-            a.push(Object::Reference(field_id));
-            Some(a)
-        }
-        _ => Some(vec![Object::Reference(field_id)]),
-    };
-    if let Some(annots) = page_annots {
-        update
-            .new_document
-            .get_dictionary_mut(page_id)
-            .map_err(pdf_error)?
-            .set("Annots", Object::Array(annots));
-    }
+    let mut page = copied_dictionary(&mut update, page_id, "first page")?;
+    append_to_array_entry(
+        &mut update,
+        &mut page,
+        b"Annots",
+        Object::Reference(field_id),
+        "first page's /Annots",
+    )?;
+    update.new_document.set_object(page_id, page);
 
     let mut out = Vec::with_capacity(pdf.len() + 2 * capacity + 4096);
     update.save_to(&mut out).map_err(pdf_error)?;

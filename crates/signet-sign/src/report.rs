@@ -457,3 +457,142 @@ impl Report {
             .all(|s| s.verdict.starts_with("VALID"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A one-page PDF whose catalog carries `acro_form`, with a correct xref table.
+    fn pdf_with(acro_form: &str, extra: &[&str]) -> Vec<u8> {
+        let mut objects = vec![
+            format!("<</Type/Catalog/Pages 2 0 R/AcroForm {acro_form}>>"),
+            "<</Type/Pages/Kids[3 0 R]/Count 1>>".to_owned(),
+            "<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>".to_owned(),
+        ];
+        objects.extend(extra.iter().map(|s| (*s).to_owned()));
+        let mut out = b"%PDF-1.7\n".to_vec();
+        let mut offsets = Vec::new();
+        for (i, o) in objects.iter().enumerate() {
+            offsets.push(out.len());
+            out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+        }
+        let xref = out.len();
+        out.extend_from_slice(
+            format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+        );
+        for o in offsets {
+            out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+        }
+        out.extend_from_slice(
+            format!(
+                "trailer\n<</Size {}/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n",
+                objects.len() + 1
+            )
+            .as_bytes(),
+        );
+        out
+    }
+
+    /// Hostile signed PDFs get an answer (a report of a broken signature, or an error), never a
+    /// panic, on the stack of a tokio blocking thread.
+    #[test]
+    fn hostile_signatures_are_answered_without_crashing() {
+        let cases = [
+            // /ByteRange beyond the end of the file.
+            pdf_with(
+                "4 0 R",
+                &[
+                    "<</Fields[5 0 R]>>",
+                    "<</FT/Sig/V 6 0 R>>",
+                    "<</Type/Sig/ByteRange[0 10 99999999 10]/Contents<3000>>>",
+                ],
+            ),
+            // /Contents not a CMS.
+            pdf_with(
+                "4 0 R",
+                &[
+                    "<</Fields[5 0 R]>>",
+                    "<</FT/Sig/V 6 0 R>>",
+                    "<</Type/Sig/ByteRange[0 10 20 10]/Contents<DEADBEEF>>>",
+                ],
+            ),
+            // A field whose value is itself, fields that are themselves.
+            pdf_with(
+                "4 0 R",
+                &["<</Fields[5 0 R 4 0 R]>>", "<</FT/Sig/V 5 0 R>>"],
+            ),
+            // Negative and odd-length byte ranges.
+            pdf_with(
+                "4 0 R",
+                &[
+                    "<</Fields[5 0 R]>>",
+                    "<</FT/Sig/V 6 0 R>>",
+                    "<</Type/Sig/ByteRange[-5 10 20]/Contents<00>>>",
+                ],
+            ),
+            // Deeply nested arrays in the signature dictionary.
+            pdf_with(
+                "4 0 R",
+                &[
+                    "<</Fields[5 0 R]>>",
+                    "<</FT/Sig/V 6 0 R>>",
+                    &format!(
+                        "<</Type/Sig/ByteRange{}{}>>",
+                        "[".repeat(100_000),
+                        "]".repeat(100_000)
+                    ),
+                ],
+            ),
+        ];
+        for (i, case) in cases.into_iter().enumerate() {
+            let answer = std::thread::Builder::new()
+                .stack_size(2 * 1024 * 1024)
+                .spawn(move || {
+                    examine(&case, None, &[]).map(|r| r.signatures.iter().all(|s| !s.intact))
+                })
+                .expect("thread")
+                .join()
+                .expect("answered, not crashed");
+            assert!(
+                answer.unwrap_or(true),
+                "case {i}: a hostile signature was called intact"
+            );
+        }
+    }
+
+    #[test]
+    fn a_revocation_after_the_time_stamp_leaves_the_signature_valid() {
+        let stamped = OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("time");
+        let mut report = broken(None, "signature", &SignError::Usage("x".into()));
+        (report.intact, report.trusted, report.changed_after_signing) = (true, true, false);
+        report.proven_time = Some(stamped);
+        let mut later = report.clone();
+        later.judge(Standing::Revoked(stamped + time::Duration::minutes(5)));
+        assert_eq!(
+            (later.status_at_signing.as_str(), later.status_now.as_str()),
+            ("good", "revoked")
+        );
+        assert!(later.verdict.starts_with("VALID"), "{}", later.verdict);
+        let mut earlier = report.clone();
+        earlier.judge(Standing::Revoked(stamped - time::Duration::minutes(5)));
+        assert!(
+            earlier.verdict.starts_with("INVALID"),
+            "{}",
+            earlier.verdict
+        );
+        let mut same_second = report.clone();
+        same_second.judge(Standing::Revoked(stamped));
+        assert!(
+            same_second.verdict.starts_with("INDETERMINATE"),
+            "{}",
+            same_second.verdict
+        );
+        report.proven_time = None;
+        report.judge(Standing::Revoked(stamped));
+        assert!(
+            report.verdict.starts_with("INDETERMINATE"),
+            "{}",
+            report.verdict
+        );
+    }
+}

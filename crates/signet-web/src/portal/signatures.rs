@@ -41,7 +41,10 @@ pub async fn check(
                 let bytes = match field.bytes().await {
                     Ok(b) => b,
                     Err(e) => {
-                        return refusal(&ctx, &AppError::Refused(multipart_refusal("the file", &e)));
+                        return refusal(
+                            &ctx,
+                            &AppError::Refused(multipart_refusal("the file", &e)),
+                        );
                     }
                 };
                 match name.as_deref() {
