@@ -298,6 +298,22 @@ fn last_signature_parts(pdf: &[u8]) -> (Vec<u8>, Vec<u8>) {
     (signed, der)
 }
 
+/// The signature time-stamp token of a CMS signature, and the signature value it stamps.
+fn signature_time_stamp(p7s: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    use signet_pki::der::Encode;
+    let signed = signet_pki::signed_data::parse_signed_data(p7s).expect("CMS");
+    let signer = signed.signer_infos.0.iter().next().expect("signer");
+    let token = signet_pki::signed_data::find_attribute(
+        signer.unsigned_attrs.as_ref(),
+        signet_pki::der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.14"),
+    )
+    .expect("signature time-stamp attribute");
+    (
+        token.to_der().expect("der"),
+        signer.signature.as_bytes().to_vec(),
+    )
+}
+
 #[test]
 fn pdf_signatures_at_every_level_pass_pyhanko_pdfsig_and_openssl() {
     let mut s = Signer::new("personal-3-pro", "p-256", "modern");
@@ -419,6 +435,20 @@ fn pdf_signatures_at_every_level_pass_pyhanko_pdfsig_and_openssl() {
     let (code, _, err) = verify(&s, &[w.join("contract.pdf").as_os_str()]);
     assert_eq!(code, 2);
     assert!(err.contains("carries no signature"), "{err}");
+
+    // The help page shows the commands; the portal leads there from every page.
+    let help = reqwest::blocking::get(s.server.as_ref().expect("running").url("/help"))
+        .expect("help")
+        .text()
+        .expect("html");
+    for words in [
+        "signet sign --pfx",
+        "id=\"login\"",
+        "href=\"/verify\"",
+        "signet relying-party nginx",
+    ] {
+        assert!(help.contains(words), "no `{words}` on /help");
+    }
 
     // The public page says it to anyone, without an account; nothing uploaded is kept.
     let files = |dir: &Path| {
@@ -560,6 +590,20 @@ fn detached_signatures_of_any_file_verify_with_openssl_for_rsa_and_legacy_pfx() 
             level == "b-t",
             "{level}: the signature time-stamp is an unsigned attribute at B-T only"
         );
+        if level == "b-t" {
+            // The signature time-stamp is a token over the signature value: openssl agrees.
+            let (token, value) = signature_time_stamp(&std::fs::read(&p7s).expect("p7s"));
+            std::fs::write(w.join("sig.tst"), token).expect("token");
+            std::fs::write(w.join("sig.value"), value).expect("value");
+            let out = ok(Command::new("openssl")
+                .args(["ts", "-verify", "-token_in", "-in"])
+                .arg(w.join("sig.tst"))
+                .arg("-data")
+                .arg(w.join("sig.value"))
+                .arg("-CAfile")
+                .arg(s.root()));
+            assert!(text(&out.stdout).contains("Verification: OK"));
+        }
         // pyHanko checks a detached CMS too.
         let (valid, report) = validate(
             &s.root(),
