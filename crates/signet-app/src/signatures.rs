@@ -35,6 +35,13 @@ impl Signet {
     ) -> Result<Report, AppError> {
         let anchors = [self.authority.root.certificate.clone()];
         let (input, signature) = (input.to_vec(), signature.map(<[u8]>::to_vec));
+        // One check per core at a time: each may parse a 10 MiB file several times, and the
+        // page is public.
+        static CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+        let _turn = CHECKS
+            .acquire()
+            .await
+            .map_err(|e| AppError::Internal(format!("signature checks stopped: {e}")))?;
         // Parsing an uploaded PDF is CPU work: off the async workers.
         let mut report = tokio::task::spawn_blocking(move || {
             signet_sign::report::examine(&input, signature.as_deref(), &anchors)

@@ -12,7 +12,7 @@ use cms::signed_data::{
     CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
 };
 use const_oid::ObjectIdentifier;
-use const_oid::db::rfc5911::{ID_AA_SIGNING_CERTIFICATE_V_2, ID_SIGNED_DATA};
+use const_oid::db::rfc5911::{ID_AA_SIGNING_CERTIFICATE_V_2, ID_DATA, ID_SIGNED_DATA};
 use const_oid::db::rfc5912::{
     ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384, ECDSA_WITH_SHA_512, ID_SHA_256, ID_SHA_384, ID_SHA_512,
     RSA_ENCRYPTION, SHA_256_WITH_RSA_ENCRYPTION, SHA_384_WITH_RSA_ENCRYPTION,
@@ -308,8 +308,6 @@ pub fn verify_signature(
         (SHA_256_WITH_RSA_ENCRYPTION, true) => &sig::RSA_PKCS1_2048_8192_SHA256,
         (SHA_384_WITH_RSA_ENCRYPTION, true) => &sig::RSA_PKCS1_2048_8192_SHA384,
         (SHA_512_WITH_RSA_ENCRYPTION, true) => &sig::RSA_PKCS1_2048_8192_SHA512,
-        // CMS allows rsaEncryption as the signature algorithm, the hash coming from digestAlgorithm;
-        // Signet always names the combination, so that form is not accepted.
         (ECDSA_WITH_SHA_256, false) if p384 => &sig::ECDSA_P384_SHA256_ASN1,
         (ECDSA_WITH_SHA_256, false) => &sig::ECDSA_P256_SHA256_ASN1,
         (ECDSA_WITH_SHA_384, false) if p384 => &sig::ECDSA_P384_SHA384_ASN1,
@@ -375,7 +373,19 @@ pub fn check_signer(
         return Err(bad("its content-type attribute does not match the content"));
     }
     let digest = match (&signed.encap_content_info.econtent, detached) {
-        (Some(content), _) => hash.digest(content.value()),
+        // A document signature must cover the document: one that carries content of its own
+        // (an S/MIME message, a time-stamp token) vouches for that content, not for this file.
+        (Some(_), Some(_)) => {
+            return Err(bad(
+                "it carries content of its own instead of covering this document",
+            ));
+        }
+        (None, Some(_)) if signed.encap_content_info.econtent_type != ID_DATA => {
+            return Err(bad(
+                "it is not a signature over document data (its content type is not id-data)",
+            ));
+        }
+        (Some(content), None) => hash.digest(content.value()),
         (None, Some(detached)) => detached(hash),
         (None, None) => return Err(bad("it is detached and no content was given")),
     };
@@ -387,9 +397,23 @@ pub fn check_signer(
             "the content was changed after signing (its digest differs from the signed one)",
         ));
     }
+    // CMS lets RSA signers name the key algorithm alone, the hash being the digest algorithm's
+    // (RFC 5754 §3.2; OpenSSL's default).
+    let algorithm = if signer_info.signature_algorithm.oid == RSA_ENCRYPTION {
+        AlgorithmIdentifierOwned {
+            oid: match hash {
+                Hash::Sha256 => SHA_256_WITH_RSA_ENCRYPTION,
+                Hash::Sha384 => SHA_384_WITH_RSA_ENCRYPTION,
+                Hash::Sha512 => SHA_512_WITH_RSA_ENCRYPTION,
+            },
+            parameters: Some(Any::null()),
+        }
+    } else {
+        signer_info.signature_algorithm.clone()
+    };
     verify_signature(
         &certificate,
-        &signer_info.signature_algorithm,
+        &algorithm,
         &attributes.to_der()?,
         signer_info.signature.as_bytes(),
     )?;

@@ -35,8 +35,7 @@ fn pdf_error(e: impl std::fmt::Display) -> SignError {
 
 /// Opens the document for an incremental update.
 fn open(pdf: &[u8]) -> Result<IncrementalDocument, SignError> {
-    let document = Document::load_mem(pdf)
-        .map_err(|e| SignError::Pdf(format!("it cannot be read ({e}); is it a PDF file?")))?;
+    let document = load(pdf)?;
     if document.is_encrypted() {
         return Err(SignError::Pdf(
             "it is encrypted; remove the password protection before signing".into(),
@@ -376,7 +375,10 @@ pub struct EmbeddedSignature {
     pub byte_range: Vec<(usize, usize)>,
     /// The `/Contents` value without its zero padding (DER of a `ContentInfo`).
     pub contents: Vec<u8>,
-    /// Whether the byte range covers the whole file except the `/Contents` value.
+    /// Whether the byte range is the only safe shape: from the file's first byte to the end of
+    /// its revision, leaving out exactly the `/Contents` hex string and nothing else.
+    pub well_formed: bool,
+    /// Whether, well formed, it reaches the end of the file (nothing appended after it).
     pub covers_whole_file: bool,
 }
 
@@ -390,46 +392,109 @@ impl EmbeddedSignature {
             .collect();
         hash.digest_parts(&parts)
     }
+
+    /// Where the signed revision ends.
+    pub fn end(&self) -> usize {
+        self.byte_range.last().map_or(0, |(at, len)| at + len)
+    }
 }
 
-/// The signatures of a PDF, in the order of their fields.
-pub fn signatures(pdf: &[u8]) -> Result<Vec<EmbeddedSignature>, SignError> {
-    let document = Document::load_mem(pdf)
-        .map_err(|e| SignError::Pdf(format!("it cannot be read ({e}); is it a PDF file?")))?;
-    let mut found = Vec::new();
-    let catalog = document
+/// Most signatures a file may carry before it is refused: each costs a parse of the file.
+pub const MAX_SIGNATURES: usize = 32;
+
+/// Largest decompressed stream read: object streams and content beyond it are refused.
+const MAX_DECOMPRESSED: usize = 64 << 20;
+
+/// Reads a PDF (or one of its revisions) with a cap on what its streams inflate to.
+fn load(pdf: &[u8]) -> Result<Document, SignError> {
+    Document::load_mem_with_options(
+        pdf,
+        lopdf::LoadOptions {
+            max_decompressed_size: Some(MAX_DECOMPRESSED),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| SignError::Pdf(format!("it cannot be read ({e}); is it a PDF file?")))
+}
+
+fn is_hex_string(gap: &[u8]) -> bool {
+    gap.len() >= 2
+        && gap[0] == b'<'
+        && gap[gap.len() - 1] == b'>'
+        && gap[1..gap.len() - 1]
+            .iter()
+            .all(|b| b.is_ascii_hexdigit() || b.is_ascii_whitespace())
+}
+
+/// The signature fields of the form, nested ones included (a field's /Kids), each signature
+/// dictionary once.
+fn signature_fields(document: &Document) -> Result<Vec<(Dictionary, ObjectId)>, SignError> {
+    let Some(acro_form) = document
         .catalog()
-        .map_err(|_| SignError::Pdf("it has no document catalog".into()))?;
-    let Some(acro_form) = catalog
+        .map_err(|_| SignError::Pdf("it has no document catalog".into()))?
         .get(b"AcroForm")
         .ok()
         .and_then(|o| document.dereference(o).ok())
         .and_then(|(_, o)| o.as_dict().ok())
     else {
-        return Ok(found);
+        return Ok(Vec::new());
     };
-    let fields = acro_form
+    let roots = acro_form
         .get(b"Fields")
         .ok()
         .and_then(|o| document.dereference(o).ok())
         .and_then(|(_, o)| o.as_array().ok())
         .cloned()
         .unwrap_or_default();
-    for field in fields {
+    let mut pending: Vec<(Object, usize)> = roots.into_iter().map(|f| (f, 0)).collect();
+    let (mut found, mut seen_fields, mut seen_values) = (Vec::new(), Vec::new(), Vec::new());
+    while let Some((field, depth)) = pending.pop() {
+        if let Object::Reference(id) = field {
+            if seen_fields.contains(&id) {
+                continue;
+            }
+            seen_fields.push(id);
+        }
         let Ok((_, Object::Dictionary(field))) = document.dereference(&field) else {
             continue;
         };
+        if depth < 8
+            && let Ok(Object::Array(kids)) = field.get(b"Kids")
+        {
+            pending.extend(kids.iter().cloned().map(|k| (k, depth + 1)));
+        }
         if field.get(b"FT").and_then(Object::as_name).ok() != Some(b"Sig".as_slice()) {
             continue;
         }
-        let Some(value) = field
-            .get(b"V")
-            .ok()
-            .and_then(|v| document.dereference(v).ok())
-            .and_then(|(_, v)| v.as_dict().ok())
-        else {
+        // A signature dictionary must be an object of its own: the byte range locates it.
+        let Ok(Object::Reference(value)) = field.get(b"V") else {
             continue;
         };
+        if seen_values.contains(value) {
+            continue;
+        }
+        seen_values.push(*value);
+        if seen_values.len() > MAX_SIGNATURES {
+            return Err(SignError::NotSigned(format!(
+                "it has more than {MAX_SIGNATURES} signatures, more than this check reads"
+            )));
+        }
+        found.push((field.clone(), *value));
+    }
+    // In the order the signatures were made.
+    found.reverse();
+    Ok(found)
+}
+
+/// The signatures of a PDF, in the order of their fields.
+pub fn signatures(pdf: &[u8]) -> Result<Vec<EmbeddedSignature>, SignError> {
+    let document = load(pdf)?;
+    let mut found = Vec::new();
+    for (field, value_id) in signature_fields(&document)? {
+        let broken = |what: &str| SignError::Pdf(format!("a signature's {what} is malformed"));
+        let value = document
+            .get_dictionary(value_id)
+            .map_err(|_| broken("dictionary"))?;
         let name = |key: &[u8]| {
             value
                 .get(key)
@@ -437,7 +502,6 @@ pub fn signatures(pdf: &[u8]) -> Result<Vec<EmbeddedSignature>, SignError> {
                 .map(|n| String::from_utf8_lossy(n).into_owned())
                 .unwrap_or_default()
         };
-        let broken = |what: &str| SignError::Pdf(format!("a signature's {what} is malformed"));
         let numbers: Vec<i64> = value
             .get(b"ByteRange")
             .and_then(Object::as_array)
@@ -463,11 +527,13 @@ pub fn signatures(pdf: &[u8]) -> Result<Vec<EmbeddedSignature>, SignError> {
             .get(b"Contents")
             .and_then(Object::as_str)
             .map_err(|_| broken("/Contents"))?;
-        let covers_whole_file = byte_range.len() == 2
-            && byte_range[0].0 == 0
-            && byte_range[1].0 + byte_range[1].1 == pdf.len()
-            // The gap is exactly the hex string of /Contents with its angle brackets.
-            && byte_range[1].0 - byte_range[0].1 == 2 * contents.len() + 2;
+        let well_formed = match byte_range.as_slice() {
+            [(0, first), (second, _)] => second
+                .checked_sub(*first)
+                .is_some_and(|gap| gap > 0 && is_hex_string(&pdf[*first..*second])),
+            _ => false,
+        };
+        let end = byte_range.last().map_or(0, |(at, len)| at + len);
         found.push(EmbeddedSignature {
             field: field
                 .get(b"T")
@@ -484,9 +550,10 @@ pub fn signatures(pdf: &[u8]) -> Result<Vec<EmbeddedSignature>, SignError> {
                 .and_then(Object::as_str)
                 .ok()
                 .map(|m| String::from_utf8_lossy(m).into_owned()),
-            byte_range,
             contents: strip_padding(contents),
-            covers_whole_file,
+            covers_whole_file: well_formed && end == pdf.len(),
+            well_formed,
+            byte_range,
         });
     }
     Ok(found)
@@ -509,39 +576,137 @@ fn strip_padding(contents: &[u8]) -> Vec<u8> {
     }
 }
 
-/// Whether the document has a Document Security Store.
+/// Whether the document has a Document Security Store with revocation data in it.
 pub fn has_dss(pdf: &[u8]) -> Result<bool, SignError> {
-    let document = Document::load_mem(pdf)
-        .map_err(|e| SignError::Pdf(format!("it cannot be read ({e}); is it a PDF file?")))?;
-    Ok(document
+    let document = load(pdf)?;
+    let Some(dss) = document
         .catalog()
-        .map(|c| c.get(b"DSS").is_ok())
-        .unwrap_or(false))
+        .ok()
+        .and_then(|c| c.get(b"DSS").ok())
+        .and_then(|d| document.dereference(d).ok())
+        .and_then(|(_, d)| d.as_dict().ok())
+    else {
+        return Ok(false);
+    };
+    Ok([b"OCSPs".as_slice(), b"CRLs"].iter().any(|key| {
+        dss.get(key)
+            .ok()
+            .and_then(|a| document.dereference(a).ok())
+            .and_then(|(_, a)| a.as_array().ok())
+            .is_some_and(|a| !a.is_empty())
+    }))
 }
 
-/// Whether what a reader sees changed between the revision a signature covers (the first
-/// `signed_len` bytes) and the whole file: the number of pages or any page's content.
-/// Signatures, the DSS and document time-stamps appended later change neither.
-pub fn content_changed(pdf: &[u8], signed_len: usize) -> Result<bool, SignError> {
-    let read = |bytes: &[u8]| {
-        Document::load_mem(bytes)
-            .map_err(|e| SignError::Pdf(format!("a revision cannot be read ({e})")))
-    };
-    let signed = read(&pdf[..signed_len.min(pdf.len())])?;
-    let now = read(pdf)?;
-    let (before, after) = (signed.get_pages(), now.get_pages());
-    if before.len() != after.len() {
-        return Ok(true);
+/// What changed between the revision a signature covers (the first `signed_len` bytes) and the
+/// whole file, beyond what signing itself adds: new signature fields and their widgets, the
+/// DSS, document time-stamps (ETSI EN 319 142-1 §5.4, the changes a later signature may make).
+/// Anything else — content, fonts, images, page boxes, annotations, actions, form values — is
+/// listed, one line per changed object.
+pub fn revision_changes(pdf: &[u8], signed_len: usize) -> Result<Vec<String>, SignError> {
+    if signed_len >= pdf.len() {
+        return Ok(Vec::new());
     }
-    // Content that cannot be read within the limit cannot be shown unchanged.
-    const LIMIT: usize = 64 << 20;
-    Ok(before.iter().zip(after.iter()).any(|((_, a), (_, b))| {
-        match (
-            signed.get_page_content_with_limit(*a, LIMIT),
-            now.get_page_content_with_limit(*b, LIMIT),
-        ) {
-            (Ok(x), Ok(y)) => x != y,
-            _ => true,
+    let signed = load(&pdf[..signed_len])?;
+    let now = load(pdf)?;
+    let mut changes = Vec::new();
+    let root = |d: &Document| d.trailer.get(b"Root").and_then(Object::as_reference).ok();
+    if root(&signed) != root(&now) {
+        changes.push("the document catalog was replaced".to_owned());
+    }
+    let info = now.trailer.get(b"Info").and_then(Object::as_reference).ok();
+    let dss = signed
+        .catalog()
+        .ok()
+        .and_then(|c| c.get(b"DSS").ok())
+        .and_then(|d| d.as_reference().ok());
+    for (id, old) in &signed.objects {
+        let Some(new) = now.objects.get(id) else {
+            changes.push(format!("object {} {} was removed", id.0, id.1));
+            continue;
+        };
+        if old == new || Some(*id) == info || Some(*id) == dss {
+            continue;
         }
-    }))
+        if !signing_may_change(&now, Some(*id) == root(&signed), old, new) {
+            let kind = new
+                .as_dict()
+                .ok()
+                .and_then(|d| d.get(b"Type").ok())
+                .and_then(|t| t.as_name().ok())
+                .map(|t| format!(" (/{})", String::from_utf8_lossy(t)))
+                .unwrap_or_default();
+            changes.push(format!("object {} {}{kind} was changed", id.0, id.1));
+        }
+    }
+    Ok(changes)
+}
+
+/// Whether `item` is a signature field (or its widget) in `document`.
+fn is_signature_field(document: &Document, item: &Object) -> bool {
+    document
+        .dereference(item)
+        .ok()
+        .and_then(|(_, o)| o.as_dict().ok())
+        .is_some_and(|d| d.get(b"FT").and_then(Object::as_name).ok() == Some(b"Sig".as_slice()))
+}
+
+/// Whether `new` only appends signature fields to `old`.
+fn appends_signature_fields(document: &Document, old: &[Object], new: &[Object]) -> bool {
+    new.len() >= old.len()
+        && new[..old.len()] == *old
+        && new[old.len()..]
+            .iter()
+            .all(|item| is_signature_field(document, item))
+}
+
+/// The changes signing makes to an existing object: the catalog gains /AcroForm and /DSS, the
+/// AcroForm its fields and flags, a page the signature widget in /Annots.
+fn signing_may_change(document: &Document, catalog: bool, old: &Object, new: &Object) -> bool {
+    match (old, new) {
+        (Object::Array(old), Object::Array(new)) => appends_signature_fields(document, old, new),
+        (Object::Dictionary(old), Object::Dictionary(new)) => {
+            let keys: std::collections::BTreeSet<&[u8]> = old
+                .iter()
+                .chain(new.iter())
+                .map(|(k, _)| k.as_slice())
+                .filter(|k| old.get(k).ok() != new.get(k).ok())
+                .collect();
+            keys.iter().all(|key| match *key {
+                b"AcroForm" if catalog => match (old.get(key).ok(), new.get(key).ok()) {
+                    // A new AcroForm may hold signature fields and their flags, nothing else.
+                    (None, Some(new @ Object::Dictionary(_))) => signing_may_change(
+                        document,
+                        false,
+                        &Object::Dictionary(Dictionary::new()),
+                        new,
+                    ),
+                    (None, Some(Object::Reference(id))) => {
+                        document.get_object(*id).is_ok_and(|new| {
+                            signing_may_change(
+                                document,
+                                false,
+                                &Object::Dictionary(Dictionary::new()),
+                                new,
+                            )
+                        })
+                    }
+                    (Some(o), Some(n)) => signing_may_change(document, false, o, n),
+                    _ => false,
+                },
+                b"DSS" if catalog => true,
+                b"Fields" | b"Annots" => match (old.get(key).ok(), new.get(key).ok()) {
+                    (None, Some(Object::Array(new))) => {
+                        new.iter().all(|i| is_signature_field(document, i))
+                    }
+                    (Some(Object::Array(o)), Some(Object::Array(n))) => {
+                        appends_signature_fields(document, o, n)
+                    }
+                    _ => false,
+                },
+                b"SigFlags" => true,
+                _ => false,
+            })
+        }
+        _ => false,
+    }
 }

@@ -82,6 +82,16 @@ pub struct SignatureReport {
     proven_time: Option<OffsetDateTime>,
     #[serde(skip)]
     issuer_certificate: Option<Certificate>,
+    #[serde(skip)]
+    validity_at_signing: Validity,
+}
+
+/// Whether the signer's certificate was within its validity period when it signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Validity {
+    Valid,
+    NotValid,
+    Unproven,
 }
 
 /// The findings for a whole file.
@@ -179,50 +189,155 @@ fn broken(field: Option<String>, kind: &'static str, error: &SignError) -> Signa
         signer_certificate: None,
         proven_time: None,
         issuer_certificate: None,
+        validity_at_signing: Validity::Unproven,
     }
 }
 
-fn examined(checked: Checked, anchors: &[Certificate], changed: bool) -> SignatureReport {
+/// Why a path cannot be relied on at `at`: an issuer that is not a CA or may not sign
+/// certificates, or a certificate not valid at that time (X.509 path validation's basic checks;
+/// the signatures of the links were checked when the path was built).
+/// `with_first`: whether the first certificate's own validity counts (the signer's is judged
+/// with its status instead).
+fn path_problem(path: &[Certificate], at: OffsetDateTime, with_first: bool) -> Option<String> {
+    use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
+    for (i, certificate) in path.iter().enumerate() {
+        let tbs = certificate.tbs_certificate();
+        if i == 0 && !with_first {
+            continue;
+        }
+        let validity = tbs.validity();
+        let (from, to) = (
+            OffsetDateTime::from(validity.not_before.to_system_time()),
+            OffsetDateTime::from(validity.not_after.to_system_time()),
+        );
+        if at < from || at > to {
+            return Some(format!(
+                "the certificate of {} was not valid at {} (valid from {} to {})",
+                tbs.subject(),
+                rfc3339(at),
+                rfc3339(from),
+                rfc3339(to)
+            ));
+        }
+        if i == 0 {
+            continue;
+        }
+        let ca = tbs
+            .get_extension::<BasicConstraints>()
+            .ok()
+            .flatten()
+            .is_some_and(|(_, bc)| bc.ca);
+        let signs_certificates = tbs
+            .get_extension::<KeyUsage>()
+            .ok()
+            .flatten()
+            .is_none_or(|(_, ku)| ku.0.contains(KeyUsages::KeyCertSign));
+        if !ca || !signs_certificates {
+            return Some(format!(
+                "{} issued a certificate on the path but is not a certificate authority",
+                tbs.subject()
+            ));
+        }
+    }
+    None
+}
+
+/// The issuer of `path`'s first certificate: the next on the path, or the anchor that signed it.
+fn issuer_of(path: &[Certificate], anchors: &[Certificate]) -> Option<Certificate> {
+    path.get(1).cloned().or_else(|| {
+        let first = path.first()?;
+        anchors
+            .iter()
+            .find(|a| signet_pki::signed_data::verify_issued_by(first, a).is_ok())
+            .cloned()
+    })
+}
+
+fn examined(checked: Checked, anchors: &[Certificate], changes: &[String]) -> SignatureReport {
     let tbs = checked.signer.tbs_certificate();
     let mut findings = Vec::new();
-    let trusted = trusted(&checked.path, anchors);
+    let now = OffsetDateTime::now_utc();
+    // A time-stamp proves a time only if its authority is trusted and was valid then.
+    let stamp_problem = checked.time_stamp.as_ref().map(|stamp| {
+        if !trusted(&stamp.path, anchors) {
+            Some("its authority does not lead to a trusted root".to_owned())
+        } else {
+            path_problem(&stamp.path, stamp.time, true)
+        }
+    });
+    let proven_time = match (&checked.time_stamp, &stamp_problem) {
+        (Some(stamp), Some(None)) => Some(stamp.time),
+        _ => None,
+    };
+    match (&checked.time_stamp, &stamp_problem) {
+        (Some(s), Some(None)) => findings.push(format!(
+            "A time-stamp by {} proves the signature existed at {}.",
+            s.tsa.tbs_certificate().subject(),
+            rfc3339(s.time)
+        )),
+        (Some(_), Some(Some(why))) => {
+            findings.push(format!("The time-stamp proves nothing: {why}."))
+        }
+        _ if !checked.document_time_stamp => findings.push(
+            "No time-stamp: the signing time is only what the signer's computer claimed.".into(),
+        ),
+        _ => {}
+    }
+    let signed_at = proven_time.unwrap_or(now);
+    let chain_ok = trusted(&checked.path, anchors);
+    // The CA certificates must be fit for the job at the signing time; the signer's own validity
+    // is judged with the status (an expired certificate signed nothing valid).
+    let chain_problem = path_problem(&checked.path, signed_at, false);
+    let trusted = chain_ok && chain_problem.is_none();
     if trusted {
         findings.push("The signer's certificate leads to a trusted root.".into());
+    } else if let Some(why) = &chain_problem {
+        findings.push(format!("The certificate path cannot be relied on: {why}."));
     } else {
         findings.push(
             "The signer's certificate does not lead to a trusted root: anyone could have made it."
                 .into(),
         );
     }
-    if changed {
-        findings.push(
-            "The file was changed after signing: what you see is not what was signed.".into(),
-        );
+    let validity = tbs.validity();
+    let (from, to) = (
+        OffsetDateTime::from(validity.not_before.to_system_time()),
+        OffsetDateTime::from(validity.not_after.to_system_time()),
+    );
+    let validity_at_signing = if (from..=to).contains(&signed_at) {
+        Validity::Valid
+    } else if proven_time.is_some() {
+        findings.push(format!(
+            "The certificate was not valid at the time-stamped signing time (valid from {} to {}).",
+            rfc3339(from),
+            rfc3339(to)
+        ));
+        Validity::NotValid
+    } else {
+        findings.push(format!(
+            "The certificate is not valid now (valid from {} to {}) and no time-stamp proves the signature was made while it was.",
+            rfc3339(from),
+            rfc3339(to)
+        ));
+        Validity::Unproven
+    };
+    if !changes.is_empty() {
+        findings.push(format!(
+            "The file was changed after signing: what you see is not what was signed ({}).",
+            changes
+                .iter()
+                .take(3)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
     } else if !checked.covers_whole_file {
-        findings.push("Data was appended after signing (validation data, time-stamps or further signatures); the signed content is unchanged.".into());
+        findings.push("Only signatures, validation data or time-stamps were added after signing; the signed content is unchanged.".into());
     } else {
         findings.push("The file has not been changed since it was signed.".into());
     }
-    let proven_time = checked.time_stamp.as_ref().map(|s| s.time);
-    match &checked.time_stamp {
-        Some(s) => findings.push(format!(
-            "A time-stamp by {} proves the signature existed at {}.",
-            s.tsa.tbs_certificate().subject(),
-            rfc3339(s.time)
-        )),
-        None if !checked.document_time_stamp => findings.push(
-            "No time-stamp: the signing time is only what the signer's computer claimed.".into(),
-        ),
-        None => {}
-    }
-    let not_after = tbs.validity().not_after.to_system_time();
-    let expired = OffsetDateTime::from(not_after) < OffsetDateTime::now_utc();
-    if expired {
-        findings.push(format!(
-            "The certificate expired at {}.",
-            rfc3339(OffsetDateTime::from(not_after))
-        ));
-    }
+    let issuer_certificate = issuer_of(&checked.path, anchors);
+    let changed = !changes.is_empty();
     SignatureReport {
         field: checked.field.clone(),
         kind: if checked.document_time_stamp {
@@ -253,9 +368,10 @@ fn examined(checked: Checked, anchors: &[Certificate], changed: bool) -> Signatu
         revoked_at: None,
         findings,
         verdict: String::new(),
-        issuer_certificate: checked.path.get(1).cloned(),
+        issuer_certificate,
         signer_certificate: Some(checked.signer),
         proven_time,
+        validity_at_signing,
     }
 }
 
@@ -316,6 +432,12 @@ impl SignatureReport {
                 ("unknown", "unknown")
             }
         };
+        let at_signing = match self.validity_at_signing {
+            Validity::Valid => at_signing,
+            Validity::NotValid => "not valid",
+            Validity::Unproven if at_signing == "good" => "unknown",
+            Validity::Unproven => at_signing,
+        };
         self.status_at_signing = at_signing.into();
         self.status_now = now.into();
         self.verdict = if !self.intact {
@@ -329,6 +451,8 @@ impl SignatureReport {
                 .into()
         } else if at_signing == "revoked" {
             "INVALID: the certificate was already revoked when it signed.".into()
+        } else if at_signing == "not valid" {
+            "INVALID: the certificate was expired or not yet valid when it signed.".into()
         } else {
             "INDETERMINATE: the signature is intact and trusted, but its certificate's status at signing time cannot be shown.".into()
         };
@@ -344,7 +468,7 @@ pub fn examine(
 ) -> Result<Report, SignError> {
     if let Some(p7s) = signature {
         let report = match verify::detached(input, p7s) {
-            Ok(checked) => examined(checked, anchors, false),
+            Ok(checked) => examined(checked, anchors, &[]),
             Err(SignError::NotSigned(why)) => return Err(SignError::NotSigned(why)),
             Err(e) => broken(None, "signature", &e),
         };
@@ -368,9 +492,12 @@ pub fn examine(
         };
         signatures.push(match checked {
             Ok(checked) => {
-                let end = found.byte_range.last().map_or(0, |(at, len)| at + len);
-                let changed = !found.covers_whole_file && pades::content_changed(input, end)?;
-                examined(checked, anchors, changed)
+                let changes = if found.covers_whole_file {
+                    Vec::new()
+                } else {
+                    pades::revision_changes(input, found.end())?
+                };
+                examined(checked, anchors, &changes)
             }
             Err(e) => broken(Some(found.field.clone()), kind, &e),
         });
@@ -396,8 +523,33 @@ impl Report {
 }
 
 impl Report {
-    /// The report as a person reads it on a terminal.
+    /// The report as a person reads it on a terminal; control characters from the file (an
+    /// escape sequence in a field name could rewrite the screen) are shown as `?`.
     pub fn to_text(&self) -> String {
+        let clean = |s: &mut String| {
+            *s = s
+                .chars()
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect();
+        };
+        let mut shown = self.clone();
+        for s in &mut shown.signatures {
+            let person = s.signer.iter_mut().flat_map(|p| {
+                [Some(&mut p.name), p.organization.as_mut(), p.email.as_mut()]
+                    .into_iter()
+                    .flatten()
+            });
+            person
+                .chain(s.field.iter_mut())
+                .chain(s.claimed_time.iter_mut())
+                .chain(s.chain.iter_mut())
+                .chain(s.findings.iter_mut())
+                .for_each(clean);
+        }
+        shown.raw_text()
+    }
+
+    fn raw_text(&self) -> String {
         use std::fmt::Write;
         let mut out = String::new();
         for (i, s) in self.signatures.iter().enumerate() {
@@ -566,6 +718,7 @@ mod tests {
         let mut report = broken(None, "signature", &SignError::Usage("x".into()));
         (report.intact, report.trusted, report.changed_after_signing) = (true, true, false);
         report.proven_time = Some(stamped);
+        report.validity_at_signing = Validity::Valid;
         let mut later = report.clone();
         later.judge(Standing::Revoked(stamped + time::Duration::minutes(5)));
         assert_eq!(

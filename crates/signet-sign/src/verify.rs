@@ -130,7 +130,13 @@ fn one(
     has_dss: bool,
     archived_until: Option<usize>,
 ) -> Result<Checked, SignError> {
-    let end = signature.byte_range.last().map_or(0, |(at, len)| at + len);
+    if !signature.well_formed {
+        return Err(SignError::NotSigned(
+            "its byte range leaves more of the file unsigned than the signature value itself"
+                .into(),
+        ));
+    }
+    let end = signature.end();
     let signed = parse_signed_data(&signature.contents).map_err(|e| {
         SignError::NotSigned(format!(
             "the signature in field {} cannot be read: {e}",
