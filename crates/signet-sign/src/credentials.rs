@@ -47,6 +47,14 @@ impl Credentials {
                 SignError::Pfx("no certificate in it belongs to its private key".into())
             })?;
         let certificate = certificates.remove(position);
+        let validity = certificate.tbs_certificate().validity();
+        let now = std::time::SystemTime::now();
+        if now > validity.not_after.to_system_time() || now < validity.not_before.to_system_time() {
+            return Err(SignError::Pfx(format!(
+                "its certificate is not valid now (valid from {} to {}): renew it before signing",
+                validity.not_before, validity.not_after
+            )));
+        }
         let chain = order_chain(&certificate, certificates);
         Ok(Credentials {
             key,

@@ -167,6 +167,13 @@ pub fn append_signature(
     contents: impl FnOnce(&[u8]) -> Result<Vec<u8>, SignError>,
 ) -> Result<Vec<u8>, SignError> {
     let mut update = open(pdf)?;
+    if let SignatureKind::Signature(_) = kind
+        && certified_without_changes(update.get_prev_documents())
+    {
+        return Err(SignError::Pdf(
+            "its author certified it with no changes allowed (DocMDP level 1): another signature would break that certification".into(),
+        ));
+    }
     let page_id = *update
         .get_prev_documents()
         .get_pages()
@@ -267,6 +274,43 @@ pub fn append_signature(
     let mut out = Vec::with_capacity(pdf.len() + 2 * capacity + 4096);
     update.save_to(&mut out).map_err(pdf_error)?;
     fill(out, pdf.len(), capacity, hash, contents)
+}
+
+/// Whether the document is certified (a DocMDP signature) with no changes permitted, P = 1
+/// (ISO 32000-1 §12.8.2.2).
+fn certified_without_changes(document: &Document) -> bool {
+    let get = |o: &Object| document.dereference(o).ok().map(|(_, o)| o.clone());
+    let permissions = document
+        .catalog()
+        .ok()
+        .and_then(|c| c.get(b"Perms").ok().and_then(get))
+        .and_then(|p| {
+            p.as_dict()
+                .ok()
+                .and_then(|p| p.get(b"DocMDP").ok().and_then(get))
+        });
+    let references = permissions
+        .as_ref()
+        .and_then(|s| s.as_dict().ok())
+        .and_then(|s| s.get(b"Reference").ok().and_then(get));
+    references
+        .as_ref()
+        .and_then(|r| r.as_array().ok())
+        .into_iter()
+        .flatten()
+        .filter_map(get)
+        .filter_map(|r| {
+            r.as_dict()
+                .ok()
+                .and_then(|r| r.get(b"TransformParams").ok().and_then(get))
+        })
+        .any(|t| {
+            t.as_dict()
+                .ok()
+                .and_then(|t| t.get(b"P").ok())
+                .and_then(|p| p.as_i64().ok())
+                == Some(1)
+        })
 }
 
 /// A number no real offset reaches, ten digits wide: the byte range is written over it.

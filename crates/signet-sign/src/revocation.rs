@@ -174,6 +174,14 @@ pub fn standing(
             .and_then(|reply| Ok(read_response(&reply, certificate, issuer)?));
         match answer {
             Ok(answer) => {
+                // A replayed old answer over plain HTTP must not pass for today's status.
+                let now = time::OffsetDateTime::now_utc();
+                let stale = answer.this_update > now + time::Duration::minutes(5)
+                    || answer.next_update.is_some_and(|next| next < now);
+                if stale {
+                    problems.push(format!("the answer from {url} is not current"));
+                    continue;
+                }
                 return match answer.status {
                     Status::Good => Standing::Good,
                     Status::Revoked { at, .. } => Standing::Revoked(at),
@@ -192,6 +200,16 @@ pub fn standing(
             })?;
             let serial = certificate.tbs_certificate().serial_number();
             crl_lists(&crl, certificate, issuer)?;
+            let now = time::OffsetDateTime::now_utc();
+            if crl
+                .tbs_cert_list
+                .next_update
+                .is_some_and(|next| time::OffsetDateTime::from(next.to_system_time()) < now)
+            {
+                return Err(SignError::Revocation(format!(
+                    "the CRL at {url} is out of date"
+                )));
+            }
             Ok(crl
                 .tbs_cert_list
                 .revoked_certificates

@@ -123,3 +123,17 @@ fn an_empty_dss_is_not_long_term_validation_data() {
             .collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn a_document_certified_against_changes_is_not_signed_again() {
+    use signet_sign::pades::{SignatureKind, append_signature};
+    let refused = append_signature(
+        &fixture("certified_nochanges.pdf"),
+        SignatureKind::Signature(time::OffsetDateTime::now_utc()),
+        64,
+        signet_pki::signed_data::Hash::Sha256,
+        |_| Ok(Vec::new()),
+    )
+    .expect_err("certified with no changes allowed");
+    assert!(refused.to_string().contains("certified"), "{refused}");
+}
