@@ -15,17 +15,27 @@ pub trait Fetch: std::fmt::Debug {
 
 /// Plain HTTP with timeouts: TSA, OCSP and CRL URLs in certificates are `http:` (RFC 5280
 /// §4.2.1.13, RFC 6960 appendix A), their answers being signed.
-#[derive(Debug)]
+///
+/// The client is built on first use: a B-B signature fetches nothing, and a blocking reqwest
+/// client starts a runtime thread of its own.
+#[derive(Debug, Default)]
 pub struct Http {
-    client: reqwest::blocking::Client,
+    client: std::sync::OnceLock<reqwest::blocking::Client>,
 }
 
 /// Largest answer read: CRLs of big CAs run to megabytes; more is not revocation data.
 const MAX_BODY: usize = 64 << 20;
 
 impl Http {
-    /// A client with a 20-second timeout per request.
+    /// A client with a 20-second timeout per request (built when first needed).
     pub fn new() -> Result<Http, SignError> {
+        Ok(Http::default())
+    }
+
+    fn client(&self) -> Result<&reqwest::blocking::Client, SignError> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
         let client = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(20))
             .connect_timeout(Duration::from_secs(10))
@@ -35,7 +45,7 @@ impl Http {
                 url: String::new(),
                 problem: format!("no HTTP client: {e}"),
             })?;
-        Ok(Http { client })
+        Ok(self.client.get_or_init(|| client))
     }
 
     fn read(
@@ -79,7 +89,7 @@ impl Fetch for Http {
         let url = Http::checked(url)?;
         Http::read(
             url,
-            self.client
+            self.client()?
                 .post(url)
                 .header("content-type", content_type)
                 .body(body.to_vec())
@@ -89,6 +99,6 @@ impl Fetch for Http {
 
     fn get(&self, url: &str) -> Result<Vec<u8>, SignError> {
         let url = Http::checked(url)?;
-        Http::read(url, self.client.get(url).send())
+        Http::read(url, self.client()?.get(url).send())
     }
 }
