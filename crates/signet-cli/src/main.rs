@@ -122,6 +122,15 @@ async fn check_signature(
     cli: &Cli,
     args: &signing::VerifyArgs,
 ) -> Result<signet_sign::report::Report, AppError> {
+    // Opening a store would create one: a directory without a CA is said so, untouched.
+    if cli.database_url.is_none() && !cli.data_dir.join("signet.toml").exists() {
+        return Err(AppError::Refused(signet_domain::Refusal::InvalidInput(
+            format!(
+                "{} holds no CA to judge with: give --trust ROOT.pem, or --data-dir of a Signet CA",
+                cli.data_dir.display()
+            ),
+        )));
+    }
     let signet = open_signet(cli).await?;
     let (input, signature) = args
         .inputs()

@@ -153,13 +153,30 @@ http {{
     }
 
     /// `nginx -s reload`, as a cron job after the CRL refresh would.
+    /// The worker processes of this nginx now.
+    fn workers(&self) -> Vec<String> {
+        let out = run(Command::new("pgrep").args(["-P", &self.child.id().to_string()]));
+        text(&out.stdout).lines().map(str::to_owned).collect()
+    }
+
+    /// Reloads the configuration and waits until the old workers are gone: until then they
+    /// still accept connections with the old CRL (a reload is graceful).
     fn reload(&self) {
+        let old = self.workers();
         ok(Command::new(NGINX)
             .arg("-p")
             .arg(&self.prefix)
             .arg("-c")
             .arg(self.prefix.join("nginx.conf"))
             .args(["-s", "reload"]));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.workers().iter().any(|w| old.contains(w)) {
+            assert!(
+                Instant::now() < deadline,
+                "nginx's old workers never stopped"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// curl with this client certificate (or none): the HTTP status and the body.

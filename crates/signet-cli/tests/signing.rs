@@ -431,6 +431,23 @@ fn pdf_signatures_at_every_level_pass_pyhanko_pdfsig_and_openssl() {
         "{}",
         text(&out.stdout)
     );
+    // Without a CA and without --trust: said so, and nothing is created.
+    let nowhere = tempdir();
+    let out = Command::new(env!("CARGO_BIN_EXE_signet"))
+        .current_dir(nowhere.path())
+        .env_remove("SIGNET_DATA_DIR")
+        .env_remove("SIGNET_DATABASE_URL")
+        .arg("verify")
+        .arg(w.join("signed-b-t.pdf"))
+        .output()
+        .expect("verify");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--trust"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read_dir(nowhere.path()).expect("dir").count(), 0);
     // An unsigned PDF and a non-PDF without a signature are explained, exit 2.
     let (code, _, err) = verify(&s, &[w.join("contract.pdf").as_os_str()]);
     assert_eq!(code, 2);
