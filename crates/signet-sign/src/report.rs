@@ -253,10 +253,14 @@ fn issuer_of(path: &[Certificate], anchors: &[Certificate]) -> Option<Certificat
     })
 }
 
-fn examined(checked: Checked, anchors: &[Certificate], changes: &[String]) -> SignatureReport {
+fn examined(
+    checked: Checked,
+    anchors: &[Certificate],
+    changes: &[String],
+    now: OffsetDateTime,
+) -> SignatureReport {
     let tbs = checked.signer.tbs_certificate();
     let mut findings = Vec::new();
-    let now = OffsetDateTime::now_utc();
     // A time-stamp proves a time only if its authority is trusted and was valid then.
     let stamp_problem = checked.time_stamp.as_ref().map(|stamp| {
         if !trusted(&stamp.path, anchors) {
@@ -459,16 +463,26 @@ impl SignatureReport {
     }
 }
 
-/// Examines a PDF's signatures, or a detached signature over `input`; statuses are filled in
-/// afterwards with [`SignatureReport::judge`].
+/// Examines a PDF's signatures, or a detached signature over `input`, as of now; statuses are
+/// filled in afterwards with [`SignatureReport::judge`].
 pub fn examine(
     input: &[u8],
     signature: Option<&[u8]>,
     anchors: &[Certificate],
 ) -> Result<Report, SignError> {
+    examine_at(input, signature, anchors, OffsetDateTime::now_utc())
+}
+
+/// [`examine`] as of `now`: the time a signature without a time-stamp is judged at.
+pub fn examine_at(
+    input: &[u8],
+    signature: Option<&[u8]>,
+    anchors: &[Certificate],
+    now: OffsetDateTime,
+) -> Result<Report, SignError> {
     if let Some(p7s) = signature {
         let report = match verify::detached(input, p7s) {
-            Ok(checked) => examined(checked, anchors, &[]),
+            Ok(checked) => examined(checked, anchors, &[], now),
             Err(SignError::NotSigned(why)) => return Err(SignError::NotSigned(why)),
             Err(e) => broken(None, "signature", &e),
         };
@@ -497,7 +511,7 @@ pub fn examine(
                 } else {
                     pades::revision_changes(input, found.end())?
                 };
-                examined(checked, anchors, &changes)
+                examined(checked, anchors, &changes, now)
             }
             Err(e) => broken(Some(found.field.clone()), kind, &e),
         });

@@ -4,8 +4,14 @@
 //!
 //! The fixtures chain to `hostile/root.pem`, the root of the throwaway CA they were made with.
 
-use signet_sign::report::{Standing, examine};
+use signet_sign::report::{Standing, examine_at};
 use signet_sign::verify::certificate;
+
+/// The day after the fixtures were made: their certificates are valid then, whatever the
+/// calendar says when the tests run.
+fn when() -> time::OffsetDateTime {
+    time::macros::datetime!(2026-12-04 12:00 UTC)
+}
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!(
@@ -27,8 +33,8 @@ fn verdicts_with(
 ) -> Result<Vec<String>, String> {
     let root = certificate(&fixture("root.pem")).expect("root");
     let signature = signature.map(fixture);
-    let mut report =
-        examine(&fixture(file), signature.as_deref(), &[root]).map_err(|e| e.to_string())?;
+    let mut report = examine_at(&fixture(file), signature.as_deref(), &[root], when())
+        .map_err(|e| e.to_string())?;
     for s in &mut report.signatures {
         s.judge(standing.clone());
     }
@@ -69,7 +75,7 @@ fn forgeries_and_later_changes_are_never_valid() {
     }
     // A key revoked for compromise, its signature backdated by a time-stamp from a self-made
     // "TSA": the time proves nothing, so the revocation counts.
-    let revoked = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+    let revoked = when() - time::Duration::hours(1);
     let backdated =
         verdicts_with("victim_backdated.pdf", None, Standing::Revoked(revoked)).expect("a report");
     assert!(
@@ -109,7 +115,7 @@ fn an_object_stream_bomb_is_answered() {
 #[test]
 fn an_empty_dss_is_not_long_term_validation_data() {
     let root = certificate(&fixture("root.pem")).expect("root");
-    let report = examine(&fixture("empty_dss.pdf"), None, &[root]).expect("report");
+    let report = examine_at(&fixture("empty_dss.pdf"), None, &[root], when()).expect("report");
     assert!(
         report
             .signatures
@@ -129,7 +135,7 @@ fn a_document_certified_against_changes_is_not_signed_again() {
     use signet_sign::pades::{SignatureKind, append_signature};
     let refused = append_signature(
         &fixture("certified_nochanges.pdf"),
-        SignatureKind::Signature(time::OffsetDateTime::now_utc()),
+        SignatureKind::Signature(when()),
         64,
         signet_pki::signed_data::Hash::Sha256,
         |_| Ok(Vec::new()),
