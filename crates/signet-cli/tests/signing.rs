@@ -298,6 +298,22 @@ fn last_signature_parts(pdf: &[u8]) -> (Vec<u8>, Vec<u8>) {
     (signed, der)
 }
 
+/// `openssl cms -verify` of a detached DER signature over `content`, trusting `root`.
+fn cms_verify(p7s: &Path, content: &Path, root: &Path) -> Output {
+    Command::new("openssl")
+        .args([
+            "cms", "-verify", "-binary", "-inform", "DER", "-purpose", "any", "-in",
+        ])
+        .arg(p7s)
+        .arg("-content")
+        .arg(content)
+        .arg("-CAfile")
+        .arg(root)
+        .args(["-out", "/dev/null"])
+        .output()
+        .expect("openssl cms")
+}
+
 /// The signature time-stamp token of a CMS signature, and the signature value it stamps.
 fn signature_time_stamp(p7s: &[u8]) -> (Vec<u8>, Vec<u8>) {
     use signet_pki::der::Encode;
@@ -572,16 +588,8 @@ fn detached_signatures_of_any_file_verify_with_openssl_for_rsa_and_legacy_pfx() 
         let p7s = w.join(format!("invoice-{level}.p7s"));
         let summary = s.signed(level, &input, &p7s);
         assert!(summary.contains("CAdES detached"), "{summary}");
-        let out = ok(Command::new("openssl")
-            .args([
-                "cms", "-verify", "-binary", "-inform", "DER", "-purpose", "any", "-in",
-            ])
-            .arg(&p7s)
-            .arg("-content")
-            .arg(&input)
-            .arg("-CAfile")
-            .arg(s.root())
-            .args(["-out", "/dev/null"]));
+        let out = cms_verify(&p7s, &input, &s.root());
+        assert!(out.status.success(), "{}", text(&out.stderr));
         assert!(
             text(&out.stderr).contains("Verification successful"),
             "{}",
@@ -650,18 +658,11 @@ fn detached_signatures_of_any_file_verify_with_openssl_for_rsa_and_legacy_pfx() 
     }
     // The content changed after signing: refused.
     std::fs::write(w.join("changed.xml"), "<invoice total=\"900.00\"/>\n").expect("changed");
-    let out = Command::new("openssl")
-        .args([
-            "cms", "-verify", "-binary", "-inform", "DER", "-purpose", "any", "-in",
-        ])
-        .arg(w.join("invoice-b-b.p7s"))
-        .arg("-content")
-        .arg(w.join("changed.xml"))
-        .arg("-CAfile")
-        .arg(s.root())
-        .args(["-out", "/dev/null"])
-        .output()
-        .expect("openssl");
+    let out = cms_verify(
+        &w.join("invoice-b-b.p7s"),
+        &w.join("changed.xml"),
+        &s.root(),
+    );
     assert!(!out.status.success());
     let (code, report, _) = verify(
         &s,
