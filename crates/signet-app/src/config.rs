@@ -40,6 +40,9 @@ pub struct ConfigFile {
     pub issuance: IssuanceSettings,
     #[serde(default)]
     pub http: HttpSettings,
+    /// What the portal's TLS configuration test may reach.
+    #[serde(default, skip_serializing_if = "TlsTestSettings::is_default")]
+    pub tls_test: TlsTestSettings,
     /// The time-stamping authority (RFC 3161), certified by the root; absent in data directories
     /// made before it existed, until `signet tsa init` adds it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -93,6 +96,25 @@ pub struct HttpSettings {
     /// Set it only when every request comes through the proxy, or clients could pick their own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_ip_header: Option<String>,
+}
+
+/// The portal's TLS configuration test connects on a user's behalf: by default only to public
+/// addresses. `SIGNET_TLS_TEST_ALLOW=loopback,private` allows more without editing the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsTestSettings {
+    /// Allow 127.0.0.0/8 and ::1 (this machine): for tests and single-host set-ups.
+    #[serde(default)]
+    pub allow_loopback: bool,
+    /// Allow RFC 1918, shared (100.64/10) and unique-local addresses: the internal network.
+    #[serde(default)]
+    pub allow_private: bool,
+}
+
+impl TlsTestSettings {
+    fn is_default(&self) -> bool {
+        *self == TlsTestSettings::default()
+    }
 }
 
 /// CRL publication.
@@ -293,6 +315,7 @@ impl ConfigFile {
             },
             issuance: IssuanceSettings::default(),
             http: HttpSettings::default(),
+            tls_test: TlsTestSettings::default(),
             tsa: Some(TsaSettings {
                 common_name: format!("{org} Time-Stamping Authority"),
                 key_algorithm: c.ocsp_key_algorithm,

@@ -34,6 +34,7 @@ pub mod secrets;
 pub mod signatures;
 pub mod support;
 pub mod time_stamps;
+pub mod tls_tests;
 pub mod transitions;
 pub mod vetting;
 pub mod work;

@@ -139,6 +139,10 @@ pub(crate) enum Command {
     /// and whether it was valid when it signed and is now.
     #[command(after_help = crate::signing::VERIFY_HELP)]
     Verify(crate::signing::VerifyArgs),
+    /// Test a server's TLS configuration and grade it: protocols, suites, the chain as served,
+    /// revocation, client-certificate requests (does it accept Signet's CAs?), HSTS.
+    #[command(name = "tls-test", after_help = crate::tls_test::HELP)]
+    TlsTest(crate::tls_test::TlsTestArgs),
     /// The time-stamping authority (RFC 3161, served at POST /tsa).
     Tsa {
         #[command(subcommand)]

@@ -5,6 +5,7 @@
 mod args;
 mod relying_party;
 mod signing;
+mod tls_test;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
     // These need no async runtime, and their HTTP client blocks.
     match &cli.command {
         Command::Sign(args) => return signing::run(args),
+        Command::TlsTest(args) => return tls_test::run(args, &cli.data_dir),
         Command::Verify(args) if args.standalone() => return signing::run_verify_standalone(args),
         _ => {}
     }
@@ -285,7 +287,7 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             Ok(())
         }
         // Handled in `main`.
-        Command::Sign(_) | Command::Verify(_) => Ok(()),
+        Command::Sign(_) | Command::Verify(_) | Command::TlsTest(_) => Ok(()),
         Command::RelyingParty { server } => {
             print!("{}", relying_party::run(&cli.data_dir, server)?);
             Ok(())

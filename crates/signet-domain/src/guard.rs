@@ -64,6 +64,14 @@ pub const ADDRESS_SIGN_UPS: Limit = Limit {
     window: Duration::hours(1),
     advice: "this address was sent several sign-up mails in the last hour: check your mailbox (and spam folder), or try again later",
 };
+/// TLS configuration tests one account may run (each opens dozens of connections to a server
+/// of the user's choosing).
+pub const ACCOUNT_TLS_TESTS: Limit = Limit {
+    name: "tls-test-account",
+    max: 20,
+    window: Duration::hours(1),
+    advice: "you ran 20 TLS tests in the last hour: try again later",
+};
 /// Password-reset mails one client may request.
 pub const CLIENT_RESETS: Limit = Limit {
     name: "reset-client",

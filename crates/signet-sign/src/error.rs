@@ -28,8 +28,8 @@ pub enum SignError {
         /// What it did wrong.
         problem: String,
     },
-    /// Revocation data for the chain could not be collected (B-LT needs all of it).
-    #[error("revocation data for B-LT: {0}")]
+    /// Revocation data could not be collected or does not check out (B-LT needs all of it).
+    #[error("revocation data: {0}")]
     Revocation(String),
     /// The PDF cannot be read or signed.
     #[error("the PDF: {0}")]

@@ -167,60 +167,16 @@ pub fn standing(
         return Standing::Unknown("its issuer's certificate is not in the signature".into());
     };
     let mut problems = Vec::new();
-    for url in ocsp_urls(certificate) {
-        let answer = status_request(certificate, issuer)
-            .map_err(SignError::from)
-            .and_then(|request| fetch.post(&url, "application/ocsp-request", &request))
-            .and_then(|reply| Ok(read_response(&reply, certificate, issuer)?));
+    let ocsp = ocsp_urls(certificate)
+        .into_iter()
+        .map(|url| ask_ocsp(fetch, &url, certificate, issuer));
+    let crl = crl_urls(certificate)
+        .into_iter()
+        .map(|url| ask_crl(fetch, &url, certificate, issuer));
+    for answer in ocsp.chain(crl) {
         match answer {
-            Ok(answer) => {
-                // A replayed old answer over plain HTTP must not pass for today's status.
-                let now = time::OffsetDateTime::now_utc();
-                let stale = answer.this_update > now + time::Duration::minutes(5)
-                    || answer.next_update.is_some_and(|next| next < now);
-                if stale {
-                    problems.push(format!("the answer from {url} is not current"));
-                    continue;
-                }
-                return match answer.status {
-                    Status::Good => Standing::Good,
-                    Status::Revoked { at, .. } => Standing::Revoked(at),
-                    Status::Unknown => {
-                        Standing::Unknown(format!("the responder at {url} does not know it"))
-                    }
-                };
-            }
-            Err(e) => problems.push(e.to_string()),
-        }
-    }
-    for url in crl_urls(certificate) {
-        let listed = fetch.get(&url).and_then(|body| {
-            let crl = CertificateList::from_der(&body).map_err(|e| {
-                SignError::Revocation(format!("{url} did not serve a DER CRL: {e}"))
-            })?;
-            let serial = certificate.tbs_certificate().serial_number();
-            crl_lists(&crl, certificate, issuer)?;
-            let now = time::OffsetDateTime::now_utc();
-            if crl
-                .tbs_cert_list
-                .next_update
-                .is_some_and(|next| time::OffsetDateTime::from(next.to_system_time()) < now)
-            {
-                return Err(SignError::Revocation(format!(
-                    "the CRL at {url} is out of date"
-                )));
-            }
-            Ok(crl
-                .tbs_cert_list
-                .revoked_certificates
-                .iter()
-                .flatten()
-                .find(|r| r.serial_number == *serial)
-                .map(|r| time::OffsetDateTime::from(r.revocation_date.to_system_time())))
-        });
-        match listed {
-            Ok(Some(at)) => return Standing::Revoked(at),
-            Ok(None) => return Standing::Good,
+            Ok(Standing::Unknown(why)) => problems.push(why),
+            Ok(standing) => return standing,
             Err(e) => problems.push(e.to_string()),
         }
     }
@@ -229,4 +185,68 @@ pub fn standing(
     } else {
         Standing::Unknown(problems.join("; "))
     }
+}
+
+/// The status of `certificate` from the OCSP responder at `url`: the answer checked (signature,
+/// responder, freshness), `Unknown` when the responder does not know the certificate.
+pub fn ask_ocsp(
+    fetch: &dyn Fetch,
+    url: &str,
+    certificate: &Certificate,
+    issuer: &Certificate,
+) -> Result<crate::report::Standing, SignError> {
+    use crate::report::Standing;
+    let request = status_request(certificate, issuer)?;
+    let reply = fetch.post(url, "application/ocsp-request", &request)?;
+    let answer = read_response(&reply, certificate, issuer)?;
+    // A replayed old answer over plain HTTP must not pass for today's status.
+    let now = time::OffsetDateTime::now_utc();
+    let stale = answer.this_update > now + time::Duration::minutes(5)
+        || answer.next_update.is_some_and(|next| next < now);
+    if stale {
+        return Err(SignError::Revocation(format!(
+            "the answer from {url} is not current"
+        )));
+    }
+    Ok(match answer.status {
+        Status::Good => Standing::Good,
+        Status::Revoked { at, .. } => Standing::Revoked(at),
+        Status::Unknown => Standing::Unknown(format!("the responder at {url} does not know it")),
+    })
+}
+
+/// The status of `certificate` from the CRL at `url`, checked (signature, not out of date).
+pub fn ask_crl(
+    fetch: &dyn Fetch,
+    url: &str,
+    certificate: &Certificate,
+    issuer: &Certificate,
+) -> Result<crate::report::Standing, SignError> {
+    use crate::report::Standing;
+    let body = fetch.get(url)?;
+    let crl = CertificateList::from_der(&body)
+        .map_err(|e| SignError::Revocation(format!("{url} did not serve a DER CRL: {e}")))?;
+    crl_lists(&crl, certificate, issuer)?;
+    let now = time::OffsetDateTime::now_utc();
+    if crl
+        .tbs_cert_list
+        .next_update
+        .is_some_and(|next| time::OffsetDateTime::from(next.to_system_time()) < now)
+    {
+        return Err(SignError::Revocation(format!(
+            "the CRL at {url} is out of date"
+        )));
+    }
+    let serial = certificate.tbs_certificate().serial_number();
+    Ok(crl
+        .tbs_cert_list
+        .revoked_certificates
+        .iter()
+        .flatten()
+        .find(|r| r.serial_number == *serial)
+        .map_or(Standing::Good, |r| {
+            Standing::Revoked(time::OffsetDateTime::from(
+                r.revocation_date.to_system_time(),
+            ))
+        }))
 }

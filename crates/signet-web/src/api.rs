@@ -150,6 +150,7 @@ pub fn routes() -> Router<Arc<Signet>> {
         .route("/api/v1/certificates/{serial}/revoke", post(revoke))
         .route("/api/v1/certificates/{serial}/reissue", post(reissue))
         .route("/api/v1/certificates/{serial}/renew", post(renew))
+        .route("/api/v1/tls-tests/{target}", get(tls_test))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -709,6 +710,33 @@ async fn renew(
         .into_response())
 }
 
+/// Options of a TLS configuration test.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TlsTestQuery {
+    /// The name to send as SNI and match the certificate against (default: the host).
+    sni: Option<String>,
+    /// Upgrade first: `smtp`, `imap`, `pop3` or `ldap`.
+    starttls: Option<String>,
+}
+
+/// Tests the TLS configuration of `target` (`host` or `host:port`) and grades it. Only public
+/// addresses unless the operator allows more; one test per account at a time, 20 an hour.
+#[utoipa::path(get, path = "/api/v1/tls-tests/{target}", tag = "signet", params(TlsTestQuery), responses((status = 200, description = "The report: grade, score, caps, protocols and suites, chain, revocation, client_auth, mozilla, findings", body = Object), (status = 403, description = "The address may not be tested from this server"), (status = 409, description = "A test of the caller's is still running"), (status = 422, description = "The target cannot be tested: not HOST[:PORT], unreachable, no TLS"), (status = 429, description = "Too many tests in the last hour")), security(("bearer" = [])))]
+async fn tls_test(
+    State(s): AppState,
+    Authed(actor, _): Authed,
+    Path(target): Path<String>,
+    Query(q): Query<TlsTestQuery>,
+) -> ApiResult<Json<signet_tls::Report>> {
+    let request = signet_app::tls_tests::TlsTestRequest {
+        target,
+        sni: q.sni,
+        starttls: q.starttls,
+    };
+    Ok(Json(s.tls_test(&actor, &request).await?))
+}
+
 /// The OpenAPI document of this API, served at `/api/v1/openapi.json`.
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -716,7 +744,7 @@ async fn renew(
     paths(
         sign_up, confirm, log_in, log_out, enroll_second_factor, request_reset, complete_reset, place_order, list_orders, view_order, reveal_personal_data, change_order,
         upload, download_document, agreement, fingerprint_check, attest, decision, message, cancel, queue, pickup, reorder,
-        expedite, resend_pickup_link, resend_confirmation, certificate, certificate_file, revoke, reissue, renew
+        expedite, resend_pickup_link, resend_confirmation, certificate, certificate_file, revoke, reissue, renew, tls_test
     ),
     components(schemas(
         signet_domain::identity::IdentityInput, signet_domain::key::SubscriberKeyType,

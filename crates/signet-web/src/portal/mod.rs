@@ -47,6 +47,7 @@ mod pages;
 pub mod security;
 mod signatures;
 mod support;
+mod tls_test;
 mod vetting;
 
 use base64::Engine;
@@ -69,6 +70,7 @@ pub fn routes() -> Router<Arc<Signet>> {
                 .post(signatures::check)
                 .layer(crate::upload::body_limit()),
         )
+        .route("/tools/tls-test", get(tls_test::page))
         .route("/repository/", get(repository))
         .route("/status", get(notices::status))
         .route("/support", get(support::contact).post(support::send))

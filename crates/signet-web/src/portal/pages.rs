@@ -326,3 +326,47 @@ pub struct VerifyPage {
     /// The checked file's name, for the heading.
     pub file_name: String,
 }
+
+/// Findings of one severity.
+#[derive(Debug, Clone)]
+pub struct FindingGroup {
+    pub severity: &'static str,
+    pub findings: Vec<signet_tls::report::Finding>,
+}
+
+#[derive(Template)]
+#[template(path = "tls_test.html")]
+pub struct TlsTestPage {
+    pub nav: Nav,
+    pub target: String,
+    pub sni: String,
+    pub starttls: String,
+    pub error: Option<String>,
+    pub report: Option<signet_tls::Report>,
+    /// What the grade means.
+    pub summary: &'static str,
+    pub groups: Vec<FindingGroup>,
+}
+
+impl TlsTestPage {
+    /// The score bars: (label, score, y of the bar in the chart).
+    pub fn score_rows(&self) -> Vec<(&'static str, u32, u32)> {
+        self.report.as_ref().map_or_else(Vec::new, |r| {
+            vec![
+                ("Protocols", r.score.protocol, 6),
+                ("Key exchange", r.score.key_exchange, 32),
+                ("Ciphers", r.score.cipher, 58),
+            ]
+        })
+    }
+
+    /// The CSS class of a grade's badge.
+    pub fn grade_class(&self) -> &'static str {
+        match self.report.as_ref().map(|r| r.grade.as_str()) {
+            Some("A+" | "A" | "A-") => "grade-a",
+            Some("B") => "grade-b",
+            Some("C" | "D" | "E") => "grade-c",
+            _ => "grade-f",
+        }
+    }
+}
