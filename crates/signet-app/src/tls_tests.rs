@@ -44,7 +44,8 @@ impl Turn {
         running
             .get_or_insert_with(HashSet::new)
             .insert(account)
-            .then_some(Turn(account))
+            // `then`, not `then_some`: a Turn made and dropped here would take the lock again.
+            .then(|| Turn(account))
     }
 }
 

@@ -225,8 +225,9 @@ fn refused_for_certificate(error: &std::io::Error) -> bool {
     )
 }
 
-/// Sends `GET /` and reads the response head; also returns whether the server refused the
-/// connection for want of a client certificate instead of answering.
+/// Sends `GET /` and reads the response; also returns whether the server refused for want of a
+/// client certificate — by alert, or, as nginx with `ssl_verify_client on` does, with an HTTP
+/// error page after a handshake it let finish.
 fn http_head(
     stream: &mut rustls::Stream<'_, rustls::ClientConnection, std::net::TcpStream>,
     endpoint: &Endpoint,
@@ -239,23 +240,37 @@ fn http_head(
         return (None, refused_for_certificate(&e));
     }
     let deadline = Instant::now() + short_wait(endpoint);
-    let mut head = Vec::new();
+    let mut response = Vec::new();
     let mut buffer = [0u8; 4096];
-    while head.len() < MAX_HEAD {
+    // The head and the start of the body: enough for HSTS and for an error page's reason.
+    while response.len() < MAX_HEAD {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() || stream.sock.set_read_timeout(Some(left)).is_err() {
             break;
         }
         match stream.read(&mut buffer) {
             Ok(0) => break,
-            Ok(n) => head.extend_from_slice(&buffer[..n]),
-            Err(e) => return (parse_head(&head), refused_for_certificate(&e)),
+            Ok(n) => response.extend_from_slice(&buffer[..n]),
+            Err(e) => {
+                if response.is_empty() {
+                    return (None, refused_for_certificate(&e));
+                }
+                break;
+            }
         }
-        if head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let head_end = response.windows(4).position(|w| w == b"\r\n\r\n");
+        if head_end.is_some_and(|end| response.len() >= end + 4 + 512) {
             break;
         }
     }
-    (parse_head(&head), false)
+    let answer = parse_head(&response);
+    let refused_by_page = answer.as_ref().is_some_and(|a| {
+        matches!(a.status, 400 | 403 | 495 | 496)
+            && String::from_utf8_lossy(&response)
+                .to_ascii_lowercase()
+                .contains("certificate")
+    });
+    (answer, refused_by_page)
 }
 
 fn parse_head(head: &[u8]) -> Option<HttpAnswer> {

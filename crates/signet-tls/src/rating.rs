@@ -50,7 +50,8 @@ pub enum KeyKind {
 pub struct Trust {
     pub trusted: bool,
     pub self_signed: bool,
-    /// An intermediate is missing but the path completes through the AIA URL.
+    /// The path stops at a certificate whose issuer was not sent and is no anchor (OpenSSL's
+    /// "unable to get local issuer certificate", which testssl.sh grades as an incomplete chain).
     pub incomplete: bool,
     pub expired: bool,
     pub revoked: bool,

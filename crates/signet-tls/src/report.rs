@@ -697,7 +697,7 @@ fn facts(
         trust: rating::Trust {
             trusted: chain.is_some_and(|c| c.trusted),
             self_signed: chain.is_some_and(|c| c.self_signed),
-            incomplete: chain.is_some_and(|c| c.trusted && c.missing.is_some()),
+            incomplete: chain.is_some_and(|c| c.missing.is_some()),
             expired: leaf_expired,
             revoked: revocation.is_some_and(|r| r.status.starts_with("revoked")),
         },

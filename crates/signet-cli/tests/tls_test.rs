@@ -1,0 +1,1082 @@
+//! `signet tls-test` against a matrix of real servers on loopback — openssl s_server, GnuTLS,
+//! nginx, stunnel and an SMTP server with STARTTLS — each judged against sslyze and nmap's
+//! ssl-enum-ciphers (the protocols and suites must be the same) and graded as the SSL Labs guide
+//! says (testssl.sh 3.2 grades by it, but no registry here offers it: Debian has 3.0.8, which
+//! predates rating; so each case states the grade and the guide's rule that gives it).
+//!
+//! Then the portal and the API: only allowed addresses, one test per account at a time, a rate
+//! limit, every test audited.
+
+mod common;
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Api, BASE_URL, Server, audit_log, free_port, ok, run, signet, tempdir, text};
+use serde_json::Value;
+
+/// A server process, killed when dropped.
+struct Process {
+    child: Child,
+    what: String,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `command` and waits until `port` accepts connections.
+fn serve(what: &str, command: &mut Command, port: u16) -> Process {
+    let child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("{what}: cannot start {command:?}: {e} (scripts/test installs it)")
+        });
+    let mut process = Process {
+        child,
+        what: what.to_owned(),
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        let exited = process.child.try_wait().expect("status");
+        assert!(
+            exited.is_none() && Instant::now() < deadline,
+            "{}: did not start listening on {port} ({exited:?})",
+            process.what
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    process
+}
+
+/// The test PKI, made with openssl: a root, an intermediate, and leaves for localhost.
+struct Pki {
+    dir: PathBuf,
+}
+
+impl Pki {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    fn openssl(&self, args: &[&str]) {
+        ok(Command::new("openssl").current_dir(&self.dir).args(args));
+    }
+
+    fn new(dir: &Path) -> Pki {
+        let pki = Pki {
+            dir: dir.to_owned(),
+        };
+        std::fs::write(
+            dir.join("ca.cnf"),
+            "[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\n\
+             default_md = sha256\npolicy = p\ncopy_extensions = copy\nunique_subject = no\n\
+             [p]\ncommonName = supplied\n\
+             [ca_ext]\nbasicConstraints = critical,CA:true\nkeyUsage = critical,keyCertSign,cRLSign\n\
+             subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n\
+             [leaf_ext]\nbasicConstraints = critical,CA:false\nkeyUsage = critical,digitalSignature,keyEncipherment\n\
+             extendedKeyUsage = serverAuth\nsubjectAltName = DNS:localhost,IP:127.0.0.1\n\
+             subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n",
+        )
+        .expect("ca.cnf");
+        std::fs::write(dir.join("index.txt"), "").expect("index");
+        std::fs::write(dir.join("serial"), "1000\n").expect("serial");
+        pki.openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "root.key",
+            "-out",
+            "root.pem",
+            "-days",
+            "3650",
+            "-subj",
+            "/O=TLS Test/CN=TLS Test Root",
+            "-addext",
+            "basicConstraints=critical,CA:true",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ]);
+        pki.openssl(&[
+            "req",
+            "-new",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "inter.key",
+            "-out",
+            "inter.csr",
+            "-subj",
+            "/O=TLS Test/CN=TLS Test Intermediate",
+        ]);
+        pki.sign("inter", "root", "ca_ext", None);
+        pki.leaf("leaf", "rsa:2048", None);
+        pki.leaf(
+            "expired",
+            "rsa:2048",
+            Some(("20240101000000Z", "20250101000000Z")),
+        );
+        pki.leaf("rsa1024", "rsa:1024", None);
+        for leaf in ["leaf", "expired", "rsa1024"] {
+            let mut chain = std::fs::read(pki.path(&format!("{leaf}.pem"))).expect("leaf");
+            chain.extend(std::fs::read(pki.path("inter.pem")).expect("inter"));
+            std::fs::write(pki.path(&format!("{leaf}-chain.pem")), chain).expect("chain");
+        }
+        pki.openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "self.key",
+            "-out",
+            "self.pem",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ]);
+        // Sixty client CAs, for a server that sends a long list of acceptable issuers.
+        let mut many = Vec::new();
+        for i in 0..60 {
+            let out = ok(Command::new("openssl")
+                .current_dir(dir)
+                .args([
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:P-256",
+                ])
+                .args(["-nodes", "-keyout", "/dev/null", "-days", "30", "-subj"])
+                .arg(format!("/O=Partner {i}/CN=Partner {i} Client CA")));
+            many.extend(out.stdout);
+        }
+        std::fs::write(dir.join("cas60.pem"), many).expect("cas60");
+        pki
+    }
+
+    fn sign(&self, name: &str, issuer: &str, extensions: &str, dates: Option<(&str, &str)>) {
+        let (cert, key) = (format!("{issuer}.pem"), format!("{issuer}.key"));
+        let (csr, out) = (format!("{name}.csr"), format!("{name}.pem"));
+        let mut args = vec![
+            "ca",
+            "-batch",
+            "-notext",
+            "-config",
+            "ca.cnf",
+            "-cert",
+            &cert,
+            "-keyfile",
+            &key,
+            "-in",
+            &csr,
+            "-out",
+            &out,
+            "-extensions",
+            extensions,
+            "-extfile",
+            "ca.cnf",
+        ];
+        match dates {
+            Some((start, end)) => args.extend(["-startdate", start, "-enddate", end]),
+            None => args.extend(["-days", "90"]),
+        }
+        self.openssl(&args);
+    }
+
+    fn leaf(&self, name: &str, key: &str, dates: Option<(&str, &str)>) {
+        let (key_file, csr) = (format!("{name}.key"), format!("{name}.csr"));
+        self.openssl(&[
+            "req",
+            "-new",
+            "-newkey",
+            key,
+            "-nodes",
+            "-keyout",
+            &key_file,
+            "-out",
+            &csr,
+            "-subj",
+            "/CN=localhost",
+        ]);
+        self.sign(name, "inter", "leaf_ext", dates);
+    }
+}
+
+/// `signet tls-test ... --json`, from a data directory holding a Signet CA.
+fn tls_test(data: &Path, target: &str, extra: &[&str]) -> Value {
+    let out = ok(signet(data)
+        .args(["tls-test", target, "--json", "--no-fetch"])
+        .args(extra));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "tls-test {target} printed no JSON ({e}): {}",
+            text(&out.stdout)
+        )
+    })
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// sslyze (through tests/tls/oracle.py, in the venv scripts/test installs) or nmap.
+fn oracle(tool: &str, port: u16, extra: &[&str]) -> Value {
+    let python = match tool {
+        "sslyze" => std::env::var("SSLYZE_PYTHON")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| workspace().join(".tools/sslyze-venv/bin/python")),
+        _ => PathBuf::from("python3"),
+    };
+    let out = run(Command::new(&python)
+        .arg(workspace().join("tests/tls/oracle.py"))
+        .arg(tool)
+        .arg(format!("127.0.0.1:{port}"))
+        .args(extra));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{tool} oracle gave no JSON ({e}; {python:?}: scripts/test installs it):\n{}\n{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        )
+    })
+}
+
+/// Our protocols as `name -> sorted suite names`.
+fn our_suites(report: &Value) -> std::collections::BTreeMap<String, Vec<String>> {
+    report["protocols"]
+        .as_object()
+        .expect("protocols")
+        .iter()
+        .map(|(name, p)| {
+            let mut suites: Vec<String> = p["suites"]
+                .as_array()
+                .expect("suites")
+                .iter()
+                .map(|s| s["name"].as_str().expect("name").to_owned())
+                .collect();
+            suites.sort();
+            (name.clone(), suites)
+        })
+        .collect()
+}
+
+fn their_suites(oracle: &Value) -> std::collections::BTreeMap<String, Vec<String>> {
+    oracle["protocols"]
+        .as_object()
+        .expect("oracle protocols")
+        .iter()
+        .map(|(name, suites)| {
+            let mut suites: Vec<String> = suites
+                .as_array()
+                .expect("list")
+                .iter()
+                .map(|s| s.as_str().expect("name").to_owned())
+                .collect();
+            suites.sort();
+            (name.clone(), suites)
+        })
+        .collect()
+}
+
+/// One server of the matrix: what it is, how to reach it, what the guide says its grade is.
+struct Case<'a> {
+    name: &'a str,
+    port: u16,
+    /// Extra `signet tls-test` arguments.
+    args: &'a [&'a str],
+    /// Extra arguments of both oracles.
+    oracle_args: &'a [&'a str],
+    grade: &'a str,
+    /// The rule of the SSL Labs guide (2009r, testssl.sh 3.2) that gives the grade.
+    rule: &'a str,
+}
+
+/// Runs one case: our report, both oracles, the comparison and the grade.
+fn check(data: &Path, case: &Case<'_>) -> Value {
+    let target = format!("127.0.0.1:{}", case.port);
+    let report = tls_test(data, &target, case.args);
+    let ours = our_suites(&report);
+    assert!(
+        !ours.is_empty(),
+        "{}: no protocol found: {report:#}",
+        case.name
+    );
+    for tool in ["sslyze", "nmap"] {
+        let theirs = oracle(tool, case.port, case.oracle_args);
+        let errors = theirs["errors"].as_object().map_or(0, |e| e.len());
+        assert_eq!(
+            errors, 0,
+            "{}: {tool} did not finish: {theirs:#}",
+            case.name
+        );
+        assert_eq!(
+            ours,
+            their_suites(&theirs),
+            "{}: protocols and suites differ from {tool}",
+            case.name
+        );
+    }
+    assert_eq!(
+        report["grade"], case.grade,
+        "{}: the guide gives {} ({}); caps {:#}",
+        case.name, case.grade, case.rule, report["caps"]
+    );
+    // The report's contract: every part present.
+    for key in [
+        "score",
+        "caps",
+        "protocols",
+        "chain",
+        "client_auth",
+        "mozilla",
+        "findings",
+    ] {
+        assert!(!report[key].is_null(), "{}: no {key}", case.name);
+    }
+    for finding in report["findings"].as_array().expect("findings") {
+        for key in ["id", "severity", "message", "fix"] {
+            assert!(
+                finding[key].is_string(),
+                "{}: finding without {key}: {finding}",
+                case.name
+            );
+        }
+    }
+    report
+}
+
+fn s_server(pki: &Pki, port: u16, args: &[&str]) -> Process {
+    let accept = format!("127.0.0.1:{port}");
+    serve(
+        &format!("openssl s_server {}", args.join(" ")),
+        Command::new("openssl")
+            .current_dir(&pki.dir)
+            .args(["s_server", "-accept", &accept, "-www", "-quiet"])
+            .args(args),
+        port,
+    )
+}
+
+const MODERN: &[&str] = &[
+    "-min_protocol",
+    "TLSv1.2",
+    "-cipher",
+    "ECDHE+AESGCM:ECDHE+CHACHA20",
+    "-ciphersuites",
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256",
+];
+
+fn with<'a>(base: &[&'a str], more: &[&'a str]) -> Vec<&'a str> {
+    base.iter().chain(more).copied().collect()
+}
+
+#[test]
+fn a_matrix_of_real_servers_is_graded_by_the_guide_and_agrees_with_sslyze_and_nmap() {
+    let data = tempdir();
+    let work = tempdir();
+    let d = data.path();
+    ok(signet(d).args(["init", "--base-url", BASE_URL]));
+    let pki = Pki::new(work.path());
+    let trust = pki.path("root.pem");
+    let trust = trust.to_str().expect("path");
+    let sni: &[&str] = &["--sni", "localhost", "--trust", trust];
+    let oracle_sni: &[&str] = &["--sni", "localhost"];
+    let signet_ca = d.join("ca/class3.pem");
+
+    // 1. Modern: TLS 1.2 and 1.3, ECDHE with AEAD only, the whole chain served.
+    let port = free_port();
+    let _s = s_server(
+        &pki,
+        port,
+        &with(
+            MODERN,
+            &[
+                "-cert",
+                "leaf.pem",
+                "-key",
+                "leaf.key",
+                "-cert_chain",
+                "inter.pem",
+            ],
+        ),
+    );
+    let modern = check(
+        d,
+        &Case {
+            name: "modern",
+            port,
+            args: sni,
+            oracle_args: oracle_sni,
+            grade: "A+",
+            rule: "protocol (100+100)/2=100, key exchange RSA 2048 = 90, cipher (AES-256 100 + AES-128 80)/2 = 90: 30+27+36 = 93 >= 80 is A; no cap, TLS 1.3 offered and secure renegotiation: A+",
+        },
+    );
+    assert_eq!(modern["score"]["total"], 93);
+    assert_eq!(modern["client_auth"]["mode"], "none");
+    assert_eq!(modern["chain"].as_array().expect("chain").len(), 2);
+    assert_eq!(modern["chain"][0]["subject"], "CN=localhost");
+    assert!(modern["chain"][0]["days_left"].as_i64().expect("days") > 80);
+    assert_eq!(modern["mozilla"]["profile"], "intermediate");
+    let issues = modern["mozilla"]["issues"].to_string();
+    assert!(
+        !issues.contains("ciphers:") && !issues.contains("tls_versions"),
+        "{issues}"
+    );
+    assert!(
+        modern["protocols"]["TLSv1.3"]["suites"]
+            .as_array()
+            .expect("1.3")
+            .len()
+            == 3
+    );
+
+    // 2. The same without the intermediate: the chain is incomplete.
+    let port = free_port();
+    let _s2 = s_server(
+        &pki,
+        port,
+        &with(MODERN, &["-cert", "leaf.pem", "-key", "leaf.key"]),
+    );
+    let missing = check(
+        d,
+        &Case {
+            name: "intermediate missing",
+            port,
+            args: sni,
+            oracle_args: oracle_sni,
+            grade: "B",
+            rule: "the path stops at a certificate whose issuer was not sent (OpenSSL error 20): 'Issues with chain of trust (chain incomplete)' caps at B",
+        },
+    );
+    assert_eq!(
+        missing["trust"]["missing_intermediate"],
+        "CN=TLS Test Intermediate"
+    );
+    assert!(missing["findings"].to_string().contains("chain-incomplete"));
+
+    // 3. An expired leaf.
+    let port = free_port();
+    let _s3 = s_server(
+        &pki,
+        port,
+        &with(
+            MODERN,
+            &[
+                "-cert",
+                "expired.pem",
+                "-cert_chain",
+                "inter.pem",
+                "-key",
+                "expired.key",
+            ],
+        ),
+    );
+    let expired = check(
+        d,
+        &Case {
+            name: "expired leaf",
+            port,
+            args: sni,
+            oracle_args: oracle_sni,
+            grade: "T",
+            rule: "'Certificate expired' caps at T",
+        },
+    );
+    assert_eq!(expired["grade_ignoring_trust"], "A+");
+    assert!(expired["chain"][0]["days_left"].as_i64().expect("days") < 0);
+    assert!(expired["findings"].to_string().contains("cert-expired"));
+
+    // 4. A self-signed leaf.
+    let port = free_port();
+    let _s4 = s_server(
+        &pki,
+        port,
+        &with(MODERN, &["-cert", "self.pem", "-key", "self.key"]),
+    );
+    let selfsigned = check(
+        d,
+        &Case {
+            name: "self-signed",
+            port,
+            args: sni,
+            oracle_args: oracle_sni,
+            grade: "T",
+            rule: "'Self-signed certificate' caps at T",
+        },
+    );
+    assert_eq!(selfsigned["trust"]["self_signed"], true);
+
+    // 5. A name mismatch: the modern server asked for another name.
+    let mismatch = check(
+        d,
+        &Case {
+            name: "name mismatch",
+            port: modern["port"].as_u64().expect("port") as u16,
+            args: &["--sni", "www.example.org", "--trust", trust],
+            oracle_args: &["--sni", "www.example.org"],
+            grade: "M",
+            rule: "'Domain name mismatch' caps at M",
+        },
+    );
+    assert!(
+        mismatch["findings"]
+            .to_string()
+            .contains("cert-name-mismatch")
+    );
+
+    // 6. TLS 1.0 and 1.1 enabled beside 1.2 and 1.3.
+    let port = free_port();
+    let _s6 = s_server(
+        &pki,
+        port,
+        &[
+            "-min_protocol",
+            "TLSv1",
+            "-cipher",
+            "DEFAULT:@SECLEVEL=0",
+            "-cert",
+            "leaf.pem",
+            "-cert_chain",
+            "inter.pem",
+            "-key",
+            "leaf.key",
+        ],
+    );
+    let old = check(
+        d,
+        &Case {
+            name: "TLS 1.0 and 1.1",
+            port,
+            args: sni,
+            oracle_args: oracle_sni,
+            grade: "B",
+            rule: "'TLS 1.0 offered' and 'TLS 1.1 offered' cap at B",
+        },
+    );
+    assert_eq!(old["score"]["protocol"], 95, "(100 + 90) / 2");
+    assert!(
+        old["mozilla"]["issues"]
+            .to_string()
+            .contains("tls_versions")
+    );
+
+    // 7. 3DES only (Debian's OpenSSL has no 3DES: GnuTLS serves it), TLS 1.0 to 1.2.
+    let port = free_port();
+    let _s7 = serve(
+        "gnutls-serv 3DES",
+        Command::new("gnutls-serv")
+            .current_dir(&pki.dir)
+            .args(["--port", &port.to_string(), "--x509certfile", "leaf-chain.pem"])
+            .args(["--x509keyfile", "leaf.key", "--disable-client-cert", "--http", "--quiet"])
+            .args(["--priority", "NONE:+VERS-TLS1.2:+VERS-TLS1.1:+VERS-TLS1.0:+3DES-CBC:+SHA1:+RSA:+ECDHE-RSA:+COMP-NULL:+SIGN-ALL:+GROUP-ALL:+CTYPE-X509"]),
+        port,
+    );
+    let triple = check(
+        d,
+        &Case {
+            name: "3DES only",
+            port,
+            args: sni,
+            oracle_args: oracle_sni,
+            grade: "B",
+            rule: "TLS 1.0 and 1.1 cap at B (3DES scores as 168 bits in the guide's table and SWEET32 is no cap in 2009r)",
+        },
+    );
+    let findings = triple["findings"].to_string();
+    assert!(
+        findings.contains("suite-64bit-block") && findings.contains("suite-no-aead"),
+        "{findings}"
+    );
+
+    // 8. CBC suites only.
+    let port = free_port();
+    let _s8 = s_server(
+        &pki,
+        port,
+        &[
+            "-min_protocol",
+            "TLSv1.2",
+            "-max_protocol",
+            "TLSv1.2",
+            "-cipher",
+            "ECDHE-RSA-AES128-SHA:AES128-SHA:AES256-SHA256",
+            "-cert",
+            "leaf.pem",
+            "-cert_chain",
+            "inter.pem",
+            "-key",
+            "leaf.key",
+        ],
+    );
+    let cbc = check(
+        d,
+        &Case {
+            name: "CBC only",
+            port,
+            args: sni,
+            oracle_args: oracle_sni,
+            grade: "A-",
+            rule: "TLS 1.2 only, RSA 2048, AES-128/256 CBC: 30+27+36 = 93 is A with no cap (the AEAD cap is dead code in testssl.sh); the warning 'TLS 1.3 is not supported' makes it A-",
+        },
+    );
+    assert!(cbc["findings"].to_string().contains("suite-no-aead"));
+
+    // 9. An RSA-1024 leaf.
+    let port = free_port();
+    let _s9 = s_server(
+        &pki,
+        port,
+        &with(
+            MODERN,
+            &[
+                "-cipher",
+                "ECDHE+AESGCM:@SECLEVEL=0",
+                "-cert",
+                "rsa1024.pem",
+                "-cert_chain",
+                "inter.pem",
+                "-key",
+                "rsa1024.key",
+            ],
+        ),
+    );
+    let weak = check(
+        d,
+        &Case {
+            name: "RSA-1024",
+            port,
+            args: sni,
+            oracle_args: oracle_sni,
+            grade: "B",
+            rule: "key exchange RSA 1024 scores 80 <= 80: 'Using a weak public key' caps at B",
+        },
+    );
+    assert_eq!(weak["score"]["key_exchange"], 80);
+    assert!(weak["findings"].to_string().contains("cert-weak-key"));
+
+    // 10. Client certificates required, from Signet's class 3 CA.
+    let port = free_port();
+    let signet_ca_arg = signet_ca.to_str().expect("path");
+    let _s10 = s_server(
+        &pki,
+        port,
+        &with(
+            MODERN,
+            &[
+                "-cert",
+                "leaf.pem",
+                "-cert_chain",
+                "inter.pem",
+                "-key",
+                "leaf.key",
+                "-Verify",
+                "1",
+                "-CAfile",
+                signet_ca_arg,
+            ],
+        ),
+    );
+    let required = check(
+        d,
+        &Case {
+            name: "client certificate required",
+            port,
+            args: sni,
+            oracle_args: oracle_sni,
+            grade: "A+",
+            rule: "as the modern server: client authentication is not graded",
+        },
+    );
+    assert_eq!(required["client_auth"]["mode"], "required");
+    assert_eq!(required["client_auth"]["signet_ca_listed"], true);
+    assert_eq!(
+        required["client_auth"]["ca_names"][0],
+        "CN=Signet Demo Class 3 Personal CA,O=Signet Demo,C=BE"
+    );
+    let sslyze = oracle("sslyze", port, &["--sni", "localhost", "--ca-names"]);
+    assert_eq!(sslyze["client_auth"], "required");
+
+    // 11. Client certificates requested, with sixty acceptable CAs (not Signet's).
+    let port = free_port();
+    let _s11 = s_server(
+        &pki,
+        port,
+        &with(
+            MODERN,
+            &[
+                "-cert",
+                "leaf.pem",
+                "-cert_chain",
+                "inter.pem",
+                "-key",
+                "leaf.key",
+                "-verify",
+                "1",
+                "-CAfile",
+                "cas60.pem",
+            ],
+        ),
+    );
+    let requested = check(
+        d,
+        &Case {
+            name: "client certificate requested, 60 CAs",
+            port,
+            args: sni,
+            oracle_args: &["--sni", "localhost", "--timeout", "1"],
+            grade: "A+",
+            rule: "as the modern server",
+        },
+    );
+    assert_eq!(requested["client_auth"]["mode"], "optional");
+    assert_eq!(
+        requested["client_auth"]["ca_names"]
+            .as_array()
+            .expect("names")
+            .len(),
+        60
+    );
+    assert_eq!(requested["client_auth"]["signet_ca_listed"], false);
+    assert!(
+        requested["findings"]
+            .to_string()
+            .contains("client-auth-signet-missing")
+    );
+    let sslyze = oracle(
+        "sslyze",
+        port,
+        &["--sni", "localhost", "--ca-names", "--timeout", "1"],
+    );
+    assert_eq!(sslyze["client_auth"], "optional");
+    assert_eq!(
+        sslyze["ca_names"].as_array().expect("sslyze names").len(),
+        60
+    );
+
+    // 12. SMTP with STARTTLS.
+    let port = free_port();
+    let smtp_python = std::env::var("SMTP_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| workspace().join(".tools/venv/bin/python"));
+    let _s12 = serve(
+        "SMTP STARTTLS server",
+        Command::new(&smtp_python)
+            .arg(workspace().join("tests/tls/smtp_starttls_server.py"))
+            .args(["--port", &port.to_string()])
+            .arg("--cert")
+            .arg(pki.path("leaf-chain.pem"))
+            .arg("--key")
+            .arg(pki.path("leaf.key")),
+        port,
+    );
+    let smtp = check(
+        d,
+        &Case {
+            name: "SMTP STARTTLS",
+            port,
+            args: &["--sni", "localhost", "--trust", trust, "--starttls", "smtp"],
+            oracle_args: &["--sni", "localhost", "--starttls", "smtp"],
+            grade: "T",
+            rule: "testssl.sh caps every STARTTLS test at T ('STARTTLS is prone to MITM downgrade attacks')",
+        },
+    );
+    assert_eq!(smtp["starttls"], "smtp");
+    assert_eq!(smtp["grade_ignoring_trust"], "A+");
+
+    // 13. stunnel in front of a closed port: the TLS side is all that is tested.
+    let port = free_port();
+    let conf = pki.path("stunnel.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "foreground = yes\npid =\n[tls]\naccept = 127.0.0.1:{port}\nconnect = 127.0.0.1:1\ncert = {}\nkey = {}\n",
+            pki.path("leaf-chain.pem").display(),
+            pki.path("leaf.key").display()
+        ),
+    )
+    .expect("stunnel.conf");
+    let _s13 = serve("stunnel4", Command::new("stunnel4").arg(&conf), port);
+    let stunnel = tls_test(d, &format!("127.0.0.1:{port}"), sni);
+    for tool in ["sslyze", "nmap"] {
+        assert_eq!(
+            our_suites(&stunnel),
+            their_suites(&oracle(tool, port, oracle_sni)),
+            "stunnel: suites differ from {tool}"
+        );
+    }
+
+    // 14. nginx requiring a client certificate: it finishes the handshake without one and
+    // refuses with a 400 page, which we read; sslyze stops at the handshake and says optional.
+    let port = free_port();
+    let prefix = work.path().join("nginx");
+    std::fs::create_dir_all(prefix.join("tmp")).expect("prefix");
+    let p = prefix.display();
+    std::fs::write(
+        prefix.join("nginx.conf"),
+        format!(
+            "worker_processes 1;\npid {p}/nginx.pid;\nerror_log {p}/error.log;\nevents {{ worker_connections 64; }}\n\
+             http {{ access_log off; client_body_temp_path {p}/tmp/body; proxy_temp_path {p}/tmp/proxy;\n\
+             fastcgi_temp_path {p}/tmp/fastcgi; uwsgi_temp_path {p}/tmp/uwsgi; scgi_temp_path {p}/tmp/scgi;\n\
+             server {{ listen 127.0.0.1:{port} ssl; ssl_certificate {chain}; ssl_certificate_key {key};\n\
+             ssl_protocols TLSv1.2 TLSv1.3; ssl_verify_client on; ssl_client_certificate {ca};\n\
+             add_header Strict-Transport-Security \"max-age=63072000\" always;\n\
+             location / {{ return 200 \"ok\\n\"; }} }} }}\n",
+            chain = pki.path("leaf-chain.pem").display(),
+            key = pki.path("leaf.key").display(),
+            ca = signet_ca.display(),
+        ),
+    )
+    .expect("nginx.conf");
+    let _s14 = serve(
+        "nginx",
+        Command::new("/usr/sbin/nginx")
+            .arg("-p")
+            .arg(&prefix)
+            .arg("-c")
+            .arg(prefix.join("nginx.conf"))
+            .args(["-g", "daemon off;"]),
+        port,
+    );
+    let nginx = check(
+        d,
+        &Case {
+            name: "nginx ssl_verify_client on",
+            port,
+            args: sni,
+            oracle_args: oracle_sni,
+            grade: "A+",
+            rule: "as the modern server; HSTS of two years costs nothing",
+        },
+    );
+    assert_eq!(
+        nginx["client_auth"]["mode"], "required",
+        "the 400 page refuses"
+    );
+    assert_eq!(nginx["client_auth"]["signet_ca_listed"], true);
+    let sslyze = oracle("sslyze", port, &["--sni", "localhost", "--timeout", "1"]);
+    assert_eq!(
+        sslyze["client_auth"], "optional",
+        "sslyze judges by the handshake alone"
+    );
+}
+
+#[test]
+fn a_test_that_cannot_run_says_why_and_exits_2() {
+    let data = tempdir();
+    let d = data.path();
+    let closed = free_port();
+    for (target, why) in [
+        (format!("127.0.0.1:{closed}"), "cannot be reached"),
+        ("http://example.org/".to_owned(), "is not HOST[:PORT]"),
+        ("127.0.0.1:0".to_owned(), "port"),
+    ] {
+        let out = run(signet(d).args(["tls-test", &target, "--no-fetch"]));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{target}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains(why),
+            "{target}: {}",
+            text(&out.stderr)
+        );
+    }
+    // A port that speaks something else: plain HTTP.
+    let http = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let http_port = http.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in http.incoming().flatten() {
+            let mut stream = stream;
+            let _ = std::io::Write::write_all(
+                &mut stream,
+                b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+            );
+        }
+    });
+    let out = run(signet(d).args(["tls-test", &format!("127.0.0.1:{http_port}"), "--no-fetch"]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("does not speak TLS"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A server that accepts and never answers: the timeout, not a hang.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = silent.local_addr().expect("addr").port();
+    let started = Instant::now();
+    let out = run(signet(d).args([
+        "tls-test",
+        &format!("127.0.0.1:{port}"),
+        "--no-fetch",
+        "--timeout",
+        "1",
+    ]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn the_portal_and_the_api_test_allowed_addresses_only_one_at_a_time_and_audit_it() {
+    let work = tempdir();
+    let pki = Pki::new(work.path());
+    let port = free_port();
+    let _tls = s_server(
+        &pki,
+        port,
+        &with(
+            MODERN,
+            &[
+                "-cert",
+                "leaf.pem",
+                "-cert_chain",
+                "inter.pem",
+                "-key",
+                "leaf.key",
+            ],
+        ),
+    );
+    let target = format!("127.0.0.1:{port}");
+
+    // Loopback allowed (as the tests' servers are on it).
+    let data = tempdir();
+    let d = data.path();
+    ok(signet(d).args(["init", "--base-url", BASE_URL]));
+    let server = Server::start_with_env(d, &[], &[("SIGNET_TLS_TEST_ALLOW", "loopback")]);
+    let api = Api::new(&server);
+    let token = api.subscriber(d, "tls-tester@example.org");
+    let (status, report) = api.get(&format!("/api/v1/tls-tests/{target}?sni=localhost"), &token);
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["grade"], "B", "chain incomplete: {}", report["caps"]);
+    assert!(report["protocols"]["TLSv1.3"].is_object());
+
+    // The page, with the session cookie.
+    let client = reqwest::blocking::Client::new();
+    let page = client
+        .get(server.url(&format!("/tools/tls-test?target={target}&sni=localhost")))
+        .header("cookie", format!("signet_session={token}"))
+        .send()
+        .expect("page");
+    assert_eq!(page.status(), 200);
+    let html = page.text().expect("html");
+    assert!(
+        html.contains("grade-badge") && html.contains("TLS_AES_128_GCM_SHA256"),
+        "{html}"
+    );
+    assert!(html.contains("issued by") || html.contains("class=\"chain\""));
+    // Without a session: the log-in page.
+    let anonymous = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .get(server.url(&format!("/tools/tls-test?target={target}")))
+        .send()
+        .expect("page");
+    assert_eq!(anonymous.status(), 303);
+    let (status, _) = api.get(&format!("/api/v1/tls-tests/{target}"), "not-a-token");
+    assert_eq!(status, 401);
+
+    // Bad input: a precise 422, audited.
+    let (status, problem) = api.get("/api/v1/tls-tests/a%20b", &token);
+    assert_eq!(status, 422, "{problem}");
+    let (status, problem) = api.get(&format!("/api/v1/tls-tests/{target}?starttls=ftp"), &token);
+    assert_eq!(status, 422, "{problem}");
+    drop(server);
+
+    // The default: loopback, private and link-local addresses are refused, before connecting.
+    let server = Server::start(d, &[]);
+    let api = Api::new(&server);
+    let token = api.log_in("tls-tester@example.org", "a long enough password");
+    for refused in [
+        target.as_str(),
+        "10.0.0.1:443",
+        "169.254.169.254:80",
+        "[::1]:443",
+        "localhost:443",
+    ] {
+        let (status, problem) = api.get(&format!("/api/v1/tls-tests/{refused}"), &token);
+        assert_eq!(status, 403, "{refused}: {problem}");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("may not be tested"),
+            "{problem}"
+        );
+    }
+    let audit = audit_log(d);
+    let runs = audit.iter().filter(|e| e.action == "tls_test.run").count();
+    let refusals = audit
+        .iter()
+        .filter(|e| e.action == "tls_test.refused")
+        .count();
+    assert_eq!(runs, 2, "the API test and the page");
+    assert!(refusals >= 7, "every refusal audited: {refusals}");
+
+    // One test per account at a time: a second request while a slow one runs is refused.
+    drop(server);
+    let server = Server::start_with_env(d, &[], &[("SIGNET_TLS_TEST_ALLOW", "loopback")]);
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let slow = format!(
+        "/api/v1/tls-tests/127.0.0.1:{}",
+        silent.local_addr().expect("addr").port()
+    );
+    let url = server.url(&slow);
+    let token2 = token.clone();
+    let first = std::thread::spawn(move || {
+        reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .build()
+            .expect("client")
+            .get(url)
+            .bearer_auth(token2)
+            .send()
+            .expect("slow test")
+            .status()
+            .as_u16()
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let api = Api::new(&server);
+    let (status, problem) = api.get(&format!("/api/v1/tls-tests/{target}"), &token);
+    assert_eq!(status, 409, "{problem}");
+    assert_eq!(
+        first.join().expect("first"),
+        422,
+        "the silent server is no TLS server"
+    );
+    drop(silent);
+
+    // The rate limit: 20 an hour per account.
+    let closed = free_port();
+    let mut statuses = Vec::new();
+    for _ in 0..21 {
+        statuses.push(
+            api.get(&format!("/api/v1/tls-tests/127.0.0.1:{closed}"), &token)
+                .0
+                .as_u16(),
+        );
+    }
+    assert_eq!(statuses.last().copied(), Some(429), "{statuses:?}");
+}
