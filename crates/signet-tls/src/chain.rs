@@ -116,14 +116,13 @@ pub fn judge(
                     || current.tbs_certificate().issuer().to_string(),
                     |c| c.tbs_certificate().subject().to_string(),
                 ));
-                if let Some(issuer) = fetched {
-                    if let Some(found) = anchors
+                if let Some(issuer) = fetched
+                    && let Some(found) = anchors
                         .iter()
                         .find(|a| is_same(a, &issuer) || issued(&issuer, a))
-                    {
-                        anchor = Some(found.tbs_certificate().subject().to_string());
-                        trusted = true;
-                    }
+                {
+                    anchor = Some(found.tbs_certificate().subject().to_string());
+                    trusted = true;
                 }
                 break;
             }

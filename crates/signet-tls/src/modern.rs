@@ -151,10 +151,7 @@ pub fn handshake(endpoint: &Endpoint, tls13: bool) -> Result<Handshake, TlsTestE
     let mut tcp = endpoint.connect()?;
     let mut result = Handshake::default();
     let outcome = drive(&mut connection, &mut tcp);
-    let refused = outcome
-        .as_ref()
-        .err()
-        .is_some_and(|e| refused_for_certificate(e));
+    let refused = outcome.as_ref().err().is_some_and(refused_for_certificate);
     {
         let seen = seen.lock().unwrap_or_else(|p| p.into_inner());
         result.certificates = seen.certificates.clone();

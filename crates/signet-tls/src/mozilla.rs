@@ -197,12 +197,12 @@ fn check(observed: &Observed, profile: &Profile) -> Verdict {
             listed(&extra_curves)
         ));
     }
-    if let (Some(minimum), Some(smallest)) = (profile.dh_param_size, observed.smallest_dh) {
-        if smallest < minimum {
-            issues.push(format!(
-                "dh_param_size: DHE with a {smallest}-bit prime, the profile asks for {minimum} or more"
-            ));
-        }
+    if let (Some(minimum), Some(smallest)) = (profile.dh_param_size, observed.smallest_dh)
+        && smallest < minimum
+    {
+        issues.push(format!(
+            "dh_param_size: DHE with a {smallest}-bit prime, the profile asks for {minimum} or more"
+        ));
     }
     let _ = profile.ecdh_param_size; // every group a server can pick here meets 256 bits
     if let Some((key_type, bits)) = observed.leaf_key {
@@ -218,31 +218,30 @@ fn check(observed: &Observed, profile: &Profile) -> Verdict {
                 profile.certificate_types.join(" or ")
             ));
         }
-        if let (KeyType::Rsa, Some(minimum)) = (key_type, profile.rsa_key_size) {
-            if bits < minimum {
-                issues.push(format!(
-                    "rsa_key_size: the RSA key has {bits} bits, the profile asks for {minimum} or more"
-                ));
-            }
+        if let (KeyType::Rsa, Some(minimum)) = (key_type, profile.rsa_key_size)
+            && bits < minimum
+        {
+            issues.push(format!(
+                "rsa_key_size: the RSA key has {bits} bits, the profile asks for {minimum} or more"
+            ));
         }
     }
-    if let Some(signature) = &observed.leaf_signature {
-        if !profile.certificate_signatures.contains(signature) {
-            issues.push(format!(
+    if let Some(signature) = &observed.leaf_signature
+        && !profile.certificate_signatures.contains(signature)
+    {
+        issues.push(format!(
                 "certificate_signatures: the certificate is signed with {signature}, the profile asks for {}",
                 profile.certificate_signatures.join(", ")
             ));
-        }
     }
     if let (Some(maximum), Some(days)) = (
         profile.maximum_certificate_lifespan,
         observed.leaf_lifespan_days,
-    ) {
-        if days > maximum {
-            issues.push(format!(
+    ) && days > maximum
+    {
+        issues.push(format!(
                 "maximum_certificate_lifespan: the certificate is valid for {days} days, the profile allows {maximum}"
             ));
-        }
     }
     if !observed.trusted {
         issues

@@ -528,12 +528,11 @@ fn revocation(
             Some(Ok(standing)) => (true, standing_text(standing)),
             Some(Err(e)) => (false, format!("unknown: {e}")),
         };
-        if let Some(Ok(standing)) = &answer {
-            if status == "unknown" || matches!(standing, Standing::Revoked(_)) {
-                if !matches!(standing, Standing::Unknown(_)) {
-                    status = standing_text(standing);
-                }
-            }
+        if let Some(Ok(standing)) = &answer
+            && (status == "unknown" || matches!(standing, Standing::Revoked(_)))
+            && !matches!(standing, Standing::Unknown(_))
+        {
+            status = standing_text(standing);
         }
         sources.push(RevocationSource {
             kind,
@@ -584,16 +583,16 @@ fn client_auth(
         names_der = h.ca_names.clone();
         required |= h.refused_without_certificate;
     }
-    if let Some((version, flight)) = legacy {
-        if let Some(request) = &flight.certificate_request {
-            seen_in.push(*version);
-            if names_der.is_none() {
-                names_der = Some(request.ca_names.clone());
-            }
-            let suites: Vec<u16> = versions[version].suites.iter().map(|s| s.id).collect();
-            required |=
-                probe::requires_client_certificate(endpoint, *version, &suites).unwrap_or(false);
+    if let Some((version, flight)) = legacy
+        && let Some(request) = &flight.certificate_request
+    {
+        seen_in.push(*version);
+        if names_der.is_none() {
+            names_der = Some(request.ca_names.clone());
         }
+        let suites: Vec<u16> = versions[version].suites.iter().map(|s| s.id).collect();
+        required |=
+            probe::requires_client_certificate(endpoint, *version, &suites).unwrap_or(false);
     }
     seen_in.sort();
     seen_in.dedup();
