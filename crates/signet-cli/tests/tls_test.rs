@@ -77,7 +77,7 @@ impl Pki {
         std::fs::write(
             dir.join("ca.cnf"),
             "[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\n\
-             default_md = sha256\npolicy = p\ncopy_extensions = copy\nunique_subject = no\n\
+             default_md = sha256\ndefault_crl_days = 7\npolicy = p\ncopy_extensions = copy\nunique_subject = no\n\
              [p]\ncommonName = supplied\n\
              [ca_ext]\nbasicConstraints = critical,CA:true\nkeyUsage = critical,keyCertSign,cRLSign\n\
              subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n\
@@ -800,6 +800,47 @@ fn a_matrix_of_real_servers_is_graded_by_the_guide_and_agrees_with_sslyze_and_nm
     assert_eq!(smtp["starttls"], "smtp");
     assert_eq!(smtp["grade_ignoring_trust"], "A+");
 
+    // 12b. SMTP requiring a client certificate over TLS 1.3, closing without an alert (Python's
+    // asyncio): sslyze aborts its whole scan on it; nmap and signet read the suites.
+    let port = free_port();
+    let _s12b = serve(
+        "SMTP STARTTLS server requiring client certificates",
+        Command::new(&smtp_python)
+            .arg(workspace().join("tests/tls/smtp_starttls_server.py"))
+            .args(["--port", &port.to_string()])
+            .arg("--cert")
+            .arg(pki.path("leaf-chain.pem"))
+            .arg("--key")
+            .arg(pki.path("leaf.key"))
+            .arg("--client-ca")
+            .arg(&signet_ca)
+            .arg("--require-client-cert"),
+        port,
+    );
+    let strict = tls_test(
+        d,
+        &format!("127.0.0.1:{port}"),
+        &["--sni", "localhost", "--trust", trust, "--starttls", "smtp"],
+    );
+    assert_eq!(
+        our_suites(&strict),
+        their_suites(&oracle(
+            "nmap",
+            port,
+            &["--sni", "localhost", "--starttls", "smtp"]
+        )),
+        "SMTP requiring client certificates: suites differ from nmap"
+    );
+    assert_eq!(strict["client_auth"]["mode"], "required");
+    assert_eq!(
+        strict["client_auth"]["ca_names"]
+            .as_array()
+            .expect("names")
+            .len(),
+        0,
+        "Python sends no CA names"
+    );
+
     // 13. stunnel in front of a closed port: the TLS side is all that is tested.
     let port = free_port();
     let conf = pki.path("stunnel.conf");
@@ -875,6 +916,214 @@ fn a_matrix_of_real_servers_is_graded_by_the_guide_and_agrees_with_sslyze_and_nm
         sslyze["client_auth"], "optional",
         "sslyze judges by the handshake alone"
     );
+}
+
+#[test]
+fn revocation_is_asked_of_the_ocsp_responder_and_the_crl_and_a_staple_is_read() {
+    let data = tempdir();
+    let work = tempdir();
+    let d = data.path();
+    let pki = Pki::new(work.path());
+    let (ocsp_port, crl_port) = (free_port(), free_port());
+    std::fs::write(
+        pki.path("revocable.cnf"),
+        format!(
+            "basicConstraints = critical,CA:false\nkeyUsage = critical,digitalSignature,keyEncipherment\n\
+             extendedKeyUsage = serverAuth\nsubjectAltName = DNS:localhost,IP:127.0.0.1\n\
+             authorityInfoAccess = OCSP;URI:http://127.0.0.1:{ocsp_port}/\n\
+             crlDistributionPoints = URI:http://127.0.0.1:{crl_port}/inter.crl\n"
+        ),
+    )
+    .expect("extensions");
+    pki.openssl(&[
+        "req",
+        "-new",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "rev.key",
+        "-out",
+        "rev.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    pki.openssl(&[
+        "ca",
+        "-batch",
+        "-notext",
+        "-config",
+        "ca.cnf",
+        "-cert",
+        "inter.pem",
+        "-keyfile",
+        "inter.key",
+        "-in",
+        "rev.csr",
+        "-out",
+        "rev.pem",
+        "-extfile",
+        "revocable.cnf",
+        "-days",
+        "90",
+    ]);
+    let publish_crl = || {
+        pki.openssl(&[
+            "ca",
+            "-gencrl",
+            "-config",
+            "ca.cnf",
+            "-cert",
+            "inter.pem",
+            "-keyfile",
+            "inter.key",
+            "-out",
+            "inter.crl.pem",
+        ]);
+        pki.openssl(&[
+            "crl",
+            "-in",
+            "inter.crl.pem",
+            "-outform",
+            "DER",
+            "-out",
+            "inter.crl",
+        ]);
+    };
+    publish_crl();
+    let _crl = serve(
+        "CRL web server",
+        Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                &crl_port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+            ])
+            .arg(&pki.dir),
+        crl_port,
+    );
+    let responder = |pki: &Pki| {
+        serve(
+            "openssl ocsp responder",
+            Command::new("openssl").current_dir(&pki.dir).args([
+                "ocsp",
+                "-index",
+                "index.txt",
+                "-port",
+                &ocsp_port.to_string(),
+                "-rsigner",
+                "inter.pem",
+                "-rkey",
+                "inter.key",
+                "-CA",
+                "inter.pem",
+                "-ndays",
+                "1",
+            ]),
+            ocsp_port,
+        )
+    };
+    let ocsp = responder(&pki);
+    // The staple: the responder's answer, fetched once and served by s_server.
+    let url = format!("http://127.0.0.1:{ocsp_port}/");
+    pki.openssl(&[
+        "ocsp",
+        "-issuer",
+        "inter.pem",
+        "-cert",
+        "rev.pem",
+        "-url",
+        &url,
+        "-respout",
+        "staple.der",
+        "-noverify",
+    ]);
+    let port = free_port();
+    let server = s_server(
+        &pki,
+        port,
+        &with(
+            MODERN,
+            &[
+                "-cert",
+                "rev.pem",
+                "-cert_chain",
+                "inter.pem",
+                "-key",
+                "rev.key",
+                "-status_file",
+                "staple.der",
+            ],
+        ),
+    );
+    let trust = pki.path("root.pem");
+    let args = [
+        "--sni",
+        "localhost",
+        "--trust",
+        trust.to_str().expect("path"),
+    ];
+    let target = format!("127.0.0.1:{port}");
+    let good = tls_test_fetching(d, &target, &args);
+    let revocation = &good["revocation"];
+    assert_eq!(revocation["status"], "good", "{revocation:#}");
+    assert_eq!(revocation["stapled"], true);
+    assert_eq!(revocation["staple_status"], "good");
+    let sources = revocation["sources"].as_array().expect("sources");
+    assert_eq!(sources.len(), 2, "{revocation:#}");
+    assert!(
+        sources
+            .iter()
+            .all(|s| s["reachable"] == true && s["status"] == "good"),
+        "{revocation:#}"
+    );
+    assert_eq!(good["grade"], "A+");
+    assert!(!good["findings"].to_string().contains("ocsp-no-staple"));
+
+    // Revoked: the CRL republished, the responder restarted on the new index.
+    drop(server);
+    drop(ocsp);
+    pki.openssl(&[
+        "ca",
+        "-config",
+        "ca.cnf",
+        "-cert",
+        "inter.pem",
+        "-keyfile",
+        "inter.key",
+        "-revoke",
+        "rev.pem",
+    ]);
+    publish_crl();
+    let _ocsp = responder(&pki);
+    let port = free_port();
+    let _server = s_server(
+        &pki,
+        port,
+        &with(
+            MODERN,
+            &[
+                "-cert",
+                "rev.pem",
+                "-cert_chain",
+                "inter.pem",
+                "-key",
+                "rev.key",
+            ],
+        ),
+    );
+    let revoked = tls_test_fetching(d, &format!("127.0.0.1:{port}"), &args);
+    let status = revoked["revocation"]["status"].as_str().expect("status");
+    assert!(status.starts_with("revoked"), "{:#}", revoked["revocation"]);
+    assert_eq!(
+        revoked["grade"], "T",
+        "the guide: 'Certificate revoked' caps at T"
+    );
+    assert!(revoked["findings"].to_string().contains("cert-revoked"));
+    assert!(revoked["findings"].to_string().contains("ocsp-no-staple"));
 }
 
 #[test]

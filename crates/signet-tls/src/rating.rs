@@ -25,6 +25,9 @@ pub struct Facts {
     pub keys: Vec<(KeyKind, u32)>,
     /// The leaf's signature hash when it is weak: `SHA1`, `MD5` or `MD2`.
     pub leaf_weak_hash: Option<&'static str>,
+    /// A certificate was read (an SSLv2-only server's is not): without one, nothing is known of
+    /// trust or name, and no T or M is given for them.
+    pub certificate: bool,
     /// The leaf names the host.
     pub name_matches: bool,
     pub trust: Trust,
@@ -227,12 +230,12 @@ pub fn rate(facts: &Facts) -> Rating {
         Some(hash) => cap("F", &format!("Supports a insecure signature ({hash})")),
         None => {}
     }
-    if !facts.name_matches {
+    if facts.certificate && !facts.name_matches {
         cap("M", "Domain name mismatch");
     }
-    if facts.trust.incomplete {
+    if facts.certificate && facts.trust.incomplete {
         cap("B", "Issues with chain of trust (chain incomplete)");
-    } else if !facts.trust.trusted {
+    } else if facts.certificate && !facts.trust.trusted {
         cap(
             "T",
             if facts.trust.self_signed {
@@ -327,6 +330,7 @@ mod tests {
                 (Version::Tls12, describe(0xc030)),
             ],
             keys: vec![(KeyKind::Rsa, 2048), (KeyKind::Ec, 253)],
+            certificate: true,
             name_matches: true,
             trust: Trust {
                 trusted: true,
@@ -394,5 +398,16 @@ mod tests {
         assert_eq!(rating.grade, "B");
         facts.versions = vec![Version::Ssl2, Version::Tls12];
         assert_eq!(rate(&facts).grade, "F");
+    }
+
+    #[test]
+    fn a_small_dh_prime_counts_as_a_weak_key_exchange() {
+        // Our deviation from testssl.sh, whose DHE call scores nothing: the guide counts the
+        // key "or DH parameter strength".
+        let mut facts = modern();
+        facts.keys.push((KeyKind::Dh, 1024));
+        let rating = rate(&facts);
+        assert_eq!(rating.score.key_exchange, 80);
+        assert_eq!(rating.grade, "B");
     }
 }

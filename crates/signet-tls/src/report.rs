@@ -692,6 +692,7 @@ fn facts(
             .collect(),
         keys,
         leaf_weak_hash,
+        certificate: chain.is_some(),
         name_matches: chain.is_some_and(|c| c.name_matches),
         trust: rating::Trust {
             trusted: chain.is_some_and(|c| c.trusted),

@@ -133,48 +133,74 @@ pub fn exchange(stream: &mut TcpStream, hello: &[u8]) -> Result<Flight, std::io:
 
 fn read_flight(stream: &mut TcpStream) -> Result<Flight, std::io::Error> {
     let deadline = Instant::now() + stream.read_timeout()?.unwrap_or(Duration::from_secs(10));
-    let mut flight = Flight::default();
-    let mut bytes = Vec::new();
-    let mut handshake = Vec::new();
+    let mut reader = FlightReader::default();
     let mut buffer = [0u8; 16 * 1024];
     loop {
-        // Records are taken off the front of `bytes` as soon as they are whole.
-        while let Ok((rest, record)) = tls_parser::parse_tls_raw_record(&bytes) {
-            let consumed = bytes.len() - rest.len();
-            match record.hdr.record_type.0 {
-                21 if record.data.len() >= 2 => {
-                    flight.alert.get_or_insert((record.data[0], record.data[1]));
-                    return Ok(flight);
-                }
-                22 => handshake.extend_from_slice(record.data),
-                20 => {} // a TLS 1.3 server's compatibility ChangeCipherSpec
-                _ => return Ok(flight),
-            }
-            bytes.drain(..consumed);
-            if read_messages(&mut handshake, &mut flight) {
-                return Ok(flight);
-            }
-        }
-        if bytes.len() >= 5 && !matches!(bytes[0], 20..=23) {
-            return Ok(flight); // not TLS (an HTTP error page, an SSLv2 answer...)
-        }
-        if Instant::now() > deadline || bytes.len() + handshake.len() > MAX_FLIGHT {
-            return Ok(flight);
+        if Instant::now() > deadline {
+            return Ok(reader.finish());
         }
         match stream.read(&mut buffer) {
-            Ok(0) => return Ok(flight),
-            Ok(n) => bytes.extend_from_slice(&buffer[..n]),
+            Ok(0) => return Ok(reader.finish()),
+            Ok(n) => {
+                if reader.push(&buffer[..n]) {
+                    return Ok(reader.finish());
+                }
+            }
             Err(e)
                 if matches!(
                     e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    std::io::ErrorKind::WouldBlock
+                        | std::io::ErrorKind::TimedOut
+                        | std::io::ErrorKind::ConnectionReset
                 ) =>
             {
-                return Ok(flight);
+                return Ok(reader.finish());
             }
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Ok(flight),
             Err(e) => return Err(e),
         }
+    }
+}
+
+/// Reads a server's flight from bytes as they arrive: records split and joined, handshake
+/// messages reassembled across records. Pure, so that hostile input can be fuzzed.
+#[derive(Debug, Default)]
+pub struct FlightReader {
+    flight: Flight,
+    bytes: Vec<u8>,
+    handshake: Vec<u8>,
+}
+
+impl FlightReader {
+    /// Takes more bytes; true when the plaintext flight is over (or cannot be read further).
+    pub fn push(&mut self, data: &[u8]) -> bool {
+        self.bytes.extend_from_slice(data);
+        // Records are taken off the front of `bytes` as soon as they are whole.
+        while let Ok((rest, record)) = tls_parser::parse_tls_raw_record(&self.bytes) {
+            let consumed = self.bytes.len() - rest.len();
+            match record.hdr.record_type.0 {
+                21 if record.data.len() >= 2 => {
+                    self.flight
+                        .alert
+                        .get_or_insert((record.data[0], record.data[1]));
+                    return true;
+                }
+                22 => self.handshake.extend_from_slice(record.data),
+                20 => {} // a TLS 1.3 server's compatibility ChangeCipherSpec
+                _ => return true,
+            }
+            self.bytes.drain(..consumed);
+            if read_messages(&mut self.handshake, &mut self.flight) {
+                return true;
+            }
+        }
+        // Not TLS (an HTTP error page, an SSLv2 answer...), or more than a hello's answer.
+        (self.bytes.len() >= 5 && !matches!(self.bytes[0], 20..=23))
+            || self.bytes.len() + self.handshake.len() > MAX_FLIGHT
+    }
+
+    /// What was read.
+    pub fn finish(self) -> Flight {
+        self.flight
     }
 }
 
