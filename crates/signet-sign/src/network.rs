@@ -24,7 +24,33 @@ pub struct Http {
 }
 
 /// Largest answer read: CRLs of big CAs run to megabytes; more is not revocation data.
-const MAX_BODY: usize = 64 << 20;
+const MAX_BODY: u64 = 64 << 20;
+
+/// The body of a 2xx answer, read up to [`MAX_BODY`] bytes (a bigger one is refused without
+/// being read to the end, whatever length the server announces).
+pub fn read_body(
+    url: &str,
+    response: reqwest::Result<reqwest::blocking::Response>,
+) -> Result<Vec<u8>, SignError> {
+    let failed = |problem: String| SignError::Network {
+        url: url.to_owned(),
+        problem,
+    };
+    let response = response.map_err(|e| failed(format!("cannot be reached: {e}")))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(failed(format!("answered HTTP {status}")));
+    }
+    let mut body = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(response, MAX_BODY + 1), &mut body)
+        .map_err(|e| failed(format!("the answer broke off: {e}")))?;
+    if body.len() as u64 > MAX_BODY {
+        return Err(failed(format!(
+            "the answer is larger than {MAX_BODY} bytes"
+        )));
+    }
+    Ok(body)
+}
 
 impl Http {
     /// A client with a 20-second timeout per request (built when first needed).
@@ -48,30 +74,6 @@ impl Http {
         Ok(self.client.get_or_init(|| client))
     }
 
-    fn read(
-        url: &str,
-        response: reqwest::Result<reqwest::blocking::Response>,
-    ) -> Result<Vec<u8>, SignError> {
-        let failed = |problem: String| SignError::Network {
-            url: url.to_owned(),
-            problem,
-        };
-        let response = response.map_err(|e| failed(format!("cannot be reached: {e}")))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(failed(format!("answered HTTP {status}")));
-        }
-        let body = response
-            .bytes()
-            .map_err(|e| failed(format!("the answer broke off: {e}")))?;
-        if body.len() > MAX_BODY {
-            return Err(failed(format!(
-                "the answer is larger than {MAX_BODY} bytes"
-            )));
-        }
-        Ok(body.to_vec())
-    }
-
     fn checked(url: &str) -> Result<&str, SignError> {
         if url.starts_with("http://") {
             Ok(url)
@@ -87,7 +89,7 @@ impl Http {
 impl Fetch for Http {
     fn post(&self, url: &str, content_type: &str, body: &[u8]) -> Result<Vec<u8>, SignError> {
         let url = Http::checked(url)?;
-        Http::read(
+        read_body(
             url,
             self.client()?
                 .post(url)
@@ -99,6 +101,6 @@ impl Fetch for Http {
 
     fn get(&self, url: &str) -> Result<Vec<u8>, SignError> {
         let url = Http::checked(url)?;
-        Http::read(url, self.client()?.get(url).send())
+        read_body(url, self.client()?.get(url).send())
     }
 }

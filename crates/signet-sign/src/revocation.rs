@@ -15,6 +15,12 @@ use crate::pades::ValidationData;
 
 /// The OCSP responder URLs a certificate names (authorityInfoAccess, id-ad-ocsp).
 pub fn ocsp_urls(certificate: &Certificate) -> Vec<String> {
+    access_urls(certificate, const_oid::db::rfc5280::ID_AD_OCSP)
+}
+
+/// The URLs of one access method of a certificate's authorityInfoAccess (id-ad-ocsp,
+/// id-ad-caIssuers).
+pub fn access_urls(certificate: &Certificate, method: der::asn1::ObjectIdentifier) -> Vec<String> {
     certificate
         .tbs_certificate()
         .get_extension::<AuthorityInfoAccessSyntax>()
@@ -23,7 +29,7 @@ pub fn ocsp_urls(certificate: &Certificate) -> Vec<String> {
         .map(|(_, aia)| {
             aia.0
                 .into_iter()
-                .filter(|d| d.access_method == const_oid::db::rfc5280::ID_AD_OCSP)
+                .filter(|d| d.access_method == method)
                 .filter_map(|d| match d.access_location {
                     GeneralName::UniformResourceIdentifier(uri) => Some(uri.to_string()),
                     _ => None,
@@ -62,12 +68,12 @@ fn describe(certificate: &Certificate) -> String {
     certificate.tbs_certificate().subject().to_string()
 }
 
-/// Checks a CRL: signed by `issuer`, and whether it lists `certificate`.
+/// Checks a CRL: signed by `issuer`; and when it lists `certificate`, the revocation date.
 pub fn crl_lists(
     crl: &CertificateList,
     certificate: &Certificate,
     issuer: &Certificate,
-) -> Result<bool, SignError> {
+) -> Result<Option<time::OffsetDateTime>, SignError> {
     let signature = crl
         .signature
         .as_bytes()
@@ -90,7 +96,8 @@ pub fn crl_lists(
         .revoked_certificates
         .iter()
         .flatten()
-        .any(|r| r.serial_number == *serial))
+        .find(|r| r.serial_number == *serial)
+        .map(|r| time::OffsetDateTime::from(r.revocation_date.to_system_time())))
 }
 
 /// Collects, for each certificate on each path (leaf first, root last), an OCSP response when
@@ -140,7 +147,7 @@ pub fn collect(fetch: &dyn Fetch, paths: &[Vec<Certificate>]) -> Result<Validati
                 let crl = CertificateList::from_der(&body).map_err(|e| {
                     SignError::Revocation(format!("{url} did not serve a DER CRL: {e}"))
                 })?;
-                if crl_lists(&crl, certificate, issuer)? {
+                if crl_lists(&crl, certificate, issuer)?.is_some() {
                     return Err(SignError::Revocation(format!(
                         "the CRL at {url} lists the certificate of {} as revoked",
                         describe(certificate)
@@ -226,7 +233,7 @@ pub fn ask_crl(
     let body = fetch.get(url)?;
     let crl = CertificateList::from_der(&body)
         .map_err(|e| SignError::Revocation(format!("{url} did not serve a DER CRL: {e}")))?;
-    crl_lists(&crl, certificate, issuer)?;
+    let listed = crl_lists(&crl, certificate, issuer)?;
     let now = time::OffsetDateTime::now_utc();
     if crl
         .tbs_cert_list
@@ -237,16 +244,5 @@ pub fn ask_crl(
             "the CRL at {url} is out of date"
         )));
     }
-    let serial = certificate.tbs_certificate().serial_number();
-    Ok(crl
-        .tbs_cert_list
-        .revoked_certificates
-        .iter()
-        .flatten()
-        .find(|r| r.serial_number == *serial)
-        .map_or(Standing::Good, |r| {
-            Standing::Revoked(time::OffsetDateTime::from(
-                r.revocation_date.to_system_time(),
-            ))
-        }))
+    Ok(listed.map_or(Standing::Good, Standing::Revoked))
 }

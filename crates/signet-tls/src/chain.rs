@@ -7,9 +7,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::ext::pkix::{
-    AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, SubjectAltName, SubjectKeyIdentifier,
-};
+use x509_cert::ext::pkix::{AuthorityKeyIdentifier, SubjectAltName, SubjectKeyIdentifier};
 
 /// One served certificate, as a report shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -221,22 +219,7 @@ fn weak_hash(oid: &der::asn1::ObjectIdentifier) -> bool {
 }
 
 pub fn ca_issuers(certificate: &Certificate) -> Vec<String> {
-    certificate
-        .tbs_certificate()
-        .get_extension::<AuthorityInfoAccessSyntax>()
-        .ok()
-        .flatten()
-        .map(|(_, aia)| {
-            aia.0
-                .into_iter()
-                .filter(|d| d.access_method == const_oid::db::rfc5280::ID_AD_CA_ISSUERS)
-                .filter_map(|d| match d.access_location {
-                    GeneralName::UniformResourceIdentifier(uri) => Some(uri.to_string()),
-                    _ => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    signet_sign::revocation::access_urls(certificate, const_oid::db::rfc5280::ID_AD_CA_ISSUERS)
 }
 
 fn subject_alt_names(certificate: &Certificate) -> Vec<String> {

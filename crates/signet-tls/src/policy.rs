@@ -132,9 +132,6 @@ pub struct GuardedFetch {
     pub timeout: Duration,
 }
 
-/// Largest body read: CRLs of big CAs run to megabytes.
-const MAX_BODY: u64 = 32 << 20;
-
 impl GuardedFetch {
     fn client(&self, url: &str) -> Result<(reqwest::blocking::Client, String), SignError> {
         let failed = |problem: String| SignError::Network {
@@ -165,27 +162,6 @@ impl GuardedFetch {
             .map_err(|e| failed(e.to_string()))?;
         Ok((client, url.to_owned()))
     }
-
-    fn read(
-        url: &str,
-        response: reqwest::Result<reqwest::blocking::Response>,
-    ) -> Result<Vec<u8>, SignError> {
-        let failed = |problem: String| SignError::Network {
-            url: url.to_owned(),
-            problem,
-        };
-        let response = response.map_err(|e| failed(format!("cannot be reached: {e}")))?;
-        if !response.status().is_success() {
-            return Err(failed(format!("answered {}", response.status())));
-        }
-        let mut body = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::Read::take(response, MAX_BODY + 1), &mut body)
-            .map_err(|e| failed(e.to_string()))?;
-        if body.len() as u64 > MAX_BODY {
-            return Err(failed("answered with more than 32 MiB".into()));
-        }
-        Ok(body)
-    }
 }
 
 impl Fetch for GuardedFetch {
@@ -196,13 +172,13 @@ impl Fetch for GuardedFetch {
             .header("content-type", content_type)
             .body(body.to_vec())
             .send();
-        Self::read(&url, response)
+        signet_sign::network::read_body(&url, response)
     }
 
     fn get(&self, url: &str) -> Result<Vec<u8>, SignError> {
         let (client, url) = self.client(url)?;
         let response = client.get(&url).send();
-        Self::read(&url, response)
+        signet_sign::network::read_body(&url, response)
     }
 }
 

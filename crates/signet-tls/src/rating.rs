@@ -241,7 +241,8 @@ pub fn rate(facts: &Facts) -> Rating {
             if facts.trust.self_signed {
                 "Issues with chain of trust (self signed)"
             } else {
-                "Issues with chain of trust (unable to get local issuer certificate)"
+                // The path ends at a root the server sent that is no trust anchor.
+                "Issues with chain of trust (self signed CA in chain)"
             },
         );
     }
