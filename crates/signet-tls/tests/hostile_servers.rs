@@ -10,8 +10,11 @@ use std::time::{Duration, Instant};
 use signet_tls::hello::SSLV2_CIPHERS;
 use signet_tls::{Endpoint, Options, TlsTestError};
 
+/// How a test server answers the first bytes a client sent.
+type Answer = fn(&[u8], &mut TcpStream);
+
 /// Serves `answer(first bytes read)` to every connection, on a thread, until the test ends.
-fn server(answer: fn(&[u8], &mut TcpStream)) -> SocketAddr {
+fn server(answer: Answer) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let address = listener.local_addr().expect("address");
     std::thread::spawn(move || {
@@ -80,7 +83,7 @@ fn an_sslv2_server_is_found_with_its_cipher_kinds_and_graded_f() {
 
 #[test]
 fn hostile_answers_end_on_time_without_a_panic() {
-    let cases: [(&str, fn(&[u8], &mut TcpStream)); 5] = [
+    let cases: [(&str, Answer); 5] = [
         ("a flood of handshake records", |_, s| {
             let record = [22, 3, 3, 0x40, 0, 0, 0, 0, 0];
             let mut chunk = record.to_vec();
