@@ -29,7 +29,9 @@ pub struct TlsTestRequest {
 
 /// Timeout of each connection of a portal test.
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
-/// A portal test that takes longer is abandoned (its threads end at their own timeouts).
+/// The whole test: no connection opens after it and no exchange outlives it.
+const TEST_BUDGET: Duration = Duration::from_secs(60);
+/// A portal test that takes longer is abandoned; its budget ends it well before.
 const TEST_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Accounts with a test running.
@@ -150,7 +152,8 @@ impl Signet {
         let now = self.now();
         let run = tokio::task::spawn_blocking(move || {
             let address = policy.resolve(&target.host, target.port)?;
-            let endpoint = Endpoint::new(address, server_name, starttls, CONNECTION_TIMEOUT);
+            let endpoint = Endpoint::new(address, server_name, starttls, CONNECTION_TIMEOUT)
+                .with_budget(TEST_BUDGET);
             let fetch = GuardedFetch {
                 policy,
                 timeout: CONNECTION_TIMEOUT,

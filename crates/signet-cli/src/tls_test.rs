@@ -86,6 +86,9 @@ pub(crate) struct TlsTestArgs {
     /// Timeout of each connection, in seconds.
     #[arg(long, default_value = "10", value_name = "SECONDS")]
     pub(crate) timeout: u64,
+    /// Longest the whole test may take, in seconds: no connection is opened after it.
+    #[arg(long, default_value = "300", value_name = "SECONDS")]
+    pub(crate) max_time: u64,
     /// Do not fetch the OCSP, CRL and CA-issuer URLs the certificate names.
     #[arg(long)]
     pub(crate) no_fetch: bool,
@@ -128,13 +131,21 @@ fn test(args: &TlsTestArgs, data_dir: &Path) -> Result<signet_tls::Report, Strin
         None => data_dir_cas(data_dir),
     };
     let http = signet_sign::network::Http::new().map_err(|e| e.to_string())?;
-    let server_name = args.sni.clone().unwrap_or_else(|| target.host.clone());
+    let server_name = match &args.sni {
+        Some(name) => {
+            Target::parse(name, None)
+                .map_err(|_| format!("--sni {name:?} is not a DNS name or an IP address"))?
+                .host
+        }
+        None => target.host.clone(),
+    };
     let endpoint = Endpoint::new(
         address,
         server_name,
         starttls,
         Duration::from_secs(args.timeout.clamp(1, 120)),
-    );
+    )
+    .with_budget(Duration::from_secs(args.max_time.max(1)));
     let options = Options {
         anchors,
         signet_cas,

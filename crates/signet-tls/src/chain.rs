@@ -6,8 +6,8 @@ use der::{Decode, Encode};
 use serde::Serialize;
 use time::OffsetDateTime;
 use x509_cert::Certificate;
+use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::ext::pkix::{AuthorityKeyIdentifier, SubjectAltName, SubjectKeyIdentifier};
 
 /// One served certificate, as a report shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -90,6 +90,14 @@ pub fn judge(
         {
             anchor = Some(found.tbs_certificate().subject().to_string());
             trusted = true;
+            // A server that also sends the root: it is on the path, not an extra certificate.
+            if !is_same(found, current)
+                && let Some(root) = (0..certificates.len())
+                    .filter(|i| !path.contains(i))
+                    .find(|&i| is_same(found, &certificates[i]))
+            {
+                path.push(root);
+            }
             break;
         }
         if issued(current, current) {
@@ -104,7 +112,7 @@ pub fn judge(
             None => {
                 // The server left out an issuer. Browsers that fetch it from the AIA URL still
                 // build the path; others fail, which is why it is a finding either way.
-                let fetched = ca_issuers(current).into_iter().find_map(|url| {
+                let fetched = ca_issuers(current).into_iter().take(2).find_map(|url| {
                     let der = fetch_issuer(&url)?;
                     Certificate::from_der(&der)
                         .ok()
@@ -171,34 +179,54 @@ fn is_same(a: &Certificate, b: &Certificate) -> bool {
             == b.tbs_certificate().subject_public_key_info()
 }
 
-/// `issuer` issued `child`: the names chain and the signature verifies; when the algorithm is
-/// one the verifier refuses (SHA-1, RSA under 2048 bits) the key identifiers must agree instead.
+/// `issuer` issued `child`: the names chain and the signature verifies with the issuer's key —
+/// with the SHA-2 verifiers of signet-pki, else with the legacy ones a test must still read
+/// (SHA-1, RSA keys from 1024 bits), never on names or key identifiers alone.
 pub fn issued(child: &Certificate, issuer: &Certificate) -> bool {
     if child.tbs_certificate().issuer() != issuer.tbs_certificate().subject() {
         return false;
     }
-    match signet_pki::signed_data::verify_issued_by(child, issuer) {
-        Ok(()) => true,
-        Err(_) if weak_hash(&child.signature_algorithm().oid) || key_bits(issuer) < 2048 => {
-            let authority = child
-                .tbs_certificate()
-                .get_extension::<AuthorityKeyIdentifier>()
-                .ok()
-                .flatten()
-                .and_then(|(_, aki)| aki.key_identifier);
-            let subject = issuer
-                .tbs_certificate()
-                .get_extension::<SubjectKeyIdentifier>()
-                .ok()
-                .flatten()
-                .map(|(_, ski)| ski.0);
-            match (authority, subject) {
-                (Some(a), Some(s)) => a == s,
-                _ => true,
-            }
+    signet_pki::signed_data::verify_issued_by(child, issuer).is_ok()
+        || legacy_verifies(child, issuer)
+}
+
+/// Verifies `child`'s signature with the legacy algorithms signet-pki rightly refuses
+/// elsewhere: RSA PKCS#1 with SHA-1 or with keys of 1024 to 2047 bits, ECDSA P-256 with SHA-1.
+fn legacy_verifies(child: &Certificate, issuer: &Certificate) -> bool {
+    use aws_lc_rs::signature::{self as sig, UnparsedPublicKey, VerificationAlgorithm};
+    use const_oid::db::rfc5912::{
+        SHA_1_WITH_RSA_ENCRYPTION, SHA_256_WITH_RSA_ENCRYPTION, SHA_512_WITH_RSA_ENCRYPTION,
+    };
+    let ecdsa_sha1 = der::asn1::ObjectIdentifier::new_unwrap("1.2.840.10045.4.1");
+    let (key_type, _, _) = describe_key(issuer);
+    let algorithm = child.signature_algorithm().oid;
+    let verifier: &dyn VerificationAlgorithm = match key_type {
+        KeyType::Rsa if algorithm == SHA_1_WITH_RSA_ENCRYPTION => {
+            &sig::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY
         }
-        Err(_) => false,
-    }
+        KeyType::Rsa if algorithm == SHA_256_WITH_RSA_ENCRYPTION => {
+            &sig::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY
+        }
+        KeyType::Rsa if algorithm == SHA_512_WITH_RSA_ENCRYPTION => {
+            &sig::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY
+        }
+        KeyType::Ecdsa if algorithm == ecdsa_sha1 => &sig::ECDSA_P256_SHA1_ASN1,
+        _ => return false,
+    };
+    let (Ok(tbs), Some(signature)) = (
+        child.tbs_certificate().to_der(),
+        child.signature().as_bytes(),
+    ) else {
+        return false;
+    };
+    let key = issuer
+        .tbs_certificate()
+        .subject_public_key_info()
+        .subject_public_key
+        .raw_bytes();
+    UnparsedPublicKey::new(verifier, key)
+        .verify(&tbs, signature)
+        .is_ok()
 }
 
 fn weak_hash(oid: &der::asn1::ObjectIdentifier) -> bool {
@@ -308,10 +336,6 @@ pub fn algorithm_name(oid: &der::asn1::ObjectIdentifier) -> String {
 struct RsaPublicKey<'a> {
     modulus: der::asn1::UintRef<'a>,
     exponent: der::asn1::UintRef<'a>,
-}
-
-fn key_bits(certificate: &Certificate) -> u32 {
-    describe_key(certificate).1
 }
 
 /// The key's type, size in bits, and a label like `RSA 2048` or `EC P-256`.

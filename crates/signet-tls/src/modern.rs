@@ -150,7 +150,8 @@ pub fn handshake(endpoint: &Endpoint, tls13: bool) -> Result<Handshake, TlsTestE
         rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| failed(e.to_string()))?;
     let mut tcp = endpoint.connect()?;
     let mut result = Handshake::default();
-    let outcome = drive(&mut connection, &mut tcp);
+    let handshake_deadline = Instant::now() + endpoint.wait();
+    let outcome = drive(&mut connection, &mut tcp, handshake_deadline);
     let refused = outcome.as_ref().err().is_some_and(refused_for_certificate);
     {
         let seen = seen.lock().unwrap_or_else(|p| p.into_inner());
@@ -190,14 +191,21 @@ pub fn handshake(endpoint: &Endpoint, tls13: bool) -> Result<Handshake, TlsTestE
 }
 
 fn short_wait(endpoint: &Endpoint) -> Duration {
-    endpoint.timeout.min(Duration::from_secs(3))
+    endpoint.wait().min(Duration::from_secs(3))
 }
 
 fn drive(
     connection: &mut rustls::ClientConnection,
     tcp: &mut std::net::TcpStream,
+    deadline: Instant,
 ) -> Result<(), std::io::Error> {
     while connection.is_handshaking() {
+        if Instant::now() >= deadline {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the handshake took too long",
+            ));
+        }
         connection.complete_io(tcp)?;
     }
     // Flush the client's last flight, so a refusal has something to answer.

@@ -156,6 +156,8 @@ impl GuardedFetch {
             .timeout(self.timeout)
             .connect_timeout(self.timeout)
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy would look the name up again, past the check.
+            .no_proxy()
             .resolve(&host, address)
             .user_agent(concat!("signet-tls-test/", env!("CARGO_PKG_VERSION")))
             .build()

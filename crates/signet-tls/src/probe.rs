@@ -176,7 +176,7 @@ fn sslv2(endpoint: &Endpoint) -> Result<Vec<u32>, TlsTestError> {
     if stream.write_all(&hello::sslv2_hello(&challenge)).is_err() {
         return Ok(Vec::new());
     }
-    let answer = wire::read_some(&mut stream, endpoint.timeout, 64 * 1024);
+    let answer = wire::read_some(&mut stream, endpoint.wait(), 64 * 1024);
     Ok(wire::sslv2_ciphers(&answer).unwrap_or_default())
 }
 
@@ -212,7 +212,7 @@ pub fn requires_client_certificate(
     {
         return Ok(true);
     }
-    let wait = endpoint.timeout.min(std::time::Duration::from_millis(1500));
+    let wait = endpoint.wait().min(std::time::Duration::from_millis(1500));
     let answer = wire::read_some(&mut stream, wait, 64);
     // An alert record (21), or the server hanging up at once, is a refusal.
     Ok(answer.first() == Some(&21) || answer.is_empty() && !stream_open(&mut stream))

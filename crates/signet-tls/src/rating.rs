@@ -53,9 +53,12 @@ pub enum KeyKind {
 pub struct Trust {
     pub trusted: bool,
     pub self_signed: bool,
-    /// The path stops at a certificate whose issuer was not sent and is no anchor (OpenSSL's
-    /// "unable to get local issuer certificate", which testssl.sh grades as an incomplete chain).
+    /// An issuer was not sent but, fetched from the AIA URL, completes a trusted path: clients
+    /// that fetch it manage, others fail ("chain incomplete", B).
     pub incomplete: bool,
+    /// An issuer was not sent and no trusted path was found ("unable to get local issuer
+    /// certificate", T).
+    pub issuer_missing: bool,
     pub expired: bool,
     pub revoked: bool,
 }
@@ -240,6 +243,8 @@ pub fn rate(facts: &Facts) -> Rating {
             "T",
             if facts.trust.self_signed {
                 "Issues with chain of trust (self signed)"
+            } else if facts.trust.issuer_missing {
+                "Issues with chain of trust (unable to get local issuer certificate)"
             } else {
                 // The path ends at a root the server sent that is no trust anchor.
                 "Issues with chain of trust (self signed CA in chain)"

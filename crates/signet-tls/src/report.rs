@@ -475,10 +475,14 @@ fn leaf_issuer(
     let fetch = fetch?;
     chain::ca_issuers(leaf)
         .into_iter()
+        .take(MAX_URLS)
         .filter_map(|url| fetch.get(&url).ok())
         .filter_map(|der| Certificate::from_der(&der).ok())
         .find(|c| chain::issued(leaf, c))
 }
+
+/// Revocation or issuer URLs of each kind fetched per test.
+const MAX_URLS: usize = 2;
 
 fn standing_text(standing: &Standing) -> String {
     match standing {
@@ -506,10 +510,18 @@ fn revocation(
         "not checked"
     }
     .to_owned();
+    // Two of each at most: a certificate listing hundreds must not make a test (run for anyone,
+    // from the portal) into hundreds of requests to third parties.
     let urls = ocsp_urls(leaf)
         .into_iter()
+        .take(MAX_URLS)
         .map(|u| ("ocsp", u))
-        .chain(crl_urls(leaf).into_iter().map(|u| ("crl", u)));
+        .chain(
+            crl_urls(leaf)
+                .into_iter()
+                .take(MAX_URLS)
+                .map(|u| ("crl", u)),
+        );
     for (kind, url) in urls {
         let answer = match (fetch, issuer) {
             (None, _) => None,
@@ -609,11 +621,13 @@ fn client_auth(
         .collect();
     let signet_ca_listed = (requested && !options.signet_cas.is_empty() && !names_der.is_empty())
         .then(|| {
+            // Browsers offer a certificate when any CA on its chain is named: the issuing CA or
+            // the root above it.
             options.signet_cas.iter().any(|ca| {
-                ca.tbs_certificate()
-                    .subject()
-                    .to_der()
-                    .is_ok_and(|subject| names_der.contains(&subject))
+                let tbs = ca.tbs_certificate();
+                [tbs.subject(), tbs.issuer()]
+                    .iter()
+                    .any(|name| name.to_der().is_ok_and(|der| names_der.contains(&der)))
             })
         });
     ClientAuth {
@@ -697,7 +711,8 @@ fn facts(
         trust: rating::Trust {
             trusted: chain.is_some_and(|c| c.trusted),
             self_signed: chain.is_some_and(|c| c.self_signed),
-            incomplete: chain.is_some_and(|c| c.missing.is_some()),
+            incomplete: chain.is_some_and(|c| c.trusted && c.missing.is_some()),
+            issuer_missing: chain.is_some_and(|c| !c.trusted && c.missing.is_some()),
             expired: leaf_expired,
             revoked: revocation.is_some_and(|r| r.status.starts_with("revoked")),
         },

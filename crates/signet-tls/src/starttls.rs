@@ -2,6 +2,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::time::Instant;
 
 use serde::Serialize;
 
@@ -23,6 +24,8 @@ pub enum StartTls {
 
 /// Longest line read from the server: a greeting or capability list, not a stream.
 const MAX_LINE: usize = 16 * 1024;
+/// Most lines of one answer.
+const MAX_LINES: usize = 100;
 
 /// LDAP ExtendedRequest for StartTLS (1.3.6.1.4.1.1466.20037), message id 1.
 const LDAP_START_TLS: &[u8] = &[
@@ -52,7 +55,7 @@ impl StartTls {
     }
 
     /// Runs the upgrade on a fresh connection.
-    pub fn negotiate(self, stream: &mut TcpStream) -> Result<(), TlsTestError> {
+    pub fn negotiate(self, stream: &mut TcpStream, deadline: Instant) -> Result<(), TlsTestError> {
         let refused = |said: String| TlsTestError::StartTls {
             protocol: self.name(),
             problem: said,
@@ -63,19 +66,19 @@ impl StartTls {
         };
         match self {
             StartTls::Smtp => {
-                let greeting = read_smtp_reply(stream).map_err(io)?;
+                let greeting = read_smtp_reply(stream, deadline).map_err(io)?;
                 if !greeting.starts_with("220") {
                     return Err(refused(format!("greeting {}", first_line(&greeting))));
                 }
                 stream
                     .write_all(b"EHLO tls-test.signet.invalid\r\n")
                     .map_err(io)?;
-                let capabilities = read_smtp_reply(stream).map_err(io)?;
+                let capabilities = read_smtp_reply(stream, deadline).map_err(io)?;
                 if !capabilities.to_ascii_uppercase().contains("STARTTLS") {
                     return Err(refused("the server does not offer STARTTLS".into()));
                 }
                 stream.write_all(b"STARTTLS\r\n").map_err(io)?;
-                let answer = read_smtp_reply(stream).map_err(io)?;
+                let answer = read_smtp_reply(stream, deadline).map_err(io)?;
                 if !answer.starts_with("220") {
                     return Err(refused(format!(
                         "STARTTLS answered {}",
@@ -84,28 +87,35 @@ impl StartTls {
                 }
             }
             StartTls::Imap => {
-                let greeting = read_line(stream).map_err(io)?;
+                let greeting = read_line(stream, deadline).map_err(io)?;
                 if !greeting.starts_with("* OK") {
                     return Err(refused(format!("greeting {}", first_line(&greeting))));
                 }
                 stream.write_all(b"s1 STARTTLS\r\n").map_err(io)?;
-                loop {
-                    let line = read_line(stream).map_err(io)?;
+                let mut ok = false;
+                // Untagged lines may come first; a server that never stops sending them is no
+                // IMAP server.
+                for _ in 0..MAX_LINES {
+                    let line = read_line(stream, deadline).map_err(io)?;
                     if line.starts_with("s1 OK") {
+                        ok = true;
                         break;
                     }
                     if line.starts_with("s1 ") || line.is_empty() {
                         return Err(refused(format!("STARTTLS answered {}", first_line(&line))));
                     }
                 }
+                if !ok {
+                    return Err(refused("STARTTLS was never answered".into()));
+                }
             }
             StartTls::Pop3 => {
-                let greeting = read_line(stream).map_err(io)?;
+                let greeting = read_line(stream, deadline).map_err(io)?;
                 if !greeting.starts_with("+OK") {
                     return Err(refused(format!("greeting {}", first_line(&greeting))));
                 }
                 stream.write_all(b"STLS\r\n").map_err(io)?;
-                let answer = read_line(stream).map_err(io)?;
+                let answer = read_line(stream, deadline).map_err(io)?;
                 if !answer.starts_with("+OK") {
                     return Err(refused(format!("STLS answered {}", first_line(&answer))));
                 }
@@ -140,11 +150,18 @@ fn first_line(text: &str) -> String {
     line.chars().filter(|c| !c.is_control()).take(120).collect()
 }
 
-/// One CRLF-terminated line, read byte by byte so that no TLS byte after it is consumed.
-fn read_line(stream: &mut TcpStream) -> std::io::Result<String> {
+/// One CRLF-terminated line, read byte by byte so that no TLS byte after it is consumed; a
+/// server dripping bytes past the test's deadline is cut off.
+fn read_line(stream: &mut TcpStream, deadline: Instant) -> std::io::Result<String> {
     let mut line = Vec::new();
     let mut byte = [0u8; 1];
     while line.len() < MAX_LINE {
+        if Instant::now() >= deadline {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the server answers too slowly",
+            ));
+        }
         if stream.read(&mut byte)? == 0 {
             break;
         }
@@ -157,10 +174,10 @@ fn read_line(stream: &mut TcpStream) -> std::io::Result<String> {
 }
 
 /// A whole SMTP reply: lines `250-...` continue, `250 ...` ends it.
-fn read_smtp_reply(stream: &mut TcpStream) -> std::io::Result<String> {
+fn read_smtp_reply(stream: &mut TcpStream, deadline: Instant) -> std::io::Result<String> {
     let mut reply = String::new();
     loop {
-        let line = read_line(stream)?;
+        let line = read_line(stream, deadline)?;
         let last = line.len() < 4 || line.as_bytes()[3] != b'-';
         reply.push_str(&line);
         if last || reply.len() > MAX_LINE {

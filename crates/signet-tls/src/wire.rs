@@ -22,8 +22,14 @@ pub struct Endpoint {
     pub starttls: Option<StartTls>,
     /// Connect, read and write timeout of each connection.
     pub timeout: Duration,
+    /// When the whole test must be over: no connection is opened after it, and no exchange
+    /// outlives it, however slowly a server drips its bytes.
+    pub deadline: Instant,
     connections: AtomicUsize,
 }
+
+/// How long a whole test may take unless the caller says otherwise.
+pub const DEFAULT_BUDGET: Duration = Duration::from_secs(300);
 
 impl Endpoint {
     pub fn new(
@@ -37,8 +43,22 @@ impl Endpoint {
             server_name,
             starttls,
             timeout,
+            deadline: Instant::now() + DEFAULT_BUDGET,
             connections: AtomicUsize::new(0),
         }
+    }
+
+    /// The same endpoint with the whole test limited to `budget` from now.
+    pub fn with_budget(mut self, budget: Duration) -> Endpoint {
+        self.deadline = Instant::now() + budget;
+        self
+    }
+
+    /// The time a connection may still wait: its timeout, or what is left of the test.
+    pub fn wait(&self) -> Duration {
+        self.timeout
+            .min(self.deadline.saturating_duration_since(Instant::now()))
+            .max(Duration::from_millis(1))
     }
 
     /// TCP connections opened so far.
@@ -48,22 +68,28 @@ impl Endpoint {
 
     /// A new connection, with the STARTTLS exchange done: the next bytes are TLS.
     pub fn connect(&self) -> Result<TcpStream, TlsTestError> {
+        if Instant::now() >= self.deadline {
+            return Err(TlsTestError::Unreachable {
+                address: self.address,
+                problem: "the test ran out of time: the server answers too slowly".into(),
+            });
+        }
         self.connections.fetch_add(1, Ordering::Relaxed);
         let unreachable = |e: std::io::Error| TlsTestError::Unreachable {
             address: self.address,
             problem: e.to_string(),
         };
         let mut stream =
-            TcpStream::connect_timeout(&self.address, self.timeout).map_err(unreachable)?;
+            TcpStream::connect_timeout(&self.address, self.wait()).map_err(unreachable)?;
         stream
-            .set_read_timeout(Some(self.timeout))
+            .set_read_timeout(Some(self.wait()))
             .map_err(unreachable)?;
         stream
-            .set_write_timeout(Some(self.timeout))
+            .set_write_timeout(Some(self.wait()))
             .map_err(unreachable)?;
         stream.set_nodelay(true).map_err(unreachable)?;
         if let Some(kind) = self.starttls {
-            kind.negotiate(&mut stream)?;
+            kind.negotiate(&mut stream, self.deadline)?;
         }
         Ok(stream)
     }
@@ -262,7 +288,11 @@ fn read_messages(handshake: &mut Vec<u8>, flight: &mut Flight) -> bool {
                 flight.ocsp_staple = status.blob.get(3..).map(<[u8]>::to_vec);
             }
             TlsMessageHandshake::ServerKeyExchange(exchange) => {
-                flight.key_exchange = key_exchange(exchange.parameters);
+                let ecdhe = flight
+                    .hello
+                    .as_ref()
+                    .is_some_and(|h| crate::suites::is_ecdhe(h.suite));
+                flight.key_exchange = key_exchange(exchange.parameters, ecdhe);
             }
             TlsMessageHandshake::CertificateRequest(request) => {
                 flight.certificate_request = Some(CertificateRequest {
@@ -279,10 +309,12 @@ fn read_messages(handshake: &mut Vec<u8>, flight: &mut Flight) -> bool {
 }
 
 /// The group or prime size of ServerKeyExchange parameters: an ECDHE one starts with
-/// curve_type named_curve (3) and a two-byte group; a DHE one with the prime's length.
-fn key_exchange(parameters: &[u8]) -> Option<KeyExchange> {
+/// curve_type named_curve (3) and a two-byte group; a DHE one with the prime's length (which
+/// may start with 3 too: the negotiated suite tells them apart).
+fn key_exchange(parameters: &[u8], ecdhe: bool) -> Option<KeyExchange> {
     match parameters {
-        [3, high, low, ..] => Some(KeyExchange::Group(u16::from_be_bytes([*high, *low]))),
+        [3, high, low, ..] if ecdhe => Some(KeyExchange::Group(u16::from_be_bytes([*high, *low]))),
+        _ if ecdhe => None,
         [high, low, rest @ ..] => {
             let length = usize::from(u16::from_be_bytes([*high, *low]));
             let prime = rest.get(..length)?;
@@ -358,10 +390,20 @@ mod tests {
         let mut parameters = vec![0x01, 0x01, 0x00];
         parameters.extend(std::iter::repeat_n(0xff, 256));
         assert_eq!(
-            key_exchange(&parameters),
+            key_exchange(&parameters, false),
             Some(KeyExchange::DhPrimeBits(2048))
         );
-        assert_eq!(key_exchange(&[3, 0, 29, 32]), Some(KeyExchange::Group(29)));
+        assert_eq!(
+            key_exchange(&[3, 0, 29, 32], true),
+            Some(KeyExchange::Group(29))
+        );
+        // A 6144-bit prime: its length's first byte is 3, as a curve_type would be.
+        let mut big = vec![0x03, 0x00];
+        big.extend(std::iter::repeat_n(0xff, 768));
+        assert_eq!(
+            key_exchange(&big, false),
+            Some(KeyExchange::DhPrimeBits(6144))
+        );
     }
 
     #[test]
