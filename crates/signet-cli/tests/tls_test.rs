@@ -1325,7 +1325,16 @@ fn the_portal_and_the_api_test_allowed_addresses_only_one_at_a_time_and_audit_it
             .status()
             .as_u16()
     });
-    std::thread::sleep(Duration::from_millis(500));
+    // The first test holds the turn once it connects to the silent server: wait for that.
+    silent.set_nonblocking(true).expect("nonblocking");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let _held = loop {
+        match silent.accept() {
+            Ok((stream, _)) => break stream,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("the first test never connected: {e}"),
+        }
+    };
     let api = Api::new(&server);
     let (status, problem) = api.get(&format!("/api/v1/tls-tests/{target}"), &token);
     assert_eq!(status, 409, "{problem}");
