@@ -43,6 +43,9 @@ pub struct ConfigFile {
     /// What the portal's TLS configuration test may reach.
     #[serde(default, skip_serializing_if = "TlsTestSettings::is_default")]
     pub tls_test: TlsTestSettings,
+    /// What certificate discovery may scan, and how hard.
+    #[serde(default, skip_serializing_if = "DiscoverySettings::is_default")]
+    pub discovery: DiscoverySettings,
     /// The time-stamping authority (RFC 3161), certified by the root; absent in data directories
     /// made before it existed, until `signet tsa init` adds it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -114,6 +117,63 @@ pub struct TlsTestSettings {
 impl TlsTestSettings {
     fn is_default(&self) -> bool {
         *self == TlsTestSettings::default()
+    }
+}
+
+/// Certificate discovery (R-AUX-2) scans the operator's network: only what `allowed_targets`
+/// names (empty by default: nothing), within the limits below.
+/// `SIGNET_DISCOVERY_ALLOWED_TARGETS` (comma-separated) adds entries without editing the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiscoverySettings {
+    /// CIDR ranges, addresses, host names and `*.domain` patterns jobs may name.
+    pub allowed_targets: Vec<String>,
+    /// Most addresses one job may name.
+    pub max_addresses: u32,
+    /// Most ports one job may name.
+    pub max_ports: u32,
+    /// Most connections one run keeps open at once.
+    pub max_concurrency: u32,
+    /// Most new connections one run opens per second.
+    pub max_rate: u32,
+    /// Connect and read timeout of each connection, in seconds.
+    pub timeout_seconds: u32,
+    /// Warn of certificates that expire within so many days.
+    pub expiring_days: u32,
+    /// PEM file of extra trust anchors (an internal root), besides the system's and Signet's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust_file: Option<PathBuf>,
+}
+
+impl Default for DiscoverySettings {
+    fn default() -> Self {
+        let limits = signet_domain::discovery::DiscoveryLimits::default();
+        DiscoverySettings {
+            allowed_targets: Vec::new(),
+            max_addresses: limits.max_addresses,
+            max_ports: limits.max_ports,
+            max_concurrency: limits.max_concurrency,
+            max_rate: limits.max_rate,
+            timeout_seconds: 3,
+            expiring_days: 30,
+            trust_file: None,
+        }
+    }
+}
+
+impl DiscoverySettings {
+    fn is_default(&self) -> bool {
+        *self == DiscoverySettings::default()
+    }
+
+    /// The limits every job is checked against.
+    pub fn limits(&self) -> signet_domain::discovery::DiscoveryLimits {
+        signet_domain::discovery::DiscoveryLimits {
+            max_addresses: self.max_addresses,
+            max_ports: self.max_ports,
+            max_concurrency: self.max_concurrency,
+            max_rate: self.max_rate,
+        }
     }
 }
 
@@ -316,6 +376,7 @@ impl ConfigFile {
             issuance: IssuanceSettings::default(),
             http: HttpSettings::default(),
             tls_test: TlsTestSettings::default(),
+            discovery: DiscoverySettings::default(),
             tsa: Some(TsaSettings {
                 common_name: format!("{org} Time-Stamping Authority"),
                 key_algorithm: c.ocsp_key_algorithm,

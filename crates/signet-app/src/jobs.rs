@@ -17,6 +17,9 @@ pub const RECONCILE_EVERY: Duration = Duration::from_secs(5);
 /// How often the slow jobs run in `serve`: expiry reminders (R-CRT-7) and OCSP pre-signing.
 pub const HOURLY: Duration = Duration::from_secs(3600);
 
+/// How often `serve` looks for discovery jobs that are due (the shortest schedule is 5 minutes).
+pub const DISCOVERY_EVERY: Duration = Duration::from_secs(60);
+
 /// One background job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Job {
@@ -30,6 +33,8 @@ pub enum Job {
     Ocsp,
     /// Deliver due mail.
     Mail,
+    /// Run the discovery jobs that are due.
+    Discovery,
 }
 
 /// What one pass of the jobs did; `None` for a job that did not run.
@@ -45,6 +50,8 @@ pub struct JobReport {
     pub ocsp: Option<usize>,
     /// Mail delivered.
     pub mail: Option<Delivered>,
+    /// Discovery jobs run.
+    pub discovery: Option<usize>,
 }
 
 impl Signet {
@@ -70,6 +77,9 @@ impl Signet {
         if runs(Job::Ocsp) {
             report.ocsp = Some(self.refresh_ocsp().await?);
         }
+        if runs(Job::Discovery) {
+            report.discovery = Some(self.run_due_discovery().await?);
+        }
         if runs(Job::Mail) {
             report.mail = Some(self.deliver_due_mail().await?);
         }
@@ -77,8 +87,9 @@ impl Signet {
     }
 
     /// Starts every job for a serving node: the revocation watcher and the mail worker, which
-    /// react at once; reconciliation every few seconds; reminders and OCSP hourly. A failed run
-    /// is logged and tried again at the next tick.
+    /// react at once; reconciliation every few seconds; due discovery jobs looked for every
+    /// minute (each claimed by one node); reminders and OCSP hourly. A failed run is logged and
+    /// tried again at the next tick.
     pub fn start_jobs(self: &Arc<Self>) {
         tokio::spawn(self.clone().watch_revocations());
         tokio::spawn(self.clone().run_mail_worker());
@@ -89,6 +100,18 @@ impl Signet {
                 tick.tick().await;
                 if let Err(e) = jobs.reconcile().await {
                     tracing::error!(error = %e, "reconciliation failed; trying again shortly");
+                }
+            }
+        });
+        let jobs = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(DISCOVERY_EVERY);
+            loop {
+                tick.tick().await;
+                match jobs.run_due_discovery().await {
+                    Ok(n) if n > 0 => tracing::info!(ran = n, "discovery jobs"),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "discovery schedule failed"),
                 }
             }
         });

@@ -13,6 +13,7 @@ pub mod config;
 pub mod credentials;
 pub mod crls;
 pub mod dates;
+pub mod discovery;
 pub mod documents;
 pub mod error;
 pub mod evidence;

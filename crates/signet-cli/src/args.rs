@@ -143,6 +143,13 @@ pub(crate) enum Command {
     /// revocation, client-certificate requests (does it accept Signet's CAs?), HSTS.
     #[command(name = "tls-test", after_help = crate::tls_test::HELP)]
     TlsTest(crate::tls_test::TlsTestArgs),
+    /// Certificate discovery: scan the network for the certificates in use, keep an inventory
+    /// and raise alerts (expired, expiring, weak, unknown issuer, changed …).
+    #[command(after_help = crate::discover::HELP)]
+    Discover {
+        #[command(subcommand)]
+        command: crate::discover::DiscoverCommand,
+    },
     /// The time-stamping authority (RFC 3161, served at POST /tsa).
     Tsa {
         #[command(subcommand)]
@@ -203,6 +210,7 @@ pub(crate) enum Job {
     Crl,
     Ocsp,
     Mail,
+    Discovery,
 }
 
 impl Job {
@@ -214,6 +222,7 @@ impl Job {
             Job::Crl => J::Crl,
             Job::Ocsp => J::Ocsp,
             Job::Mail => J::Mail,
+            Job::Discovery => J::Discovery,
         }
     }
 }

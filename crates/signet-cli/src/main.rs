@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod discover;
 mod relying_party;
 mod signing;
 mod tls_test;
@@ -218,6 +219,9 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             if let Some(ocsp) = report.ocsp {
                 println!("OCSP responses signed: {ocsp}");
             }
+            if let Some(ran) = report.discovery {
+                println!("discovery jobs run: {ran}");
+            }
             if let Some(mail) = report.mail {
                 println!(
                     "mail: {} sent, {} to retry, {} given up",
@@ -225,6 +229,10 @@ async fn run(cli: Cli) -> Result<(), AppError> {
                 );
             }
             Ok(())
+        }
+        Command::Discover { command } => {
+            let signet = open_signet(&cli).await?;
+            discover::run(&signet, command).await
         }
         Command::Mail { command } => {
             let signet = open_signet(&cli).await?;

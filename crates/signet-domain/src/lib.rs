@@ -34,6 +34,7 @@ pub mod certificate;
 pub mod config;
 pub mod credentials;
 pub mod crl;
+pub mod discovery;
 pub mod error;
 pub mod guard;
 pub mod identity;

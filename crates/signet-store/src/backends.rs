@@ -30,11 +30,13 @@ use time::OffsetDateTime;
 
 use crate::accounts::*;
 use crate::audit::*;
+use crate::discovery::*;
 use crate::issuance::*;
 use crate::model::{
     Account, AlertRecord, AuditEntry, AuditRecord, CrlChunk, CrlRecord, CrlSnapshot,
-    DocumentRecord, LoginAttempt, MailRecord, MailState, NewAccount, NewMail, OcspRecord,
-    OrderEventRecord, OrderRecord, RelyingServiceRecord, RevokedRecord, StatusRecord,
+    DiscoveredCertificateRecord, DiscoveryEventRecord, DiscoveryJobRecord, DiscoveryPlaceRecord,
+    DiscoveryRunRecord, DocumentRecord, LoginAttempt, MailRecord, MailState, NewAccount, NewMail,
+    OcspRecord, OrderEventRecord, OrderRecord, RelyingServiceRecord, RevokedRecord, StatusRecord,
     SupportRequestRecord, TokenRecord,
 };
 use crate::operations::*;
@@ -535,6 +537,7 @@ macro_rules! sql_store {
         crate::audit::audit_sql!($name, $txname, $db, $row, $concat_entries, $lock, $share, $skip_locked, $read_only_check);
         crate::support::support_sql!($name, $txname, $db, $row, $concat_entries, $lock, $share, $skip_locked, $read_only_check);
         crate::outbox::outbox_sql!($name, $txname, $db, $row, $concat_entries, $lock, $share, $skip_locked, $read_only_check);
+        crate::discovery::discovery_sql!($name, $txname, $db, $row, $concat_entries, $lock, $share, $skip_locked, $read_only_check);
         crate::operations::operations_sql!($name, $txname, $db, $row, $concat_entries, $lock, $share, $skip_locked, $read_only_check);
     };
 }

@@ -16,6 +16,7 @@
 pub mod accounts;
 pub mod audit;
 mod backends;
+pub mod discovery;
 mod error;
 pub mod issuance;
 pub mod model;
@@ -40,6 +41,7 @@ pub use prelude::*;
 pub mod prelude {
     pub use crate::accounts::{AccountReads, AccountWrites};
     pub use crate::audit::AuditReads;
+    pub use crate::discovery::{DiscoveryLeases, DiscoveryReads, DiscoveryWrites};
     pub use crate::issuance::{IssuanceReads, IssuanceWrites};
     pub use crate::operations::Operations;
     pub use crate::orders::{OrderReads, OrderWrites};
@@ -51,7 +53,14 @@ pub mod prelude {
 
 /// Every read of every area, and nothing that writes.
 pub trait Reads:
-    IssuanceReads + AccountReads + OrderReads + RevocationReads + AuditReads + SupportReads + MailReads
+    IssuanceReads
+    + AccountReads
+    + OrderReads
+    + RevocationReads
+    + AuditReads
+    + SupportReads
+    + MailReads
+    + DiscoveryReads
 {
 }
 
@@ -63,6 +72,7 @@ impl<T> Reads for T where
         + AuditReads
         + SupportReads
         + MailReads
+        + DiscoveryReads
         + ?Sized
 {
 }
@@ -71,7 +81,9 @@ impl<T> Reads for T where
 /// OCSP responses and CRLs, the mail queue's delivery bookkeeping, rate-limit counters,
 /// readiness probes). State changes go through [`Store::begin`].
 #[async_trait]
-pub trait Store: Reads + RevocationData + MailDelivery + Operations + std::fmt::Debug {
+pub trait Store:
+    Reads + RevocationData + MailDelivery + Operations + DiscoveryLeases + std::fmt::Debug
+{
     /// Starts a unit of work. Nothing it does is visible to others, or stays, until
     /// [`Tx::commit`]; dropping it undoes everything.
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError>;
@@ -82,7 +94,13 @@ pub trait Store: Reads + RevocationData + MailDelivery + Operations + std::fmt::
 /// with [`StoreError::Conflict`] when someone else changed it first.
 #[async_trait]
 pub trait Tx:
-    IssuanceWrites + AccountWrites + OrderWrites + RevocationWrites + SupportWrites + Send
+    IssuanceWrites
+    + AccountWrites
+    + OrderWrites
+    + RevocationWrites
+    + SupportWrites
+    + DiscoveryWrites
+    + Send
 {
     /// Queues a message; the outbox worker delivers it once this unit of work commits.
     async fn enqueue_mail(&mut self, mail: &NewMail) -> Result<(), StoreError>;

@@ -492,3 +492,126 @@ pub struct SupportRequestRecord {
     /// When support last answered; `None` while unanswered.
     pub answered_at: Option<OffsetDateTime>,
 }
+
+/// A discovery job (R-AUX-2) and its schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoveryJobRecord {
+    /// Assigned by the store.
+    pub id: i64,
+    /// What to scan, how, and who hears of it.
+    pub spec: signet_domain::discovery::JobSpec,
+    /// Who defined it (an email, or `cli`).
+    pub created_by: String,
+    /// When.
+    pub created_at: OffsetDateTime,
+    /// When it is due next in `serve`; `None`: only when started.
+    pub next_run_at: Option<OffsetDateTime>,
+    /// A node runs it until then.
+    pub lease_until: Option<OffsetDateTime>,
+    /// Which node.
+    pub lease_node: Option<String>,
+}
+
+/// One run of a discovery job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoveryRunRecord {
+    /// Assigned by the store.
+    pub id: i64,
+    /// The job run.
+    pub job_id: i64,
+    /// The job's name (read with the run).
+    pub job_name: String,
+    /// Who started it: an email, `cli`, or `schedule`.
+    pub started_by: String,
+    /// When it started.
+    pub started_at: OffsetDateTime,
+    /// When it ended; `None` while it runs (or if its node died: the lease tells).
+    pub finished_at: Option<OffsetDateTime>,
+    /// Endpoints (address × port) to try.
+    pub endpoints: u64,
+    /// Endpoints tried so far.
+    pub done: u64,
+    /// Endpoints that answered with TLS.
+    pub answered: u64,
+    /// Distinct leaf certificates seen.
+    pub certificates: u64,
+    /// Targets the allowlist refused at this run (host names resolving outside it).
+    pub refused: String,
+    /// `finished`, or what stopped it.
+    pub outcome: Option<String>,
+}
+
+/// A certificate discovery has seen, once by its SHA-256 fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoveredCertificateRecord {
+    /// SHA-256 of the DER, lowercase hex.
+    pub fingerprint: String,
+    /// The certificate.
+    pub der: Vec<u8>,
+    /// Subject DN (RFC 4514).
+    pub subject: String,
+    /// Issuer DN.
+    pub issuer: String,
+    /// subjectAltName DNS names and addresses.
+    pub names: Vec<String>,
+    /// e.g. `RSA 2048`.
+    pub key: String,
+    /// Serial number, hex.
+    pub serial: String,
+    /// Start of validity.
+    pub not_before: OffsetDateTime,
+    /// End of validity.
+    pub not_after: OffsetDateTime,
+    /// Signet issued it: its serial in Signet's records.
+    pub signet_serial: Option<Serial>,
+    /// When discovery first saw it.
+    pub first_seen: OffsetDateTime,
+}
+
+/// A place a certificate is served at: an address, a port and the SNI name sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoveryPlaceRecord {
+    /// Assigned by the store.
+    pub id: i64,
+    /// The host as the job names it (a name, or the address).
+    pub host: String,
+    /// The address connected to.
+    pub address: std::net::IpAddr,
+    /// The port.
+    pub port: u16,
+    /// The SNI name sent, when reached by name.
+    pub sni: Option<String>,
+    /// The job that scanned it last.
+    pub job_id: Option<i64>,
+    /// The leaf served (at the last scan that got an answer).
+    pub fingerprint: String,
+    /// Fingerprints of the chain as served, leaf first.
+    pub chain: Vec<String>,
+    /// First scan that saw it.
+    pub first_seen: OffsetDateTime,
+    /// Last scan that got an answer.
+    pub last_seen: OffsetDateTime,
+    /// It answered at the last scan.
+    pub answering: bool,
+    /// Its alerts at the last scan.
+    pub alerts: Vec<signet_domain::discovery::Alert>,
+}
+
+/// Something that happened at a place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoveryEventRecord {
+    /// Assigned by the store.
+    pub id: i64,
+    /// Where.
+    pub place_id: i64,
+    /// Seen by which run.
+    pub run_id: Option<i64>,
+    /// When.
+    pub at: OffsetDateTime,
+    /// What.
+    pub kind: signet_domain::discovery::PlaceEvent,
+    /// The leaf before.
+    pub old_fingerprint: Option<String>,
+    /// The leaf after.
+    pub new_fingerprint: Option<String>,
+}

@@ -250,7 +250,7 @@ pub fn ca_issuers(certificate: &Certificate) -> Vec<String> {
     signet_sign::revocation::access_urls(certificate, const_oid::db::rfc5280::ID_AD_CA_ISSUERS)
 }
 
-fn subject_alt_names(certificate: &Certificate) -> Vec<String> {
+pub(crate) fn subject_alt_names(certificate: &Certificate) -> Vec<String> {
     certificate
         .tbs_certificate()
         .get_extension::<SubjectAltName>()

@@ -8,6 +8,7 @@
 //! others — and with one rustls handshake for what TLS 1.3 encrypts ([`modern`]).
 
 pub mod chain;
+pub mod discover;
 pub mod hello;
 pub mod modern;
 pub mod mozilla;

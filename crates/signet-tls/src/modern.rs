@@ -118,9 +118,9 @@ impl ResolvesClientCert for Recorder {
 /// Largest HTTP response head read for the HSTS header.
 const MAX_HEAD: usize = 64 * 1024;
 
-/// A handshake at TLS 1.3 (when `tls13`) or TLS 1.2, then, on a plain TLS endpoint, one
-/// `GET /` for the HSTS header.
-pub fn handshake(endpoint: &Endpoint, tls13: bool) -> Result<Handshake, TlsTestError> {
+/// A handshake at TLS 1.3 (when `tls13`) or TLS 1.2, then, on a plain TLS endpoint and with
+/// `http`, one `GET /` for the HSTS header.
+pub fn handshake(endpoint: &Endpoint, tls13: bool, http: bool) -> Result<Handshake, TlsTestError> {
     let failed = |problem: String| TlsTestError::Handshake {
         address: endpoint.address,
         problem,
@@ -171,6 +171,9 @@ pub fn handshake(endpoint: &Endpoint, tls13: bool) -> Result<Handshake, TlsTestE
             return Ok(result);
         }
         return Err(failed(e.to_string()));
+    }
+    if !http {
+        return Ok(result); // only what the handshake showed is wanted
     }
     if endpoint.starttls.is_none() {
         let mut stream = rustls::Stream::new(&mut connection, &mut tcp);

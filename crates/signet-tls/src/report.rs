@@ -224,7 +224,7 @@ pub fn run(endpoint: &Endpoint, options: &Options<'_>) -> Result<Report, TlsTest
         })
     });
     let handshake = if versions.contains_key(&Version::Tls13) || rustls_tls12 {
-        match modern::handshake(endpoint, versions.contains_key(&Version::Tls13)) {
+        match modern::handshake(endpoint, versions.contains_key(&Version::Tls13), true) {
             Ok(h) => Some(h),
             Err(e) => {
                 findings.push(finding(

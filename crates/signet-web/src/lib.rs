@@ -33,6 +33,7 @@ pub fn router(signet: Arc<Signet>) -> Router {
         .merge(portal::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .route("/repository/{file}", get(repository_file))
         .route("/crl/{ca}/{file}", get(crl))
         .with_state(signet)
@@ -44,6 +45,47 @@ pub fn router(signet: Arc<Signet>) -> Router {
 
 /// Liveness: the process answers. It touches nothing else, so that a slow database or mail
 /// relay never makes an orchestrator kill a node that would recover.
+/// Prometheus metrics (text format 0.0.4). The discovery inventory's labels name internal hosts:
+/// with `SIGNET_METRICS_TOKEN` set, only a scraper sending it as a bearer token is answered.
+async fn metrics(State(signet): State<Arc<Signet>>, headers: axum::http::HeaderMap) -> Response {
+    if let Ok(token) = std::env::var("SIGNET_METRICS_TOKEN")
+        && !token.is_empty()
+    {
+        let sent = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        // Digests compared, so the time taken says nothing about the token.
+        let matches = sent.is_some_and(|sent| {
+            signet_app::sha256(sent.as_bytes()) == signet_app::sha256(token.as_bytes())
+        });
+        if !matches {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "send the metrics token as Authorization: Bearer TOKEN\n",
+            )
+                .into_response();
+        }
+    }
+    match signet.discovery_metrics().await {
+        Ok(text) => (
+            StatusCode::OK,
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("metrics unavailable: {e}\n"),
+        )
+            .into_response(),
+    }
+}
+
 async fn healthz() -> Response {
     (StatusCode::OK, "ok\n").into_response()
 }

@@ -37,6 +37,7 @@ macro_rules! parsed {
 mod certificates;
 mod charts;
 mod context;
+mod discovery;
 mod notices;
 mod offers;
 #[cfg(test)]
@@ -91,6 +92,20 @@ pub fn routes() -> Router<Arc<Signet>> {
         .route(
             "/admin/alerts/{id}/end",
             axum::routing::post(notices::end_alert),
+        )
+        .route("/admin/discovery", get(discovery::page))
+        .route("/admin/discovery/inventory.csv", get(discovery::csv))
+        .route(
+            "/admin/discovery/jobs",
+            axum::routing::post(discovery::add_job),
+        )
+        .route(
+            "/admin/discovery/jobs/{name}/run",
+            axum::routing::post(discovery::run_job),
+        )
+        .route(
+            "/admin/discovery/jobs/{name}/remove",
+            axum::routing::post(discovery::remove_job),
         )
         .route("/admin/services", axum::routing::post(notices::add_service))
         .route("/admin/staff", axum::routing::post(notices::invite))

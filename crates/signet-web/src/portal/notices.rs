@@ -129,10 +129,22 @@ async fn admin_page(
             s.active_alerts().await?,
             s.staff(actor).await?,
             s.operations(actor).await?,
+            s.discovery_inventory().await?,
         ))
     };
     match loaded.await {
-        Ok((d, alerts, staff, ops)) => {
+        Ok((d, alerts, staff, ops, inventory)) => {
+            let discovery_alerts = signet_domain::discovery::Alert::ALL
+                .iter()
+                .map(|a| {
+                    let n = inventory
+                        .iter()
+                        .filter(|i| i.alerts.contains(&a.as_str()))
+                        .count();
+                    (a.as_str(), n)
+                })
+                .filter(|(_, n)| *n > 0)
+                .collect();
             let week = |(date, n): &(time::Date, u64)| {
                 (format!("{}-{:02}", date.month() as u8, date.day()), *n)
             };
@@ -198,6 +210,7 @@ async fn admin_page(
                         )
                     })
                     .collect(),
+                discovery_alerts,
                 notice,
                 error,
             })

@@ -241,6 +241,8 @@ pub struct AdminPage {
     pub mail_states: Vec<(String, u64)>,
     pub mail: Vec<MailRow>,
     pub reconciled: Vec<(String, String, String)>,
+    /// Discovery alerts: (alert id, certificates with it), only those with some.
+    pub discovery_alerts: Vec<(&'static str, usize)>,
     pub notice: Option<String>,
     pub error: Option<String>,
 }
@@ -369,4 +371,54 @@ impl TlsTestPage {
             _ => "grade-f",
         }
     }
+}
+
+#[derive(Template)]
+#[template(path = "discovery.html")]
+pub struct DiscoveryPage {
+    pub nav: Nav,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+    pub jobs: Vec<DiscoveryJobRow>,
+    pub runs: Vec<DiscoveryRunRow>,
+    /// A run is going on: the page reloads itself to show its progress.
+    pub running: bool,
+    /// (alert id, certificates with it), every alert, for the filter links.
+    pub alert_counts: Vec<(&'static str, usize)>,
+    pub expiry_chart: String,
+    pub filter_alert: String,
+    pub filter_text: String,
+    /// The query string of the current filter, for the CSV link.
+    pub filter_query: String,
+    pub items: Vec<signet_app::discovery::InventoryItem>,
+    pub total: usize,
+}
+
+impl DiscoveryPage {
+    /// An alert id as words: `not_yet_valid` → `not yet valid`.
+    pub fn words(&self, id: &str) -> String {
+        id.replace('_', " ")
+    }
+}
+
+pub struct DiscoveryJobRow {
+    pub name: String,
+    pub targets: String,
+    pub ports: String,
+    pub schedule: String,
+    pub contacts: String,
+    pub next_run: String,
+    pub running_on: Option<String>,
+}
+
+pub struct DiscoveryRunRow {
+    pub job: String,
+    pub started_by: String,
+    pub started_at: String,
+    pub done: u64,
+    pub endpoints: u64,
+    pub answered: u64,
+    pub certificates: u64,
+    pub outcome: String,
+    pub refused: String,
 }

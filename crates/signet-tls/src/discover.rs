@@ -1,0 +1,192 @@
+//! What certificate discovery reads from one endpoint: the chain it serves. One connection for
+//! most servers (a TLS 1.3 handshake through rustls, which sees what TLS 1.3 encrypts); a second,
+//! hand-built TLS 1.2 hello for servers that only speak TLS 1.0 to 1.2, whose Certificate
+//! message is in the clear whatever suites or keys they use. No HTTP request is sent.
+
+use std::net::IpAddr;
+
+use sha2::{Digest, Sha256};
+
+use crate::TlsTestError;
+use crate::hello::{self, Offer, Version};
+use crate::wire::Endpoint;
+use crate::{modern, probe, suites};
+
+/// What an endpoint served.
+#[derive(Debug, Clone, Default)]
+pub struct Served {
+    /// The protocol of the answer.
+    pub version: Option<Version>,
+    /// The certificates as served, leaf first (DER).
+    pub certificates: Vec<Vec<u8>>,
+    /// A stapled OCSP response.
+    pub ocsp_staple: Option<Vec<u8>>,
+}
+
+/// Reads the chain `endpoint` serves. An endpoint that does not connect is
+/// [`TlsTestError::Unreachable`]; one that connects but sends no certificate is
+/// [`TlsTestError::NoTls`] (or a STARTTLS error).
+pub fn served(endpoint: &Endpoint) -> Result<Served, TlsTestError> {
+    match modern::handshake(endpoint, true, false) {
+        Ok(h) if !h.certificates.is_empty() => {
+            return Ok(Served {
+                version: h.version,
+                certificates: h.certificates,
+                ocsp_staple: h.ocsp_staple,
+            });
+        }
+        Err(e @ (TlsTestError::Unreachable { .. } | TlsTestError::StartTls { .. })) => {
+            return Err(e);
+        }
+        _ => {}
+    }
+    // RFC 6066 §3: no address in server_name.
+    let server_name = endpoint
+        .server_name
+        .parse::<IpAddr>()
+        .is_err()
+        .then_some(endpoint.server_name.as_str());
+    let suites = suites::candidates(Version::Tls12);
+    let groups: Vec<u16> = hello::GROUPS.iter().map(|g| g.0).collect();
+    let flight = probe::ask(
+        endpoint,
+        &Offer {
+            version: Version::Tls12,
+            suites: &suites,
+            groups: &groups,
+            server_name,
+        },
+    )?;
+    if flight.certificates.is_empty() {
+        return Err(TlsTestError::NoTls(endpoint.address));
+    }
+    Ok(Served {
+        version: flight.hello.and_then(|h| h.version),
+        certificates: flight.certificates,
+        ocsp_staple: flight.ocsp_staple,
+    })
+}
+
+/// The SHA-256 fingerprint of a certificate, lowercase hex: how discovery names it.
+pub fn fingerprint(der: &[u8]) -> String {
+    hex::encode(Sha256::digest(der))
+}
+
+/// One served certificate, described for the inventory.
+#[derive(Debug, Clone)]
+pub struct Described {
+    pub fingerprint: String,
+    pub der: Vec<u8>,
+    pub subject: String,
+    pub issuer: String,
+    /// subjectAltName DNS names and addresses.
+    pub names: Vec<String>,
+    /// e.g. `RSA 2048`.
+    pub key: String,
+    /// Serial number, lowercase hex.
+    pub serial: String,
+    pub not_before: time::OffsetDateTime,
+    pub not_after: time::OffsetDateTime,
+}
+
+/// A served chain, judged: the certificates, the facts the alert rules read, and whether one of
+/// Signet's CAs issued the leaf.
+#[derive(Debug, Clone)]
+pub struct Examined {
+    /// Leaf first, as served (parsable certificates only).
+    pub certificates: Vec<Described>,
+    /// The facts for [`signet_domain::discovery::alerts`]; `changed` and `revoked` are the
+    /// caller's to fill in.
+    pub sighting: signet_domain::discovery::Sighting,
+    /// The leaf's serial as Signet records it, when one of `signet_cas` issued it.
+    pub signet_serial: Option<signet_domain::serial::Serial>,
+}
+
+/// Judges what an endpoint served. `by_name`: the endpoint was reached by the name in
+/// `server_name` (then the leaf must name it). Missing issuers are not fetched: an inventory
+/// reports what clients are served.
+pub fn examine(
+    served: &Served,
+    server_name: &str,
+    by_name: bool,
+    anchors: &[x509_cert::Certificate],
+    signet_cas: &[x509_cert::Certificate],
+    now: time::OffsetDateTime,
+) -> Option<Examined> {
+    use der::Decode;
+    use signet_domain::discovery::{ServedFacts, Sighting};
+    let parsed: Vec<(Vec<u8>, x509_cert::Certificate)> = served
+        .certificates
+        .iter()
+        .map_while(|der| {
+            x509_cert::Certificate::from_der(der)
+                .ok()
+                .map(|c| (der.clone(), c))
+        })
+        .collect();
+    let (_, leaf) = parsed.first()?;
+    let ders: Vec<Vec<u8>> = parsed.iter().map(|(d, _)| d.clone()).collect();
+    let report = crate::chain::judge(&ders, server_name, anchors, now, &|_| None)?;
+    let signet_serial = signet_cas
+        .iter()
+        .any(|ca| crate::chain::issued(leaf, ca))
+        .then(|| {
+            signet_domain::serial::Serial::from_der_integer(
+                leaf.tbs_certificate().serial_number().as_bytes(),
+            )
+            .ok()
+        })
+        .flatten();
+    let time_of = |t: &x509_cert::time::Time| time::OffsetDateTime::from(t.to_system_time());
+    let certificates: Vec<Described> = parsed
+        .iter()
+        .map(|(der, c)| {
+            let tbs = c.tbs_certificate();
+            Described {
+                fingerprint: fingerprint(der),
+                der: der.clone(),
+                subject: tbs.subject().to_string(),
+                issuer: tbs.issuer().to_string(),
+                names: crate::chain::subject_alt_names(c),
+                key: crate::chain::describe_key(c).2,
+                serial: hex::encode(tbs.serial_number().as_bytes()),
+                not_before: time_of(&tbs.validity().not_before),
+                not_after: time_of(&tbs.validity().not_after),
+            }
+        })
+        .collect();
+    let served_facts = parsed
+        .iter()
+        .enumerate()
+        .map(|(i, (_, c))| {
+            let (key_type, bits, _) = crate::chain::describe_key(c);
+            ServedFacts {
+                not_before: certificates[i].not_before,
+                not_after: certificates[i].not_after,
+                key_algorithm: match key_type {
+                    crate::chain::KeyType::Rsa => "rsa",
+                    crate::chain::KeyType::Ecdsa => "ec",
+                    crate::chain::KeyType::Ed25519 => "ed25519",
+                    crate::chain::KeyType::Other => "other",
+                }
+                .to_owned(),
+                key_bits: bits,
+                on_path: report.path.contains(&i),
+            }
+        })
+        .collect();
+    Some(Examined {
+        sighting: Sighting {
+            served: served_facts,
+            self_signed: report.self_signed,
+            trusted: report.trusted,
+            incomplete: report.missing.is_some(),
+            weak_signature: !report.weak_signatures.is_empty(),
+            name_matches: by_name.then_some(report.name_matches),
+            revoked: None,
+            changed: false,
+        },
+        certificates,
+        signet_serial,
+    })
+}
