@@ -923,20 +923,6 @@ fn scan_one(spot: &Spot, timeout: Duration) -> Option<Served> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn csv_fields_are_quoted_and_defused() {
-        assert_eq!(super::csv_field("plain"), "plain");
-        assert_eq!(super::csv_field("CN=a,O=b"), "\"CN=a,O=b\"");
-        assert_eq!(
-            super::csv_field("=cmd|' /C calc'!A0"),
-            "'=cmd|' /C calc'!A0"
-        );
-        assert_eq!(super::csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-    }
-}
-
 /// A label value in the Prometheus text format: backslash, quote and newline escaped.
 fn label(value: &str) -> String {
     value
@@ -1022,5 +1008,19 @@ impl Signet {
     /// Staff's view of discovery: administrators only.
     pub fn may_manage_discovery(actor: &Actor) -> Result<(), AppError> {
         Starter::Staff(actor).check()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn csv_fields_are_quoted_and_defused() {
+        assert_eq!(super::csv_field("plain"), "plain");
+        assert_eq!(super::csv_field("CN=a,O=b"), "\"CN=a,O=b\"");
+        assert_eq!(
+            super::csv_field("=cmd|' /C calc'!A0"),
+            "'=cmd|' /C calc'!A0"
+        );
+        assert_eq!(super::csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
     }
 }

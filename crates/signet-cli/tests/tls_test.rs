@@ -11,12 +11,12 @@ mod common;
 mod servers;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{Api, BASE_URL, Server, audit_log, free_port, ok, run, signet, tempdir, text};
 use serde_json::Value;
-use servers::{Pki, Process, listening, serve, workspace};
+use servers::{Pki, Process, serve, workspace};
 
 /// `signet tls-test ... --json`, from a data directory holding a Signet CA.
 fn tls_test(data: &Path, target: &str, extra: &[&str]) -> Value {
