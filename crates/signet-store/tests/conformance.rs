@@ -126,8 +126,253 @@ async fn story(store: Arc<dyn Store>, dump: DumpKind) {
     revocation_and_crls(&store).await;
     ocsp(&store).await;
     mail_and_limits(&store, dump).await;
+    discovery(&store).await;
     let audit = store.audit_entries().await.expect("audit");
     assert_eq!(chain_verifies(&audit), audit.len());
+}
+
+/// Discovery: a job, a lease that one of many concurrent claimants wins, a run and its
+/// progress, a certificate stored once, a place updated in place, events, alerts mailed once.
+async fn discovery(store: &Arc<dyn Store>) {
+    use signet_domain::discovery::{self as d, Alert, PlaceEvent};
+    use signet_store::{
+        DiscoveredCertificateRecord, DiscoveryEventRecord, DiscoveryJobRecord,
+        DiscoveryPlaceRecord, DiscoveryRunRecord,
+    };
+    let ports = d::parse_ports("443,2525").expect("ports");
+    let job = DiscoveryJobRecord {
+        id: 0,
+        spec: d::JobSpec {
+            name: "office".into(),
+            targets: d::parse_targets("10.1.2.0/24,intranet.example").expect("targets"),
+            starttls: d::parse_starttls("2525=smtp", &ports).expect("starttls"),
+            ports,
+            every: Some(time::Duration::hours(24)),
+            contacts: vec!["pki@x.example".into()],
+            concurrency: 16,
+            rate: 50,
+        },
+        created_by: "admin@x.example".into(),
+        created_at: t(100),
+        next_run_at: Some(t(100)),
+        lease_until: None,
+        lease_node: None,
+    };
+    let mut tx = begin(store).await;
+    let id = tx.create_discovery_job(&job).await.expect("job");
+    done(tx, "discovery.job.added").await;
+    let mut tx = begin(store).await;
+    assert!(matches!(
+        tx.create_discovery_job(&job).await,
+        Err(StoreError::Conflict(_))
+    ));
+    drop(tx);
+    let stored = store
+        .discovery_job("office")
+        .await
+        .expect("read")
+        .expect("job");
+    assert_eq!(stored.spec, job.spec, "the job reads back as written");
+    assert_eq!(stored.id, id);
+
+    // Eight nodes claim the due job at once: one wins, and no one else until it lapses.
+    let claims = futures_util::future::join_all((0..8).map(|n| {
+        let store = store.clone();
+        async move {
+            store
+                .claim_discovery_job(id, &format!("node-{n}"), t(200), t(800), true)
+                .await
+                .expect("claim")
+        }
+    }))
+    .await;
+    assert_eq!(claims.iter().filter(|c| **c).count(), 1, "{claims:?}");
+    assert!(
+        !store
+            .claim_discovery_job(id, "late", t(700), t(900), false)
+            .await
+            .expect("claim")
+    );
+    assert!(
+        store
+            .claim_discovery_job(id, "after", t(800), t(900), false)
+            .await
+            .expect("lapsed")
+    );
+    store
+        .release_discovery_job(id, "someone-else", Some(t(5000)))
+        .await
+        .expect("release");
+    assert_eq!(
+        store
+            .discovery_job("office")
+            .await
+            .expect("read")
+            .expect("job")
+            .lease_node
+            .as_deref(),
+        Some("after"),
+        "only the holder releases"
+    );
+    store
+        .release_discovery_job(id, "after", Some(t(5000)))
+        .await
+        .expect("release");
+    let released = store
+        .discovery_job("office")
+        .await
+        .expect("read")
+        .expect("job");
+    assert_eq!(
+        (released.lease_until, released.next_run_at),
+        (None, Some(t(5000)))
+    );
+    assert!(
+        !store
+            .claim_discovery_job(id, "early", t(4000), t(4600), true)
+            .await
+            .expect("not due")
+    );
+
+    let mut run = DiscoveryRunRecord {
+        id: 0,
+        job_id: id,
+        job_name: "office".into(),
+        started_by: "schedule".into(),
+        started_at: t(300),
+        finished_at: None,
+        endpoints: 508,
+        done: 0,
+        answered: 0,
+        certificates: 0,
+        refused: String::new(),
+        outcome: None,
+    };
+    let mut tx = begin(store).await;
+    run.id = tx.start_discovery_run(&run).await.expect("run");
+    done(tx, "discovery.run.started").await;
+    store
+        .discovery_progress(run.id, 100, 3, t(900))
+        .await
+        .expect("progress");
+    let progress = store
+        .discovery_run(run.id)
+        .await
+        .expect("read")
+        .expect("run");
+    assert_eq!(
+        (progress.done, progress.answered, progress.finished_at),
+        (100, 3, None)
+    );
+
+    let certificate = DiscoveredCertificateRecord {
+        fingerprint: "ab".repeat(32),
+        der: vec![0x30, 0x03, 0x02, 0x01, 0x01],
+        subject: "CN=intranet.example".into(),
+        issuer: "CN=Corp CA".into(),
+        names: vec!["intranet.example".into(), "10.1.2.3".into()],
+        key: "RSA 2048".into(),
+        serial: "01".into(),
+        not_before: t(0),
+        not_after: t(10_000),
+        signet_serial: None,
+        first_seen: t(300),
+    };
+    let mut place = DiscoveryPlaceRecord {
+        id: 0,
+        host: "intranet.example".into(),
+        address: "10.1.2.3".parse().expect("ip"),
+        port: 443,
+        sni: Some("intranet.example".into()),
+        job_id: Some(id),
+        fingerprint: certificate.fingerprint.clone(),
+        chain: vec![certificate.fingerprint.clone()],
+        first_seen: t(300),
+        last_seen: t(300),
+        answering: true,
+        alerts: vec![Alert::Expiring, Alert::IncompleteChain],
+    };
+    let mut tx = begin(store).await;
+    tx.save_discovered_certificate(&certificate)
+        .await
+        .expect("certificate");
+    tx.save_discovered_certificate(&certificate)
+        .await
+        .expect("stored once");
+    let place_id = tx.save_discovery_place(&place).await.expect("place");
+    tx.add_discovery_event(&DiscoveryEventRecord {
+        id: 0,
+        place_id,
+        run_id: Some(run.id),
+        at: t(300),
+        kind: PlaceEvent::New,
+        old_fingerprint: None,
+        new_fingerprint: Some(certificate.fingerprint.clone()),
+    })
+    .await
+    .expect("event");
+    assert!(
+        tx.mark_discovery_mailed(place_id, &certificate.fingerprint, "expiring", t(300))
+            .await
+            .expect("mark")
+    );
+    assert!(
+        !tx.mark_discovery_mailed(place_id, &certificate.fingerprint, "expiring", t(301))
+            .await
+            .expect("once")
+    );
+    run.finished_at = Some(t(400));
+    run.outcome = Some("finished".into());
+    run.answered = 1;
+    run.certificates = 1;
+    run.done = 508;
+    tx.finish_discovery_run(&run).await.expect("finish");
+    done(tx, "discovery.run.finished").await;
+    let mut tx = begin(store).await;
+    assert!(
+        matches!(
+            tx.finish_discovery_run(&run).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a run ends once"
+    );
+    drop(tx);
+
+    // The same place seen again: updated where it is, first seen kept.
+    place.last_seen = t(600);
+    place.first_seen = t(600);
+    place.answering = false;
+    place.alerts = vec![Alert::NotAnswering];
+    let mut tx = begin(store).await;
+    assert_eq!(
+        tx.save_discovery_place(&place).await.expect("again"),
+        place_id
+    );
+    done(tx, "discovery.run.finished").await;
+    let places = store.discovery_places().await.expect("places");
+    assert_eq!(places.len(), 1);
+    assert_eq!(places[0].first_seen, t(300));
+    assert_eq!(places[0].last_seen, t(600));
+    assert_eq!(places[0].alerts, [Alert::NotAnswering]);
+    assert!(!places[0].answering);
+    assert_eq!(
+        store.discovered_certificates().await.expect("certificates"),
+        [certificate]
+    );
+    let events = store.discovery_events(10).await.expect("events");
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].kind, PlaceEvent::New);
+    let runs = store.discovery_runs(10).await.expect("runs");
+    assert_eq!(runs[0].outcome.as_deref(), Some("finished"));
+    assert_eq!(runs[0].job_name, "office");
+
+    // A removed job takes its runs; what it found stays.
+    let mut tx = begin(store).await;
+    tx.delete_discovery_job(id).await.expect("delete");
+    done(tx, "discovery.job.removed").await;
+    assert!(store.discovery_runs(10).await.expect("runs").is_empty());
+    let places = store.discovery_places().await.expect("places");
+    assert_eq!((places.len(), places[0].job_id), (1, None));
 }
 
 async fn units_of_work(store: &Arc<dyn Store>) {
