@@ -534,22 +534,33 @@ impl Signet {
         // (place id, fingerprint, alert, line) of alerts not mailed before.
         let mut to_mail = Vec::new();
         let mut answered = 0u64;
-        for Scanned { spot, served } in scanned {
+        let examined: Vec<(Spot, Option<Examined>)> = scanned
+            .into_iter()
+            .map(|Scanned { spot, served }| {
+                let examined = served.as_ref().and_then(|s| {
+                    signet_tls::discover::examine(
+                        s,
+                        spot.sni.as_deref().unwrap_or(&spot.host),
+                        spot.sni.is_some(),
+                        &anchors,
+                        &signet_cas,
+                        now,
+                    )
+                });
+                (spot, examined)
+            })
+            .collect();
+        let revoked = self.ask_revocation(&examined, job.spec.concurrency).await?;
+        for (spot, examined) in examined {
             let key = (spot.address, spot.port, spot.sni.clone());
             let previous = known.get(&key);
-            let examined = served.as_ref().and_then(|s| {
-                signet_tls::discover::examine(
-                    s,
-                    spot.sni.as_deref().unwrap_or(&spot.host),
-                    spot.sni.is_some(),
-                    &anchors,
-                    &signet_cas,
-                    now,
-                )
-            });
             let (place, event) = match examined {
-                Some(examined) => {
+                Some(mut examined) => {
                     answered += 1;
+                    if examined.signet_serial.is_none() {
+                        examined.sighting.revoked =
+                            revoked.get(&examined.certificates[0].fingerprint).copied();
+                    }
                     self.sighted(&mut work, job, &spot, examined, previous, window, now)
                         .await?
                 }
@@ -666,6 +677,58 @@ impl Signet {
         })
     }
 
+    /// Asks the OCSP responders and CRLs of the leaves Signet did not issue (once per
+    /// certificate; the staple first), through a fetch that reaches public addresses and the
+    /// allowlist's ranges. Revoked (`true`) or good (`false`) by fingerprint; unknown left out.
+    async fn ask_revocation(
+        &self,
+        examined: &[(Spot, Option<Examined>)],
+        concurrency: u32,
+    ) -> Result<HashMap<String, bool>, AppError> {
+        let fetch = Arc::new(signet_tls::GuardedFetch {
+            policy: signet_tls::AddressPolicy {
+                also_allowed: self.discovery_allowlist()?.nets(),
+                ..signet_tls::AddressPolicy::default()
+            },
+            timeout: Duration::from_secs(u64::from(self.config.discovery.timeout_seconds.max(1))),
+        });
+        let mut asked = HashMap::new();
+        for e in examined.iter().filter_map(|(_, e)| e.as_ref()) {
+            if let (None, Some((leaf, issuer))) = (&e.signet_serial, &e.leaf_and_issuer) {
+                asked
+                    .entry(e.certificates[0].fingerprint.clone())
+                    .or_insert_with(|| (leaf.clone(), issuer.clone(), e.ocsp_staple.clone()));
+            }
+        }
+        let slots = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1) as usize));
+        let mut tasks = tokio::task::JoinSet::new();
+        for (fingerprint, (leaf, issuer, staple)) in asked {
+            let slot = slots
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            let fetch = fetch.clone();
+            tasks.spawn_blocking(move || {
+                let answer = signet_tls::discover::revoked(
+                    &leaf,
+                    &issuer,
+                    staple.as_deref(),
+                    fetch.as_ref(),
+                );
+                drop(slot);
+                (fingerprint, answer)
+            });
+        }
+        let mut answers = HashMap::new();
+        while let Some(done) = tasks.join_next().await {
+            if let Ok((fingerprint, Some(revoked))) = done {
+                answers.insert(fingerprint, revoked);
+            }
+        }
+        Ok(answers)
+    }
+
     /// A place that answered: its certificates stored, its alerts judged, its event named.
     #[allow(clippy::too_many_arguments)]
     async fn sighted(
@@ -682,6 +745,7 @@ impl Signet {
             certificates,
             mut sighting,
             signet_serial,
+            ..
         } = examined;
         let leaf = &certificates[0];
         if let Some(serial) = &signet_serial {

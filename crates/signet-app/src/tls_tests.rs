@@ -69,6 +69,7 @@ impl Signet {
             allow_loopback: self.config.tls_test.allow_loopback || env_allows("loopback"),
             allow_private: self.config.tls_test.allow_private || env_allows("private"),
             refuse_own: true,
+            also_allowed: Vec::new(),
         }
     }
 

@@ -70,8 +70,9 @@ fn date(days: i64) -> String {
     )
 }
 
-/// A leaf signed by `issuer` (openssl x509 -req) with the given subjectAltName.
-fn leaf_for(pki: &Pki, name: &str, issuer: &str, san: &str) {
+/// A leaf signed by `issuer` (openssl x509 -req) with the given subjectAltName and more
+/// extension lines.
+fn leaf_for(pki: &Pki, name: &str, issuer: &str, san: &str, more: &str) {
     ok(Command::new("openssl").current_dir(&pki.dir).args([
         "req",
         "-new",
@@ -90,7 +91,7 @@ fn leaf_for(pki: &Pki, name: &str, issuer: &str, san: &str) {
     std::fs::write(
         pki.dir.join(format!("{name}.ext")),
         format!(
-            "basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName={san}\n"
+            "basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName={san}\n{more}"
         ),
     )
     .expect("ext");
@@ -236,8 +237,52 @@ fn discovery_finds_every_certificate_and_exactly_its_alerts_and_notices_changes(
         "-addext",
         "keyUsage=critical,keyCertSign",
     ]));
-    leaf_for(&pki, "stranger", "other", "DNS:stranger.example");
-    leaf_for(&pki, "wrongname", "inter", "DNS:www.example.org");
+    leaf_for(&pki, "stranger", "other", "DNS:stranger.example", "");
+    leaf_for(&pki, "wrongname", "inter", "DNS:www.example.org", "");
+    // Revoked by its CA (not Signet): found through the CRL it names, served on 127.0.7.12.
+    leaf_for(
+        &pki,
+        "crlrevoked",
+        "inter",
+        "DNS:crl.example",
+        &format!(
+            "crlDistributionPoints=URI:http://{}:8080/inter.crl
+",
+            address(12)
+        ),
+    );
+    ok(Command::new("openssl").current_dir(&pki.dir).args([
+        "ca",
+        "-config",
+        "ca.cnf",
+        "-cert",
+        "inter.pem",
+        "-keyfile",
+        "inter.key",
+        "-revoke",
+        "crlrevoked.pem",
+    ]));
+    ok(Command::new("openssl").current_dir(&pki.dir).args([
+        "ca",
+        "-gencrl",
+        "-config",
+        "ca.cnf",
+        "-cert",
+        "inter.pem",
+        "-keyfile",
+        "inter.key",
+        "-out",
+        "inter.crl.pem",
+    ]));
+    ok(Command::new("openssl").current_dir(&pki.dir).args([
+        "crl",
+        "-in",
+        "inter.crl.pem",
+        "-outform",
+        "DER",
+        "-out",
+        "inter.crl",
+    ]));
     for leaf in ["soon", "good2", "nginx", "mail", "sha1", "wrongname"] {
         concat(
             &pki,
@@ -346,6 +391,29 @@ fn discovery_finds_every_certificate_and_exactly_its_alerts_and_notices_changes(
         PORT,
     );
     let _s9 = s_server(&pki, 9, "signet.pem", "signet.key", Some("class3.pem"), &[]);
+    let _crl = serve_on(
+        "CRL web server",
+        Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                "8080",
+                "--bind",
+                &address(12).to_string(),
+                "--directory",
+            ])
+            .arg(&pki.dir),
+        address(12),
+        8080,
+    );
+    let _s13 = s_server(
+        &pki,
+        13,
+        "crlrevoked.pem",
+        "crlrevoked.key",
+        Some("inter.pem"),
+        &[],
+    );
     let _s10 = s_server(
         &pki,
         10,
@@ -465,7 +533,7 @@ fn discovery_finds_every_certificate_and_exactly_its_alerts_and_notices_changes(
         14 * 2,
         "a /28 has 14 hosts, on two ports"
     );
-    assert_eq!(summary["answered"], 11, "{summary}");
+    assert_eq!(summary["answered"], 12, "{summary}");
     discover(&d, &["run", "--job", "named", "--quiet"]);
 
     // Exactly the expected findings at every place.
@@ -483,12 +551,13 @@ fn discovery_finds_every_certificate_and_exactly_its_alerts_and_notices_changes(
     expect_alerts(&found, &at(9, PORT), &["revoked"]);
     expect_alerts(&found, &at(10, PORT), &["unknown_issuer"]);
     expect_alerts(&found, &at(11, SMTP_PORT), &[]);
+    expect_alerts(&found, &at(13, PORT), &["revoked"]);
     expect_alerts(
         &found,
         &format!("127.0.0.1:{named_port}"),
         &["name_mismatch"],
     );
-    assert_eq!(found.len(), 12, "no other place: {found:?}");
+    assert_eq!(found.len(), 13, "no other place: {found:?}");
     assert!(found[&at(9, PORT)].2, "Signet's certificate is recognized");
     assert_eq!(found.values().filter(|p| p.2).count(), 1);
     let signet_item = items
@@ -523,7 +592,7 @@ fn discovery_finds_every_certificate_and_exactly_its_alerts_and_notices_changes(
         csv.starts_with("fingerprint_sha256,subject,issuer,not_after"),
         "{csv}"
     );
-    assert_eq!(csv.lines().count(), 1 + 12, "{csv}");
+    assert_eq!(csv.lines().count(), 1 + 13, "{csv}");
 
     // Alerts were mailed once to the job's contact: one message, one line per alert.
     let deliver = || {
@@ -550,7 +619,7 @@ fn discovery_finds_every_certificate_and_exactly_its_alerts_and_notices_changes(
     }
     assert_eq!(
         body.lines().filter(|l| l.starts_with("- ")).count(),
-        8,
+        9,
         "{body}"
     );
 
@@ -579,7 +648,7 @@ fn discovery_finds_every_certificate_and_exactly_its_alerts_and_notices_changes(
     );
     assert_eq!(
         kinds.iter().filter(|k| **k == "new").count(),
-        12,
+        13,
         "{kinds:?}"
     );
     deliver();
@@ -665,7 +734,7 @@ fn discovery_finds_every_certificate_and_exactly_its_alerts_and_notices_changes(
         .expect("html");
     assert!(filtered.contains("CN=localhost") && !filtered.contains("CN=wrongname"));
     let exported = client
-        .get(server.url("/admin/discovery/inventory.csv?alert=revoked"))
+        .get(server.url("/admin/discovery/inventory.csv?alert=revoked&q=crl.example"))
         .header("cookie", &cookie)
         .send()
         .expect("csv");
@@ -733,7 +802,7 @@ fn discovery_finds_every_certificate_and_exactly_its_alerts_and_notices_changes(
     };
     assert_eq!(
         value("signet_discovery_certificates{state=\"revoked\"}"),
-        1.0
+        2.0
     );
     assert_eq!(
         value("signet_discovery_certificates{state=\"expiring\"}"),

@@ -143,6 +143,17 @@ impl Allowlist {
             .map(Allowlist)
     }
 
+    /// The allowed ranges (without the name entries).
+    pub fn nets(&self) -> Vec<IpNet> {
+        self.0
+            .iter()
+            .filter_map(|a| match a {
+                Allowed::Net(net) => Some(*net),
+                Allowed::Name(_) => None,
+            })
+            .collect()
+    }
+
     /// Nothing is allowed.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

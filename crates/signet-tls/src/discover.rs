@@ -100,6 +100,10 @@ pub struct Examined {
     pub sighting: signet_domain::discovery::Sighting,
     /// The leaf's serial as Signet records it, when one of `signet_cas` issued it.
     pub signet_serial: Option<signet_domain::serial::Serial>,
+    /// The leaf and the certificate that issued it (served or an anchor), for revocation.
+    pub leaf_and_issuer: Option<(x509_cert::Certificate, x509_cert::Certificate)>,
+    /// The OCSP response the server stapled.
+    pub ocsp_staple: Option<Vec<u8>>,
 }
 
 /// Judges what an endpoint served. `by_name`: the endpoint was reached by the name in
@@ -175,7 +179,16 @@ pub fn examine(
             }
         })
         .collect();
+    let issuer = match report.path.get(1) {
+        Some(&i) => Some(parsed[i].1.clone()),
+        None => anchors
+            .iter()
+            .find(|a| crate::chain::issued(leaf, a) && !crate::chain::issued(leaf, leaf))
+            .cloned(),
+    };
     Some(Examined {
+        leaf_and_issuer: issuer.map(|issuer| (leaf.clone(), issuer)),
+        ocsp_staple: served.ocsp_staple.clone(),
         sighting: Sighting {
             served: served_facts,
             self_signed: report.self_signed,
@@ -189,4 +202,54 @@ pub fn examine(
         certificates,
         signet_serial,
     })
+}
+
+/// A stapled OCSP response, read through the same checks as one fetched.
+#[derive(Debug)]
+struct Stapled<'a>(&'a [u8]);
+
+impl signet_sign::network::Fetch for Stapled<'_> {
+    fn post(&self, _: &str, _: &str, _: &[u8]) -> Result<Vec<u8>, signet_sign::SignError> {
+        Ok(self.0.to_vec())
+    }
+
+    fn get(&self, url: &str) -> Result<Vec<u8>, signet_sign::SignError> {
+        Err(signet_sign::SignError::Revocation(format!(
+            "{url}: only the staple is read"
+        )))
+    }
+}
+
+/// Whether `leaf` is revoked: by the server's stapled OCSP response, else by the OCSP
+/// responders, else the CRLs it names (two of each at most, through `fetch`). `None` when
+/// nothing gave an answer.
+pub fn revoked(
+    leaf: &x509_cert::Certificate,
+    issuer: &x509_cert::Certificate,
+    staple: Option<&[u8]>,
+    fetch: &dyn signet_sign::network::Fetch,
+) -> Option<bool> {
+    use signet_sign::report::Standing;
+    use signet_sign::revocation::{ask_crl, ask_ocsp, crl_urls, ocsp_urls};
+    let verdict = |standing: Result<Standing, signet_sign::SignError>| match standing {
+        Ok(Standing::Good) => Some(false),
+        Ok(Standing::Revoked(_)) => Some(true),
+        _ => None,
+    };
+    if let Some(answer) =
+        staple.and_then(|s| verdict(ask_ocsp(&Stapled(s), "stapled", leaf, issuer)))
+    {
+        return Some(answer);
+    }
+    if let Some(answer) = ocsp_urls(leaf)
+        .iter()
+        .take(2)
+        .find_map(|url| verdict(ask_ocsp(fetch, url, leaf, issuer)))
+    {
+        return Some(answer);
+    }
+    crl_urls(leaf)
+        .iter()
+        .take(2)
+        .find_map(|url| verdict(ask_crl(fetch, url, leaf, issuer)))
 }

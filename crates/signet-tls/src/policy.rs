@@ -23,6 +23,10 @@ pub struct AddressPolicy {
     /// loopback is allowed.
     #[serde(skip)]
     pub refuse_own: bool,
+    /// Ranges the operator allowed explicitly (discovery's allowlist): reached whatever their
+    /// kind.
+    #[serde(skip)]
+    pub also_allowed: Vec<ipnet::IpNet>,
 }
 
 /// Whether `ip` is an address of this machine: a route to it leaves from it.
@@ -48,6 +52,7 @@ impl AddressPolicy {
             allow_loopback: true,
             allow_private: true,
             refuse_own: false,
+            also_allowed: Vec::new(),
         }
     }
 
@@ -57,6 +62,9 @@ impl AddressPolicy {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
             v4 => v4,
         };
+        if self.also_allowed.iter().any(|net| net.contains(&ip)) {
+            return None;
+        }
         if self.refuse_own && !(ip.is_loopback() && self.allow_loopback) && is_own(ip) {
             return Some(format!("{ip} is this server's own address"));
         }
