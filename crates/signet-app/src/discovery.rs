@@ -22,7 +22,7 @@ use signet_store::{
     DiscoveredCertificateRecord, DiscoveryEventRecord, DiscoveryJobRecord, DiscoveryPlaceRecord,
     DiscoveryRunRecord,
 };
-use signet_tls::discover::{Examined, Served};
+use signet_tls::discover::Examined;
 use signet_tls::{Endpoint, StartTls, TlsTestError};
 
 use crate::AppError;
@@ -102,6 +102,19 @@ pub struct PlaceView {
     pub last_seen: String,
     pub answering: bool,
     pub alerts: Vec<&'static str>,
+    /// SHA-256 fingerprints of the chain as served, leaf first.
+    pub chain: Vec<String>,
+}
+
+/// An event at a place, for the page.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeView {
+    pub at: String,
+    pub place: String,
+    /// `new`, `changed`, `not_answering` or `answering_again`.
+    pub kind: &'static str,
+    pub old_fingerprint: Option<String>,
+    pub new_fingerprint: Option<String>,
 }
 
 /// What Signet knows of a certificate it issued.
@@ -148,6 +161,8 @@ pub struct RunSummary {
     pub alerts: BTreeMap<&'static str, u64>,
     /// Alert lines mailed to the job's contacts (each mailed once).
     pub mailed: usize,
+    /// Wall time of the run, from its claim to its record.
+    pub seconds: f64,
 }
 
 /// One address and port to try.
@@ -163,7 +178,48 @@ struct Spot {
 /// What a scanned spot gave.
 struct Scanned {
     spot: Spot,
-    served: Option<Served>,
+    /// `None`: no TLS answer (closed, silent, or no certificate that parses).
+    examined: Option<Examined>,
+}
+
+impl Spot {
+    fn key(&self) -> (IpAddr, u16, Option<String>) {
+        (self.address, self.port, self.sni.clone())
+    }
+}
+
+/// What every scan of a run judges chains with.
+struct Judging {
+    anchors: Vec<signet_pki::Certificate>,
+    signet_cas: Vec<signet_pki::Certificate>,
+    timeout: Duration,
+}
+
+/// Connections all discovery runs of one process keep open at most (each a blocking thread of
+/// the runtime's pool, which `serve` shares with everything else).
+const SCANS_PER_PROCESS: usize = 128;
+/// How often a run records its progress and renews its lease.
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+/// Certificates whose revocation one run asks about at most.
+const REVOCATION_CHECKS: usize = 256;
+/// Addresses of one host name scanned at most.
+const ADDRESSES_PER_NAME: usize = 16;
+
+/// A place the run did not reach: not answering now (an event if it answered before).
+fn lost_place(
+    job: &DiscoveryJobRecord,
+    previous: DiscoveryPlaceRecord,
+) -> (
+    DiscoveryPlaceRecord,
+    Option<PlaceEvent>,
+    Option<DiscoveryPlaceRecord>,
+) {
+    let mut place = previous.clone();
+    place.job_id = Some(job.id);
+    place.alerts = vec![Alert::NotAnswering];
+    place.answering = false;
+    let event = previous.answering.then_some(PlaceEvent::NotAnswering);
+    (place, event, Some(previous))
 }
 
 impl Signet {
@@ -249,6 +305,11 @@ impl Signet {
         let result = async {
             who.check()?;
             let job = self.discovery_job(name).await?;
+            if job.lease_until.is_some_and(|t| t > self.now()) {
+                return Err(AppError::Conflict(format!(
+                    "discovery job {name} is running: remove it once its run has ended"
+                )));
+            }
             let mut work = self.work().await?;
             work.delete_discovery_job(job.id).await?;
             work.audit(&who.name(), "discovery.job.removed", &subject, json!({}));
@@ -277,16 +338,56 @@ impl Signet {
         Ok(self.store.discovery_runs(limit).await?)
     }
 
+    /// The newest events at places (new, changed, not answering, answering again).
+    pub async fn discovery_changes(&self, limit: u32) -> Result<Vec<ChangeView>, AppError> {
+        let places: HashMap<i64, DiscoveryPlaceRecord> = self
+            .store
+            .discovery_places()
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        Ok(self
+            .store
+            .discovery_events(limit)
+            .await?
+            .into_iter()
+            .filter_map(|e| {
+                let place = places.get(&e.place_id)?;
+                Some(ChangeView {
+                    at: rfc3339(e.at),
+                    place: format!(
+                        "{}:{}{}",
+                        place.host,
+                        place.port,
+                        place
+                            .sni
+                            .as_ref()
+                            .map(|_| format!(" ({})", place.address))
+                            .unwrap_or_default()
+                    ),
+                    kind: e.kind.as_str(),
+                    old_fingerprint: e.old_fingerprint,
+                    new_fingerprint: e.new_fingerprint,
+                })
+            })
+            .collect())
+    }
+
     /// Runs every job that is due (the schedule in `serve`); a job another node holds is left
-    /// to it. Returns how many ran.
+    /// to it. Returns how many ran. A run that fails is audited and logged, and the others go on.
     pub async fn run_due_discovery(&self) -> Result<usize, AppError> {
         let mut ran = 0;
         for job in self.store.discovery_jobs().await? {
             if job.spec.every.is_none() || job.next_run_at.is_none_or(|at| at > self.now()) {
                 continue;
             }
-            match self
+            let outcome = self
                 .run_discovery_job(Starter::Schedule, &job, true, &|_| {})
+                .await;
+            let subject = format!("discovery-job:{}", job.spec.name);
+            match self
+                .audit_refusal("schedule", "discovery.run", &subject, outcome)
                 .await
             {
                 Ok(Some(_)) => ran += 1,
@@ -314,9 +415,9 @@ impl Signet {
                 .await?
                 .ok_or_else(|| {
                     AppError::Refused(signet_domain::Refusal::Conflict(format!(
-                        "discovery job {name} is running already{}: wait for it to end",
+                        "discovery job {name} is running already{}: wait for it to end (a run whose node stopped is taken over 10 minutes after its last progress)",
                         job.lease_node
-                            .map(|n| format!(" (on {n})"))
+                            .map(|n| format!(" (on node {n})"))
                             .unwrap_or_default()
                     )))
                 })
@@ -360,12 +461,26 @@ impl Signet {
         started: time::OffsetDateTime,
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<RunSummary, AppError> {
+        // The allowlist and the limits may have changed since the job was defined.
         let allowlist = self.discovery_allowlist()?;
-        // The allowlist may have shrunk since the job was defined.
-        for target in &job.spec.targets {
-            allowlist.check_target(target)?;
-        }
-        let (spots, refused) = resolve(&job.spec, &allowlist).await;
+        job.spec
+            .check(&allowlist, &self.config.discovery.limits())?;
+        let context = Arc::new(Judging {
+            anchors: self.discovery_anchors()?,
+            signet_cas: self
+                .authority
+                .issuers
+                .values()
+                .map(|i| i.certificate.clone())
+                .collect(),
+            timeout: Duration::from_secs(u64::from(self.config.discovery.timeout_seconds.max(1))),
+        });
+        let (spots, refused) = resolve(
+            &job.spec,
+            &allowlist,
+            self.config.discovery.max_addresses as usize,
+        )
+        .await;
         let mut run = DiscoveryRunRecord {
             id: 0,
             job_id: job.id,
@@ -387,38 +502,48 @@ impl Signet {
             &who.name(),
             "discovery.run.started",
             &subject,
-            json!({"run": run.id, "endpoints": run.endpoints, "refused": refused}),
+            json!({"run": run.id, "node": self.node, "endpoints": run.endpoints, "refused": refused}),
         );
         work.commit().await?;
-        let scanned = self.scan(job, run.id, spots, progress).await;
-        match self.record_run(job, &mut run, scanned, &subject).await {
-            Ok(summary) => Ok(summary),
-            Err(e) => {
-                run.finished_at = Some(self.now());
-                run.outcome = Some(format!("failed: {e}"));
+        let outcome = match self.scan(job, run.id, spots, context, progress).await {
+            Ok(scanned) => self.record_run(job, &mut run, scanned, &subject).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &outcome {
+            run.finished_at = Some(self.now());
+            run.outcome = Some(format!("failed: {e}"));
+            // The run's end is recorded if the store lets it; the error stays the one to report.
+            let recorded = async {
                 let mut work = self.work().await?;
                 work.finish_discovery_run(&run).await?;
                 work.audit(
                     &who.name(),
                     "discovery.run.failed",
                     &subject,
-                    json!({"run": run.id, "error": e.to_string()}),
+                    json!({"run": run.id, "node": self.node, "error": e.to_string()}),
                 );
-                work.commit().await?;
-                Err(e)
+                work.commit().await
+            }
+            .await;
+            if let Err(also) = recorded {
+                tracing::error!(run = run.id, error = %also, "could not record the failed discovery run");
             }
         }
+        outcome
     }
 
-    /// Scans every spot: at most `concurrency` at once, at most `rate` new ones a second.
+    /// Scans every spot: at most `concurrency` at once (and at most [`SCANS_PER_PROCESS`] for
+    /// all runs of this process), at most `rate` new ones a second; each spot's chain is judged
+    /// on its blocking thread. Stops when this node loses its lease.
     async fn scan(
         &self,
         job: &DiscoveryJobRecord,
         run_id: i64,
         spots: Vec<Spot>,
+        context: Arc<Judging>,
         progress: &(dyn Fn(Progress) + Sync),
-    ) -> Vec<Scanned> {
-        let timeout = Duration::from_secs(u64::from(self.config.discovery.timeout_seconds.max(1)));
+    ) -> Result<Vec<Scanned>, AppError> {
+        static SCANS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(SCANS_PER_PROCESS);
         let slots = Arc::new(tokio::sync::Semaphore::new(job.spec.concurrency as usize));
         let mut pace = tokio::time::interval(Duration::from_secs(1) / job.spec.rate.max(1));
         pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -428,63 +553,74 @@ impl Signet {
         let mut tasks = tokio::task::JoinSet::new();
         let mut results = Vec::with_capacity(spots.len());
         let mut last_report = std::time::Instant::now();
-        let mut report = |force: bool| {
-            let now = std::time::Instant::now();
-            if !force && now.duration_since(last_report) < Duration::from_millis(500) {
-                return None;
-            }
-            last_report = now;
-            let p = Progress {
-                endpoints,
-                done: done.load(Ordering::Relaxed),
-                answered: answered.load(Ordering::Relaxed),
-            };
-            progress(p);
-            Some(p)
-        };
+        let now = self.now();
         for spot in spots {
             pace.tick().await;
-            let Ok(slot) = slots.clone().acquire_owned().await else {
+            let (Ok(slot), Ok(shared)) =
+                (slots.clone().acquire_owned().await, SCANS.acquire().await)
+            else {
                 break;
             };
-            let (done, answered) = (done.clone(), answered.clone());
+            let (counted, hits, context) = (done.clone(), answered.clone(), context.clone());
             tasks.spawn_blocking(move || {
-                let served = scan_one(&spot, timeout);
-                done.fetch_add(1, Ordering::Relaxed);
-                if served.is_some() {
-                    answered.fetch_add(1, Ordering::Relaxed);
+                let examined = scan_one(&spot, &context, now);
+                counted.fetch_add(1, Ordering::Relaxed);
+                if examined.is_some() {
+                    hits.fetch_add(1, Ordering::Relaxed);
                 }
-                drop(slot);
-                Scanned { spot, served }
+                drop((slot, shared));
+                Scanned { spot, examined }
             });
             while let Some(Ok(finished)) = tasks.try_join_next() {
                 results.push(finished);
             }
-            if let Some(p) = report(false) {
-                self.note_progress(run_id, p).await;
+            if last_report.elapsed() >= PROGRESS_EVERY {
+                last_report = std::time::Instant::now();
+                self.progress(run_id, endpoints, &done, &answered, progress)
+                    .await?;
             }
         }
         while let Some(finished) = tasks.join_next().await {
             if let Ok(finished) = finished {
                 results.push(finished);
             }
-            if let Some(p) = report(false) {
-                self.note_progress(run_id, p).await;
+            if last_report.elapsed() >= PROGRESS_EVERY {
+                last_report = std::time::Instant::now();
+                self.progress(run_id, endpoints, &done, &answered, progress)
+                    .await?;
             }
         }
-        if let Some(p) = report(true) {
-            self.note_progress(run_id, p).await;
-        }
-        results
+        self.progress(run_id, endpoints, &done, &answered, progress)
+            .await?;
+        Ok(results)
     }
 
-    async fn note_progress(&self, run_id: i64, p: Progress) {
-        if let Err(e) = self
+    /// Tells the caller and the store how far a run is, and renews this node's lease; an error
+    /// when the lease went to another node (this one was too slow to show progress).
+    async fn progress(
+        &self,
+        run_id: i64,
+        endpoints: u64,
+        done: &AtomicU64,
+        answered: &AtomicU64,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<(), AppError> {
+        let p = Progress {
+            endpoints,
+            done: done.load(Ordering::Relaxed),
+            answered: answered.load(Ordering::Relaxed),
+        };
+        progress(p);
+        let held = self
             .store
-            .discovery_progress(run_id, p.done, p.answered, self.now() + LEASE)
-            .await
-        {
-            tracing::warn!(run = run_id, error = %e, "could not record discovery progress");
+            .discovery_progress(run_id, &self.node, p.done, p.answered, self.now() + LEASE)
+            .await?;
+        if held {
+            Ok(())
+        } else {
+            Err(AppError::Conflict(
+                "this node lost the job's lease to another node; the run stops here".into(),
+            ))
         }
     }
 
@@ -493,90 +629,81 @@ impl Signet {
         let mut anchors = signet_tls::chain::system_anchors().unwrap_or_default();
         anchors.push(self.authority.root.certificate.clone());
         if let Some(path) = &self.config.discovery.trust_file {
-            let bytes = std::fs::read(path).map_err(|e| {
+            let bad = |e: String| {
                 AppError::Config(format!("[discovery] trust_file {}: {e}", path.display()))
-            })?;
-            anchors.extend(signet_tls::chain::read_certificates(&bytes).map_err(|e| {
-                AppError::Config(format!("[discovery] trust_file {}: {e}", path.display()))
-            })?);
+            };
+            let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+            anchors.extend(signet_tls::chain::read_certificates(&bytes).map_err(bad)?);
         }
         Ok(anchors)
     }
 
-    /// Judges what the run saw against what the inventory held, and records it all in one unit
-    /// of work: certificates, places, events, the alert mail and the run's end.
+    /// Records what the run saw against what the inventory held, in one unit of work:
+    /// certificates, places (in address order, so two writers never wait on each other in a
+    /// cycle), events, the alert mail and the run's end.
     async fn record_run(
         &self,
         job: &DiscoveryJobRecord,
         run: &mut DiscoveryRunRecord,
-        scanned: Vec<Scanned>,
+        mut scanned: Vec<Scanned>,
         subject: &str,
     ) -> Result<RunSummary, AppError> {
         let now = self.now();
-        let anchors = self.discovery_anchors()?;
-        let signet_cas: Vec<_> = self
-            .authority
-            .issuers
-            .values()
-            .map(|i| i.certificate.clone())
-            .collect();
         let window = time::Duration::days(i64::from(self.config.discovery.expiring_days));
-        let known: HashMap<(IpAddr, u16, Option<String>), DiscoveryPlaceRecord> = self
+        scanned.sort_by_key(|s| s.spot.key());
+        let revoked = self.ask_revocation(&scanned, job.spec.concurrency).await?;
+        let mut known: HashMap<(IpAddr, u16, Option<String>), DiscoveryPlaceRecord> = self
             .store
             .discovery_places()
             .await?
             .into_iter()
             .map(|p| ((p.address, p.port, p.sni.clone()), p))
             .collect();
+        // Places this job found before that this run did not try (a target removed, a name
+        // that moved): no longer answering, as far as this job knows.
+        let tried: BTreeSet<_> = scanned.iter().map(|s| s.spot.key()).collect();
+        let mut lost: Vec<DiscoveryPlaceRecord> = known
+            .values()
+            .filter(|p| {
+                p.job_id == Some(job.id) && !tried.contains(&(p.address, p.port, p.sni.clone()))
+            })
+            .cloned()
+            .collect();
+        lost.sort_by(|a, b| (a.address, a.port, &a.sni).cmp(&(b.address, b.port, &b.sni)));
         let mut work = self.work().await?;
         let mut leaves = BTreeSet::new();
         let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
-        // (place id, fingerprint, alert, line) of alerts not mailed before.
         let mut to_mail = Vec::new();
         let mut answered = 0u64;
-        let examined: Vec<(Spot, Option<Examined>)> = scanned
-            .into_iter()
-            .map(|Scanned { spot, served }| {
-                let examined = served.as_ref().and_then(|s| {
-                    signet_tls::discover::examine(
-                        s,
-                        spot.sni.as_deref().unwrap_or(&spot.host),
-                        spot.sni.is_some(),
-                        &anchors,
-                        &signet_cas,
-                        now,
-                    )
-                });
-                (spot, examined)
-            })
-            .collect();
-        let revoked = self.ask_revocation(&examined, job.spec.concurrency).await?;
-        for (spot, examined) in examined {
-            let key = (spot.address, spot.port, spot.sni.clone());
-            let previous = known.get(&key);
-            let (place, event) = match examined {
+        let mut outcomes = Vec::new();
+        for Scanned { spot, examined } in scanned {
+            let previous = known.remove(&spot.key());
+            let outcome = match examined {
                 Some(mut examined) => {
                     answered += 1;
                     if examined.signet_serial.is_none() {
                         examined.sighting.revoked =
                             revoked.get(&examined.certificates[0].fingerprint).copied();
                     }
-                    self.sighted(&mut work, job, &spot, examined, previous, window, now)
-                        .await?
+                    let (place, event) = self
+                        .sighted(
+                            &mut work,
+                            job,
+                            &spot,
+                            examined,
+                            previous.as_ref(),
+                            window,
+                            now,
+                        )
+                        .await?;
+                    Some((place, event, previous))
                 }
-                None => match previous {
-                    // A place never seen that does not answer is just a closed port.
-                    None => continue,
-                    Some(p) => {
-                        let mut place = p.clone();
-                        place.job_id = Some(job.id);
-                        place.alerts = vec![Alert::NotAnswering];
-                        let event = p.answering.then_some(PlaceEvent::NotAnswering);
-                        place.answering = false;
-                        (place, event)
-                    }
-                },
+                None => previous.map(|p| lost_place(job, p)),
             };
+            outcomes.extend(outcome);
+        }
+        outcomes.extend(lost.into_iter().map(|p| lost_place(job, p)));
+        for (place, event, previous) in outcomes {
             if place.answering {
                 leaves.insert(place.fingerprint.clone());
             }
@@ -588,16 +715,20 @@ impl Signet {
                     run_id: Some(run.id),
                     at: now,
                     kind,
-                    old_fingerprint: previous.map(|p| p.fingerprint.clone()),
+                    old_fingerprint: previous.as_ref().map(|p| p.fingerprint.clone()),
                     new_fingerprint: place.answering.then(|| place.fingerprint.clone()),
                 })
                 .await?;
             }
+            let current: Vec<&str> = place.alerts.iter().map(|a| a.as_str()).collect();
+            // An alert that cleared may be mailed again when it comes back.
+            work.forget_discovery_mailed(job.id, id, &current).await?;
             for alert in &place.alerts {
                 *counts.entry(alert.as_str()).or_default() += 1;
-                if work
-                    .mark_discovery_mailed(id, &place.fingerprint, alert.as_str(), now)
-                    .await?
+                if !job.spec.contacts.is_empty()
+                    && work
+                        .mark_discovery_mailed(job.id, id, &place.fingerprint, alert.as_str(), now)
+                        .await?
                 {
                     to_mail.push(format!(
                         "- {}:{}{}: the certificate {} {} (SHA-256 {})",
@@ -624,7 +755,7 @@ impl Signet {
             let body = format!(
                 "Discovery job {} found {} new alert(s):\n\n{}\n\nThe inventory: {}/admin/discovery\n",
                 job.spec.name,
-                to_mail.len(),
+                mailed,
                 to_mail.join("\n"),
                 self.base_url()
             );
@@ -632,8 +763,8 @@ impl Signet {
                 work.mail(
                     contact,
                     &format!(
-                        "Certificate discovery: {} new alert(s) from job {}",
-                        mailed, job.spec.name
+                        "Certificate discovery: {mailed} new alert(s) from job {}",
+                        job.spec.name
                     ),
                     body.clone(),
                 )
@@ -652,6 +783,7 @@ impl Signet {
             subject,
             json!({
                 "run": run.id,
+                "node": self.node,
                 "endpoints": run.endpoints,
                 "answered": answered,
                 "certificates": run.certificates,
@@ -674,15 +806,18 @@ impl Signet {
                 .collect(),
             alerts: counts,
             mailed,
+            seconds: (self.now() - run.started_at).as_seconds_f64(),
         })
     }
 
-    /// Asks the OCSP responders and CRLs of the leaves Signet did not issue (once per
-    /// certificate; the staple first), through a fetch that reaches public addresses and the
-    /// allowlist's ranges. Revoked (`true`) or good (`false`) by fingerprint; unknown left out.
+    /// Asks the OCSP responders and CRLs of the leaves Signet did not issue whose chains are
+    /// trusted (a hostile server's own certificate does not choose where Signet connects),
+    /// once per certificate and at most [`REVOCATION_CHECKS`] per run; the staple first; through
+    /// a fetch that reaches public addresses and the allowlist's ranges. Revoked (`true`) or
+    /// good (`false`) by fingerprint; unknown left out.
     async fn ask_revocation(
         &self,
-        examined: &[(Spot, Option<Examined>)],
+        scanned: &[Scanned],
         concurrency: u32,
     ) -> Result<HashMap<String, bool>, AppError> {
         let fetch = Arc::new(signet_tls::GuardedFetch {
@@ -693,8 +828,11 @@ impl Signet {
             timeout: Duration::from_secs(u64::from(self.config.discovery.timeout_seconds.max(1))),
         });
         let mut asked = HashMap::new();
-        for e in examined.iter().filter_map(|(_, e)| e.as_ref()) {
-            if let (None, Some((leaf, issuer))) = (&e.signet_serial, &e.leaf_and_issuer) {
+        for e in scanned.iter().filter_map(|s| s.examined.as_ref()) {
+            if let (None, Some((leaf, issuer)), true) =
+                (&e.signet_serial, &e.leaf_and_issuer, e.sighting.trusted)
+                && asked.len() < REVOCATION_CHECKS
+            {
                 asked
                     .entry(e.certificates[0].fingerprint.clone())
                     .or_insert_with(|| (leaf.clone(), issuer.clone(), e.ocsp_staple.clone()));
@@ -846,6 +984,7 @@ impl Signet {
                         last_seen: rfc3339(p.last_seen),
                         answering: p.answering,
                         alerts: p.alerts.iter().map(|a| a.as_str()).collect(),
+                        chain: p.chain.clone(),
                     })
                     .collect(),
                 alerts: alerts.into_iter().map(Alert::as_str).collect(),
@@ -925,17 +1064,20 @@ fn csv_field(value: &str) -> String {
     }
 }
 
-/// Expands a job's targets into spots; host names are resolved, and addresses the allowlist
-/// refuses are left out and named.
-async fn resolve(spec: &JobSpec, allowlist: &Allowlist) -> (Vec<Spot>, Vec<String>) {
+/// Expands a job's targets into spots (each address, port and SNI once, at most `limit`
+/// addresses); host names are resolved (at most [`ADDRESSES_PER_NAME`] addresses each), and
+/// addresses the allowlist refuses are left out and named.
+async fn resolve(spec: &JobSpec, allowlist: &Allowlist, limit: usize) -> (Vec<Spot>, Vec<String>) {
     let mut spots = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut refused = Vec::new();
+    let mut addresses_left = limit;
     for target in &spec.targets {
         let (host, sni, addresses) = match target {
-            TargetSpec::Net(_) => (None, None, target.addresses()),
+            TargetSpec::Net(_) => (None, None, target.addresses(addresses_left)),
             TargetSpec::Host(name) => {
                 let found: Vec<IpAddr> = match tokio::net::lookup_host((name.as_str(), 0)).await {
-                    Ok(found) => found.map(|a: SocketAddr| a.ip()).collect(),
+                    Ok(found) => found.map(|a: SocketAddr| a.ip().to_canonical()).collect(),
                     Err(e) => {
                         refused.push(format!("{name}: does not resolve ({e})"));
                         continue;
@@ -949,11 +1091,16 @@ async fn resolve(spec: &JobSpec, allowlist: &Allowlist) -> (Vec<Spot>, Vec<Strin
                         Err(e) => refused.push(e.to_string()),
                     }
                 }
+                allowed.truncate(ADDRESSES_PER_NAME.min(addresses_left));
                 (Some(name.clone()), Some(name.clone()), allowed)
             }
         };
+        addresses_left = addresses_left.saturating_sub(addresses.len());
         for address in addresses {
             for &port in &spec.ports {
+                if !seen.insert((address, port, sni.clone())) {
+                    continue;
+                }
                 spots.push(Spot {
                     host: host.clone().unwrap_or_else(|| address.to_string()),
                     address,
@@ -967,24 +1114,34 @@ async fn resolve(spec: &JobSpec, allowlist: &Allowlist) -> (Vec<Spot>, Vec<Strin
     (spots, refused)
 }
 
-/// One spot, on a blocking thread: the chain it serves, or `None` when it does not answer TLS.
-fn scan_one(spot: &Spot, timeout: Duration) -> Option<Served> {
+/// One spot, on a blocking thread: the chain it serves, judged; `None` when it does not answer
+/// with a certificate.
+fn scan_one(spot: &Spot, judging: &Judging, now: time::OffsetDateTime) -> Option<Examined> {
     let starttls = spot.upgrade.and_then(|u| StartTls::parse(u.as_str()));
+    let server_name = spot.sni.clone().unwrap_or_else(|| spot.address.to_string());
     let endpoint = Endpoint::new(
         SocketAddr::new(spot.address, spot.port),
-        spot.sni.clone().unwrap_or_else(|| spot.address.to_string()),
+        server_name.clone(),
         starttls,
-        timeout,
+        judging.timeout,
     )
-    .with_budget(timeout * 3);
-    match signet_tls::discover::served(&endpoint) {
-        Ok(served) => Some(served),
-        Err(TlsTestError::Unreachable { .. }) => None,
+    .with_budget(judging.timeout * 3);
+    let served = match signet_tls::discover::served(&endpoint) {
+        Ok(served) => served,
+        Err(TlsTestError::Unreachable { .. }) => return None,
         Err(e) => {
             tracing::debug!(address = %endpoint.address, error = %e, "no certificate");
-            None
+            return None;
         }
-    }
+    };
+    signet_tls::discover::examine(
+        &served,
+        &server_name,
+        spot.sni.is_some(),
+        &judging.anchors,
+        &judging.signet_cas,
+        now,
+    )
 }
 
 /// A label value in the Prometheus text format: backslash, quote and newline escaped.

@@ -78,7 +78,14 @@ impl Signet {
             report.ocsp = Some(self.refresh_ocsp().await?);
         }
         if runs(Job::Discovery) {
-            report.discovery = Some(self.run_due_discovery().await?);
+            // A discovery failure must not hold back the mail below.
+            report.discovery = match self.run_due_discovery().await {
+                Ok(n) => Some(n),
+                Err(e) => {
+                    tracing::error!(error = %e, "discovery jobs could not run");
+                    None
+                }
+            };
         }
         if runs(Job::Mail) {
             report.mail = Some(self.deliver_due_mail().await?);

@@ -216,9 +216,24 @@ async fn job(signet: &Signet, command: &JobCommand) -> Result<(), AppError> {
             Ok(())
         }
         JobCommand::List => {
+            let runs = signet.discovery_runs(500).await?;
             for job in signet.discovery_jobs().await? {
+                let last = runs
+                    .iter()
+                    .find(|r| r.job_id == job.id)
+                    .map(|r| {
+                        format!(
+                            "last run {} by {}: {}, {}/{} answered",
+                            signet_app::dates::minute(r.started_at),
+                            r.started_by,
+                            r.outcome.as_deref().unwrap_or("running or interrupted"),
+                            r.answered,
+                            r.endpoints
+                        )
+                    })
+                    .unwrap_or_else(|| "never run".into());
                 println!(
-                    "{}  targets {}  ports {}  {}  contacts {}",
+                    "{}  targets {}  ports {}  {}  contacts {}  {last}",
                     job.spec.name,
                     job.spec
                         .targets

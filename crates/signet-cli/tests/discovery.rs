@@ -700,7 +700,8 @@ fn discovery_finds_every_certificate_and_exactly_its_alerts_and_notices_changes(
     );
 
     // The portal, the CSV export and the metrics show the same inventory.
-    let server = Server::start(&d, &[]);
+    const METRICS_TOKEN: &str = "metrics-token-for-the-discovery-test";
+    let server = Server::start_with_env(&d, &[], &[("SIGNET_METRICS_TOKEN", METRICS_TOKEN)]);
     let api = Api::new(&server);
     let token = api.staff_login(&d, "admin@discovery.example");
     let client = reqwest::blocking::Client::builder()
@@ -784,9 +785,51 @@ fn discovery_finds_every_certificate_and_exactly_its_alerts_and_notices_changes(
         .send()
         .expect("csv");
     assert_ne!(anonymous.status(), 200);
+    let subscriber = api.subscriber(&d, "someone@discovery.example");
+    let as_subscriber = format!("signet_session={subscriber}; signet_csrf={CSRF}");
+    for path in ["/admin/discovery", "/admin/discovery/inventory.csv"] {
+        let refused = client
+            .get(server.url(path))
+            .header("cookie", &as_subscriber)
+            .send()
+            .expect("page");
+        assert_eq!(refused.status(), 403, "{path} for a subscriber");
+    }
+    let refused = client
+        .post(server.url("/admin/discovery/jobs/lab/run"))
+        .header("cookie", &as_subscriber)
+        .form(&[("csrf", CSRF)])
+        .send()
+        .expect("run");
+    assert_eq!(refused.status(), 403, "a subscriber cannot start a run");
+    let forged = client
+        .post(server.url("/admin/discovery/jobs/lab/remove"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", "0".repeat(64).as_str())])
+        .send()
+        .expect("remove");
+    assert_eq!(
+        forged.status(),
+        403,
+        "a form without the CSRF token is refused"
+    );
+    let listed = text(&discover(&d, &["job", "list"]).stdout);
+    assert!(
+        listed.contains("lab") && listed.contains("last run"),
+        "{listed}"
+    );
+    assert!(
+        audit_log(&d)
+            .iter()
+            .any(|e| e.action == "discovery.run.refused" && e.actor == "someone@discovery.example")
+    );
 
+    // Metrics: only for the scraper with the token.
+    let no_token = client.get(server.url("/metrics")).send().expect("metrics");
+    assert_eq!(no_token.status(), 401);
     let metrics = client
         .get(server.url("/metrics"))
+        .bearer_auth(METRICS_TOKEN)
         .send()
         .expect("metrics")
         .text()
@@ -825,4 +868,143 @@ fn discovery_finds_every_certificate_and_exactly_its_alerts_and_notices_changes(
         let (_, v) = line.rsplit_once(' ').expect("name value");
         assert!(v.parse::<f64>().is_ok(), "a sample: {line}");
     }
+}
+
+/// The runs recorded in the store at `url`.
+fn runs(url: &str) -> Vec<signet_store::DiscoveryRunRecord> {
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            let store = signet_store::open(url).await.expect("store");
+            store.discovery_runs(100).await.expect("runs")
+        })
+}
+
+#[test]
+fn a_due_job_runs_once_however_many_nodes_look_for_it() {
+    let work = tempdir();
+    let d = work.path().join("data");
+    let url = common::postgres_database("discovery_nodes");
+    let with_db = |cmd: &mut Command| {
+        cmd.env("SIGNET_DATABASE_URL", &url);
+    };
+    let mut init = signet(&d);
+    with_db(&mut init);
+    ok(init.args(["init", "--base-url", BASE_URL]));
+    let mut config = std::fs::read_to_string(d.join("signet.toml")).expect("toml");
+    config.push_str("\n[discovery]\nallowed_targets = [\"127.0.8.0/24\"]\n");
+    std::fs::write(d.join("signet.toml"), config).expect("toml");
+    let pki_dir = work.path().join("pki");
+    std::fs::create_dir_all(&pki_dir).expect("pki");
+    let pki = Pki::new(&pki_dir);
+    let ip = Ipv4Addr::new(127, 0, 8, 1);
+    let accept = format!("{ip}:{PORT}");
+    let _server = serve_on(
+        "s_server",
+        Command::new("openssl")
+            .current_dir(&pki.dir)
+            .args(["s_server", "-accept", &accept, "-www", "-quiet"])
+            .args([
+                "-cert",
+                "leaf.pem",
+                "-key",
+                "leaf.key",
+                "-cert_chain",
+                "inter.pem",
+            ]),
+        ip,
+        PORT,
+    );
+    for name in ["by-cron", "by-serve"] {
+        let mut add = signet(&d);
+        with_db(&mut add);
+        ok(add.args([
+            "discover",
+            "job",
+            "add",
+            "--name",
+            name,
+            "--targets",
+            &accept[..9],
+            "--ports",
+            &PORT.to_string(),
+            "--every",
+            "24h",
+        ]));
+    }
+
+    // Three cron-driven passes at once on three "nodes": one runs the job.
+    let passes: Vec<_> = (0..3)
+        .map(|_| {
+            let mut pass = signet(&d);
+            with_db(&mut pass);
+            pass.args(["jobs", "--only", "discovery"])
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    let said: Vec<String> = passes
+        .into_iter()
+        .map(|p| {
+            let out = p.wait_with_output().expect("wait");
+            assert!(out.status.success());
+            text(&out.stdout)
+        })
+        .collect();
+    let by_job = |runs: &[signet_store::DiscoveryRunRecord], job: &str| {
+        runs.iter().filter(|r| r.job_name == job).count()
+    };
+    let after_cron = runs(&url);
+    assert_eq!(by_job(&after_cron, "by-cron"), 1, "{said:?}");
+    assert_eq!(
+        by_job(&after_cron, "by-serve"),
+        1,
+        "both were due: {said:?}"
+    );
+
+    // Three serving nodes: the schedule finds nothing due until a job is.
+    let mut add = signet(&d);
+    with_db(&mut add);
+    ok(add.args([
+        "discover",
+        "job",
+        "add",
+        "--name",
+        "scheduled",
+        "--targets",
+        &accept[..9],
+        "--ports",
+        &PORT.to_string(),
+        "--every",
+        "24h",
+    ]));
+    let env = [("SIGNET_DATABASE_URL", url.as_str())];
+    let nodes: Vec<Server> = (0..3)
+        .map(|_| Server::start_with_env(&d, &[], &env))
+        .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let all = runs(&url);
+        if all
+            .iter()
+            .any(|r| r.job_name == "scheduled" && r.finished_at.is_some())
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "serve runs the due job"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let all = runs(&url);
+    assert_eq!(by_job(&all, "scheduled"), 1, "one node ran it");
+    assert_eq!(by_job(&all, "by-cron"), 1, "not due again for a day");
+    let run = all.iter().find(|r| r.job_name == "scheduled").expect("run");
+    assert_eq!(run.started_by, "schedule");
+    assert_eq!(run.answered, 1);
+    drop(nodes);
+    common::drop_postgres_database(&url);
 }

@@ -14,6 +14,18 @@ use crate::Refusal;
 pub const ALLOWLIST_SETTING: &str =
     "[discovery] allowed_targets in signet.toml (or SIGNET_DISCOVERY_ALLOWED_TARGETS)";
 
+/// ::ffff:0:0/96 and 64:ff9b::/96 reach IPv4 addresses through IPv6 ones.
+const MAPPED: ipnet::Ipv6Net =
+    match ipnet::Ipv6Net::new(std::net::Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0, 0), 96) {
+        Ok(net) => net,
+        Err(_) => panic!("a valid prefix"),
+    };
+const NAT64: ipnet::Ipv6Net =
+    match ipnet::Ipv6Net::new(std::net::Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0, 0), 96) {
+        Ok(net) => net,
+        Err(_) => panic!("a valid prefix"),
+    };
+
 /// One target of a job as an admin typed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TargetSpec {
@@ -29,6 +41,13 @@ impl TargetSpec {
         let text = text.trim();
         let bad = |why: &str| Refusal::InvalidInput(format!("target {text:?}: {why}"));
         if let Ok(net) = text.parse::<IpNet>() {
+            if let IpNet::V6(v6) = net
+                && (MAPPED.contains(&v6) || NAT64.contains(&v6))
+            {
+                return Err(bad(
+                    "IPv4-mapped and NAT64 ranges are refused: write the IPv4 range",
+                ));
+            }
             if net.trunc() != net {
                 return Err(bad(&format!(
                     "host bits are set in the range; write {}",
@@ -38,7 +57,7 @@ impl TargetSpec {
             return Ok(TargetSpec::Net(net));
         }
         if let Ok(ip) = text.parse::<IpAddr>() {
-            return Ok(TargetSpec::Net(IpNet::from(ip)));
+            return Ok(TargetSpec::Net(IpNet::from(ip.to_canonical())));
         }
         let name = text.trim_end_matches('.').to_ascii_lowercase();
         let label_ok = |l: &str| {
@@ -60,16 +79,19 @@ impl TargetSpec {
     pub fn address_count(&self) -> u128 {
         match self {
             TargetSpec::Host(_) => 1,
-            TargetSpec::Net(net) => 1u128 << (net.max_prefix_len() - net.prefix_len()),
+            // ::/0 has 2^128 addresses: one more than u128 holds.
+            TargetSpec::Net(net) => 1u128
+                .checked_shl(u32::from(net.max_prefix_len() - net.prefix_len()))
+                .unwrap_or(u128::MAX),
         }
     }
 
-    /// The addresses of a range, in order: every one of a /31, /32 or IPv6 range; without the
-    /// network and broadcast address of a wider IPv4 range.
-    pub fn addresses(&self) -> Vec<IpAddr> {
+    /// The addresses of a range, in order, at most `limit`: every one of a /31, /32 or IPv6
+    /// range; without the network and broadcast address of a wider IPv4 range.
+    pub fn addresses(&self, limit: usize) -> Vec<IpAddr> {
         match self {
             TargetSpec::Host(_) => Vec::new(),
-            TargetSpec::Net(net) => net.hosts().collect(),
+            TargetSpec::Net(net) => net.hosts().take(limit).collect(),
         }
     }
 }
@@ -159,8 +181,9 @@ impl Allowlist {
         self.0.is_empty()
     }
 
-    /// The address lies in an allowed range.
+    /// The address lies in an allowed range (an IPv4-mapped address as its IPv4 address).
     pub fn permits_address(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
         self.0
             .iter()
             .any(|a| matches!(a, Allowed::Net(net) if net.contains(&ip)))
@@ -206,10 +229,36 @@ impl Allowlist {
         }
     }
 
-    /// Checks what a host name resolved to at a run.
+    /// Checks what a host name resolved to at a run. A name entry lets its names resolve to
+    /// any ordinary address, but not to this machine, link-local (cloud metadata), unspecified
+    /// or multicast ones, which only a range entry allows.
     pub fn check_resolved(&self, name: &str, ip: IpAddr) -> Result<(), Refusal> {
-        if self.permits_name(name) || self.permits_address(ip) {
+        let ip = ip.to_canonical();
+        if self.permits_address(ip) {
+            return Ok(());
+        }
+        let special = match ip {
+            IpAddr::V4(v4) => {
+                v4.is_loopback()
+                    || v4.is_link_local()
+                    || v4.is_unspecified()
+                    || v4.is_multicast()
+                    || v4.is_broadcast()
+            }
+            IpAddr::V6(v6) => {
+                v6.is_loopback()
+                    || v6.is_unspecified()
+                    || v6.is_multicast()
+                    || (v6.segments()[0] & 0xffc0) == 0xfe80
+                    || NAT64.contains(&v6)
+            }
+        };
+        if self.permits_name(name) && !special {
             Ok(())
+        } else if self.permits_name(name) {
+            Err(Refusal::NotAllowed(format!(
+                "{name} resolves to {ip}, a loopback, link-local, unspecified or multicast address: only a range in {ALLOWLIST_SETTING} allows it"
+            )))
         } else {
             Err(Refusal::NotAllowed(format!(
                 "{name} resolves to {ip}, outside the addresses discovery may scan: add the name or the address to {ALLOWLIST_SETTING}"
@@ -356,7 +405,9 @@ pub fn parse_every(text: &str) -> Result<Duration, Refusal> {
     let unit = text.chars().last().ok_or_else(bad)?;
     let number: i64 = text[..text.len() - unit.len_utf8()]
         .parse()
-        .map_err(|_| bad())?;
+        .ok()
+        .filter(|n| (0..=366 * 24 * 60).contains(n))
+        .ok_or_else(bad)?;
     let every = match unit {
         'm' => Duration::minutes(number),
         'h' => Duration::hours(number),
@@ -423,7 +474,11 @@ impl JobSpec {
         for target in &self.targets {
             allowlist.check_target(target)?;
         }
-        let addresses: u128 = self.targets.iter().map(TargetSpec::address_count).sum();
+        let addresses = self
+            .targets
+            .iter()
+            .map(TargetSpec::address_count)
+            .fold(0u128, u128::saturating_add);
         if addresses > u128::from(limits.max_addresses) {
             return Err(Refusal::TooLarge(format!(
                 "the targets stand for {addresses} addresses; a job may name at most {} ([discovery] max_addresses): split the job or narrow the ranges",
@@ -738,7 +793,10 @@ mod tests {
         assert!(TargetSpec::parse("a b").is_err());
         assert!(parse_targets(" , ").is_err());
         assert_eq!(
-            TargetSpec::parse("10.0.0.0/24").unwrap().addresses().len(),
+            TargetSpec::parse("10.0.0.0/24")
+                .unwrap()
+                .addresses(usize::MAX)
+                .len(),
             254
         );
         assert_eq!(
@@ -777,6 +835,66 @@ mod tests {
                 .contains("empty")
         );
         assert!(Allowlist::parse(&["*.10.0.0.1"]).is_err());
+        // A name entry does not reach this machine or cloud metadata; a range entry would.
+        for ip in [
+            "127.0.0.1",
+            "169.254.169.254",
+            "::1",
+            "::ffff:127.0.0.1",
+            "0.0.0.0",
+        ] {
+            assert!(
+                allow_names()
+                    .check_resolved("a.corp.example", ip.parse().unwrap())
+                    .is_err(),
+                "{ip}"
+            );
+        }
+        assert!(
+            allow_names()
+                .check_resolved("a.corp.example", "192.0.2.10".parse().unwrap())
+                .is_ok()
+        );
+        assert!(
+            allow
+                .check_resolved("anything.example", "::ffff:127.0.0.9".parse().unwrap())
+                .is_ok(),
+            "an IPv4-mapped address is its IPv4 address"
+        );
+        assert!(TargetSpec::parse("::ffff:0:0/96").is_err());
+        assert!(TargetSpec::parse("64:ff9b::/96").is_err());
+        assert_eq!(
+            TargetSpec::parse("::ffff:10.0.0.1").unwrap(),
+            TargetSpec::parse("10.0.0.1").unwrap()
+        );
+    }
+
+    fn allow_names() -> Allowlist {
+        Allowlist::parse(&["*.corp.example"]).unwrap()
+    }
+
+    #[test]
+    fn huge_ranges_are_counted_not_enumerated() {
+        let all = Allowlist::parse(&["::/0"]).unwrap();
+        let job = JobSpec {
+            name: "everything".into(),
+            targets: parse_targets("::/0,::/1,8000::/1").unwrap(),
+            ports: vec![443],
+            starttls: Vec::new(),
+            every: None,
+            contacts: Vec::new(),
+            concurrency: 1,
+            rate: 1,
+        };
+        assert_eq!(job.targets[0].address_count(), u128::MAX);
+        assert!(
+            job.check(&all, &DiscoveryLimits::default())
+                .unwrap_err()
+                .to_string()
+                .contains("max_addresses")
+        );
+        assert_eq!(job.targets[0].addresses(3).len(), 3);
+        assert!(parse_every("999999999999999d").is_err());
     }
 
     #[test]

@@ -51,14 +51,16 @@ pub trait DiscoveryLeases: Send + Sync {
         node: &str,
         next_run_at: Option<OffsetDateTime>,
     ) -> Result<(), StoreError>;
-    /// Records a run's progress and extends its node's lease to `until`.
+    /// Records a run's progress and extends `node`'s lease on its job to `until`; `false` when
+    /// `node` no longer holds the lease (it lapsed and another node took the job).
     async fn discovery_progress(
         &self,
         run_id: i64,
+        node: &str,
         done: u64,
         answered: u64,
         until: OffsetDateTime,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
 }
 
 /// Changes to jobs, runs and the inventory, inside a unit of work.
@@ -82,14 +84,24 @@ pub trait DiscoveryWrites: Send {
     async fn save_discovery_place(&mut self, p: &DiscoveryPlaceRecord) -> Result<i64, StoreError>;
     /// Records an event.
     async fn add_discovery_event(&mut self, e: &DiscoveryEventRecord) -> Result<(), StoreError>;
-    /// Marks an alert of a certificate at a place as mailed; `false` when it was already.
+    /// Marks an alert of a certificate at a place as mailed to a job's contacts; `false` when
+    /// it was already.
     async fn mark_discovery_mailed(
         &mut self,
+        job_id: i64,
         place_id: i64,
         fingerprint: &str,
         alert: &str,
         at: OffsetDateTime,
     ) -> Result<bool, StoreError>;
+    /// Forgets the marks of a job at a place whose alert is no longer in `current`, so that the
+    /// alert is mailed again if it comes back.
+    async fn forget_discovery_mailed(
+        &mut self,
+        job_id: i64,
+        place_id: i64,
+        current: &[&str],
+    ) -> Result<(), StoreError>;
 }
 
 /// Implements the traits above for a backend (called by `sql_store!`).
@@ -335,10 +347,11 @@ macro_rules! discovery_sql {
             async fn discovery_progress(
                 &self,
                 run_id: i64,
+                node: &str,
                 done: u64,
                 answered: u64,
                 until: OffsetDateTime,
-            ) -> Result<(), StoreError> {
+            ) -> Result<bool, StoreError> {
                 let signed = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
                 self.write(
                     sqlx::query("UPDATE discovery_runs SET done = $1, answered = $2 WHERE id = $3")
@@ -347,16 +360,18 @@ macro_rules! discovery_sql {
                         .bind(run_id),
                 )
                 .await?;
-                self.write(
-                    sqlx::query(
-                        "UPDATE discovery_jobs SET lease_until = $1 WHERE id = \
-                         (SELECT job_id FROM discovery_runs WHERE id = $2) AND lease_until IS NOT NULL",
+                let held = self
+                    .write(
+                        sqlx::query(
+                            "UPDATE discovery_jobs SET lease_until = $1 WHERE id = \
+                             (SELECT job_id FROM discovery_runs WHERE id = $2) AND lease_node = $3",
+                        )
+                        .bind(until.unix_timestamp())
+                        .bind(run_id)
+                        .bind(node),
                     )
-                    .bind(until.unix_timestamp())
-                    .bind(run_id),
-                )
-                .await
-                .map(|_| ())
+                    .await?;
+                Ok(held == 1)
             }
         }
 
@@ -517,6 +532,7 @@ macro_rules! discovery_sql {
 
             async fn mark_discovery_mailed(
                 &mut self,
+                job_id: i64,
                 place_id: i64,
                 fingerprint: &str,
                 alert: &str,
@@ -525,9 +541,10 @@ macro_rules! discovery_sql {
                 let n = self
                     .exec(
                         sqlx::query(
-                            "INSERT INTO discovery_mailed (place_id, fingerprint, alert, mailed_at) VALUES ($1, $2, $3, $4) \
-                             ON CONFLICT (place_id, fingerprint, alert) DO NOTHING",
+                            "INSERT INTO discovery_mailed (job_id, place_id, fingerprint, alert, mailed_at) \
+                             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (job_id, place_id, fingerprint, alert) DO NOTHING",
                         )
+                        .bind(job_id)
                         .bind(place_id)
                         .bind(fingerprint)
                         .bind(alert)
@@ -535,6 +552,28 @@ macro_rules! discovery_sql {
                     )
                     .await?;
                 Ok(n == 1)
+            }
+
+            async fn forget_discovery_mailed(
+                &mut self,
+                job_id: i64,
+                place_id: i64,
+                current: &[&str],
+            ) -> Result<(), StoreError> {
+                // The current alerts as one list, `,id,id,`, that each mark's id is looked for in
+                // (ids are fixed words; their `_` matching any one character joins none of them).
+                let keep = format!(",{},", current.join(","));
+                self.exec(
+                    sqlx::query(
+                        "DELETE FROM discovery_mailed WHERE job_id = $1 AND place_id = $2 \
+                         AND $3 NOT LIKE '%,' || alert || ',%'",
+                    )
+                    .bind(job_id)
+                    .bind(place_id)
+                    .bind(keep),
+                )
+                .await
+                .map(|_| ())
             }
         }
     };

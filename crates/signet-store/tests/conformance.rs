@@ -251,10 +251,40 @@ async fn discovery(store: &Arc<dyn Store>) {
     let mut tx = begin(store).await;
     run.id = tx.start_discovery_run(&run).await.expect("run");
     done(tx, "discovery.run.started").await;
+    // The run's node holds the lease: it renews it with its progress; another node cannot.
+    assert!(
+        store
+            .claim_discovery_job(id, "runner", t(6000), t(6600), false)
+            .await
+            .expect("claim")
+    );
+    assert!(
+        store
+            .discovery_progress(run.id, "runner", 100, 3, t(6700))
+            .await
+            .expect("progress"),
+        "the holder renews"
+    );
+    assert!(
+        !store
+            .discovery_progress(run.id, "intruder", 100, 3, t(6800))
+            .await
+            .expect("progress"),
+        "another node does not"
+    );
+    assert_eq!(
+        store
+            .discovery_job("office")
+            .await
+            .expect("read")
+            .expect("job")
+            .lease_until,
+        Some(t(6700))
+    );
     store
-        .discovery_progress(run.id, 100, 3, t(900))
+        .release_discovery_job(id, "runner", None)
         .await
-        .expect("progress");
+        .expect("release");
     let progress = store
         .discovery_run(run.id)
         .await
@@ -311,15 +341,26 @@ async fn discovery(store: &Arc<dyn Store>) {
     })
     .await
     .expect("event");
-    assert!(
-        tx.mark_discovery_mailed(place_id, &certificate.fingerprint, "expiring", t(300))
+    let fingerprint = certificate.fingerprint.clone();
+    let mark = async |tx: &mut Box<dyn Tx>, alert: &str| {
+        tx.mark_discovery_mailed(id, place_id, &fingerprint, alert, t(300))
             .await
             .expect("mark")
+    };
+    assert!(mark(&mut tx, "expiring").await);
+    assert!(!mark(&mut tx, "expiring").await, "once");
+    assert!(mark(&mut tx, "incomplete_chain").await);
+    // An alert that cleared is forgotten, so that it is mailed again if it returns.
+    tx.forget_discovery_mailed(id, place_id, &["incomplete_chain"])
+        .await
+        .expect("forget");
+    assert!(
+        mark(&mut tx, "expiring").await,
+        "mailed again after it cleared"
     );
     assert!(
-        !tx.mark_discovery_mailed(place_id, &certificate.fingerprint, "expiring", t(301))
-            .await
-            .expect("once")
+        !mark(&mut tx, "incomplete_chain").await,
+        "still current: not again"
     );
     run.finished_at = Some(t(400));
     run.outcome = Some("finished".into());

@@ -12,6 +12,9 @@ use crate::hello::{self, Offer, Version};
 use crate::wire::Endpoint;
 use crate::{modern, probe, suites};
 
+/// Certificates of a served chain that are read at most: real chains have two to four.
+const MAX_CHAIN: usize = 16;
+
 /// What an endpoint served.
 #[derive(Debug, Clone, Default)]
 pub struct Served {
@@ -28,7 +31,8 @@ pub struct Served {
 /// [`TlsTestError::NoTls`] (or a STARTTLS error).
 pub fn served(endpoint: &Endpoint) -> Result<Served, TlsTestError> {
     match modern::handshake(endpoint, true, false) {
-        Ok(h) if !h.certificates.is_empty() => {
+        Ok(mut h) if !h.certificates.is_empty() => {
+            h.certificates.truncate(MAX_CHAIN);
             return Ok(Served {
                 version: h.version,
                 certificates: h.certificates,
@@ -60,9 +64,11 @@ pub fn served(endpoint: &Endpoint) -> Result<Served, TlsTestError> {
     if flight.certificates.is_empty() {
         return Err(TlsTestError::NoTls(endpoint.address));
     }
+    let mut certificates = flight.certificates;
+    certificates.truncate(MAX_CHAIN);
     Ok(Served {
         version: flight.hello.and_then(|h| h.version),
-        certificates: flight.certificates,
+        certificates,
         ocsp_staple: flight.ocsp_staple,
     })
 }
@@ -171,6 +177,12 @@ pub fn examine(
                     crate::chain::KeyType::Rsa => "rsa",
                     crate::chain::KeyType::Ecdsa => "ec",
                     crate::chain::KeyType::Ed25519 => "ed25519",
+                    crate::chain::KeyType::Other
+                        if c.tbs_certificate().subject_public_key_info().algorithm.oid
+                            == const_oid::db::rfc5912::ID_DSA =>
+                    {
+                        "dsa"
+                    }
                     crate::chain::KeyType::Other => "other",
                 }
                 .to_owned(),

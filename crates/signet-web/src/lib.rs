@@ -45,11 +45,18 @@ pub fn router(signet: Arc<Signet>) -> Router {
 
 /// Liveness: the process answers. It touches nothing else, so that a slow database or mail
 /// relay never makes an orchestrator kill a node that would recover.
-/// Prometheus metrics (text format 0.0.4). The discovery inventory's labels name internal hosts:
-/// with `SIGNET_METRICS_TOKEN` set, only a scraper sending it as a bearer token is answered.
+/// Prometheus metrics (text format 0.0.4). The discovery inventory's labels name internal hosts,
+/// so only a scraper sending `SIGNET_METRICS_TOKEN` as a bearer token is answered; without the
+/// token configured, nobody is.
 async fn metrics(State(signet): State<Arc<Signet>>, headers: axum::http::HeaderMap) -> Response {
-    if let Ok(token) = std::env::var("SIGNET_METRICS_TOKEN")
-        && !token.is_empty()
+    let token = std::env::var("SIGNET_METRICS_TOKEN").unwrap_or_default();
+    if token.len() < 16 {
+        return (
+            StatusCode::FORBIDDEN,
+            "metrics are off: set SIGNET_METRICS_TOKEN (16 characters or more) and send it as Authorization: Bearer TOKEN\n",
+        )
+            .into_response();
+    }
     {
         let sent = headers
             .get(header::AUTHORIZATION)

@@ -71,9 +71,10 @@ CREATE TABLE discovery_events (
 );
 CREATE INDEX discovery_events_at ON discovery_events (at);
 CREATE TABLE discovery_mailed (
+    job_id      BIGINT NOT NULL REFERENCES discovery_jobs (id) ON DELETE CASCADE,
     place_id    BIGINT NOT NULL REFERENCES discovery_places (id) ON DELETE CASCADE,
     fingerprint TEXT NOT NULL,
     alert       TEXT NOT NULL,
     mailed_at   BIGINT NOT NULL,
-    PRIMARY KEY (place_id, fingerprint, alert)
+    PRIMARY KEY (job_id, place_id, fingerprint, alert)
 );

@@ -96,16 +96,23 @@ async fn render(
             s.discovery_jobs().await?,
             s.discovery_runs(20).await?,
             s.discovery_inventory().await?,
+            s.discovery_changes(20).await?,
         ))
     };
-    let (jobs, runs, items) = match loaded.await {
+    let (jobs, runs, items, changes) = match loaded.await {
         Ok(loaded) => loaded,
         Err(e) => return refusal(ctx, &e),
     };
     let now = s.now();
+    let leased: std::collections::HashSet<String> = jobs
+        .iter()
+        .filter(|j| j.lease_until.is_some_and(|t| t > now))
+        .map(|j| j.spec.name.clone())
+        .collect();
     let running = started
-        || runs.iter().any(|r| r.finished_at.is_none())
-            && jobs.iter().any(|j| j.lease_until.is_some_and(|t| t > now));
+        || runs
+            .iter()
+            .any(|r| r.finished_at.is_none() && leased.contains(&r.job_name));
     let alert_counts = Alert::ALL
         .iter()
         .map(|a| {
@@ -161,10 +168,10 @@ async fn render(
         runs: runs
             .into_iter()
             .map(|r| DiscoveryRunRow {
-                outcome: match (&r.outcome, r.finished_at) {
-                    (Some(o), _) => o.clone(),
-                    (None, _) if running => "running".into(),
-                    (None, _) => "interrupted".into(),
+                outcome: match &r.outcome {
+                    Some(o) => o.clone(),
+                    None if leased.contains(&r.job_name) => "running".into(),
+                    None => "interrupted (its node stopped)".into(),
                 },
                 job: r.job_name,
                 started_by: r.started_by,
@@ -184,6 +191,7 @@ async fn render(
         filter_query,
         items,
         total,
+        changes,
     })
 }
 
@@ -255,6 +263,10 @@ pub struct JobForm {
     every: String,
     #[serde(default)]
     contacts: String,
+    #[serde(default)]
+    concurrency: String,
+    #[serde(default)]
+    rate: String,
 }
 
 async fn after(
@@ -297,8 +309,8 @@ pub async fn add_job(
         starttls: f.starttls,
         every: f.every,
         contacts: f.contacts,
-        concurrency: None,
-        rate: None,
+        concurrency: f.concurrency.trim().parse().ok(),
+        rate: f.rate.trim().parse().ok(),
     };
     let done = s
         .add_discovery_job(Starter::Staff(&actor), &job)
@@ -321,6 +333,15 @@ pub async fn run_job(
 ) -> Response {
     let actor = form_actor!(ctx, &f.csrf);
     if let Err(e) = Signet::may_manage_discovery(&actor) {
+        let e = s
+            .audit_refusal(
+                &actor.email,
+                "discovery.run",
+                &format!("discovery-job:{name}"),
+                Err::<(), _>(e),
+            )
+            .await
+            .unwrap_err();
         return refusal(&ctx, &e);
     }
     let now = s.now();

@@ -392,6 +392,7 @@ pub struct DiscoveryPage {
     pub filter_query: String,
     pub items: Vec<signet_app::discovery::InventoryItem>,
     pub total: usize,
+    pub changes: Vec<signet_app::discovery::ChangeView>,
 }
 
 impl DiscoveryPage {
