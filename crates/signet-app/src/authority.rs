@@ -31,8 +31,13 @@ pub fn certificate_path(data_dir: &Path, name: &str) -> PathBuf {
 /// Where CA keys are kept, opened with the secret that unlocks them.
 #[derive(Debug)]
 pub enum KeyStore {
-    Files { dir: PathBuf, passphrase: Secret },
-    Pkcs11 { token: Pkcs11Token },
+    Files {
+        dir: PathBuf,
+        passphrase: Arc<Secret>,
+    },
+    Pkcs11 {
+        token: Pkcs11Token,
+    },
 }
 
 impl KeyStore {
@@ -51,7 +56,9 @@ impl KeyStore {
         match config.keys.backend {
             KeyBackendKind::File => Ok(KeyStore::Files {
                 dir: data_dir.join(KEYS_DIR),
-                passphrase: secrets::passphrase(&Self::passphrase_file(data_dir, config))?,
+                passphrase: Arc::new(secrets::passphrase(&Self::passphrase_file(
+                    data_dir, config,
+                ))?),
             }),
             KeyBackendKind::Pkcs11 => Self::open_token(data_dir, config),
         }
@@ -95,23 +102,101 @@ impl KeyStore {
         }
     }
 
+    /// The key of the certificate `certificate_der`. A key file is decrypted when it first
+    /// signs ([`LazyFileKey`]); [`KeyStore::check`] decrypts them all at once.
     pub fn load(
         &self,
         name: &str,
         algorithm: CaKeyAlgorithm,
+        certificate_der: &[u8],
     ) -> Result<Arc<dyn KeyBackend>, AppError> {
         match self {
             KeyStore::Files { dir, passphrase } => {
                 let path = Self::key_path(dir, name);
-                let pem = std::fs::read_to_string(&path).map_err(|e| AppError::io(&path, e))?;
-                Ok(Arc::new(FileKey::from_encrypted_pem(
+                std::fs::metadata(&path).map_err(|e| AppError::io(&path, e))?;
+                Ok(Arc::new(LazyFileKey {
                     algorithm,
-                    &pem,
-                    passphrase.expose().as_bytes(),
-                )?))
+                    public_key: public_key_of(certificate_der)?,
+                    path,
+                    passphrase: passphrase.clone(),
+                    key: std::sync::OnceLock::new(),
+                }))
             }
             KeyStore::Pkcs11 { token } => Ok(Arc::new(token.find(&Self::label(name), algorithm)?)),
         }
+    }
+}
+
+/// The SubjectPublicKeyInfo DER of a certificate.
+fn public_key_of(certificate_der: &[u8]) -> Result<Vec<u8>, AppError> {
+    use signet_pki::der::{Decode, Encode};
+    signet_pki::Certificate::from_der(certificate_der)
+        .and_then(|c| c.tbs_certificate().subject_public_key_info().to_der())
+        .map_err(|e| AppError::Config(format!("a CA certificate does not parse: {e}")))
+}
+
+/// Decrypts a key file and checks that it holds `public_key`.
+fn decrypt(
+    path: &Path,
+    algorithm: CaKeyAlgorithm,
+    passphrase: &Secret,
+    public_key: &[u8],
+) -> Result<FileKey, String> {
+    let pem = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let key = FileKey::from_encrypted_pem(algorithm, &pem, passphrase.expose().as_bytes())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if key.public_key_der() != public_key {
+        return Err(format!(
+            "{} does not hold the key of its certificate: restore the matching key file",
+            path.display()
+        ));
+    }
+    Ok(key)
+}
+
+/// A CA key file decrypted the first time it signs. Decryption costs a key derivation
+/// (PBKDF2-SHA256, 600,000 rounds: about 65 ms a key here), and most commands sign with one key
+/// or none; `signet discover`, say, signs nothing.
+struct LazyFileKey {
+    algorithm: CaKeyAlgorithm,
+    /// The certificate's SubjectPublicKeyInfo; the decrypted key must match it.
+    public_key: Vec<u8>,
+    path: PathBuf,
+    passphrase: Arc<Secret>,
+    key: std::sync::OnceLock<Result<FileKey, String>>,
+}
+
+impl std::fmt::Debug for LazyFileKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyFileKey")
+            .field("path", &self.path)
+            .field("decrypted", &self.key.get().is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyBackend for LazyFileKey {
+    fn algorithm(&self) -> CaKeyAlgorithm {
+        self.algorithm
+    }
+
+    fn public_key_der(&self) -> &[u8] {
+        &self.public_key
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, signet_pki::PkiError> {
+        self.key
+            .get_or_init(|| {
+                decrypt(
+                    &self.path,
+                    self.algorithm,
+                    &self.passphrase,
+                    &self.public_key,
+                )
+            })
+            .as_ref()
+            .map_err(|e| signet_pki::PkiError::Key(e.clone()))?
+            .sign(message)
     }
 }
 
@@ -185,13 +270,9 @@ impl Authority {
         keys: &KeyStore,
     ) -> Result<Authority, AppError> {
         let pair = |name: &str, algorithm, urls| -> Result<Issuer, AppError> {
-            let signer = CaSigner::new(keys.load(name, algorithm)?)?;
-            Ok(Issuer::new(
-                name,
-                read_certificate(data_dir, name)?,
-                signer,
-                urls,
-            )?)
+            let certificate = read_certificate(data_dir, name)?;
+            let signer = CaSigner::new(keys.load(name, algorithm, &certificate)?)?;
+            Ok(Issuer::new(name, certificate, signer, urls)?)
         };
         let root = pair(ROOT, config.root.key_algorithm, root_urls(config))?;
         let mut issuers = BTreeMap::new();
@@ -199,12 +280,13 @@ impl Authority {
         for (name, settings) in &config.issuers {
             let issuer = pair(name, settings.key_algorithm, issuer_urls(config, name))?;
             let rname = responder_name(name);
+            let responder_certificate = read_certificate(data_dir, &rname)?;
             responders.insert(
                 name.clone(),
                 Responder {
                     signer: signet_pki::ocsp::OcspResponder::new(
-                        &read_certificate(data_dir, &rname)?,
-                        keys.load(&rname, settings.ocsp_key_algorithm)?,
+                        &responder_certificate,
+                        keys.load(&rname, settings.ocsp_key_algorithm, &responder_certificate)?,
                     )?,
                     issuer: signet_pki::ocsp::OcspIssuer::new(name, &issuer.certificate_der)?,
                 },
@@ -213,7 +295,11 @@ impl Authority {
         }
         let tsa = match &config.tsa {
             Some(t) => Some(signet_pki::tsp::TimeStampAuthority::new(
-                keys.load(crate::config::TSA, t.key_algorithm)?,
+                keys.load(
+                    crate::config::TSA,
+                    t.key_algorithm,
+                    &read_certificate(data_dir, crate::config::TSA)?,
+                )?,
                 &read_certificate(data_dir, crate::config::TSA)?,
                 &[],
                 signet_pki::extensions::parse_oid(&t.policy)?,

@@ -81,7 +81,7 @@ pub async fn init(
             (
                 KeyStore::Files {
                     dir: data_dir.join(crate::authority::KEYS_DIR),
-                    passphrase,
+                    passphrase: std::sync::Arc::new(passphrase),
                 },
                 written,
             )

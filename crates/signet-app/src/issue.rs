@@ -307,6 +307,39 @@ impl Signet {
         })
     }
 
+    /// Decrypts every CA and responder key now (in parallel) by signing with it: `serve` calls
+    /// it at start, so that a wrong passphrase stops it there and not at its first signature.
+    pub fn unlock_keys(&self) -> Result<(), AppError> {
+        let a = &self.authority;
+        std::thread::scope(|scope| {
+            let issuers = std::iter::once(&a.root)
+                .chain(a.issuers.values())
+                .map(|issuer| {
+                    scope.spawn(move || {
+                        issuer
+                            .signer()
+                            .sign_to_bitstring(b"signet start")
+                            .map(drop)
+                            .map_err(|e| AppError::Config(format!("key of {}: {e}", issuer.name)))
+                    })
+                });
+            let responders = a.responders.iter().map(|(name, responder)| {
+                scope.spawn(move || {
+                    responder
+                        .signer
+                        .probe()
+                        .map_err(|e| AppError::Config(format!("OCSP responder key of {name}: {e}")))
+                })
+            });
+            let checks: Vec<_> = issuers.chain(responders).collect();
+            checks.into_iter().try_for_each(|check| {
+                check
+                    .join()
+                    .map_err(|_| AppError::Internal("a key check stopped".into()))?
+            })
+        })
+    }
+
     /// Issues a subscriber certificate for a CSR (operator tool).
     pub async fn issue(&self, req: IssueRequest) -> Result<Issued, AppError> {
         let subject = format!("profile:{}", req.profile);

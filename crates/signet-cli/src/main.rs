@@ -187,6 +187,7 @@ async fn run(cli: Cli) -> Result<(), AppError> {
                 init(&cli.data_dir, args, store.clone()).await?;
             }
             let signet = Signet::open(&cli.data_dir, store, clock()).await?;
+            signet.unlock_keys()?;
             signet.reconcile().await?;
             signet.report_shared_addresses().await?;
             signet.refresh_ocsp().await?;
