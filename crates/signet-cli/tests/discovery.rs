@@ -42,7 +42,20 @@ fn s_server(
     chain: Option<&str>,
     extra: &[&str],
 ) -> Process {
-    let accept = format!("{}:{PORT}", address(n));
+    s_server_at(pki, address(n), PORT, cert, key, chain, extra)
+}
+
+/// openssl s_server on `ip`:`port`.
+fn s_server_at(
+    pki: &Pki,
+    ip: Ipv4Addr,
+    port: u16,
+    cert: &str,
+    key: &str,
+    chain: Option<&str>,
+    extra: &[&str],
+) -> Process {
+    let accept = format!("{ip}:{port}");
     serve_on(
         &format!("s_server {cert} on {accept}"),
         Command::new("openssl")
@@ -51,8 +64,8 @@ fn s_server(
             .args(["-cert", cert, "-key", key])
             .args(chain.map(|c| ["-cert_chain", c]).into_iter().flatten())
             .args(extra),
-        address(n),
-        PORT,
+        ip,
+        port,
     )
 }
 
@@ -73,21 +86,11 @@ fn date(days: i64) -> String {
 /// A leaf signed by `issuer` (openssl x509 -req) with the given subjectAltName and more
 /// extension lines.
 fn leaf_for(pki: &Pki, name: &str, issuer: &str, san: &str, more: &str) {
-    ok(Command::new("openssl").current_dir(&pki.dir).args([
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        &format!("{name}.key"),
-        "-out",
-        &format!("{name}.csr"),
-        "-subj",
+    pki.request(
+        name,
+        &["ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
         &format!("/CN={name}"),
-    ]));
+    );
     std::fs::write(
         pki.dir.join(format!("{name}.ext")),
         format!(
@@ -204,19 +207,7 @@ fn discovery_finds_every_certificate_and_exactly_its_alerts_and_notices_changes(
     pki.leaf("alone", "rsa:2048", None);
     pki.leaf("nginx", "rsa:2048", None);
     pki.leaf("mail", "rsa:2048", None);
-    ok(Command::new("openssl").current_dir(&pki.dir).args([
-        "req",
-        "-new",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "sha1.key",
-        "-out",
-        "sha1.csr",
-        "-subj",
-        "/CN=localhost",
-    ]));
+    pki.request("sha1", &["rsa:2048"], "/CN=localhost");
     pki.sign_with("sha1", "inter", "leaf_ext", None, "sha1");
     ok(Command::new("openssl").current_dir(&pki.dir).args([
         "req",
@@ -251,38 +242,8 @@ fn discovery_finds_every_certificate_and_exactly_its_alerts_and_notices_changes(
             address(12)
         ),
     );
-    ok(Command::new("openssl").current_dir(&pki.dir).args([
-        "ca",
-        "-config",
-        "ca.cnf",
-        "-cert",
-        "inter.pem",
-        "-keyfile",
-        "inter.key",
-        "-revoke",
-        "crlrevoked.pem",
-    ]));
-    ok(Command::new("openssl").current_dir(&pki.dir).args([
-        "ca",
-        "-gencrl",
-        "-config",
-        "ca.cnf",
-        "-cert",
-        "inter.pem",
-        "-keyfile",
-        "inter.key",
-        "-out",
-        "inter.crl.pem",
-    ]));
-    ok(Command::new("openssl").current_dir(&pki.dir).args([
-        "crl",
-        "-in",
-        "inter.crl.pem",
-        "-outform",
-        "DER",
-        "-out",
-        "inter.crl",
-    ]));
+    pki.revoke("crlrevoked");
+    pki.publish_crl();
     for leaf in ["soon", "good2", "nginx", "mail", "sha1", "wrongname"] {
         concat(
             &pki,
@@ -293,21 +254,11 @@ fn discovery_finds_every_certificate_and_exactly_its_alerts_and_notices_changes(
     concat(&pki, "stranger-chain.pem", &["stranger.pem", "other.pem"]);
     // One Signet issued (a class 3 certificate on a server: s_server does not mind its EKU),
     // then revoked.
-    ok(Command::new("openssl").current_dir(&pki.dir).args([
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        "signet.key",
-        "-out",
-        "signet.csr",
-        "-subj",
+    pki.request(
+        "signet",
+        &["ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
         "/CN=ignored",
-    ]));
+    );
     let issued = ok(&mut issue_cmd(
         &d,
         "class3-auth",
@@ -443,22 +394,14 @@ fn discovery_finds_every_certificate_and_exactly_its_alerts_and_notices_changes(
         SMTP_PORT,
     );
     let named_port = free_port();
-    let named = format!("127.0.0.1:{named_port}");
-    let _s12 = serve_on(
-        "s_server for another name",
-        Command::new("openssl")
-            .current_dir(&pki.dir)
-            .args(["s_server", "-accept", &named, "-www", "-quiet"])
-            .args([
-                "-cert",
-                "wrongname.pem",
-                "-key",
-                "wrongname.key",
-                "-cert_chain",
-                "inter.pem",
-            ]),
+    let _s12 = s_server_at(
+        &pki,
         Ipv4Addr::LOCALHOST,
         named_port,
+        "wrongname.pem",
+        "wrongname.key",
+        Some("inter.pem"),
+        &[],
     );
 
     // A target outside the allowlist is refused, naming the setting; nothing is stored.
@@ -899,21 +842,14 @@ fn a_due_job_runs_once_however_many_nodes_look_for_it() {
     let pki = Pki::new(&pki_dir);
     let ip = Ipv4Addr::new(127, 0, 8, 1);
     let accept = format!("{ip}:{PORT}");
-    let _server = serve_on(
-        "s_server",
-        Command::new("openssl")
-            .current_dir(&pki.dir)
-            .args(["s_server", "-accept", &accept, "-www", "-quiet"])
-            .args([
-                "-cert",
-                "leaf.pem",
-                "-key",
-                "leaf.key",
-                "-cert_chain",
-                "inter.pem",
-            ]),
+    let _server = s_server_at(
+        &pki,
         ip,
         PORT,
+        "leaf.pem",
+        "leaf.key",
+        Some("inter.pem"),
+        &[],
     );
     for name in ["by-cron", "by-serve"] {
         let mut add = signet(&d);

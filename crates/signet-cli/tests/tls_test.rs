@@ -767,30 +767,7 @@ fn revocation_is_asked_of_the_ocsp_responder_and_the_crl_and_a_staple_is_read() 
         "-days",
         "90",
     ]);
-    let publish_crl = || {
-        pki.openssl(&[
-            "ca",
-            "-gencrl",
-            "-config",
-            "ca.cnf",
-            "-cert",
-            "inter.pem",
-            "-keyfile",
-            "inter.key",
-            "-out",
-            "inter.crl.pem",
-        ]);
-        pki.openssl(&[
-            "crl",
-            "-in",
-            "inter.crl.pem",
-            "-outform",
-            "DER",
-            "-out",
-            "inter.crl",
-        ]);
-    };
-    publish_crl();
+    pki.publish_crl();
     let _crl = serve(
         "CRL web server",
         Command::new("python3")
@@ -886,18 +863,8 @@ fn revocation_is_asked_of_the_ocsp_responder_and_the_crl_and_a_staple_is_read() 
     // Revoked: the CRL republished, the responder restarted on the new index.
     drop(server);
     drop(ocsp);
-    pki.openssl(&[
-        "ca",
-        "-config",
-        "ca.cnf",
-        "-cert",
-        "inter.pem",
-        "-keyfile",
-        "inter.key",
-        "-revoke",
-        "rev.pem",
-    ]);
-    publish_crl();
+    pki.revoke("rev");
+    pki.publish_crl();
     let _ocsp = responder(&pki);
     let port = free_port();
     let _server = s_server(

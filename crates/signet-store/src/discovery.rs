@@ -10,6 +10,14 @@ use time::OffsetDateTime;
 use crate::StoreError;
 use crate::model::*;
 
+/// A list stored as one text column, its items joined by `separator`.
+pub(crate) fn stored_list(text: &str, separator: char) -> Vec<String> {
+    text.split(separator)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// Reads of jobs, runs and the inventory.
 #[async_trait]
 pub trait DiscoveryReads: Send + Sync {
@@ -125,12 +133,7 @@ macro_rules! discovery_sql {
                     every: r
                         .try_get::<Option<i64>, _>("every_seconds")?
                         .map(time::Duration::seconds),
-                    contacts: r
-                        .try_get::<String, _>("contacts")?
-                        .split(',')
-                        .filter(|c| !c.is_empty())
-                        .map(str::to_owned)
-                        .collect(),
+                    contacts: crate::discovery::stored_list(&r.try_get::<String, _>("contacts")?, ','),
                     concurrency: count(r.try_get("concurrency")?),
                     rate: count(r.try_get("rate")?),
                     name,
@@ -213,12 +216,7 @@ macro_rules! discovery_sql {
                             der: r.try_get("der")?,
                             subject: r.try_get("subject")?,
                             issuer: r.try_get("issuer")?,
-                            names: r
-                                .try_get::<String, _>("names")?
-                                .split('\n')
-                                .filter(|n| !n.is_empty())
-                                .map(str::to_owned)
-                                .collect(),
+                            names: crate::discovery::stored_list(&r.try_get::<String, _>("names")?, '\n'),
                             key: r.try_get("key")?,
                             serial: r.try_get("serial")?,
                             not_before: time(r.try_get("not_before")?)?,
@@ -251,12 +249,7 @@ macro_rules! discovery_sql {
                             sni: (!sni.is_empty()).then_some(sni),
                             job_id: r.try_get("job_id")?,
                             fingerprint: r.try_get("fingerprint")?,
-                            chain: r
-                                .try_get::<String, _>("chain")?
-                                .split(',')
-                                .filter(|f| !f.is_empty())
-                                .map(str::to_owned)
-                                .collect(),
+                            chain: crate::discovery::stored_list(&r.try_get::<String, _>("chain")?, ','),
                             first_seen: time(r.try_get("first_seen")?)?,
                             last_seen: time(r.try_get("last_seen")?)?,
                             answering: r.try_get::<i64, _>("answering")? == 1,

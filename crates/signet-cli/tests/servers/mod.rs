@@ -243,21 +243,61 @@ impl Pki {
     }
 
     pub fn leaf(&self, name: &str, key: &str, dates: Option<(&str, &str)>) {
-        let (key_file, csr) = (format!("{name}.key"), format!("{name}.csr"));
-        self.openssl(&[
-            "req",
-            "-new",
-            "-newkey",
-            key,
-            "-nodes",
-            "-keyout",
-            &key_file,
-            "-out",
-            &csr,
-            "-subj",
-            "/CN=localhost",
-        ]);
+        self.request(name, &[key], "/CN=localhost");
         self.sign(name, "inter", "leaf_ext", dates);
+    }
+
+    /// A new key `NAME.key` and its request `NAME.csr`; `key` as `-newkey` takes it (`rsa:2048`,
+    /// or `ec` with its `-pkeyopt`).
+    pub fn request(&self, name: &str, key: &[&str], subject: &str) {
+        let (key_file, csr) = (format!("{name}.key"), format!("{name}.csr"));
+        let mut args = vec!["req", "-new", "-newkey"];
+        args.extend(key);
+        args.extend([
+            "-nodes", "-keyout", &key_file, "-out", &csr, "-subj", subject,
+        ]);
+        self.openssl(&args);
+    }
+
+    /// Revokes `NAME.pem` in the intermediate's database.
+    pub fn revoke(&self, name: &str) {
+        let cert = format!("{name}.pem");
+        self.openssl(&[
+            "ca",
+            "-config",
+            "ca.cnf",
+            "-cert",
+            "inter.pem",
+            "-keyfile",
+            "inter.key",
+            "-revoke",
+            &cert,
+        ]);
+    }
+
+    /// Signs the intermediate's CRL (v2, seven days): `inter.crl.pem` and `inter.crl` (DER).
+    pub fn publish_crl(&self) {
+        self.openssl(&[
+            "ca",
+            "-gencrl",
+            "-config",
+            "ca.cnf",
+            "-cert",
+            "inter.pem",
+            "-keyfile",
+            "inter.key",
+            "-out",
+            "inter.crl.pem",
+        ]);
+        self.openssl(&[
+            "crl",
+            "-in",
+            "inter.crl.pem",
+            "-outform",
+            "DER",
+            "-out",
+            "inter.crl",
+        ]);
     }
 }
 
