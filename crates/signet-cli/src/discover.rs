@@ -35,6 +35,12 @@ pub(crate) enum DiscoverCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The run history, newest first: who started each run, how far it got, what it found.
+    Runs {
+        /// One job's runs only.
+        #[arg(long)]
+        job: Option<String>,
+    },
     /// Every certificate found, with where it is served and its alerts.
     Inventory {
         /// A JSON array, one object per certificate.
@@ -147,6 +153,30 @@ pub(crate) async fn run(signet: &Signet, command: &DiscoverCommand) -> Result<()
                 for refused in &summary.refused {
                     println!("  skipped: {refused}");
                 }
+            }
+            Ok(())
+        }
+        DiscoverCommand::Runs { job } => {
+            for r in signet.discovery_runs(500).await? {
+                if job.as_ref().is_some_and(|j| *j != r.job_name) {
+                    continue;
+                }
+                println!(
+                    "{}  {}  by {}  {}/{} endpoints, {} answered, {} certificates  {}{}",
+                    signet_app::dates::minute(r.started_at),
+                    r.job_name,
+                    r.started_by,
+                    r.done,
+                    r.endpoints,
+                    r.answered,
+                    r.certificates,
+                    r.outcome.as_deref().unwrap_or("running or interrupted"),
+                    if r.refused.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  (skipped: {})", r.refused)
+                    }
+                );
             }
             Ok(())
         }

@@ -761,6 +761,13 @@ fn discovery_finds_every_certificate_and_exactly_its_alerts_and_notices_changes(
         listed.contains("lab") && listed.contains("last run"),
         "{listed}"
     );
+    let history = text(&discover(&d, &["runs", "--job", "lab"]).stdout);
+    assert_eq!(history.lines().count(), 3, "three runs of lab: {history}");
+    assert!(
+        history
+            .lines()
+            .all(|l| l.contains("by operator:cli") && l.contains("finished"))
+    );
     assert!(
         audit_log(&d)
             .iter()
