@@ -103,7 +103,7 @@ impl KeyStore {
     }
 
     /// The key of the certificate `certificate_der`. A key file is decrypted when it first
-    /// signs ([`LazyFileKey`]); [`KeyStore::check`] decrypts them all at once.
+    /// signs ([`LazyFileKey`]); `Signet::unlock_keys` decrypts them all at once.
     pub fn load(
         &self,
         name: &str,
@@ -118,7 +118,7 @@ impl KeyStore {
                     algorithm,
                     public_key: public_key_of(certificate_der)?,
                     path,
-                    passphrase: passphrase.clone(),
+                    passphrase: std::sync::Mutex::new(Some(passphrase.clone())),
                     key: std::sync::OnceLock::new(),
                 }))
             }
@@ -162,7 +162,8 @@ struct LazyFileKey {
     /// The certificate's SubjectPublicKeyInfo; the decrypted key must match it.
     public_key: Vec<u8>,
     path: PathBuf,
-    passphrase: Arc<Secret>,
+    /// Given up once the key is decrypted: the last key to need it drops the passphrase.
+    passphrase: std::sync::Mutex<Option<Arc<Secret>>>,
     key: std::sync::OnceLock<Result<FileKey, String>>,
 }
 
@@ -187,12 +188,11 @@ impl KeyBackend for LazyFileKey {
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, signet_pki::PkiError> {
         self.key
             .get_or_init(|| {
-                decrypt(
-                    &self.path,
-                    self.algorithm,
-                    &self.passphrase,
-                    &self.public_key,
-                )
+                let mut held = self.passphrase.lock().unwrap_or_else(|p| p.into_inner());
+                let passphrase = held
+                    .take()
+                    .ok_or_else(|| "the passphrase is gone".to_owned())?;
+                decrypt(&self.path, self.algorithm, &passphrase, &self.public_key)
             })
             .as_ref()
             .map_err(|e| signet_pki::PkiError::Key(e.clone()))?
@@ -230,6 +230,8 @@ pub struct Authority {
     pub responders: BTreeMap<String, Responder>,
     /// The time-stamping authority, when the data directory has one.
     pub tsa: Option<signet_pki::tsp::TimeStampAuthority>,
+    /// The TSA's key, for the checks that sign with every key.
+    pub tsa_key: Option<Arc<dyn KeyBackend>>,
 }
 
 pub fn root_urls(config: &ConfigFile) -> IssuerUrls {
@@ -293,24 +295,26 @@ impl Authority {
             );
             issuers.insert(name.clone(), issuer);
         }
-        let tsa = match &config.tsa {
-            Some(t) => Some(signet_pki::tsp::TimeStampAuthority::new(
-                keys.load(
-                    crate::config::TSA,
-                    t.key_algorithm,
-                    &read_certificate(data_dir, crate::config::TSA)?,
-                )?,
-                &read_certificate(data_dir, crate::config::TSA)?,
-                &[],
-                signet_pki::extensions::parse_oid(&t.policy)?,
-            )?),
-            None => None,
+        let (tsa, tsa_key) = match &config.tsa {
+            Some(t) => {
+                let certificate = read_certificate(data_dir, crate::config::TSA)?;
+                let key = keys.load(crate::config::TSA, t.key_algorithm, &certificate)?;
+                let tsa = signet_pki::tsp::TimeStampAuthority::new(
+                    key.clone(),
+                    &certificate,
+                    &[],
+                    signet_pki::extensions::parse_oid(&t.policy)?,
+                )?;
+                (Some(tsa), Some(key))
+            }
+            None => (None, None),
         };
         Ok(Authority {
             root,
             issuers,
             responders,
             tsa,
+            tsa_key,
         })
     }
 

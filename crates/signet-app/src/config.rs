@@ -166,6 +166,12 @@ impl DiscoverySettings {
         *self == DiscoverySettings::default()
     }
 
+    /// Each connection's timeout: the setting, within 1 to 60 seconds (a scan's whole budget,
+    /// three times it, stays well inside a run's ten-minute lease).
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(u64::from(self.timeout_seconds.clamp(1, 60)))
+    }
+
     /// The limits every job is checked against.
     pub fn limits(&self) -> signet_domain::discovery::DiscoveryLimits {
         signet_domain::discovery::DiscoveryLimits {

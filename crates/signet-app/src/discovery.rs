@@ -205,21 +205,23 @@ const REVOCATION_CHECKS: usize = 256;
 /// Addresses of one host name scanned at most.
 const ADDRESSES_PER_NAME: usize = 16;
 
-/// A place the run did not reach: not answering now (an event if it answered before).
-fn lost_place(
-    job: &DiscoveryJobRecord,
-    previous: DiscoveryPlaceRecord,
-) -> (
+/// What a run learnt of a place: the place as it is now, its event, the place as it was, and
+/// the certificates it served.
+type Sighted = (
     DiscoveryPlaceRecord,
     Option<PlaceEvent>,
     Option<DiscoveryPlaceRecord>,
-) {
+    Vec<DiscoveredCertificateRecord>,
+);
+
+/// A place the run did not reach: not answering now (an event if it answered before).
+fn lost_place(job: &DiscoveryJobRecord, previous: DiscoveryPlaceRecord) -> Sighted {
     let mut place = previous.clone();
     place.job_id = Some(job.id);
     place.alerts = vec![Alert::NotAnswering];
     place.answering = false;
     let event = previous.answering.then_some(PlaceEvent::NotAnswering);
-    (place, event, Some(previous))
+    (place, event, Some(previous), Vec::new())
 }
 
 impl Signet {
@@ -311,7 +313,7 @@ impl Signet {
                 )));
             }
             let mut work = self.work().await?;
-            work.delete_discovery_job(job.id).await?;
+            work.delete_discovery_job(job.id, self.now()).await?;
             work.audit(&who.name(), "discovery.job.removed", &subject, json!({}));
             work.commit().await
         }
@@ -473,14 +475,15 @@ impl Signet {
                 .values()
                 .map(|i| i.certificate.clone())
                 .collect(),
-            timeout: Duration::from_secs(u64::from(self.config.discovery.timeout_seconds.max(1))),
+            timeout: self.config.discovery.timeout(),
         });
-        let (spots, refused) = resolve(
+        let (spots, refused, unresolved) = resolve(
             &job.spec,
             &allowlist,
             self.config.discovery.max_addresses as usize,
         )
         .await;
+        self.keep_lease(job).await?;
         let mut run = DiscoveryRunRecord {
             id: 0,
             job_id: job.id,
@@ -506,10 +509,17 @@ impl Signet {
         );
         work.commit().await?;
         let outcome = match self.scan(job, run.id, spots, context, progress).await {
-            Ok(scanned) => self.record_run(job, &mut run, scanned, &subject).await,
+            Ok(scanned) => {
+                self.record_run(job, &mut run, scanned, &unresolved, &subject)
+                    .await
+            }
             Err(e) => Err(e),
         };
         if let Err(e) = &outcome {
+            // The failure keeps the progress the run had recorded.
+            if let Ok(Some(so_far)) = self.store.discovery_run(run.id).await {
+                (run.done, run.answered) = (so_far.done, so_far.answered);
+            }
             run.finished_at = Some(self.now());
             run.outcome = Some(format!("failed: {e}"));
             // The run's end is recorded if the store lets it; the error stays the one to report.
@@ -624,6 +634,22 @@ impl Signet {
         }
     }
 
+    /// Renews this node's lease on the job between the steps of a run; an error when another
+    /// node took it meanwhile.
+    async fn keep_lease(&self, job: &DiscoveryJobRecord) -> Result<(), AppError> {
+        if self
+            .store
+            .renew_discovery_lease(job.id, &self.node, self.now() + LEASE)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(AppError::Conflict(
+                "this node lost the job's lease to another node; the run stops here".into(),
+            ))
+        }
+    }
+
     /// Trust anchors for discovered chains: the system's, Signet's root, the configured file.
     fn discovery_anchors(&self) -> Result<Vec<signet_pki::Certificate>, AppError> {
         let mut anchors = signet_tls::chain::system_anchors().unwrap_or_default();
@@ -646,11 +672,13 @@ impl Signet {
         job: &DiscoveryJobRecord,
         run: &mut DiscoveryRunRecord,
         mut scanned: Vec<Scanned>,
+        unresolved: &std::collections::HashSet<String>,
         subject: &str,
     ) -> Result<RunSummary, AppError> {
         let now = self.now();
         let window = time::Duration::days(i64::from(self.config.discovery.expiring_days));
         scanned.sort_by_key(|s| s.spot.key());
+        self.keep_lease(job).await?;
         let revoked = self.ask_revocation(&scanned, job.spec.concurrency).await?;
         let mut known: HashMap<(IpAddr, u16, Option<String>), DiscoveryPlaceRecord> = self
             .store
@@ -661,16 +689,26 @@ impl Signet {
             .collect();
         // Places this job found before that this run did not try (a target removed, a name
         // that moved): no longer answering, as far as this job knows.
+        // A name that did not resolve this time says nothing of its places.
         let tried: BTreeSet<_> = scanned.iter().map(|s| s.spot.key()).collect();
-        let mut lost: Vec<DiscoveryPlaceRecord> = known
+        let lost: Vec<DiscoveryPlaceRecord> = known
             .values()
             .filter(|p| {
-                p.job_id == Some(job.id) && !tried.contains(&(p.address, p.port, p.sni.clone()))
+                p.job_id == Some(job.id)
+                    && !tried.contains(&(p.address, p.port, p.sni.clone()))
+                    && p.sni.as_ref().is_none_or(|name| !unresolved.contains(name))
             })
             .cloned()
             .collect();
-        lost.sort_by(|a, b| (a.address, a.port, &a.sni).cmp(&(b.address, b.port, &b.sni)));
         let mut work = self.work().await?;
+        if !work
+            .hold_discovery_lease(job.id, &self.node, now + LEASE)
+            .await?
+        {
+            return Err(AppError::Conflict(
+                "this node lost the job's lease to another node; the run is not recorded".into(),
+            ));
+        }
         let mut leaves = BTreeSet::new();
         let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
         let mut to_mail = Vec::new();
@@ -685,8 +723,8 @@ impl Signet {
                         examined.sighting.revoked =
                             revoked.get(&examined.certificates[0].fingerprint).copied();
                     }
-                    let (place, event) = self
-                        .sighted(
+                    Some(
+                        self.sighted(
                             &mut work,
                             job,
                             &spot,
@@ -695,15 +733,28 @@ impl Signet {
                             window,
                             now,
                         )
-                        .await?;
-                    Some((place, event, previous))
+                        .await?,
+                    )
                 }
                 None => previous.map(|p| lost_place(job, p)),
             };
             outcomes.extend(outcome);
         }
         outcomes.extend(lost.into_iter().map(|p| lost_place(job, p)));
-        for (place, event, previous) in outcomes {
+        // Certificates first, then places, each in one order for every run: two runs that see
+        // the same rows never wait on each other in a cycle.
+        let certificates: BTreeMap<String, DiscoveredCertificateRecord> = outcomes
+            .iter_mut()
+            .flat_map(|o| std::mem::take(&mut o.3))
+            .map(|c| (c.fingerprint.clone(), c))
+            .collect();
+        for certificate in certificates.values() {
+            work.save_discovered_certificate(certificate).await?;
+        }
+        outcomes.sort_by(|a, b| {
+            (a.0.address, a.0.port, &a.0.sni).cmp(&(b.0.address, b.0.port, &b.0.sni))
+        });
+        for (place, event, previous, _) in outcomes {
             if place.answering {
                 leaves.insert(place.fingerprint.clone());
             }
@@ -720,9 +771,12 @@ impl Signet {
                 })
                 .await?;
             }
-            let current: Vec<&str> = place.alerts.iter().map(|a| a.as_str()).collect();
-            // An alert that cleared may be mailed again when it comes back.
-            work.forget_discovery_mailed(job.id, id, &current).await?;
+            if place.answering {
+                // An alert that cleared may be mailed again when it comes back; a place that
+                // stops answering keeps its marks, so that one bad run does not re-mail them all.
+                let current: Vec<&str> = place.alerts.iter().map(|a| a.as_str()).collect();
+                work.forget_discovery_mailed(job.id, id, &current).await?;
+            }
             for alert in &place.alerts {
                 *counts.entry(alert.as_str()).or_default() += 1;
                 if !job.spec.contacts.is_empty()
@@ -825,7 +879,7 @@ impl Signet {
                 also_allowed: self.discovery_allowlist()?.nets(),
                 ..signet_tls::AddressPolicy::default()
             },
-            timeout: Duration::from_secs(u64::from(self.config.discovery.timeout_seconds.max(1))),
+            timeout: self.config.discovery.timeout(),
         });
         let mut asked = HashMap::new();
         for e in scanned.iter().filter_map(|s| s.examined.as_ref()) {
@@ -867,7 +921,9 @@ impl Signet {
         Ok(answers)
     }
 
-    /// A place that answered: its certificates stored, its alerts judged, its event named.
+    /// A place that answered: its alerts judged, its event named, its certificates to store.
+    /// A certificate signed by Signet's CA that Signet has no record of is audited: a restored
+    /// old backup, or a CA key used behind Signet's back.
     #[allow(clippy::too_many_arguments)]
     async fn sighted(
         &self,
@@ -878,39 +934,35 @@ impl Signet {
         previous: Option<&DiscoveryPlaceRecord>,
         window: time::Duration,
         now: time::OffsetDateTime,
-    ) -> Result<(DiscoveryPlaceRecord, Option<PlaceEvent>), AppError> {
+    ) -> Result<Sighted, AppError> {
         let Examined {
             certificates,
             mut sighting,
-            signet_serial,
+            mut signet_serial,
             ..
         } = examined;
         let leaf = &certificates[0];
         if let Some(serial) = &signet_serial {
-            sighting.revoked = self
-                .store
-                .certificate(serial)
-                .await?
-                .map(|c| c.revoked_at.is_some());
+            match self.store.certificate(serial).await? {
+                Some(record) => sighting.revoked = Some(record.revoked_at.is_some()),
+                None => {
+                    work.audit(
+                        "discovery",
+                        "discovery.unrecorded_certificate",
+                        &format!("discovery-job:{}", job.spec.name),
+                        json!({
+                            "serial": serial.to_hex(),
+                            "fingerprint": leaf.fingerprint,
+                            "address": spot.address.to_string(),
+                            "port": spot.port,
+                        }),
+                    );
+                    signet_serial = None;
+                }
+            }
         }
         let changed = previous.is_some_and(|p| p.fingerprint != leaf.fingerprint);
         sighting.changed = changed;
-        for (i, c) in certificates.iter().enumerate() {
-            work.save_discovered_certificate(&DiscoveredCertificateRecord {
-                fingerprint: c.fingerprint.clone(),
-                der: c.der.clone(),
-                subject: c.subject.clone(),
-                issuer: c.issuer.clone(),
-                names: c.names.clone(),
-                key: c.key.clone(),
-                serial: c.serial.clone(),
-                not_before: c.not_before,
-                not_after: c.not_after,
-                signet_serial: if i == 0 { signet_serial.clone() } else { None },
-                first_seen: now,
-            })
-            .await?;
-        }
         let event = match previous {
             None => Some(PlaceEvent::New),
             Some(_) if changed => Some(PlaceEvent::Changed),
@@ -931,7 +983,24 @@ impl Signet {
             answering: true,
             alerts: rules::alerts(&sighting, now, window),
         };
-        Ok((place, event))
+        let certificates = certificates
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| DiscoveredCertificateRecord {
+                fingerprint: c.fingerprint,
+                der: c.der,
+                subject: c.subject,
+                issuer: c.issuer,
+                names: c.names,
+                key: c.key,
+                serial: c.serial,
+                not_before: c.not_before,
+                not_after: c.not_after,
+                signet_serial: if i == 0 { signet_serial.clone() } else { None },
+                first_seen: now,
+            })
+            .collect();
+        Ok((place, event, previous.cloned(), certificates))
     }
 
     /// The inventory: every certificate served at a place, with its places and alerts.
@@ -1064,22 +1133,42 @@ fn csv_field(value: &str) -> String {
     }
 }
 
+/// How long one host name may take to resolve.
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Expands a job's targets into spots (each address, port and SNI once, at most `limit`
 /// addresses); host names are resolved (at most [`ADDRESSES_PER_NAME`] addresses each), and
-/// addresses the allowlist refuses are left out and named.
-async fn resolve(spec: &JobSpec, allowlist: &Allowlist, limit: usize) -> (Vec<Spot>, Vec<String>) {
+/// addresses the allowlist refuses are left out and named. Also returns the names that did
+/// not resolve.
+async fn resolve(
+    spec: &JobSpec,
+    allowlist: &Allowlist,
+    limit: usize,
+) -> (Vec<Spot>, Vec<String>, std::collections::HashSet<String>) {
     let mut spots = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut refused = Vec::new();
+    let mut unresolved = std::collections::HashSet::new();
     let mut addresses_left = limit;
     for target in &spec.targets {
         let (host, sni, addresses) = match target {
             TargetSpec::Net(_) => (None, None, target.addresses(addresses_left)),
             TargetSpec::Host(name) => {
-                let found: Vec<IpAddr> = match tokio::net::lookup_host((name.as_str(), 0)).await {
-                    Ok(found) => found.map(|a: SocketAddr| a.ip().to_canonical()).collect(),
-                    Err(e) => {
+                let lookup = tokio::time::timeout(
+                    LOOKUP_TIMEOUT,
+                    tokio::net::lookup_host((name.as_str(), 0)),
+                )
+                .await;
+                let found: Vec<IpAddr> = match lookup {
+                    Ok(Ok(found)) => found.map(|a: SocketAddr| a.ip().to_canonical()).collect(),
+                    Ok(Err(e)) => {
                         refused.push(format!("{name}: does not resolve ({e})"));
+                        unresolved.insert(name.clone());
+                        continue;
+                    }
+                    Err(_) => {
+                        refused.push(format!("{name}: no answer from DNS in 5 s"));
+                        unresolved.insert(name.clone());
                         continue;
                     }
                 };
@@ -1111,7 +1200,7 @@ async fn resolve(spec: &JobSpec, allowlist: &Allowlist, limit: usize) -> (Vec<Sp
             }
         }
     }
-    (spots, refused)
+    (spots, refused, unresolved)
 }
 
 /// One spot, on a blocking thread: the chain it serves, judged; `None` when it does not answer

@@ -77,6 +77,10 @@ impl Signet {
                 .probe()
                 .map_err(|e| format!("OCSP responder key of {name}: {e}"))?;
         }
+        if let Some(key) = &a.tsa_key {
+            key.sign(b"signet readiness probe")
+                .map_err(|e| format!("key of the TSA: {e}"))?;
+        }
         Ok(())
     }
 }

@@ -279,7 +279,8 @@ impl Signet {
 }
 
 impl Signet {
-    /// Opens the CA in `data_dir`: config, policy and every key, checked against its certificate.
+    /// Opens the CA in `data_dir`: config, policy, certificates and keys. Key files are decrypted
+    /// when they first sign; [`Signet::unlock_keys`] decrypts them all now.
     pub async fn open(
         data_dir: &Path,
         store: Arc<dyn Store>,
@@ -331,7 +332,14 @@ impl Signet {
                         .map_err(|e| AppError::Config(format!("OCSP responder key of {name}: {e}")))
                 })
             });
-            let checks: Vec<_> = issuers.chain(responders).collect();
+            let tsa = a.tsa_key.iter().map(|key| {
+                scope.spawn(move || {
+                    key.sign(b"signet start")
+                        .map(drop)
+                        .map_err(|e| AppError::Config(format!("key of the TSA: {e}")))
+                })
+            });
+            let checks: Vec<_> = issuers.chain(responders).chain(tsa).collect();
             checks.into_iter().try_for_each(|check| {
                 check
                     .join()

@@ -141,7 +141,16 @@ async fn check_signature(
     signet.check_signature(&input, signature.as_deref()).await
 }
 
+/// Opens the CA with every key decrypted: a command that signs fails on a wrong passphrase
+/// before it writes anything.
 async fn open_signet(cli: &Cli) -> Result<Signet, AppError> {
+    let signet = open_signet_without_keys(cli).await?;
+    signet.unlock_keys()?;
+    Ok(signet)
+}
+
+/// Opens the CA for a command that signs nothing (its key files stay encrypted).
+async fn open_signet_without_keys(cli: &Cli) -> Result<Signet, AppError> {
     Signet::open(&cli.data_dir, open_store(cli).await?, clock()).await
 }
 
@@ -232,7 +241,7 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             Ok(())
         }
         Command::Discover { command } => {
-            let signet = open_signet(&cli).await?;
+            let signet = open_signet_without_keys(&cli).await?;
             discover::run(&signet, command).await
         }
         Command::Mail { command } => {

@@ -818,6 +818,53 @@ fn discovery_finds_every_certificate_and_exactly_its_alerts_and_notices_changes(
         let (_, v) = line.rsplit_once(' ').expect("name value");
         assert!(v.parse::<f64>().is_ok(), "a sample: {line}");
     }
+
+    // A certificate signed by Signet's CA that its records lack (an old backup restored, or the
+    // key used behind its back): the run still records everything and audits it.
+    pki.request(
+        "ghost",
+        &["ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        "/CN=ignored",
+    );
+    let ghost = ok(&mut issue_cmd(
+        &d,
+        "class3-auth",
+        "12",
+        &pki.path("ghost.csr"),
+        &identity(work.path(), true),
+    ));
+    std::fs::write(pki.path("ghost.pem"), &ghost.stdout).expect("ghost.pem");
+    let ghost_serial = text(
+        &ok(Command::new("openssl")
+            .args(["x509", "-noout", "-serial", "-in"])
+            .arg(pki.path("ghost.pem")))
+        .stdout,
+    )
+    .trim()
+    .trim_start_matches("serial=")
+    .to_uppercase();
+    ok(Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('DELETE FROM certificates WHERE upper(serial) = ?', (sys.argv[2],)); c.commit()",
+        ])
+        .arg(d.join("signet.db"))
+        .arg(&ghost_serial));
+    let _s14 = s_server(&pki, 14, "ghost.pem", "ghost.key", Some("class3.pem"), &[]);
+    let summary: Value =
+        serde_json::from_slice(&discover(&d, &["run", "--job", "lab", "--json"]).stdout)
+            .expect("summary");
+    assert!(summary["answered"].as_u64() >= Some(11), "{summary}");
+    let found = places(&inventory(&d));
+    let (_, _, by_signet) = &found[&at(14, PORT)];
+    assert!(
+        !by_signet,
+        "not counted as Signet's: Signet has no record of it"
+    );
+    assert!(audit_log(&d).iter().any(|e| {
+        e.action == "discovery.unrecorded_certificate"
+            && e.detail.to_uppercase().contains(&ghost_serial)
+    }));
 }
 
 /// The runs recorded in the store at `url`.

@@ -72,9 +72,35 @@ fn ca_keys_are_encrypted_at_rest_and_the_passphrase_file_is_private() {
         "{}",
         text(&refused.stderr)
     );
+    // A wrong passphrase stops the command before it writes anything (key files are decrypted
+    // when the CA opens for a command that signs, not at its first signature).
+    let before = audit_log(data.path()).len();
+    let wrong = issue(&[("SIGNET_CA_PASSPHRASE", "not the passphrase")]);
+    assert!(!wrong.status.success());
+    assert!(
+        text(&wrong.stderr).contains("wrong passphrase"),
+        "{}",
+        text(&wrong.stderr)
+    );
+    assert_eq!(audit_log(data.path()).len(), before, "nothing written");
     let secret = std::fs::read_to_string(data.path().join("moved")).expect("passphrase");
     let issued = issue(&[("SIGNET_CA_PASSPHRASE", secret.trim())]);
     assert!(issued.status.success(), "{}", text(&issued.stderr));
+    let env = [("SIGNET_CA_PASSPHRASE", secret.trim())];
+
+    // A key file that does not hold its certificate's key stops `serve` at start: the TSA's
+    // too, which no request may need for days.
+    let tsa_key = data.path().join("keys/tsa.key.pem");
+    std::fs::copy(data.path().join("keys/class3-ocsp.key.pem"), &tsa_key).expect("swap key");
+    let serve = run(signet(data.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .envs(env));
+    assert!(!serve.status.success());
+    assert!(
+        text(&serve.stderr).contains("TSA") && text(&serve.stderr).contains("does not hold"),
+        "{}",
+        text(&serve.stderr)
+    );
 }
 
 #[test]

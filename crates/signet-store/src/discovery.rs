@@ -59,6 +59,13 @@ pub trait DiscoveryLeases: Send + Sync {
         node: &str,
         next_run_at: Option<OffsetDateTime>,
     ) -> Result<(), StoreError>;
+    /// Extends `node`'s lease on the job to `until`; `false` when `node` no longer holds it.
+    async fn renew_discovery_lease(
+        &self,
+        job_id: i64,
+        node: &str,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
     /// Records a run's progress and extends `node`'s lease on its job to `until`; `false` when
     /// `node` no longer holds the lease (it lapsed and another node took the job).
     async fn discovery_progress(
@@ -76,8 +83,21 @@ pub trait DiscoveryLeases: Send + Sync {
 pub trait DiscoveryWrites: Send {
     /// Stores a job (its `id` is ignored) and returns its id; a name in use is a conflict.
     async fn create_discovery_job(&mut self, job: &DiscoveryJobRecord) -> Result<i64, StoreError>;
-    /// Deletes a job with its runs; the places it found stay in the inventory.
-    async fn delete_discovery_job(&mut self, id: i64) -> Result<(), StoreError>;
+    /// Deletes a job with its runs unless a node holds it at `now`; the places it found stay in
+    /// the inventory.
+    async fn delete_discovery_job(
+        &mut self,
+        id: i64,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Extends `node`'s lease on the job to `until` inside the unit of work (the row stays
+    /// locked until it ends); `false` when `node` no longer holds it.
+    async fn hold_discovery_lease(
+        &mut self,
+        job_id: i64,
+        node: &str,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
     /// Stores a run as started (its `id` is ignored) and returns its id.
     async fn start_discovery_run(&mut self, run: &DiscoveryRunRecord) -> Result<i64, StoreError>;
     /// Records how a run ended.
@@ -111,6 +131,10 @@ pub trait DiscoveryWrites: Send {
         current: &[&str],
     ) -> Result<(), StoreError>;
 }
+
+/// Extends a node's lease: ($1 until, $2 job, $3 node).
+pub(crate) const RENEW_LEASE: &str =
+    "UPDATE discovery_jobs SET lease_until = $1 WHERE id = $2 AND lease_node = $3";
 
 /// Implements the traits above for a backend (called by `sql_store!`).
 macro_rules! discovery_sql {
@@ -337,6 +361,23 @@ macro_rules! discovery_sql {
                 .map(|_| ())
             }
 
+            async fn renew_discovery_lease(
+                &self,
+                job_id: i64,
+                node: &str,
+                until: OffsetDateTime,
+            ) -> Result<bool, StoreError> {
+                let held = self
+                    .write(
+                        sqlx::query(RENEW_LEASE)
+                            .bind(until.unix_timestamp())
+                            .bind(job_id)
+                            .bind(node),
+                    )
+                    .await?;
+                Ok(held == 1)
+            }
+
             async fn discovery_progress(
                 &self,
                 run_id: i64,
@@ -407,15 +448,44 @@ macro_rules! discovery_sql {
                 }
             }
 
-            async fn delete_discovery_job(&mut self, id: i64) -> Result<(), StoreError> {
+            async fn delete_discovery_job(&mut self, id: i64, now: OffsetDateTime) -> Result<(), StoreError> {
+                // The job's row first, and only while no node holds it: a run that starts now
+                // either claimed it before (and the delete waits, then finds it held) or finds
+                // it gone.
+                let n = self
+                    .exec(
+                        sqlx::query(
+                            "DELETE FROM discovery_jobs WHERE id = $1 AND (lease_until IS NULL OR lease_until <= $2)",
+                        )
+                        .bind(id)
+                        .bind(now.unix_timestamp()),
+                    )
+                    .await?;
+                conflict(n, "the discovery job is running, or gone: remove it once its run has ended")?;
                 self.exec(sqlx::query("UPDATE discovery_places SET job_id = NULL WHERE job_id = $1").bind(id))
                     .await?;
                 self.exec(sqlx::query("DELETE FROM discovery_runs WHERE job_id = $1").bind(id))
                     .await?;
-                let n = self
-                    .exec(sqlx::query("DELETE FROM discovery_jobs WHERE id = $1").bind(id))
+                self.exec(sqlx::query("DELETE FROM discovery_mailed WHERE job_id = $1").bind(id))
+                    .await
+                    .map(|_| ())
+            }
+
+            async fn hold_discovery_lease(
+                &mut self,
+                job_id: i64,
+                node: &str,
+                until: OffsetDateTime,
+            ) -> Result<bool, StoreError> {
+                let held = self
+                    .exec(
+                        sqlx::query(RENEW_LEASE)
+                            .bind(until.unix_timestamp())
+                            .bind(job_id)
+                            .bind(node),
+                    )
                     .await?;
-                conflict(n, "no such discovery job")
+                Ok(held == 1)
             }
 
             async fn start_discovery_run(&mut self, run: &DiscoveryRunRecord) -> Result<i64, StoreError> {

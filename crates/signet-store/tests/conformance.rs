@@ -407,9 +407,41 @@ async fn discovery(store: &Arc<dyn Store>) {
     assert_eq!(runs[0].outcome.as_deref(), Some("finished"));
     assert_eq!(runs[0].job_name, "office");
 
-    // A removed job takes its runs; what it found stays.
+    // A job a node holds is not removed; once free, it takes its runs; what it found stays.
+    assert!(
+        store
+            .claim_discovery_job(id, "busy", t(7000), t(7600), false)
+            .await
+            .expect("claim")
+    );
+    assert!(
+        store
+            .renew_discovery_lease(id, "busy", t(7700))
+            .await
+            .expect("renew")
+    );
+    assert!(
+        !store
+            .renew_discovery_lease(id, "other", t(7800))
+            .await
+            .expect("renew")
+    );
     let mut tx = begin(store).await;
-    tx.delete_discovery_job(id).await.expect("delete");
+    assert!(
+        tx.hold_discovery_lease(id, "busy", t(7750))
+            .await
+            .expect("hold")
+    );
+    assert!(
+        matches!(
+            tx.delete_discovery_job(id, t(7100)).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "not while it runs"
+    );
+    drop(tx);
+    let mut tx = begin(store).await;
+    tx.delete_discovery_job(id, t(7800)).await.expect("delete");
     done(tx, "discovery.job.removed").await;
     assert!(store.discovery_runs(10).await.expect("runs").is_empty());
     let places = store.discovery_places().await.expect("places");

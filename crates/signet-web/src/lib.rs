@@ -43,8 +43,6 @@ pub fn router(signet: Arc<Signet>) -> Router {
         }))
 }
 
-/// Liveness: the process answers. It touches nothing else, so that a slow database or mail
-/// relay never makes an orchestrator kill a node that would recover.
 /// Prometheus metrics (text format 0.0.4). The discovery inventory's labels name internal hosts,
 /// so only a scraper sending `SIGNET_METRICS_TOKEN` as a bearer token is answered; without the
 /// token configured, nobody is.
@@ -93,6 +91,8 @@ async fn metrics(State(signet): State<Arc<Signet>>, headers: axum::http::HeaderM
     }
 }
 
+/// Liveness: the process answers. It touches nothing else, so that a slow database or mail
+/// relay never makes an orchestrator kill a node that would recover.
 async fn healthz() -> Response {
     (StatusCode::OK, "ok\n").into_response()
 }
