@@ -117,6 +117,32 @@ fn leaf_for(pki: &Pki, name: &str, issuer: &str, san: &str, more: &str) {
     ]));
 }
 
+/// A certificate `signet issue` makes for a new key `NAME.key`, written to `NAME.pem`; its
+/// serial (hex, as openssl prints it).
+fn signet_issued(pki: &Pki, d: &Path, work: &Path, name: &str) -> String {
+    pki.request(
+        name,
+        &["ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        "/CN=ignored",
+    );
+    let issued = ok(&mut issue_cmd(
+        d,
+        "class3-auth",
+        "12",
+        &pki.path(&format!("{name}.csr")),
+        &identity(work, true),
+    ));
+    let pem = pki.path(&format!("{name}.pem"));
+    std::fs::write(&pem, &issued.stdout).expect("issued certificate");
+    let serial = ok(Command::new("openssl")
+        .args(["x509", "-noout", "-serial", "-in"])
+        .arg(&pem));
+    text(&serial.stdout)
+        .trim()
+        .trim_start_matches("serial=")
+        .to_owned()
+}
+
 fn concat(pki: &Pki, out: &str, parts: &[&str]) {
     let mut all = Vec::new();
     for part in parts {
@@ -254,30 +280,8 @@ fn discovery_finds_every_certificate_and_exactly_its_alerts_and_notices_changes(
     concat(&pki, "stranger-chain.pem", &["stranger.pem", "other.pem"]);
     // One Signet issued (a class 3 certificate on a server: s_server does not mind its EKU),
     // then revoked.
-    pki.request(
-        "signet",
-        &["ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
-        "/CN=ignored",
-    );
-    let issued = ok(&mut issue_cmd(
-        &d,
-        "class3-auth",
-        "12",
-        &pki.path("signet.csr"),
-        &identity(work.path(), true),
-    ));
-    std::fs::write(pki.path("signet.pem"), &issued.stdout).expect("signet.pem");
+    let serial = signet_issued(&pki, &d, work.path(), "signet").to_lowercase();
     std::fs::copy(d.join("ca/class3.pem"), pki.path("class3.pem")).expect("class3");
-    concat(&pki, "signet-chain.pem", &["signet.pem", "class3.pem"]);
-    let serial = text(
-        &ok(Command::new("openssl")
-            .args(["x509", "-noout", "-serial", "-in"])
-            .arg(pki.path("signet.pem")))
-        .stdout,
-    )
-    .trim()
-    .trim_start_matches("serial=")
-    .to_lowercase();
     ok(signet(&d).args(["revoke", &serial, "--reason", "key_compromise"]));
 
     // The servers.
@@ -821,28 +825,7 @@ fn discovery_finds_every_certificate_and_exactly_its_alerts_and_notices_changes(
 
     // A certificate signed by Signet's CA that its records lack (an old backup restored, or the
     // key used behind its back): the run still records everything and audits it.
-    pki.request(
-        "ghost",
-        &["ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
-        "/CN=ignored",
-    );
-    let ghost = ok(&mut issue_cmd(
-        &d,
-        "class3-auth",
-        "12",
-        &pki.path("ghost.csr"),
-        &identity(work.path(), true),
-    ));
-    std::fs::write(pki.path("ghost.pem"), &ghost.stdout).expect("ghost.pem");
-    let ghost_serial = text(
-        &ok(Command::new("openssl")
-            .args(["x509", "-noout", "-serial", "-in"])
-            .arg(pki.path("ghost.pem")))
-        .stdout,
-    )
-    .trim()
-    .trim_start_matches("serial=")
-    .to_uppercase();
+    let ghost_serial = signet_issued(&pki, &d, work.path(), "ghost").to_uppercase();
     ok(Command::new("python3")
         .args([
             "-c",
