@@ -311,10 +311,25 @@ impl Signet {
     /// Decrypts every CA and responder key now (in parallel) by signing with it: `serve` calls
     /// it at start, so that a wrong passphrase stops it there and not at its first signature.
     pub fn unlock_keys(&self) -> Result<(), AppError> {
+        self.unlock(|_| true, true)
+    }
+
+    /// Decrypts the keys one issuing CA signs with (its own and its OCSP responder's), in
+    /// parallel: all a certificate's issuance needs, before anything of it is written.
+    pub fn unlock_issuer(&self, issuer: &str) -> Result<(), AppError> {
+        self.authority.issuer(issuer)?;
+        self.unlock(|name| name == issuer, false)
+    }
+
+    /// Decrypts the keys of the CAs `which` names and of their responders (and the TSA's, with
+    /// `tsa`), each on a thread of its own, by signing with them.
+    fn unlock(&self, which: impl Fn(&str) -> bool + Sync, tsa: bool) -> Result<(), AppError> {
         let a = &self.authority;
+        let which = &which;
         std::thread::scope(|scope| {
             let issuers = std::iter::once(&a.root)
                 .chain(a.issuers.values())
+                .filter(|issuer| which(&issuer.name))
                 .map(|issuer| {
                     scope.spawn(move || {
                         issuer
@@ -324,15 +339,18 @@ impl Signet {
                             .map_err(|e| AppError::Config(format!("key of {}: {e}", issuer.name)))
                     })
                 });
-            let responders = a.responders.iter().map(|(name, responder)| {
-                scope.spawn(move || {
-                    responder
-                        .signer
-                        .probe()
-                        .map_err(|e| AppError::Config(format!("OCSP responder key of {name}: {e}")))
-                })
-            });
-            let tsa = a.tsa_key.iter().map(|key| {
+            let responders =
+                a.responders
+                    .iter()
+                    .filter(|(name, _)| which(name))
+                    .map(|(name, responder)| {
+                        scope.spawn(move || {
+                            responder.signer.probe().map_err(|e| {
+                                AppError::Config(format!("OCSP responder key of {name}: {e}"))
+                            })
+                        })
+                    });
+            let tsa = a.tsa_key.iter().filter(|_| tsa).map(|key| {
                 scope.spawn(move || {
                     key.sign(b"signet start")
                         .map(drop)
@@ -363,6 +381,8 @@ impl Signet {
                 lifetime,
             )?;
             let issuer = self.authority.issuer(&plan.issuer)?;
+            // A wrong passphrase fails here, before the serial is drawn and recorded.
+            self.unlock_issuer(&plan.issuer)?;
             let issued = record_and_sign(
                 self.store.as_ref(),
                 self.clock.as_ref(),

@@ -440,7 +440,8 @@ async fn run(cli: Cli) -> Result<(), AppError> {
                     reason: format!("{}: {e}", subject.display()),
                 })
             })?;
-            let signet = open_signet(&cli).await?;
+            // Only the keys this issuance signs with are decrypted (Signet::issue unlocks them).
+            let signet = open_signet_without_keys(&cli).await?;
             let issued = signet
                 .issue(IssueRequest {
                     profile: profile.clone(),
