@@ -4,6 +4,7 @@
 use serde::Serialize;
 use std::sync::atomic::Ordering;
 
+use crate::AppError;
 use crate::issue::Signet;
 
 /// How stale the mail worker's last pass may be before the node is not ready.
@@ -82,5 +83,35 @@ impl Signet {
                 .map_err(|e| format!("key of the TSA: {e}"))?;
         }
         Ok(())
+    }
+}
+
+impl Signet {
+    /// The store's state as Prometheus gauges: certificates by issuance state, orders by
+    /// status, mail by delivery state.
+    pub async fn operation_metrics(&self) -> Result<String, AppError> {
+        use std::fmt::Write as _;
+        let mut out = String::from(
+            "# HELP signet_certificates Certificates by issuance state (intent: recorded, not yet signed or abandoned).\n# TYPE signet_certificates gauge\n",
+        );
+        let counts = self.store.counts().await?;
+        for (state, n) in [
+            ("intent", counts.intents),
+            ("issued", counts.issued),
+            ("abandoned", counts.abandoned),
+        ] {
+            let _ = writeln!(out, "signet_certificates{{state=\"{state}\"}} {n}");
+        }
+        out.push_str("# HELP signet_orders Orders by status.\n# TYPE signet_orders gauge\n");
+        for (status, n) in self.store.order_status_counts().await? {
+            let _ = writeln!(out, "signet_orders{{status=\"{status}\"}} {n}");
+        }
+        out.push_str(
+            "# HELP signet_mail Messages of the outbox by delivery state.\n# TYPE signet_mail gauge\n",
+        );
+        for (state, n) in self.store.mail_state_counts().await? {
+            let _ = writeln!(out, "signet_mail{{state=\"{}\"}} {n}", state.as_str());
+        }
+        Ok(out)
     }
 }

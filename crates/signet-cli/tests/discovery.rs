@@ -815,6 +815,44 @@ fn discovery_finds_every_certificate_and_exactly_its_alerts_and_notices_changes(
         .expect("expiry of the place");
     let days: f64 = soon.rsplit(' ').next().unwrap().parse().expect("days");
     assert!((4.0..=5.0).contains(&days), "{soon}");
+    // The edge's own metrics: requests by route template and status, their latency, and the
+    // store's gauges.
+    let sample = |parts: &[&str]| -> f64 {
+        metrics
+            .lines()
+            .find(|l| !l.starts_with('#') && parts.iter().all(|p| l.contains(p)))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("{parts:?} in {metrics}"))
+    };
+    assert!(
+        sample(&[
+            "signet_http_requests_total{",
+            "route=\"/admin/discovery\"",
+            "method=\"GET\"",
+            "status=\"200\""
+        ]) >= 2.0
+    );
+    assert!(
+        sample(&[
+            "signet_http_requests_total{",
+            "route=\"/admin/discovery\"",
+            "status=\"403\""
+        ]) >= 1.0
+    );
+    assert!(
+        sample(&[
+            "signet_http_request_duration_seconds_count{",
+            "route=\"/admin/discovery/inventory.csv\""
+        ]) >= 1.0
+    );
+    assert!(
+        sample(&[
+            "signet_http_request_duration_seconds_bucket{",
+            "le=\"+Inf\""
+        ]) >= 1.0
+    );
+    assert!(sample(&["signet_certificates{state=\"issued\"}"]) >= 2.0);
+    assert!(sample(&["signet_mail{state=\"sent\"}"]) >= 2.0);
     for line in metrics
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())

@@ -15,6 +15,7 @@ pub mod api;
 pub mod client;
 pub mod ids;
 pub mod links;
+pub mod metrics;
 pub mod ocsp;
 pub mod portal;
 pub mod problem;
@@ -38,6 +39,7 @@ pub fn router(signet: Arc<Signet>) -> Router {
         .route("/crl/{ca}/{file}", get(crl))
         .with_state(signet)
         .layer(axum::middleware::from_fn(problem::api_errors_as_problems))
+        .layer(axum::middleware::from_fn(metrics::observe))
         .layer(axum::middleware::from_fn(move |request, next| {
             portal::security::headers(https, request, next)
         }))
@@ -73,14 +75,21 @@ async fn metrics(State(signet): State<Arc<Signet>>, headers: axum::http::HeaderM
                 .into_response();
         }
     }
-    match signet.discovery_metrics().await {
+    let gauges = async {
+        Ok::<_, signet_app::AppError>(format!(
+            "{}{}",
+            signet.operation_metrics().await?,
+            signet.discovery_metrics().await?
+        ))
+    };
+    match gauges.await {
         Ok(text) => (
             StatusCode::OK,
             [(
                 header::CONTENT_TYPE,
                 "text/plain; version=0.0.4; charset=utf-8",
             )],
-            text,
+            format!("{}{text}", metrics::text()),
         )
             .into_response(),
         Err(e) => (
