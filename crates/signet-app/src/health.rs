@@ -86,9 +86,12 @@ impl Signet {
     }
 }
 
+/// Stale OCSP responses counted at most by a scrape.
+const STALE_OCSP_COUNTED: u32 = 10_000;
+
 impl Signet {
     /// The store's state as Prometheus gauges: certificates by issuance state, orders by
-    /// status, mail by delivery state.
+    /// status, mail by delivery state, the age of each CRL shard, stale OCSP responses.
     pub async fn operation_metrics(&self) -> Result<String, AppError> {
         use std::fmt::Write as _;
         let mut out = String::from(
@@ -112,6 +115,44 @@ impl Signet {
         for (state, n) in self.store.mail_state_counts().await? {
             let _ = writeln!(out, "signet_mail{{state=\"{}\"}} {n}", state.as_str());
         }
+        let now = self.now();
+        out.push_str(
+            "# HELP signet_crl_age_seconds Age of each CRL shard's newest CRL (since its thisUpdate).\n# TYPE signet_crl_age_seconds gauge\n",
+        );
+        let mut until_next = String::from(
+            "# HELP signet_crl_seconds_to_next_update Time left before each CRL shard's newest CRL is out of date (negative: it is).\n# TYPE signet_crl_seconds_to_next_update gauge\n",
+        );
+        for (ca, shard) in self.crl_shards() {
+            if let Some(crl) = self.store.latest_crl(&ca, shard).await? {
+                let labels = format!("ca=\"{ca}\",shard=\"{shard}\"");
+                let _ = writeln!(
+                    out,
+                    "signet_crl_age_seconds{{{labels}}} {}",
+                    (now - crl.this_update).whole_seconds()
+                );
+                let _ = writeln!(
+                    until_next,
+                    "signet_crl_seconds_to_next_update{{{labels}}} {}",
+                    (crl.next_update - now).whole_seconds()
+                );
+            }
+        }
+        out.push_str(&until_next);
+        // Responses older than half their validity: the refresh job is behind.
+        let stale = self
+            .store
+            .certificates_needing_ocsp(
+                now - signet_domain::ocsp::OCSP_VALIDITY / 2,
+                now,
+                "",
+                STALE_OCSP_COUNTED,
+            )
+            .await?
+            .len();
+        let _ = writeln!(
+            out,
+            "# HELP signet_ocsp_stale_responses Unexpired certificates whose OCSP response is missing or older than half its validity (counted up to {STALE_OCSP_COUNTED}).\n# TYPE signet_ocsp_stale_responses gauge\nsignet_ocsp_stale_responses {stale}"
+        );
         Ok(out)
     }
 }

@@ -853,6 +853,9 @@ fn discovery_finds_every_certificate_and_exactly_its_alerts_and_notices_changes(
     );
     assert!(sample(&["signet_certificates{state=\"issued\"}"]) >= 2.0);
     assert!(sample(&["signet_mail{state=\"sent\"}"]) >= 2.0);
+    assert!(sample(&["signet_crl_age_seconds{ca=\"class3\""]) >= 0.0);
+    assert!(sample(&["signet_crl_seconds_to_next_update{ca=\"root\""]) > 0.0);
+    assert_eq!(sample(&["signet_ocsp_stale_responses "]), 0.0);
     for line in metrics
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
