@@ -153,3 +153,81 @@ fn serves_https_with_a_given_certificate() {
         text(&refused.stderr)
     );
 }
+
+#[test]
+fn every_request_has_an_id_that_its_json_log_lines_carry() {
+    use std::io::{BufRead, BufReader};
+    let data = tempdir();
+    ok(signet(data.path()).args(["init", "--base-url", BASE_URL]));
+    let port = free_port();
+    let mut child = signet(data.path())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("SIGNET_LOG_FORMAT", "json")
+        .env("SIGNET_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let client = reqwest::blocking::Client::new();
+    let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let health = loop {
+        match client.get(url("/healthz")).send() {
+            Ok(r) => break r,
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(e) => panic!("serve never answered: {e}"),
+        }
+    };
+    let id = health.headers()["x-request-id"]
+        .to_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(id.len(), 16, "a fresh id: {id}");
+    assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+    // A proxy's plain id is kept; one with text of the client's choosing is replaced.
+    let kept = client
+        .get(url("/healthz"))
+        .header("x-request-id", "proxy-0001-abcdef")
+        .send()
+        .expect("GET");
+    assert_eq!(kept.headers()["x-request-id"], "proxy-0001-abcdef");
+    let replaced = client
+        .get(url("/healthz"))
+        .header("x-request-id", "evil\" injected")
+        .send()
+        .expect("GET");
+    assert_ne!(replaced.headers()["x-request-id"], "evil\" injected");
+    // A form without its CSRF token is refused with a warning: the log line names the request.
+    let refused = client
+        .post(url("/admin/alerts"))
+        .header("x-request-id", "csrf-test-000001")
+        .form(&[("csrf", "wrong"), ("kind", "incident"), ("title", "x")])
+        .send()
+        .expect("POST");
+    assert_eq!(refused.status(), 403);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let line = loop {
+        let line = received
+            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+            .expect("a log line about the refused form");
+        if line.contains("form refused") {
+            break line;
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    let entry: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+    assert_eq!(entry["span"]["request_id"], "csrf-test-000001", "{line}");
+    assert_eq!(entry["span"]["route"], "/admin/alerts", "{line}");
+}

@@ -20,6 +20,7 @@ pub mod ocsp;
 pub mod portal;
 pub mod problem;
 pub mod session;
+pub mod trace;
 pub mod tsa;
 pub mod upload;
 
@@ -40,6 +41,7 @@ pub fn router(signet: Arc<Signet>) -> Router {
         .with_state(signet)
         .layer(axum::middleware::from_fn(problem::api_errors_as_problems))
         .layer(axum::middleware::from_fn(metrics::observe))
+        .layer(axum::middleware::from_fn(trace::request_span))
         .layer(axum::middleware::from_fn(move |request, next| {
             portal::security::headers(https, request, next)
         }))
