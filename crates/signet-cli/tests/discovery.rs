@@ -673,6 +673,20 @@ fn discovery_finds_every_certificate_and_exactly_its_alerts_and_notices_changes(
     ] {
         assert!(html.contains(shown), "{shown} on the page");
     }
+    // The administrators' dashboard counts the alerts and links to them.
+    let dashboard = client
+        .get(server.url("/admin"))
+        .header("cookie", &cookie)
+        .send()
+        .expect("dashboard")
+        .text()
+        .expect("html");
+    assert!(dashboard.contains("Certificate discovery"), "{dashboard}");
+    assert!(
+        dashboard.contains("href=\"/admin/discovery?alert=revoked\"")
+            && dashboard.contains("revoked: 2"),
+        "{dashboard}"
+    );
     let filtered = client
         .get(server.url("/admin/discovery?alert=weak_key"))
         .header("cookie", &cookie)
