@@ -231,3 +231,47 @@ fn every_request_has_an_id_that_its_json_log_lines_carry() {
     assert_eq!(entry["span"]["request_id"], "csrf-test-000001", "{line}");
     assert_eq!(entry["span"]["route"], "/admin/alerts", "{line}");
 }
+
+#[test]
+fn sigterm_lets_requests_in_flight_finish_and_takes_no_new_ones() {
+    let data = tempdir();
+    ok(signet(data.path()).args(["init", "--base-url", BASE_URL]));
+    let mut server =
+        Server::start_with_env(data.path(), &[], &[("SIGNET_TLS_TEST_ALLOW", "loopback")]);
+    let api = Api::new(&server);
+    let token = api.subscriber(data.path(), "slow@example.org");
+    // A "server" that accepts and never answers: a TLS test of it takes seconds.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    let target = silent.local_addr().expect("address").to_string();
+    let url = server.url(&format!("/api/v1/tls-tests/{target}"));
+    let in_flight = std::thread::spawn(move || {
+        reqwest::blocking::Client::builder()
+            .timeout(std::time::Duration::from_secs(120))
+            .build()
+            .expect("client")
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .map(|r| r.status())
+    });
+    // The request is in flight once the test has connected to the silent server.
+    let (_held, _) = silent.accept().expect("the TLS test connects");
+    server.terminate();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        reqwest::blocking::get(server.url("/healthz")).is_err(),
+        "no new connection is taken after SIGTERM"
+    );
+    let status = in_flight
+        .join()
+        .expect("thread")
+        .expect("the request in flight got its answer");
+    assert!(
+        status.is_client_error() || status.is_success(),
+        "answered, not dropped: {status}"
+    );
+    let exit = server
+        .wait_for_exit(std::time::Duration::from_secs(30))
+        .expect("serve ends after its last request");
+    assert!(exit.success(), "{exit:?}");
+}
