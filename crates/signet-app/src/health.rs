@@ -105,6 +105,15 @@ impl Signet {
         ] {
             let _ = writeln!(out, "signet_certificates{{state=\"{state}\"}} {n}");
         }
+        out.push_str(
+            "# HELP signet_certificates_by_profile Signed certificates by profile, and of them revoked.\n# TYPE signet_certificates_by_profile gauge\n",
+        );
+        for (profile, signed, revoked) in self.store.profile_counts().await? {
+            let _ = writeln!(
+                out,
+                "signet_certificates_by_profile{{profile=\"{profile}\",state=\"signed\"}} {signed}\nsignet_certificates_by_profile{{profile=\"{profile}\",state=\"revoked\"}} {revoked}"
+            );
+        }
         out.push_str("# HELP signet_orders Orders by status.\n# TYPE signet_orders gauge\n");
         for (status, n) in self.store.order_status_counts().await? {
             let _ = writeln!(out, "signet_orders{{status=\"{status}\"}} {n}");

@@ -870,6 +870,15 @@ fn discovery_finds_every_certificate_and_exactly_its_alerts_and_notices_changes(
     assert!(sample(&["signet_crl_age_seconds{ca=\"class3\""]) >= 0.0);
     assert!(sample(&["signet_crl_seconds_to_next_update{ca=\"root\""]) > 0.0);
     assert_eq!(sample(&["signet_ocsp_stale_responses "]), 0.0);
+    // One class 3 certificate signed by the CLI so far, and revoked.
+    assert_eq!(
+        sample(&["signet_certificates_by_profile{profile=\"class3-auth\",state=\"signed\"}"]),
+        1.0
+    );
+    assert_eq!(
+        sample(&["signet_certificates_by_profile{profile=\"class3-auth\",state=\"revoked\"}"]),
+        1.0
+    );
     for line in metrics
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())

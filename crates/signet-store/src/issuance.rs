@@ -86,6 +86,8 @@ pub trait IssuanceReads: Send + Sync {
     async fn unfinished_intents(&self) -> Result<Vec<IssuanceIntent>, StoreError>;
     /// How many certificates are in each issuance state.
     async fn counts(&self) -> Result<Counts, StoreError>;
+    /// Signed certificates by profile: (profile, signed, of them revoked), by profile name.
+    async fn profile_counts(&self) -> Result<Vec<(String, u64, u64)>, StoreError>;
     /// Issued subscriber certificates that no order names and that no operator issued: none
     /// should exist; reconciliation reports and revokes any it finds.
     async fn unlinked_certificates(&self) -> Result<Vec<CertificateRecord>, StoreError>;
@@ -197,6 +199,25 @@ macro_rules! issuance_sql {
                     .into_iter()
                     .map(|c| c.intent)
                     .collect())
+            }
+
+            async fn profile_counts(&self) -> Result<Vec<(String, u64, u64)>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT profile, COUNT(*) AS signed, \
+                     SUM(CASE WHEN revoked_at IS NULL THEN 0 ELSE 1 END) AS revoked \
+                     FROM certificates WHERE state = 'issued' GROUP BY profile ORDER BY profile",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok((
+                            r.try_get("profile")?,
+                            unsigned(r.try_get("signed")?),
+                            unsigned(r.try_get::<Option<i64>, _>("revoked")?.unwrap_or(0)),
+                        ))
+                    })
+                    .collect()
             }
 
             async fn counts(&self) -> Result<Counts, StoreError> {

@@ -127,6 +127,15 @@ async fn story(store: Arc<dyn Store>, dump: DumpKind) {
     ocsp(&store).await;
     mail_and_limits(&store, dump).await;
     discovery(&store).await;
+    // Signed certificates by profile add up to all signed, on both backends.
+    let per_profile = store.profile_counts().await.expect("per profile");
+    assert!(!per_profile.is_empty());
+    assert_eq!(
+        per_profile.iter().map(|p| p.1).sum::<u64>(),
+        store.counts().await.expect("counts").issued
+    );
+    assert!(per_profile.iter().all(|p| p.2 <= p.1));
+    assert!(per_profile.iter().any(|p| p.2 > 0), "the story revokes one");
     let audit = store.audit_entries().await.expect("audit");
     assert_eq!(chain_verifies(&audit), audit.len());
 }
