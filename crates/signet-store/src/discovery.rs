@@ -140,6 +140,19 @@ pub(crate) const RENEW_LEASE: &str =
 macro_rules! discovery_sql {
     ($name:ident, $txname:ident, $db:ty, $row:ty, $concat_entries:literal, $lock:literal, $share:literal, $skip_locked:literal, $read_only_check:literal) => {
         impl $name {
+            /// Extends `node`'s lease on a job to `until` (the same statement in and out of a
+            /// unit of work).
+            fn renew_lease(
+                job_id: i64,
+                node: &str,
+                until: OffsetDateTime,
+            ) -> sqlx::query::Query<'_, $db, <$db as sqlx::Database>::Arguments> {
+                sqlx::query(RENEW_LEASE)
+                    .bind(until.unix_timestamp())
+                    .bind(job_id)
+                    .bind(node)
+            }
+
             fn discovery_job_row(r: &$row) -> Result<DiscoveryJobRecord, StoreError> {
                 use signet_domain::discovery as d;
                 let name: String = r.try_get("name")?;
@@ -367,15 +380,7 @@ macro_rules! discovery_sql {
                 node: &str,
                 until: OffsetDateTime,
             ) -> Result<bool, StoreError> {
-                let held = self
-                    .write(
-                        sqlx::query(RENEW_LEASE)
-                            .bind(until.unix_timestamp())
-                            .bind(job_id)
-                            .bind(node),
-                    )
-                    .await?;
-                Ok(held == 1)
+                Ok(self.write($name::renew_lease(job_id, node, until)).await? == 1)
             }
 
             async fn discovery_progress(
@@ -477,15 +482,7 @@ macro_rules! discovery_sql {
                 node: &str,
                 until: OffsetDateTime,
             ) -> Result<bool, StoreError> {
-                let held = self
-                    .exec(
-                        sqlx::query(RENEW_LEASE)
-                            .bind(until.unix_timestamp())
-                            .bind(job_id)
-                            .bind(node),
-                    )
-                    .await?;
-                Ok(held == 1)
+                Ok(self.exec($name::renew_lease(job_id, node, until)).await? == 1)
             }
 
             async fn start_discovery_run(&mut self, run: &DiscoveryRunRecord) -> Result<i64, StoreError> {

@@ -269,27 +269,19 @@ pub struct JobForm {
     rate: String,
 }
 
+/// After a form: the page again, with what happened (`started`: a run began, so the page
+/// follows its progress).
 async fn after(
     s: &Signet,
     ctx: &PageContext,
     done: Result<String, signet_app::AppError>,
+    started: bool,
 ) -> Response {
-    let filter = Filter::default();
-    match done {
-        Ok(notice) => render(s, ctx, &filter, StatusCode::OK, Some(notice), None, false).await,
-        Err(e) => {
-            render(
-                s,
-                ctx,
-                &filter,
-                status_of(&e),
-                None,
-                Some(message_of(&e)),
-                false,
-            )
-            .await
-        }
-    }
+    let (status, notice, error) = match done {
+        Ok(notice) => (StatusCode::OK, Some(notice), None),
+        Err(e) => (status_of(&e), None, Some(message_of(&e))),
+    };
+    render(s, ctx, &Filter::default(), status, notice, error, started).await
 }
 
 pub async fn add_job(
@@ -316,7 +308,7 @@ pub async fn add_job(
         .add_discovery_job(Starter::Staff(&actor), &job)
         .await
         .map(|j| format!("Discovery job {} is added.", j.spec.name));
-    after(&s, &ctx, done).await
+    after(&s, &ctx, done, false).await
 }
 
 #[derive(Deserialize)]
@@ -349,13 +341,13 @@ pub async fn run_job(
         Ok(jobs) => match jobs.iter().find(|j| j.spec.name == name) {
             None => {
                 let e = signet_app::AppError::NotFound(format!("no discovery job named {name:?}"));
-                return after(&s, &ctx, Err(e)).await;
+                return after(&s, &ctx, Err(e), false).await;
             }
             Some(j) if j.lease_until.is_some_and(|t| t > now) => {
                 let e = signet_app::AppError::Conflict(format!(
                     "discovery job {name} is running already: wait for it to end"
                 ));
-                return after(&s, &ctx, Err(e)).await;
+                return after(&s, &ctx, Err(e), false).await;
             }
             Some(_) => {}
         },
@@ -372,16 +364,7 @@ pub async fn run_job(
         }
     });
     let notice = format!("Discovery job {name} is running; this page shows its progress.");
-    render(
-        &s,
-        &ctx,
-        &Filter::default(),
-        StatusCode::OK,
-        Some(notice),
-        None,
-        true,
-    )
-    .await
+    after(&s, &ctx, Ok(notice), true).await
 }
 
 pub async fn remove_job(
@@ -397,5 +380,5 @@ pub async fn remove_job(
         .map(|()| {
             format!("Discovery job {name} is removed; what it found stays in the inventory.")
         });
-    after(&s, &ctx, done).await
+    after(&s, &ctx, done, false).await
 }
