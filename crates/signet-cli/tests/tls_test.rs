@@ -735,19 +735,7 @@ fn revocation_is_asked_of_the_ocsp_responder_and_the_crl_and_a_staple_is_read() 
         ),
     )
     .expect("extensions");
-    pki.openssl(&[
-        "req",
-        "-new",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "rev.key",
-        "-out",
-        "rev.csr",
-        "-subj",
-        "/CN=localhost",
-    ]);
+    pki.request("rev", &["rsa:2048"], "/CN=localhost");
     pki.openssl(&[
         "ca",
         "-batch",
