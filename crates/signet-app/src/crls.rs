@@ -111,9 +111,20 @@ impl Signet {
         Ok(record)
     }
 
-    /// Publishes every shard whose CRL is missing, due, or behind a revocation in it (all of
-    /// them with `force`).
+    /// Publishes every shard whose CRL is missing, due, or behind a revocation in it: on one
+    /// node at a time (the `crl` job lease), so each due shard gets one new CRL however many
+    /// nodes look. With `force` (an operator's command), every shard, whoever holds the job.
     pub async fn publish_due_crls(&self, force: bool) -> Result<usize, AppError> {
+        if force {
+            return self.publish_crls(true).await;
+        }
+        Ok(self
+            .exclusively("crl", self.publish_crls(false))
+            .await?
+            .unwrap_or(0))
+    }
+
+    async fn publish_crls(&self, force: bool) -> Result<usize, AppError> {
         let behind = self.store.shards_behind_revocations().await?;
         let mut published = Vec::new();
         for (ca, shard) in self.crl_shards() {

@@ -162,6 +162,15 @@ impl Signet {
             out,
             "# HELP signet_ocsp_stale_responses Unexpired certificates whose OCSP response is missing or older than half its validity (counted up to {STALE_OCSP_COUNTED}).\n# TYPE signet_ocsp_stale_responses gauge\nsignet_ocsp_stale_responses {stale}"
         );
+        // One write and its read-back, timed now: the store's latency as this node sees it.
+        let started = std::time::Instant::now();
+        self.store.probe(&self.node, now).await?;
+        let _ = writeln!(
+            out,
+            "# HELP signet_store_probe_seconds Time this node took to write and commit a row in the store, at this scrape.\n# TYPE signet_store_probe_seconds gauge\nsignet_store_probe_seconds {}",
+            started.elapsed().as_secs_f64()
+        );
+        out.push_str(&crate::meters::text());
         Ok(out)
     }
 }

@@ -106,7 +106,12 @@ where
     F: Fn(&Serial) -> Result<PreparedCertificate<'a>, PkiError>,
 {
     for _ in 0..SERIAL_ATTEMPTS {
-        let Planned { prepared, intent } = plan(clock, issuer, profile, origin, &prepare)?;
+        let Planned { prepared, intent } = plan(clock, issuer, profile, origin, &prepare)
+            .inspect_err(|e| {
+                if matches!(e, AppError::Pki(PkiError::PreIssuanceCheck(_))) {
+                    crate::meters::lint_refusal(profile);
+                }
+            })?;
         let serial = intent.serial.clone();
         let mut tx = store.begin().await?;
         match tx.record_issuance_intent(&intent).await {
@@ -118,7 +123,7 @@ where
             Err(e) => return Err(e.into()),
         }
         intent_audit(tx.as_mut(), clock, actor, &intent);
-        tx.commit().await?;
+        crate::meters::commit(tx.commit()).await?;
         tracing::info!(serial = %serial, issuer = issuer.name, profile, subject = %intent.subject, "issuance intent recorded; signing");
         let der = match prepared.issue() {
             Ok(der) => der,
@@ -138,7 +143,7 @@ where
             &format!("certificate:{serial}"),
             json!({"issuer": issuer.name, "profile": profile, "origin": origin}),
         ));
-        tx.commit().await?;
+        crate::meters::commit(tx.commit()).await?;
         tracing::info!(serial = %serial, issuer = issuer.name, profile, "certificate issued and recorded");
         return Ok(Issued { serial, der });
     }

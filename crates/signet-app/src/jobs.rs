@@ -20,6 +20,10 @@ pub const HOURLY: Duration = Duration::from_secs(3600);
 /// How often `serve` looks for discovery jobs that are due (the shortest schedule is 5 minutes).
 pub const DISCOVERY_EVERY: Duration = Duration::from_secs(60);
 
+/// How long a node holds a background job it took before it must renew the lease: a node
+/// that dies holding one delays that job by at most this.
+pub const JOB_LEASE: time::Duration = time::Duration::minutes(5);
+
 /// One background job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Job {
@@ -55,6 +59,45 @@ pub struct JobReport {
 }
 
 impl Signet {
+    /// Runs `work` only while this node holds `job`'s lease, so that nodes sharing the store run
+    /// each due item once; `None` when another node holds it. The lease is given back after.
+    pub(crate) async fn exclusively<T>(
+        &self,
+        job: &str,
+        work: impl Future<Output = Result<T, AppError>>,
+    ) -> Result<Option<T>, AppError> {
+        let now = self.now();
+        if !self
+            .store
+            .lease_job(job, &self.node, now, now + JOB_LEASE)
+            .await?
+        {
+            tracing::debug!(job, "another node holds this job");
+            return Ok(None);
+        }
+        let done = work.await;
+        if let Err(e) = self.store.release_job(job, &self.node).await {
+            tracing::warn!(job, error = %e, "giving back the job's lease failed; it lapses by itself");
+        }
+        done.map(Some)
+    }
+
+    /// Extends this node's lease on `job` during a long run; refused when another node took it.
+    pub(crate) async fn renew_job(&self, job: &str) -> Result<(), AppError> {
+        let now = self.now();
+        if self
+            .store
+            .lease_job(job, &self.node, now, now + JOB_LEASE)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(AppError::Conflict(format!(
+                "this node's lease on the {job} job lapsed and another node took it: it stops here and the other goes on"
+            )))
+        }
+    }
+
     /// Runs `only` that job, or every job, once, in a fixed order.
     pub async fn run_jobs_once(&self, only: Option<Job>) -> Result<JobReport, AppError> {
         let runs = |job: Job| only.is_none_or(|o| o == job);

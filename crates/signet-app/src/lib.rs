@@ -22,6 +22,7 @@ pub mod init;
 pub mod issue;
 pub mod jobs;
 pub mod mail;
+mod meters;
 pub mod notices;
 pub mod ocsp;
 pub mod ocsp_cache;

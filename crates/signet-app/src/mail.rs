@@ -239,6 +239,7 @@ impl Signet {
         match outcome {
             Ok(()) => {
                 self.store.mail_sent(m.id, self.now()).await?;
+                crate::meters::mail_delivery("sent");
                 tracing::info!(id = m.id, to = %m.mail.to, subject = %m.mail.subject, "mail sent");
                 Ok(None)
             }
@@ -246,6 +247,11 @@ impl Signet {
                 let attempts = m.attempts + 1;
                 let retry_at = mail_retry_after(attempts).map(|d| self.now() + d);
                 self.store.mail_failed(m.id, &error, retry_at).await?;
+                crate::meters::mail_delivery(if retry_at.is_some() {
+                    "retry"
+                } else {
+                    "given_up"
+                });
                 match retry_at {
                     Some(at) => {
                         tracing::warn!(id = m.id, to = %m.mail.to, attempts, %error, retry_at = %at, "mail not delivered; will retry");

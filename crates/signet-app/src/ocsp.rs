@@ -127,10 +127,18 @@ impl Signet {
         Ok(())
     }
 
-    /// Re-signs every response that is missing or older than the refresh age: batches read in
-    /// serial order and signed on every core, each stored in one transaction while the next
-    /// batch is read and signed.
+    /// Re-signs every response that is missing or older than the refresh age, on one node at a
+    /// time (the `ocsp` job lease, renewed by each batch): batches read in serial order and
+    /// signed on every core, each stored in one transaction while the next batch is read and
+    /// signed.
     pub async fn refresh_ocsp(&self) -> Result<usize, AppError> {
+        Ok(self
+            .exclusively("ocsp", self.refresh_ocsp_responses())
+            .await?
+            .unwrap_or(0))
+    }
+
+    async fn refresh_ocsp_responses(&self) -> Result<usize, AppError> {
         let mut signed = 0;
         let mut after = String::new();
         let now = self.now();
@@ -154,6 +162,7 @@ impl Signet {
                     .map_err(|e| AppError::Internal(format!("storing OCSP responses: {e}")))??;
             }
             let Some(records) = records else { break };
+            self.renew_job("ocsp").await?;
             let store = self.store.clone();
             storing = Some(tokio::spawn(async move {
                 store.store_ocsp_responses(&records).await?;

@@ -89,6 +89,7 @@ impl Signet {
     /// Redeems a pickup link; every refusal is audited (the token itself never is).
     pub async fn pick_up(&self, token: &str, req: PickupRequest) -> Result<PickedUp, AppError> {
         let result = self.redeem_pickup(token, req).await;
+        crate::meters::pickup(&result);
         self.audit_refusal("pickup", "pickup", "pickup", result)
             .await
     }

@@ -11,8 +11,16 @@ use crate::issue::Signet;
 pub const REMINDER_BEFORE: Duration = Duration::days(30);
 
 impl Signet {
-    /// R-CRT-7: mails each owner once when a certificate is within 30 days of expiry.
+    /// R-CRT-7: mails each owner once when a certificate is within 30 days of expiry (one node
+    /// at a time walks the list; the store records each reminder once whatever happens).
     pub async fn send_expiry_reminders(&self) -> Result<usize, AppError> {
+        Ok(self
+            .exclusively("reminders", self.remind_expiring())
+            .await?
+            .unwrap_or(0))
+    }
+
+    async fn remind_expiring(&self) -> Result<usize, AppError> {
         let now = self.now();
         let mut sent = 0;
         for cert in self

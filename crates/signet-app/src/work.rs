@@ -222,7 +222,7 @@ impl Work<'_> {
     /// Commits; then sends the mail it queued on its way.
     pub async fn commit(self) -> Result<(), AppError> {
         let Work { signet, tx, mails } = self;
-        tx.commit().await?;
+        crate::meters::commit(tx.commit()).await?;
         if mails > 0 {
             signet.after_mail_commit().await;
         }

@@ -365,19 +365,29 @@ fn postgres_admin_url() -> String {
 /// The status (`good`, `revoked`, `unknown`, or `none`) `openssl ocsp` gets from the server for a
 /// serial of the class 3 issuing CA, the response checked against the root and the OCSP signer.
 pub fn ocsp_status(server: &Server, d: &Path, serial: &str) -> String {
-    let out = ok(Command::new("openssl")
+    ocsp_status_at(&server.url(""), d, serial)
+}
+
+/// The class 3 OCSP status of `serial` as whatever serves `base` answers it (`openssl ocsp`,
+/// the response verified): good, revoked, unknown, or none.
+pub fn ocsp_status_at(base: &str, d: &Path, serial: &str) -> String {
+    let out = run(Command::new("openssl")
         .args(["ocsp", "-no_nonce", "-issuer"])
         .arg(d.join("ca/class3.pem"))
         .args([
             "-serial",
             &format!("0x{serial}"),
             "-url",
-            &server.url("/ocsp"),
+            &format!("{base}/ocsp"),
             "-CAfile",
         ])
         .arg(d.join("ca/root.pem"))
         .arg("-VAfile")
         .arg(d.join("ca/class3-ocsp.pem")));
+    if !out.status.success() {
+        eprintln!("openssl ocsp failed: {}", text(&out.stderr));
+        return "none".to_owned();
+    }
     let t = text(&out.stdout);
     ["good", "revoked", "unknown"]
         .into_iter()
@@ -464,6 +474,35 @@ pub fn mails(data_dir: &Path) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// `/metrics` of `server`, fetched with the scraper's bearer token; every sample line is
+/// checked to parse as the text format's `name{labels} value`.
+pub fn scrape(server: &Server, token: &str) -> String {
+    let metrics = Client::new()
+        .get(server.url("/metrics"))
+        .bearer_auth(token)
+        .send()
+        .expect("metrics")
+        .text()
+        .expect("text");
+    for line in metrics
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let (_, v) = line.rsplit_once(' ').expect("name value");
+        assert!(v.parse::<f64>().is_ok(), "a sample: {line}");
+    }
+    metrics
+}
+
+/// The value of the first sample of `metrics` whose line contains every one of `parts`.
+pub fn sample(metrics: &str, parts: &[&str]) -> f64 {
+    metrics
+        .lines()
+        .find(|l| !l.starts_with('#') && parts.iter().all(|p| l.contains(p)))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("{parts:?} in {metrics}"))
+}
+
 /// A loopback port free at the moment, for a server whose address must be known before it
 /// starts (a base URL that certificates point at).
 pub fn free_port() -> u16 {
@@ -486,33 +525,51 @@ pub fn base_url(data_dir: &Path) -> String {
 /// The path of the last link under the CA's base URL in the newest mail to `to` whose subject
 /// contains `subject`.
 pub fn link_in_mail(data_dir: &Path, to: &str, subject: &str) -> String {
-    let base = base_url(data_dir);
     // Mail leaves through the outbox after the commit: give it a moment to arrive.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    try_link_in_mail(data_dir, to, subject, std::time::Duration::from_secs(15)).unwrap_or_else(
+        || {
+            panic!(
+                "no mail to {to} about `{subject}`; outbox: {:?}",
+                mails(data_dir)
+                    .iter()
+                    .map(|m| (m.0.clone(), m.1.clone()))
+                    .collect::<Vec<_>>()
+            )
+        },
+    )
+}
+
+/// [`link_in_mail`], waiting at most `wait` for the mail; `None` when it did not come.
+pub fn try_link_in_mail(
+    data_dir: &Path,
+    to: &str,
+    subject: &str,
+    wait: std::time::Duration,
+) -> Option<String> {
+    let base = base_url(data_dir);
+    let deadline = std::time::Instant::now() + wait;
     let body = loop {
-        let all = mails(data_dir);
-        if let Some((_, _, body)) = all
-            .iter()
+        if let Some((_, _, body)) = mails(data_dir)
+            .into_iter()
             .rev()
             .find(|(t, s, _)| t.contains(to) && s.contains(subject))
         {
-            break body.clone();
+            break body;
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no mail to {to} about `{subject}`; outbox: {:?}",
-            all.iter().map(|m| (&m.0, &m.1)).collect::<Vec<_>>()
-        );
+        if std::time::Instant::now() >= deadline {
+            return None;
+        }
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     let start = body
         .rfind(&base)
         .unwrap_or_else(|| panic!("no link in the mail about `{subject}`: {body}"));
-    let link: String = body[start + base.len()..]
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .collect();
-    link
+    Some(
+        body[start + base.len()..]
+            .chars()
+            .take_while(|c| !c.is_whitespace())
+            .collect(),
+    )
 }
 
 /// Undoes quoted-printable transfer encoding (RFC 2045 §6.7), as a mail client would.
@@ -548,28 +605,41 @@ pub const PNG: &[u8] = b"\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x4
 pub const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\nxref\n0 4\n0000000000 65535 f \n0000000009 00000 n \n0000000052 00000 n \n0000000101 00000 n \ntrailer<</Size 4/Root 1 0 R>>\nstartxref\n164\n%%EOF\n";
 
 #[derive(Debug)]
-pub struct Api<'a> {
+pub struct Api {
     pub client: Client,
-    pub server: &'a Server,
+    /// Where requests go: a server's URL, or a load balancer's in front of several.
+    pub base: String,
+    /// The data directory the servers share (its clock and its mail).
+    pub data_dir: PathBuf,
 }
 
-impl<'a> Api<'a> {
-    pub fn new(server: &'a Server) -> Api<'a> {
+impl Api {
+    pub fn new(server: &Server) -> Api {
+        Api::at(&server.url(""), &server.data_dir)
+    }
+
+    /// A client of whatever serves `base` (e.g. a load balancer) for the CA in `data_dir`.
+    pub fn at(base: &str, data_dir: &Path) -> Api {
         Api {
             client: Client::new(),
-            server,
+            base: base.trim_end_matches('/').to_owned(),
+            data_dir: data_dir.to_owned(),
         }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
     }
 
     /// A client that connects from another loopback address (another client, as far as
     /// per-client limits go).
-    pub fn from_address(server: &'a Server, ip: &str) -> Api<'a> {
+    pub fn from_address(server: &Server, ip: &str) -> Api {
         Api {
             client: Client::builder()
                 .local_address(Some(ip.parse().expect("address")))
                 .build()
                 .expect("client"),
-            server,
+            ..Api::new(server)
         }
     }
 
@@ -579,7 +649,7 @@ impl<'a> Api<'a> {
     }
 
     pub fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
-        let mut req = self.client.post(self.server.url(path)).json(&body);
+        let mut req = self.client.post(self.url(path)).json(&body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -591,7 +661,7 @@ impl<'a> Api<'a> {
     pub fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
         let res = self
             .client
-            .get(self.server.url(path))
+            .get(self.url(path))
             .bearer_auth(token)
             .send()
             .expect("request");
@@ -612,10 +682,7 @@ impl<'a> Api<'a> {
         );
         let res = self
             .client
-            .post(
-                self.server
-                    .url(&format!("/api/v1/orders/{number}/documents")),
-            )
+            .post(self.url(&format!("/api/v1/orders/{number}/documents")))
             .bearer_auth(token)
             .multipart(form)
             .send()
@@ -649,7 +716,7 @@ impl<'a> Api<'a> {
     pub fn log_in(&self, email: &str, password: &str) -> String {
         let enrolled = authenticator().lock().expect("lock").contains_key(email);
         let first = if enrolled {
-            json!({"email": email, "password": password, "totp_code": totp_code(&self.server.data_dir, email)})
+            json!({"email": email, "password": password, "totp_code": totp_code(&self.data_dir, email)})
         } else {
             json!({"email": email, "password": password})
         };
@@ -677,7 +744,7 @@ impl<'a> Api<'a> {
             (status, body) = self.post(
                 "/api/v1/sessions",
                 None,
-                json!({"email": email, "password": password, "totp_code": totp_code(&self.server.data_dir, email)}),
+                json!({"email": email, "password": password, "totp_code": totp_code(&self.data_dir, email)}),
             );
         }
         assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -908,7 +975,7 @@ impl Ca {
         self.data.path()
     }
 
-    pub fn api(&self) -> Api<'_> {
+    pub fn api(&self) -> Api {
         Api::new(&self.server)
     }
 }

@@ -20,7 +20,7 @@ use common::{
     tempdir, text, with_store,
 };
 use serde_json::Value;
-use servers::{Pki, Process, serve_on, workspace};
+use servers::{Pki, Process, nginx, serve_on, workspace};
 
 /// The addresses the servers listen on: 127.0.7.1 … 127.0.7.11.
 fn address(n: u8) -> Ipv4Addr {
@@ -314,34 +314,15 @@ fn discovery_finds_every_certificate_and_exactly_its_alerts_and_notices_changes(
     );
     let _s6 = s_server(&pki, 6, "sha1.pem", "sha1.key", Some("inter.pem"), &weak);
     let _s7 = s_server(&pki, 7, "alone.pem", "alone.key", None, &[]);
-    let prefix = work.path().join("nginx");
-    std::fs::create_dir_all(prefix.join("tmp")).expect("prefix");
-    let p = prefix.display();
-    std::fs::write(
-        prefix.join("nginx.conf"),
-        format!(
-            "worker_processes 1;\npid {p}/nginx.pid;\nerror_log {p}/error.log;\nevents {{ worker_connections 64; }}\n\
-             http {{ access_log off; client_body_temp_path {p}/tmp/body; proxy_temp_path {p}/tmp/proxy;\n\
-             fastcgi_temp_path {p}/tmp/fastcgi; uwsgi_temp_path {p}/tmp/uwsgi; scgi_temp_path {p}/tmp/scgi;\n\
-             server {{ listen {a}:{PORT} ssl; ssl_certificate {chain}; ssl_certificate_key {key};\n\
-             ssl_protocols TLSv1.2 TLSv1.3; location / {{ return 200 \"ok\\n\"; }} }} }}\n",
+    let _s8 = nginx(
+        &work.path().join("nginx"),
+        &format!(
+            "server {{ listen {a}:{PORT} ssl; ssl_certificate {chain}; ssl_certificate_key {key};\n\
+             ssl_protocols TLSv1.2 TLSv1.3; location / {{ return 200 \"ok\\n\"; }} }}\n",
             a = address(8),
             chain = pki.path("nginx-chain.pem").display(),
             key = pki.path("nginx.key").display(),
         ),
-    )
-    .expect("nginx.conf");
-    let _s8 = serve_on(
-        "nginx",
-        Command::new("/usr/sbin/nginx")
-            .arg("-p")
-            .arg(&prefix)
-            .arg("-e")
-            .arg(prefix.join("error.log"))
-            .arg("-c")
-            .arg(prefix.join("nginx.conf"))
-            // One process: killing it leaves no worker holding the port.
-            .args(["-g", "daemon off; master_process off;"]),
         address(8),
         PORT,
     );
@@ -795,13 +776,7 @@ fn discovery_finds_every_certificate_and_exactly_its_alerts_and_notices_changes(
     // Metrics: only for the scraper with the token.
     let no_token = client.get(server.url("/metrics")).send().expect("metrics");
     assert_eq!(no_token.status(), 401);
-    let metrics = client
-        .get(server.url("/metrics"))
-        .bearer_auth(METRICS_TOKEN)
-        .send()
-        .expect("metrics")
-        .text()
-        .expect("text");
+    let metrics = common::scrape(&server, METRICS_TOKEN);
     let value = |name: &str| -> f64 {
         metrics
             .lines()
@@ -831,13 +806,7 @@ fn discovery_finds_every_certificate_and_exactly_its_alerts_and_notices_changes(
     assert!((4.0..=5.0).contains(&days), "{soon}");
     // The edge's own metrics: requests by route template and status, their latency, and the
     // store's gauges.
-    let sample = |parts: &[&str]| -> f64 {
-        metrics
-            .lines()
-            .find(|l| !l.starts_with('#') && parts.iter().all(|p| l.contains(p)))
-            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-            .unwrap_or_else(|| panic!("{parts:?} in {metrics}"))
-    };
+    let sample = |parts: &[&str]| common::sample(&metrics, parts);
     assert!(
         sample(&[
             "signet_http_requests_total{",
@@ -879,13 +848,6 @@ fn discovery_finds_every_certificate_and_exactly_its_alerts_and_notices_changes(
         sample(&["signet_certificates_by_profile{profile=\"class3-auth\",state=\"revoked\"}"]),
         1.0
     );
-    for line in metrics
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-    {
-        let (_, v) = line.rsplit_once(' ').expect("name value");
-        assert!(v.parse::<f64>().is_ok(), "a sample: {line}");
-    }
 
     // A certificate signed by Signet's CA that its records lack (an old backup restored, or the
     // key used behind its back): the run still records everything and audits it.

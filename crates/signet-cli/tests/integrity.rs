@@ -3,6 +3,7 @@
 //! `signet audit verify`, and against the published CRL and OCSP answers with openssl.
 
 mod common;
+mod servers;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -748,4 +749,579 @@ fn names_beyond_the_basic_multilingual_plane_pick_up() {
         "{}",
         text(&subject.stdout)
     );
+}
+
+/// nginx on `port` as a round-robin load balancer in front of `nodes`, passing each client's
+/// address on. A request that could not connect to a node goes to the next one; one sent to a
+/// node that then died is not sent again when it is a POST (nginx's default), and its client
+/// gets a 502.
+fn balancer(dir: &Path, port: u16, nodes: &[Server]) -> servers::Process {
+    let upstreams: String = nodes
+        .iter()
+        .map(|n| format!("server {} max_fails=1 fail_timeout=60s; ", n.addr))
+        .collect();
+    servers::nginx(
+        dir,
+        &format!(
+            "client_max_body_size 12m;\nupstream signet {{ {upstreams}}}\n\
+             server {{ listen 127.0.0.1:{port}; location / {{ proxy_pass http://signet; \
+             proxy_set_header Host $host; proxy_set_header X-Forwarded-For $remote_addr; \
+             proxy_read_timeout 60s; }} }}\n"
+        ),
+        std::net::Ipv4Addr::LOCALHOST,
+        port,
+    )
+}
+
+/// The nodes take the client's address from the balancer's `X-Forwarded-For`.
+fn trust_the_balancer(d: &Path) {
+    let config = d.join("signet.toml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    let setting = "client_ip_header = \"X-Forwarded-For\"\n";
+    let text = if text.contains("\n[http]\n") {
+        text.replace("\n[http]\n", &format!("\n[http]\n{setting}"))
+    } else {
+        format!("{text}\n[http]\n{setting}")
+    };
+    std::fs::write(&config, text).expect("config");
+}
+
+/// What one order's life through the balancer came to.
+#[derive(Default)]
+struct Life {
+    number: Option<String>,
+    document: Option<String>,
+    pickup_token: Option<String>,
+    serial: Option<String>,
+}
+
+/// An order's whole life through `api` (placed, form uploaded, approval address confirmed,
+/// approved, picked up, and every other one revoked), each step's outcome pushed to `out`. It
+/// stops at the first step that did not succeed: a node died under it, and the test checks
+/// later that what did succeed was kept.
+fn one_life(api: &Api, s: &Setup, i: usize, out: &mut Vec<Outcome>) -> Life {
+    let d = s.data.path();
+    let mut life = Life::default();
+    let wait = std::time::Duration::from_secs(10);
+    let placed = send(
+        api.client
+            .post(api.url("/api/v1/orders"))
+            .bearer_auth(&s.max)
+            .json(&json!({
+                "product": "personal-3-pro",
+                "subject": {"given_name": "Max", "surname": format!("Node{i}"), "email": "max@example.de", "organization": "Muster GmbH", "country": "DE"},
+                "approval_email": "max@example.de", "pickup_password": "pickup-secret-42",
+                "validity_months": 12, "key_type": "p-256"})),
+        "order".to_owned(),
+    );
+    let ok_step = |o: &Outcome, want: u16, out: &mut Vec<Outcome>| {
+        out.push(o.clone());
+        o.1 == want
+    };
+    if !ok_step(&placed, 201, out) {
+        return life;
+    }
+    let number = placed.2["order_number"]
+        .as_str()
+        .expect("number")
+        .to_owned();
+    life.number = Some(number.clone());
+    let (status, body) = api.upload(&number, &s.max, "signed_agreement", PDF);
+    if !ok_step(&("upload".into(), status.as_u16(), body.clone()), 201, out) {
+        return life;
+    }
+    life.document = body["id"]
+        .as_i64()
+        .map(|id| id.to_string())
+        .or_else(|| body["id"].as_str().map(str::to_owned));
+    let subject = format!("Confirm the approval e-mail address for order {number}");
+    let Some(link) = try_link_in_mail(d, "max@example.de", &subject, wait) else {
+        out.push(("confirmation mail".into(), 0, json!(number)));
+        return life;
+    };
+    let token = link.rsplit('/').next().expect("token");
+    let (status, body) = api.post(&format!("/api/v1/confirmations/{token}"), None, json!({}));
+    if !ok_step(&("confirm".into(), status.as_u16(), body), 200, out) {
+        return life;
+    }
+    let (status, body) = api.post(
+        &format!("/api/v1/orders/{number}/decision"),
+        Some(s.vetting.as_str()),
+        json!({"action": "approve"}),
+    );
+    if !ok_step(&("decision".into(), status.as_u16(), body), 200, out) {
+        return life;
+    }
+    let subject = format!("Your certificate is ready: order {number}");
+    let Some(link) = try_link_in_mail(d, "max@example.de", &subject, wait) else {
+        out.push(("pickup mail".into(), 0, json!(number)));
+        return life;
+    };
+    let token = link.rsplit('/').next().expect("token").to_owned();
+    life.pickup_token = Some(token.clone());
+    let picked = pickup(&api.base, &token, "pickup-secret-42");
+    if !ok_step(&picked, 200, out) {
+        return life;
+    }
+    let serial = picked.2["serial"].as_str().expect("serial").to_owned();
+    life.serial = Some(serial.clone());
+    if i.is_multiple_of(2) {
+        out.push(revoke(&api.base, &s.max, &serial, "superseded"));
+    }
+    life
+}
+
+/// The CRL numbers the store holds per shard, with the revocation epoch each covers, in number
+/// order.
+fn stored_crls(url: &str) -> BTreeMap<String, Vec<(i64, i64)>> {
+    let out = ok(Command::new("psql").arg(url).args([
+        "-tAF,",
+        "-c",
+        "SELECT issuer || '/' || shard, number, covers_epoch FROM crls ORDER BY issuer, shard, number",
+    ]));
+    let mut shards: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
+    for line in text(&out.stdout).lines().filter(|l| !l.is_empty()) {
+        let f: Vec<&str> = line.split(',').collect();
+        shards
+            .entry(f[0].to_owned())
+            .or_default()
+            .push((f[1].parse().expect("number"), f[2].parse().expect("epoch")));
+    }
+    shards
+}
+
+/// The number of the class 3 CRL that `base` serves now.
+fn served_crl_number(base: &str, work: &Path, name: &str) -> Option<u64> {
+    let res = client_from("127.0.0.1")
+        .get(format!("{base}/crl/class3/0.crl"))
+        .send()
+        .ok()?;
+    if !res.status().is_success() {
+        return None;
+    }
+    let path = work.join(name);
+    std::fs::write(&path, res.bytes().ok()?).expect("write");
+    let out = ok(Command::new("openssl")
+        .args(["crl", "-inform", "DER", "-noout", "-crlnumber", "-in"])
+        .arg(&path));
+    let number = text(&out.stdout);
+    u64::from_str_radix(number.trim().trim_start_matches("crlNumber=0x"), 16).ok()
+}
+
+#[test]
+fn three_nodes_behind_a_load_balancer_share_everything_and_lose_nothing_when_one_is_killed() {
+    let url = postgres_database("three_nodes");
+    // A short pickup claim: a pickup the kill interrupts comes back once the clock moves.
+    let (s, first) = setup("nodes", Some(url.clone()), Some(3));
+    drop(first);
+    let d = s.data.path();
+    trust_the_balancer(d);
+    let metrics_token = "a scraper's token, long enough";
+    let mut nodes: Vec<Server> = (0..3)
+        .map(|_| {
+            Server::start_with_env(
+                d,
+                &["--database-url", &url],
+                &[("SIGNET_METRICS_TOKEN", metrics_token)],
+            )
+        })
+        .collect();
+    let work = tempdir();
+    let port = free_port();
+    let _balancer = balancer(&work.path().join("nginx"), port, &nodes);
+    let api = Api::at(&format!("http://127.0.0.1:{port}"), d);
+
+    // Sessions made on a node that is gone are good on every node.
+    for node in &nodes {
+        for token in [&s.max, &s.vetting] {
+            let (status, body) = Api::new(node).get("/api/v1/orders", token);
+            assert_eq!(status, 200, "{body}");
+        }
+    }
+    // Orders, uploads and vetting through the balancer, so spread over the nodes.
+    let ready = ready_orders(&api, &s, 10);
+    let to_revoke: Vec<String> = (0..3)
+        .map(|i| {
+            let number = api.order(&s.max, "max@example.de", "p-256");
+            let token = api.to_pickup(d, &number, &s.max, &s.vetting, "max@example.de");
+            let (_, status, body) = pickup(&api.base, &token, "pickup-secret-42");
+            assert_eq!(status, 200, "{i}: {body}");
+            body["serial"].as_str().expect("serial").to_owned()
+        })
+        .collect();
+
+    // The load: order lives, pickups of ready orders (each link twice at once), sign-ups from
+    // many clients, revocations, OCSP and CRL reads. Node 1 is killed half-way.
+    let run_for = std::time::Duration::from_secs(16);
+    let started = std::time::Instant::now();
+    let base = api.base.as_str();
+    let work_dir = work.path();
+    let (lives, outcomes, crl_numbers) = std::thread::scope(|scope| {
+        let mut lifers = Vec::new();
+        for t in 0..2 {
+            let (api, s) = (&api, &s);
+            lifers.push(scope.spawn(move || {
+                let mut out = Vec::new();
+                let mut lives = Vec::new();
+                let mut i = t;
+                while started.elapsed() < run_for {
+                    lives.push(one_life(api, s, i, &mut out));
+                    i += 2;
+                }
+                (lives, out)
+            }));
+        }
+        let mut others = Vec::new();
+        let ready = &ready;
+        others.push(scope.spawn(move || {
+            let mut out = Vec::new();
+            for (number, token) in ready {
+                std::thread::sleep(std::time::Duration::from_millis(1200));
+                let twice: Vec<_> = (0..2)
+                    .map(|_| {
+                        std::thread::spawn({
+                            let (base, token) = (base.to_owned(), token.clone());
+                            move || pickup(&base, &token, "pickup-secret-42")
+                        })
+                    })
+                    .collect();
+                for t in twice {
+                    let (_, status, body) = t.join().expect("pickup");
+                    out.push((format!("pickup {number}"), status, body));
+                }
+            }
+            out
+        }));
+        others.push(scope.spawn(move || {
+            (0..24)
+                .map(|i| {
+                    std::thread::sleep(std::time::Duration::from_millis(600));
+                    send(
+                        client_from(&format!("127.0.5.{}", i + 1))
+                            .post(format!("{base}/api/v1/accounts"))
+                            .json(&json!({"email": format!("node{i}@example.org"), "password": "a long enough password", "name": "N"})),
+                        format!("signup node{i}"),
+                    )
+                })
+                .collect()
+        }));
+        let max = &s.max;
+        let to_revoke = &to_revoke;
+        others.push(scope.spawn(move || {
+            to_revoke
+                .iter()
+                .map(|serial| {
+                    std::thread::sleep(std::time::Duration::from_secs(4));
+                    revoke(base, max, serial, "key_compromise")
+                })
+                .collect()
+        }));
+        let reader = scope.spawn(move || {
+            let mut out = Vec::new();
+            let mut numbers = Vec::new();
+            let mut n = 0;
+            while started.elapsed() < run_for {
+                let status = ocsp_status_at(base, d, &to_revoke[0]);
+                out.push((
+                    "ocsp".to_owned(),
+                    if status == "none" { 0 } else { 200 },
+                    json!(status),
+                ));
+                match served_crl_number(base, work_dir, &format!("read{n}.crl")) {
+                    Some(number) => numbers.push(number),
+                    None => out.push(("crl".to_owned(), 0, Value::Null)),
+                }
+                n += 1;
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            (out, numbers)
+        });
+        std::thread::sleep(run_for / 2);
+        nodes[1].kill_9();
+        let mut lives = Vec::new();
+        let mut outcomes = Vec::new();
+        for l in lifers {
+            let (l, o) = l.join().expect("lives");
+            lives.extend(l);
+            outcomes.extend(o);
+        }
+        for o in others {
+            outcomes.extend(o.join().expect("load"));
+        }
+        let (o, numbers) = reader.join().expect("reader");
+        outcomes.extend(o);
+        (lives, outcomes, numbers)
+    });
+    let dead = nodes.remove(1);
+    drop(dead);
+
+    eprintln!(
+        "three nodes, one killed: {} order lives ({} picked up), {} requests, {} CRL reads",
+        lives.len(),
+        lives.iter().filter(|l| l.serial.is_some()).count(),
+        outcomes.len(),
+        crl_numbers.len()
+    );
+    // Only requests the killed node had in hand failed, and only as the balancer's 502.
+    let failed: Vec<&Outcome> = outcomes.iter().filter(|o| o.1 == 0 || o.1 >= 500).collect();
+    assert!(
+        failed.iter().all(|o| o.1 == 502),
+        "failures other than the killed node's requests: {failed:?}"
+    );
+    assert!(
+        failed.len() <= 8,
+        "more failed than the dead node had in hand: {failed:?}"
+    );
+    let signups = outcomes
+        .iter()
+        .filter(|o| o.0.starts_with("signup") && o.1 == 202)
+        .count();
+    assert!(signups + failed.len() >= 24, "{outcomes:?}");
+    assert!(
+        lives.iter().filter(|l| l.serial.is_some()).count() >= 4,
+        "the load went on across the kill"
+    );
+    // The CRL a client sees never goes back, whichever node serves it.
+    assert!(crl_numbers.len() > 10, "{crl_numbers:?}");
+    assert!(
+        crl_numbers.windows(2).all(|w| w[0] <= w[1]),
+        "a CRL number went back: {crl_numbers:?}"
+    );
+
+    // Time moves on: the dead node's pickup claims, mail claims and job leases lapse, and the
+    // nodes left (and a cron pass) pick up its work.
+    advance_clock(d, 300);
+    ok(signet_on(d, Some(&url)).args(["jobs"]));
+
+    // No order number or serial twice; every order, upload and pickup kept and seen alike by
+    // every node left.
+    let numbers: Vec<&String> = lives.iter().filter_map(|l| l.number.as_ref()).collect();
+    let unique: BTreeSet<&String> = numbers.iter().copied().collect();
+    assert_eq!(unique.len(), numbers.len(), "an order number twice");
+    let mut serials: Vec<String> = lives.iter().filter_map(|l| l.serial.clone()).collect();
+    let ready_pickups: BTreeSet<String> =
+        ready.iter().map(|(n, _)| format!("pickup {n}")).collect();
+    serials.extend(
+        outcomes
+            .iter()
+            .filter(|o| ready_pickups.contains(&o.0) && o.1 == 200)
+            .filter_map(|o| o.2["serial"].as_str().map(str::to_owned)),
+    );
+    let mut seen = BTreeSet::new();
+    let twice: Vec<&String> = serials.iter().filter(|s| !seen.insert(*s)).collect();
+    assert!(twice.is_empty(), "serials delivered twice: {twice:?}");
+    let store = store_of(d, Some(&url));
+    for life in &lives {
+        let Some(number) = &life.number else { continue };
+        let views: Vec<Value> = nodes
+            .iter()
+            .map(|node| {
+                let (status, body) =
+                    Api::new(node).get(&format!("/api/v1/orders/{number}"), &s.max);
+                assert_eq!(status, 200, "{number} on {}: {body}", node.addr);
+                body
+            })
+            .collect();
+        assert_eq!(views[0]["status"], views[1]["status"], "{number}");
+        if let Some(id) = &life.document {
+            for node in &nodes {
+                let res = Api::new(node)
+                    .client
+                    .get(node.url(&format!("/api/v1/orders/{number}/documents/{id}")))
+                    .bearer_auth(&s.max)
+                    .send()
+                    .expect("document");
+                assert_eq!(res.status(), 200);
+                assert_eq!(res.bytes().expect("body").as_ref(), PDF);
+            }
+        }
+        let order = block_on(store.order(&order_number(number)))
+            .expect("read")
+            .expect("every placed order is kept");
+        if let Some(serial) = &life.serial {
+            assert_eq!(
+                order.certificate_serial.map(|s| s.to_hex()),
+                Some(serial.to_uppercase())
+            );
+        }
+    }
+    // Every ready order picks up now (or was issued in a response the kill cut off).
+    let mut ready_all: Vec<(String, String)> = ready.clone();
+    ready_all.extend(
+        lives
+            .iter()
+            .filter_map(|l| Some((l.number.clone()?, l.pickup_token.clone()?))),
+    );
+    for (number, token) in &ready_all {
+        let order = block_on(store.order(&order_number(number)))
+            .expect("read")
+            .expect("order");
+        if order.status == OrderStatus::Issued {
+            continue;
+        }
+        let (_, status, body) = pickup(&api.base, token, "pickup-secret-42");
+        assert_eq!(status, 200, "{number} ({}): {body}", order.status);
+    }
+    check_invariants(&s, &nodes[0], &ready_all);
+    // Each mail left once, however many nodes' workers looked at it.
+    let all_mail = mails(d);
+    let distinct: BTreeSet<&(String, String, String)> = all_mail.iter().collect();
+    assert_eq!(distinct.len(), all_mail.len(), "a mail was delivered twice");
+    // Per shard, the stored CRL numbers never list less as they grow, whichever node signed.
+    let shards = stored_crls(&url);
+    assert!(shards.contains_key("class3/0"), "{shards:?}");
+    for (shard, crls) in &shards {
+        assert!(
+            crls.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1),
+            "{shard}: {crls:?}"
+        );
+    }
+
+    // A revocation through one node is answered `revoked` by every node within 2 s.
+    let fresh: Vec<&String> = serials
+        .iter()
+        .filter(|serial| ocsp_status(&nodes[0], d, serial) == "good")
+        .take(2)
+        .collect();
+    assert_eq!(fresh.len(), 2, "two good certificates to revoke");
+    for (i, serial) in fresh.into_iter().enumerate() {
+        let by = &nodes[i % 2];
+        let (_, status, body) = revoke(&by.url(""), &s.max, serial, "key_compromise");
+        assert_eq!(status, 200, "{body}");
+        let revoked_at = std::time::Instant::now();
+        for node in &nodes {
+            while ocsp_status(node, d, serial) != "revoked" {
+                assert!(
+                    revoked_at.elapsed() < std::time::Duration::from_secs(2),
+                    "{} still does not answer revoked for {serial}",
+                    node.addr
+                );
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
+        eprintln!(
+            "revoked {serial} through {}: every node answers revoked after {:?}",
+            by.addr,
+            revoked_at.elapsed()
+        );
+    }
+    for node in &nodes {
+        let res = reqwest::blocking::get(node.url("/readyz")).expect("readyz");
+        assert_eq!(res.status(), 200, "{} is ready", node.addr);
+    }
+    // What the nodes left counted: pickups by outcome (a link used twice at once is one
+    // `issued` and one `conflict` or `gone`), mail sent, store commits and the store's latency.
+    let scraped: Vec<String> = nodes.iter().map(|n| scrape(n, metrics_token)).collect();
+    let total = |parts: &[&str]| scraped.iter().map(|m| sample(m, parts)).sum::<f64>();
+    assert!(total(&["signet_pickups_total{outcome=\"issued\"}"]) >= 2.0);
+    assert!(
+        total(&["signet_pickups_total{outcome=\"conflict\"}"])
+            + total(&["signet_pickups_total{outcome=\"gone\"}"])
+            >= 1.0
+    );
+    assert!(total(&["signet_mail_deliveries_total{outcome=\"sent\"}"]) >= 1.0);
+    assert!(total(&["signet_store_commit_seconds_count"]) >= 10.0);
+    assert!(total(&["signet_store_probe_seconds"]) > 0.0);
+    assert!(
+        total(&[
+            "signet_http_requests_total{",
+            "route=\"/api/v1/pickups/{token}\""
+        ]) >= 1.0
+    );
+    drop(nodes);
+    drop_postgres_database(&url);
+}
+
+/// The counts `signet jobs` printed: (reminders, CRL shards, OCSP responses, mail sent by its
+/// mail pass).
+fn job_counts(out: &str) -> [usize; 4] {
+    let after = |prefix: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no `{prefix}` in {out}"))
+    };
+    [
+        after("expiry reminders sent: "),
+        after("CRL shards published: "),
+        after("OCSP responses signed: "),
+        after("mail: "),
+    ]
+}
+
+#[test]
+fn each_background_job_runs_once_per_due_item_on_three_nodes_at_once() {
+    let url = postgres_database("jobs_once");
+    let (s, server) = setup("jobs", Some(url.clone()), None);
+    let d = s.data.path();
+    let api = Api::new(&server);
+    let orders = ready_orders(&api, &s, 4);
+    for (_, token) in &orders {
+        let (_, status, body) = pickup(&server.url(""), token, "pickup-secret-42");
+        assert_eq!(status, 200, "{body}");
+    }
+    drop(server);
+    // What the server left in the queue goes now, so that what follows counts only the jobs'.
+    ok(signet_on(d, Some(&url)).args(["jobs", "--only", "mail"]));
+    let mail_before = mails(d).len();
+    let crls_before = stored_crls(&url);
+
+    // 710 days on, the certificates (24 months) are within 30 days of their end, and every CRL
+    // and OCSP response is due. Three nodes run every job at once.
+    let offset = (710 * 86_400).to_string();
+    let passes: Vec<_> = (0..3)
+        .map(|_| {
+            signet_on(d, Some(&url))
+                .arg("jobs")
+                .env("SIGNET_TEST_CLOCK_OFFSET_SECONDS", &offset)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    let said: Vec<String> = passes
+        .into_iter()
+        .map(|p| {
+            let out = p.wait_with_output().expect("wait");
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            text(&out.stdout)
+        })
+        .collect();
+    let total = said.iter().map(|out| job_counts(out)).fold([0; 4], |a, b| {
+        [a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]]
+    });
+    let shards = crls_before.len();
+    assert!(shards >= 2, "{crls_before:?}");
+    assert_eq!(
+        total[..3],
+        [4, shards, 4],
+        "(reminders, CRL shards, OCSP responses) across the three nodes: {said:?}"
+    );
+    // One reminder per certificate, each delivered once (by the mail pass of whichever node
+    // claimed it, or at once after the commit that queued it).
+    assert!(total[3] <= 4, "{said:?}");
+    let new_mail: Vec<_> = mails(d).into_iter().skip(mail_before).collect();
+    assert_eq!(new_mail.len(), 4, "{new_mail:?}");
+    assert!(
+        new_mail
+            .iter()
+            .all(|(_, subject, _)| subject.starts_with("Your certificate expires"))
+    );
+    let bodies: BTreeSet<&String> = new_mail.iter().map(|m| &m.2).collect();
+    assert_eq!(bodies.len(), 4, "a reminder twice");
+    // One new CRL per shard, numbered above the last.
+    let crls_after = stored_crls(&url);
+    for (shard, before) in &crls_before {
+        let after = &crls_after[shard];
+        assert_eq!(after.len(), before.len() + 1, "{shard}: {after:?}");
+        assert!(after.last() > before.last(), "{shard}");
+    }
+    // A fourth pass finds nothing due.
+    let out = ok(signet_on(d, Some(&url))
+        .arg("jobs")
+        .env("SIGNET_TEST_CLOCK_OFFSET_SECONDS", &offset));
+    assert_eq!(job_counts(&text(&out.stdout)), [0, 0, 0, 0]);
+    drop_postgres_database(&url);
 }

@@ -41,6 +41,17 @@ pub trait Operations: Send + Sync {
     /// The next time-stamp token serial: 1, 2, 3 … unique across every node and never reused
     /// (RFC 3161 §2.4.2), drawn atomically.
     async fn next_time_stamp_serial(&self) -> Result<u64, StoreError>;
+    /// Takes or renews `node`'s lease on background job `job` until `until`: `true` when the
+    /// job was free, lapsed at `now`, or already `node`'s; `false` while another node holds it.
+    async fn lease_job(
+        &self,
+        job: &str,
+        node: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Gives back `node`'s lease on `job` (nothing when another node holds it).
+    async fn release_job(&self, job: &str, node: &str) -> Result<(), StoreError>;
 }
 
 /// Implements the traits above for a backend (called by `sql_store!`).
@@ -126,6 +137,39 @@ macro_rules! operations_sql {
                     }
                     _ => 0,
                 })
+            }
+
+            async fn lease_job(
+                &self,
+                job: &str,
+                node: &str,
+                now: OffsetDateTime,
+                until: OffsetDateTime,
+            ) -> Result<bool, StoreError> {
+                let taken = self
+                    .write(
+                        sqlx::query(
+                            "INSERT INTO job_leases (job, holder, lease_until) VALUES ($1, $2, $3) \
+                             ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, lease_until = excluded.lease_until \
+                             WHERE job_leases.lease_until <= $4 OR job_leases.holder = excluded.holder",
+                        )
+                        .bind(job)
+                        .bind(node)
+                        .bind(until.unix_timestamp())
+                        .bind(now.unix_timestamp()),
+                    )
+                    .await?;
+                Ok(taken == 1)
+            }
+
+            async fn release_job(&self, job: &str, node: &str) -> Result<(), StoreError> {
+                self.write(
+                    sqlx::query("DELETE FROM job_leases WHERE job = $1 AND holder = $2")
+                        .bind(job)
+                        .bind(node),
+                )
+                .await
+                .map(|_| ())
             }
 
             async fn dump(&self, to: &std::path::Path) -> Result<DumpKind, StoreError> {

@@ -1790,6 +1790,82 @@ async fn mail_and_limits(store: &Arc<dyn Store>, dump: DumpKind) {
     assert!(drawn[0] > first);
     assert!(store.next_time_stamp_serial().await.expect("serial") > drawn[15]);
 
+    // Job leases: of eight nodes asking at once, one takes the job; only the holder renews;
+    // another takes it once it lapsed or was given back.
+    let mut tasks = Vec::new();
+    for n in 0..8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let node = format!("node-{n}");
+            let taken = store
+                .lease_job("crl", &node, t(100), t(160))
+                .await
+                .expect("lease");
+            (node, taken)
+        }));
+    }
+    let mut holders = Vec::new();
+    for task in tasks {
+        let (node, taken) = task.await.expect("task");
+        if taken {
+            holders.push(node);
+        }
+    }
+    assert_eq!(holders.len(), 1, "one node takes the job: {holders:?}");
+    let holder = &holders[0];
+    let other = if holder == "node-0" {
+        "node-1"
+    } else {
+        "node-0"
+    };
+    assert!(
+        !store
+            .lease_job("crl", other, t(159), t(219))
+            .await
+            .expect("lease")
+    );
+    assert!(
+        store
+            .lease_job("crl", holder, t(150), t(400))
+            .await
+            .expect("renew")
+    );
+    assert!(
+        !store
+            .lease_job("crl", other, t(300), t(360))
+            .await
+            .expect("renewed: still held")
+    );
+    assert!(
+        store
+            .lease_job("ocsp", other, t(300), t(360))
+            .await
+            .expect("another job is free")
+    );
+    store
+        .release_job("crl", other)
+        .await
+        .expect("not the holder's: nothing");
+    assert!(
+        !store
+            .lease_job("crl", other, t(300), t(360))
+            .await
+            .expect("still held")
+    );
+    assert!(
+        store
+            .lease_job("crl", other, t(400), t(460))
+            .await
+            .expect("lapsed: taken over")
+    );
+    store.release_job("crl", other).await.expect("release");
+    assert!(
+        store
+            .lease_job("crl", holder, t(401), t(461))
+            .await
+            .expect("given back: free")
+    );
+
     notices(store).await;
     copies(store, dump).await;
 }

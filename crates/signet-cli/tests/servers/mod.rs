@@ -84,6 +84,36 @@ fn start(what: &str, command: &mut Command, ready: &dyn Fn() -> bool) -> Process
     process
 }
 
+/// Debian's nginx in one process (killing it leaves no worker holding the port), its files in
+/// `prefix`, serving the `http` block's content (servers, upstreams) on `ip`:`port`.
+pub fn nginx(prefix: &Path, http: &str, ip: std::net::Ipv4Addr, port: u16) -> Process {
+    std::fs::create_dir_all(prefix.join("tmp")).expect("nginx prefix");
+    let p = prefix.display();
+    std::fs::write(
+        prefix.join("nginx.conf"),
+        format!(
+            "worker_processes 1;\npid {p}/nginx.pid;\nerror_log {p}/error.log;\nevents {{ worker_connections 1024; }}\n\
+             http {{ access_log off; client_body_temp_path {p}/tmp/body; proxy_temp_path {p}/tmp/proxy;\n\
+             fastcgi_temp_path {p}/tmp/fastcgi; uwsgi_temp_path {p}/tmp/uwsgi; scgi_temp_path {p}/tmp/scgi;\n\
+             {http} }}\n"
+        ),
+    )
+    .expect("nginx.conf");
+    serve_on(
+        "nginx",
+        Command::new("/usr/sbin/nginx")
+            .arg("-p")
+            .arg(prefix)
+            .arg("-e")
+            .arg(prefix.join("error.log"))
+            .arg("-c")
+            .arg(prefix.join("nginx.conf"))
+            .args(["-g", "daemon off; master_process off;"]),
+        ip,
+        port,
+    )
+}
+
 /// The test PKI, made with openssl: a root, an intermediate, and leaves for localhost.
 pub struct Pki {
     pub dir: PathBuf,
