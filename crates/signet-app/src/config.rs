@@ -46,10 +46,42 @@ pub struct ConfigFile {
     /// What certificate discovery may scan, and how hard.
     #[serde(default, skip_serializing_if = "DiscoverySettings::is_default")]
     pub discovery: DiscoverySettings,
+    /// Where CRLs and pre-signed OCSP responses are uploaded for a CDN or web server to serve.
+    #[serde(default, skip_serializing_if = "PublishSettings::is_default")]
+    pub publish: PublishSettings,
     /// The time-stamping authority (RFC 3161), certified by the root; absent in data directories
     /// made before it existed, until `signet tsa init` adds it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tsa: Option<TsaSettings>,
+}
+
+/// Publication to an S3-compatible bucket: every CRL and every pre-signed OCSP response is
+/// uploaded as it is made, under the path a client asks for (`crl/class3/0.crl`, and for OCSP
+/// the RFC 5019 GET path `ocsp/<base64 request>`), so that a CDN or nginx serves the bucket as
+/// it is. Credentials come from the environment (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`), never from this file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishSettings {
+    /// The bucket; unset: nothing is uploaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_bucket: Option<String>,
+    /// The S3 endpoint (e.g. `https://s3.eu-central-1.amazonaws.com`, or a MinIO, SeaweedFS or
+    /// Ceph gateway); unset: AWS for the region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_endpoint: Option<String>,
+    /// The region (default `us-east-1`, what most S3-compatible servers expect).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_region: Option<String>,
+    /// A prefix for every key (e.g. `pki/`), so that one bucket can serve several things.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub prefix: String,
+}
+
+impl PublishSettings {
+    fn is_default(&self) -> bool {
+        *self == PublishSettings::default()
+    }
 }
 
 /// The name the time-stamping authority's key and certificate are kept under.
@@ -383,6 +415,7 @@ impl ConfigFile {
             http: HttpSettings::default(),
             tls_test: TlsTestSettings::default(),
             discovery: DiscoverySettings::default(),
+            publish: PublishSettings::default(),
             tsa: Some(TsaSettings {
                 common_name: format!("{org} Time-Stamping Authority"),
                 key_algorithm: c.ocsp_key_algorithm,

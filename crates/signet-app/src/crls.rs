@@ -25,7 +25,7 @@ fn crl_entry(r: &RevokedRecord) -> Result<CrlEntry, AppError> {
 }
 
 impl Signet {
-    fn crl_issuer(&self, name: &str) -> Result<(&Issuer, CrlScope), AppError> {
+    pub(crate) fn crl_issuer(&self, name: &str) -> Result<(&Issuer, CrlScope), AppError> {
         if name == ROOT {
             Ok((&self.authority.root, CrlScope::CaCerts))
         } else {
@@ -96,6 +96,7 @@ impl Signet {
         };
         let signed = started.elapsed();
         self.store.store_crl(&record).await?;
+        self.publish_crl_object(&record).await;
         tracing::info!(
             ca,
             shard,
@@ -118,10 +119,12 @@ impl Signet {
         if force {
             return self.publish_crls(true).await;
         }
-        Ok(self
+        let published = self
             .exclusively("crl", self.publish_crls(false))
             .await?
-            .unwrap_or(0))
+            .unwrap_or(0);
+        self.upload_missing_crls().await?;
+        Ok(published)
     }
 
     async fn publish_crls(&self, force: bool) -> Result<usize, AppError> {

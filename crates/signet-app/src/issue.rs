@@ -237,6 +237,8 @@ pub struct Signet {
     pub(crate) ocsp_cache: crate::ocsp_cache::OcspCache,
     /// This process, in readiness probes and logs.
     pub(crate) node: String,
+    /// The bucket CRLs and OCSP responses are uploaded to, if `[publish]` names one.
+    pub(crate) publisher: Option<crate::publish::Publisher>,
 }
 
 /// What the HTTP edge needs to know of the configuration, and nothing more.
@@ -300,7 +302,9 @@ impl Signet {
             tracing::warn!(serial = %intent.serial, subject = %intent.subject, origin = %intent.origin, "issuance intent without a recorded certificate (issuance in progress elsewhere, or interrupted): reconciliation closes it once its pickup claim lapses");
         }
         let outbox = Outbox::new(Mailer::from_settings(&config.mail, data_dir));
+        let publisher = crate::publish::Publisher::open(&config.publish)?;
         Ok(Signet {
+            publisher,
             data_dir: data_dir.to_owned(),
             config,
             policy,

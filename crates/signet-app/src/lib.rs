@@ -28,6 +28,7 @@ pub mod ocsp;
 pub mod ocsp_cache;
 pub mod orders;
 pub mod pickup;
+pub mod publish;
 pub mod reconcile;
 pub mod reminders;
 pub mod renewal;

@@ -16,6 +16,7 @@ struct Meters {
     lint_refusals: IntCounterVec,
     mail: IntCounterVec,
     commits: Histogram,
+    publication: IntCounterVec,
 }
 
 const PICKUP_OUTCOMES: [&str; 8] = [
@@ -69,7 +70,17 @@ static METERS: LazyLock<Option<Meters>> = LazyLock::new(|| {
     )
     .ok()?;
     registry.register(Box::new(commits.clone())).ok()?;
+    let publication = IntCounterVec::new(
+        Opts::new(
+            "signet_publication_total",
+            "Uploads to the [publish] bucket by kind (crl, ocsp) and outcome (uploaded, kept_newer: the bucket held a newer one, failed).",
+        ),
+        &["kind", "outcome"],
+    )
+    .ok()?;
+    registry.register(Box::new(publication.clone())).ok()?;
     Some(Meters {
+        publication,
         registry,
         pickups,
         lint_refusals,
@@ -106,6 +117,13 @@ pub(crate) fn lint_refusal(profile: &str) {
 pub(crate) fn mail_delivery(outcome: &str) {
     if let Some(m) = METERS.as_ref() {
         m.mail.with_label_values(&[outcome]).inc();
+    }
+}
+
+/// Counts one upload to the bucket.
+pub(crate) fn publication(kind: &str, outcome: &str) {
+    if let Some(m) = METERS.as_ref() {
+        m.publication.with_label_values(&[kind, outcome]).inc();
     }
 }
 

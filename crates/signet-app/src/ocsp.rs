@@ -113,6 +113,7 @@ impl Signet {
             .store_ocsp_responses(std::slice::from_ref(&record))
             .await?;
         self.ocsp_cache.forget(&cert.intent.serial);
+        self.upload_ocsp(std::slice::from_ref(&record)).await?;
         Ok(record)
     }
 
@@ -143,7 +144,7 @@ impl Signet {
         let mut after = String::new();
         let now = self.now();
         let started = std::time::Instant::now();
-        let mut storing: Option<tokio::task::JoinHandle<Result<usize, AppError>>> = None;
+        let mut storing: Option<tokio::task::JoinHandle<Result<Vec<OcspRecord>, AppError>>> = None;
         loop {
             let batch = self
                 .store
@@ -157,16 +158,18 @@ impl Signet {
                 None => None,
             };
             if let Some(previous) = storing.take() {
-                signed += previous
+                let stored = previous
                     .await
                     .map_err(|e| AppError::Internal(format!("storing OCSP responses: {e}")))??;
+                self.upload_ocsp(&stored).await?;
+                signed += stored.len();
             }
             let Some(records) = records else { break };
             self.renew_job("ocsp").await?;
             let store = self.store.clone();
             storing = Some(tokio::spawn(async move {
                 store.store_ocsp_responses(&records).await?;
-                Ok(records.len())
+                Ok(records)
             }));
         }
         if signed > 0 {

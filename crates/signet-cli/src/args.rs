@@ -105,6 +105,11 @@ pub(crate) enum Command {
         #[arg(long, value_enum)]
         only: Option<Job>,
     },
+    /// Upload each CRL shard's newest CRL and every current OCSP response to the bucket of
+    /// `[publish]` (as `serve` does with each one it makes): for a new bucket, or after
+    /// uploads failed. Each upload is checked (signature, distribution point, newer than the
+    /// bucket's) and conditional, so it is safe while nodes run.
+    Publish,
     /// The mail outbox: what is queued, sent or given up, and retrying.
     Mail {
         #[command(subcommand)]

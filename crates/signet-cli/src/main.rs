@@ -240,6 +240,25 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             }
             Ok(())
         }
+        Command::Publish => {
+            let signet = open_signet_without_keys(&cli).await?;
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            let progress = |seen: usize, uploaded: usize| {
+                bar.set_message(format!(
+                    "{seen} certificates looked at, {uploaded} OCSP responses in the bucket"
+                ));
+            };
+            let result = signet.publish_everything(&progress).await;
+            bar.finish_and_clear();
+            let (crls, ocsp) = result?;
+            println!("published: {crls} CRLs, {ocsp} OCSP responses");
+            Ok(())
+        }
         Command::Discover { command } => {
             let signet = open_signet_without_keys(&cli).await?;
             discover::run(&signet, command).await

@@ -254,6 +254,63 @@ pub fn sign_crl(
     Ok(der)
 }
 
+/// What a CRL about to be published (or found where it goes) says of itself, once its
+/// signature verified with its issuer's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrlFacts {
+    /// The CRL number.
+    pub number: u64,
+    /// thisUpdate.
+    pub this_update: OffsetDateTime,
+    /// The issuingDistributionPoint's URL, when it names one.
+    pub distribution_point: Option<String>,
+}
+
+/// Reads a DER CRL and verifies its signature with `issuer`'s key: its number, thisUpdate and
+/// distribution point. Refused when it cannot be read, is not signed by `issuer`, or has no
+/// CRL number.
+pub fn read_crl(der: &[u8], issuer: &x509_cert::Certificate) -> Result<CrlFacts, PkiError> {
+    let bad = |why: String| PkiError::Signature(format!("the CRL {why}"));
+    let crl: x509_cert::crl::CertificateList = x509_cert::crl::CertificateList::from_der(der)
+        .map_err(|e| bad(format!("cannot be read: {e}")))?;
+    let tbs = crl.tbs_cert_list.to_der()?;
+    let signature = crl
+        .signature
+        .as_bytes()
+        .ok_or_else(|| bad("has a signature with unused bits".into()))?;
+    crate::signed_data::verify_signature(issuer, &crl.signature_algorithm, &tbs, signature)
+        .map_err(|_| bad("is not signed by its issuer's key".into()))?;
+    let mut number = None;
+    let mut distribution_point = None;
+    for e in crl.tbs_cert_list.crl_extensions.iter().flatten() {
+        if e.extn_id == ID_CE_CRL_NUMBER {
+            let n = CrlNumber::from_der(e.extn_value.as_bytes())?;
+            let bytes = n.0.as_bytes();
+            if bytes.len() > 8 {
+                return Err(bad("has a CRL number beyond 64 bits".into()));
+            }
+            number = Some(bytes.iter().fold(0u64, |n, b| (n << 8) | u64::from(*b)));
+        } else if e.extn_id == ID_CE_ISSUING_DISTRIBUTION_POINT {
+            let idp = IssuingDistributionPoint::from_der(e.extn_value.as_bytes())?;
+            if let Some(DistributionPointName::FullName(names)) = idp.distribution_point {
+                distribution_point = names.iter().find_map(|n| match n {
+                    GeneralName::UniformResourceIdentifier(uri) => Some(uri.to_string()),
+                    _ => None,
+                });
+            }
+        }
+    }
+    let this_update = OffsetDateTime::from_unix_timestamp(
+        crl.tbs_cert_list.this_update.to_unix_duration().as_secs() as i64,
+    )
+    .map_err(|e| bad(format!("has a thisUpdate out of range: {e}")))?;
+    Ok(CrlFacts {
+        number: number.ok_or_else(|| bad("has no CRL number".into()))?,
+        this_update,
+        distribution_point,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use x509_cert::crl::RevokedCert;

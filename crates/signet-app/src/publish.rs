@@ -1,0 +1,419 @@
+//! Publication to object storage: every CRL and every pre-signed OCSP response is uploaded to an
+//! S3-compatible bucket as it is made, under the path a client asks for, so that a CDN or nginx
+//! serves revocation status without reaching Signet (Let's Encrypt serves ~98 % of its OCSP
+//! from a CDN).
+//!
+//! Each upload is checked first, as Boulder's crl-storer does: the object verifies with its
+//! issuer's key and is the one its place names (a CRL's distribution point, an OCSP response's
+//! serial), and it is newer than what the bucket holds (a CRL number strictly greater, an OCSP
+//! thisUpdate not older). The write is conditional on what was read (`If-Match` on its ETag,
+//! `If-None-Match: *` where there was nothing), so two nodes uploading at once cannot put an
+//! older object over a newer one: the loser reads again and finds the newer one.
+//!
+//! A failed upload never fails the revocation or CRL behind it (the store is the record): it is
+//! logged and counted, the CRL job uploads each shard's newest CRL until the bucket has it, and
+//! `signet publish` uploads everything again.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use object_store::aws::{AmazonS3Builder, S3ConditionalPut};
+use object_store::path::Path as ObjectPath;
+use object_store::{
+    Attribute, Attributes, ObjectStore, PutMode, PutOptions, PutPayload, UpdateVersion,
+};
+use signet_pki::crl::read_crl;
+use signet_pki::ocsp::{read_response, status_request};
+use signet_store::{CrlRecord, OcspRecord};
+use x509_cert::Certificate;
+
+use crate::AppError;
+use crate::config::PublishSettings;
+use crate::issue::Signet;
+
+/// How often a conditional write is tried again after another uploader changed the object.
+const ATTEMPTS: usize = 5;
+
+/// OCSP responses uploaded at once by a bulk refresh.
+const PARALLEL_UPLOADS: usize = 16;
+
+/// The bucket, and what this process knows it holds.
+pub struct Publisher {
+    bucket: Arc<dyn ObjectStore>,
+    prefix: String,
+    /// The highest CRL number per (CA, shard) this process saw in the bucket, so the CRL job
+    /// uploads only what is missing.
+    crls_in_bucket: Mutex<HashMap<(String, u32), u64>>,
+}
+
+impl std::fmt::Debug for Publisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Publisher")
+            .field("bucket", &self.bucket.to_string())
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What became of one upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Upload {
+    /// The object is in the bucket now.
+    Uploaded,
+    /// The bucket already holds this one or a newer one (another node was first).
+    Kept(String),
+}
+
+impl Publisher {
+    /// The bucket `[publish]` names, or `None` when it names none.
+    pub fn open(settings: &PublishSettings) -> Result<Option<Publisher>, AppError> {
+        let Some(bucket) = &settings.s3_bucket else {
+            return Ok(None);
+        };
+        let mut builder = AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .with_region(settings.s3_region.as_deref().unwrap_or("us-east-1"))
+            .with_conditional_put(S3ConditionalPut::ETagMatch);
+        if let Some(endpoint) = &settings.s3_endpoint {
+            builder = builder
+                .with_endpoint(endpoint)
+                .with_allow_http(endpoint.starts_with("http://"));
+        }
+        let bucket = builder.build().map_err(|e| {
+            AppError::Config(format!(
+                "[publish] bucket `{bucket}`: {e} (credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+            ))
+        })?;
+        Ok(Some(Publisher {
+            bucket: Arc::new(bucket),
+            prefix: settings.prefix.clone(),
+            crls_in_bucket: Mutex::default(),
+        }))
+    }
+
+    /// The object's key: the prefix and the path, repeated slashes merged into one, as nginx
+    /// merges them in a request's path (its default), so that `ocsp/<base64>` with `//` in the
+    /// base64 is found where nginx looks.
+    fn path(&self, key: &str) -> Result<ObjectPath, AppError> {
+        Ok(ObjectPath::from(format!("{}{key}", self.prefix)))
+    }
+
+    /// The object at `key` and its ETag, or `None`.
+    async fn read(&self, key: &ObjectPath) -> Result<Option<(Vec<u8>, Option<String>)>, AppError> {
+        match self.bucket.get(key).await {
+            Ok(found) => {
+                let etag = found.meta.e_tag.clone();
+                let bytes = found.bytes().await.map_err(bucket_error)?;
+                Ok(Some((bytes.to_vec(), etag)))
+            }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(bucket_error(e)),
+        }
+    }
+
+    /// Writes `bytes` at `key` if the object is still the one read (`etag`, or none at all);
+    /// `false` when another writer changed it first.
+    async fn write(
+        &self,
+        key: &ObjectPath,
+        bytes: &[u8],
+        read: Option<Option<String>>,
+        content_type: &'static str,
+        max_age: i64,
+    ) -> Result<bool, AppError> {
+        let mode = match read {
+            None => PutMode::Create,
+            Some(e_tag) => PutMode::Update(UpdateVersion {
+                e_tag,
+                version: None,
+            }),
+        };
+        let mut attributes = Attributes::new();
+        attributes.insert(Attribute::ContentType, content_type.into());
+        // RFC 5019 §6: caches may keep a response until its nextUpdate.
+        attributes.insert(
+            Attribute::CacheControl,
+            format!(
+                "public, max-age={}, no-transform, must-revalidate",
+                max_age.max(0)
+            )
+            .into(),
+        );
+        let options = PutOptions {
+            mode,
+            attributes,
+            ..PutOptions::default()
+        };
+        match self
+            .bucket
+            .put_opts(key, PutPayload::from(bytes.to_vec()), options)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(
+                object_store::Error::Precondition { .. }
+                | object_store::Error::AlreadyExists { .. },
+            ) => Ok(false),
+            Err(e) => Err(bucket_error(e)),
+        }
+    }
+
+    /// Reads, judges and conditionally writes until the bucket holds `bytes` or something newer.
+    /// `newer` says why the object found is kept, or `None` to replace it.
+    async fn upload(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        content_type: &'static str,
+        max_age: i64,
+        newer: impl Fn(&[u8]) -> Option<String>,
+    ) -> Result<Upload, AppError> {
+        let path = self.path(key)?;
+        for _ in 0..ATTEMPTS {
+            let found = self.read(&path).await?;
+            let read = match found {
+                Some((old, etag)) => {
+                    if let Some(why) = newer(&old) {
+                        return Ok(Upload::Kept(why));
+                    }
+                    Some(etag)
+                }
+                None => None,
+            };
+            if self
+                .write(&path, bytes, read, content_type, max_age)
+                .await?
+            {
+                return Ok(Upload::Uploaded);
+            }
+        }
+        Err(AppError::Conflict(format!(
+            "{key}: the bucket's object changed under every one of {ATTEMPTS} conditional writes; the next upload tries again"
+        )))
+    }
+}
+
+fn bucket_error(e: object_store::Error) -> AppError {
+    AppError::Internal(format!(
+        "object storage: {e} (check [publish], the bucket and its credentials)"
+    ))
+}
+
+/// The path of `url` without its scheme and host: `http://pki.example.com/crl/class3/0.crl` is
+/// `crl/class3/0.crl`.
+fn url_path(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split_once('/').map_or("", |(_, path)| path)
+}
+
+impl Signet {
+    /// Uploads a CRL just stored, after Boulder's checks: it verifies with its issuer's key, its
+    /// number is the record's and its distribution point the shard's URL, and the bucket holds no
+    /// CRL numbered as high. `None` when no bucket is configured.
+    pub async fn upload_crl(&self, crl: &CrlRecord) -> Result<Option<Upload>, AppError> {
+        let Some(publisher) = &self.publisher else {
+            return Ok(None);
+        };
+        let (issuer, _) = self.crl_issuer(&crl.issuer)?;
+        let facts = read_crl(&crl.der, &issuer.certificate)?;
+        let url = issuer.urls.shard_url(crl.shard);
+        let expected_point = (crl.issuer != crate::config::ROOT).then(|| url.clone());
+        if facts.number != crl.number || facts.distribution_point != expected_point {
+            return Err(AppError::Internal(format!(
+                "CRL {}/{} not uploaded: it says number {} and distribution point {:?}, its record number {} and {:?}",
+                crl.issuer,
+                crl.shard,
+                facts.number,
+                facts.distribution_point,
+                crl.number,
+                expected_point
+            )));
+        }
+        let max_age = (crl.next_update - self.now()).whole_seconds();
+        let upload = publisher
+            .upload(
+                url_path(&url),
+                &crl.der,
+                "application/pkix-crl",
+                max_age,
+                |old| match read_crl(old, &issuer.certificate) {
+                    Ok(old) if old.number >= facts.number => Some(format!(
+                        "the bucket holds CRL number {} of {}/{}, not older than {}",
+                        old.number, crl.issuer, crl.shard, facts.number
+                    )),
+                    Ok(_) => None,
+                    Err(e) => {
+                        tracing::warn!(ca = %crl.issuer, shard = crl.shard, error = %e, "the bucket's object is not a CRL of this CA; replacing it");
+                        None
+                    }
+                },
+            )
+            .await?;
+        let mut known = publisher
+            .crls_in_bucket
+            .lock()
+            .map_err(|_| AppError::Internal("publication state poisoned".into()))?;
+        let held = known.entry((crl.issuer.clone(), crl.shard)).or_insert(0);
+        *held = (*held).max(crl.number);
+        Ok(Some(upload))
+    }
+
+    /// Uploads pre-signed OCSP responses under their RFC 5019 GET paths, several at once, after
+    /// checking each verifies for its certificate and is not older than the bucket's. Returns
+    /// how many the bucket holds now; failures are logged and counted.
+    pub async fn upload_ocsp(&self, records: &[OcspRecord]) -> Result<usize, AppError> {
+        if self.publisher.is_none() || records.is_empty() {
+            return Ok(0);
+        }
+        let mut uploaded = 0;
+        for chunk in records.chunks(PARALLEL_UPLOADS) {
+            let done =
+                futures_util::future::join_all(chunk.iter().map(|r| self.upload_one_ocsp(r))).await;
+            for (record, outcome) in chunk.iter().zip(done) {
+                match outcome {
+                    Ok(_) => uploaded += 1,
+                    Err(e) => {
+                        crate::meters::publication("ocsp", "failed");
+                        tracing::warn!(serial = %record.serial, error = %e, "OCSP response not uploaded; `signet publish` or the next refresh uploads it");
+                    }
+                }
+            }
+        }
+        Ok(uploaded)
+    }
+
+    async fn upload_one_ocsp(&self, record: &OcspRecord) -> Result<Upload, AppError> {
+        let Some(publisher) = &self.publisher else {
+            return Ok(Upload::Kept("no bucket".into()));
+        };
+        let serial: signet_domain::serial::Serial = record
+            .serial
+            .parse()
+            .map_err(|_| AppError::Internal(format!("serial `{}`", record.serial)))?;
+        let cert = self
+            .store
+            .certificate(&serial)
+            .await?
+            .and_then(|c| c.der)
+            .ok_or_else(|| AppError::NotFound(format!("certificate {}", record.serial)))?;
+        let cert = <Certificate as der::Decode>::from_der(&cert)
+            .map_err(|e| AppError::Pki(signet_pki::PkiError::from(e)))?;
+        let issuer = &self.authority.issuer(&record.issuer)?.certificate;
+        let answer = read_response(&record.der, &cert, issuer)?;
+        let request = status_request(&cert, issuer)?;
+        let key = format!(
+            "ocsp/{}",
+            base64::engine::general_purpose::STANDARD.encode(request)
+        );
+        let max_age = (record.next_update - self.now()).whole_seconds();
+        let upload = publisher
+            .upload(
+                &key,
+                &record.der,
+                "application/ocsp-response",
+                max_age,
+                |old| match read_response(old, &cert, issuer) {
+                    Ok(old) if old.this_update > answer.this_update => Some(format!(
+                        "the bucket holds a response for {} from {}, newer than {}",
+                        record.serial, old.this_update, answer.this_update
+                    )),
+                    _ => None,
+                },
+            )
+            .await?;
+        crate::meters::publication("ocsp", upload_outcome(&upload));
+        Ok(upload)
+    }
+
+    /// After a CRL is stored: uploads it; a failure is logged and counted, never returned.
+    pub(crate) async fn publish_crl_object(&self, crl: &CrlRecord) {
+        match self.upload_crl(crl).await {
+            Ok(None) => {}
+            Ok(Some(upload)) => {
+                crate::meters::publication("crl", upload_outcome(&upload));
+                if let Upload::Kept(why) = upload {
+                    tracing::info!(ca = %crl.issuer, shard = crl.shard, number = crl.number, why, "CRL not uploaded");
+                }
+            }
+            Err(e) => {
+                crate::meters::publication("crl", "failed");
+                tracing::warn!(ca = %crl.issuer, shard = crl.shard, number = crl.number, error = %e, "CRL not uploaded; the CRL job tries again");
+            }
+        }
+    }
+
+    /// Uploads each shard's newest CRL that this process has not seen in the bucket (the CRL
+    /// job's catch-up after a failed upload or at start).
+    pub(crate) async fn upload_missing_crls(&self) -> Result<(), AppError> {
+        let Some(publisher) = &self.publisher else {
+            return Ok(());
+        };
+        for (ca, shard) in self.crl_shards() {
+            let Some(latest) = self.store.latest_crl(&ca, shard).await? else {
+                continue;
+            };
+            let held = publisher
+                .crls_in_bucket
+                .lock()
+                .map_err(|_| AppError::Internal("publication state poisoned".into()))?
+                .get(&(ca.clone(), shard))
+                .copied();
+            if held.is_none_or(|n| n < latest.number) {
+                self.publish_crl_object(&latest).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// `signet publish`: uploads each shard's newest CRL and every current OCSP response;
+    /// `progress` hears (certificates looked at, responses uploaded). Returns (CRLs, OCSP
+    /// responses) the bucket holds now.
+    pub async fn publish_everything(
+        &self,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<(usize, usize), AppError> {
+        if self.publisher.is_none() {
+            return Err(AppError::Config(
+                "no bucket to publish to: set [publish] s3_bucket (and s3_endpoint for a server other than AWS) in signet.toml".into(),
+            ));
+        }
+        let mut crls = 0;
+        for (ca, shard) in self.crl_shards() {
+            if let Some(latest) = self.store.latest_crl(&ca, shard).await? {
+                self.upload_crl(&latest).await?;
+                crls += 1;
+            }
+        }
+        // Every unexpired subscriber certificate (all are "stale" before a time to come), and
+        // the response stored for each.
+        let now = self.now();
+        let everything = now + time::Duration::days(36_500);
+        let (mut after, mut seen, mut ocsp) = (String::new(), 0, 0);
+        loop {
+            let batch = self
+                .store
+                .certificates_needing_ocsp(everything, now, &after, 256)
+                .await?;
+            let Some(last) = batch.last() else { break };
+            after = last.serial.to_hex();
+            let mut records = Vec::with_capacity(batch.len());
+            for status in &batch {
+                if let Some(r) = self.store.ocsp_response(&status.serial.to_hex()).await? {
+                    records.push(r);
+                }
+            }
+            ocsp += self.upload_ocsp(&records).await?;
+            seen += batch.len();
+            progress(seen, ocsp);
+        }
+        Ok((crls, ocsp))
+    }
+}
+
+fn upload_outcome(upload: &Upload) -> &'static str {
+    match upload {
+        Upload::Uploaded => "uploaded",
+        Upload::Kept(_) => "kept_newer",
+    }
+}
