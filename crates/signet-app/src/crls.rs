@@ -123,7 +123,7 @@ impl Signet {
             .exclusively("crl", self.publish_crls(false))
             .await?
             .unwrap_or(0);
-        self.upload_missing_crls().await?;
+        self.upload_missing().await?;
         Ok(published)
     }
 

@@ -302,7 +302,7 @@ impl Signet {
             tracing::warn!(serial = %intent.serial, subject = %intent.subject, origin = %intent.origin, "issuance intent without a recorded certificate (issuance in progress elsewhere, or interrupted): reconciliation closes it once its pickup claim lapses");
         }
         let outbox = Outbox::new(Mailer::from_settings(&config.mail, data_dir));
-        let publisher = crate::publish::Publisher::open(&config.publish)?;
+        let publisher = crate::publish::Publisher::open(&config.publish);
         Ok(Signet {
             publisher,
             data_dir: data_dir.to_owned(),

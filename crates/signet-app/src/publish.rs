@@ -14,14 +14,16 @@
 //! logged and counted, the CRL job uploads each shard's newest CRL until the bucket has it, and
 //! `signet publish` uploads everything again.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use base64::Engine as _;
 use object_store::aws::{AmazonS3Builder, S3ConditionalPut};
 use object_store::path::Path as ObjectPath;
 use object_store::{
-    Attribute, Attributes, ObjectStore, PutMode, PutOptions, PutPayload, UpdateVersion,
+    Attribute, Attributes, ClientOptions, ObjectStore, PutMode, PutOptions, PutPayload,
+    RetryConfig, UpdateVersion,
 };
 use signet_pki::crl::read_crl;
 use signet_pki::ocsp::{read_response, status_request};
@@ -38,19 +40,35 @@ const ATTEMPTS: usize = 5;
 /// OCSP responses uploaded at once by a bulk refresh.
 const PARALLEL_UPLOADS: usize = 16;
 
+/// How long one request to the bucket may take, and how long all tries of one upload: an
+/// upload runs on the revocation path, which a hung bucket must not hold for minutes.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+const RETRY_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most one upload (its reads, writes and their tries) may take.
+const UPLOAD_DEADLINE: Duration = Duration::from_secs(5);
+/// After an upload ran out of time, how long uploads fail at once instead of waiting for the
+/// bucket again (what they miss is uploaded by the catch-up once it answers).
+const PAUSE_AFTER_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The bucket, and what this process knows it holds.
 pub struct Publisher {
-    bucket: Arc<dyn ObjectStore>,
+    /// The bucket, or why it cannot be used (each upload fails with the reason, at once).
+    bucket: Result<Arc<dyn ObjectStore>, String>,
     prefix: String,
     /// The highest CRL number per (CA, shard) this process saw in the bucket, so the CRL job
     /// uploads only what is missing.
     crls_in_bucket: Mutex<HashMap<(String, u32), u64>>,
+    /// OCSP responses (by serial) whose upload failed, for the catch-up.
+    ocsp_pending: Mutex<BTreeSet<String>>,
+    /// Until when uploads fail at once, after one ran out of time.
+    paused_until: Mutex<Option<std::time::Instant>>,
 }
 
 impl std::fmt::Debug for Publisher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Publisher")
-            .field("bucket", &self.bucket.to_string())
+            .field("bucket", &self.bucket.as_ref().map(|b| b.to_string()))
             .field("prefix", &self.prefix)
             .finish_non_exhaustive()
     }
@@ -66,30 +84,58 @@ pub enum Upload {
 }
 
 impl Publisher {
-    /// The bucket `[publish]` names, or `None` when it names none.
-    pub fn open(settings: &PublishSettings) -> Result<Option<Publisher>, AppError> {
-        let Some(bucket) = &settings.s3_bucket else {
-            return Ok(None);
-        };
-        let mut builder = AmazonS3Builder::from_env()
-            .with_bucket_name(bucket)
-            .with_region(settings.s3_region.as_deref().unwrap_or("us-east-1"))
-            .with_conditional_put(S3ConditionalPut::ETagMatch);
-        if let Some(endpoint) = &settings.s3_endpoint {
-            builder = builder
-                .with_endpoint(endpoint)
-                .with_allow_http(endpoint.starts_with("http://"));
-        }
-        let bucket = builder.build().map_err(|e| {
-            AppError::Config(format!(
-                "[publish] bucket `{bucket}`: {e} (credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+    /// The bucket `[publish]` names, or `None` when it names none. Without credentials in the
+    /// environment the bucket is unusable (every upload says why) rather than looked up from
+    /// an instance-metadata service that may not answer.
+    pub fn open(settings: &PublishSettings) -> Option<Publisher> {
+        let name = settings.s3_bucket.as_ref()?;
+        let bucket = if std::env::var_os("AWS_ACCESS_KEY_ID").is_none()
+            || std::env::var_os("AWS_SECRET_ACCESS_KEY").is_none()
+        {
+            Err(format!(
+                "[publish] bucket `{name}`: no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in Signet's environment"
             ))
-        })?;
-        Ok(Some(Publisher {
-            bucket: Arc::new(bucket),
+        } else {
+            let mut builder = AmazonS3Builder::from_env()
+                .with_bucket_name(name)
+                .with_region(settings.s3_region.as_deref().unwrap_or("us-east-1"))
+                .with_conditional_put(S3ConditionalPut::ETagMatch)
+                .with_client_options(
+                    ClientOptions::new()
+                        .with_timeout(REQUEST_TIMEOUT)
+                        .with_connect_timeout(CONNECT_TIMEOUT),
+                )
+                .with_retry(RetryConfig {
+                    max_retries: 2,
+                    retry_timeout: RETRY_TIMEOUT,
+                    ..RetryConfig::default()
+                });
+            if let Some(endpoint) = &settings.s3_endpoint {
+                builder = builder
+                    .with_endpoint(endpoint)
+                    .with_allow_http(endpoint.starts_with("http://"));
+            }
+            builder
+                .build()
+                .map(|b| Arc::new(b) as Arc<dyn ObjectStore>)
+                .map_err(|e| format!("[publish] bucket `{name}`: {e}"))
+        };
+        if let Err(why) = &bucket {
+            tracing::warn!(why, "CRLs and OCSP responses will not be uploaded");
+        }
+        Some(Publisher {
+            bucket,
             prefix: settings.prefix.clone(),
             crls_in_bucket: Mutex::default(),
-        }))
+            ocsp_pending: Mutex::default(),
+            paused_until: Mutex::default(),
+        })
+    }
+
+    fn bucket(&self) -> Result<&Arc<dyn ObjectStore>, AppError> {
+        self.bucket
+            .as_ref()
+            .map_err(|why| AppError::Config(why.clone()))
     }
 
     /// The object's key: the prefix and the path, repeated slashes merged into one, as nginx
@@ -101,7 +147,7 @@ impl Publisher {
 
     /// The object at `key` and its ETag, or `None`.
     async fn read(&self, key: &ObjectPath) -> Result<Option<(Vec<u8>, Option<String>)>, AppError> {
-        match self.bucket.get(key).await {
+        match self.bucket()?.get(key).await {
             Ok(found) => {
                 let etag = found.meta.e_tag.clone();
                 let bytes = found.bytes().await.map_err(bucket_error)?;
@@ -146,7 +192,7 @@ impl Publisher {
             ..PutOptions::default()
         };
         match self
-            .bucket
+            .bucket()?
             .put_opts(key, PutPayload::from(bytes.to_vec()), options)
             .await
         {
@@ -159,9 +205,42 @@ impl Publisher {
         }
     }
 
-    /// Reads, judges and conditionally writes until the bucket holds `bytes` or something newer.
-    /// `newer` says why the object found is kept, or `None` to replace it.
+    /// Reads, judges and conditionally writes until the bucket holds `bytes` or something newer;
+    /// gives up after [`UPLOAD_DEADLINE`]. `newer` says why the object found is kept, or `None`
+    /// to replace it.
     async fn upload(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        content_type: &'static str,
+        max_age: i64,
+        newer: impl Fn(&[u8]) -> Option<String>,
+    ) -> Result<Upload, AppError> {
+        let paused = *lock(&self.paused_until)?;
+        if paused.is_some_and(|until| std::time::Instant::now() < until) {
+            return Err(AppError::Internal(format!(
+                "object storage: {key} not uploaded: the bucket did not answer a moment ago; uploads resume within {} s",
+                PAUSE_AFTER_TIMEOUT.as_secs()
+            )));
+        }
+        match tokio::time::timeout(
+            UPLOAD_DEADLINE,
+            self.try_upload(key, bytes, content_type, max_age, newer),
+        )
+        .await
+        {
+            Ok(done) => done,
+            Err(_) => {
+                *lock(&self.paused_until)? = Some(std::time::Instant::now() + PAUSE_AFTER_TIMEOUT);
+                Err(AppError::Internal(format!(
+                    "object storage: uploading {key} took more than {} s; the bucket is slow or does not answer",
+                    UPLOAD_DEADLINE.as_secs()
+                )))
+            }
+        }
+    }
+
+    async fn try_upload(
         &self,
         key: &str,
         bytes: &[u8],
@@ -192,6 +271,11 @@ impl Publisher {
             "{key}: the bucket's object changed under every one of {ATTEMPTS} conditional writes; the next upload tries again"
         )))
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>, AppError> {
+    m.lock()
+        .map_err(|_| AppError::Internal("publication state poisoned".into()))
 }
 
 fn bucket_error(e: object_store::Error) -> AppError {
@@ -250,10 +334,7 @@ impl Signet {
                 },
             )
             .await?;
-        let mut known = publisher
-            .crls_in_bucket
-            .lock()
-            .map_err(|_| AppError::Internal("publication state poisoned".into()))?;
+        let mut known = lock(&publisher.crls_in_bucket)?;
         let held = known.entry((crl.issuer.clone(), crl.shard)).or_insert(0);
         *held = (*held).max(crl.number);
         Ok(Some(upload))
@@ -263,19 +344,24 @@ impl Signet {
     /// checking each verifies for its certificate and is not older than the bucket's. Returns
     /// how many the bucket holds now; failures are logged and counted.
     pub async fn upload_ocsp(&self, records: &[OcspRecord]) -> Result<usize, AppError> {
-        if self.publisher.is_none() || records.is_empty() {
+        let Some(publisher) = &self.publisher else {
             return Ok(0);
-        }
+        };
         let mut uploaded = 0;
         for chunk in records.chunks(PARALLEL_UPLOADS) {
             let done =
                 futures_util::future::join_all(chunk.iter().map(|r| self.upload_one_ocsp(r))).await;
             for (record, outcome) in chunk.iter().zip(done) {
+                let mut pending = lock(&publisher.ocsp_pending)?;
                 match outcome {
-                    Ok(_) => uploaded += 1,
+                    Ok(_) => {
+                        uploaded += 1;
+                        pending.remove(&record.serial);
+                    }
                     Err(e) => {
                         crate::meters::publication("ocsp", "failed");
-                        tracing::warn!(serial = %record.serial, error = %e, "OCSP response not uploaded; `signet publish` or the next refresh uploads it");
+                        tracing::warn!(serial = %record.serial, error = %e, "OCSP response not uploaded; the CRL job's catch-up or `signet publish` uploads it");
+                        pending.insert(record.serial.clone());
                     }
                 }
             }
@@ -343,20 +429,29 @@ impl Signet {
         }
     }
 
-    /// Uploads each shard's newest CRL that this process has not seen in the bucket (the CRL
-    /// job's catch-up after a failed upload or at start).
-    pub(crate) async fn upload_missing_crls(&self) -> Result<(), AppError> {
+    /// The CRL job's catch-up: uploads each shard's newest CRL that this process has not seen
+    /// in the bucket (after a failed upload, or at start), and the OCSP responses whose upload
+    /// failed (their newest).
+    pub(crate) async fn upload_missing(&self) -> Result<(), AppError> {
         let Some(publisher) = &self.publisher else {
             return Ok(());
         };
+        let pending: Vec<String> = lock(&publisher.ocsp_pending)?.iter().cloned().collect();
+        let mut records = Vec::new();
+        for serial in &pending {
+            match self.store.ocsp_response(serial).await? {
+                Some(r) => records.push(r),
+                None => {
+                    lock(&publisher.ocsp_pending)?.remove(serial);
+                }
+            }
+        }
+        self.upload_ocsp(&records).await?;
         for (ca, shard) in self.crl_shards() {
             let Some(latest) = self.store.latest_crl(&ca, shard).await? else {
                 continue;
             };
-            let held = publisher
-                .crls_in_bucket
-                .lock()
-                .map_err(|_| AppError::Internal("publication state poisoned".into()))?
+            let held = lock(&publisher.crls_in_bucket)?
                 .get(&(ca.clone(), shard))
                 .copied();
             if held.is_none_or(|n| n < latest.number) {
@@ -373,11 +468,12 @@ impl Signet {
         &self,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<(usize, usize), AppError> {
-        if self.publisher.is_none() {
+        let Some(publisher) = &self.publisher else {
             return Err(AppError::Config(
                 "no bucket to publish to: set [publish] s3_bucket (and s3_endpoint for a server other than AWS) in signet.toml".into(),
             ));
-        }
+        };
+        publisher.bucket()?;
         let mut crls = 0;
         for (ca, shard) in self.crl_shards() {
             if let Some(latest) = self.store.latest_crl(&ca, shard).await? {

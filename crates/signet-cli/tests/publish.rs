@@ -141,6 +141,19 @@ fn ocsp_key(d: &Path, work: &Path, cert: &Path) -> String {
     format!("ocsp/{b64}")
 }
 
+/// The certificate's serial, as openssl prints it (upper-case hex).
+fn serial_of(cert: &Path) -> String {
+    text(
+        &ok(Command::new("openssl")
+            .args(["x509", "-noout", "-serial", "-in"])
+            .arg(cert))
+        .stdout,
+    )
+    .trim()
+    .trim_start_matches("serial=")
+    .to_owned()
+}
+
 /// `openssl ocsp` reading a fetched response for `cert`: good, revoked or unknown.
 fn ocsp_says(d: &Path, work: &Path, cert: &Path, der: &[u8]) -> String {
     let resp = work.join("resp.der");
@@ -190,6 +203,15 @@ fn crls_and_ocsp_responses_reach_the_bucket_checked_and_nginx_serves_them() {
     ));
     std::fs::write(d.join("signet.toml"), config).expect("config");
 
+    // Without credentials nothing is uploaded, and `signet publish` says what is missing.
+    let refused = run(signet(&d).arg("publish"));
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("AWS_ACCESS_KEY_ID"),
+        "{}",
+        text(&refused.stderr)
+    );
+
     // A new bucket gets every shard's CRL.
     let out = ok(signet_s3(&d).arg("publish"));
     assert!(
@@ -212,15 +234,7 @@ fn crls_and_ocsp_responses_reach_the_bucket_checked_and_nginx_serves_them() {
         .env("AWS_SECRET_ACCESS_KEY", "signet-test-secret"));
     let cert = w.join("leaf.pem");
     std::fs::write(&cert, &out.stdout).expect("cert");
-    let serial = text(
-        &ok(Command::new("openssl")
-            .args(["x509", "-noout", "-serial", "-in"])
-            .arg(&cert))
-        .stdout,
-    )
-    .trim()
-    .trim_start_matches("serial=")
-    .to_owned();
+    let serial = serial_of(&cert);
     let key = ocsp_key(&d, w, &cert);
     let out = ok(signet_s3(&d).arg("publish"));
     assert!(
@@ -288,15 +302,7 @@ fn crls_and_ocsp_responses_reach_the_bucket_checked_and_nginx_serves_them() {
         .env("AWS_SECRET_ACCESS_KEY", "signet-test-secret"));
     let cert2 = w.join("leaf2.pem");
     std::fs::write(&cert2, &out.stdout).expect("cert");
-    let serial2 = text(
-        &ok(Command::new("openssl")
-            .args(["x509", "-noout", "-serial", "-in"])
-            .arg(&cert2))
-        .stdout,
-    )
-    .trim()
-    .trim_start_matches("serial=")
-    .to_owned();
+    let serial2 = serial_of(&cert2);
     ok(signet_s3(&d).args(["revoke", &serial2, "--reason", "superseded"]));
     let (kept, listing) = checked_crl(&d, w, &fetch(&s3, "crl/class3/0.crl").expect("CRL"));
     assert_eq!(
@@ -317,6 +323,54 @@ fn crls_and_ocsp_responses_reach_the_bucket_checked_and_nginx_serves_them() {
         listing.contains(&serial2),
         "this node's revocations are on it"
     );
+
+    // A bucket that takes connections and never answers: a revocation still completes (the
+    // store is the record), and says nothing went to the bucket.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    let silent_port = silent.local_addr().expect("addr").port();
+    let held = std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for conn in silent.incoming().take(64) {
+            open.push(conn);
+        }
+    });
+    let hung = w.join("hung");
+    ok(Command::new("cp").arg("-a").arg(&d).arg(&hung));
+    let config = std::fs::read_to_string(hung.join("signet.toml")).expect("config");
+    std::fs::write(
+        hung.join("signet.toml"),
+        config.replace(
+            &format!("127.0.0.1:{port}"),
+            &format!("127.0.0.1:{silent_port}"),
+        ),
+    )
+    .expect("config");
+    let csr3 = csr(
+        w,
+        "leaf3",
+        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+    );
+    let out = ok(issue_cmd(&hung, "class3-auth", "12", &csr3, &subject)
+        .env("AWS_ACCESS_KEY_ID", "signet-test")
+        .env("AWS_SECRET_ACCESS_KEY", "signet-test-secret"));
+    let cert3 = w.join("leaf3.pem");
+    std::fs::write(&cert3, &out.stdout).expect("cert");
+    let serial3 = serial_of(&cert3);
+    let started = std::time::Instant::now();
+    ok(signet_s3(&hung).args(["revoke", &serial3, "--reason", "key_compromise"]));
+    eprintln!(
+        "revocation with a bucket that never answers: {:?}",
+        started.elapsed()
+    );
+    let recorded = with_store(&hung, async |store| {
+        store
+            .certificate(&serial3.parse().expect("serial"))
+            .await
+            .expect("read")
+            .expect("certificate")
+    });
+    assert!(recorded.revoked_at.is_some(), "the revocation is recorded");
+    drop(held);
 
     // Two uploaders at once: both finish, and the bucket holds one valid, newest CRL.
     let both: Vec<_> = (0..2)
