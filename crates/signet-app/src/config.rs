@@ -76,6 +76,10 @@ pub struct PublishSettings {
     /// A prefix for every key (e.g. `pki/`), so that one bucket can serve several things.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub prefix: String,
+    /// How long a CDN or nginx may keep an object (Cache-Control max-age, default 60): after a
+    /// revocation, clients of the bucket see it within this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_seconds: Option<u32>,
 }
 
 impl PublishSettings {

@@ -131,6 +131,10 @@ impl Signet {
         let behind = self.store.shards_behind_revocations().await?;
         let mut published = Vec::new();
         for (ca, shard) in self.crl_shards() {
+            if !force {
+                // A long run keeps the job: a node that lost it stops here.
+                self.renew_job("crl").await?;
+            }
             let due = match self.store.latest_crl(&ca, shard).await? {
                 Some(latest) => {
                     force

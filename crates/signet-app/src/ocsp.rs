@@ -134,7 +134,11 @@ impl Signet {
     /// signed.
     pub async fn refresh_ocsp(&self) -> Result<usize, AppError> {
         Ok(self
-            .exclusively("ocsp", self.refresh_ocsp_responses())
+            .exclusively("ocsp", async {
+                let signed = self.refresh_ocsp_responses().await?;
+                self.publish_recent_revocations().await?;
+                Ok(signed)
+            })
             .await?
             .unwrap_or(0))
     }

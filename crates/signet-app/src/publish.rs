@@ -26,7 +26,7 @@ use object_store::{
     RetryConfig, UpdateVersion,
 };
 use signet_pki::crl::read_crl;
-use signet_pki::ocsp::{read_response, status_request};
+use signet_pki::ocsp::{Status, read_response, status_request};
 use signet_store::{CrlRecord, OcspRecord};
 use x509_cert::Certificate;
 
@@ -36,6 +36,14 @@ use crate::issue::Signet;
 
 /// How often a conditional write is tried again after another uploader changed the object.
 const ATTEMPTS: usize = 5;
+
+/// How long an edge may keep an object by default: a revocation reaches clients of the bucket
+/// within this.
+const DEFAULT_CACHE_SECONDS: u32 = 60;
+
+/// Failed OCSP uploads remembered for the catch-up (the revocation catch-up and `signet
+/// publish` find the rest).
+const MAX_PENDING: usize = 100_000;
 
 /// OCSP responses uploaded at once by a bulk refresh.
 const PARALLEL_UPLOADS: usize = 16;
@@ -56,6 +64,8 @@ pub struct Publisher {
     /// The bucket, or why it cannot be used (each upload fails with the reason, at once).
     bucket: Result<Arc<dyn ObjectStore>, String>,
     prefix: String,
+    /// How long an edge may keep an object (its Cache-Control max-age).
+    cache_seconds: u32,
     /// The highest CRL number per (CA, shard) this process saw in the bucket, so the CRL job
     /// uploads only what is missing.
     crls_in_bucket: Mutex<HashMap<(String, u32), u64>>,
@@ -125,7 +135,12 @@ impl Publisher {
         }
         Some(Publisher {
             bucket,
-            prefix: settings.prefix.clone(),
+            // A prefix names a folder: `pki` and `pki/` both put objects under `pki/`.
+            prefix: match settings.prefix.trim_end_matches('/') {
+                "" => String::new(),
+                p => format!("{p}/"),
+            },
+            cache_seconds: settings.cache_seconds.unwrap_or(DEFAULT_CACHE_SECONDS),
             crls_in_bucket: Mutex::default(),
             ocsp_pending: Mutex::default(),
             paused_until: Mutex::default(),
@@ -166,7 +181,6 @@ impl Publisher {
         bytes: &[u8],
         read: Option<Option<String>>,
         content_type: &'static str,
-        max_age: i64,
     ) -> Result<bool, AppError> {
         let mode = match read {
             None => PutMode::Create,
@@ -177,12 +191,13 @@ impl Publisher {
         };
         let mut attributes = Attributes::new();
         attributes.insert(Attribute::ContentType, content_type.into());
-        // RFC 5019 §6: caches may keep a response until its nextUpdate.
+        // Not until nextUpdate (RFC 5019 §6 allows it): a revocation replaces the object, and
+        // an edge must see the new one within minutes, not days.
         attributes.insert(
             Attribute::CacheControl,
             format!(
                 "public, max-age={}, no-transform, must-revalidate",
-                max_age.max(0)
+                self.cache_seconds
             )
             .into(),
         );
@@ -213,7 +228,6 @@ impl Publisher {
         key: &str,
         bytes: &[u8],
         content_type: &'static str,
-        max_age: i64,
         newer: impl Fn(&[u8]) -> Option<String>,
     ) -> Result<Upload, AppError> {
         let paused = *lock(&self.paused_until)?;
@@ -225,7 +239,7 @@ impl Publisher {
         }
         match tokio::time::timeout(
             UPLOAD_DEADLINE,
-            self.try_upload(key, bytes, content_type, max_age, newer),
+            self.try_upload(key, bytes, content_type, newer),
         )
         .await
         {
@@ -245,7 +259,6 @@ impl Publisher {
         key: &str,
         bytes: &[u8],
         content_type: &'static str,
-        max_age: i64,
         newer: impl Fn(&[u8]) -> Option<String>,
     ) -> Result<Upload, AppError> {
         let path = self.path(key)?;
@@ -260,10 +273,7 @@ impl Publisher {
                 }
                 None => None,
             };
-            if self
-                .write(&path, bytes, read, content_type, max_age)
-                .await?
-            {
+            if self.write(&path, bytes, read, content_type).await? {
                 return Ok(Upload::Uploaded);
             }
         }
@@ -314,13 +324,11 @@ impl Signet {
                 expected_point
             )));
         }
-        let max_age = (crl.next_update - self.now()).whole_seconds();
         let upload = publisher
             .upload(
                 url_path(&url),
                 &crl.der,
                 "application/pkix-crl",
-                max_age,
                 |old| match read_crl(old, &issuer.certificate) {
                     Ok(old) if old.number >= facts.number => Some(format!(
                         "the bucket holds CRL number {} of {}/{}, not older than {}",
@@ -344,35 +352,80 @@ impl Signet {
     /// checking each verifies for its certificate and is not older than the bucket's. Returns
     /// how many the bucket holds now; failures are logged and counted.
     pub async fn upload_ocsp(&self, records: &[OcspRecord]) -> Result<usize, AppError> {
+        let serials: Vec<String> = records.iter().map(|r| r.serial.clone()).collect();
+        self.upload_ocsp_of(&serials).await
+    }
+
+    /// [`Signet::upload_ocsp`] for the responses stored for these serials.
+    async fn upload_ocsp_of(&self, serials: &[String]) -> Result<usize, AppError> {
         let Some(publisher) = &self.publisher else {
             return Ok(0);
         };
-        let mut uploaded = 0;
-        for chunk in records.chunks(PARALLEL_UPLOADS) {
+        let (mut uploaded, mut failed, mut last_error) = (0, 0, None);
+        for chunk in serials.chunks(PARALLEL_UPLOADS) {
             let done =
-                futures_util::future::join_all(chunk.iter().map(|r| self.upload_one_ocsp(r))).await;
-            for (record, outcome) in chunk.iter().zip(done) {
-                let mut pending = lock(&publisher.ocsp_pending)?;
+                futures_util::future::join_all(chunk.iter().map(|s| self.upload_one_ocsp(s))).await;
+            let mut pending = lock(&publisher.ocsp_pending)?;
+            for (serial, outcome) in chunk.iter().zip(done) {
                 match outcome {
                     Ok(_) => {
                         uploaded += 1;
-                        pending.remove(&record.serial);
+                        pending.remove(serial);
                     }
                     Err(e) => {
                         crate::meters::publication("ocsp", "failed");
-                        tracing::warn!(serial = %record.serial, error = %e, "OCSP response not uploaded; the CRL job's catch-up or `signet publish` uploads it");
-                        pending.insert(record.serial.clone());
+                        failed += 1;
+                        last_error = Some(e.to_string());
+                        if pending.len() < MAX_PENDING {
+                            pending.insert(serial.clone());
+                        }
                     }
                 }
             }
         }
+        if let Some(error) = last_error {
+            tracing::warn!(
+                failed,
+                error,
+                "OCSP responses not uploaded; the catch-up or `signet publish` uploads them"
+            );
+        }
         Ok(uploaded)
     }
 
-    async fn upload_one_ocsp(&self, record: &OcspRecord) -> Result<Upload, AppError> {
+    /// Makes sure the bucket says "revoked" for every certificate revoked within the OCSP
+    /// validity: an upload a process could not finish (it exited, or the bucket was down) is
+    /// done here. Run by the OCSP job, on one node at a time; one read of the bucket per
+    /// revocation, a write only where the bucket is behind.
+    pub(crate) async fn publish_recent_revocations(&self) -> Result<usize, AppError> {
+        if self.publisher.is_none() {
+            return Ok(0);
+        }
+        let since = self.now() - signet_domain::ocsp::OCSP_VALIDITY;
+        let mut serials = Vec::new();
+        for name in self.authority.responders.keys() {
+            serials.extend(
+                self.store
+                    .revoked_certificates(name)
+                    .await?
+                    .into_iter()
+                    .filter(|r| r.revoked_at >= since)
+                    .map(|r| r.serial.to_hex()),
+            );
+        }
+        self.upload_ocsp_of(&serials).await
+    }
+
+    /// Uploads the response the store holds for `serial` (not one just signed: the store
+    /// refuses a "good" for a certificate revoked meanwhile, and so must the bucket).
+    async fn upload_one_ocsp(&self, serial: &str) -> Result<Upload, AppError> {
         let Some(publisher) = &self.publisher else {
             return Ok(Upload::Kept("no bucket".into()));
         };
+        let Some(record) = self.store.ocsp_response(serial).await? else {
+            return Ok(Upload::Kept(format!("no response stored for {serial}")));
+        };
+        let record = &record;
         let serial: signet_domain::serial::Serial = record
             .serial
             .parse()
@@ -392,19 +445,26 @@ impl Signet {
             "ocsp/{}",
             base64::engine::general_purpose::STANDARD.encode(request)
         );
-        let max_age = (record.next_update - self.now()).whole_seconds();
+        let revoked = |s: &Status| matches!(s, Status::Revoked { .. });
         let upload = publisher
             .upload(
                 &key,
                 &record.der,
                 "application/ocsp-response",
-                max_age,
-                |old| match read_response(old, &cert, issuer) {
-                    Ok(old) if old.this_update > answer.this_update => Some(format!(
-                        "the bucket holds a response for {} from {}, newer than {}",
-                        record.serial, old.this_update, answer.this_update
-                    )),
-                    _ => None,
+                |old| {
+                    let old = read_response(old, &cert, issuer).ok()?;
+                    // Never "good" over "revoked"; otherwise the newer one stays.
+                    let keep = match (revoked(&old.status), revoked(&answer.status)) {
+                        (true, false) => true,
+                        (false, true) => false,
+                        _ => old.this_update >= answer.this_update,
+                    };
+                    keep.then(|| {
+                        format!(
+                            "the bucket holds a response for {} from {} ({:?}), not older than this one",
+                            record.serial, old.this_update, old.status
+                        )
+                    })
                 },
             )
             .await?;
@@ -437,16 +497,7 @@ impl Signet {
             return Ok(());
         };
         let pending: Vec<String> = lock(&publisher.ocsp_pending)?.iter().cloned().collect();
-        let mut records = Vec::new();
-        for serial in &pending {
-            match self.store.ocsp_response(serial).await? {
-                Some(r) => records.push(r),
-                None => {
-                    lock(&publisher.ocsp_pending)?.remove(serial);
-                }
-            }
-        }
-        self.upload_ocsp(&records).await?;
+        self.upload_ocsp_of(&pending).await?;
         for (ca, shard) in self.crl_shards() {
             let Some(latest) = self.store.latest_crl(&ca, shard).await? else {
                 continue;

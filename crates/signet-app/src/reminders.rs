@@ -28,6 +28,7 @@ impl Signet {
             .certificates_expiring(now, now + REMINDER_BEFORE)
             .await?
         {
+            self.renew_job("reminders").await?;
             let serial = &cert.intent.serial;
             let Some(order) = self.store.order_for_certificate(serial).await? else {
                 continue;

@@ -204,7 +204,10 @@ fn crls_and_ocsp_responses_reach_the_bucket_checked_and_nginx_serves_them() {
     std::fs::write(d.join("signet.toml"), config).expect("config");
 
     // Without credentials nothing is uploaded, and `signet publish` says what is missing.
-    let refused = run(signet(&d).arg("publish"));
+    let refused = run(signet(&d)
+        .arg("publish")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY"));
     assert!(!refused.status.success());
     assert!(
         text(&refused.stderr).contains("AWS_ACCESS_KEY_ID"),
@@ -371,11 +374,48 @@ fn crls_and_ocsp_responses_reach_the_bucket_checked_and_nginx_serves_them() {
     });
     assert!(recorded.revoked_at.is_some(), "the revocation is recorded");
     drop(held);
+    // The bucket answers again: the OCSP job (not that process, long gone) uploads the
+    // revocation it missed.
+    std::fs::write(
+        hung.join("signet.toml"),
+        std::fs::read_to_string(hung.join("signet.toml"))
+            .expect("config")
+            .replace(
+                &format!("127.0.0.1:{silent_port}"),
+                &format!("127.0.0.1:{port}"),
+            ),
+    )
+    .expect("config");
+    let key3 = ocsp_key(&d, w, &cert3);
+    assert!(
+        fetch(&s3, &url_path(&key3)).is_none(),
+        "not uploaded while the bucket hung"
+    );
+    ok(signet_s3(&hung).args(["jobs", "--only", "ocsp"]));
+    let caught_up = fetch(&s3, &url_path(&key3)).expect("uploaded by the OCSP job");
+    assert_eq!(ocsp_says(&d, w, &cert3, &caught_up), "revoked");
 
-    // Two uploaders at once: both finish, and the bucket holds one valid, newest CRL.
-    let both: Vec<_> = (0..2)
-        .map(|_| {
-            signet_s3(&d)
+    // Two uploaders at once, one a CRL ahead of the other (a copy of this CA that published
+    // once more, its upload held back): whichever writes last, the bucket ends with the newer.
+    let ahead_dir = w.join("ahead");
+    ok(Command::new("cp").arg("-a").arg(&d).arg(&ahead_dir));
+    ok(signet(&ahead_dir)
+        .args(["jobs", "--only", "crl"])
+        .env(
+            "SIGNET_TEST_CLOCK_OFFSET_SECONDS",
+            (86_400 * 40).to_string(),
+        )
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY"));
+    let (still, _) = checked_crl(&d, w, &fetch(&s3, "crl/class3/0.crl").expect("CRL"));
+    assert_eq!(
+        still, replaced,
+        "the copy uploaded nothing without credentials"
+    );
+    let both: Vec<_> = [&d, &ahead_dir]
+        .into_iter()
+        .map(|dir| {
+            signet_s3(dir)
                 .arg("publish")
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
@@ -388,5 +428,5 @@ fn crls_and_ocsp_responses_reach_the_bucket_checked_and_nginx_serves_them() {
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
     let (last, _) = checked_crl(&d, w, &fetch(&s3, "crl/class3/0.crl").expect("CRL"));
-    assert_eq!(last, replaced);
+    assert_eq!(last, replaced + 1, "the newer CRL is in the bucket");
 }
