@@ -231,6 +231,10 @@ macro_rules! sql_store {
         pub struct $name {
             pool: sqlx::Pool<$db>,
             failures: Arc<WriteFailures>,
+            /// SQLite takes one writer at a time and makes the others retry after sleeps that
+            /// grow, so under load some wait seconds while later ones go first: this process's
+            /// units of work queue here instead, first come first served.
+            turn: Option<Arc<tokio::sync::Mutex<()>>>,
             /// For `pg_dump` (SQLite's backup runs through the pool).
             #[allow(dead_code)]
             url: Url,
@@ -247,6 +251,8 @@ macro_rules! sql_store {
             /// A statement failed: the transaction can only be undone.
             poisoned: bool,
             committed: bool,
+            /// This unit of work's turn to write (SQLite), given back when it ends.
+            turn: Option<tokio::sync::OwnedMutexGuard<()>>,
         }
 
         impl std::fmt::Debug for $txname {
@@ -266,6 +272,8 @@ macro_rules! sql_store {
                 }
                 let Some(mut conn) = self.conn.take() else { return };
                 let poisoned = self.poisoned;
+                // The turn is given back once the rollback is done.
+                let turn = self.turn.take();
                 // Rolled back before the connection goes back to the pool; one that failed a
                 // statement, or cannot roll back, is closed instead (the database undoes it).
                 match tokio::runtime::Handle::try_current() {
@@ -275,6 +283,7 @@ macro_rules! sql_store {
                             if poisoned || !rolled_back {
                                 let _ = conn.close().await;
                             }
+                            drop(turn);
                         });
                     }
                     Err(_) => conn.close_on_drop(),
@@ -409,6 +418,10 @@ macro_rules! sql_store {
                     .await?;
                 sqlx::migrate!($migrations).run(&pool).await?;
                 Ok($name {
+                    // BEGIN IMMEDIATE: SQLite, one writer at a time.
+                    turn: $begin
+                        .starts_with("BEGIN IMMEDIATE")
+                        .then(|| Arc::new(tokio::sync::Mutex::new(()))),
                     pool,
                     failures,
                     url: Url(url.to_owned()),
@@ -416,6 +429,21 @@ macro_rules! sql_store {
             }
 
             async fn start(&self) -> Result<$txname, StoreError> {
+                // As long as SQLite's own wait for the lock (busy_timeout): a unit of work that
+                // waited longer fails as it did, rather than waiting for ever.
+                let turn = match &self.turn {
+                    Some(t) => Some(
+                        tokio::time::timeout(WRITE_TURN_WAIT, t.clone().lock_owned())
+                            .await
+                            .map_err(|_| {
+                                StoreError::Conflict(format!(
+                                    "the database stayed busy with other writes for {} s; try again",
+                                    WRITE_TURN_WAIT.as_secs()
+                                ))
+                            })?,
+                    ),
+                    None => None,
+                };
                 let mut tries = 0;
                 let mut conn = loop {
                     let mut conn = self.pool.acquire().await?;
@@ -444,6 +472,7 @@ macro_rules! sql_store {
                     return Err(e.into());
                 }
                 Ok($txname {
+                    turn,
                     failures: self.failures.clone(),
                     conn: Some(conn),
                     audits: Vec::new(),
@@ -576,6 +605,9 @@ sql_store!(
     "PostgreSQL, for several Signet nodes sharing one database."
 );
 
+/// How long a unit of work waits for its turn to write on SQLite (its busy timeout too).
+const WRITE_TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A database URL; `Debug` hides its password.
 #[derive(Clone)]
 struct Url(String);
@@ -611,7 +643,7 @@ impl SqliteStore {
             .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
             .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(std::time::Duration::from_secs(30))
+            .busy_timeout(WRITE_TURN_WAIT)
     }
 }
 
