@@ -173,7 +173,16 @@ impl Signet {
             work.commit().await?;
             return Err(locked.into());
         }
-        if !verify_password(&req.pickup_password, &order.pickup_password_hash) {
+        // Argon2id takes tens of milliseconds of one core: on a blocking thread, so that the
+        // runtime's workers go on answering (OCSP, pages) meanwhile.
+        let (given, phc) = (
+            zeroize::Zeroizing::new(req.pickup_password.clone()),
+            order.pickup_password_hash.clone(),
+        );
+        let right = tokio::task::spawn_blocking(move || verify_password(&given, &phc))
+            .await
+            .map_err(|e| AppError::Internal(format!("pickup password check: {e}")))?;
+        if !right {
             let counted = decide(&facts, &OrderEvent::WrongPickupPassword, &link_holder, now)?;
             debug_assert_eq!(counted.effects, vec![Effect::CountPickupFailure]);
             let after = OrderFacts {

@@ -9,6 +9,9 @@
 //!
 //!   cargo bench -p signet --bench pickup [-- PICKUPS [CONCURRENCY]]
 //!
+//! On SQLite (WAL) in the data directory; with `SIGNET_BENCH_POSTGRES_URL` (e.g.
+//! postgres://postgres@127.0.0.1:5432/test) on a database made on that server for the run.
+//!
 //! The orders are made ready in process first (order, signed form, approval, vetting); only the
 //! pickups are timed. The load driver shares the machine. Prints a Markdown table for
 //! docs/BENCHMARKS.md.
@@ -50,10 +53,9 @@ fn openssl(args: &[&str], dir: &Path) {
 }
 
 /// A CA as `signet init` makes it (SQLite), an owner and a vetting officer.
-async fn ca(d: &Path) -> (Signet, Arc<dyn Store>, Actor, Actor) {
+async fn ca(d: &Path, url: &str) -> (Signet, Arc<dyn Store>, Actor, Actor) {
     std::fs::create_dir_all(d).expect("data directory");
-    let url = format!("sqlite://{}", d.join("signet.db").display());
-    let store = signet_store::open(&url).await.expect("store");
+    let store = signet_store::open(url).await.expect("store");
     let clock: SharedClock = Arc::new(SystemClock);
     signet_app::init::init(
         d,
@@ -303,8 +305,24 @@ fn main() {
     let work = tempfile::tempdir().expect("temp dir");
     let w = work.path();
     let d = w.join("ca");
+    // SQLite by default; with SIGNET_BENCH_POSTGRES_URL (a server), a database made there.
+    let postgres = std::env::var("SIGNET_BENCH_POSTGRES_URL").ok().map(|server| {
+        let db = format!("signet_bench_pickup_{}", std::process::id());
+        let made = Command::new("psql")
+            .arg(&server)
+            .args(["-q", "-c", &format!("CREATE DATABASE {db}")])
+            .status()
+            .expect("psql");
+        assert!(made.success());
+        (server.rsplit_once('/').expect("server URL").0.to_owned() + "/" + &db, server, db)
+    });
+    let url = postgres.as_ref().map_or_else(
+        || format!("sqlite://{}", d.join("signet.db").display()),
+        |(url, _, _)| url.clone(),
+    );
+    let store_name = if postgres.is_some() { "PostgreSQL" } else { "SQLite (WAL)" };
     let rt = runtime();
-    let (signet, store, owner, vetting) = rt.block_on(ca(&d));
+    let (signet, store, owner, vetting) = rt.block_on(ca(&d, &url));
     eprintln!("making {n} orders of each kind ready…");
     let csr_tokens = rt.block_on(ready(&signet, &store, &owner, &vetting, KeyChoice::Csr, n));
     let p256_tokens = rt.block_on(ready(
@@ -360,6 +378,7 @@ fn main() {
             .arg("--data-dir")
             .arg(&d)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--database-url", &url])
             .env("SIGNET_LOG", "error")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -553,7 +572,7 @@ fn main() {
 
     let date = time::OffsetDateTime::now_utc().date();
     println!(
-        "Pickups over HTTP, {n} each ({} RSA-2048), {concurrency} clients at once, SQLite (WAL), {cores} cores, {date}",
+        "Pickups over HTTP, {n} each ({} RSA-2048), {concurrency} clients at once, {store_name}, {cores} cores, {date}",
         n / 4
     );
     println!();
@@ -587,4 +606,12 @@ fn main() {
         rsa_keys / rsa_run.per_second,
         ms(openssl_rsa)
     );
+    drop(_signet);
+    if let Some((_, server, db)) = postgres {
+        std::thread::sleep(Duration::from_millis(500));
+        let _ = Command::new("psql")
+            .arg(&server)
+            .args(["-q", "-c", &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")])
+            .status();
+    }
 }
