@@ -306,21 +306,31 @@ fn main() {
     let w = work.path();
     let d = w.join("ca");
     // SQLite by default; with SIGNET_BENCH_POSTGRES_URL (a server), a database made there.
-    let postgres = std::env::var("SIGNET_BENCH_POSTGRES_URL").ok().map(|server| {
-        let db = format!("signet_bench_pickup_{}", std::process::id());
-        let made = Command::new("psql")
-            .arg(&server)
-            .args(["-q", "-c", &format!("CREATE DATABASE {db}")])
-            .status()
-            .expect("psql");
-        assert!(made.success());
-        (server.rsplit_once('/').expect("server URL").0.to_owned() + "/" + &db, server, db)
-    });
+    let postgres = std::env::var("SIGNET_BENCH_POSTGRES_URL")
+        .ok()
+        .map(|server| {
+            let db = format!("signet_bench_pickup_{}", std::process::id());
+            let made = Command::new("psql")
+                .arg(&server)
+                .args(["-q", "-c", &format!("CREATE DATABASE {db}")])
+                .status()
+                .expect("psql");
+            assert!(made.success());
+            (
+                server.rsplit_once('/').expect("server URL").0.to_owned() + "/" + &db,
+                server,
+                db,
+            )
+        });
     let url = postgres.as_ref().map_or_else(
         || format!("sqlite://{}", d.join("signet.db").display()),
         |(url, _, _)| url.clone(),
     );
-    let store_name = if postgres.is_some() { "PostgreSQL" } else { "SQLite (WAL)" };
+    let store_name = if postgres.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite (WAL)"
+    };
     let rt = runtime();
     let (signet, store, owner, vetting) = rt.block_on(ca(&d, &url));
     eprintln!("making {n} orders of each kind ready…");
@@ -562,7 +572,10 @@ fn main() {
         for _ in 0..cores {
             scope.spawn(|| {
                 for _ in 0..40 {
-                    assert!(signet_app::credentials::verify_password(PICKUP_PASSWORD, &phc));
+                    assert!(signet_app::credentials::verify_password(
+                        PICKUP_PASSWORD,
+                        &phc
+                    ));
                 }
             });
         }
@@ -611,7 +624,11 @@ fn main() {
         std::thread::sleep(Duration::from_millis(500));
         let _ = Command::new("psql")
             .arg(&server)
-            .args(["-q", "-c", &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")])
+            .args([
+                "-q",
+                "-c",
+                &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+            ])
             .status();
     }
 }
