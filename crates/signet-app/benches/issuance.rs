@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use signet_app::config::{InitChoices, KeyBackendKind, KeySettings};
+use signet_app::config::InitChoices;
 use signet_app::issue::{IssueRequest, Signet};
 use signet_app::{SharedClock, SystemClock};
 use signet_domain::key::CaKeyAlgorithm;
@@ -22,22 +22,7 @@ use signet_pki::keys::KeyBackend;
 use signet_store::Store;
 
 fn choices() -> InitChoices {
-    InitChoices {
-        base_url: "http://pki.example.com".into(),
-        organization: "Bench".into(),
-        country: "BE".into(),
-        // The defaults of `signet init`.
-        ca_key_algorithm: CaKeyAlgorithm::EcP384,
-        ocsp_key_algorithm: CaKeyAlgorithm::EcP256,
-        keys: KeySettings {
-            backend: KeyBackendKind::File,
-            passphrase_file: None,
-            pkcs11: None,
-        },
-        crl_shards: 1,
-        class3_policy: "1.3.6.1.4.1.32473.7.1".into(),
-        tsa_policy: "1.3.6.1.4.1.32473.7.2".into(),
-    }
+    InitChoices::with_file_keys("http://pki.example.com", "Bench", "BE")
 }
 
 fn csr() -> Vec<u8> {

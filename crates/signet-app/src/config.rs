@@ -342,6 +342,29 @@ pub struct InitChoices {
     pub tsa_policy: String,
 }
 
+impl InitChoices {
+    /// What `signet init` chooses when told only these: keys in passphrase-encrypted files, P-384
+    /// CAs, a P-256 OCSP responder, one CRL shard, and policy OIDs under IANA's documentation
+    /// enterprise number (for tests and benchmarks, not production).
+    pub fn with_file_keys(base_url: &str, organization: &str, country: &str) -> InitChoices {
+        InitChoices {
+            base_url: base_url.into(),
+            organization: organization.into(),
+            country: country.into(),
+            ca_key_algorithm: CaKeyAlgorithm::EcP384,
+            ocsp_key_algorithm: CaKeyAlgorithm::EcP256,
+            keys: KeySettings {
+                backend: KeyBackendKind::File,
+                passphrase_file: None,
+                pkcs11: None,
+            },
+            crl_shards: 1,
+            class3_policy: "1.3.6.1.4.1.32473.7.1".into(),
+            tsa_policy: "1.3.6.1.4.1.32473.7.2".into(),
+        }
+    }
+}
+
 impl ConfigFile {
     /// Signet's defaults: a root, a class 3 issuing CA and an S/MIME issuing CA (the S/MIME BRs
     /// want emailProtection-constrained CAs), the two profiles and two products of design §7.

@@ -237,12 +237,25 @@ impl Publisher {
                 PAUSE_AFTER_TIMEOUT.as_secs()
             )));
         }
-        match tokio::time::timeout(
-            UPLOAD_DEADLINE,
-            self.try_upload(key, bytes, content_type, newer),
-        )
-        .await
-        {
+        let path = self.path(key)?;
+        let attempts = async {
+            for _ in 0..ATTEMPTS {
+                let read = match self.read(&path).await? {
+                    Some((old, etag)) => match newer(&old) {
+                        Some(why) => return Ok(Upload::Kept(why)),
+                        None => Some(etag),
+                    },
+                    None => None,
+                };
+                if self.write(&path, bytes, read, content_type).await? {
+                    return Ok(Upload::Uploaded);
+                }
+            }
+            Err(AppError::Conflict(format!(
+                "{key}: the bucket's object changed under every one of {ATTEMPTS} conditional writes; the next upload tries again"
+            )))
+        };
+        match tokio::time::timeout(UPLOAD_DEADLINE, attempts).await {
             Ok(done) => done,
             Err(_) => {
                 *lock(&self.paused_until)? = Some(std::time::Instant::now() + PAUSE_AFTER_TIMEOUT);
@@ -252,34 +265,6 @@ impl Publisher {
                 )))
             }
         }
-    }
-
-    async fn try_upload(
-        &self,
-        key: &str,
-        bytes: &[u8],
-        content_type: &'static str,
-        newer: impl Fn(&[u8]) -> Option<String>,
-    ) -> Result<Upload, AppError> {
-        let path = self.path(key)?;
-        for _ in 0..ATTEMPTS {
-            let found = self.read(&path).await?;
-            let read = match found {
-                Some((old, etag)) => {
-                    if let Some(why) = newer(&old) {
-                        return Ok(Upload::Kept(why));
-                    }
-                    Some(etag)
-                }
-                None => None,
-            };
-            if self.write(&path, bytes, read, content_type).await? {
-                return Ok(Upload::Uploaded);
-            }
-        }
-        Err(AppError::Conflict(format!(
-            "{key}: the bucket's object changed under every one of {ATTEMPTS} conditional writes; the next upload tries again"
-        )))
     }
 }
 

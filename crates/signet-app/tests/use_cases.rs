@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use signet_app::AppError;
-use signet_app::config::{InitChoices, KeyBackendKind, KeySettings};
+use signet_app::config::InitChoices;
 use signet_app::credentials::hash_password;
 use signet_app::issue::Signet;
 use signet_app::orders::NewOrder;
@@ -15,7 +15,7 @@ use signet_domain::Refusal;
 use signet_domain::credentials::OrderNumber;
 use signet_domain::guard::{LOGIN_LOCK_AFTER, PICKUP_LOCK_AFTER};
 use signet_domain::identity::IdentityInput;
-use signet_domain::key::{CaKeyAlgorithm, KeyChoice, SubscriberKeyType};
+use signet_domain::key::{KeyChoice, SubscriberKeyType};
 use signet_domain::order::OrderStatus;
 use signet_domain::role::{Actor, Role};
 use signet_store::prelude::*;
@@ -62,21 +62,7 @@ async fn world() -> World {
     let shared: SharedClock = clock.clone();
     signet_app::init::init(
         d,
-        InitChoices {
-            base_url: "http://signet.test".into(),
-            organization: "Use Case Test".into(),
-            country: "DE".into(),
-            ca_key_algorithm: CaKeyAlgorithm::EcP384,
-            ocsp_key_algorithm: CaKeyAlgorithm::EcP256,
-            keys: KeySettings {
-                backend: KeyBackendKind::File,
-                passphrase_file: None,
-                pkcs11: None,
-            },
-            crl_shards: 1,
-            class3_policy: "1.3.6.1.4.1.32473.7.1".into(),
-            tsa_policy: "1.3.6.1.4.1.32473.7.2".into(),
-        },
+        InitChoices::with_file_keys("http://signet.test", "Use Case Test", "DE"),
         store.as_ref(),
         shared.as_ref(),
         &|_| {},

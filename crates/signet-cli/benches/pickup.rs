@@ -22,13 +22,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use signet_app::config::{InitChoices, KeyBackendKind, KeySettings};
+use signet_app::config::InitChoices;
 use signet_app::credentials::hash_password;
 use signet_app::issue::Signet;
 use signet_app::orders::NewOrder;
 use signet_app::{SharedClock, SystemClock};
 use signet_domain::identity::IdentityInput;
-use signet_domain::key::{CaKeyAlgorithm, KeyChoice, SubscriberKeyType};
+use signet_domain::key::{KeyChoice, SubscriberKeyType};
 use signet_domain::role::{Actor, Role};
 use signet_store::{AuditRecord, NewAccount, Store};
 
@@ -59,21 +59,7 @@ async fn ca(d: &Path, url: &str) -> (Signet, Arc<dyn Store>, Actor, Actor) {
     let clock: SharedClock = Arc::new(SystemClock);
     signet_app::init::init(
         d,
-        InitChoices {
-            base_url: "http://pki.example.com".into(),
-            organization: "Bench".into(),
-            country: "DE".into(),
-            ca_key_algorithm: CaKeyAlgorithm::EcP384,
-            ocsp_key_algorithm: CaKeyAlgorithm::EcP256,
-            keys: KeySettings {
-                backend: KeyBackendKind::File,
-                passphrase_file: None,
-                pkcs11: None,
-            },
-            crl_shards: 1,
-            class3_policy: "1.3.6.1.4.1.32473.7.1".into(),
-            tsa_policy: "1.3.6.1.4.1.32473.7.2".into(),
-        },
+        InitChoices::with_file_keys("http://pki.example.com", "Bench", "DE"),
         store.as_ref(),
         clock.as_ref(),
         &|_| {},

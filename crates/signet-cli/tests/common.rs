@@ -503,6 +503,28 @@ pub fn sample(metrics: &str, parts: &[&str]) -> f64 {
         .unwrap_or_else(|| panic!("{parts:?} in {metrics}"))
 }
 
+/// Starts every command at once (as several nodes or cron jobs would run them) and returns
+/// what each printed, once each has succeeded.
+pub fn at_once(commands: impl IntoIterator<Item = Command>) -> Vec<String> {
+    let running: Vec<Child> = commands
+        .into_iter()
+        .map(|mut c| {
+            c.stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    running
+        .into_iter()
+        .map(|p| {
+            let out = p.wait_with_output().expect("wait");
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            text(&out.stdout)
+        })
+        .collect()
+}
+
 /// A loopback port free at the moment, for a server whose address must be known before it
 /// starts (a base URL that certificates point at).
 pub fn free_port() -> u16 {

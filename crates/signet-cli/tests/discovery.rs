@@ -933,24 +933,12 @@ fn a_due_job_runs_once_however_many_nodes_look_for_it() {
     }
 
     // Three cron-driven passes at once on three "nodes": one runs the job.
-    let passes: Vec<_> = (0..3)
-        .map(|_| {
-            let mut pass = signet(&d);
-            with_db(&mut pass);
-            pass.args(["jobs", "--only", "discovery"])
-                .stdout(std::process::Stdio::piped())
-                .spawn()
-                .expect("spawn")
-        })
-        .collect();
-    let said: Vec<String> = passes
-        .into_iter()
-        .map(|p| {
-            let out = p.wait_with_output().expect("wait");
-            assert!(out.status.success());
-            text(&out.stdout)
-        })
-        .collect();
+    let said = common::at_once((0..3).map(|_| {
+        let mut pass = signet(&d);
+        with_db(&mut pass);
+        pass.args(["jobs", "--only", "discovery"]);
+        pass
+    }));
     let by_job = |runs: &[signet_store::DiscoveryRunRecord], job: &str| {
         runs.iter().filter(|r| r.job_name == job).count()
     };

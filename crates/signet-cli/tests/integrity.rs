@@ -1292,25 +1292,12 @@ fn each_background_job_runs_once_per_due_item_on_three_nodes_at_once() {
     // and OCSP response is due. Three nodes run every job at once.
     let offset = (710 * 86_400).to_string();
     let three_at_once = || -> (Vec<String>, [usize; 4]) {
-        let passes: Vec<_> = (0..3)
-            .map(|_| {
-                signet_on(d, Some(&url))
-                    .arg("jobs")
-                    .env("SIGNET_TEST_CLOCK_OFFSET_SECONDS", &offset)
-                    .stdout(std::process::Stdio::piped())
-                    .stderr(std::process::Stdio::piped())
-                    .spawn()
-                    .expect("spawn")
-            })
-            .collect();
-        let said: Vec<String> = passes
-            .into_iter()
-            .map(|p| {
-                let out = p.wait_with_output().expect("wait");
-                assert!(out.status.success(), "{}", text(&out.stderr));
-                text(&out.stdout)
-            })
-            .collect();
+        let said = at_once((0..3).map(|_| {
+            let mut pass = signet_on(d, Some(&url));
+            pass.arg("jobs")
+                .env("SIGNET_TEST_CLOCK_OFFSET_SECONDS", &offset);
+            pass
+        }));
         let total = said.iter().map(|out| job_counts(out)).fold([0; 4], |a, b| {
             [a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]]
         });

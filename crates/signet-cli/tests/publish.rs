@@ -141,6 +141,25 @@ fn ocsp_key(d: &Path, work: &Path, cert: &Path) -> String {
     format!("ocsp/{b64}")
 }
 
+/// A class 3 certificate for a new P-256 key, issued by `signet issue` in `d` (with the
+/// bucket's credentials): its PEM file in `w` and its serial.
+fn issue_leaf(d: &Path, w: &Path, name: &str) -> (PathBuf, String) {
+    let request = csr(
+        w,
+        name,
+        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+    );
+    let subject = identity(w, false);
+    let mut issue = issue_cmd(d, "class3-auth", "12", &request, &subject);
+    let out = ok(issue
+        .env("AWS_ACCESS_KEY_ID", "signet-test")
+        .env("AWS_SECRET_ACCESS_KEY", "signet-test-secret"));
+    let cert = w.join(format!("{name}.pem"));
+    std::fs::write(&cert, &out.stdout).expect("cert");
+    let serial = serial_of(&cert);
+    (cert, serial)
+}
+
 /// The certificate's serial, as openssl prints it (upper-case hex).
 fn serial_of(cert: &Path) -> String {
     text(
@@ -226,18 +245,7 @@ fn crls_and_ocsp_responses_reach_the_bucket_checked_and_nginx_serves_them() {
     assert!(fetch(&s3, "crl/root/0.crl").is_some(), "the root's CRL");
 
     // An issued certificate's response is uploaded as it is signed, under the path openssl asks.
-    let request = csr(
-        w,
-        "leaf",
-        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
-    );
-    let subject = identity(w, false);
-    let out = ok(issue_cmd(&d, "class3-auth", "12", &request, &subject)
-        .env("AWS_ACCESS_KEY_ID", "signet-test")
-        .env("AWS_SECRET_ACCESS_KEY", "signet-test-secret"));
-    let cert = w.join("leaf.pem");
-    std::fs::write(&cert, &out.stdout).expect("cert");
-    let serial = serial_of(&cert);
+    let (cert, serial) = issue_leaf(&d, w, "leaf");
     let key = ocsp_key(&d, w, &cert);
     let out = ok(signet_s3(&d).arg("publish"));
     assert!(
@@ -295,17 +303,7 @@ fn crls_and_ocsp_responses_reach_the_bucket_checked_and_nginx_serves_them() {
         second + 2,
         "the other node's CRLs went to the bucket"
     );
-    let csr2 = csr(
-        w,
-        "leaf2",
-        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
-    );
-    let out = ok(issue_cmd(&d, "class3-auth", "12", &csr2, &subject)
-        .env("AWS_ACCESS_KEY_ID", "signet-test")
-        .env("AWS_SECRET_ACCESS_KEY", "signet-test-secret"));
-    let cert2 = w.join("leaf2.pem");
-    std::fs::write(&cert2, &out.stdout).expect("cert");
-    let serial2 = serial_of(&cert2);
+    let (_, serial2) = issue_leaf(&d, w, "leaf2");
     ok(signet_s3(&d).args(["revoke", &serial2, "--reason", "superseded"]));
     let (kept, listing) = checked_crl(&d, w, &fetch(&s3, "crl/class3/0.crl").expect("CRL"));
     assert_eq!(
@@ -348,17 +346,7 @@ fn crls_and_ocsp_responses_reach_the_bucket_checked_and_nginx_serves_them() {
         ),
     )
     .expect("config");
-    let csr3 = csr(
-        w,
-        "leaf3",
-        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
-    );
-    let out = ok(issue_cmd(&hung, "class3-auth", "12", &csr3, &subject)
-        .env("AWS_ACCESS_KEY_ID", "signet-test")
-        .env("AWS_SECRET_ACCESS_KEY", "signet-test-secret"));
-    let cert3 = w.join("leaf3.pem");
-    std::fs::write(&cert3, &out.stdout).expect("cert");
-    let serial3 = serial_of(&cert3);
+    let (cert3, serial3) = issue_leaf(&hung, w, "leaf3");
     let started = std::time::Instant::now();
     ok(signet_s3(&hung).args(["revoke", &serial3, "--reason", "key_compromise"]));
     eprintln!(
@@ -412,21 +400,11 @@ fn crls_and_ocsp_responses_reach_the_bucket_checked_and_nginx_serves_them() {
         still, replaced,
         "the copy uploaded nothing without credentials"
     );
-    let both: Vec<_> = [&d, &ahead_dir]
-        .into_iter()
-        .map(|dir| {
-            signet_s3(dir)
-                .arg("publish")
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .expect("spawn")
-        })
-        .collect();
-    for p in both {
-        let out = p.wait_with_output().expect("wait");
-        assert!(out.status.success(), "{}", text(&out.stderr));
-    }
+    at_once([&d, &ahead_dir].into_iter().map(|dir| {
+        let mut publish = signet_s3(dir);
+        publish.arg("publish");
+        publish
+    }));
     let (last, _) = checked_crl(&d, w, &fetch(&s3, "crl/class3/0.crl").expect("CRL"));
     assert_eq!(last, replaced + 1, "the newer CRL is in the bucket");
 }

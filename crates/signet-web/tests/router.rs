@@ -7,13 +7,12 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use signet_app::config::{InitChoices, KeyBackendKind, KeySettings};
+use signet_app::config::InitChoices;
 use signet_app::credentials::token_hash;
 use signet_app::issue::Signet;
 use signet_app::orders::NewOrder;
 use signet_app::{Clock, SharedClock};
 use signet_domain::identity::IdentityInput;
-use signet_domain::key::CaKeyAlgorithm;
 use signet_domain::role::Role;
 use signet_store::{AuditRecord, NewAccount, SqliteStore, Store};
 use time::OffsetDateTime;
@@ -96,21 +95,7 @@ async fn world() -> (World, tempfile::TempDir) {
     let clock: SharedClock = Arc::new(Fixed);
     signet_app::init::init(
         d,
-        InitChoices {
-            base_url: "http://signet.test".into(),
-            organization: "Router Test".into(),
-            country: "DE".into(),
-            ca_key_algorithm: CaKeyAlgorithm::EcP384,
-            ocsp_key_algorithm: CaKeyAlgorithm::EcP256,
-            keys: KeySettings {
-                backend: KeyBackendKind::File,
-                passphrase_file: None,
-                pkcs11: None,
-            },
-            crl_shards: 1,
-            class3_policy: "1.3.6.1.4.1.32473.7.1".into(),
-            tsa_policy: "1.3.6.1.4.1.32473.7.2".into(),
-        },
+        InitChoices::with_file_keys("http://signet.test", "Router Test", "DE"),
         store.as_ref(),
         clock.as_ref(),
         &|_| {},
