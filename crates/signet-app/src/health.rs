@@ -170,7 +170,12 @@ impl Signet {
             "# HELP signet_store_probe_seconds Time this node took to write and commit a row in the store, at this scrape.\n# TYPE signet_store_probe_seconds gauge\nsignet_store_probe_seconds {}",
             started.elapsed().as_secs_f64()
         );
-        out.push_str(&crate::meters::text());
         Ok(out)
+    }
+
+    /// What this process counted and timed (pickups, lint refusals, mail, uploads, commits):
+    /// available even when the store is not.
+    pub fn process_metrics(&self) -> String {
+        crate::meters::text()
     }
 }

@@ -108,12 +108,19 @@ impl Signet {
 
     /// Signs and stores the response for a subscriber certificate; the cache forgets the old one.
     pub async fn presign_ocsp(&self, cert: &CertificateRecord) -> Result<OcspRecord, AppError> {
+        let record = self.store_presigned(cert).await?;
+        self.upload_ocsp(std::slice::from_ref(&record)).await?;
+        Ok(record)
+    }
+
+    /// Signs and stores the response, leaving its upload to the catch-up: for an OCSP request,
+    /// whose answer must not wait on the bucket.
+    async fn store_presigned(&self, cert: &CertificateRecord) -> Result<OcspRecord, AppError> {
         let record = self.sign_ocsp(&status_record(cert), self.now())?;
         self.store
             .store_ocsp_responses(std::slice::from_ref(&record))
             .await?;
         self.ocsp_cache.forget(&cert.intent.serial);
-        self.upload_ocsp(std::slice::from_ref(&record)).await?;
         Ok(record)
     }
 
@@ -302,7 +309,8 @@ impl Signet {
         if let (Some(c), CertIdHash::Sha1) = (&cert, hash)
             && c.state == IssuanceState::Issued
         {
-            let r = self.presign_ocsp(c).await?;
+            let r = self.store_presigned(c).await?;
+            self.queue_ocsp_upload(&r.serial);
             return Ok(OcspAnswer::signed(
                 &r.issuer,
                 r.der,

@@ -378,6 +378,17 @@ impl Signet {
         Ok(uploaded)
     }
 
+    /// Leaves the upload of the response stored for `serial` to the catch-up (every few seconds
+    /// in `serve`).
+    pub(crate) fn queue_ocsp_upload(&self, serial: &str) {
+        if let Some(p) = &self.publisher
+            && let Ok(mut pending) = lock(&p.ocsp_pending)
+            && pending.len() < MAX_PENDING
+        {
+            pending.insert(serial.to_owned());
+        }
+    }
+
     /// Makes sure the bucket says "revoked" for every certificate revoked within the OCSP
     /// validity: an upload a process could not finish (it exited, or the bucket was down) is
     /// done here. Run by the OCSP job, on one node at a time; one read of the bucket per

@@ -1243,6 +1243,11 @@ fn three_nodes_behind_a_load_balancer_share_everything_and_lose_nothing_when_one
     assert!(total(&["signet_mail_deliveries_total{outcome=\"sent\"}"]) >= 1.0);
     assert!(total(&["signet_store_commit_seconds_count"]) >= 10.0);
     assert!(total(&["signet_store_probe_seconds"]) > 0.0);
+    assert_eq!(
+        total(&["signet_store_up "]),
+        2.0,
+        "both nodes read the store"
+    );
     assert!(
         total(&[
             "signet_http_requests_total{",

@@ -84,22 +84,28 @@ async fn metrics(State(signet): State<Arc<Signet>>, headers: axum::http::HeaderM
             signet.discovery_metrics().await?
         ))
     };
-    match gauges.await {
-        Ok(text) => (
-            StatusCode::OK,
-            [(
-                header::CONTENT_TYPE,
-                "text/plain; version=0.0.4; charset=utf-8",
-            )],
-            format!("{}{text}", metrics::text()),
-        )
-            .into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("metrics unavailable: {e}\n"),
-        )
-            .into_response(),
-    }
+    // The store's gauges when it answers; this process's own counters always, so that a store
+    // outage is seen (`signet_store_up 0`) with the counters around it.
+    let (store, up) = match gauges.await {
+        Ok(text) => (text, 1),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: the store's gauges are unavailable");
+            (String::new(), 0)
+        }
+    };
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        format!(
+            "{}{}{store}# HELP signet_store_up Whether the store answered this scrape's reads (1) or not (0).\n# TYPE signet_store_up gauge\nsignet_store_up {up}\n",
+            metrics::text(),
+            signet.process_metrics()
+        ),
+    )
+        .into_response()
 }
 
 /// Liveness: the process answers. It touches nothing else, so that a slow database or mail
