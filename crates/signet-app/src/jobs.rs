@@ -56,6 +56,8 @@ pub struct JobReport {
     pub mail: Option<Delivered>,
     /// Discovery jobs run.
     pub discovery: Option<usize>,
+    /// The jobs that failed, and why: each failure is its own; the others still ran.
+    pub failed: Vec<(&'static str, String)>,
 }
 
 impl Signet {
@@ -98,42 +100,65 @@ impl Signet {
         }
     }
 
-    /// Runs `only` that job, or every job, once, in a fixed order.
-    pub async fn run_jobs_once(&self, only: Option<Job>) -> Result<JobReport, AppError> {
+    /// Runs `only` that job, or every job, once, in a fixed order. A job that fails is
+    /// reported in [`JobReport::failed`] and does not hold back the ones after it (a failed
+    /// CRL job must not stop the mail).
+    pub async fn run_jobs_once(&self, only: Option<Job>) -> JobReport {
         let runs = |job: Job| only.is_none_or(|o| o == job);
         let mut report = JobReport::default();
+        let mut failed = Vec::new();
+        let mut done = |name: &'static str, result: Result<(), AppError>| {
+            if let Err(e) = result {
+                tracing::error!(job = name, error = %e, "job failed; the others go on");
+                failed.push((name, e.to_string()));
+            }
+        };
         let mut crls = 0;
         if runs(Job::Reconcile) {
-            let r = self.reconcile().await?;
-            crls += r.crls;
-            report.reconciled = Some(r);
+            done(
+                "reconcile",
+                self.reconcile().await.map(|r| {
+                    crls += r.crls;
+                    report.reconciled = Some(r);
+                }),
+            );
         }
         if runs(Job::Reminders) {
-            report.reminders = Some(self.send_expiry_reminders().await?);
+            done(
+                "reminders",
+                self.send_expiry_reminders()
+                    .await
+                    .map(|n| report.reminders = Some(n)),
+            );
         }
         if runs(Job::Crl) {
-            crls += self.publish_due_crls(false).await?;
+            done("crl", self.publish_due_crls(false).await.map(|n| crls += n));
         }
         if runs(Job::Reconcile) || runs(Job::Crl) {
             report.crls = Some(crls);
         }
         if runs(Job::Ocsp) {
-            report.ocsp = Some(self.refresh_ocsp().await?);
+            done(
+                "ocsp",
+                self.refresh_ocsp().await.map(|n| report.ocsp = Some(n)),
+            );
         }
         if runs(Job::Discovery) {
-            // A discovery failure must not hold back the mail below.
-            report.discovery = match self.run_due_discovery().await {
-                Ok(n) => Some(n),
-                Err(e) => {
-                    tracing::error!(error = %e, "discovery jobs could not run");
-                    None
-                }
-            };
+            done(
+                "discovery",
+                self.run_due_discovery()
+                    .await
+                    .map(|n| report.discovery = Some(n)),
+            );
         }
         if runs(Job::Mail) {
-            report.mail = Some(self.deliver_due_mail().await?);
+            done(
+                "mail",
+                self.deliver_due_mail().await.map(|m| report.mail = Some(m)),
+            );
         }
-        Ok(report)
+        report.failed = failed;
+        report
     }
 
     /// Starts every job for a serving node: the revocation watcher and the mail worker, which

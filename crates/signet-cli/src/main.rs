@@ -211,7 +211,7 @@ async fn run(cli: Cli) -> Result<(), AppError> {
         }
         Command::Jobs { only } => {
             let signet = open_signet(&cli).await?;
-            let report = signet.run_jobs_once(only.map(Job::into_app)).await?;
+            let report = signet.run_jobs_once(only.map(Job::into_app)).await;
             if let Some(r) = report.reconciled {
                 println!(
                     "reconciliation: {} lapsed pickups released, {} interrupted issuances closed, {} unlinked certificates revoked",
@@ -238,7 +238,15 @@ async fn run(cli: Cli) -> Result<(), AppError> {
                     mail.sent, mail.failed, mail.dead
                 );
             }
-            Ok(())
+            for (job, why) in &report.failed {
+                eprintln!("job {job} failed: {why}");
+            }
+            match report.failed.len() {
+                0 => Ok(()),
+                n => Err(AppError::Internal(format!(
+                    "{n} job(s) failed (the others ran); see above, and run `signet jobs --only JOB` again"
+                ))),
+            }
         }
         Command::Publish => {
             let signet = open_signet_without_keys(&cli).await?;

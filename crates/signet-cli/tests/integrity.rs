@@ -1352,5 +1352,24 @@ fn each_background_job_runs_once_per_due_item_on_three_nodes_at_once() {
         .arg("jobs")
         .env("SIGNET_TEST_CLOCK_OFFSET_SECONDS", &offset));
     assert_eq!(job_counts(&text(&out.stdout)), [0, 0, 0, 0]);
+
+    // A job that fails does not hold back the others: without the lease table the leased jobs
+    // fail (reconciliation too: it publishes the CRLs behind revocations), and the mail still
+    // goes; the command says which failed and exits 1.
+    let psql_on = |sql: &str| ok(Command::new("psql").arg(&url).args(["-q", "-c", sql]));
+    psql_on("ALTER TABLE job_leases RENAME TO job_leases_away");
+    let out = run(signet_on(d, Some(&url))
+        .arg("jobs")
+        .env("SIGNET_TEST_CLOCK_OFFSET_SECONDS", &offset));
+    psql_on("ALTER TABLE job_leases_away RENAME TO job_leases");
+    let (said, complained) = (text(&out.stdout), text(&out.stderr));
+    assert!(!out.status.success());
+    for job in ["reconcile", "reminders", "crl", "ocsp"] {
+        assert!(
+            complained.contains(&format!("job {job} failed")),
+            "{complained}"
+        );
+    }
+    assert!(said.contains("mail: "), "{said}");
     drop_postgres_database(&url);
 }
