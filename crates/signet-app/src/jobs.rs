@@ -20,9 +20,10 @@ pub const HOURLY: Duration = Duration::from_secs(3600);
 /// How often `serve` looks for discovery jobs that are due (the shortest schedule is 5 minutes).
 pub const DISCOVERY_EVERY: Duration = Duration::from_secs(60);
 
-/// How long a node holds a background job it took before it must renew the lease: a node
-/// that dies holding one delays that job by at most this.
-pub const JOB_LEASE: time::Duration = time::Duration::minutes(5);
+/// How long a node holds a background job it took before it must renew the lease (each step
+/// renews it: a shard's CRL, a batch of OCSP responses, a reminder): a node that dies holding
+/// one delays that job, CRLs behind a revocation included, by at most this.
+pub const JOB_LEASE: time::Duration = time::Duration::minutes(1);
 
 /// One background job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
