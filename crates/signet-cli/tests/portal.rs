@@ -45,6 +45,19 @@ fn subscriber_journey_in_chromium() {
         text(&out.stdout),
         text(&out.stderr)
     );
+    // The PFX the browser downloaded imports into NSS with the password the page showed once,
+    // and opens with openssl.
+    let password = std::fs::read_to_string(pfx.with_extension("p12.password")).expect("password");
+    let listing = nss_import(&pfx, password.trim(), work.path());
+    assert!(
+        listing.contains("u,u,u"),
+        "the certificate with its key: {listing}"
+    );
+    ok(Command::new("openssl")
+        .args(["pkcs12", "-info", "-noout", "-passin"])
+        .arg(format!("pass:{}", password.trim()))
+        .arg("-in")
+        .arg(&pfx));
     for page in [
         "home",
         "signup",
