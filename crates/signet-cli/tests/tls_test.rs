@@ -666,33 +666,18 @@ fn a_matrix_of_real_servers_is_graded_by_the_guide_and_agrees_with_sslyze_and_nm
     // 14. nginx requiring a client certificate: it finishes the handshake without one and
     // refuses with a 400 page, which we read; sslyze stops at the handshake and says optional.
     let port = free_port();
-    let prefix = work.path().join("nginx");
-    std::fs::create_dir_all(prefix.join("tmp")).expect("prefix");
-    let p = prefix.display();
-    std::fs::write(
-        prefix.join("nginx.conf"),
-        format!(
-            "worker_processes 1;\npid {p}/nginx.pid;\nerror_log {p}/error.log;\nevents {{ worker_connections 64; }}\n\
-             http {{ access_log off; client_body_temp_path {p}/tmp/body; proxy_temp_path {p}/tmp/proxy;\n\
-             fastcgi_temp_path {p}/tmp/fastcgi; uwsgi_temp_path {p}/tmp/uwsgi; scgi_temp_path {p}/tmp/scgi;\n\
-             server {{ listen 127.0.0.1:{port} ssl; ssl_certificate {chain}; ssl_certificate_key {key};\n\
+    let _s14 = servers::nginx(
+        &work.path().join("nginx"),
+        &format!(
+            "server {{ listen 127.0.0.1:{port} ssl; ssl_certificate {chain}; ssl_certificate_key {key};\n\
              ssl_protocols TLSv1.2 TLSv1.3; ssl_verify_client on; ssl_client_certificate {ca};\n\
              add_header Strict-Transport-Security \"max-age=63072000\" always;\n\
-             location / {{ return 200 \"ok\\n\"; }} }} }}\n",
+             location / {{ return 200 \"ok\\n\"; }} }}\n",
             chain = pki.path("leaf-chain.pem").display(),
             key = pki.path("leaf.key").display(),
             ca = signet_ca.display(),
         ),
-    )
-    .expect("nginx.conf");
-    let _s14 = serve(
-        "nginx",
-        Command::new("/usr/sbin/nginx")
-            .arg("-p")
-            .arg(&prefix)
-            .arg("-c")
-            .arg(prefix.join("nginx.conf"))
-            .args(["-g", "daemon off;"]),
+        std::net::Ipv4Addr::LOCALHOST,
         port,
     );
     let nginx = check(
