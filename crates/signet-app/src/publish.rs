@@ -25,6 +25,7 @@ use object_store::{
     Attribute, Attributes, ClientOptions, ObjectStore, PutMode, PutOptions, PutPayload,
     RetryConfig, UpdateVersion,
 };
+use signet_domain::publication::{OcspFacts, keeps_crl, keeps_ocsp};
 use signet_pki::crl::read_crl;
 use signet_pki::ocsp::{Status, read_response, status_request};
 use signet_store::{CrlRecord, OcspRecord};
@@ -315,7 +316,7 @@ impl Signet {
                 &crl.der,
                 "application/pkix-crl",
                 |old| match read_crl(old, &issuer.certificate) {
-                    Ok(old) if old.number >= facts.number => Some(format!(
+                    Ok(old) if keeps_crl(old.number, facts.number) => Some(format!(
                         "the bucket holds CRL number {} of {}/{}, not older than {}",
                         old.number, crl.issuer, crl.shard, facts.number
                     )),
@@ -441,7 +442,6 @@ impl Signet {
             "ocsp/{}",
             base64::engine::general_purpose::STANDARD.encode(request)
         );
-        let revoked = |s: &Status| matches!(s, Status::Revoked { .. });
         let upload = publisher
             .upload(
                 &key,
@@ -449,13 +449,11 @@ impl Signet {
                 "application/ocsp-response",
                 |old| {
                     let old = read_response(old, &cert, issuer).ok()?;
-                    // Never "good" over "revoked"; otherwise the newer one stays.
-                    let keep = match (revoked(&old.status), revoked(&answer.status)) {
-                        (true, false) => true,
-                        (false, true) => false,
-                        _ => old.this_update >= answer.this_update,
+                    let facts = |a: &signet_pki::ocsp::OcspAnswer| OcspFacts {
+                        revoked: matches!(a.status, Status::Revoked { .. }),
+                        this_update: a.this_update,
                     };
-                    keep.then(|| {
+                    keeps_ocsp(facts(&old), facts(&answer)).then(|| {
                         format!(
                             "the bucket holds a response for {} from {} ({:?}), not older than this one",
                             record.serial, old.this_update, old.status

@@ -121,6 +121,15 @@ fn send(req: reqwest::blocking::RequestBuilder, what: String) -> Outcome {
     }
 }
 
+/// The API body of an order by max (12 months, P-256, the tests' pickup password).
+fn order_of_max(surname: &str) -> Value {
+    json!({
+        "product": "personal-3-pro",
+        "subject": {"given_name": "Max", "surname": surname, "email": "max@example.de", "organization": "Muster GmbH", "country": "DE"},
+        "approval_email": "max@example.de", "pickup_password": "pickup-secret-42",
+        "validity_months": 12, "key_type": "p-256"})
+}
+
 /// A staff revocation of `serial` for `reason`, sent from loopback.
 fn revoke(base: &str, token: &str, serial: &str, reason: &str) -> Outcome {
     send(
@@ -323,11 +332,7 @@ fn concurrency(tag: &str, database_url: Option<String>) {
                     client_from("127.0.0.1")
                         .post(format!("{base}/api/v1/orders"))
                         .bearer_auth(max)
-                        .json(&json!({
-                            "product": "personal-3-pro",
-                            "subject": {"given_name": "Max", "surname": format!("Muster{i}"), "email": "max@example.de", "organization": "Muster GmbH", "country": "DE"},
-                            "approval_email": "max@example.de", "pickup_password": "pickup-secret-42",
-                            "validity_months": 12, "key_type": "p-256"})),
+                        .json(&order_of_max(&format!("Muster{i}"))),
                     "order".to_owned(),
                 )
             }));
@@ -809,11 +814,7 @@ fn one_life(api: &Api, s: &Setup, i: usize, out: &mut Vec<Outcome>) -> Life {
         api.client
             .post(api.url("/api/v1/orders"))
             .bearer_auth(&s.max)
-            .json(&json!({
-                "product": "personal-3-pro",
-                "subject": {"given_name": "Max", "surname": format!("Node{i}"), "email": "max@example.de", "organization": "Muster GmbH", "country": "DE"},
-                "approval_email": "max@example.de", "pickup_password": "pickup-secret-42",
-                "validity_months": 12, "key_type": "p-256"})),
+            .json(&order_of_max(&format!("Node{i}"))),
         "order".to_owned(),
     );
     let ok_step = |o: &Outcome, want: u16, out: &mut Vec<Outcome>| {

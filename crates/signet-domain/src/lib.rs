@@ -45,6 +45,7 @@ pub mod order;
 pub mod plan;
 pub mod privacy;
 pub mod profile;
+pub mod publication;
 pub mod role;
 pub mod serial;
 pub mod validity;
