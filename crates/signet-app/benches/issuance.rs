@@ -13,6 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use der::Decode;
 use signet_app::config::InitChoices;
 use signet_app::issue::{IssueRequest, Signet};
 use signet_app::{SharedClock, SystemClock};
@@ -63,35 +64,104 @@ fn request(csr: &[u8]) -> IssueRequest {
     }
 }
 
-/// Signatures per second of the issuing CA's own key, through the same library.
-fn raw_signatures(dir: &Path, rounds: u32) -> f64 {
-    let pem = std::fs::read_to_string(dir.join("keys/class3.key.pem")).expect("key");
-    let passphrase = std::fs::read_to_string(dir.join("secrets/ca-passphrase")).expect("pass");
-    let key =
-        FileKey::from_encrypted_pem(CaKeyAlgorithm::EcP384, &pem, passphrase.trim().as_bytes())
-            .expect("decrypt");
+/// Signatures per second of the issuing CA's own key through the same library, on one core and
+/// on `threads` at once.
+fn raw_signatures(dir: &Path, rounds: u32, threads: u32) -> f64 {
+    let key = key(dir, "class3", CaKeyAlgorithm::EcP384);
     let message = vec![0x5a; 600]; // about the size of a certificate's TBS
     let start = Instant::now();
-    for _ in 0..rounds {
-        key.sign(&message).expect("sign");
-    }
-    f64::from(rounds) / start.elapsed().as_secs_f64()
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                for _ in 0..rounds {
+                    key.sign(&message).expect("sign");
+                }
+            });
+        }
+    });
+    f64::from(rounds * threads) / start.elapsed().as_secs_f64()
 }
 
+fn key(dir: &Path, name: &str, algorithm: CaKeyAlgorithm) -> FileKey {
+    let pem = std::fs::read_to_string(dir.join(format!("keys/{name}.key.pem"))).expect("key");
+    let passphrase = std::fs::read_to_string(dir.join("secrets/ca-passphrase")).expect("pass");
+    FileKey::from_encrypted_pem(algorithm, &pem, passphrase.trim().as_bytes()).expect("decrypt")
+}
+
+/// Microseconds per cryptographic operation an issuance makes, one core: its signature, the
+/// check of that signature, reading the CSR (its signature verified), and the OCSP response
+/// (a P-256 signature and its check). Their sum bounds the issuance rate.
+fn costs(dir: &Path, csr: &[u8], rounds: u32) -> Vec<(&'static str, f64)> {
+    let message = vec![0x5a; 600];
+    let time = |f: &dyn Fn()| {
+        let start = Instant::now();
+        for _ in 0..rounds {
+            f();
+        }
+        start.elapsed().as_secs_f64() * 1e6 / f64::from(rounds)
+    };
+    let check = |key: &FileKey, algorithm| {
+        let spki = spki::SubjectPublicKeyInfoOwned::from_der(key.public_key_der()).expect("spki");
+        let signature = key.sign(&message).expect("sign");
+        let oid = signet_pki::keys::signature_algorithm(algorithm).oid;
+        time(&|| {
+            drop(signet_pki::public_key::verify(
+                &spki, oid, &message, &signature,
+            ))
+        })
+    };
+    let ca = key(dir, "class3", CaKeyAlgorithm::EcP384);
+    let responder = key(dir, "class3-ocsp", CaKeyAlgorithm::EcP256);
+    vec![
+        (
+            "P-384 signature (the certificate)",
+            time(&|| drop(ca.sign(&message))),
+        ),
+        (
+            "P-384 verification (its self-check)",
+            check(&ca, CaKeyAlgorithm::EcP384),
+        ),
+        (
+            "reading the CSR (P-256 signature verified)",
+            time(&|| drop(signet_pki::csr::parse_csr(csr))),
+        ),
+        (
+            "P-256 signature (the OCSP response)",
+            time(&|| drop(responder.sign(&message))),
+        ),
+        (
+            "P-256 verification (its self-check)",
+            check(&responder, CaKeyAlgorithm::EcP256),
+        ),
+    ]
+}
+
+/// `total` issuances by `at_once` workers, each calling `Signet::issue` (batch 1) or
+/// `Signet::issue_batch` with `batch` requests at a time.
 async fn issue_many(
     signet: &Arc<Signet>,
     csr: &Arc<Vec<u8>>,
     total: u32,
     at_once: u32,
+    batch: u32,
 ) -> Duration {
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for worker in 0..at_once {
         let (signet, csr) = (signet.clone(), csr.clone());
-        let share = total / at_once + u32::from(worker < total % at_once);
+        let mut share = total / at_once + u32::from(worker < total % at_once);
         tasks.spawn(async move {
-            for _ in 0..share {
-                signet.issue(request(&csr)).await.expect("issue");
+            while share > 0 {
+                let n = share.min(batch);
+                share -= n;
+                if batch == 1 {
+                    signet.issue(request(&csr)).await.expect("issue");
+                    continue;
+                }
+                let requests = (0..n).map(|_| request(&csr)).collect();
+                for issued in signet.issue_batch(requests).await.expect("batch") {
+                    issued.expect("issue");
+                }
             }
         });
     }
@@ -115,20 +185,51 @@ async fn backend(
     let signet = Arc::new(Signet::open(dir, store, clock).await.expect("open"));
     signet.unlock_keys().expect("keys");
     let csr = Arc::new(csr());
-    issue_many(&signet, &csr, 10, 1).await; // warm the pool and the caches
-    let raw = raw_signatures(dir, total * 4);
+    issue_many(&signet, &csr, 10, 1, 1).await; // warm the pool and the caches
+    let raw = raw_signatures(dir, total * 4, 1);
+    let raw_all = raw_signatures(dir, total * 4, cores);
+    let costs = costs(dir, &csr, total * 4);
+    let floor: f64 = costs.iter().map(|(_, micros)| micros).sum();
+    for (what, micros) in &costs {
+        eprintln!("{name}: {what}: {micros:.1} µs");
+    }
+    eprintln!(
+        "{name}: cryptography per issuance {floor:.0} µs: at most {:.0} issuances/s on {cores} cores",
+        1e6 * f64::from(cores) / floor
+    );
     let mut rows = Vec::new();
-    for at_once in [1, cores] {
-        let took = issue_many(&signet, &csr, total, at_once).await;
+    for (at_once, batch, total) in [
+        (1, 1, total),
+        (cores, 1, total),
+        (1, BATCH, total * 10),
+        (cores, BATCH, total * 10),
+    ] {
+        let cpu = cpu_seconds();
+        let took = issue_many(&signet, &csr, total, at_once, batch).await;
+        let cpu = cpu_seconds() - cpu;
         let rate = f64::from(total) / took.as_secs_f64();
         rows.push(format!(
-            "| {name} | {at_once} | {total} | {rate:.0} | {:.1} | {raw:.0} | {:.0} % |",
-            took.as_secs_f64() * 1000.0 * f64::from(at_once) / f64::from(total),
-            100.0 * rate / raw
+            "| {name} | {at_once} | {batch} | {total} | {rate:.0} | {:.0} | {raw:.0} | {raw_all:.0} | {:.0} % | {:.0} % |",
+            cpu * 1e6 / f64::from(total),
+            100.0 * rate / raw,
+            100.0 * rate / raw_all,
         ));
     }
     rows
 }
+
+/// CPU time this process has used (user and system, from /proc; 10 ms ticks).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+    let after_name = &stat[stat.rfind(')').expect("stat") + 2..];
+    let fields: Vec<&str> = after_name.split(' ').collect();
+    let ticks: f64 =
+        fields[11].parse::<f64>().expect("utime") + fields[12].parse::<f64>().expect("stime");
+    ticks / 100.0
+}
+
+/// Requests per `Signet::issue_batch` call in the batched rows.
+const BATCH: u32 = 250;
 
 fn main() {
     let total: u32 = std::env::args()
@@ -172,9 +273,9 @@ fn main() {
         }
     });
     println!(
-        "| store | issuances at once | issuances | per second | ms each | raw signatures per second (same key) | issuance / raw |"
+        "| store | callers at once | certificates per call | issuances | per second | CPU µs each (this process) | raw signatures/s, one core | raw signatures/s, {cores} cores | issuance / raw (one core) | issuance / raw ({cores} cores) |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for row in rows {
         println!("{row}");
     }

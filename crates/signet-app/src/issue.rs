@@ -3,6 +3,7 @@
 //! records leaves an intent holding the exact TBS, which reconciliation closes and reports, so no
 //! signed certificate is ever unaccounted for.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -16,11 +17,12 @@ use signet_domain::validity::Period;
 use signet_pki::PkiError;
 use signet_pki::csr::{SubscriberKey, parse_csr};
 use signet_pki::issuance::PreparedCertificate;
-use signet_store::{IssuanceIntent, Store, StoreError, Tx};
+use signet_store::{IssuanceIntent, StatusRecord, Store, StoreError, Tx};
 
 use crate::audit::record;
 use crate::authority::{Authority, KeyStore};
 use crate::config::ConfigFile;
+use crate::cores::on_every_core;
 use crate::mail::{Mailer, Outbox};
 use crate::{AppError, Clock, SharedClock, random_serial};
 
@@ -60,7 +62,7 @@ pub fn plan<'a, F>(
     prepare: &F,
 ) -> Result<Planned<'a>, AppError>
 where
-    F: Fn(&Serial) -> Result<PreparedCertificate<'a>, PkiError>,
+    F: Fn(&Serial) -> Result<PreparedCertificate<'a>, PkiError> + ?Sized,
 {
     let serial = random_serial()?;
     let prepared = prepare(&serial)?;
@@ -103,49 +105,144 @@ pub async fn record_and_sign<'a, F>(
     prepare: F,
 ) -> Result<Issued, AppError>
 where
-    F: Fn(&Serial) -> Result<PreparedCertificate<'a>, PkiError>,
+    F: Fn(&Serial) -> Result<PreparedCertificate<'a>, PkiError> + Sync,
 {
-    for _ in 0..SERIAL_ATTEMPTS {
-        let Planned { prepared, intent } = plan(clock, issuer, profile, origin, &prepare)
-            .inspect_err(|e| {
-                if matches!(e, AppError::Pki(PkiError::PreIssuanceCheck(_))) {
-                    crate::meters::lint_refusal(profile);
-                }
-            })?;
-        let serial = intent.serial.clone();
-        let mut tx = store.begin().await?;
-        match tx.record_issuance_intent(&intent).await {
-            Ok(()) => {}
-            Err(StoreError::SerialTaken(s)) => {
-                tracing::warn!(serial = %s, "serial collision; drawing another");
-                continue;
+    let draft = Draft {
+        profile,
+        prepare: &prepare,
+    };
+    let mut results = record_and_sign_all(store, clock, issuer, origin, actor, &[draft]).await?;
+    results.pop().unwrap_or_else(|| {
+        Err(AppError::Internal(
+            "an issuance of one gave no result".into(),
+        ))
+    })
+}
+
+/// How [`record_and_sign_all`] prepares one certificate of a batch for a serial.
+pub type Prepare<'p, 'a> = dyn Fn(&Serial) -> Result<PreparedCertificate<'a>, PkiError> + Sync + 'p;
+
+/// One certificate of a batch: its profile and how it is prepared once its serial is drawn.
+pub struct Draft<'p, 'a> {
+    pub profile: &'p str,
+    pub prepare: &'p Prepare<'p, 'a>,
+}
+
+impl std::fmt::Debug for Draft<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Draft")
+            .field("profile", &self.profile)
+            .finish_non_exhaustive()
+    }
+}
+
+/// [`record_and_sign`] for a batch from one issuer, in two units of work however many there
+/// are: every intent (each with its audit record) is committed before anything is signed, the
+/// signatures are made on every core, and every certificate is recorded in the second. The
+/// outer error is the store's and stops the batch (open intents are then closed by
+/// reconciliation, as after a crash); the inner ones are each certificate's own.
+pub async fn record_and_sign_all<'a>(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    issuer: &IssuerRef<'_>,
+    origin: &str,
+    actor: &str,
+    drafts: &[Draft<'_, 'a>],
+) -> Result<Vec<Result<Issued, AppError>>, AppError> {
+    let plan_one = |d: &Draft<'_, 'a>| {
+        plan(clock, issuer, d.profile, origin, d.prepare).inspect_err(|e| {
+            if matches!(e, AppError::Pki(PkiError::PreIssuanceCheck(_))) {
+                crate::meters::lint_refusal(d.profile);
             }
-            Err(e) => return Err(e.into()),
+        })
+    };
+    let mut results: Vec<Result<Issued, AppError>> = Vec::with_capacity(drafts.len());
+    let mut planned: Vec<(usize, Planned<'a>)> = Vec::new();
+    for (i, p) in on_every_core(drafts.iter().collect(), plan_one)?
+        .into_iter()
+        .enumerate()
+    {
+        match p {
+            Ok(p) => {
+                planned.push((i, p));
+                results.push(Err(AppError::Internal("not issued".into())));
+            }
+            Err(e) => results.push(Err(e)),
         }
-        intent_audit(tx.as_mut(), clock, actor, &intent);
-        crate::meters::commit(tx.commit()).await?;
-        tracing::info!(serial = %serial, issuer = issuer.name, profile, subject = %intent.subject, "issuance intent recorded; signing");
-        let der = match prepared.issue() {
+    }
+    if planned.is_empty() {
+        return Ok(results);
+    }
+    record_intents(store, clock, actor, &mut planned, |i| plan_one(&drafts[i])).await?;
+    let signed = on_every_core(planned, |(i, p)| (i, p.intent.serial, p.prepared.issue()))?;
+    crash_point_for_tests("SIGNET_TEST_CRASH_AFTER_SIGNING");
+    let mut tx = store.begin().await?;
+    let mut completed = 0;
+    for (i, serial, der) in signed {
+        let der = match der {
             Ok(der) => der,
             Err(e) => {
                 tracing::error!(serial = %serial, error = %e, "signing failed; abandoning the intent");
                 abandon(store, clock, actor, &serial, &e.to_string(), None).await?;
-                return Err(e.into());
+                results[i] = Err(e.into());
+                continue;
             }
         };
-        crash_point_for_tests("SIGNET_TEST_CRASH_AFTER_SIGNING");
-        let mut tx = store.begin().await?;
         tx.complete_issuance(&serial, &der, clock.now()).await?;
         tx.audit(record(
             clock.now(),
             actor,
             "certificate.issued",
             &format!("certificate:{serial}"),
-            json!({"issuer": issuer.name, "profile": profile, "origin": origin}),
+            json!({"issuer": issuer.name, "profile": drafts[i].profile, "origin": origin}),
         ));
+        tracing::info!(serial = %serial, issuer = issuer.name, profile = drafts[i].profile, "certificate issued");
+        results[i] = Ok(Issued { serial, der });
+        completed += 1;
+    }
+    if completed > 0 {
         crate::meters::commit(tx.commit()).await?;
-        tracing::info!(serial = %serial, issuer = issuer.name, profile, "certificate issued and recorded");
-        return Ok(Issued { serial, der });
+    }
+    Ok(results)
+}
+
+/// Records the intents of `planned` in one unit of work. A serial the store already holds is
+/// redrawn (`replan`, by the draft's index) and the unit of work started again.
+async fn record_intents<'a>(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    actor: &str,
+    planned: &mut [(usize, Planned<'a>)],
+    replan: impl Fn(usize) -> Result<Planned<'a>, AppError>,
+) -> Result<(), AppError> {
+    for _ in 0..SERIAL_ATTEMPTS {
+        let mut tx = store.begin().await?;
+        let mut taken = None;
+        for (k, (_, p)) in planned.iter().enumerate() {
+            match tx.record_issuance_intent(&p.intent).await {
+                Ok(()) => intent_audit(tx.as_mut(), clock, actor, &p.intent),
+                Err(StoreError::SerialTaken(s)) => {
+                    tracing::warn!(serial = %s, "serial collision; drawing another");
+                    taken = Some(k);
+                    break;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        match taken {
+            None => {
+                crate::meters::commit(tx.commit()).await?;
+                tracing::info!(
+                    intents = planned.len(),
+                    "issuance intents recorded; signing"
+                );
+                return Ok(());
+            }
+            Some(k) => {
+                tx.rollback().await?;
+                planned[k].1 = replan(planned[k].0)?;
+            }
+        }
     }
     Err(AppError::Internal(format!(
         "{SERIAL_ATTEMPTS} serial collisions in a row: check the random number generator"
@@ -377,18 +474,9 @@ impl Signet {
 
     /// Issues a subscriber certificate for a CSR (operator tool).
     pub async fn issue(&self, req: IssueRequest) -> Result<Issued, AppError> {
-        let subject = format!("profile:{}", req.profile);
+        let profile = req.profile.clone();
         let result = async {
-            let identity = Identity::try_from(req.identity)?;
-            let key = parse_csr(&req.csr)?;
-            let lifetime = Lifetime::Months(req.validity_months);
-            let plan = self.certificate_plan(
-                &req.profile,
-                req.product.as_deref(),
-                &identity,
-                &key,
-                lifetime,
-            )?;
+            let (plan, key) = self.checked_request(req)?;
             let issuer = self.authority.issuer(&plan.issuer)?;
             // A wrong passphrase fails here, before the serial is drawn and recorded.
             self.unlock_issuer(&plan.issuer)?;
@@ -406,8 +494,134 @@ impl Signet {
             Ok(issued)
         }
         .await;
-        self.audit_refusal("operator:cli", "certificate.issue", &subject, result)
-            .await
+        self.refused_issue(&profile, result).await
+    }
+
+    /// Issues many subscriber certificates at once (operator tool, bulk issuance): each request
+    /// is checked as [`Signet::issue`] checks it, and the certificates of each issuing CA are
+    /// recorded and signed together ([`record_and_sign_all`]). A request refused is audited
+    /// and answered in its place; the others go on. When the store fails, the requests not yet
+    /// issued are answered with its error (intents already recorded are closed, revoked, by
+    /// reconciliation). The outer error (a key that does not open) comes before anything is
+    /// recorded.
+    pub async fn issue_batch(
+        &self,
+        requests: Vec<IssueRequest>,
+    ) -> Result<Vec<Result<Issued, AppError>>, AppError> {
+        let mut results: Vec<Option<Result<Issued, AppError>>> = Vec::new();
+        let mut by_issuer: BTreeMap<String, Vec<(usize, CertificatePlan, SubscriberKey)>> =
+            BTreeMap::new();
+        for (i, req) in requests.into_iter().enumerate() {
+            let profile = req.profile.clone();
+            match self.checked_request(req) {
+                Ok((plan, key)) => {
+                    by_issuer
+                        .entry(plan.issuer.clone())
+                        .or_default()
+                        .push((i, plan, key));
+                    results.push(None);
+                }
+                Err(e) => results.push(Some(self.refused_issue(&profile, Err(e)).await)),
+            }
+        }
+        // Every key opens before anything is recorded: a wrong passphrase stops the batch here.
+        for name in by_issuer.keys() {
+            self.unlock_issuer(name)?;
+        }
+        let mut stopped: Option<String> = None;
+        for (name, group) in &by_issuer {
+            if let Some(why) = &stopped {
+                for (i, _, _) in group {
+                    results[*i] = Some(Err(AppError::Internal(why.clone())));
+                }
+                continue;
+            }
+            let issuer = self.authority.issuer(name)?;
+            let prepares: Vec<_> = group
+                .iter()
+                .map(|(_, plan, key)| move |serial: &Serial| issuer.prepare(plan, serial, key))
+                .collect();
+            let drafts: Vec<Draft<'_, '_>> = group
+                .iter()
+                .zip(&prepares)
+                .map(|((_, plan, _), prepare)| Draft {
+                    profile: &plan.profile,
+                    prepare,
+                })
+                .collect();
+            let issued = record_and_sign_all(
+                self.store.as_ref(),
+                self.clock.as_ref(),
+                &IssuerRef::from(issuer),
+                "operator",
+                "operator:cli",
+                &drafts,
+            )
+            .await;
+            let issued = match issued {
+                Ok(issued) => issued,
+                Err(e) => {
+                    // Intents this group recorded are closed (and revoked) by reconciliation.
+                    let why = format!("not issued, the batch stopped: {e}");
+                    tracing::error!(issuer = %name, error = %e, "a batch of issuances stopped");
+                    for (i, _, _) in group {
+                        results[*i] = Some(Err(AppError::Internal(why.clone())));
+                    }
+                    stopped = Some(why);
+                    continue;
+                }
+            };
+            let statuses: Vec<_> = issued
+                .iter()
+                .flatten()
+                .map(|c| StatusRecord {
+                    serial: c.serial.clone(),
+                    issuer: name.clone(),
+                    revoked_at: None,
+                    reason: None,
+                })
+                .collect();
+            self.publish_status_of_all(&statuses).await;
+            for ((i, plan, _), result) in group.iter().zip(issued) {
+                results[*i] = Some(self.refused_issue(&plan.profile, result).await);
+            }
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(AppError::Internal("request left out".into()))))
+            .collect())
+    }
+
+    /// A request's identity, key and the domain's plan for it.
+    fn checked_request(
+        &self,
+        req: IssueRequest,
+    ) -> Result<(CertificatePlan, SubscriberKey), AppError> {
+        let identity = Identity::try_from(req.identity)?;
+        let key = parse_csr(&req.csr)?;
+        let plan = self.certificate_plan(
+            &req.profile,
+            req.product.as_deref(),
+            &identity,
+            &key,
+            Lifetime::Months(req.validity_months),
+        )?;
+        Ok((plan, key))
+    }
+
+    /// Audits an operator issuance refused.
+    async fn refused_issue(
+        &self,
+        profile: &str,
+        result: Result<Issued, AppError>,
+    ) -> Result<Issued, AppError> {
+        self.audit_refusal(
+            "operator:cli",
+            "certificate.issue",
+            &format!("profile:{profile}"),
+            result,
+        )
+        .await
     }
 
     /// The domain's plan for a certificate: profile and product rules, validity, key policy.
@@ -456,6 +670,16 @@ impl Signet {
     pub(crate) async fn publish_status_of(&self, serial: &Serial) {
         if let Err(e) = self.presign_ocsp_for(serial).await {
             tracing::error!(serial = %serial, error = %e, "pre-signing the OCSP response failed; the refresh job will retry");
+        }
+    }
+
+    /// [`Signet::publish_status_of`] for certificates just issued, whose status is known.
+    pub(crate) async fn publish_status_of_all(&self, statuses: &[StatusRecord]) {
+        if statuses.is_empty() {
+            return;
+        }
+        if let Err(e) = self.presign_ocsp_all(statuses).await {
+            tracing::error!(certificates = statuses.len(), error = %e, "pre-signing the OCSP responses failed; the refresh job will retry");
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod authority;
 pub mod backup;
 pub mod certificates;
 pub mod config;
+mod cores;
 pub mod credentials;
 pub mod crls;
 pub mod dates;

@@ -18,6 +18,7 @@ use time::OffsetDateTime;
 
 use crate::AppError;
 use crate::authority::Responder;
+use crate::cores::on_every_core;
 use crate::issue::Signet;
 use crate::ocsp_cache::{CachedResponse, EPOCH_POLL, http_date};
 
@@ -108,20 +109,35 @@ impl Signet {
 
     /// Signs and stores the response for a subscriber certificate; the cache forgets the old one.
     pub async fn presign_ocsp(&self, cert: &CertificateRecord) -> Result<OcspRecord, AppError> {
-        let record = self.store_presigned(cert).await?;
-        self.upload_ocsp(std::slice::from_ref(&record)).await?;
-        Ok(record)
+        let mut records = self.presign_ocsp_all(&[status_record(cert)]).await?;
+        records
+            .pop()
+            .ok_or_else(|| AppError::Internal("no OCSP response signed".into()))
     }
 
-    /// Signs and stores the response, leaving its upload to the catch-up: for an OCSP request,
-    /// whose answer must not wait on the bucket.
-    async fn store_presigned(&self, cert: &CertificateRecord) -> Result<OcspRecord, AppError> {
-        let record = self.sign_ocsp(&status_record(cert), self.now())?;
-        self.store
-            .store_ocsp_responses(std::slice::from_ref(&record))
-            .await?;
-        self.ocsp_cache.forget(&cert.intent.serial);
-        Ok(record)
+    /// [`Signet::presign_ocsp`] for many certificates at once, signed on every core, stored in
+    /// one transaction and uploaded.
+    pub(crate) async fn presign_ocsp_all(
+        &self,
+        statuses: &[StatusRecord],
+    ) -> Result<Vec<OcspRecord>, AppError> {
+        let records = self.store_presigned(statuses).await?;
+        self.upload_ocsp(&records).await?;
+        Ok(records)
+    }
+
+    /// Signs and stores the responses, leaving their upload to the catch-up: for an OCSP
+    /// request, whose answer must not wait on the bucket.
+    async fn store_presigned(
+        &self,
+        statuses: &[StatusRecord],
+    ) -> Result<Vec<OcspRecord>, AppError> {
+        let records = self.sign_in_parallel(statuses, self.now())?;
+        self.store.store_ocsp_responses(&records).await?;
+        for s in statuses {
+            self.ocsp_cache.forget(&s.serial);
+        }
+        Ok(records)
     }
 
     pub(crate) async fn presign_ocsp_for(&self, serial: &Serial) -> Result<(), AppError> {
@@ -200,28 +216,9 @@ impl Signet {
         batch: &[StatusRecord],
         now: OffsetDateTime,
     ) -> Result<Vec<OcspRecord>, AppError> {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let chunk = batch.len().div_ceil(threads).max(1);
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = batch
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|c| self.sign_ocsp(c, now))
-                            .collect::<Result<Vec<_>, _>>()
-                    })
-                })
-                .collect();
-            let mut records = Vec::with_capacity(batch.len());
-            for w in workers {
-                let part = w
-                    .join()
-                    .map_err(|_| AppError::Internal("an OCSP signing thread panicked".into()))??;
-                records.extend(part);
-            }
-            Ok(records)
-        })
+        on_every_core(batch.iter().collect(), |c| self.sign_ocsp(c, now))?
+            .into_iter()
+            .collect()
     }
 
     /// Keeps the cache in step with revocations made by other processes: polls the store's
@@ -309,7 +306,11 @@ impl Signet {
         if let (Some(c), CertIdHash::Sha1) = (&cert, hash)
             && c.state == IssuanceState::Issued
         {
-            let r = self.store_presigned(c).await?;
+            let r = self
+                .store_presigned(&[status_record(c)])
+                .await?
+                .pop()
+                .ok_or_else(|| AppError::Internal("no OCSP response signed".into()))?;
             self.queue_ocsp_upload(&r.serial);
             return Ok(OcspAnswer::signed(
                 &r.issuer,

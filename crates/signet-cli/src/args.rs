@@ -89,6 +89,22 @@ pub(crate) enum Command {
         #[arg(long)]
         product: Option<String>,
     },
+    /// Issue many subscriber certificates from a file of requests (operator tool, bulk
+    /// issuance). One JSON object per line: {"profile": "class3-auth", "csr": "<PEM>",
+    /// "subject": {identity as for `issue --subject`}, "validity_months": 12, "product": null}.
+    /// Each certificate is written to OUT/<serial>.pem and each line's outcome printed; a line
+    /// refused does not stop the others (the exit status is then 1).
+    IssueBatch {
+        /// The requests, JSON Lines.
+        requests: PathBuf,
+        /// Directory for the certificates (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Requests recorded and signed together (two units of work per group, signed on every
+        /// core).
+        #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        batch_size: u32,
+    },
     /// Revoke a certificate (operator tool); the serial in hex.
     Revoke {
         #[arg(value_parser = parse_serial)]

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod bulk;
 mod discover;
 mod relying_party;
 mod signing;
@@ -481,6 +482,15 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             print!("{}", issued.pem());
             eprintln!("issued serial {}", issued.serial);
             Ok(())
+        }
+        Command::IssueBatch {
+            requests,
+            out,
+            batch_size,
+        } => {
+            // Only the keys the requests' issuers sign with are decrypted.
+            let signet = open_signet_without_keys(&cli).await?;
+            bulk::issue_batch(&signet, requests, out, *batch_size as usize).await
         }
     }
 }

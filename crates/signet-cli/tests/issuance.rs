@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::path::PathBuf;
 use std::process::Command;
 
 use common::*;
@@ -142,4 +143,141 @@ fn rsa_4096_hierarchy_issues_clean_certificates() {
     let other = tempdir();
     let refused = run(signet(other.path()).args(["init", "--ca-key-algorithm", "rsa-2048"]));
     assert!(!refused.status.success());
+}
+
+/// One line of a `signet issue-batch` requests file.
+fn batch_line(profile: &str, csr_pem: &str, n: usize, months: u32) -> String {
+    serde_json::json!({
+        "profile": profile,
+        "csr": csr_pem,
+        "subject": {
+            "given_name": "Anna", "surname": format!("Peeters {n}"),
+            "email": format!("anna.peeters.{n}@example.be"), "organization": "Example NV",
+            "country": "BE", "organization_identifier": "VATBE-0123456789"
+        },
+        "validity_months": months,
+    })
+    .to_string()
+}
+
+#[test]
+fn a_batch_issues_every_good_request_and_refuses_each_bad_one_alone() {
+    let data = tempdir();
+    let work = tempdir();
+    ok(signet(data.path()).args(["init", "--base-url", BASE_URL]));
+    let ca = data.path().join("ca");
+
+    // Every profile × subscriber key, then one request wrong in each way, each on its line.
+    let mut lines = Vec::new();
+    let mut good = Vec::new(); // (line number, issuer, linter)
+    for (key, args) in KEYS {
+        let pem = std::fs::read_to_string(csr(work.path(), key, args)).expect("csr");
+        for (profile, issuer, months, linter) in PROFILES {
+            let months = months.parse().expect("months");
+            lines.push(batch_line(profile, &pem, lines.len(), months));
+            good.push((lines.len(), issuer, linter));
+        }
+    }
+    let pem = std::fs::read_to_string(csr(work.path(), "bad", KEYS[2].1)).expect("csr");
+    let bad = [
+        ("{\"profile\": \"class3-auth\",".to_owned(), "not a request"),
+        (
+            batch_line("no-such-profile", &pem, 90, 12),
+            "no-such-profile",
+        ),
+        (
+            batch_line(
+                "class3-auth",
+                "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n",
+                91,
+                12,
+            ),
+            "CSR",
+        ),
+        (batch_line("class3-auth", &pem, 92, 400), "400"),
+    ];
+    let mut refused_lines = Vec::new();
+    for (line, why) in &bad {
+        lines.push(line.clone());
+        refused_lines.push((lines.len(), *why));
+    }
+    lines.push(String::new()); // blank lines are skipped
+    let requests = work.path().join("requests.jsonl");
+    std::fs::write(&requests, lines.join("\n")).expect("write requests");
+
+    let out_dir = work.path().join("certificates");
+    let out = run(signet(data.path())
+        .arg("issue-batch")
+        .arg(&requests)
+        .arg("--out")
+        .arg(&out_dir)
+        .args(["--batch-size", "3"]));
+    let stdout = text(&out.stdout);
+    assert!(!out.status.success(), "refused lines must fail the command");
+    assert!(
+        text(&out.stderr).contains(&format!("4 of {} requests refused", good.len() + 4)),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let mut serials = Vec::new();
+    for (n, issuer, linter) in &good {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("line {n}: issued serial ")))
+            .unwrap_or_else(|| panic!("line {n} not issued:\n{stdout}"));
+        let path = PathBuf::from(line.rsplit_once(" → ").expect("path").1);
+        openssl_verify(
+            &ca.join("root.pem"),
+            &ca.join(format!("{issuer}.pem")),
+            &path,
+        );
+        lint(linter[0], &linter[1..], &path);
+        serials.push(
+            path.file_stem()
+                .expect("stem")
+                .to_string_lossy()
+                .into_owned(),
+        );
+    }
+    for (n, why) in &refused_lines {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("line {n}: refused: ")))
+            .unwrap_or_else(|| panic!("line {n} not refused:\n{stdout}"));
+        assert!(line.contains(why), "line {n} should name {why}: {line}");
+    }
+    assert_eq!(
+        std::fs::read_dir(&out_dir).expect("out").count(),
+        good.len(),
+        "one file per certificate issued, none for a refusal"
+    );
+
+    // Each certificate has its intent, its record and its pre-signed OCSP response; nothing
+    // is left open; each refusal that reached the CA is audited (the malformed line did not).
+    let (open, responses) = with_store(data.path(), async |store| {
+        let mut responses = 0;
+        for s in &serials {
+            responses += usize::from(store.ocsp_response(s).await.expect("ocsp").is_some());
+        }
+        (
+            store.unfinished_intents().await.expect("intents").len(),
+            responses,
+        )
+    });
+    assert_eq!((open, responses), (0, good.len()));
+    let audit = audit_log(data.path());
+    let count = |action: &str| audit.iter().filter(|e| e.action == action).count();
+    assert_eq!(count("certificate.issue.refused"), 3);
+    for s in &serials {
+        for action in ["certificate.intent", "certificate.issued"] {
+            assert!(
+                audit
+                    .iter()
+                    .any(|e| e.action == action && e.subject == format!("certificate:{s}")),
+                "no {action} for {s}"
+            );
+        }
+    }
+    ok(signet(data.path()).args(["audit", "verify"]));
 }

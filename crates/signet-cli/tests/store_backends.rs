@@ -128,3 +128,79 @@ fn a_crash_after_signing_leaves_the_certificate_accounted_for() {
         text(&next.stderr)
     );
 }
+
+#[test]
+fn a_crash_in_a_batch_after_signing_leaves_every_certificate_accounted_for() {
+    let data = tempdir();
+    let work = tempdir();
+    ok(signet(data.path()).args(["init", "--base-url", BASE_URL]));
+    let pem = std::fs::read_to_string(csr(work.path(), "k", KEYS[2].1)).expect("csr");
+    let lines: Vec<String> = (0..5)
+        .map(|n| {
+            serde_json::json!({
+                "profile": "class3-auth", "csr": pem, "validity_months": 12,
+                "subject": {"given_name": "Anna", "surname": format!("Peeters {n}"),
+                    "email": format!("anna{n}@example.be"), "organization": "Example NV",
+                    "country": "BE"},
+            })
+            .to_string()
+        })
+        .collect();
+    let requests = work.path().join("requests.jsonl");
+    std::fs::write(&requests, lines.join("\n")).expect("write");
+    let out_dir = work.path().join("out");
+    let crashed = run(signet(data.path())
+        .arg("issue-batch")
+        .arg(&requests)
+        .arg("--out")
+        .arg(&out_dir)
+        .env("SIGNET_TEST_CRASH_AFTER_SIGNING", "1"));
+    assert!(!crashed.status.success(), "the crash point did not fire");
+    assert!(
+        !text(&crashed.stdout).contains("issued"),
+        "{}",
+        text(&crashed.stdout)
+    );
+    assert_eq!(
+        std::fs::read_dir(&out_dir).map_or(0, |d| d.count()),
+        0,
+        "a certificate escaped before it was recorded"
+    );
+
+    // All five were recorded as intents before any was signed; each holds its exact TBS.
+    let open = with_store(data.path(), async |store| {
+        store.unfinished_intents().await.expect("intents")
+    });
+    assert_eq!(open.len(), 5, "every signed certificate has its intent");
+    for (n, intent) in open.iter().enumerate() {
+        assert!(!intent.tbs_der.is_empty(), "intent {n} holds no TBS");
+    }
+
+    // Once the claim time has passed, reconciliation closes them all as revoked: each is on
+    // the CRL and answered revoked, since it may have been signed.
+    let later = [("SIGNET_TEST_CLOCK_OFFSET_SECONDS", "3600")];
+    ok(signet(data.path())
+        .args(["jobs", "--only", "reconcile"])
+        .envs(later));
+    let (left, revoked) = with_store(data.path(), async |store| {
+        let mut revoked = 0;
+        for intent in &open {
+            let c = store
+                .certificate(&intent.serial)
+                .await
+                .expect("read")
+                .expect("record");
+            revoked += usize::from(c.revoked_at.is_some());
+        }
+        (
+            store.unfinished_intents().await.expect("intents").len(),
+            revoked,
+        )
+    });
+    assert_eq!((left, revoked), (0, 5));
+    let closed = audit_log(data.path())
+        .iter()
+        .filter(|e| e.action == "reconcile.intent_closed")
+        .count();
+    assert_eq!(closed, 5);
+}
