@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use common::*;
+use serde_json::{Value, json};
 
 #[test]
 fn subscriber_journey_in_chromium() {
@@ -69,6 +70,161 @@ fn subscriber_journey_in_chromium() {
         assert!(
             shots.join(format!("{page}.png")).is_file(),
             "no screenshot of {page}"
+        );
+    }
+}
+
+/// Issue 15, items 1 and 2: the pickup page makes the key pair in Chromium, sends only a CSR
+/// and the pickup password, and builds the PFX itself, modern and legacy. Both files import
+/// with pk12util and open with openssl, hold the certificate's key, and no byte of that key
+/// is in any request the page sent, nor anywhere in the data directory or the database.
+#[test]
+fn keys_made_in_the_browser_never_leave_it() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let data = tempdir();
+    let d = data.path();
+    let work = tempdir();
+    let server = ca_with_staff(d, &[("vetting", "vera@ca.example.com", None)]);
+    let api = Api::new(&server);
+    let subscriber = api.subscriber(d, "max@example.de");
+    let vetting = api.staff_login(d, "vera@ca.example.com");
+    let cases = [("p-256", "modern"), ("rsa-2048", "legacy")];
+    let pickups: Vec<Value> = cases
+        .iter()
+        .map(|(key_type, compatibility)| {
+            let number = api.order(&subscriber, "max@example.de", key_type);
+            let token = api.to_pickup(d, &number, &subscriber, &vetting, "max@example.de");
+            json!({
+                "token": token, "key_type": key_type, "compatibility": compatibility,
+                "out": work.path().join(format!("{key_type}-{compatibility}.p12")),
+            })
+        })
+        .collect();
+    let out = run(Command::new("node")
+        .arg(root.join("tests/browser/browser_keys.mjs"))
+        .env("SIGNET_URL", server.url(""))
+        .env("PICKUPS", Value::from(pickups.clone()).to_string())
+        .env("PICKUP_PASSWORD", "pickup-secret-42"));
+    assert!(
+        out.status.success(),
+        "browser pickup failed:\n{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+
+    let stored = snapshot_with_database(d);
+    for p in &pickups {
+        let pfx = PathBuf::from(p["out"].as_str().expect("out"));
+        let password = std::fs::read_to_string(pfx.with_extension("p12.password")).expect("pw");
+        let report: Value =
+            serde_json::from_slice(&std::fs::read(pfx.with_extension("p12.json")).expect("json"))
+                .expect("report");
+        let nss = work.path().join(format!("nss-{}", p["key_type"]));
+        std::fs::create_dir_all(&nss).expect("dir");
+        assert!(
+            nss_import(&pfx, &password, &nss).contains("u,u,u"),
+            "the certificate with its key"
+        );
+        let info = ok(Command::new("openssl")
+            .args(["pkcs12", "-info", "-nodes", "-passin"])
+            .arg(format!("pass:{password}"))
+            .arg("-in")
+            .arg(&pfx));
+        let shown = format!("{}{}", text(&info.stdout), text(&info.stderr));
+        let expected = if p["compatibility"] == "legacy" {
+            "pbeWithSHA1And3-KeyTripleDES-CBC"
+        } else {
+            "PBES2, PBKDF2, AES-256-CBC"
+        };
+        assert!(shown.contains(expected), "{expected} not in {shown}");
+        assert!(
+            shown.contains("friendlyName: Max Muster (Signet)"),
+            "{shown}"
+        );
+
+        // The PFX's key is the certificate's, and the certificate is the one Signet recorded.
+        let key_pem = work.path().join("key.pem");
+        let cert_pem = work.path().join("cert.pem");
+        for (flag, path) in [("-nocerts", &key_pem), ("-clcerts", &cert_pem)] {
+            ok(Command::new("openssl")
+                .args(["pkcs12", flag, "-nodes", "-passin"])
+                .arg(format!("pass:{password}"))
+                .arg("-in")
+                .arg(&pfx)
+                .arg("-out")
+                .arg(path));
+        }
+        let key_public = ok(Command::new("openssl")
+            .args(["pkey", "-pubout", "-in"])
+            .arg(&key_pem));
+        let cert_public = ok(Command::new("openssl")
+            .args(["x509", "-noout", "-pubkey", "-in"])
+            .arg(&cert_pem));
+        assert_eq!(key_public.stdout, cert_public.stdout);
+        let serial = ok(Command::new("openssl")
+            .args(["x509", "-noout", "-serial", "-in"])
+            .arg(&cert_pem));
+        assert_eq!(
+            text(&serial.stdout).trim().trim_start_matches("serial="),
+            report["serial"].as_str().expect("serial")
+        );
+
+        // Private key material, in every form it could travel or be stored in.
+        let der = ok(Command::new("openssl")
+            .args(["pkey", "-outform", "DER", "-in"])
+            .arg(&key_pem))
+        .stdout;
+        let secret: Vec<u8> = match der.windows(2).position(|w| w == [0x04, 0x20]) {
+            Some(at) if p["key_type"] == "p-256" => der[at + 2..at + 34].to_vec(),
+            // Past the modulus and exponents of an RSA key: inside its private fields.
+            _ => der[der.len() / 2..der.len() / 2 + 32].to_vec(),
+        };
+        let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+        // 24 octets from a multiple of 3 encode to the same 32 characters inside any base64 of
+        // the whole key (PKCS#8 DER or PEM, once line breaks are taken out).
+        let at = der.len() / 2 / 3 * 3;
+        let b64 = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            &der[at..at + 24],
+        );
+        let requests = report["requests"].as_array().expect("requests");
+        for r in requests {
+            let sent = format!("{} {}", r["url"], r["body"])
+                .replace("\\n", "")
+                .replace(['\n', '\r', ' '], "");
+            assert!(
+                !sent.to_lowercase().contains(&hex) && !sent.contains(&b64),
+                "key material in a request: {sent}"
+            );
+        }
+        // The only request with a body: the pickup, with the password and a CSR, nothing else.
+        let posts: Vec<_> = requests.iter().filter(|r| r["method"] != "GET").collect();
+        assert_eq!(posts.len(), 1, "{posts:?}");
+        assert!(posts[0]["url"].as_str().expect("url").ends_with(&format!(
+            "/api/v1/pickups/{}",
+            p["token"].as_str().expect("t")
+        )));
+        let body: Value =
+            serde_json::from_str(posts[0]["body"].as_str().expect("body")).expect("json body");
+        let mut fields: Vec<_> = body.as_object().expect("object").keys().collect();
+        fields.sort();
+        assert_eq!(fields, ["csr", "pickup_password"]);
+        let csr_path = work.path().join("sent.csr");
+        std::fs::write(&csr_path, body["csr"].as_str().expect("csr")).expect("write");
+        let csr_public = ok(Command::new("openssl")
+            .args(["req", "-noout", "-pubkey", "-verify", "-in"])
+            .arg(&csr_path));
+        assert_eq!(csr_public.stdout, cert_public.stdout);
+        for (path, bytes) in &stored {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_slice()),
+                "the private key is in {}",
+                path.display()
+            );
+        }
+        eprintln!(
+            "{} key generated in Chromium in {} ms",
+            p["key_type"], report["keyMillis"]
         );
     }
 }

@@ -170,6 +170,7 @@ pub fn routes() -> Router<Arc<Signet>> {
         )
         .route("/static/signet.css", get(stylesheet))
         .route("/static/copy.js", get(copy_script))
+        .route("/static/pickup.js", get(pickup_script))
 }
 
 async fn stylesheet() -> Response {
@@ -184,12 +185,22 @@ async fn stylesheet() -> Response {
 }
 
 async fn copy_script() -> Response {
+    script(include_str!("../../static/copy.js"))
+}
+
+/// Key generation, the request and the PFX in the subscriber's browser (built from
+/// `crates/signet-web/js`; see its package.json).
+async fn pickup_script() -> Response {
+    script(include_str!("../../static/pickup.js"))
+}
+
+fn script(body: &'static str) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("../../static/copy.js"),
+        body,
     )
         .into_response()
 }

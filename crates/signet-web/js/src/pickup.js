@@ -1,0 +1,110 @@
+// The pickup page's "generate the key in this browser": WebCrypto makes the key pair, the page
+// sends only a PKCS#10 request and the pickup password to the CSR pickup
+// (POST /api/v1/pickups/{token}), and builds the PKCS#12 here from the certificate that comes
+// back. The private key never leaves the page. Without JavaScript, or outside a secure
+// context (WebCrypto needs https or localhost), the option stays hidden and the form works
+// as before: the server makes the key, or takes a pasted CSR.
+
+import * as pkijs from "pkijs";
+
+import { buildCsr, generateKey, pem, pemBlocks } from "./csr.js";
+import { buildPfx } from "./pkcs12.js";
+
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/** 20 characters from 62 (≈ 119 bits), as the server's PFX passwords (S/MIME BRs §6.1.2). */
+function pfxPassword() {
+  let out = "";
+  while (out.length < 20) {
+    for (const b of crypto.getRandomValues(new Uint8Array(32))) {
+      // Rejection sampling keeps the distribution uniform: 248 = 4 × 62.
+      if (b < 248 && out.length < 20) out += ALPHABET[b % 62];
+    }
+  }
+  return out;
+}
+
+/** A friendly name PKCS#12 can carry (BMPString): characters beyond U+FFFF become U+FFFD. */
+function bmpName(name) {
+  return Array.from(name, (c) => (c.codePointAt(0) > 0xffff ? "\ufffd" : c)).join("");
+}
+
+/** The certificate's subject commonName: the PFX's label, as the server's PFX names it. */
+function commonName(der) {
+  const certificate = pkijs.Certificate.fromBER(der);
+  const cn = certificate.subject.typesAndValues.find((t) => t.type === "2.5.4.3");
+  return cn ? cn.value.valueBlock.value : "";
+}
+
+function show(element, text) {
+  element.hidden = false;
+  element.textContent = text;
+}
+
+async function pickUp(form, status, result) {
+  const token = location.pathname.split("/").pop();
+  const type = form.elements.key_type.value || "p-256";
+  const legacy = form.elements.compatibility.value === "legacy";
+  const started = performance.now();
+  show(status, `Generating a ${type.toUpperCase()} key pair in this browser…`);
+  const keys = await generateKey(type);
+  const generated = performance.now() - started;
+  const csr = pem("CERTIFICATE REQUEST", await buildCsr(keys, type));
+  show(status, "Sending the certificate request (your public key only)…");
+  const response = await fetch(`/api/v1/pickups/${encodeURIComponent(token)}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json" },
+    body: JSON.stringify({ pickup_password: form.elements.pickup_password.value, csr }),
+    credentials: "omit",
+    cache: "no-store",
+  });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    show(status, body.detail || `The pickup failed (${response.status}).`);
+    return;
+  }
+  show(status, "Building the PKCS#12 file in this browser…");
+  const [certificate] = pemBlocks(body.certificate);
+  const password = pfxPassword();
+  const pfx = await buildPfx({
+    pkcs8: new Uint8Array(await crypto.subtle.exportKey("pkcs8", keys.privateKey)),
+    certificate,
+    chain: pemBlocks(body.chain),
+    friendlyName: bmpName(`${commonName(certificate) || body.order_number} (Signet)`),
+    password,
+    legacy,
+  });
+  const link = result.querySelector("a[download]");
+  link.download = `signet-${body.order_number}.p12`;
+  link.href = URL.createObjectURL(new Blob([pfx], { type: "application/x-pkcs12" }));
+  link.textContent = `Download ${link.download}`;
+  result.querySelector("#browser-pfx-password").textContent = password;
+  result.querySelector("#browser-serial").textContent = body.serial;
+  result.querySelector("#browser-certificate").textContent = body.certificate;
+  result.dataset.keyMillis = String(Math.round(generated));
+  form.hidden = true;
+  result.hidden = false;
+  show(
+    status,
+    `Done. The key pair was made in this browser in ${Math.round(generated)} ms and never left it.`,
+  );
+}
+
+const form = document.getElementById("pickup-form");
+const option = document.getElementById("browser-key");
+if (form && option && window.isSecureContext && window.crypto && crypto.subtle) {
+  option.hidden = false;
+  const status = document.getElementById("browser-status");
+  const result = document.getElementById("browser-result");
+  form.addEventListener("submit", (event) => {
+    if (!form.elements.in_browser.checked || form.elements.csr.value.trim() !== "") return;
+    event.preventDefault();
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    pickUp(form, status, result)
+      .catch((e) => show(status, `Key generation in this browser failed: ${e.message}`))
+      .finally(() => {
+        button.disabled = false;
+      });
+  });
+}
