@@ -1,7 +1,8 @@
 // Keys made in the subscriber's browser: headless Chromium picks up ready orders with
 // "Generate the key pair in this browser", downloads the PFX the page built, and records every
 // request the page sent. Run by crates/signet-cli/tests/portal.rs:
-//   SIGNET_URL=http://127.0.0.1:PORT PICKUPS='[{"token","key_type","compatibility","out"}]' \
+//   SIGNET_URL=http://127.0.0.1:PORT \
+//   PICKUPS='[{"link","key_type","compatibility","preset","out"}]' \
 //   PICKUP_PASSWORD=... node browser_keys.mjs
 // For each pickup it writes OUT (the PFX), OUT.password and OUT.json (the requests sent, the
 // key generation time).
@@ -33,11 +34,14 @@ try {
       }
     });
 
-    await page.goto(`${url}/pickup/${p.token}`);
+    await page.goto(`${url}/pickup/${p.link}`);
     await page.getByLabel("Pickup password (chosen when you ordered)").fill(process.env.PICKUP_PASSWORD);
     await page.getByLabel("Key type").selectOption(p.key_type);
     await page.getByLabel("PFX encryption").selectOption(p.compatibility);
-    await page.getByLabel(/Generate the key pair in this browser/).check();
+    const inBrowser = page.getByLabel(/Generate the key pair in this browser/);
+    // An order that chose "made in my browser" comes with the option already taken.
+    assert.equal(await inBrowser.isChecked(), p.preset, "preset from the link's #in-browser");
+    await inBrowser.check();
     await page.getByRole("button", { name: "Pick up" }).click();
     await page.getByText("the key exists only in this file").waitFor({ timeout: 60000 });
     await page.getByText(/made in this browser in \d+ ms and never left it/).waitFor();

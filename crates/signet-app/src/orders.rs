@@ -37,7 +37,7 @@ pub struct NewOrder {
     pub approval_email: String,
     pub pickup_password: String,
     pub validity_months: u32,
-    /// `rsa-3072`, `rsa-2048`, `p-256`, `p-384` or `csr`.
+    /// `rsa-3072`, `rsa-2048`, `p-256`, `p-384`, `browser` (made in the browser at pickup) or `csr`.
     #[cfg_attr(feature = "openapi", schema(value_type = String, example = "p-256"))]
     pub key_type: KeyChoice,
 }

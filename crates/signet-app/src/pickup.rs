@@ -140,10 +140,8 @@ impl Signet {
             .as_deref()
             .map(|c| parse_csr(c.as_bytes()))
             .transpose()?;
-        if csr.is_none() && order.key_type == KeyChoice::Csr {
-            return Err(
-                Refusal::InvalidInput("this order expects a CSR: send it in `csr`".into()).into(),
-            );
+        if let (None, Some(needed)) = (&csr, order.key_type.requires_csr()) {
+            return Err(Refusal::InvalidInput(needed.into()).into());
         }
 
         // The password is checked while the order's row is held: concurrent attempts queue,
@@ -552,9 +550,19 @@ impl Signet {
                 "Order {} was approved. Pick up your certificate here with your pickup password:\n\n{}\n\n\
                  The link works once. Keep the downloaded PFX file and its password safe: neither can be retrieved again.\n",
                 r.order_number,
-                self.link(&format!("/pickup/{token}"))
+                self.link(&pickup_path(&token, r.key_type))
             ),
         )
         .await
+    }
+}
+
+/// The pickup link's path. For a key made in the browser it carries `#in-browser`, which the
+/// page's script reads to offer that first: the page itself never reads the token on GET (mail
+/// scanners fetch links), and a fragment never reaches the server.
+fn pickup_path(token: &str, key: KeyChoice) -> String {
+    match key {
+        KeyChoice::Browser => format!("/pickup/{token}#in-browser"),
+        _ => format!("/pickup/{token}"),
     }
 }

@@ -88,14 +88,36 @@ fn keys_made_in_the_browser_never_leave_it() {
     let api = Api::new(&server);
     let subscriber = api.subscriber(d, "max@example.de");
     let vetting = api.staff_login(d, "vera@ca.example.com");
-    let cases = [("p-256", "modern"), ("rsa-2048", "legacy")];
+    // The first order chose "made in my browser"; the second a server-made RSA key, which the
+    // subscriber makes in the browser all the same.
+    let cases = [
+        ("browser", "p-256", "modern"),
+        ("rsa-2048", "rsa-2048", "legacy"),
+    ];
     let pickups: Vec<Value> = cases
         .iter()
-        .map(|(key_type, compatibility)| {
-            let number = api.order(&subscriber, "max@example.de", key_type);
-            let token = api.to_pickup(d, &number, &subscriber, &vetting, "max@example.de");
+        .map(|(ordered, key_type, compatibility)| {
+            let number = api.order(&subscriber, "max@example.de", ordered);
+            let link = api.to_pickup(d, &number, &subscriber, &vetting, "max@example.de");
+            let (token, fragment) = link.split_once('#').unwrap_or((link.as_str(), ""));
+            assert_eq!(
+                fragment,
+                if *ordered == "browser" {
+                    "in-browser"
+                } else {
+                    ""
+                }
+            );
+            if *ordered == "browser" {
+                // Signet does not make this key: a pickup without a CSR is refused, and says how.
+                let (status, body) =
+                    api.pick_up(token, json!({"pickup_password": "pickup-secret-42"}));
+                assert_eq!(status.as_u16(), 422, "{body}");
+                assert!(body.to_string().contains("made in your browser"), "{body}");
+            }
             json!({
-                "token": token, "key_type": key_type, "compatibility": compatibility,
+                "link": link, "token": token, "key_type": key_type, "compatibility": compatibility,
+                "preset": *ordered == "browser",
                 "out": work.path().join(format!("{key_type}-{compatibility}.p12")),
             })
         })
@@ -174,15 +196,18 @@ fn keys_made_in_the_browser_never_leave_it() {
             .args(["pkey", "-outform", "DER", "-in"])
             .arg(&key_pem))
         .stdout;
-        let secret: Vec<u8> = match der.windows(2).position(|w| w == [0x04, 0x20]) {
-            Some(at) if p["key_type"] == "p-256" => der[at + 2..at + 34].to_vec(),
-            // Past the modulus and exponents of an RSA key: inside its private fields.
-            _ => der[der.len() / 2..der.len() / 2 + 32].to_vec(),
+        // Where the secret is: a P-256 key's private scalar (the 32 octets after `04 20`; the
+        // public point after it is in the CSR too), or, past an RSA key's modulus and public
+        // exponent, the middle of its private fields.
+        let secret_at = match der.windows(2).position(|w| w == [0x04, 0x20]) {
+            Some(at) if p["key_type"] == "p-256" => at + 2,
+            _ => der.len() / 2,
         };
+        let secret = der[secret_at..secret_at + 32].to_vec();
         let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
         // 24 octets from a multiple of 3 encode to the same 32 characters inside any base64 of
         // the whole key (PKCS#8 DER or PEM, once line breaks are taken out).
-        let at = der.len() / 2 / 3 * 3;
+        let at = secret_at.div_ceil(3) * 3;
         let b64 = base64::Engine::encode(
             &base64::engine::general_purpose::STANDARD,
             &der[at..at + 24],

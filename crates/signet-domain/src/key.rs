@@ -146,23 +146,27 @@ impl SubscriberKeyType {
     }
 }
 
-/// The key choice made at order time (R-KEY-1): a type Signet generates at pickup, or the
-/// subscriber's own key, brought as a CSR to the pickup.
+/// The key choice made at order time (R-KEY-1): a type Signet generates at pickup, the
+/// subscriber's own key brought as a CSR to the pickup, or a key the pickup page makes in the
+/// subscriber's browser (R-KEY-2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeyChoice {
     /// Signet generates a key of this type at pickup and delivers it in a PKCS#12.
     Generate(SubscriberKeyType),
     /// The subscriber keeps their own key and sends a CSR at pickup.
     Csr,
+    /// The pickup page makes the key pair in the subscriber's browser and sends a CSR (R-KEY-2).
+    Browser,
 }
 
 impl KeyChoice {
     /// Every choice, in the order the order form offers them.
-    pub const ALL: [KeyChoice; 5] = [
+    pub const ALL: [KeyChoice; 6] = [
         KeyChoice::Generate(SubscriberKeyType::Rsa3072),
         KeyChoice::Generate(SubscriberKeyType::Rsa2048),
         KeyChoice::Generate(SubscriberKeyType::P256),
         KeyChoice::Generate(SubscriberKeyType::P384),
+        KeyChoice::Browser,
         KeyChoice::Csr,
     ];
 
@@ -171,6 +175,7 @@ impl KeyChoice {
         match self {
             KeyChoice::Generate(k) => k.as_str(),
             KeyChoice::Csr => "csr",
+            KeyChoice::Browser => "browser",
         }
     }
 
@@ -192,7 +197,19 @@ impl KeyChoice {
     pub fn generated(self) -> Option<SubscriberKeyType> {
         match self {
             KeyChoice::Generate(k) => Some(k),
-            KeyChoice::Csr => None,
+            KeyChoice::Csr | KeyChoice::Browser => None,
+        }
+    }
+
+    /// What a pickup of this order must send instead of letting Signet make the key, if
+    /// anything: the refusal names how to pick it up.
+    pub fn requires_csr(self) -> Option<&'static str> {
+        match self {
+            KeyChoice::Generate(_) => None,
+            KeyChoice::Csr => Some("this order expects a CSR: send it in `csr`"),
+            KeyChoice::Browser => Some(
+                "this order's key is made in your browser: open the pickup link in a browser with JavaScript over https (the page makes the key and sends only a CSR), or send a CSR in `csr`",
+            ),
         }
     }
 }
@@ -327,7 +344,7 @@ mod tests {
         let err = KeyChoice::parse("dsa-1024").expect_err("not offered");
         assert!(
             err.to_string()
-                .contains("rsa-3072, rsa-2048, p-256, p-384, csr"),
+                .contains("rsa-3072, rsa-2048, p-256, p-384, browser, csr"),
             "{err}"
         );
     }

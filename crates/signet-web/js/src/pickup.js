@@ -94,6 +94,8 @@ const form = document.getElementById("pickup-form");
 const option = document.getElementById("browser-key");
 if (form && option && window.isSecureContext && window.crypto && crypto.subtle) {
   option.hidden = false;
+  // The link of an order whose key is made in the browser ends in #in-browser.
+  if (location.hash === "#in-browser") form.elements.in_browser.checked = true;
   const status = document.getElementById("browser-status");
   const result = document.getElementById("browser-result");
   form.addEventListener("submit", (event) => {

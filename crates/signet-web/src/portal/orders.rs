@@ -39,6 +39,9 @@ pub(crate) fn key_label(choice: KeyChoice) -> &'static str {
         KeyChoice::Csr => {
             "I make my own key and bring a certificate signing request (CSR) to the pickup"
         }
+        KeyChoice::Browser => {
+            "Made in my browser at pickup — the CA never sees the key (needs JavaScript)"
+        }
     }
 }
 
