@@ -159,7 +159,7 @@ async fn issue_many(
                     continue;
                 }
                 let requests = (0..n).map(|_| request(&csr)).collect();
-                for issued in signet.issue_batch(requests).await.expect("batch") {
+                for issued in signet.issue_batch(requests).await.expect("batch").results {
                     issued.expect("issue");
                 }
             }

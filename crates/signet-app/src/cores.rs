@@ -34,12 +34,11 @@ where
             .into_iter()
             .map(|part| scope.spawn(move || part.into_iter().map(f).collect::<Vec<R>>()))
             .collect();
+        // Every thread is joined before a panic is reported: the scope would panic otherwise.
+        let joined: Vec<_> = workers.into_iter().map(|w| w.join()).collect();
         let mut out = Vec::new();
-        for w in workers {
-            out.extend(
-                w.join()
-                    .map_err(|_| AppError::Internal("a signing thread panicked".into()))?,
-            );
+        for part in joined {
+            out.extend(part.map_err(|_| AppError::Internal("a signing thread panicked".into()))?);
         }
         Ok(out)
     })

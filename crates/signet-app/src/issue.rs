@@ -173,22 +173,39 @@ pub async fn record_and_sign_all<'a>(
     if planned.is_empty() {
         return Ok(results);
     }
-    record_intents(store, clock, actor, &mut planned, |i| plan_one(&drafts[i])).await?;
+    for (i, e) in
+        record_intents(store, clock, actor, &mut planned, |i| plan_one(&drafts[i])).await?
+    {
+        results[i] = Err(e);
+    }
     let signed = on_every_core(planned, |(i, p)| (i, p.intent.serial, p.prepared.issue()))?;
     crash_point_for_tests("SIGNET_TEST_CRASH_AFTER_SIGNING");
     let mut tx = store.begin().await?;
     let mut completed = 0;
+    let mut unsigned = Vec::new();
     for (i, serial, der) in signed {
         let der = match der {
             Ok(der) => der,
             Err(e) => {
                 tracing::error!(serial = %serial, error = %e, "signing failed; abandoning the intent");
-                abandon(store, clock, actor, &serial, &e.to_string(), None).await?;
+                unsigned.push((serial, e.to_string()));
                 results[i] = Err(e.into());
                 continue;
             }
         };
-        tx.complete_issuance(&serial, &der, clock.now()).await?;
+        match tx.complete_issuance(&serial, &der, clock.now()).await {
+            Ok(()) => {}
+            // Reconciliation took the intent as abandoned (a batch that outlived the pickup
+            // claim time): the serial is revoked, and this certificate is not delivered.
+            Err(StoreError::NoOpenIntent(s)) => {
+                tracing::error!(serial = %s, "signed after reconciliation closed its intent; not delivered (its serial is revoked)");
+                results[i] = Err(AppError::Conflict(format!(
+                    "certificate {s} was signed after reconciliation had closed its intent and revoked its serial: request it again"
+                )));
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
         tx.audit(record(
             clock.now(),
             actor,
@@ -202,20 +219,34 @@ pub async fn record_and_sign_all<'a>(
     }
     if completed > 0 {
         crate::meters::commit(tx.commit()).await?;
+    } else {
+        tx.rollback().await?;
+    }
+    // After the commit, so that closing these (one unit of work each) never waits on it. One
+    // that fails stays open and reconciliation closes it.
+    for (serial, why) in unsigned {
+        if let Err(e) = abandon(store, clock, actor, &serial, &why, None).await {
+            tracing::warn!(serial = %serial, error = %e, "closing the intent of a failed signature failed; reconciliation closes it");
+        }
     }
     Ok(results)
 }
 
 /// Records the intents of `planned` in one unit of work. A serial the store already holds is
-/// redrawn (`replan`, by the draft's index) and the unit of work started again.
+/// redrawn (`replan`, by the draft's index) and the unit of work started again; a draft whose
+/// redraw fails leaves `planned` and is returned with its error.
 async fn record_intents<'a>(
     store: &dyn Store,
     clock: &dyn Clock,
     actor: &str,
-    planned: &mut [(usize, Planned<'a>)],
+    planned: &mut Vec<(usize, Planned<'a>)>,
     replan: impl Fn(usize) -> Result<Planned<'a>, AppError>,
-) -> Result<(), AppError> {
+) -> Result<Vec<(usize, AppError)>, AppError> {
+    let mut failed = Vec::new();
     for _ in 0..SERIAL_ATTEMPTS {
+        if planned.is_empty() {
+            return Ok(failed);
+        }
         let mut tx = store.begin().await?;
         let mut taken = None;
         for (k, (_, p)) in planned.iter().enumerate() {
@@ -236,11 +267,14 @@ async fn record_intents<'a>(
                     intents = planned.len(),
                     "issuance intents recorded; signing"
                 );
-                return Ok(());
+                return Ok(failed);
             }
             Some(k) => {
                 tx.rollback().await?;
-                planned[k].1 = replan(planned[k].0)?;
+                match replan(planned[k].0) {
+                    Ok(p) => planned[k].1 = p,
+                    Err(e) => failed.push((planned.remove(k).0, e)),
+                }
             }
         }
     }
@@ -306,6 +340,16 @@ pub struct IssueRequest {
     pub validity_months: u32,
     /// When the request comes through a product, its name (its maximum validity then applies).
     pub product: Option<String>,
+}
+
+/// What became of a batch of requests ([`Signet::issue_batch`]).
+#[derive(Debug)]
+pub struct IssuedBatch {
+    /// One per request, in the requests' order.
+    pub results: Vec<Result<Issued, AppError>>,
+    /// Why the batch stopped before its end (the store failed), if it did: requests after the
+    /// failure were not attempted.
+    pub stopped: Option<String>,
 }
 
 /// A certificate just issued.
@@ -504,10 +548,7 @@ impl Signet {
     /// issued are answered with its error (intents already recorded are closed, revoked, by
     /// reconciliation). The outer error (a key that does not open) comes before anything is
     /// recorded.
-    pub async fn issue_batch(
-        &self,
-        requests: Vec<IssueRequest>,
-    ) -> Result<Vec<Result<Issued, AppError>>, AppError> {
+    pub async fn issue_batch(&self, requests: Vec<IssueRequest>) -> Result<IssuedBatch, AppError> {
         let mut results: Vec<Option<Result<Issued, AppError>>> = Vec::new();
         let mut by_issuer: BTreeMap<String, Vec<(usize, CertificatePlan, SubscriberKey)>> =
             BTreeMap::new();
@@ -562,7 +603,9 @@ impl Signet {
                 Ok(issued) => issued,
                 Err(e) => {
                     // Intents this group recorded are closed (and revoked) by reconciliation.
-                    let why = format!("not issued, the batch stopped: {e}");
+                    let why = format!(
+                        "the batch stopped ({e}): this request may have been signed, and reconciliation revokes whatever was signed and not recorded; request it again"
+                    );
                     tracing::error!(issuer = %name, error = %e, "a batch of issuances stopped");
                     for (i, _, _) in group {
                         results[*i] = Some(Err(AppError::Internal(why.clone())));
@@ -586,10 +629,13 @@ impl Signet {
                 results[*i] = Some(self.refused_issue(&plan.profile, result).await);
             }
         }
-        Ok(results
-            .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(AppError::Internal("request left out".into()))))
-            .collect())
+        Ok(IssuedBatch {
+            results: results
+                .into_iter()
+                .map(|r| r.unwrap_or_else(|| Err(AppError::Internal("request left out".into()))))
+                .collect(),
+            stopped,
+        })
     }
 
     /// A request's identity, key and the domain's plan for it.

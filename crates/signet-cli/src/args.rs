@@ -102,7 +102,9 @@ pub(crate) enum Command {
         out: PathBuf,
         /// Requests recorded and signed together (two units of work per group, signed on every
         /// core).
-        #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        /// At most 1,000: a group must be signed well within the pickup claim time, after which
+        /// reconciliation takes an open intent as abandoned.
+        #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u32).range(1..=1_000))]
         batch_size: u32,
     },
     /// Revoke a certificate (operator tool); the serial in hex.

@@ -32,9 +32,10 @@ enum Outcome {
 }
 
 /// Reads `requests` (JSON Lines), issues every request that is well-formed and allowed, writes
-/// each certificate to `out/<serial>.pem` and prints one line per request. A line that is not a
-/// request is reported and issues nothing; the others go on. Fails (exit 1) when any line was
-/// refused, after the rest were issued.
+/// each certificate to `out/<serial>.pem` and prints one line per request as its group ends (so
+/// a run cut short still tells which line got which serial). A line that is not a request is
+/// reported and issues nothing; the others go on. When the store fails the run stops there and
+/// the lines not attempted are listed. Fails (exit 1) when any line was not issued.
 pub async fn issue_batch(
     signet: &Signet,
     requests: &Path,
@@ -43,12 +44,16 @@ pub async fn issue_batch(
 ) -> Result<(), AppError> {
     let text = std::fs::read_to_string(requests).map_err(|e| AppError::io(requests, e))?;
     std::fs::create_dir_all(out).map_err(|e| AppError::io(out, e))?;
-    let mut outcomes: Vec<(usize, Outcome)> = Vec::new();
+    let mut refused = 0;
+    let mut total = 0;
     let mut pending: Vec<(usize, IssueRequest)> = Vec::new();
-    for (n, line) in text.lines().enumerate().map(|(i, l)| (i + 1, l.trim())) {
+    // A byte-order mark some editors write is not part of the first request.
+    let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    for (n, line) in body.lines().enumerate().map(|(i, l)| (i + 1, l.trim())) {
         if line.is_empty() {
             continue;
         }
+        total += 1;
         match serde_json::from_str::<Line>(line) {
             Ok(l) => pending.push((
                 n,
@@ -60,7 +65,9 @@ pub async fn issue_batch(
                     product: l.product,
                 },
             )),
-            Err(e) => outcomes.push((n, Outcome::Refused(format!("not a request: {e}")))),
+            Err(e) => {
+                refused += report(n, &Outcome::Refused(format!("not a request: {e}")));
+            }
         }
     }
     let bar = ProgressBar::new(pending.len() as u64);
@@ -70,71 +77,72 @@ pub async fn issue_batch(
             .progress_chars("=> "),
     );
     let mut pending = pending.into_iter().peekable();
+    let mut stopped = None;
     while pending.peek().is_some() {
         let (lines, group): (Vec<usize>, Vec<IssueRequest>) =
             pending.by_ref().take(batch_size.max(1)).unzip();
-        let results = signet.issue_batch(group).await;
-        let results = match results {
-            Ok(r) => r,
-            Err(e) => {
-                bar.abandon();
-                report(&outcomes);
-                return Err(e);
+        let batch = signet.issue_batch(group).await?;
+        bar.suspend(|| {
+            for (n, result) in lines.iter().zip(batch.results) {
+                let outcome = match result {
+                    Ok(issued) => match write_certificate(out, &issued) {
+                        Ok(path) => Outcome::Issued(issued, path),
+                        Err(e) => Outcome::Refused(format!(
+                            "issued as serial {} (recorded), but not written: {e}",
+                            issued.serial
+                        )),
+                    },
+                    Err(e) => Outcome::Refused(e.to_string()),
+                };
+                refused += report(*n, &outcome);
             }
-        };
-        for (n, result) in lines.into_iter().zip(results) {
-            let outcome = match result {
-                Ok(issued) => match write_certificate(out, &issued) {
-                    Ok(path) => Outcome::Issued(issued, path),
-                    Err(e) => Outcome::Refused(format!(
-                        "issued as serial {} (recorded), but not written: {e}",
-                        issued.serial
-                    )),
-                },
-                Err(e) => Outcome::Refused(e.to_string()),
-            };
-            outcomes.push((n, outcome));
+        });
+        bar.inc(lines.len() as u64);
+        if let Some(why) = batch.stopped {
+            stopped = Some(why);
+            break;
         }
-        bar.set_position(outcomes.iter().filter(|(_, o)| !is_parse_error(o)).count() as u64);
     }
     bar.finish_and_clear();
-    let refused = report(&outcomes);
+    for (n, _) in pending {
+        refused += report(
+            n,
+            &Outcome::Refused("not attempted: the run stopped".into()),
+        );
+    }
+    if let Some(why) = stopped {
+        return Err(AppError::Internal(format!(
+            "the run stopped after the store failed: {why}"
+        )));
+    }
     if refused > 0 {
         return Err(AppError::Refused(signet_domain::Refusal::InvalidInput(
             format!(
-                "{refused} of {} requests refused (see the lines above); the others were issued",
-                outcomes.len()
+                "{refused} of {total} requests refused (see the lines above); the others were issued"
             ),
         )));
     }
     Ok(())
 }
 
-fn is_parse_error(o: &Outcome) -> bool {
-    matches!(o, Outcome::Refused(r) if r.starts_with("not a request"))
-}
-
-/// Prints one line per request, in the file's order; returns how many were refused.
-fn report(outcomes: &[(usize, Outcome)]) -> usize {
-    let mut sorted: Vec<_> = outcomes.iter().collect();
-    sorted.sort_by_key(|(n, _)| *n);
+/// Prints what became of line `n`; 1 when it was not issued.
+fn report(n: usize, outcome: &Outcome) -> usize {
     let mut stdout = std::io::stdout().lock();
-    let mut refused = 0;
-    for (n, outcome) in sorted {
-        let _ = match outcome {
-            Outcome::Issued(issued, path) => writeln!(
+    match outcome {
+        Outcome::Issued(issued, path) => {
+            let _ = writeln!(
                 stdout,
                 "line {n}: issued serial {} → {}",
                 issued.serial,
                 path.display()
-            ),
-            Outcome::Refused(why) => {
-                refused += 1;
-                writeln!(stdout, "line {n}: refused: {why}")
-            }
-        };
+            );
+            0
+        }
+        Outcome::Refused(why) => {
+            let _ = writeln!(stdout, "line {n}: refused: {why}");
+            1
+        }
     }
-    refused
 }
 
 /// Writes the certificate as `<serial>.pem`, never over an existing file.

@@ -488,8 +488,9 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             out,
             batch_size,
         } => {
-            // Only the keys the requests' issuers sign with are decrypted.
-            let signet = open_signet_without_keys(&cli).await?;
+            // Every key opens before the first request is recorded: a wrong passphrase stops the
+            // run before anything of it is issued.
+            let signet = open_signet(&cli).await?;
             bulk::issue_batch(&signet, requests, out, *batch_size as usize).await
         }
     }

@@ -204,3 +204,90 @@ fn a_crash_in_a_batch_after_signing_leaves_every_certificate_accounted_for() {
         .count();
     assert_eq!(closed, 5);
 }
+
+#[test]
+fn a_store_failing_in_a_batch_stops_the_run_and_says_which_lines_were_not_issued() {
+    let data = tempdir();
+    let work = tempdir();
+    ok(signet(data.path()).args(["init", "--base-url", BASE_URL]));
+    let pem = std::fs::read_to_string(csr(work.path(), "k", KEYS[2].1)).expect("csr");
+    let lines: Vec<String> = (0..8)
+        .map(|n| {
+            serde_json::json!({
+                "profile": "class3-auth", "csr": pem, "validity_months": 12,
+                "subject": {"given_name": "Anna", "surname": format!("Peeters {n}"),
+                    "email": format!("anna{n}@example.be"), "organization": "Example NV",
+                    "country": "BE"},
+            })
+            .to_string()
+        })
+        .collect();
+    let requests = work.path().join("requests.jsonl");
+    std::fs::write(&requests, lines.join("\n")).expect("write");
+    // The database refuses every certificate after the fourth of the run, as a full disk would.
+    let db = data.path().join("signet.db");
+    let python = |sql: &str| {
+        ok(Command::new("python3").args([
+            "-c",
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()",
+        ])
+        .arg(&db)
+        .arg(sql));
+    };
+    let before = with_store(data.path(), async |store| {
+        store.counts().await.expect("counts")
+    });
+    python(&format!(
+        "CREATE TRIGGER full_disk BEFORE INSERT ON certificates \
+         WHEN (SELECT count(*) FROM certificates) >= {} \
+         BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+        before.issued + 4
+    ));
+    let out_dir = work.path().join("out");
+    let out = run(signet(data.path())
+        .arg("issue-batch")
+        .arg(&requests)
+        .arg("--out")
+        .arg(&out_dir)
+        .args(["--batch-size", "2"]));
+    let stdout = text(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("the run stopped after the store failed"),
+        "{}",
+        text(&out.stderr)
+    );
+    for n in 1..=4 {
+        assert!(
+            stdout.contains(&format!("line {n}: issued serial ")),
+            "line {n}:\n{stdout}"
+        );
+    }
+    for n in 5..=6 {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("line {n}: refused: ")))
+            .unwrap_or_else(|| panic!("line {n}:\n{stdout}"));
+        assert!(
+            line.contains("the batch stopped") && line.contains("disk is full"),
+            "{line}"
+        );
+    }
+    for n in 7..=8 {
+        assert!(
+            stdout.contains(&format!("line {n}: refused: not attempted")),
+            "line {n}:\n{stdout}"
+        );
+    }
+    assert_eq!(std::fs::read_dir(&out_dir).expect("out").count(), 4);
+    // The failed group's intents were never committed: nothing is open, nothing half-done.
+    python("DROP TRIGGER full_disk;");
+    let (open, counts) = with_store(data.path(), async |store| {
+        (
+            store.unfinished_intents().await.expect("intents").len(),
+            store.counts().await.expect("counts"),
+        )
+    });
+    assert_eq!((open, counts.issued), (0, before.issued + 4));
+    ok(signet(data.path()).args(["audit", "verify"]));
+}

@@ -50,6 +50,9 @@ async function pickUp(form, status, result) {
   const keys = await generateKey(type);
   const generated = performance.now() - started;
   const csr = pem("CERTIFICATE REQUEST", await buildCsr(keys, type));
+  // Exported before the link is used up: once the certificate is issued, nothing may stand
+  // between the key and the file.
+  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", keys.privateKey));
   show(status, "Sending the certificate request (your public key only)…");
   const response = await fetch(`/api/v1/pickups/${encodeURIComponent(token)}`, {
     method: "POST",
@@ -63,17 +66,52 @@ async function pickUp(form, status, result) {
     show(status, body.detail || `The pickup failed (${response.status}).`);
     return;
   }
-  show(status, "Building the PKCS#12 file in this browser…");
-  const [certificate] = pemBlocks(body.certificate);
-  const password = pfxPassword();
-  const pfx = await buildPfx({
-    pkcs8: new Uint8Array(await crypto.subtle.exportKey("pkcs8", keys.privateKey)),
-    certificate,
-    chain: pemBlocks(body.chain),
-    friendlyName: bmpName(`${commonName(certificate) || body.order_number} (Signet)`),
-    password,
-    legacy,
-  });
+  // The certificate is issued and the link used: if building the file fails, the key and the
+  // certificate stay in this page and the build can be tried again.
+  const build = async () => {
+    show(status, "Building the PKCS#12 file in this browser…");
+    const [certificate] = pemBlocks(body.certificate);
+    const password = pfxPassword();
+    const pfx = await buildPfx({
+      pkcs8,
+      certificate,
+      chain: pemBlocks(body.chain),
+      friendlyName: bmpName(`${commonName(certificate) || body.order_number} (Signet)`),
+      password,
+      legacy,
+    });
+    offer(result, body, pfx, password);
+  };
+  const done = () => {
+    result.dataset.keyMillis = String(Math.round(generated));
+    form.hidden = true;
+    show(
+      status,
+      `Done. The key pair was made in this browser in ${Math.round(generated)} ms and never left it.`,
+    );
+  };
+  try {
+    await build();
+    done();
+  } catch (e) {
+    show(status, `Your certificate is issued, but building the file failed (${e.message}). Keep this page open and try again.`);
+    const again = document.createElement("button");
+    again.type = "button";
+    again.textContent = "Build the PKCS#12 file again";
+    again.addEventListener("click", () => {
+      build()
+        .then(() => {
+          again.remove();
+          done();
+        })
+        .catch((err) => show(status, `Building the file failed again: ${err.message}`));
+    });
+    status.after(again);
+  }
+}
+
+/** Shows the file, its password (once) and the certificate. */
+function offer(result, body, pfx, password) {
   const link = result.querySelector("a[download]");
   link.download = `signet-${body.order_number}.p12`;
   link.href = URL.createObjectURL(new Blob([pfx], { type: "application/x-pkcs12" }));
@@ -81,13 +119,7 @@ async function pickUp(form, status, result) {
   result.querySelector("#browser-pfx-password").textContent = password;
   result.querySelector("#browser-serial").textContent = body.serial;
   result.querySelector("#browser-certificate").textContent = body.certificate;
-  result.dataset.keyMillis = String(Math.round(generated));
-  form.hidden = true;
   result.hidden = false;
-  show(
-    status,
-    `Done. The key pair was made in this browser in ${Math.round(generated)} ms and never left it.`,
-  );
 }
 
 const form = document.getElementById("pickup-form");
