@@ -7,6 +7,7 @@
 
 pub mod crl;
 pub mod csr;
+pub mod decision;
 pub mod error;
 pub mod extensions;
 pub mod file_key;

@@ -1,0 +1,154 @@
+//! What an officer signs for a decision (issue 15, item 3; design R-VET): the order, the
+//! details the officer saw (the locked-details fingerprint and the documents' hashes), the
+//! decision and its message, the time and the officer. The bytes signed are the statement's
+//! canonical JSON (RFC 8785: keys sorted, no whitespace; every value is a string or an array of
+//! strings, so no number formatting is involved), so a browser, `openssl dgst` and Signet all
+//! sign and check the same octets.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Refusal;
+
+/// The decisions a statement can carry.
+pub const DECISIONS: [&str; 4] = ["approve", "reject", "request_information", "reveal"];
+
+/// A decision statement, before or after signing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionStatement {
+    /// The order decided on.
+    pub order_number: String,
+    /// The fingerprint of the order's locked details, as shown to the officer.
+    pub details_fingerprint: String,
+    /// One of [`DECISIONS`].
+    pub decision: String,
+    /// The message sent with the decision (empty when none).
+    pub message: String,
+    /// SHA-256 (lower-case hex) of each document the officer had before them, sorted.
+    pub documents: Vec<String>,
+    /// When it was signed: RFC 3339, UTC, whole seconds (`2026-12-04T10:00:00Z`).
+    pub at: String,
+    /// The officer's account (e-mail address).
+    pub officer: String,
+}
+
+impl DecisionStatement {
+    /// The octets that are signed: RFC 8785 canonical JSON.
+    pub fn canonical(&self) -> Vec<u8> {
+        // serde_json writes a BTreeMap's keys sorted, without whitespace, and escapes strings
+        // as RFC 8785 asks (", \, control characters; lower-case \u00xx; nothing else).
+        let fields = BTreeMap::from([
+            ("at", serde_json::json!(self.at)),
+            ("decision", serde_json::json!(self.decision)),
+            (
+                "details_fingerprint",
+                serde_json::json!(self.details_fingerprint),
+            ),
+            ("documents", serde_json::json!(self.documents)),
+            ("message", serde_json::json!(self.message)),
+            ("officer", serde_json::json!(self.officer)),
+            ("order_number", serde_json::json!(self.order_number)),
+        ]);
+        serde_json::to_vec(&fields).unwrap_or_default()
+    }
+
+    /// Reads signed octets back, refusing anything that is not exactly a canonical statement
+    /// (so two byte strings can never stand for one statement).
+    pub fn from_canonical(octets: &[u8]) -> Result<DecisionStatement, Refusal> {
+        let statement: DecisionStatement = serde_json::from_slice(octets)
+            .map_err(|e| Refusal::InvalidInput(format!("not a decision statement: {e}")))?;
+        statement.check()?;
+        if statement.canonical() != octets {
+            return Err(Refusal::InvalidInput(
+                "the decision statement is not in canonical form (RFC 8785: sorted keys, no whitespace)"
+                    .into(),
+            ));
+        }
+        Ok(statement)
+    }
+
+    /// The rules every statement follows.
+    pub fn check(&self) -> Result<(), Refusal> {
+        if !DECISIONS.contains(&self.decision.as_str()) {
+            return Err(Refusal::InvalidInput(format!(
+                "decision `{}`: use one of {}",
+                self.decision,
+                DECISIONS.join(", ")
+            )));
+        }
+        let hex64 = |d: &String| {
+            d.len() == 64
+                && d.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        };
+        if !self.documents.iter().all(hex64) || !self.documents.is_sorted() {
+            return Err(Refusal::InvalidInput(
+                "documents: SHA-256 hashes in lower-case hex, sorted".into(),
+            ));
+        }
+        let at =
+            time::OffsetDateTime::parse(&self.at, &time::format_description::well_known::Rfc3339)
+                .map_err(|e| Refusal::InvalidInput(format!("at `{}`: {e}", self.at)))?;
+        if at.offset() != time::UtcOffset::UTC || at.nanosecond() != 0 || !self.at.ends_with('Z') {
+            return Err(Refusal::InvalidInput(format!(
+                "at `{}`: UTC in whole seconds, ending in Z",
+                self.at
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn statement() -> DecisionStatement {
+        DecisionStatement {
+            order_number: "7K2PQ-4XW9D".into(),
+            details_fingerprint: "ab12".into(),
+            decision: "approve".into(),
+            message: "Checked: ID \"card\"\nand register\u{1}ü/".into(),
+            documents: vec!["0".repeat(64), "f".repeat(64)],
+            at: "2026-12-04T10:00:00Z".into(),
+            officer: "vera@ca.example.com".into(),
+        }
+    }
+
+    #[test]
+    fn the_canonical_form_is_rfc_8785() {
+        let text = String::from_utf8(statement().canonical()).expect("utf-8");
+        assert_eq!(
+            text,
+            format!(
+                r#"{{"at":"2026-12-04T10:00:00Z","decision":"approve","details_fingerprint":"ab12","documents":["{}","{}"],"message":"Checked: ID \"card\"\nand register\u0001ü/","officer":"vera@ca.example.com","order_number":"7K2PQ-4XW9D"}}"#,
+                "0".repeat(64),
+                "f".repeat(64)
+            )
+        );
+    }
+
+    #[test]
+    fn only_canonical_octets_read_back() {
+        let s = statement();
+        assert_eq!(
+            DecisionStatement::from_canonical(&s.canonical()),
+            Ok(s.clone())
+        );
+        let spaced = String::from_utf8(s.canonical())
+            .expect("utf-8")
+            .replace(",", ", ");
+        assert!(DecisionStatement::from_canonical(spaced.as_bytes()).is_err());
+        let mut other = s.clone();
+        other.decision = "approve_all".into();
+        assert!(DecisionStatement::from_canonical(&other.canonical()).is_err());
+        let mut late = s.clone();
+        late.at = "2026-12-04T11:00:00+01:00".into();
+        assert!(late.check().is_err());
+        let mut unsorted = s;
+        unsorted.documents.reverse();
+        assert!(unsorted.check().is_err());
+    }
+}
