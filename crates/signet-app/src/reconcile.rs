@@ -114,7 +114,10 @@ impl Signet {
                         json!({"origin": intent.origin, "subject": intent.subject}),
                     )
                     .await?;
-                    self.after_revocation(&intent.serial).await;
+                    // Its status is answered from the store (revoked); each shard's CRL is
+                    // rebuilt once at the end of the pass, not once per serial: a crash in a
+                    // large batch leaves thousands of these.
+                    self.ocsp_cache.forget(&intent.serial);
                     done.closed_intents.push(intent.serial.to_hex());
                 }
                 Err(AppError::Store(signet_store::StoreError::NoOpenIntent(_))) => {}

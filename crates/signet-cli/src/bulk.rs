@@ -42,18 +42,43 @@ pub async fn issue_batch(
     out: &Path,
     batch_size: usize,
 ) -> Result<(), AppError> {
-    let text = std::fs::read_to_string(requests).map_err(|e| AppError::io(requests, e))?;
+    let bytes = std::fs::read(requests).map_err(|e| AppError::io(requests, e))?;
     std::fs::create_dir_all(out).map_err(|e| AppError::io(out, e))?;
+    // Nothing is issued that could not be delivered: the directory takes a file first.
+    let probe = write_atomically(out, ".signet-probe", b"")?;
+    std::fs::remove_file(&probe).map_err(|e| AppError::io(&probe, e))?;
     let mut refused = 0;
     let mut total = 0;
     let mut pending: Vec<(usize, IssueRequest)> = Vec::new();
     // A byte-order mark some editors write is not part of the first request.
-    let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    for (n, line) in body.lines().enumerate().map(|(i, l)| (i + 1, l.trim())) {
+    let body = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
+    for (n, raw) in body
+        .split(|b| *b == b'\n')
+        .enumerate()
+        .map(|(i, l)| (i + 1, l))
+    {
+        let line = match std::str::from_utf8(raw) {
+            Ok(line) => line.trim(),
+            Err(e) => {
+                total += 1;
+                refused += report(n, &Outcome::Refused(format!("not UTF-8 text: {e}")));
+                continue;
+            }
+        };
         if line.is_empty() {
             continue;
         }
         total += 1;
+        if line.len() > MAX_LINE {
+            refused += report(
+                n,
+                &Outcome::Refused(format!(
+                    "the line holds {} bytes; a request takes at most {MAX_LINE}",
+                    line.len()
+                )),
+            );
+            continue;
+        }
         match serde_json::from_str::<Line>(line) {
             Ok(l) => pending.push((
                 n,
@@ -70,6 +95,11 @@ pub async fn issue_batch(
             }
         }
     }
+    if total == 0 {
+        return Err(AppError::Refused(signet_domain::Refusal::InvalidInput(
+            format!("{} holds no requests", requests.display()),
+        )));
+    }
     let bar = ProgressBar::new(pending.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("issuing [{bar:30}] {pos}/{len} [{elapsed}, {eta} left]")
@@ -82,16 +112,24 @@ pub async fn issue_batch(
         let (lines, group): (Vec<usize>, Vec<IssueRequest>) =
             pending.by_ref().take(batch_size.max(1)).unzip();
         let batch = signet.issue_batch(group).await?;
+        let mut unwritable = None;
         bar.suspend(|| {
             for (n, result) in lines.iter().zip(batch.results) {
                 let outcome = match result {
-                    Ok(issued) => match write_certificate(out, &issued) {
-                        Ok(path) => Outcome::Issued(issued, path),
-                        Err(e) => Outcome::Refused(format!(
-                            "issued as serial {} (recorded), but not written: {e}",
-                            issued.serial
-                        )),
-                    },
+                    Ok(issued) => {
+                        let name = format!("{}.pem", issued.serial.to_hex());
+                        match write_atomically(out, &name, issued.pem().as_bytes()) {
+                            Ok(path) => Outcome::Issued(issued, path),
+                            Err(e) => {
+                                let why = format!(
+                                    "issued as serial {} (recorded, valid), but its file could not be written: {e}",
+                                    issued.serial
+                                );
+                                unwritable = Some(e.to_string());
+                                Outcome::Refused(why)
+                            }
+                        }
+                    }
                     Err(e) => Outcome::Refused(e.to_string()),
                 };
                 refused += report(*n, &outcome);
@@ -99,7 +137,15 @@ pub async fn issue_batch(
         });
         bar.inc(lines.len() as u64);
         if let Some(why) = batch.stopped {
-            stopped = Some(why);
+            stopped = Some(format!("the store failed: {why}"));
+            break;
+        }
+        // Certificates that cannot be delivered are not issued: the run stops (a full disk).
+        if let Some(why) = unwritable {
+            stopped = Some(format!(
+                "{} cannot take the certificates: {why}",
+                out.display()
+            ));
             break;
         }
     }
@@ -111,14 +157,12 @@ pub async fn issue_batch(
         );
     }
     if let Some(why) = stopped {
-        return Err(AppError::Internal(format!(
-            "the run stopped after the store failed: {why}"
-        )));
+        return Err(AppError::Internal(format!("the run stopped: {why}")));
     }
     if refused > 0 {
         return Err(AppError::Refused(signet_domain::Refusal::InvalidInput(
             format!(
-                "{refused} of {total} requests refused (see the lines above); the others were issued"
+                "{refused} of {total} requests not issued or not written (see the lines above); the others were issued"
             ),
         )));
     }
@@ -139,21 +183,46 @@ fn report(n: usize, outcome: &Outcome) -> usize {
             0
         }
         Outcome::Refused(why) => {
-            let _ = writeln!(stdout, "line {n}: refused: {why}");
+            let _ = writeln!(stdout, "line {n}: refused: {}", printable(why));
             1
         }
     }
 }
 
-/// Writes the certificate as `<serial>.pem`, never over an existing file.
-fn write_certificate(out: &Path, issued: &Issued) -> Result<PathBuf, AppError> {
-    let path = out.join(format!("{}.pem", issued.serial.to_hex()));
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
-        .map_err(|e| AppError::io(&path, e))?;
-    file.write_all(issued.pem().as_bytes())
-        .map_err(|e| AppError::io(&path, e))?;
+/// A request line's longest accepted length (an RSA-4096 CSR in PEM is under 2 KiB).
+const MAX_LINE: usize = 64 * 1024;
+
+/// What a message may show of its input on a terminal: control characters and bidirectional
+/// overrides escaped (a requests file must not drive the operator's terminal), at most 500
+/// characters.
+fn printable(text: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == 500 {
+            out.push('…');
+            break;
+        }
+        if c.is_control()
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+        {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Writes `name` in `dir` whole or not at all (a temporary file, synced, then linked under its
+/// name), never over an existing file.
+fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, AppError> {
+    let path = dir.join(name);
+    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(|e| AppError::io(dir, e))?;
+    temp.write_all(bytes)
+        .and_then(|()| temp.as_file().sync_all())
+        .map_err(|e| AppError::io(temp.path(), e))?;
+    temp.persist_noclobber(&path)
+        .map_err(|e| AppError::io(&path, e.error))?;
     Ok(path)
 }

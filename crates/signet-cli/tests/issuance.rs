@@ -195,6 +195,8 @@ fn a_batch_issues_every_good_request_and_refuses_each_bad_one_alone() {
             "CSR",
         ),
         (batch_line("class3-auth", &pem, 92, 400), "400"),
+        // A control sequence in the input reaches the terminal escaped, never raw.
+        (batch_line("x\u{1b}[2J", &pem, 93, 12), "x\\u{1b}[2J"),
     ];
     let mut refused_lines = Vec::new();
     for (line, why) in &bad {
@@ -215,7 +217,10 @@ fn a_batch_issues_every_good_request_and_refuses_each_bad_one_alone() {
     let stdout = text(&out.stdout);
     assert!(!out.status.success(), "refused lines must fail the command");
     assert!(
-        text(&out.stderr).contains(&format!("4 of {} requests refused", good.len() + 4)),
+        text(&out.stderr).contains(&format!(
+            "5 of {} requests not issued or not written",
+            good.len() + 5
+        )),
         "{}",
         text(&out.stderr)
     );
@@ -247,6 +252,10 @@ fn a_batch_issues_every_good_request_and_refuses_each_bad_one_alone() {
             .unwrap_or_else(|| panic!("line {n} not refused:\n{stdout}"));
         assert!(line.contains(why), "line {n} should name {why}: {line}");
     }
+    assert!(
+        !stdout.contains('\u{1b}'),
+        "a raw escape reached the terminal"
+    );
     assert_eq!(
         std::fs::read_dir(&out_dir).expect("out").count(),
         good.len(),
@@ -268,7 +277,7 @@ fn a_batch_issues_every_good_request_and_refuses_each_bad_one_alone() {
     assert_eq!((open, responses), (0, good.len()));
     let audit = audit_log(data.path());
     let count = |action: &str| audit.iter().filter(|e| e.action == action).count();
-    assert_eq!(count("certificate.issue.refused"), 3);
+    assert_eq!(count("certificate.issue.refused"), 4);
     for s in &serials {
         for action in ["certificate.intent", "certificate.issued"] {
             assert!(

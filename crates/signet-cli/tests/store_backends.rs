@@ -253,7 +253,7 @@ fn a_store_failing_in_a_batch_stops_the_run_and_says_which_lines_were_not_issued
     let stdout = text(&out.stdout);
     assert!(!out.status.success());
     assert!(
-        text(&out.stderr).contains("the run stopped after the store failed"),
+        text(&out.stderr).contains("the run stopped: the store failed"),
         "{}",
         text(&out.stderr)
     );

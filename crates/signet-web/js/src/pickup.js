@@ -29,6 +29,17 @@ function bmpName(name) {
   return Array.from(name, (c) => (c.codePointAt(0) > 0xffff ? "\ufffd" : c)).join("");
 }
 
+/** Whether the PEM certificate certifies `publicKey` (the same SubjectPublicKeyInfo). */
+async function isForKey(certificatePem, publicKey) {
+  const [der] = pemBlocks(certificatePem || "");
+  if (!der) return false;
+  const certified = new Uint8Array(
+    pkijs.Certificate.fromBER(der).subjectPublicKeyInfo.toSchema().toBER(false),
+  );
+  const own = new Uint8Array(await crypto.subtle.exportKey("spki", publicKey));
+  return certified.length === own.length && certified.every((b, i) => b === own[i]);
+}
+
 /** The certificate's subject commonName: the PFX's label, as the server's PFX names it. */
 function commonName(der) {
   const certificate = pkijs.Certificate.fromBER(der);
@@ -54,16 +65,34 @@ async function pickUp(form, status, result) {
   // between the key and the file.
   const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", keys.privateKey));
   show(status, "Sending the certificate request (your public key only)…");
-  const response = await fetch(`/api/v1/pickups/${encodeURIComponent(token)}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json" },
-    body: JSON.stringify({ pickup_password: form.elements.pickup_password.value, csr }),
-    credentials: "omit",
-    cache: "no-store",
-  });
+  let response;
+  try {
+    response = await fetch(`/api/v1/pickups/${encodeURIComponent(token)}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify({ pickup_password: form.elements.pickup_password.value, csr }),
+      credentials: "omit",
+      cache: "no-store",
+    });
+  } catch (e) {
+    show(
+      status,
+      `The answer to the pickup did not arrive (${e.message}). It may have gone through: if the link no longer works, contact support with your order number.`,
+    );
+    return;
+  }
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
     show(status, body.detail || `The pickup failed (${response.status}).`);
+    return;
+  }
+  // The link is used: the form cannot be sent again.
+  form.hidden = true;
+  if (!(await isForKey(body.certificate, keys.publicKey))) {
+    show(
+      status,
+      `The certificate that came back (serial ${body.serial}) is not for the key made in this browser: contact support.`,
+    );
     return;
   }
   // The certificate is issued and the link used: if building the file fails, the key and the
@@ -84,7 +113,6 @@ async function pickUp(form, status, result) {
   };
   const done = () => {
     result.dataset.keyMillis = String(Math.round(generated));
-    form.hidden = true;
     show(
       status,
       `Done. The key pair was made in this browser in ${Math.round(generated)} ms and never left it.`,
