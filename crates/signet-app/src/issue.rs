@@ -638,6 +638,31 @@ impl Signet {
         })
     }
 
+    /// The certificates the operator issued (`signet issue`, `signet issue-batch`) whose
+    /// issuance began at or after `since`, oldest first, with their subjects: to deliver what a
+    /// run that was cut short issued but never wrote out.
+    pub async fn operator_certificates_since(
+        &self,
+        since: time::OffsetDateTime,
+    ) -> Result<Vec<(Issued, String)>, AppError> {
+        Ok(self
+            .store
+            .operator_certificates_since(since)
+            .await?
+            .into_iter()
+            .filter_map(|c| {
+                let der = c.der?;
+                Some((
+                    Issued {
+                        serial: c.intent.serial,
+                        der,
+                    },
+                    c.intent.subject,
+                ))
+            })
+            .collect())
+    }
+
     /// A request's identity, key and the domain's plan for it.
     fn checked_request(
         &self,

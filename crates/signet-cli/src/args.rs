@@ -107,6 +107,17 @@ pub(crate) enum Command {
         #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u32).range(1..=1_000))]
         batch_size: u32,
     },
+    /// The certificates the operator issued since a time (serial and subject), and with --out
+    /// each one the directory does not hold yet written there as <serial>.pem: what an
+    /// `issue-batch` cut short (killed, a full disk) issued and recorded but never wrote out.
+    Issued {
+        /// RFC 3339, e.g. 2026-12-04T10:00:00Z: when the run began.
+        #[arg(long, value_parser = parse_rfc3339)]
+        since: time::OffsetDateTime,
+        /// Directory to write the missing certificates to.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Revoke a certificate (operator tool); the serial in hex.
     Revoke {
         #[arg(value_parser = parse_serial)]
@@ -398,4 +409,9 @@ pub(crate) enum TsaCommand {
         #[arg(long)]
         policy_oid: Option<String>,
     },
+}
+
+fn parse_rfc3339(text: &str) -> Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("`{text}`: {e} (write e.g. 2026-12-04T10:00:00Z)"))
 }

@@ -189,6 +189,46 @@ fn report(n: usize, outcome: &Outcome) -> usize {
     }
 }
 
+/// `signet issued --since TIME [--out DIR]`: the certificates the operator issued since TIME,
+/// one line each; with `--out`, each one DIR does not hold yet is written there as
+/// `<serial>.pem` (what a run cut short issued and recorded but never wrote out).
+pub async fn issued_since(
+    signet: &Signet,
+    since: time::OffsetDateTime,
+    out: Option<&Path>,
+) -> Result<(), AppError> {
+    let issued = signet.operator_certificates_since(since).await?;
+    let mut stdout = std::io::stdout().lock();
+    let mut written = 0;
+    for (certificate, subject) in &issued {
+        let name = format!("{}.pem", certificate.serial.to_hex());
+        let place = match out {
+            Some(dir) if !dir.join(&name).exists() => {
+                written += 1;
+                format!(
+                    " → {}",
+                    write_atomically(dir, &name, certificate.pem().as_bytes())?.display()
+                )
+            }
+            Some(dir) => format!(" (already in {})", dir.display()),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            stdout,
+            "{} {}{place}",
+            certificate.serial,
+            printable(subject)
+        );
+    }
+    eprintln!(
+        "{} certificates issued by the operator since {since}{}",
+        issued.len(),
+        out.map(|_| format!(", {written} written now"))
+            .unwrap_or_default()
+    );
+    Ok(())
+}
+
 /// A request line's longest accepted length (an RSA-4096 CSR in PEM is under 2 KiB).
 const MAX_LINE: usize = 64 * 1024;
 

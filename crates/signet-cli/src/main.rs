@@ -483,6 +483,10 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             eprintln!("issued serial {}", issued.serial);
             Ok(())
         }
+        Command::Issued { since, out } => {
+            let signet = open_signet_without_keys(&cli).await?;
+            bulk::issued_since(&signet, *since, out.as_deref()).await
+        }
         Command::IssueBatch {
             requests,
             out,

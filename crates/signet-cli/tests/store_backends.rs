@@ -244,6 +244,10 @@ fn a_store_failing_in_a_batch_stops_the_run_and_says_which_lines_were_not_issued
         before.issued + 4
     ));
     let out_dir = work.path().join("out");
+    let started =
+        text(&ok(Command::new("date").args(["-u", "-d", "-1 min", "+%Y-%m-%dT%H:%M:%SZ"])).stdout)
+            .trim()
+            .to_owned();
     let out = run(signet(data.path())
         .arg("issue-batch")
         .arg(&requests)
@@ -280,6 +284,24 @@ fn a_store_failing_in_a_batch_stops_the_run_and_says_which_lines_were_not_issued
         );
     }
     assert_eq!(std::fs::read_dir(&out_dir).expect("out").count(), 4);
+    // A certificate issued and recorded whose file went missing (a run killed between the
+    // commit and the write) is written again by `signet issued`; the others are left alone.
+    let lost = std::fs::read_dir(&out_dir)
+        .expect("out")
+        .next()
+        .expect("a file")
+        .expect("entry")
+        .path();
+    std::fs::remove_file(&lost).expect("remove");
+    let listed = ok(signet(data.path())
+        .args(["issued", "--since", &started])
+        .arg("--out")
+        .arg(&out_dir));
+    let listing = text(&listed.stdout);
+    assert_eq!(listing.lines().count(), 4, "{listing}");
+    assert_eq!(listing.matches("(already in").count(), 3, "{listing}");
+    assert!(listing.contains("CN=Anna Peeters"), "{listing}");
+    assert!(lost.is_file(), "the lost certificate was not written again");
     // The failed group's intents were never committed: nothing is open, nothing half-done.
     python("DROP TRIGGER full_disk;");
     let (open, counts) = with_store(data.path(), async |store| {

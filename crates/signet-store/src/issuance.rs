@@ -91,6 +91,12 @@ pub trait IssuanceReads: Send + Sync {
     /// Issued subscriber certificates that no order names and that no operator issued: none
     /// should exist; reconciliation reports and revokes any it finds.
     async fn unlinked_certificates(&self) -> Result<Vec<CertificateRecord>, StoreError>;
+    /// Certificates the operator issued (origin `operator`, `signet issue` and
+    /// `signet issue-batch`) whose intent was recorded at or after `since`, oldest first.
+    async fn operator_certificates_since(
+        &self,
+        since: OffsetDateTime,
+    ) -> Result<Vec<CertificateRecord>, StoreError>;
     /// Issued, unrevoked certificates whose notAfter falls in [from, to).
     async fn certificates_expiring(
         &self,
@@ -153,6 +159,10 @@ pub(crate) const SELECT_BY_SERIAL: &str = select_certificates!("WHERE serial = $
 
 pub(crate) const SELECT_UNFINISHED: &str =
     select_certificates!("WHERE state = 'intent' ORDER BY created_at");
+
+pub(crate) const SELECT_OPERATOR_SINCE: &str = select_certificates!(
+    "WHERE state = 'issued' AND origin = 'operator' AND created_at >= $1 ORDER BY created_at"
+);
 
 pub(crate) const SELECT_UNLINKED: &str = select_certificates!(
     "WHERE state = 'issued' AND origin LIKE 'order:%' AND NOT EXISTS \
@@ -242,6 +252,17 @@ macro_rules! issuance_sql {
 
             async fn unlinked_certificates(&self) -> Result<Vec<CertificateRecord>, StoreError> {
                 self.certificates_where(SELECT_UNLINKED).await
+            }
+
+            async fn operator_certificates_since(
+                &self,
+                since: OffsetDateTime,
+            ) -> Result<Vec<CertificateRecord>, StoreError> {
+                let rows = sqlx::query(SELECT_OPERATOR_SINCE)
+                    .bind(since.unix_timestamp())
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(record).collect()
             }
 
             async fn certificates_expiring(

@@ -594,6 +594,26 @@ async fn issuance(store: &Arc<dyn Store>) {
     );
     let counts = store.counts().await.expect("counts");
     assert_eq!((counts.intents, counts.issued, counts.abandoned), (0, 1, 2));
+    // What the operator issued since a time: the issued one only (not the abandoned), from its
+    // intent's time on.
+    let operator = store
+        .operator_certificates_since(t(0))
+        .await
+        .expect("operator");
+    assert_eq!(
+        operator
+            .iter()
+            .map(|c| c.intent.serial.clone())
+            .collect::<Vec<_>>(),
+        vec![serial(1)]
+    );
+    assert!(
+        store
+            .operator_certificates_since(t(1))
+            .await
+            .expect("operator")
+            .is_empty()
+    );
 
     // An issued certificate of an order that no order names is found.
     let mut orphan = intent(4);
