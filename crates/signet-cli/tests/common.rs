@@ -1061,3 +1061,30 @@ pub fn verify_time_stamp(work: &Path, reply: &str, query: &str, root: &Path) {
         text(&out.stdout)
     );
 }
+
+/// One line of a `signet issue-batch` requests file.
+pub fn batch_line(profile: &str, csr_pem: &str, n: usize, months: u32) -> String {
+    json!({
+        "profile": profile,
+        "csr": csr_pem,
+        "subject": {
+            "given_name": "Anna", "surname": format!("Peeters {n}"),
+            "email": format!("anna.peeters.{n}@example.be"), "organization": "Example NV",
+            "country": "BE", "organization_identifier": "VATBE-0123456789"
+        },
+        "validity_months": months,
+    })
+    .to_string()
+}
+
+/// A requests file of `count` class3-auth requests (one CSR, a surname per line), and the
+/// directory `signet issue-batch` is to write to.
+pub fn batch_of_requests(work: &Path, count: usize) -> (PathBuf, PathBuf) {
+    let pem = std::fs::read_to_string(csr(work, "batch", KEYS[2].1)).expect("csr");
+    let lines: Vec<String> = (0..count)
+        .map(|n| batch_line("class3-auth", &pem, n, 12))
+        .collect();
+    let requests = work.join("requests.jsonl");
+    std::fs::write(&requests, lines.join("\n")).expect("write requests");
+    (requests, work.join("out"))
+}

@@ -145,21 +145,6 @@ fn rsa_4096_hierarchy_issues_clean_certificates() {
     assert!(!refused.status.success());
 }
 
-/// One line of a `signet issue-batch` requests file.
-fn batch_line(profile: &str, csr_pem: &str, n: usize, months: u32) -> String {
-    serde_json::json!({
-        "profile": profile,
-        "csr": csr_pem,
-        "subject": {
-            "given_name": "Anna", "surname": format!("Peeters {n}"),
-            "email": format!("anna.peeters.{n}@example.be"), "organization": "Example NV",
-            "country": "BE", "organization_identifier": "VATBE-0123456789"
-        },
-        "validity_months": months,
-    })
-    .to_string()
-}
-
 #[test]
 fn a_batch_issues_every_good_request_and_refuses_each_bad_one_alone() {
     let data = tempdir();

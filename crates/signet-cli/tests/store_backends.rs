@@ -134,21 +134,7 @@ fn a_crash_in_a_batch_after_signing_leaves_every_certificate_accounted_for() {
     let data = tempdir();
     let work = tempdir();
     ok(signet(data.path()).args(["init", "--base-url", BASE_URL]));
-    let pem = std::fs::read_to_string(csr(work.path(), "k", KEYS[2].1)).expect("csr");
-    let lines: Vec<String> = (0..5)
-        .map(|n| {
-            serde_json::json!({
-                "profile": "class3-auth", "csr": pem, "validity_months": 12,
-                "subject": {"given_name": "Anna", "surname": format!("Peeters {n}"),
-                    "email": format!("anna{n}@example.be"), "organization": "Example NV",
-                    "country": "BE"},
-            })
-            .to_string()
-        })
-        .collect();
-    let requests = work.path().join("requests.jsonl");
-    std::fs::write(&requests, lines.join("\n")).expect("write");
-    let out_dir = work.path().join("out");
+    let (requests, out_dir) = batch_of_requests(work.path(), 5);
     let crashed = run(signet(data.path())
         .arg("issue-batch")
         .arg(&requests)
@@ -210,20 +196,7 @@ fn a_store_failing_in_a_batch_stops_the_run_and_says_which_lines_were_not_issued
     let data = tempdir();
     let work = tempdir();
     ok(signet(data.path()).args(["init", "--base-url", BASE_URL]));
-    let pem = std::fs::read_to_string(csr(work.path(), "k", KEYS[2].1)).expect("csr");
-    let lines: Vec<String> = (0..8)
-        .map(|n| {
-            serde_json::json!({
-                "profile": "class3-auth", "csr": pem, "validity_months": 12,
-                "subject": {"given_name": "Anna", "surname": format!("Peeters {n}"),
-                    "email": format!("anna{n}@example.be"), "organization": "Example NV",
-                    "country": "BE"},
-            })
-            .to_string()
-        })
-        .collect();
-    let requests = work.path().join("requests.jsonl");
-    std::fs::write(&requests, lines.join("\n")).expect("write");
+    let (requests, out_dir) = batch_of_requests(work.path(), 8);
     // The database refuses every certificate after the fourth of the run, as a full disk would.
     let db = data.path().join("signet.db");
     let python = |sql: &str| {
@@ -243,7 +216,6 @@ fn a_store_failing_in_a_batch_stops_the_run_and_says_which_lines_were_not_issued
          BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
         before.issued + 4
     ));
-    let out_dir = work.path().join("out");
     let started =
         text(&ok(Command::new("date").args(["-u", "-d", "-1 min", "+%Y-%m-%dT%H:%M:%SZ"])).stdout)
             .trim()

@@ -31,74 +31,25 @@ fn pem_cert(d: &Path, name: &str) -> Certificate {
 
 /// A staff CA and an officer with a P-256 key and a client-authentication certificate.
 fn staff(d: &Path) {
-    openssl(
-        d,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-subj",
-            "/CN=Staff CA",
-            "-days",
-            "2",
-            "-addext",
-            "basicConstraints=critical,CA:true",
-            "-addext",
-            "keyUsage=critical,keyCertSign",
-        ],
-    );
+    let cmd = |line: String| openssl(d, &line.split_whitespace().collect::<Vec<_>>());
+    let p256 = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
+    cmd(format!(
+        "req -x509 {p256} -keyout ca.key -out ca.pem -subj /CN=Staff-CA -days 2 \
+         -addext basicConstraints=critical,CA:true -addext keyUsage=critical,keyCertSign"
+    ));
     for who in ["officer", "other"] {
-        openssl(
-            d,
-            &[
-                "req",
-                "-new",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-keyout",
-                &format!("{who}.key"),
-                "-out",
-                &format!("{who}.csr"),
-                "-subj",
-                &format!("/CN={who}@ca.example.com"),
-            ],
-        );
+        cmd(format!(
+            "req -new {p256} -keyout {who}.key -out {who}.csr -subj /CN={who}@ca.example.com"
+        ));
         std::fs::write(
             d.join("ext.cnf"),
             "keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n",
         )
         .expect("ext");
-        openssl(
-            d,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &format!("{who}.csr"),
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-days",
-                "1",
-                "-extfile",
-                "ext.cnf",
-                "-out",
-                &format!("{who}.pem"),
-            ],
-        );
+        cmd(format!(
+            "x509 -req -in {who}.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 \
+             -extfile ext.cnf -out {who}.pem"
+        ));
     }
 }
 
