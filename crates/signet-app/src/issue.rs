@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::json;
+use signet_domain::Refusal;
 use signet_domain::certificate::RevocationReason;
 use signet_domain::config::Policy;
 use signet_domain::identity::{Identity, IdentityInput};
@@ -342,6 +343,10 @@ pub struct IssueRequest {
     pub product: Option<String>,
 }
 
+/// The most requests one [`Signet::issue_batch`] call takes: a group must be signed well within
+/// the pickup claim time, after which reconciliation takes an open intent as abandoned.
+pub const MAX_BATCH: u32 = 1_000;
+
 /// What became of a batch of requests ([`Signet::issue_batch`]).
 #[derive(Debug)]
 pub struct IssuedBatch {
@@ -549,6 +554,13 @@ impl Signet {
     /// reconciliation). The outer error (a key that does not open) comes before anything is
     /// recorded.
     pub async fn issue_batch(&self, requests: Vec<IssueRequest>) -> Result<IssuedBatch, AppError> {
+        if requests.len() > MAX_BATCH as usize {
+            return Err(Refusal::InvalidInput(format!(
+                "{} requests in one batch: at most {MAX_BATCH}",
+                requests.len()
+            ))
+            .into());
+        }
         let mut results: Vec<Option<Result<Issued, AppError>>> = Vec::new();
         let mut by_issuer: BTreeMap<String, Vec<(usize, CertificatePlan, SubscriberKey)>> =
             BTreeMap::new();

@@ -102,9 +102,9 @@ pub(crate) enum Command {
         out: PathBuf,
         /// Requests recorded and signed together (two units of work per group, signed on every
         /// core).
-        /// At most 1,000: a group must be signed well within the pickup claim time, after which
-        /// reconciliation takes an open intent as abandoned.
-        #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+        /// At most 1,000 (signet_app::issue::MAX_BATCH: a group is signed well within the
+        /// pickup claim time).
+        #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u32).range(1..=i64::from(signet_app::issue::MAX_BATCH)))]
         batch_size: u32,
     },
     /// The certificates the operator issued since a time (serial and subject), and with --out

@@ -1077,6 +1077,22 @@ pub fn batch_line(profile: &str, csr_pem: &str, n: usize, months: u32) -> String
     .to_string()
 }
 
+/// `signet issue-batch REQUESTS --out OUT` on a data directory.
+pub fn issue_batch_cmd(data_dir: &Path, requests: &Path, out: &Path) -> Command {
+    let mut cmd = signet(data_dir);
+    cmd.arg("issue-batch").arg(requests).arg("--out").arg(out);
+    cmd
+}
+
+/// The line `signet issue-batch` printed for request line `n` with `outcome` (`issued serial`
+/// or `refused:`); fails the test when there is none.
+pub fn batch_outcome<'a>(stdout: &'a str, n: usize, outcome: &str) -> &'a str {
+    stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("line {n}: {outcome} ")))
+        .unwrap_or_else(|| panic!("no `line {n}: {outcome}` in:\n{stdout}"))
+}
+
 /// A requests file of `count` class3-auth requests (one CSR, a surname per line), and the
 /// directory `signet issue-batch` is to write to.
 pub fn batch_of_requests(work: &Path, count: usize) -> (PathBuf, PathBuf) {

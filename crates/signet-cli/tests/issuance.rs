@@ -193,12 +193,7 @@ fn a_batch_issues_every_good_request_and_refuses_each_bad_one_alone() {
     std::fs::write(&requests, lines.join("\n")).expect("write requests");
 
     let out_dir = work.path().join("certificates");
-    let out = run(signet(data.path())
-        .arg("issue-batch")
-        .arg(&requests)
-        .arg("--out")
-        .arg(&out_dir)
-        .args(["--batch-size", "3"]));
+    let out = run(issue_batch_cmd(data.path(), &requests, &out_dir).args(["--batch-size", "3"]));
     let stdout = text(&out.stdout);
     assert!(!out.status.success(), "refused lines must fail the command");
     assert!(
@@ -212,10 +207,7 @@ fn a_batch_issues_every_good_request_and_refuses_each_bad_one_alone() {
 
     let mut serials = Vec::new();
     for (n, issuer, linter) in &good {
-        let line = stdout
-            .lines()
-            .find(|l| l.starts_with(&format!("line {n}: issued serial ")))
-            .unwrap_or_else(|| panic!("line {n} not issued:\n{stdout}"));
+        let line = batch_outcome(&stdout, *n, "issued serial");
         let path = PathBuf::from(line.rsplit_once(" → ").expect("path").1);
         openssl_verify(
             &ca.join("root.pem"),
@@ -231,10 +223,7 @@ fn a_batch_issues_every_good_request_and_refuses_each_bad_one_alone() {
         );
     }
     for (n, why) in &refused_lines {
-        let line = stdout
-            .lines()
-            .find(|l| l.starts_with(&format!("line {n}: refused: ")))
-            .unwrap_or_else(|| panic!("line {n} not refused:\n{stdout}"));
+        let line = batch_outcome(&stdout, *n, "refused:");
         assert!(line.contains(why), "line {n} should name {why}: {line}");
     }
     assert!(

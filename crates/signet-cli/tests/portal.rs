@@ -114,6 +114,12 @@ fn keys_made_in_the_browser_never_leave_it() {
                     api.pick_up(token, json!({"pickup_password": "pickup-secret-42"}));
                 assert_eq!(status.as_u16(), 422, "{body}");
                 assert!(body.to_string().contains("made in your browser"), "{body}");
+                // The refusal is audited; the link still works (the browser pickup below uses it).
+                assert!(
+                    audit_log(d).iter().any(|e| e.action == "pickup.refused"
+                        && e.detail.contains("made in your browser")),
+                    "the refusal is not audited"
+                );
             }
             json!({
                 "link": link, "token": token, "key_type": key_type, "compatibility": compatibility,

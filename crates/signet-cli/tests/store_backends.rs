@@ -135,11 +135,7 @@ fn a_crash_in_a_batch_after_signing_leaves_every_certificate_accounted_for() {
     let work = tempdir();
     ok(signet(data.path()).args(["init", "--base-url", BASE_URL]));
     let (requests, out_dir) = batch_of_requests(work.path(), 5);
-    let crashed = run(signet(data.path())
-        .arg("issue-batch")
-        .arg(&requests)
-        .arg("--out")
-        .arg(&out_dir)
+    let crashed = run(issue_batch_cmd(data.path(), &requests, &out_dir)
         .env("SIGNET_TEST_CRASH_AFTER_SIGNING", "1"));
     assert!(!crashed.status.success(), "the crash point did not fire");
     assert!(
@@ -162,12 +158,45 @@ fn a_crash_in_a_batch_after_signing_leaves_every_certificate_accounted_for() {
         assert!(!intent.tbs_der.is_empty(), "intent {n} holds no TBS");
     }
 
-    // Once the claim time has passed, reconciliation closes them all as revoked: each is on
-    // the CRL and answered revoked, since it may have been signed.
+    // Once the claim time has passed, reconciliation closes them all as revoked, since each
+    // may have been signed: all five on the shard's CRL, which is signed once for the pass
+    // (not once per serial: a crash in a large batch leaves thousands).
+    let crl_number = || {
+        with_store(data.path(), async |store| {
+            store
+                .latest_crl("class3", 0)
+                .await
+                .expect("crl")
+                .map_or(0, |c| c.number)
+        })
+    };
+    let before = crl_number();
     let later = [("SIGNET_TEST_CLOCK_OFFSET_SECONDS", "3600")];
     ok(signet(data.path())
         .args(["jobs", "--only", "reconcile"])
         .envs(later));
+    assert_eq!(crl_number(), before + 1, "one CRL for the pass");
+    let crl = with_store(data.path(), async |store| {
+        store
+            .latest_crl("class3", 0)
+            .await
+            .expect("crl")
+            .expect("a CRL")
+    });
+    std::fs::write(work.path().join("class3.crl"), &crl.der).expect("write");
+    let listed = text(
+        &ok(Command::new("openssl")
+            .args(["crl", "-inform", "DER", "-noout", "-text", "-in"])
+            .arg(work.path().join("class3.crl")))
+        .stdout,
+    );
+    for intent in &open {
+        assert!(
+            listed.contains(&intent.serial.to_hex()),
+            "{} is not on the CRL",
+            intent.serial
+        );
+    }
     let (left, revoked) = with_store(data.path(), async |store| {
         let mut revoked = 0;
         for intent in &open {
@@ -220,12 +249,7 @@ fn a_store_failing_in_a_batch_stops_the_run_and_says_which_lines_were_not_issued
         text(&ok(Command::new("date").args(["-u", "-d", "-1 min", "+%Y-%m-%dT%H:%M:%SZ"])).stdout)
             .trim()
             .to_owned();
-    let out = run(signet(data.path())
-        .arg("issue-batch")
-        .arg(&requests)
-        .arg("--out")
-        .arg(&out_dir)
-        .args(["--batch-size", "2"]));
+    let out = run(issue_batch_cmd(data.path(), &requests, &out_dir).args(["--batch-size", "2"]));
     let stdout = text(&out.stdout);
     assert!(!out.status.success());
     assert!(
@@ -240,10 +264,7 @@ fn a_store_failing_in_a_batch_stops_the_run_and_says_which_lines_were_not_issued
         );
     }
     for n in 5..=6 {
-        let line = stdout
-            .lines()
-            .find(|l| l.starts_with(&format!("line {n}: refused: ")))
-            .unwrap_or_else(|| panic!("line {n}:\n{stdout}"));
+        let line = batch_outcome(&stdout, n, "refused:");
         assert!(
             line.contains("the batch stopped") && line.contains("disk is full"),
             "{line}"

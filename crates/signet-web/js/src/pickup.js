@@ -8,21 +8,7 @@
 import * as pkijs from "pkijs";
 
 import { buildCsr, generateKey, pem, pemBlocks } from "./csr.js";
-import { buildPfx } from "./pkcs12.js";
-
-const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-
-/** 20 characters from 62 (≈ 119 bits), as the server's PFX passwords (S/MIME BRs §6.1.2). */
-function pfxPassword() {
-  let out = "";
-  while (out.length < 20) {
-    for (const b of crypto.getRandomValues(new Uint8Array(32))) {
-      // Rejection sampling keeps the distribution uniform: 248 = 4 × 62.
-      if (b < 248 && out.length < 20) out += ALPHABET[b % 62];
-    }
-  }
-  return out;
-}
+import { buildPfx, pfxPassword } from "./pkcs12.js";
 
 /** A friendly name PKCS#12 can carry (BMPString): characters beyond U+FFFF become U+FFFD. */
 function bmpName(name) {

@@ -31,7 +31,22 @@ const OID = {
   sha256: "2.16.840.1.101.3.4.2.1",
 };
 
-/** Iterations of the key derivations and the MAC: the server's figure. */
+/** The server's PFX password alphabet (crates/signet-app/src/credentials.rs; the test checks). */
+export const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/** 20 characters from 62 (≈ 119 bits), as the server's PFX passwords (S/MIME BRs §6.1.2). */
+export function pfxPassword() {
+  let out = "";
+  while (out.length < 20) {
+    for (const b of crypto.getRandomValues(new Uint8Array(32))) {
+      // Rejection sampling keeps the distribution uniform: 248 = 4 × 62.
+      if (b < 248 && out.length < 20) out += ALPHABET[b % 62];
+    }
+  }
+  return out;
+}
+
+/** Iterations of the key derivations and the MAC: the server's figure (the test checks). */
 export const ITERATIONS = 10000;
 
 const seq = (...value) => new asn1js.Sequence({ value });

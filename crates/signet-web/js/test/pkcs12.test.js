@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { buildCsr, generateKey, pem, pemBlocks } from "../src/csr.js";
-import { buildPfx } from "../src/pkcs12.js";
+import { ALPHABET, ITERATIONS, buildPfx, pfxPassword } from "../src/pkcs12.js";
 
 const dir = mkdtempSync(join(tmpdir(), "signet-pfx-"));
 const run = (cmd, args, opts = {}) =>
@@ -99,3 +99,13 @@ for (const [type, legacy] of cases) {
     assert.match(run("certutil", ["-K", "-d", `sql:${nss}`]), /Anna Peeters \(Signet\)/);
   });
 }
+
+// The page makes its PFX files by the server's rules: one source of truth, checked here.
+test("the page's PFX rules are the server's", () => {
+  const rust = (path) => readFileSync(new URL(`../../../${path}`, import.meta.url), "utf8");
+  const iterations = rust("signet-pki/src/pkcs12.rs").match(/const ITERATIONS: u32 = ([0-9_]+);/);
+  assert.equal(Number(iterations[1].replaceAll("_", "")), ITERATIONS);
+  const alphabet = rust("signet-app/src/credentials.rs").match(/const ALPHABET: &\[u8\] = b"([^"]+)";/);
+  assert.equal(alphabet[1], ALPHABET);
+  for (let i = 0; i < 50; i++) assert.match(pfxPassword(), /^[A-Za-z0-9]{20}$/);
+});
