@@ -53,6 +53,29 @@ pub struct ConfigFile {
     /// made before it existed, until `signet tsa init` adds it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tsa: Option<TsaSettings>,
+    /// Officers' signed decisions (issue 15).
+    #[serde(default, skip_serializing_if = "StaffSettings::is_default")]
+    pub staff: StaffSettings,
+}
+
+/// The name of the staff CA, which certifies officers' decision-signing keys.
+pub const STAFF: &str = "staff";
+
+/// Officers' signed decisions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffSettings {
+    /// Refuse every unsigned vetting decision and reveal, also from officers who have not
+    /// enrolled a key yet. Off by default: an officer who has a key always signs, one who has
+    /// none yet is asked to enrol at log-in.
+    #[serde(default)]
+    pub require_signed_decisions: bool,
+}
+
+impl StaffSettings {
+    fn is_default(&self) -> bool {
+        *self == StaffSettings::default()
+    }
 }
 
 /// Publication to an S3-compatible bucket: every CRL and every pre-signed OCSP response is
@@ -340,6 +363,8 @@ pub struct InitChoices {
     pub class3_policy: String,
     /// The policy OID of the time-stamping authority's tokens.
     pub tsa_policy: String,
+    /// The policy OID of staff (officer) certificates.
+    pub staff_policy: String,
 }
 
 impl InitChoices {
@@ -361,13 +386,30 @@ impl InitChoices {
             crl_shards: 1,
             class3_policy: "1.3.6.1.4.1.32473.7.1".into(),
             tsa_policy: "1.3.6.1.4.1.32473.7.2".into(),
+            staff_policy: "1.3.6.1.4.1.32473.7.3".into(),
         }
     }
 }
 
+/// The staff CA: certifies officers' decision-signing keys only (its certificate is constrained
+/// to clientAuth and the decision-signing purpose), under the CA's staff policy.
+pub fn staff_issuer(organization: &str, c: &InitChoices, policy: &str) -> IssuerSettings {
+    IssuerSettings {
+        common_name: format!("{organization} Staff CA"),
+        key_algorithm: c.ca_key_algorithm,
+        ocsp_key_algorithm: c.ocsp_key_algorithm,
+        policies: vec![policy.to_owned()],
+        extended_key_usages: vec![
+            ExtendedKeyUsage::ClientAuth.oid().to_owned(),
+            signet_domain::signing_key::DECISION_SIGNING_OID.to_owned(),
+        ],
+    }
+}
+
 impl ConfigFile {
-    /// Signet's defaults: a root, a class 3 issuing CA and an S/MIME issuing CA (the S/MIME BRs
-    /// want emailProtection-constrained CAs), the two profiles and two products of design §7.
+    /// Signet's defaults: a root, a class 3 issuing CA, an S/MIME issuing CA (the S/MIME BRs
+    /// want emailProtection-constrained CAs) and the staff CA that certifies officers' decision
+    /// keys, the two profiles and two products of design §7.
     pub fn defaults(c: InitChoices) -> ConfigFile {
         let org = c.organization.clone();
         let issuer =
@@ -395,6 +437,7 @@ impl ConfigFile {
                     ],
                 ),
             ),
+            (STAFF.to_owned(), staff_issuer(&org, &c, &c.staff_policy)),
         ]);
         let class3 = templates::class3_auth("class3", &c.class3_policy);
         let smime = templates::smime_sponsor_multipurpose("smime");
@@ -448,6 +491,7 @@ impl ConfigFile {
                 key_algorithm: c.ocsp_key_algorithm,
                 policy: c.tsa_policy,
             }),
+            staff: StaffSettings::default(),
         }
     }
 
@@ -468,6 +512,16 @@ impl ConfigFile {
             .map_err(|e| AppError::Config(format!("{}: {e}", path.display())))?;
         file.check()?;
         Ok(file)
+    }
+
+    /// Replaces `signet.toml` with this configuration, through a rename: it goes last when a
+    /// command adds to a CA, so a crash before it leaves the CA as it was (an unused key and
+    /// certificate file, which a second run reports).
+    pub fn replace(&self, data_dir: &Path) -> Result<(), AppError> {
+        let config_path = ConfigFile::path(data_dir);
+        let staged = config_path.with_extension("toml.new");
+        std::fs::write(&staged, self.to_toml()?).map_err(|e| AppError::io(&staged, e))?;
+        std::fs::rename(&staged, &config_path).map_err(|e| AppError::io(&config_path, e))
     }
 
     pub fn to_toml(&self) -> Result<String, AppError> {

@@ -17,7 +17,10 @@ use signet_store::Store;
 use crate::authority::{
     CA_DIR, KeyStore, certificate_path, issuer_urls, responder_name, root_urls, write_new_file,
 };
-use crate::config::{ConfigFile, InitChoices, KeyBackendKind, ROOT, TSA, TsaSettings};
+use crate::config::{
+    ConfigFile, InitChoices, IssuerSettings, KeyBackendKind, ROOT, STAFF, TSA, TsaSettings,
+    staff_issuer,
+};
 use crate::issue::{IssuerRef, record_and_sign};
 use crate::{AppError, Clock, secrets};
 
@@ -126,63 +129,13 @@ pub async fn init(
     let root = Issuer::new(ROOT, root_der, root_signer, root_urls(&config))?;
 
     for (name, settings) in &config.issuers {
-        progress(&format!(
-            "generating the key of issuing CA `{name}` ({})",
-            settings.key_algorithm
-        ));
-        let signer = CaSigner::new(keys.generate(name, settings.key_algorithm)?)?;
-        let subject = ca_name(country, org, &settings.common_name)?;
-        let profile = IssuingCaProfile {
-            policies: settings.policies.clone(),
-            extended_key_usages: settings
-                .extended_key_usages
-                .iter()
-                .map(|o| parse_oid(o))
-                .collect::<Result<_, _>>()?,
-        };
-        let period = Period::months_from(now, ISSUING_MONTHS)?;
-        let der = record_and_sign(
-            store,
-            clock,
-            &IssuerRef::from(&root),
-            &format!("ca:{name}"),
-            "ca",
-            "operator:init",
-            |serial| {
-                issuing_ca_certificate(&root, signer.spki(), &subject, serial, period, &profile)
-            },
+        for (made, der) in certify_issuer(
+            store, clock, &keys, &root, &config, name, settings, progress,
         )
         .await?
-        .der;
-        save(name, &der)?;
-        let issuer = Issuer::new(name, der, signer, issuer_urls(&config, name))?;
-
-        let rname = responder_name(name);
-        progress(&format!(
-            "generating the OCSP responder key for `{name}` ({})",
-            settings.ocsp_key_algorithm
-        ));
-        let responder = CaSigner::new(keys.generate(&rname, settings.ocsp_key_algorithm)?)?;
-        let subject = ca_name(
-            country,
-            org,
-            &format!("{} OCSP Responder", settings.common_name),
-        )?;
-        let period = Period::months_from(now, RESPONDER_MONTHS)?;
-        let der = record_and_sign(
-            store,
-            clock,
-            &IssuerRef::from(&issuer),
-            &format!("ca:{rname}"),
-            "ca",
-            "operator:init",
-            |serial| {
-                ocsp_responder_certificate(&issuer, responder.spki(), &subject, serial, period)
-            },
-        )
-        .await?
-        .der;
-        save(&rname, &der)?;
+        {
+            save(&made, &der)?;
+        }
     }
 
     if let Some(tsa) = &config.tsa {
@@ -202,6 +155,130 @@ pub async fn init(
         passphrase_file,
         certificates,
     })
+}
+
+/// Makes an issuing CA's key and certificate (signed by the root) and its OCSP responder's key
+/// and certificate (signed by the CA), each through the record → sign → record cycle. Returns
+/// (name, certificate) of both, to be written to `ca/`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn certify_issuer(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    keys: &KeyStore,
+    root: &Issuer,
+    config: &ConfigFile,
+    name: &str,
+    settings: &IssuerSettings,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<Vec<(String, Vec<u8>)>, AppError> {
+    let (org, country) = (&config.ca.organization, &config.ca.country);
+    let now = clock.now();
+    progress(&format!(
+        "generating the key of issuing CA `{name}` ({})",
+        settings.key_algorithm
+    ));
+    let signer = CaSigner::new(keys.generate(name, settings.key_algorithm)?)?;
+    let subject = ca_name(country, org, &settings.common_name)?;
+    let profile = IssuingCaProfile {
+        policies: settings.policies.clone(),
+        extended_key_usages: settings
+            .extended_key_usages
+            .iter()
+            .map(|o| parse_oid(o))
+            .collect::<Result<_, _>>()?,
+    };
+    let period = Period::months_from(now, ISSUING_MONTHS)?;
+    let der = record_and_sign(
+        store,
+        clock,
+        &IssuerRef::from(root),
+        &format!("ca:{name}"),
+        "ca",
+        "operator:init",
+        |serial| issuing_ca_certificate(root, signer.spki(), &subject, serial, period, &profile),
+    )
+    .await?
+    .der;
+    let issuer = Issuer::new(name, der.clone(), signer, issuer_urls(config, name))?;
+
+    let rname = responder_name(name);
+    progress(&format!(
+        "generating the OCSP responder key for `{name}` ({})",
+        settings.ocsp_key_algorithm
+    ));
+    let responder = CaSigner::new(keys.generate(&rname, settings.ocsp_key_algorithm)?)?;
+    let subject = ca_name(
+        country,
+        org,
+        &format!("{} OCSP Responder", settings.common_name),
+    )?;
+    let period = Period::months_from(now, RESPONDER_MONTHS)?;
+    let responder_der = record_and_sign(
+        store,
+        clock,
+        &IssuerRef::from(&issuer),
+        &format!("ca:{rname}"),
+        "ca",
+        "operator:init",
+        |serial| ocsp_responder_certificate(&issuer, responder.spki(), &subject, serial, period),
+    )
+    .await?
+    .der;
+    Ok(vec![(name.to_owned(), der), (rname, responder_der)])
+}
+
+/// Adds the staff CA (and its OCSP responder) to a CA made before Signet had one, so that
+/// officers can enrol decision-signing keys. Refused when it has one.
+pub async fn add_staff_ca(
+    data_dir: &Path,
+    store: &dyn Store,
+    clock: &dyn Clock,
+    policy: &str,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<Vec<PathBuf>, AppError> {
+    let mut config = ConfigFile::load(data_dir)?;
+    if config.issuers.contains_key(STAFF) {
+        return Err(AppError::AlreadyInitialized(format!(
+            "{} already has a staff CA",
+            data_dir.display()
+        )));
+    }
+    let keys = KeyStore::open(data_dir, &config)?;
+    let authority = crate::authority::Authority::load(data_dir, &config, &keys)?;
+    let like = config.issuers.values().next().ok_or_else(|| {
+        AppError::Config("the CA has no issuing CA to take key algorithms from".into())
+    })?;
+    let choices = InitChoices {
+        ca_key_algorithm: like.key_algorithm,
+        ocsp_key_algorithm: like.ocsp_key_algorithm,
+        ..InitChoices::with_file_keys(
+            &config.base_url,
+            &config.ca.organization,
+            &config.ca.country,
+        )
+    };
+    let settings = staff_issuer(&config.ca.organization, &choices, policy);
+    config.issuers.insert(STAFF.to_owned(), settings.clone());
+    config.check()?;
+    let mut written = Vec::new();
+    for (name, der) in certify_issuer(
+        store,
+        clock,
+        &keys,
+        &authority.root,
+        &config,
+        STAFF,
+        &settings,
+        progress,
+    )
+    .await?
+    {
+        let path = certificate_path(data_dir, &name);
+        write_new_file(&path, signet_pki::certificate_pem(&der).as_bytes(), 0o644)?;
+        written.push(path);
+    }
+    config.replace(data_dir)?;
+    Ok(written)
 }
 
 /// Makes the time-stamping authority's key (on the configured key backend) and its certificate,

@@ -36,6 +36,7 @@ pub mod renewal;
 pub mod second_factor;
 pub mod secrets;
 pub mod signatures;
+pub mod signed_decisions;
 pub mod support;
 pub mod time_stamps;
 pub mod tls_tests;

@@ -182,10 +182,13 @@ impl Signet {
 
     /// Support sees an order's personal data masked; revealing it is audited each time, and
     /// the audit record is written before the data is returned.
+    /// The reveal is a decision like a vetting one: signed by the officer's key when they
+    /// have one (issue 15), and the signed statement stored with the audit record.
     pub async fn reveal_personal_data(
         &self,
         actor: &Actor,
         number: &OrderNumber,
+        signed: Option<&crate::signed_decisions::SignedStatement>,
     ) -> Result<OrderView, AppError> {
         let who = format!("account:{}", actor.account);
         let (order, facts) = self.visible_order(actor, number).await?;
@@ -197,8 +200,15 @@ impl Signet {
             check_reveal(actor).map_err(AppError::from),
         )
         .await?;
-        self.audit(&who, "order.personal_data_revealed", &subject, json!({}))
+        let evidence = self
+            .check_signed(actor, &order, "reveal", "", signed)
             .await?;
+        let mut work = self.work().await?;
+        work.audit(&who, "order.personal_data_revealed", &subject, json!({}));
+        if let Some(evidence) = &evidence {
+            self.store_signed(&mut work, actor, evidence).await?;
+        }
+        work.commit().await?;
         self.order_view(actor, order, &facts, true).await
     }
 

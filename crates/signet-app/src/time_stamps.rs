@@ -72,11 +72,6 @@ pub async fn add_tsa(
         crate::init::certify_tsa(store, clock, &keys, &authority.root, &config, &settings).await?;
     let path = crate::authority::certificate_path(data_dir, TSA);
     write_new_file(&path, signet_pki::certificate_pem(&der).as_bytes(), 0o644)?;
-    // The configuration goes last, through a rename: a crash before it leaves the CA as it was
-    // (an unused key and certificate file, which a second run reports).
-    let config_path = ConfigFile::path(data_dir);
-    let staged = config_path.with_extension("toml.new");
-    std::fs::write(&staged, config.to_toml()?).map_err(|e| AppError::io(&staged, e))?;
-    std::fs::rename(&staged, &config_path).map_err(|e| AppError::io(&config_path, e))?;
+    config.replace(data_dir)?;
     Ok(path)
 }

@@ -6,6 +6,7 @@ use signet_domain::credentials::OrderNumber;
 use signet_domain::order::{Effect, OrderEvent, OrderFacts, OrderStatus, Transition, decide};
 use signet_domain::role::Actor;
 use signet_store::OrderRecord;
+use signet_store::signing::SignedDecisionRecord;
 
 use crate::AppError;
 use crate::issue::Signet;
@@ -45,10 +46,28 @@ impl Signet {
         event: OrderEvent,
         action: &str,
     ) -> Result<Transition, AppError> {
+        self.apply_signed(actor, r, facts, event, action, None)
+            .await
+    }
+
+    /// [`Signet::apply`], storing an officer's signed decision (issue 15) in the same unit of
+    /// work: the decision and its evidence commit together or not at all.
+    pub(crate) async fn apply_signed(
+        &self,
+        actor: &Actor,
+        r: &OrderRecord,
+        facts: &OrderFacts,
+        event: OrderEvent,
+        action: &str,
+        evidence: Option<&SignedDecisionRecord>,
+    ) -> Result<Transition, AppError> {
         let transition = self.decide_audited(actor, r, facts, &event, action).await?;
         let mut work = self.work().await?;
         self.apply_in(&mut work, actor, r, facts, &event, &transition, action)
             .await?;
+        if let Some(evidence) = evidence {
+            self.store_signed(&mut work, actor, evidence).await?;
+        }
         work.commit().await?;
         Ok(transition)
     }

@@ -11,6 +11,7 @@ use signet_store::OrderRecord;
 
 use crate::AppError;
 use crate::issue::Signet;
+use crate::signed_decisions::SignedStatement;
 
 /// A line of the vetting queue.
 #[derive(Debug, Clone, Serialize)]
@@ -88,20 +89,27 @@ impl Signet {
             .map(|_| ())
     }
 
-    /// A vetting decision: `approve`, `reject` (with a reason) or `request_info` (with a message).
+    /// A vetting decision: `approve`, `reject` (with a reason) or `request_info` (with a message),
+    /// signed by the officer's key when they have one (issue 15): the signature is checked
+    /// before the decision is applied, and stored with it.
     pub async fn decide_order(
         &self,
         actor: &Actor,
         number: &OrderNumber,
         action: &str,
         message: Option<String>,
+        signed: Option<&SignedStatement>,
     ) -> Result<OrderStatus, AppError> {
         let (r, facts) = self.visible_order(actor, number).await?;
         let text = message.unwrap_or_default();
         let event = match action {
             "approve" => OrderEvent::Approve,
-            "reject" => OrderEvent::Reject { reason: text },
-            "request_info" => OrderEvent::RequestInfo { message: text },
+            "reject" => OrderEvent::Reject {
+                reason: text.clone(),
+            },
+            "request_info" => OrderEvent::RequestInfo {
+                message: text.clone(),
+            },
             other => {
                 return Err(Refusal::InvalidInput(format!(
                     "unknown action `{other}`: use approve, reject or request_info"
@@ -109,8 +117,16 @@ impl Signet {
                 .into());
             }
         };
+        let evidence = self.check_signed(actor, &r, action, &text, signed).await?;
         Ok(self
-            .apply(actor, &r, &facts, event, &format!("order.{action}"))
+            .apply_signed(
+                actor,
+                &r,
+                &facts,
+                event,
+                &format!("order.{action}"),
+                evidence.as_ref(),
+            )
             .await?
             .next)
     }

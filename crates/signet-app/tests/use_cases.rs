@@ -191,7 +191,7 @@ impl World {
             .await
             .expect("signed form");
         let status = s
-            .decide_order(&self.vetting, &number, "approve", None)
+            .decide_order(&self.vetting, &number, "approve", None, None)
             .await
             .expect("approved");
         assert_eq!(status, OrderStatus::ReadyForPickup);

@@ -175,7 +175,7 @@ async fn ready(
             .await
             .expect("form uploaded");
         signet
-            .decide_order(vetting, &number, "approve", None)
+            .decide_order(vetting, &number, "approve", None, None)
             .await
             .expect("approved");
         tokens.push(mailed(store, &text, "/pickup/").await);

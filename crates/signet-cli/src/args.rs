@@ -189,6 +189,12 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: TsaCommand,
     },
+    /// The staff CA, which certifies officers' decision-signing keys (30-day certificates with
+    /// clientAuth and Signet's decision-signing purpose).
+    StaffCa {
+        #[command(subcommand)]
+        command: StaffCaCommand,
+    },
     /// Write a backup: configuration, CA certificates, encrypted CA keys and a consistent copy
     /// of the database (SQLite's online backup, or pg_dump), taken while Signet serves.
     Backup {
@@ -276,7 +282,24 @@ pub(crate) enum MailCommand {
 #[derive(Subcommand, Debug)]
 pub(crate) enum AuditCommand {
     /// Check the hash chain of the audit log; names the first broken record.
-    Verify,
+    Verify {
+        /// Also check every signed decision: its CMS signature, the officer's certificate up
+        /// to the staff CA, its time-stamp, its statement against the stored decision, and the
+        /// audit record that names it. Names each decision that fails.
+        #[arg(long)]
+        decisions: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum StaffCaCommand {
+    /// Add the staff CA (and its OCSP responder) to a CA made before Signet had one; `init`
+    /// makes it for new CAs. Restart `serve` afterwards.
+    Init {
+        /// Your policy OID for staff certificates (default: a random example OID, fine for tests only).
+        #[arg(long)]
+        policy_oid: Option<String>,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -318,6 +341,9 @@ pub(crate) struct InitArgs {
     /// Your TSA policy OID, named in every time-stamp token (default: a random example OID, fine for tests only).
     #[arg(long)]
     pub(crate) tsa_policy_oid: Option<String>,
+    /// Your policy OID for staff (officer) certificates (default: a random example OID, fine for tests only).
+    #[arg(long)]
+    pub(crate) staff_policy_oid: Option<String>,
     /// CRL shards per issuing CA (fixed per certificate at issuance, in its CDP).
     #[arg(long, default_value_t = 1)]
     pub(crate) crl_shards: u32,
@@ -363,6 +389,10 @@ impl InitArgs {
                 None => example_policy_oid()?,
             },
             tsa_policy: match &self.tsa_policy_oid {
+                Some(oid) => oid.clone(),
+                None => example_policy_oid()?,
+            },
+            staff_policy: match &self.staff_policy_oid {
                 Some(oid) => oid.clone(),
                 None => example_policy_oid()?,
             },

@@ -18,7 +18,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use signet_app::issue::{IssueRequest, Signet};
 
 use args::{
-    AuditCommand, Cli, Command, InitArgs, Job, LogFormat, MailCommand, TsaCommand, UserCommand,
+    AuditCommand, Cli, Command, InitArgs, Job, LogFormat, MailCommand, StaffCaCommand, TsaCommand,
+    UserCommand,
 };
 use signet_app::{AppError, SystemClock};
 use signet_domain::identity::IdentityInput;
@@ -390,19 +391,65 @@ async fn run(cli: Cli) -> Result<(), AppError> {
             Ok(())
         }
         Command::Audit {
-            command: AuditCommand::Verify,
+            command: AuditCommand::Verify { decisions },
         } => {
             let store = open_store(&cli).await?;
             let entries = store.audit_entries().await?;
-            match signet_app::audit::verify_chain(&entries) {
-                Ok(n) => {
-                    println!("audit log intact: {n} records, chain verified");
-                    Ok(())
+            let n = signet_app::audit::verify_chain(&entries).map_err(|b| {
+                AppError::Refused(signet_domain::Refusal::Conflict(format!(
+                    "audit log broken at record {}: {}",
+                    b.seq, b.reason
+                )))
+            })?;
+            println!("audit log intact: {n} records, chain verified");
+            if *decisions {
+                let signet = Signet::open(&cli.data_dir, store, clock()).await?;
+                let (checked, problems) = signet.verify_decisions().await?;
+                for p in &problems {
+                    eprintln!(
+                        "decision {} on order {}: {}",
+                        p.decision_id, p.order_number, p.problem
+                    );
                 }
-                Err(b) => Err(AppError::Refused(signet_domain::Refusal::Conflict(
-                    format!("audit log broken at record {}: {}", b.seq, b.reason),
-                ))),
+                if !problems.is_empty() {
+                    return Err(AppError::Refused(signet_domain::Refusal::Conflict(
+                        format!(
+                            "{} of {checked} signed decisions failed the check (listed above)",
+                            problems.len()
+                        ),
+                    )));
+                }
+                println!("signed decisions intact: {checked} checked");
             }
+            Ok(())
+        }
+        Command::StaffCa {
+            command: StaffCaCommand::Init { policy_oid },
+        } => {
+            let store = open_store(&cli).await?;
+            let policy = match policy_oid {
+                Some(oid) => oid.clone(),
+                None => args::example_policy_oid()?,
+            };
+            let bar = ProgressBar::new_spinner();
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            let progress = |step: &str| bar.set_message(step.to_owned());
+            let result = signet_app::init::add_staff_ca(
+                &cli.data_dir,
+                store.as_ref(),
+                &*clock(),
+                &policy,
+                &progress,
+            )
+            .await;
+            bar.finish_and_clear();
+            for path in result? {
+                println!("  {}", path.display());
+            }
+            println!(
+                "staff CA added (policy {policy}); restart `signet serve` so that officers can enrol decision-signing keys"
+            );
+            Ok(())
         }
         Command::Backup {
             to,

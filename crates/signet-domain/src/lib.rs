@@ -48,6 +48,7 @@ pub mod profile;
 pub mod publication;
 pub mod role;
 pub mod serial;
+pub mod signing_key;
 pub mod statement;
 pub mod validity;
 

@@ -49,6 +49,8 @@ pub enum Permission {
     Administer,
     /// Log in with a second factor (staff who can cause issuance or revocation).
     SecondFactor,
+    /// Hold a decision-signing key and sign decisions and reveals with it (issue 15).
+    SignDecisions,
 }
 
 impl Role {
@@ -98,7 +100,12 @@ impl Role {
             Role::Agent => matches!(permission, PlaceOrders | Attest),
             Role::Vetting => matches!(
                 permission,
-                ViewAnyOrder | WorkVettingQueue | DecideOrders | RevokeAny | SecondFactor
+                ViewAnyOrder
+                    | WorkVettingQueue
+                    | DecideOrders
+                    | RevokeAny
+                    | SecondFactor
+                    | SignDecisions
             ),
             Role::Support => matches!(
                 permission,
@@ -108,6 +115,7 @@ impl Role {
                     | ActForSubscribers
                     | WorkSupportRequests
                     | SecondFactor
+                    | SignDecisions
             ),
             Role::Admin => matches!(
                 permission,
@@ -117,6 +125,7 @@ impl Role {
                     | WorkSupportRequests
                     | Administer
                     | SecondFactor
+                    | SignDecisions
             ),
             Role::Auditor => matches!(permission, ViewAnyOrder),
         }

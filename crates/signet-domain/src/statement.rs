@@ -12,11 +12,18 @@ use serde::{Deserialize, Serialize};
 use crate::error::Refusal;
 
 /// The decisions a statement can carry.
-pub const DECISIONS: [&str; 4] = ["approve", "reject", "request_information", "reveal"];
+/// The vetting decisions carry the names of their API actions; `reveal` is a support officer's
+/// look at an order's personal data.
+pub const DECISIONS: [&str; 4] = ["approve", "reject", "request_info", "reveal"];
+
+/// How far a statement's `at` may lie from the server's clock: long enough for a slow officer
+/// and a skewed laptop clock, short enough that a captured signature is not a lasting licence.
+pub const STATEMENT_WINDOW_SECONDS: i64 = 300;
 
 /// A decision statement, before or after signing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecisionStatement {
     /// The order decided on.
     pub order_number: String,
@@ -99,6 +106,63 @@ impl DecisionStatement {
         }
         Ok(())
     }
+
+    /// The server's check of a signed statement against the one it built itself for this
+    /// order, decision and officer (`expected`, whose `at` is ignored): every other field must be
+    /// equal, and `at` within [`STATEMENT_WINDOW_SECONDS`] of `now`. The refusal names the first
+    /// field that differs, so a client can tell a stale page from a wrong clock.
+    pub fn check_against(
+        &self,
+        expected: &DecisionStatement,
+        now: time::OffsetDateTime,
+    ) -> Result<(), Refusal> {
+        self.check()?;
+        let fields = [
+            ("order_number", &self.order_number, &expected.order_number),
+            (
+                "details_fingerprint",
+                &self.details_fingerprint,
+                &expected.details_fingerprint,
+            ),
+            ("decision", &self.decision, &expected.decision),
+            ("message", &self.message, &expected.message),
+            ("officer", &self.officer, &expected.officer),
+        ];
+        for (name, signed, wanted) in fields {
+            if signed != wanted {
+                return Err(Refusal::InvalidInput(format!(
+                    "the signed statement's {name} is `{signed}`, but this decision's is `{wanted}`: fetch the statement again and sign that"
+                )));
+            }
+        }
+        if self.documents != expected.documents {
+            return Err(Refusal::InvalidInput(
+                "the signed statement lists other documents than the order has now: reload the order, look at them and sign again".into(),
+            ));
+        }
+        let at =
+            time::OffsetDateTime::parse(&self.at, &time::format_description::well_known::Rfc3339)
+                .map_err(|e| Refusal::InvalidInput(format!("at `{}`: {e}", self.at)))?;
+        let skew = (at - now).whole_seconds().abs();
+        if skew > STATEMENT_WINDOW_SECONDS {
+            return Err(Refusal::InvalidInput(format!(
+                "the statement was signed for {} but it is {} on the server ({skew} s apart, at most {STATEMENT_WINDOW_SECONDS} s): check your clock and sign again",
+                self.at,
+                now.replace_nanosecond(0).unwrap_or(now)
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// `at` as a statement writes it: RFC 3339, UTC, whole seconds.
+pub fn statement_time(t: time::OffsetDateTime) -> String {
+    let t = t
+        .to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .unwrap_or(t);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -150,5 +214,20 @@ mod tests {
         let mut unsorted = s;
         unsorted.documents.reverse();
         assert!(unsorted.check().is_err());
+    }
+
+    #[test]
+    fn a_signed_statement_is_checked_field_by_field_and_in_time() {
+        let signed = statement();
+        let now = time::macros::datetime!(2026-12-04 10:04:00 UTC);
+        assert_eq!(signed.check_against(&statement(), now), Ok(()));
+        let mut other = statement();
+        other.message = "something else".into();
+        let refusal = signed.check_against(&other, now).expect_err("differs");
+        assert!(refusal.to_string().contains("message"), "{refusal}");
+        let late = time::macros::datetime!(2026-12-04 10:05:01 UTC);
+        let refusal = signed.check_against(&statement(), late).expect_err("late");
+        assert!(refusal.to_string().contains("301 s"), "{refusal}");
+        assert_eq!(statement_time(now), "2026-12-04T10:04:00Z");
     }
 }

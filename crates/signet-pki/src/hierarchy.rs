@@ -109,7 +109,36 @@ pub fn tsa_certificate<'a>(
     subordinate(issuer, spki, name, serial, period, extensions)
 }
 
-/// What a certificate that signs one kind of thing (OCSP responses, time-stamp tokens) starts
+/// An officer's staff certificate (issue 15): not a CA, digitalSignature only, clientAuth and
+/// the decision-signing purpose, the officer's mailbox as rfc822Name, and the staff CA's
+/// policies, CRL and OCSP pointers, so that relying parties check it like any certificate.
+#[allow(clippy::too_many_arguments)]
+pub fn staff_certificate<'a>(
+    issuer: &'a Issuer,
+    spki: &SubjectPublicKeyInfoOwned,
+    name: &Name,
+    email: &str,
+    policies: &[String],
+    serial: &Serial,
+    period: Period,
+) -> Result<PreparedCertificate<'a>, PkiError> {
+    let decision_signing = ext::parse_oid(signet_domain::signing_key::DECISION_SIGNING_OID)?;
+    let mut extensions = signer_extensions(ext::extended_key_usage(vec![
+        ext::parse_oid(signet_domain::profile::ExtendedKeyUsage::ClientAuth.oid())?,
+        decision_signing,
+    ])?)?;
+    extensions.extend([
+        ext::certificate_policies(policies)?,
+        ext::subject_alt_email(email)?,
+        ext::authority_key_identifier(issuer.signer().spki())?,
+        ext::crl_distribution_point(&issuer.urls.crl_url(serial))?,
+        ext::authority_info_access(&issuer.urls.ca_issuers, issuer.urls.ocsp.as_deref())?,
+    ]);
+    subordinate(issuer, spki, name, serial, period, extensions)
+}
+
+/// What a certificate that signs one kind of thing (OCSP responses, time-stamp tokens, decisions)
+/// starts
 /// with: not a CA, digitalSignature only, and the one purpose.
 fn signer_extensions(
     purpose: x509_cert::ext::Extension,

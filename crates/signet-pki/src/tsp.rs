@@ -165,6 +165,20 @@ pub struct TimeStampRequest {
 }
 
 impl TimeStampRequest {
+    /// Signet's own request for a token over `data` (SHA-256 imprint, the TSA's certificate
+    /// included), as when it time-stamps an officer's signature.
+    pub fn over(data: &[u8]) -> TimeStampRequest {
+        TimeStampRequest {
+            imprint: MessageImprint {
+                hash_algorithm: Hash::Sha256.identifier(),
+                hashed_message: OctetString::new(Hash::Sha256.digest(data))
+                    .unwrap_or_else(|_| unreachable!("a SHA-256 digest is 32 octets")),
+            },
+            nonce: None,
+            cert_req: true,
+        }
+    }
+
     /// Reads and checks a DER `TimeStampReq` against the TSA's policy; a problem is a
     /// [`Rejection`] with the failure bit OpenSSL's TSA would give for it.
     pub fn parse(der: &[u8], policy: &ObjectIdentifier) -> Result<TimeStampRequest, Rejection> {
@@ -316,6 +330,25 @@ impl TimeStampAuthority {
         serial: u64,
         now: OffsetDateTime,
     ) -> Result<Vec<u8>, PkiError> {
+        Ok(TimeStampResp {
+            status: PkiStatusInfo {
+                status: 0,
+                status_string: None,
+                fail_info: None,
+            },
+            time_stamp_token: Some(self.token(request, serial, now)?),
+        }
+        .to_der()?)
+    }
+
+    /// The time-stamp token itself (a CMS `ContentInfo`), for Signet's own use: see
+    /// [`TimeStampAuthority::grant`].
+    pub fn token(
+        &self,
+        request: TimeStampRequest,
+        serial: u64,
+        now: OffsetDateTime,
+    ) -> Result<ContentInfo, PkiError> {
         let now = now
             .replace_nanosecond(0)
             .map_err(|e| PkiError::Build(e.to_string()))?;
@@ -359,20 +392,7 @@ impl TimeStampAuthority {
         } else {
             &[]
         };
-        Ok(TimeStampResp {
-            status: PkiStatusInfo {
-                status: 0,
-                status_string: None,
-                fail_info: None,
-            },
-            time_stamp_token: Some(content_info(
-                signer,
-                ID_CT_TST_INFO,
-                Some(tst_der),
-                certificates,
-            )?),
-        }
-        .to_der()?)
+        content_info(signer, ID_CT_TST_INFO, Some(tst_der), certificates)
     }
 }
 

@@ -131,11 +131,12 @@ fn a_signed_decision_verifies_with_openssl_cms_and_reads_back() {
             content, statement,
             "{form}: openssl's content is the statement"
         );
-        let (read, signer) = read_decision(&cms).expect("reads back");
-        assert_eq!(read, statement);
-        assert_eq!(signer, officer);
+        let read = read_decision(&cms).expect("reads back");
+        assert_eq!(read.statement, statement);
+        assert_eq!(read.officer, officer);
+        assert!(read.time_stamped_at.is_none());
         assert_eq!(
-            DecisionStatement::from_canonical(&read).expect("canonical"),
+            DecisionStatement::from_canonical(&read.statement).expect("canonical"),
             self::statement()
         );
     }

@@ -43,6 +43,7 @@ use crate::operations::*;
 use crate::orders::*;
 use crate::outbox::*;
 use crate::revocation::*;
+use crate::signing::*;
 use crate::support::*;
 use crate::{
     CertificateRecord, Counts, DumpKind, IssuanceIntent, IssuanceState, Store, StoreError, Tx,
@@ -565,6 +566,7 @@ macro_rules! sql_store {
         crate::revocation::revocation_sql!($name, $txname, $db, $row, $concat_entries, $lock, $share, $skip_locked, $read_only_check);
         crate::audit::audit_sql!($name, $txname, $db, $row, $concat_entries, $lock, $share, $skip_locked, $read_only_check);
         crate::support::support_sql!($name, $txname, $db, $row, $concat_entries, $lock, $share, $skip_locked, $read_only_check);
+        crate::signing::signing_sql!($name, $txname, $db, $row, $concat_entries, $lock, $share, $skip_locked, $read_only_check);
         crate::outbox::outbox_sql!($name, $txname, $db, $row, $concat_entries, $lock, $share, $skip_locked, $read_only_check);
         crate::discovery::discovery_sql!($name, $txname, $db, $row, $concat_entries, $lock, $share, $skip_locked, $read_only_check);
         crate::operations::operations_sql!($name, $txname, $db, $row, $concat_entries, $lock, $share, $skip_locked, $read_only_check);

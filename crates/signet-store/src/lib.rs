@@ -24,6 +24,7 @@ pub mod operations;
 pub mod orders;
 pub mod outbox;
 pub mod revocation;
+pub mod signing;
 pub mod support;
 
 use std::sync::Arc;
@@ -47,6 +48,7 @@ pub mod prelude {
     pub use crate::orders::{OrderReads, OrderWrites};
     pub use crate::outbox::{MailDelivery, MailReads};
     pub use crate::revocation::{RevocationData, RevocationReads, RevocationWrites};
+    pub use crate::signing::{SigningReads, SigningWrites};
     pub use crate::support::{SupportReads, SupportWrites};
     pub use crate::{Reads, Store, Tx};
 }
@@ -59,6 +61,7 @@ pub trait Reads:
     + RevocationReads
     + AuditReads
     + SupportReads
+    + SigningReads
     + MailReads
     + DiscoveryReads
 {
@@ -71,6 +74,7 @@ impl<T> Reads for T where
         + RevocationReads
         + AuditReads
         + SupportReads
+        + SigningReads
         + MailReads
         + DiscoveryReads
         + ?Sized
@@ -99,6 +103,7 @@ pub trait Tx:
     + OrderWrites
     + RevocationWrites
     + SupportWrites
+    + SigningWrites
     + DiscoveryWrites
     + Send
 {

@@ -17,6 +17,7 @@ use signet_domain::order::{DocumentKind, OrderKind, OrderStatus};
 use signet_domain::role::Role;
 use signet_domain::serial::Serial;
 use signet_store::prelude::*;
+use signet_store::signing::{SignedDecisionRecord, SigningKeyRecord, SigningKeyState};
 use signet_store::{
     Account, AlertRecord, AuditRecord, CrlChunk, CrlRecord, DocumentRecord, DumpKind,
     IssuanceIntent, IssuanceState, MailState, NewAccount, NewMail, OcspRecord, OrderEventRecord,
@@ -127,6 +128,7 @@ async fn story(store: Arc<dyn Store>, dump: DumpKind) {
     ocsp(&store).await;
     mail_and_limits(&store, dump).await;
     discovery(&store).await;
+    signing(&store).await;
     // Signed certificates by profile add up to all signed, on both backends.
     let per_profile = store.profile_counts().await.expect("per profile");
     assert!(!per_profile.is_empty());
@@ -138,6 +140,128 @@ async fn story(store: Arc<dyn Store>, dump: DumpKind) {
     assert!(per_profile.iter().any(|p| p.2 > 0), "the story revokes one");
     let audit = store.audit_entries().await.expect("audit");
     assert_eq!(chain_verifies(&audit), audit.len());
+}
+
+/// Officers' signing keys (issue 15): a first key active at once, a second pending until an
+/// administrator settles it (two settles at once: one wins), the older key replaced, a refusal,
+/// and signed decisions read back per order.
+async fn signing(store: &Arc<dyn Store>) {
+    let mut tx = begin(store).await;
+    let officer = tx
+        .create_account(&NewAccount {
+            email: "vera@ca.example".into(),
+            name: "Vera".into(),
+            role: Role::Vetting,
+            region: None,
+            password_hash: Some("$argon2id$fake".into()),
+            email_confirmed: true,
+            created_at: t(0),
+        })
+        .await
+        .expect("officer");
+    let key = |sha: &str, state, certificate: Option<Vec<u8>>| SigningKeyRecord {
+        id: 0,
+        account_id: officer,
+        key_sha256: sha.into(),
+        spki: vec![0x30, 1, 2],
+        state,
+        not_after: certificate.as_ref().map(|_| t(100)),
+        certificate,
+        requested_at: t(1),
+        settled_by: None,
+        settled_at: None,
+    };
+    let first = tx
+        .add_signing_key(&key("aa", SigningKeyState::Active, Some(vec![1])))
+        .await
+        .expect("first key");
+    let second = tx
+        .add_signing_key(&key("bb", SigningKeyState::Pending, None))
+        .await
+        .expect("second key");
+    let third = tx
+        .add_signing_key(&key("cc", SigningKeyState::Pending, None))
+        .await
+        .expect("third key");
+    done(tx, "signing keys").await;
+    let pending = store
+        .signing_keys(None, Some(SigningKeyState::Pending))
+        .await
+        .expect("pending");
+    assert_eq!(
+        pending.iter().map(|k| k.id).collect::<Vec<_>>(),
+        [third, second]
+    );
+
+    // Two administrators approve the second key at once: one wins, the other is told.
+    let settle = async || {
+        let mut tx = begin(store).await;
+        tx.settle_signing_key(second, Some((&[2u8][..], t(200))), officer, t(5))
+            .await?;
+        tx.audit(note("settled"));
+        tx.commit().await
+    };
+    let (a, b) = tokio::join!(settle(), settle());
+    assert!(a.is_ok() != b.is_ok(), "one settle wins: {a:?} {b:?}");
+    let keys = store.signing_keys(Some(officer), None).await.expect("keys");
+    let state = |id| keys.iter().find(|k| k.id == id).expect("key").state;
+    assert_eq!(state(first), SigningKeyState::Replaced);
+    assert_eq!(state(second), SigningKeyState::Active);
+    let active = store.signing_key(second).await.expect("read").expect("key");
+    assert_eq!(active.certificate, Some(vec![2]));
+    assert_eq!(active.not_after, Some(t(200)));
+    assert_eq!(active.settled_by, Some(officer));
+    // A renewal gives the active key a new certificate; a key that is not active has none.
+    let mut tx = begin(store).await;
+    tx.renew_signing_key(second, &[3], t(300), t(8))
+        .await
+        .expect("renewed");
+    assert!(matches!(
+        tx.renew_signing_key(first, &[4], t(300), t(8)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    done(tx, "renewed").await;
+    let renewed = store.signing_key(second).await.expect("read").expect("key");
+    assert_eq!(
+        (renewed.certificate, renewed.not_after),
+        (Some(vec![3]), Some(t(300)))
+    );
+
+    let mut tx = begin(store).await;
+    tx.settle_signing_key(third, None, officer, t(6))
+        .await
+        .expect("refused");
+    assert!(matches!(
+        tx.settle_signing_key(third, None, officer, t(6)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    done(tx, "refused").await;
+
+    let mut tx = begin(store).await;
+    for (n, order_number) in ["CCCCC-DDDDD", "CCCCC-DDDDD", "EEEEE-FFFFF"]
+        .iter()
+        .enumerate()
+    {
+        tx.record_signed_decision(&SignedDecisionRecord {
+            id: 0,
+            order_number: number(order_number),
+            decision: "approve".into(),
+            account_id: officer,
+            signing_key_id: second,
+            cms: vec![n as u8],
+            cms_sha256: format!("{n:064}"),
+            at: t(7),
+        })
+        .await
+        .expect("decision");
+    }
+    done(tx, "decisions").await;
+    let of_one = store
+        .signed_decisions(Some(&number("CCCCC-DDDDD")))
+        .await
+        .expect("decisions");
+    assert_eq!(of_one.iter().map(|d| d.cms[0]).collect::<Vec<_>>(), [0, 1]);
+    assert_eq!(store.signed_decisions(None).await.expect("all").len(), 3);
 }
 
 /// Discovery: a job, a lease that one of many concurrent claimants wins, a run and its
@@ -2658,6 +2782,7 @@ fn every_store_method_is_called() {
         ("revocation.rs", include_str!("../src/revocation.rs")),
         ("audit.rs", include_str!("../src/audit.rs")),
         ("support.rs", include_str!("../src/support.rs")),
+        ("signing.rs", include_str!("../src/signing.rs")),
         ("outbox.rs", include_str!("../src/outbox.rs")),
         ("operations.rs", include_str!("../src/operations.rs")),
     ];

@@ -18,6 +18,7 @@ use signet_app::orders::{NewOrder, OrderSummary, OrderView};
 use signet_app::pickup::PickedUp;
 use signet_app::pickup::PickupRequest;
 use signet_app::renewal::Reorder;
+use signet_app::signed_decisions::SignedStatement;
 use signet_app::vetting::QueueItem;
 use signet_domain::certificate::{CertificateStatus, RevocationReason};
 use signet_domain::order::{OrderStatus, change_refused};
@@ -324,13 +325,33 @@ async fn view_order(
 }
 
 /// Support's audited reveal of an order's personal data (masked in `GET` for support).
-#[utoipa::path(post, path = "/api/v1/orders/{number}/personal-data", tag = "signet", responses((status = 200, description = "The order with personal data unmasked; the reveal is in the audit log", body = OrderView), (status = 403, description = "Only support reveals personal data")), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/orders/{number}/personal-data", tag = "signet", request_body(content = Option<SignedReveal>, description = "The signed reveal statement"), responses((status = 200, description = "The order with personal data unmasked; the reveal is in the audit log", body = OrderView), (status = 403, description = "Only support reveals personal data")), security(("bearer" = [])))]
 async fn reveal_personal_data(
     State(s): AppState,
     Authed(actor, _): Authed,
     OrderPath(number): OrderPath,
+    body: Option<Json<SignedReveal>>,
 ) -> ApiResult<Json<OrderView>> {
-    Ok(Json(s.reveal_personal_data(&actor, &number).await?))
+    let signed = match body {
+        Some(Json(b)) => signed_statement(b.statement, b.signature)?,
+        None => None,
+    };
+    Ok(Json(
+        s.reveal_personal_data(&actor, &number, signed.as_ref())
+            .await?,
+    ))
+}
+
+/// A reveal's signature (required once the support officer has a decision-signing key).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SignedReveal {
+    /// The `canonical` of `GET /api/v1/orders/{number}/statement?decision=reveal`.
+    #[serde(default)]
+    statement: Option<String>,
+    /// The signature over it, base64.
+    #[serde(default)]
+    signature: Option<String>,
 }
 
 /// R-ORD-1: there is no call that changes an order; say so, after checking it is visible.
@@ -464,6 +485,31 @@ pub(crate) struct Decision {
     action: String,
     #[serde(default)]
     message: Option<String>,
+    /// The signed statement (the `canonical` of `GET /api/v1/orders/{number}/statement`),
+    /// required once the officer has a decision-signing key.
+    #[serde(default)]
+    statement: Option<String>,
+    /// The officer's signature over `statement`, base64 (DER or r‖s).
+    #[serde(default)]
+    signature: Option<String>,
+}
+
+/// The signed statement of a request, when it carries one; half of one is refused.
+pub(crate) fn signed_statement(
+    statement: Option<String>,
+    signature: Option<String>,
+) -> Result<Option<SignedStatement>, Problem> {
+    match (statement, signature) {
+        (Some(statement), Some(signature)) => Ok(Some(SignedStatement {
+            statement,
+            signature,
+        })),
+        (None, None) => Ok(None),
+        _ => Err(AppError::from(signet_domain::Refusal::InvalidInput(
+            "send both `statement` and `signature`, or neither".into(),
+        ))
+        .into()),
+    }
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{number}/decision", tag = "signet", request_body = Decision, responses((status = 200, description = "Decision recorded", body = OrderMoved), (status = 403, description = "Not a vetting officer, or separation of duties"), (status = 409, description = "Not decidable now (state, unconfirmed approval e-mail, no signed form)")), security(("bearer" = [])))]
@@ -473,8 +519,9 @@ async fn decision(
     OrderPath(number): OrderPath,
     Json(b): Json<Decision>,
 ) -> ApiResult<Json<OrderMoved>> {
+    let signed = signed_statement(b.statement, b.signature)?;
     let status = s
-        .decide_order(&actor, &number, &b.action, b.message)
+        .decide_order(&actor, &number, &b.action, b.message, signed.as_ref())
         .await?;
     Ok(OrderMoved::new(&number, status))
 }
@@ -744,7 +791,9 @@ async fn tls_test(
     paths(
         sign_up, confirm, log_in, log_out, enroll_second_factor, request_reset, complete_reset, place_order, list_orders, view_order, reveal_personal_data, change_order,
         upload, download_document, agreement, fingerprint_check, attest, decision, message, cancel, queue, pickup, reorder,
-        expedite, resend_pickup_link, resend_confirmation, certificate, certificate_file, revoke, reissue, renew, tls_test
+        expedite, resend_pickup_link, resend_confirmation, certificate, certificate_file, revoke, reissue, renew, tls_test,
+        crate::decisions_api::statement, crate::decisions_api::decisions, crate::decisions_api::enrol,
+        crate::decisions_api::keys, crate::decisions_api::settle
     ),
     components(schemas(
         signet_domain::identity::IdentityInput, signet_domain::key::SubscriberKeyType,

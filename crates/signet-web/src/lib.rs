@@ -13,6 +13,7 @@ use signet_app::issue::Signet;
 
 pub mod api;
 pub mod client;
+pub mod decisions_api;
 pub mod ids;
 pub mod links;
 pub mod metrics;
@@ -29,6 +30,7 @@ pub fn router(signet: Arc<Signet>) -> Router {
     let https = signet.serves_https();
     Router::new()
         .merge(api::routes())
+        .merge(decisions_api::routes())
         .merge(links::routes())
         .merge(ocsp::routes())
         .merge(tsa::routes())

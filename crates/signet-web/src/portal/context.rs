@@ -85,6 +85,10 @@ impl PageContext {
             support: self
                 .actor()
                 .is_some_and(|a| a.may(Permission::WorkSupportRequests)),
+            officer: self
+                .actor()
+                .filter(|a| a.may(Permission::SignDecisions))
+                .map(|a| a.email.clone()),
             alerts: self.alerts.clone(),
         }
     }

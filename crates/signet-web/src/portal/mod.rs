@@ -42,6 +42,7 @@ mod notices;
 mod offers;
 #[cfg(test)]
 mod offers_tests;
+mod officer;
 mod orders;
 pub(crate) use orders::key_label;
 mod pages;
@@ -171,6 +172,8 @@ pub fn routes() -> Router<Arc<Signet>> {
         .route("/static/signet.css", get(stylesheet))
         .route("/static/copy.js", get(copy_script))
         .route("/static/pickup.js", get(pickup_script))
+        .route("/static/officer.js", get(officer_script))
+        .route("/staff/signing-key", axum::routing::post(officer::enrol))
 }
 
 async fn stylesheet() -> Response {
@@ -192,6 +195,11 @@ async fn copy_script() -> Response {
 /// `crates/signet-web/js`; see its package.json).
 async fn pickup_script() -> Response {
     script(include_str!("../../static/pickup.js"))
+}
+
+/// The officer's decision-signing key in the browser (built from `crates/signet-web/js`).
+async fn officer_script() -> Response {
+    script(include_str!("../../static/officer.js"))
 }
 
 fn script(body: &'static str) -> Response {

@@ -28,6 +28,7 @@ fn nav() -> Nav {
         admin: false,
         support: false,
         alerts: vec![],
+        officer: None,
     }
 }
 

@@ -12,6 +12,9 @@ pub struct Nav {
     pub staff: bool,
     pub admin: bool,
     pub support: bool,
+    /// For staff who sign decisions: their address, which names the key `officer.js` keeps in
+    /// this browser.
+    pub officer: Option<String>,
     /// The alerts showing now: (kind, title), as a banner on every page.
     pub alerts: Vec<(String, String)>,
 }

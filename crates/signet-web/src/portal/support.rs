@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use signet_app::AppError;
 use signet_app::issue::Signet;
+use signet_app::signed_decisions::SignedStatement;
 
 use signet_domain::credentials::OrderNumber;
 use signet_domain::privacy::mask;
@@ -148,7 +149,8 @@ pub async fn answer(
 /// How a support page reaches the order: looked up (masked) or revealed (audited).
 enum Lookup {
     Masked,
-    Revealed,
+    /// With the officer's signed statement, sent by the page's officer script.
+    Revealed(Option<SignedStatement>),
 }
 
 async fn order_page(
@@ -170,7 +172,7 @@ async fn order_page(
     }
     let view = match lookup {
         Lookup::Masked => s.view_order(actor, number).await,
-        Lookup::Revealed => s.reveal_personal_data(actor, number).await,
+        Lookup::Revealed(signed) => s.reveal_personal_data(actor, number, signed.as_ref()).await,
     };
     match view {
         Ok(o) => ctx.render(StatusCode::OK, |nav| SupportOrderPage {
@@ -206,6 +208,11 @@ pub struct ActionForm {
     serial: String,
     #[serde(default)]
     pickup_password: String,
+    /// The officer's signed statement and signature (a reveal), set by `officer.js`.
+    #[serde(default)]
+    statement: String,
+    #[serde(default)]
+    signature: String,
 }
 
 /// One support action on an order, then the order page with what happened.
@@ -219,7 +226,7 @@ pub async fn act(
     let actor = form_actor!(ctx, &f.csrf);
     let done: Result<(Lookup, String), AppError> = match action.as_str() {
         "reveal" => Ok((
-            Lookup::Revealed,
+            Lookup::Revealed(super::vetting::signed_form(f.statement, f.signature)),
             "Personal data revealed; the reveal is in the audit log.".into(),
         )),
         "resend-form" => s.resend_request_form(&actor, &number).await.map(|to| {

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use signet_app::issue::Signet;
+use signet_app::signed_decisions::SignedStatement;
 use signet_domain::role::Permission;
 
 use super::offers::Offers;
@@ -139,6 +140,19 @@ pub struct DecisionForm {
     action: String,
     #[serde(default)]
     message: String,
+    /// The officer's signed statement and signature, set by `officer.js` as the form is sent.
+    #[serde(default)]
+    statement: String,
+    #[serde(default)]
+    signature: String,
+}
+
+/// A form's signed statement: none when the page sent none (no script, or no key yet).
+pub(crate) fn signed_form(statement: String, signature: String) -> Option<SignedStatement> {
+    (!statement.is_empty() || !signature.is_empty()).then_some(SignedStatement {
+        statement,
+        signature,
+    })
 }
 
 pub async fn decide(
@@ -150,7 +164,11 @@ pub async fn decide(
     let number = parsed!(ctx, crate::ids::order_number(&number));
     let actor = &form_actor!(ctx, &f.csrf);
     let message = (!f.message.trim().is_empty()).then(|| f.message.trim().to_owned());
-    match s.decide_order(actor, &number, &f.action, message).await {
+    let signed = signed_form(f.statement, f.signature);
+    match s
+        .decide_order(actor, &number, &f.action, message, signed.as_ref())
+        .await
+    {
         Ok(next) => {
             let notice = format!(
                 "Decision recorded: the order is now {}.",

@@ -1,0 +1,508 @@
+//! Officers sign their decisions (issue 15, items 3 and 4), as an API client with no browser
+//! does it: a key in a file, a CSR and signatures made by `openssl`, the evidence judged by
+//! `openssl cms -verify` and `signet audit verify --decisions`.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const VETTING: (&str, &str, Option<&str>) = ("vetting", "vera@ca.example.com", None);
+const SUPPORT: (&str, &str, Option<&str>) = ("support", "sam@ca.example.com", None);
+const ADMIN: (&str, &str, Option<&str>) = ("admin", "ada@ca.example.com", None);
+const AUDITOR: (&str, &str, Option<&str>) = ("auditor", "otto@ca.example.com", None);
+
+fn openssl(dir: &Path, args: &[&str]) -> Vec<u8> {
+    ok(Command::new("openssl").args(args).current_dir(dir)).stdout
+}
+
+/// A P-256 key in `{name}.key` and a CSR for it in `{name}.csr`; returns the CSR (PEM).
+fn key_and_csr(dir: &Path, name: &str) -> String {
+    openssl(
+        dir,
+        &[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            &format!("{name}.key"),
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-key",
+            &format!("{name}.key"),
+            "-subj",
+            "/CN=officer",
+            "-out",
+            &format!("{name}.csr"),
+        ],
+    );
+    std::fs::read_to_string(dir.join(format!("{name}.csr"))).expect("csr")
+}
+
+/// The statement for a decision, fetched and signed with `{key}.key` as the documentation
+/// shows (`jq -j .canonical | openssl dgst -sha256 -sign`): (statement, base64 signature).
+fn signed(
+    api: &Api,
+    token: &str,
+    dir: &Path,
+    number: &str,
+    query: &str,
+    key: &str,
+) -> (String, String) {
+    let (status, body) = api.get(&format!("/api/v1/orders/{number}/statement?{query}"), token);
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let canonical = body["canonical"].as_str().expect("canonical").to_owned();
+    assert_eq!(body["statement"]["order_number"], number);
+    std::fs::write(dir.join("statement.json"), &canonical).expect("write");
+    let signature = openssl(
+        dir,
+        &[
+            "dgst",
+            "-sha256",
+            "-sign",
+            &format!("{key}.key"),
+            "statement.json",
+        ],
+    );
+    (canonical, B64.encode(signature))
+}
+
+fn decide(api: &Api, token: &str, number: &str, body: Value) -> (StatusCode, Value) {
+    api.post(
+        &format!("/api/v1/orders/{number}/decision"),
+        Some(token),
+        body,
+    )
+}
+
+fn reveal(api: &Api, token: &str, number: &str, body: Value) -> (StatusCode, Value) {
+    api.post(
+        &format!("/api/v1/orders/{number}/personal-data"),
+        Some(token),
+        body,
+    )
+}
+
+/// An order of Max's with its signed form and confirmed approval address: ready for a decision.
+fn order_in_review(api: &Api, dir: &Path, email: &str) -> String {
+    let max = api.subscriber(dir, email);
+    let number = api.order(&max, email, "p-256");
+    let (status, body) = api.upload(&number, &max, "signed_agreement", PDF);
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    api.confirm_approval(dir, &number, email);
+    number
+}
+
+fn audit_verify(dir: &Path) -> std::process::Output {
+    run(signet(dir).args(["audit", "verify", "--decisions"]))
+}
+
+#[test]
+fn an_api_client_signs_each_decision_with_a_key_in_a_file_and_openssl_checks_the_evidence() {
+    let (ca, [vera, ada, otto]) = Ca::with_staff([VETTING, ADMIN, AUDITOR]);
+    let api = ca.api();
+    let d = ca.dir();
+    let work = tempdir();
+    let w = work.path();
+    let number = order_in_review(&api, d, "max@muster.example");
+
+    // Enrolment: a P-256 key in a file; the first key is certified at once (201).
+    let csr = key_and_csr(w, "vera");
+    let (status, key) = api.post(
+        "/api/v1/staff/signing-key",
+        Some(&vera),
+        json!({"csr": csr}),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{key}");
+    assert_eq!(key["state"], "active");
+    std::fs::write(
+        w.join("vera.pem"),
+        key["certificate_pem"].as_str().expect("pem"),
+    )
+    .expect("write");
+    let printed = text(&openssl(w, &["x509", "-in", "vera.pem", "-noout", "-text"]));
+    assert!(
+        printed.contains("TLS Web Client Authentication"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("1.3.6.1.4.1.32473.15.1"),
+        "the decision-signing purpose: {printed}"
+    );
+    assert!(printed.contains("Digital Signature"), "{printed}");
+    // The staff certificate and the staff CA pass pkilint, and chain to the root.
+    openssl(w, &["x509", "-in", "vera.pem", "-out", "vera-cert.pem"]);
+    lint("lint_pkix_cert", &[], &w.join("vera-cert.pem"));
+    lint("lint_pkix_cert", &[], &d.join("ca/staff.pem"));
+    openssl_verify(
+        &d.join("ca/root.pem"),
+        &d.join("ca/staff.pem"),
+        &w.join("vera-cert.pem"),
+    );
+    // An RSA key, or a CSR that is not one, is refused.
+    openssl(
+        w,
+        &[
+            "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "rsa.key", "-subj", "/CN=x",
+            "-out", "rsa.csr",
+        ],
+    );
+    let rsa = std::fs::read_to_string(w.join("rsa.csr")).expect("csr");
+    let (status, body) = api.post(
+        "/api/v1/staff/signing-key",
+        Some(&vera),
+        json!({"csr": rsa}),
+    );
+    assert!(
+        status.is_client_error() && body["detail"].as_str().is_some_and(|t| t.contains("P-256")),
+        "{status} {body}"
+    );
+
+    // Once Vera has a key, an unsigned decision is refused, and the refusal audited.
+    let (status, body) = decide(&api, &vera, &number, json!({"action": "approve"}));
+    assert!(status.is_client_error(), "{status} {body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|t| t.contains("must be signed")),
+        "{body}"
+    );
+    assert!(
+        audit_log(d)
+            .iter()
+            .any(|e| e.action == "order.decision_signature.refused")
+    );
+
+    // A signature for another decision, over an altered statement, or by a foreign key: refused.
+    let (statement, signature) = signed(&api, &vera, w, &number, "decision=approve", "vera");
+    let (status, body) = decide(
+        &api,
+        &vera,
+        &number,
+        json!({"action": "reject", "message": "no", "statement": statement, "signature": signature}),
+    );
+    assert!(
+        status.is_client_error()
+            && body["detail"]
+                .as_str()
+                .is_some_and(|t| t.contains("decision")),
+        "{body}"
+    );
+    advance_clock(d, 1);
+    let (later, _) = signed(&api, &vera, w, &number, "decision=approve", "vera");
+    assert_ne!(later, statement, "a second later, another statement");
+    let (status, body) = decide(
+        &api,
+        &vera,
+        &number,
+        json!({"action": "approve", "statement": later, "signature": signature}),
+    );
+    assert!(
+        status.is_client_error()
+            && body["detail"]
+                .as_str()
+                .is_some_and(|t| t.contains("does not check out")),
+        "{body}"
+    );
+    key_and_csr(w, "mallory");
+    let (_, foreign) = signed(&api, &vera, w, &number, "decision=approve", "mallory");
+    let (status, body) = decide(
+        &api,
+        &vera,
+        &number,
+        json!({"action": "approve", "statement": statement, "signature": foreign}),
+    );
+    assert!(
+        status.is_client_error()
+            && body["detail"]
+                .as_str()
+                .is_some_and(|t| t.contains("does not check out")),
+        "{body}"
+    );
+    let (status, body) = decide(
+        &api,
+        &vera,
+        &number,
+        json!({"action": "approve", "statement": statement}),
+    );
+    assert!(status.is_client_error(), "half a signature: {body}");
+
+    // The signed approval goes through; a replay of it is refused.
+    let (status, body) = decide(
+        &api,
+        &vera,
+        &number,
+        json!({"action": "approve", "statement": statement, "signature": signature}),
+    );
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("ready_for_pickup")),
+        "{body}"
+    );
+    let (status, _) = decide(
+        &api,
+        &vera,
+        &number,
+        json!({"action": "approve", "statement": statement, "signature": signature}),
+    );
+    assert!(status.is_client_error());
+
+    // The evidence: CMS SignedData that openssl verifies against the root, whose content is the
+    // statement, with a signature time-stamp from the CA's TSA; an auditor reads it.
+    let (status, decisions) = api.get(&format!("/api/v1/orders/{number}/decisions"), &otto);
+    assert_eq!(status, StatusCode::OK, "{decisions}");
+    let [decision] = decisions.as_array().expect("list").as_slice() else {
+        panic!("one decision: {decisions}")
+    };
+    assert_eq!(
+        (decision["decision"].as_str(), decision["officer"].as_str()),
+        (
+            Some("approve"),
+            Some(key["officer"].as_str().expect("officer"))
+        )
+    );
+    assert!(decision["time_stamped_at"].is_string(), "{decision}");
+    let cms = B64
+        .decode(decision["cms"].as_str().expect("cms"))
+        .expect("base64");
+    std::fs::write(w.join("decision.cms"), &cms).expect("write");
+    let content = openssl(
+        w,
+        &[
+            "cms",
+            "-verify",
+            "-inform",
+            "DER",
+            "-in",
+            "decision.cms",
+            "-CAfile",
+            &d.join("ca/root.pem").display().to_string(),
+            "-purpose",
+            "any",
+        ],
+    );
+    assert_eq!(text(&content), statement);
+    let printed = text(&openssl(
+        w,
+        &[
+            "cms",
+            "-cmsout",
+            "-print",
+            "-inform",
+            "DER",
+            "-in",
+            "decision.cms",
+        ],
+    ));
+    assert!(printed.contains("id-smime-aa-timeStampToken"), "{printed}");
+    let audited = audit_log(d);
+    assert!(audited.iter().any(|e| {
+        e.action == "order.decision_signed"
+            && e.detail
+                .contains(decision["cms_sha256"].as_str().expect("sha"))
+    }));
+    let out = audit_verify(d);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("signed decisions intact: 1 checked"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // A second key (another machine) waits for an administrator; Vera cannot approve it, Ada can.
+    let csr2 = key_and_csr(w, "vera2");
+    let (status, pending) = api.post(
+        "/api/v1/staff/signing-key",
+        Some(&vera),
+        json!({"csr": csr2}),
+    );
+    assert_eq!(
+        (status, pending["state"].as_str()),
+        (StatusCode::ACCEPTED, Some("pending")),
+        "{pending}"
+    );
+    let id = pending["id"].as_i64().expect("id");
+    let (status, _) = api.post(
+        &format!("/api/v1/staff/signing-keys/{id}/approve"),
+        Some(&vera),
+        json!({}),
+    );
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, waiting) = api.get("/api/v1/staff/signing-keys?pending=true", &ada);
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        waiting
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|k| k["id"] == id),
+        "{waiting}"
+    );
+    let (status, approved) = api.post(
+        &format!("/api/v1/staff/signing-keys/{id}/approve"),
+        Some(&ada),
+        json!({}),
+    );
+    assert_eq!(
+        (status, approved["state"].as_str()),
+        (StatusCode::OK, Some("active")),
+        "{approved}"
+    );
+    let (status, _) = api.post(
+        &format!("/api/v1/staff/signing-keys/{id}/approve"),
+        Some(&ada),
+        json!({}),
+    );
+    assert_eq!(status, StatusCode::CONFLICT, "settled once");
+    assert!(
+        audit_log(d)
+            .iter()
+            .any(|e| e.action == "staff.signing_key_approved")
+    );
+
+    // The first key no longer signs; the second does (a request for information on a new order).
+    let second = order_in_review(&api, d, "moritz@muster.example");
+    let query = "decision=request_info&message=Please%20upload%20the%20register%20extract";
+    let (statement, old) = signed(&api, &vera, w, &second, query, "vera");
+    let ask = |signature: &str| json!({"action": "request_info", "message": "Please upload the register extract", "statement": statement, "signature": signature});
+    let (status, body) = decide(&api, &vera, &second, ask(&old));
+    assert!(status.is_client_error(), "{body}");
+    let (_, new) = signed(&api, &vera, w, &second, query, "vera2");
+    let (status, body) = decide(&api, &vera, &second, ask(&new));
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Thirty-one days on the certificate has expired: signing is refused until Vera renews by
+    // enrolling the same key again (certified at once).
+    advance_clock(d, 31 * 86_400);
+    let vera = api.log_in(key["officer"].as_str().expect("officer"), STAFF_PASSWORD);
+    let third = order_in_review(&api, d, "mia@muster.example");
+    let (statement, signature) = signed(&api, &vera, w, &third, "decision=approve", "vera2");
+    let (status, body) = decide(
+        &api,
+        &vera,
+        &third,
+        json!({"action": "approve", "statement": statement, "signature": signature}),
+    );
+    assert!(
+        status.is_client_error()
+            && body["detail"]
+                .as_str()
+                .is_some_and(|t| t.contains("expired")),
+        "{body}"
+    );
+    let (status, body) = decide(&api, &vera, &third, json!({"action": "approve"}));
+    assert!(status.is_client_error(), "no unsigned fallback: {body}");
+    let (status, renewed) = api.post(
+        "/api/v1/staff/signing-key",
+        Some(&vera),
+        json!({"csr": csr2}),
+    );
+    assert_eq!(
+        (status, renewed["id"].as_i64()),
+        (StatusCode::CREATED, Some(id)),
+        "{renewed}"
+    );
+    let (statement, signature) = signed(&api, &vera, w, &third, "decision=approve", "vera2");
+    let (status, body) = decide(
+        &api,
+        &vera,
+        &third,
+        json!({"action": "approve", "statement": statement, "signature": signature}),
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // A decision whose statement was altered in the store is named by the verifier.
+    let out = audit_verify(d);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("3 checked"),
+        "{}",
+        text(&out.stdout)
+    );
+    ok(Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); \
+             row = c.execute('SELECT id, cms FROM signed_decisions ORDER BY id LIMIT 1').fetchone(); \
+             c.execute('UPDATE signed_decisions SET cms = ? WHERE id = ?', (bytes(row[1]).replace(b'approve', b'reprove'), row[0])); c.commit()",
+        ])
+        .arg(d.join("signet.db")));
+    let out = audit_verify(d);
+    assert!(!out.status.success());
+    let said = text(&out.stderr);
+    assert!(
+        said.contains(&format!("on order {number}")) && said.contains("does not verify"),
+        "{said}"
+    );
+}
+
+#[test]
+fn a_reveal_of_personal_data_is_signed_like_a_decision() {
+    let (ca, [sam]) = Ca::with_staff([SUPPORT]);
+    let api = ca.api();
+    let d = ca.dir();
+    let work = tempdir();
+    let w = work.path();
+    let number = order_in_review(&api, d, "max@muster.example");
+
+    // Before Sam has a key a reveal needs no signature (unless the CA requires signatures).
+    let (status, body) = reveal(&api, &sam, &number, json!({}));
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let csr = key_and_csr(w, "sam");
+    let (status, body) = api.post("/api/v1/staff/signing-key", Some(&sam), json!({"csr": csr}));
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = reveal(&api, &sam, &number, json!({}));
+    assert!(
+        status.is_client_error()
+            && body["detail"]
+                .as_str()
+                .is_some_and(|t| t.contains("must be signed")),
+        "{body}"
+    );
+    let (status, body) = reveal(&api, &sam, &number, json!({"statement": "{}"}));
+    assert!(status.is_client_error(), "half a signature: {body}");
+
+    let (statement, signature) = signed(&api, &sam, w, &number, "decision=reveal", "sam");
+    assert!(statement.contains("\"decision\":\"reveal\""));
+    let (status, body) = reveal(
+        &api,
+        &sam,
+        &number,
+        json!({"statement": statement, "signature": signature}),
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["personal_data_masked"], false, "{body}");
+    let (status, _) = reveal(
+        &api,
+        &sam,
+        &number,
+        json!({"statement": statement, "signature": signature}),
+    );
+    assert!(status.is_client_error(), "a signed reveal is used once");
+
+    let (status, decisions) = api.get(&format!("/api/v1/orders/{number}/decisions"), &sam);
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(decisions.as_array().map(Vec::len), Some(1), "{decisions}");
+    assert_eq!(decisions[0]["decision"], "reveal");
+    let out = audit_verify(d);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
