@@ -78,7 +78,8 @@ fn pkcs11_backend_issues_standards_clean_certificates() {
         "{config}"
     );
 
-    // The token holds the six private keys (the TSA's too), sensitive and never extractable.
+    // The token holds the eight private keys (the staff CA's and the TSA's too), sensitive and
+    // never extractable.
     let listing = ok(Command::new("pkcs11-tool")
         .envs(env_refs.iter().copied())
         .args([
@@ -100,6 +101,8 @@ fn pkcs11_backend_issues_standards_clean_certificates() {
         "smime",
         "class3-ocsp",
         "smime-ocsp",
+        "staff",
+        "staff-ocsp",
         "tsa",
     ] {
         assert!(
@@ -107,8 +110,8 @@ fn pkcs11_backend_issues_standards_clean_certificates() {
             "signet-{name} missing:\n{listing}"
         );
     }
-    assert_eq!(listing.matches("never extractable").count(), 6, "{listing}");
-    assert_eq!(listing.matches("always sensitive").count(), 6, "{listing}");
+    assert_eq!(listing.matches("never extractable").count(), 8, "{listing}");
+    assert_eq!(listing.matches("always sensitive").count(), 8, "{listing}");
 
     issue_matrix(data.path(), work.path(), &env_refs);
 

@@ -263,3 +263,111 @@ fn keys_made_in_the_browser_never_leave_it() {
         );
     }
 }
+
+/// Issue 15, item 3 in Chromium: officer.js keeps the officer's key non-extractable in the
+/// browser, enrols it and signs the portal approval, whose evidence openssl accepts; the
+/// officer's second browser gets a key that waits for an administrator, and its unsigned
+/// decision is refused until one approves it. The private key is in no request.
+#[test]
+fn an_officers_key_stays_in_the_browser_and_signs_the_decision() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let data = tempdir();
+    let d = data.path();
+    let work = tempdir();
+    let server = ca_with_staff(
+        d,
+        &[
+            ("vetting", "vesna@ca.example.com", None),
+            ("admin", "adele@ca.example.com", None),
+        ],
+    );
+    let api = Api::new(&server);
+    let vera = api.staff_login(d, "vesna@ca.example.com");
+    let ada = api.staff_login(d, "adele@ca.example.com");
+    let orders: Vec<String> = ["moritz@example.de", "mia@example.de"]
+        .iter()
+        .map(|email| {
+            let owner = api.subscriber(d, email);
+            let number = api.order(&owner, email, "p-256");
+            let (status, body) = api.upload(&number, &owner, "signed_agreement", PDF);
+            assert_eq!(status.as_u16(), 201, "{body}");
+            api.confirm_approval(d, &number, email);
+            number
+        })
+        .collect();
+    let report_file = work.path().join("officer.json");
+    let out = run(Command::new("node")
+        .arg(root.join("tests/browser/officer_keys.mjs"))
+        .env("SIGNET_URL", server.url(""))
+        .env("SESSION", &vera)
+        .env("FIRST", &orders[0])
+        .env("SECOND", &orders[1])
+        .env("OUT", &report_file));
+    assert!(
+        out.status.success(),
+        "the officer's browser failed:\n{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(&report_file).expect("report")).expect("json");
+
+    // Nothing the page sent holds private key material: the CSR carries the public key only.
+    for request in report["firstRequests"].as_array().expect("requests") {
+        let body = request["body"].as_str().unwrap_or_default();
+        assert!(
+            !body.contains("PRIVATE") && !body.contains("\"d\""),
+            "{request}"
+        );
+    }
+    // The approval's evidence: CMS that openssl verifies against the root, over the statement
+    // the browser signed.
+    let (status, decisions) = api.get(&format!("/api/v1/orders/{}/decisions", orders[0]), &vera);
+    assert_eq!(status.as_u16(), 200, "{decisions}");
+    assert_eq!(decisions.as_array().map(Vec::len), Some(1), "{decisions}");
+    use base64::Engine;
+    let cms = base64::engine::general_purpose::STANDARD
+        .decode(decisions[0]["cms"].as_str().expect("cms"))
+        .expect("base64");
+    let cms_file = work.path().join("decision.cms");
+    std::fs::write(&cms_file, cms).expect("write");
+    let verified = ok(Command::new("openssl")
+        .args(["cms", "-verify", "-inform", "DER", "-purpose", "any", "-in"])
+        .arg(&cms_file)
+        .arg("-CAfile")
+        .arg(d.join("ca/root.pem")));
+    assert_eq!(
+        text(&verified.stdout),
+        report["statement"].as_str().expect("statement")
+    );
+    let audit = ok(signet(d).args(["audit", "verify", "--decisions"]));
+    assert!(text(&audit.stdout).contains("1 checked"));
+    assert!(
+        audit_log(d)
+            .iter()
+            .any(|e| e.action == "order.decision_signature.refused")
+    );
+
+    // The second browser's key waits; an administrator approves it, and it is the one that
+    // signs from now on.
+    let id = report["pendingKey"].as_i64().expect("pending key");
+    let (status, waiting) = api.get("/api/v1/staff/signing-keys?pending=true", &ada);
+    assert_eq!(status.as_u16(), 200);
+    assert!(
+        waiting
+            .as_array()
+            .expect("keys")
+            .iter()
+            .any(|k| k["id"] == id)
+    );
+    let (status, approved) = api.post(
+        &format!("/api/v1/staff/signing-keys/{id}/approve"),
+        Some(&ada),
+        json!({}),
+    );
+    assert_eq!(
+        (status.as_u16(), approved["state"].as_str()),
+        (200, Some("active")),
+        "{approved}"
+    );
+}

@@ -237,7 +237,7 @@ fn crls_and_ocsp_responses_reach_the_bucket_checked_and_nginx_serves_them() {
     // A new bucket gets every shard's CRL.
     let out = ok(signet_s3(&d).arg("publish"));
     assert!(
-        text(&out.stdout).contains("published: 3 CRLs, 0 OCSP"),
+        text(&out.stdout).contains("published: 4 CRLs, 0 OCSP"),
         "{}",
         text(&out.stdout)
     );

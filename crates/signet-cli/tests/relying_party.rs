@@ -408,7 +408,7 @@ fn nginx_lets_a_picked_up_certificate_in_until_it_is_revoked() {
         .stdout,
     );
     assert!(
-        crls.contains("Total found: 5"),
+        crls.contains("Total found: 7"),
         "the root's CRL and two shards of each issuing CA: {crls}"
     );
     let nginx = Nginx::start(&w.join("nginx-crl"), &conf);

@@ -106,6 +106,78 @@ fn order_in_review(api: &Api, dir: &Path, email: &str) -> String {
     number
 }
 
+const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+const PIN: &str = "84271923";
+
+/// A SoftHSM token holding the private key of `key_file` (id 01): the environment to reach it.
+fn softhsm_with_key(dir: &Path, key_file: &str) -> Vec<(&'static str, String)> {
+    let tokens = dir.join("tokens");
+    std::fs::create_dir_all(&tokens).expect("token dir");
+    let conf = dir.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tokens.display()
+        ),
+    )
+    .expect("softhsm conf");
+    let env = vec![("SOFTHSM2_CONF", conf.display().to_string())];
+    let with_env = |cmd: &mut Command| {
+        cmd.envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+    };
+    let mut init = Command::new("softhsm2-util");
+    with_env(&mut init);
+    ok(init.args([
+        "--init-token",
+        "--free",
+        "--label",
+        "officer",
+        "--so-pin",
+        "1234567890",
+        "--pin",
+        PIN,
+    ]));
+    openssl(
+        dir,
+        &[
+            "pkcs8",
+            "-topk8",
+            "-nocrypt",
+            "-in",
+            key_file,
+            "-outform",
+            "DER",
+            "-out",
+            "token-key.der",
+        ],
+    );
+    let mut write = Command::new("pkcs11-tool");
+    with_env(&mut write);
+    ok(write
+        .args([
+            "--module",
+            MODULE,
+            "--login",
+            "--pin",
+            PIN,
+            "--token-label",
+            "officer",
+        ])
+        .args([
+            "--write-object",
+            "token-key.der",
+            "--type",
+            "privkey",
+            "--id",
+            "01",
+            "--label",
+            "officer",
+        ])
+        .current_dir(dir));
+    env
+}
+
 fn audit_verify(dir: &Path) -> std::process::Output {
     run(signet(dir).args(["audit", "verify", "--decisions"]))
 }
@@ -476,7 +548,37 @@ fn a_reveal_of_personal_data_is_signed_like_a_decision() {
     let (status, body) = reveal(&api, &sam, &number, json!({"statement": "{}"}));
     assert!(status.is_client_error(), "half a signature: {body}");
 
-    let (statement, signature) = signed(&api, &sam, w, &number, "decision=reveal", "sam");
+    // Sam's key sits in a PKCS#11 token (SoftHSM): the token signs the statement.
+    let token = softhsm_with_key(w, "sam.key");
+    let (_, _) = signed(&api, &sam, w, &number, "decision=reveal", "sam");
+    let statement = std::fs::read_to_string(w.join("statement.json")).expect("statement");
+    // SoftHSM signs with plain CKM_ECDSA over a digest (it has no ECDSA-SHA256 mechanism), as
+    // many tokens do: the hash is made beside it.
+    openssl(
+        w,
+        &[
+            "dgst",
+            "-sha256",
+            "-binary",
+            "-out",
+            "statement.sha256",
+            "statement.json",
+        ],
+    );
+    ok(Command::new("pkcs11-tool")
+        .envs(token.iter().map(|(k, v)| (*k, v.as_str())))
+        .args([
+            "--module", MODULE, "--login", "--pin", PIN, "--id", "01", "--sign",
+        ])
+        .args(["--mechanism", "ECDSA", "--signature-format", "openssl"])
+        .args([
+            "--input-file",
+            "statement.sha256",
+            "--output-file",
+            "token.sig",
+        ])
+        .current_dir(w));
+    let signature = B64.encode(std::fs::read(w.join("token.sig")).expect("signature"));
     assert!(statement.contains("\"decision\":\"reveal\""));
     let (status, body) = reveal(
         &api,

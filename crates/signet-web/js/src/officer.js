@@ -122,24 +122,41 @@ async function signForm(form, submitter, record) {
   if (submitter && submitter.name) field(submitter.name, submitter.value);
 }
 
-async function main() {
+function main() {
   const officer = document.body.dataset.officer;
   const csrf = document.body.dataset.csrf;
   if (!officer || !window.indexedDB || !crypto.subtle) return;
-  let record;
-  try {
-    record = await ready(officer, csrf);
-    say(describe(record));
-  } catch (e) {
-    say(`Your signing key could not be enrolled: ${e.message}`);
-    return;
-  }
+  // Forms wait for the key: a decision sent while the key is still being enrolled is signed
+  // once it is ready, never sent unsigned by accident.
+  const readiness = ready(officer, csrf).then(
+    (record) => {
+      say(describe(record));
+      window.signetOfficer = { state: record.state, id: record.id };
+      return record;
+    },
+    (e) => {
+      say(`Your signing key could not be enrolled: ${e.message}`);
+      window.signetOfficer = { state: "failed", error: e.message };
+      return null;
+    },
+  );
   for (const form of document.querySelectorAll("form[data-sign-order]")) {
     form.addEventListener("submit", async (event) => {
-      if (form.dataset.signed === "yes" || record.state !== "active") return;
+      if (form.dataset.signed === "yes") return;
       event.preventDefault();
+      const submitter = event.submitter;
+      const record = await readiness;
       try {
-        await signForm(form, event.submitter, record);
+        if (record && record.state === "active") await signForm(form, submitter, record);
+        else if (submitter && submitter.name) {
+          // No certified key here: the decision goes unsigned, and the server decides whether
+          // that is allowed (it is not once this officer has a key elsewhere).
+          const input = document.createElement("input");
+          input.type = "hidden";
+          input.name = submitter.name;
+          input.value = submitter.value;
+          form.appendChild(input);
+        }
         form.dataset.signed = "yes";
         form.submit();
       } catch (e) {
@@ -147,7 +164,6 @@ async function main() {
       }
     });
   }
-  window.signetOfficer = { state: record.state, id: record.id };
 }
 
 main();

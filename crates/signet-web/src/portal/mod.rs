@@ -115,6 +115,10 @@ pub fn routes() -> Router<Arc<Signet>> {
             axum::routing::post(notices::retry_mail),
         )
         .route(
+            "/admin/signing-keys/{id}/{verdict}",
+            axum::routing::post(notices::settle_signing_key),
+        )
+        .route(
             "/admin/staff/{id}/reset-second-factor",
             axum::routing::post(notices::reset_second_factor),
         )

@@ -130,10 +130,11 @@ async fn admin_page(
             s.staff(actor).await?,
             s.operations(actor).await?,
             s.discovery_inventory().await?,
+            s.signing_keys(actor, true).await?,
         ))
     };
     match loaded.await {
-        Ok((d, alerts, staff, ops, inventory)) => {
+        Ok((d, alerts, staff, ops, inventory, waiting_keys)) => {
             let discovery_alerts = signet_domain::discovery::Alert::ALL
                 .iter()
                 .map(|a| {
@@ -169,6 +170,17 @@ async fn admin_page(
                     &d.expiring_per_week.iter().map(week).collect::<Vec<_>>(),
                 ),
                 alerts: alerts.into_iter().map(|a| (a.id, a.title)).collect(),
+                waiting_keys: waiting_keys
+                    .into_iter()
+                    .map(|k| {
+                        (
+                            k.id,
+                            k.officer,
+                            k.requested_at,
+                            k.key_sha256[..16].to_owned(),
+                        )
+                    })
+                    .collect(),
                 staff: staff
                     .into_iter()
                     .map(|a| StaffRow {
@@ -400,5 +412,29 @@ pub async fn retry_mail(
         .retry_mail(&actor, f.id)
         .await
         .map(|n| format!("{n} message(s) will be tried again now."));
+    after(&s, &ctx, done).await
+}
+
+#[derive(Deserialize)]
+pub struct SigningKeyForm {
+    csrf: String,
+}
+
+/// An administrator approves or refuses an officer's waiting decision-signing key.
+pub async fn settle_signing_key(
+    State(s): State<Arc<Signet>>,
+    ctx: PageContext,
+    axum::extract::Path((id, verdict)): axum::extract::Path<(i64, String)>,
+    Form(f): Form<SigningKeyForm>,
+) -> Response {
+    let actor = form_actor!(ctx, &f.csrf);
+    let approve = verdict == "approve";
+    let done = s.settle_signing_key(&actor, id, approve).await.map(|k| {
+        format!(
+            "The signing key of {} is {}.",
+            k.officer,
+            if approve { "certified" } else { "refused" }
+        )
+    });
     after(&s, &ctx, done).await
 }

@@ -240,6 +240,8 @@ pub struct AdminPage {
     pub issued_chart: String,
     pub expiring_chart: String,
     pub alerts: Vec<(i64, String)>,
+    /// Officers' decision-signing keys waiting for approval: (id, officer, requested, key hash).
+    pub waiting_keys: Vec<(i64, String, String, String)>,
     pub staff: Vec<StaffRow>,
     pub mail_states: Vec<(String, u64)>,
     pub mail: Vec<MailRow>,
