@@ -1104,3 +1104,28 @@ pub fn batch_of_requests(work: &Path, count: usize) -> (PathBuf, PathBuf) {
     std::fs::write(&requests, lines.join("\n")).expect("write requests");
     (requests, work.join("out"))
 }
+
+/// The SoftHSM module the tests use as a PKCS#11 token.
+pub const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+/// A fresh SoftHSM token `label` with user PIN `pin`, kept under `dir` (its own configuration and
+/// token directory): the environment that reaches it.
+pub fn softhsm_token(dir: &Path, label: &str, pin: &str) -> Vec<(&'static str, String)> {
+    let tokens = dir.join("tokens");
+    std::fs::create_dir_all(&tokens).expect("token dir");
+    let conf = dir.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tokens.display()
+        ),
+    )
+    .expect("softhsm conf");
+    let env = vec![("SOFTHSM2_CONF", conf.display().to_string())];
+    ok(Command::new("softhsm2-util")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .args(["--init-token", "--free", "--label", label])
+        .args(["--so-pin", "1234567890", "--pin", pin]));
+    env
+}

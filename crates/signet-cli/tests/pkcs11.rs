@@ -8,38 +8,13 @@ use std::process::Command;
 
 use common::*;
 
-const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+const MODULE: &str = SOFTHSM_MODULE;
 const PIN: &str = "84271923";
 
 /// A private SoftHSM2 configuration with one fresh token labelled `signet`.
 fn softhsm(dir: &Path) -> Vec<(&'static str, String)> {
-    let tokens = dir.join("tokens");
-    std::fs::create_dir_all(&tokens).expect("token dir");
-    let conf = dir.join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            tokens.display()
-        ),
-    )
-    .expect("softhsm conf");
-    let env = vec![
-        ("SOFTHSM2_CONF", conf.display().to_string()),
-        ("SIGNET_PKCS11_PIN", PIN.to_owned()),
-    ];
-    ok(Command::new("softhsm2-util")
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .args([
-            "--init-token",
-            "--free",
-            "--label",
-            "signet",
-            "--so-pin",
-            "1234567890",
-            "--pin",
-            PIN,
-        ]));
+    let mut env = softhsm_token(dir, "signet", PIN);
+    env.push(("SIGNET_PKCS11_PIN", PIN.to_owned()));
     env
 }
 

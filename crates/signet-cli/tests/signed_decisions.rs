@@ -80,6 +80,14 @@ fn signed(
     (canonical, B64.encode(signature))
 }
 
+/// A 4xx whose problem document says `words`.
+fn refused(status: StatusCode, body: &Value, words: &str) {
+    assert!(
+        status.is_client_error() && body["detail"].as_str().is_some_and(|t| t.contains(words)),
+        "expected a refusal saying `{words}`: {status} {body}"
+    );
+}
+
 fn decide(api: &Api, token: &str, number: &str, body: Value) -> (StatusCode, Value) {
     api.post(
         &format!("/api/v1/orders/{number}/decision"),
@@ -106,38 +114,12 @@ fn order_in_review(api: &Api, dir: &Path, email: &str) -> String {
     number
 }
 
-const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+const MODULE: &str = SOFTHSM_MODULE;
 const PIN: &str = "84271923";
 
 /// A SoftHSM token holding the private key of `key_file` (id 01): the environment to reach it.
 fn softhsm_with_key(dir: &Path, key_file: &str) -> Vec<(&'static str, String)> {
-    let tokens = dir.join("tokens");
-    std::fs::create_dir_all(&tokens).expect("token dir");
-    let conf = dir.join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            tokens.display()
-        ),
-    )
-    .expect("softhsm conf");
-    let env = vec![("SOFTHSM2_CONF", conf.display().to_string())];
-    let with_env = |cmd: &mut Command| {
-        cmd.envs(env.iter().map(|(k, v)| (*k, v.as_str())));
-    };
-    let mut init = Command::new("softhsm2-util");
-    with_env(&mut init);
-    ok(init.args([
-        "--init-token",
-        "--free",
-        "--label",
-        "officer",
-        "--so-pin",
-        "1234567890",
-        "--pin",
-        PIN,
-    ]));
+    let env = softhsm_token(dir, "officer", PIN);
     openssl(
         dir,
         &[
@@ -152,9 +134,8 @@ fn softhsm_with_key(dir: &Path, key_file: &str) -> Vec<(&'static str, String)> {
             "token-key.der",
         ],
     );
-    let mut write = Command::new("pkcs11-tool");
-    with_env(&mut write);
-    ok(write
+    ok(Command::new("pkcs11-tool")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .args([
             "--module",
             MODULE,
@@ -238,10 +219,7 @@ fn an_api_client_signs_each_decision_with_a_key_in_a_file_and_openssl_checks_the
         Some(&vera),
         json!({"csr": rsa}),
     );
-    assert!(
-        status.is_client_error() && body["detail"].as_str().is_some_and(|t| t.contains("P-256")),
-        "{status} {body}"
-    );
+    refused(status, &body, "P-256");
 
     // Once Vera has a key, an unsigned decision is refused, and the refusal audited.
     let (status, body) = decide(&api, &vera, &number, json!({"action": "approve"}));
@@ -266,13 +244,7 @@ fn an_api_client_signs_each_decision_with_a_key_in_a_file_and_openssl_checks_the
         &number,
         json!({"action": "reject", "message": "no", "statement": statement, "signature": signature}),
     );
-    assert!(
-        status.is_client_error()
-            && body["detail"]
-                .as_str()
-                .is_some_and(|t| t.contains("decision")),
-        "{body}"
-    );
+    refused(status, &body, "decision");
     advance_clock(d, 1);
     let (later, _) = signed(&api, &vera, w, &number, "decision=approve", "vera");
     assert_ne!(later, statement, "a second later, another statement");
@@ -282,13 +254,7 @@ fn an_api_client_signs_each_decision_with_a_key_in_a_file_and_openssl_checks_the
         &number,
         json!({"action": "approve", "statement": later, "signature": signature}),
     );
-    assert!(
-        status.is_client_error()
-            && body["detail"]
-                .as_str()
-                .is_some_and(|t| t.contains("does not check out")),
-        "{body}"
-    );
+    refused(status, &body, "does not check out");
     key_and_csr(w, "mallory");
     let (_, foreign) = signed(&api, &vera, w, &number, "decision=approve", "mallory");
     let (status, body) = decide(
@@ -297,13 +263,7 @@ fn an_api_client_signs_each_decision_with_a_key_in_a_file_and_openssl_checks_the
         &number,
         json!({"action": "approve", "statement": statement, "signature": foreign}),
     );
-    assert!(
-        status.is_client_error()
-            && body["detail"]
-                .as_str()
-                .is_some_and(|t| t.contains("does not check out")),
-        "{body}"
-    );
+    refused(status, &body, "does not check out");
     let (status, body) = decide(
         &api,
         &vera,
@@ -468,13 +428,7 @@ fn an_api_client_signs_each_decision_with_a_key_in_a_file_and_openssl_checks_the
         &third,
         json!({"action": "approve", "statement": statement, "signature": signature}),
     );
-    assert!(
-        status.is_client_error()
-            && body["detail"]
-                .as_str()
-                .is_some_and(|t| t.contains("expired")),
-        "{body}"
-    );
+    refused(status, &body, "expired");
     let (status, body) = decide(&api, &vera, &third, json!({"action": "approve"}));
     assert!(status.is_client_error(), "no unsigned fallback: {body}");
     let (status, renewed) = api.post(
@@ -538,13 +492,7 @@ fn a_reveal_of_personal_data_is_signed_like_a_decision() {
     let (status, body) = api.post("/api/v1/staff/signing-key", Some(&sam), json!({"csr": csr}));
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (status, body) = reveal(&api, &sam, &number, json!({}));
-    assert!(
-        status.is_client_error()
-            && body["detail"]
-                .as_str()
-                .is_some_and(|t| t.contains("must be signed")),
-        "{body}"
-    );
+    refused(status, &body, "must be signed");
     let (status, body) = reveal(&api, &sam, &number, json!({"statement": "{}"}));
     assert!(status.is_client_error(), "half a signature: {body}");
 
