@@ -403,7 +403,7 @@ pub fn ca_with_staff(data_dir: &Path, staff: &[(&str, &str, Option<&str>)]) -> S
 }
 
 /// Invites the staff (role, e-mail, region) to the CA of `data_dir` and starts `signet serve`.
-fn invite_and_serve(data_dir: &Path, staff: &[(&str, &str, Option<&str>)]) -> Server {
+pub fn invite_and_serve(data_dir: &Path, staff: &[(&str, &str, Option<&str>)]) -> Server {
     for (role, email, region) in staff {
         let mut cmd = signet(data_dir);
         cmd.args(["user", "add", "--role", role, "--email", email]);

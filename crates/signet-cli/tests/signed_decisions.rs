@@ -556,3 +556,91 @@ fn a_reveal_of_personal_data_is_signed_like_a_decision() {
         text(&out.stderr)
     );
 }
+
+/// A CA made before the staff CA existed gets one with `signet staff-ca init` (once); with
+/// `[staff] require_signed_decisions = true` an officer who has no key yet cannot decide
+/// unsigned either.
+#[test]
+fn an_older_ca_gets_a_staff_ca_and_can_require_every_decision_signed() {
+    let data = tempdir();
+    let d = data.path();
+    ok(signet(d).args(["init", "--base-url", BASE_URL]));
+    // What a data directory from before the staff CA looks like.
+    let config = std::fs::read_to_string(d.join("signet.toml")).expect("config");
+    let start = config
+        .find("[issuers.staff]")
+        .expect("the staff CA's table");
+    let end = start + 1 + config[start + 1..].find("\n[").expect("the next table");
+    std::fs::write(
+        d.join("signet.toml"),
+        format!("{}{}", &config[..start], &config[end..]),
+    )
+    .expect("write");
+    for file in [
+        "ca/staff.pem",
+        "ca/staff-ocsp.pem",
+        "keys/staff.key.pem",
+        "keys/staff-ocsp.key.pem",
+    ] {
+        std::fs::remove_file(d.join(file)).expect("remove");
+    }
+
+    let added = ok(signet(d).args(["staff-ca", "init", "--policy-oid", "1.3.6.1.4.1.32473.7.3"]));
+    assert!(
+        text(&added.stdout).contains("staff CA added"),
+        "{}",
+        text(&added.stdout)
+    );
+    lint("lint_pkix_cert", &[], &d.join("ca/staff.pem"));
+    lint("lint_pkix_cert", &[], &d.join("ca/staff-ocsp.pem"));
+    let again = run(signet(d).args(["staff-ca", "init"]));
+    assert!(!again.status.success());
+    assert!(
+        text(&again.stderr).contains("already has a staff CA"),
+        "{}",
+        text(&again.stderr)
+    );
+
+    let mut config = std::fs::read_to_string(d.join("signet.toml")).expect("config");
+    assert!(config.contains("[issuers.staff]"));
+    config.push_str("\n[staff]\nrequire_signed_decisions = true\n");
+    std::fs::write(d.join("signet.toml"), config).expect("write");
+    let server = invite_and_serve(d, &[("vetting", "vida@ca.example.com", None)]);
+    let api = Api::new(&server);
+    let vida = api.staff_login(d, "vida@ca.example.com");
+    let number = order_in_review(&api, d, "max@muster.example");
+    let work = tempdir();
+    let w = work.path();
+
+    // No key yet, and still no unsigned decision.
+    let (status, body) = decide(&api, &vida, &number, json!({"action": "approve"}));
+    refused(status, &body, "must be signed");
+    let csr = key_and_csr(w, "vida");
+    let (status, key) = api.post(
+        "/api/v1/staff/signing-key",
+        Some(&vida),
+        json!({"csr": csr}),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{key}");
+    std::fs::write(
+        w.join("vida.pem"),
+        key["certificate_pem"].as_str().expect("pem"),
+    )
+    .expect("write");
+    openssl(w, &["x509", "-in", "vida.pem", "-out", "vida-cert.pem"]);
+    openssl_verify(
+        &d.join("ca/root.pem"),
+        &d.join("ca/staff.pem"),
+        &w.join("vida-cert.pem"),
+    );
+    let (statement, signature) = signed(&api, &vida, w, &number, "decision=approve", "vida");
+    let (status, body) = decide(
+        &api,
+        &vida,
+        &number,
+        json!({"action": "approve", "statement": statement, "signature": signature}),
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let out = audit_verify(d);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
