@@ -14,8 +14,10 @@ use der::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use signet_domain::Refusal;
+use signet_domain::certificate::RevocationReason;
 use signet_domain::credentials::OrderNumber;
 use signet_domain::role::{Actor, Permission};
+use signet_domain::serial::Serial;
 use signet_domain::signing_key::{
     Enrolment, STAFF_CERTIFICATE_DAYS, check_officer_key, enrolment, signature_required,
 };
@@ -100,6 +102,14 @@ fn refused(what: impl std::fmt::Display) -> AppError {
     Refusal::InvalidInput(what.to_string()).into()
 }
 
+/// The serial of a staff certificate (DER).
+fn serial_of(der: &[u8]) -> Result<Serial, AppError> {
+    let certificate = Certificate::from_der(der).map_err(PkiError::from)?;
+    Ok(Serial::from_der_integer(
+        certificate.tbs_certificate().serial_number().as_bytes(),
+    )?)
+}
+
 fn require_signer(actor: &Actor) -> Result<(), AppError> {
     if actor.may(Permission::SignDecisions) {
         Ok(())
@@ -165,6 +175,43 @@ impl Signet {
             .await?
             .map(|a| a.email)
             .unwrap_or_else(|| format!("account {account}")))
+    }
+
+    /// Finishes putting a new staff certificate in place: the certificates it replaces are
+    /// revoked (superseded) in the same unit of work, with its audit record, so an officer has
+    /// one valid staff certificate. When the store refused to install it (another
+    /// administrator or renewal came first), the new certificate is revoked instead: no staff
+    /// certificate is left that nobody holds.
+    async fn install_certificate(
+        &self,
+        mut work: Work<'_>,
+        installed: Result<Vec<Vec<u8>>, signet_store::StoreError>,
+        new: &[u8],
+        who: &str,
+        (action, subject, detail): (&str, &str, serde_json::Value),
+    ) -> Result<(), AppError> {
+        let replaced = match installed {
+            Ok(replaced) => replaced,
+            Err(e) => {
+                drop(work);
+                self.revoke_as_operator_by(&serial_of(new)?, RevocationReason::Superseded, who)
+                    .await?;
+                return Err(e.into());
+            }
+        };
+        let mut serials = Vec::new();
+        for der in &replaced {
+            let serial = serial_of(der)?;
+            self.revoke_in(&mut work, &serial, RevocationReason::Superseded, who)
+                .await?;
+            serials.push(serial);
+        }
+        work.audit(who, action, subject, detail);
+        work.commit().await?;
+        for serial in &serials {
+            self.after_revocation(serial).await;
+        }
+        Ok(())
     }
 
     /// Certifies an officer's key with the staff CA for [`STAFF_CERTIFICATE_DAYS`]: subject
@@ -251,7 +298,7 @@ impl Signet {
         let how = enrolment(latest.map(|k| k.key_sha256.as_str()), &sha);
         let mut work = self.work().await?;
         if how == Enrolment::NeedsApproval {
-            record.id = work.add_signing_key(&record).await?;
+            record.id = work.add_signing_key(&record).await?.0;
             work.audit(
                 &who,
                 "staff.signing_key_requested",
@@ -266,12 +313,14 @@ impl Signet {
             .certify_officer(actor.account, &actor.email, &key.spki)
             .await?;
         let mut work = self.work().await?;
-        match latest {
+        let installed = match latest {
             Some(current) if current.state == SigningKeyState::Active => {
                 record.id = current.id;
                 record.requested_at = current.requested_at;
-                work.renew_signing_key(current.id, &der, not_after, now)
-                    .await?;
+                let previous = current.certificate.clone().unwrap_or_default();
+                work.renew_signing_key(current.id, &previous, &der, not_after, now)
+                    .await
+                    .map(|()| vec![previous])
             }
             _ => {
                 record.state = SigningKeyState::Active;
@@ -279,17 +328,22 @@ impl Signet {
                 record.not_after = Some(not_after);
                 record.settled_by = Some(actor.account);
                 record.settled_at = Some(now);
-                record.id = work.add_signing_key(&record).await?;
+                work.add_signing_key(&record).await.map(|(id, replaced)| {
+                    record.id = id;
+                    replaced
+                })
             }
-        }
-        work.audit(
+        };
+        let detail = json!({"key": record.id, "key_sha256": sha,
+               "enrolment": if how == Enrolment::First { "first" } else { "renewal" }});
+        self.install_certificate(
+            work,
+            installed,
+            &der,
             &who,
-            "staff.signing_key_certified",
-            &who,
-            json!({"key": record.id, "key_sha256": sha,
-                   "enrolment": if how == Enrolment::First { "first" } else { "renewal" }}),
-        );
-        work.commit().await?;
+            ("staff.signing_key_certified", &who, detail),
+        )
+        .await?;
         record.state = SigningKeyState::Active;
         record.certificate = Some(der);
         record.not_after = Some(not_after);
@@ -348,24 +402,31 @@ impl Signet {
             None
         };
         let mut work = self.work().await?;
-        work.settle_signing_key(
-            id,
-            certificate.as_ref().map(|(der, t)| (der.as_slice(), *t)),
-            actor.account,
-            now,
-        )
-        .await?;
-        work.audit(
-            &who,
-            if approve {
-                "staff.signing_key_approved"
-            } else {
-                "staff.signing_key_refused"
-            },
-            &subject,
-            json!({"officer": key.account_id, "key_sha256": key.key_sha256}),
-        );
-        work.commit().await?;
+        let installed = work
+            .settle_signing_key(
+                id,
+                certificate.as_ref().map(|(der, t)| (der.as_slice(), *t)),
+                actor.account,
+                now,
+            )
+            .await;
+        let action = if approve {
+            "staff.signing_key_approved"
+        } else {
+            "staff.signing_key_refused"
+        };
+        let detail = json!({"officer": key.account_id, "key_sha256": key.key_sha256});
+        match &certificate {
+            Some((der, _)) => {
+                self.install_certificate(work, installed, der, &who, (action, &subject, detail))
+                    .await?
+            }
+            None => {
+                installed?;
+                work.audit(&who, action, &subject, detail);
+                work.commit().await?;
+            }
+        }
         key.state = if approve {
             SigningKeyState::Active
         } else {

@@ -159,6 +159,42 @@ fn softhsm_with_key(dir: &Path, key_file: &str) -> Vec<(&'static str, String)> {
     env
 }
 
+/// The staff CA's OCSP answer for the certificate in `file` (PEM, under `work`): good or revoked.
+fn staff_ocsp(server: &Server, d: &Path, work: &Path, file: &str) -> String {
+    let out = openssl(
+        work,
+        &[
+            "ocsp",
+            "-no_nonce",
+            // The tests move the server's clock a month ahead.
+            "-validity_period",
+            "5000000",
+            "-issuer",
+            &d.join("ca/staff.pem").display().to_string(),
+            "-cert",
+            file,
+            "-url",
+            &server.url("/ocsp"),
+            "-CAfile",
+            &d.join("ca/root.pem").display().to_string(),
+            "-VAfile",
+            &d.join("ca/staff-ocsp.pem").display().to_string(),
+        ],
+    );
+    let said = text(&out);
+    ["good", "revoked"]
+        .into_iter()
+        .find(|s| said.contains(&format!(": {s}")))
+        .unwrap_or_else(|| panic!("no status in {said}"))
+        .to_owned()
+}
+
+/// The first certificate of a PEM chain, to `file` under `work`.
+fn save_leaf(work: &Path, pem_chain: &Value, file: &str) {
+    std::fs::write(work.join("chain.pem"), pem_chain.as_str().expect("pem")).expect("write");
+    openssl(work, &["x509", "-in", "chain.pem", "-out", file]);
+}
+
 fn audit_verify(dir: &Path) -> std::process::Output {
     run(signet(dir).args(["audit", "verify", "--decisions"]))
 }
@@ -399,6 +435,10 @@ fn an_api_client_signs_each_decision_with_a_key_in_a_file_and_openssl_checks_the
         json!({}),
     );
     assert_eq!(status, StatusCode::CONFLICT, "settled once");
+    // The replaced key's certificate is revoked (superseded); the new one is good.
+    save_leaf(w, &approved["certificate_pem"], "vera2-cert.pem");
+    assert_eq!(staff_ocsp(&ca.server, d, w, "vera-cert.pem"), "revoked");
+    assert_eq!(staff_ocsp(&ca.server, d, w, "vera2-cert.pem"), "good");
     assert!(
         audit_log(d)
             .iter()
@@ -441,6 +481,9 @@ fn an_api_client_signs_each_decision_with_a_key_in_a_file_and_openssl_checks_the
         (StatusCode::CREATED, Some(id)),
         "{renewed}"
     );
+    save_leaf(w, &renewed["certificate_pem"], "vera2-renewed.pem");
+    assert_eq!(staff_ocsp(&ca.server, d, w, "vera2-cert.pem"), "revoked");
+    assert_eq!(staff_ocsp(&ca.server, d, w, "vera2-renewed.pem"), "good");
     let (statement, signature) = signed(&api, &vera, w, &third, "decision=approve", "vera2");
     let (status, body) = decide(
         &api,

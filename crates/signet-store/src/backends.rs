@@ -330,6 +330,14 @@ macro_rules! sql_store {
                 self.check(r)
             }
 
+            async fn all(
+                &mut self,
+                q: sqlx::query::Query<'_, $db, <$db as sqlx::Database>::Arguments>,
+            ) -> Result<Vec<$row>, StoreError> {
+                let r = q.fetch_all(self.c()).await;
+                self.check(r)
+            }
+
             /// Gives a revocation the next epoch. The epoch row stays locked until commit, so
             /// revocations commit in epoch order and a CRL snapshot that read epoch E lists
             /// every revocation numbered E or lower.

@@ -114,23 +114,29 @@ pub trait SigningReads: Send + Sync {
 #[async_trait]
 pub trait SigningWrites: Send {
     /// Stores a key (its `id` is ignored) and returns its id. An active key replaces the
-    /// account's active one.
-    async fn add_signing_key(&mut self, key: &SigningKeyRecord) -> Result<i64, StoreError>;
+    /// account's active one, whose certificate is returned (to be revoked in the same unit of
+    /// work).
+    async fn add_signing_key(
+        &mut self,
+        key: &SigningKeyRecord,
+    ) -> Result<(i64, Vec<Vec<u8>>), StoreError>;
     /// Settles a pending key: with a certificate and its notAfter it becomes active and
-    /// replaces the account's active key; without, it is refused. [`StoreError::Conflict`] when
-    /// it is not pending (someone settled it first).
+    /// replaces the account's active key (whose certificate is returned); without, it is
+    /// refused. [`StoreError::Conflict`] when it is not pending (someone settled it first).
     async fn settle_signing_key(
         &mut self,
         id: i64,
         certificate: Option<(&[u8], OffsetDateTime)>,
         by: i64,
         at: OffsetDateTime,
-    ) -> Result<(), StoreError>;
-    /// Gives an active key its new certificate (a renewal). [`StoreError::Conflict`] when it
-    /// is not active.
+    ) -> Result<Vec<Vec<u8>>, StoreError>;
+    /// Gives an active key its new certificate (a renewal) in place of `previous`.
+    /// [`StoreError::Conflict`] when it is not active or its certificate is no longer
+    /// `previous` (another renewal came first).
     async fn renew_signing_key(
         &mut self,
         id: i64,
+        previous: &[u8],
         certificate: &[u8],
         not_after: OffsetDateTime,
         at: OffsetDateTime,
@@ -222,13 +228,21 @@ macro_rules! signing_sql {
 
         #[async_trait]
         impl SigningWrites for $txname {
-            async fn add_signing_key(&mut self, k: &SigningKeyRecord) -> Result<i64, StoreError> {
+            async fn add_signing_key(
+                &mut self,
+                k: &SigningKeyRecord,
+            ) -> Result<(i64, Vec<Vec<u8>>), StoreError> {
+                let mut replaced = Vec::new();
                 if k.state == SigningKeyState::Active {
-                    self.exec(
-                        sqlx::query("UPDATE signing_keys SET state = 'replaced' WHERE account_id = $1 AND state = 'active'")
-                            .bind(k.account_id),
-                    )
-                    .await?;
+                    for row in self
+                        .all(
+                            sqlx::query("UPDATE signing_keys SET state = 'replaced' WHERE account_id = $1 AND state = 'active' RETURNING certificate")
+                                .bind(k.account_id),
+                        )
+                        .await?
+                    {
+                        replaced.push(row.try_get("certificate")?);
+                    }
                 }
                 let row = self
                     .one(
@@ -247,7 +261,7 @@ macro_rules! signing_sql {
                         .bind(k.settled_at.map(OffsetDateTime::unix_timestamp)),
                     )
                     .await?;
-                Ok(row.try_get("id")?)
+                Ok((row.try_get("id")?, replaced))
             }
 
             async fn settle_signing_key(
@@ -256,17 +270,23 @@ macro_rules! signing_sql {
                 certificate: Option<(&[u8], OffsetDateTime)>,
                 by: i64,
                 at: OffsetDateTime,
-            ) -> Result<(), StoreError> {
+            ) -> Result<Vec<Vec<u8>>, StoreError> {
+                let mut replaced = Vec::new();
                 let n = match certificate {
                     Some((der, not_after)) => {
-                        self.exec(
-                            sqlx::query(
-                                "UPDATE signing_keys SET state = 'replaced' WHERE state = 'active' \
-                                 AND account_id = (SELECT account_id FROM signing_keys WHERE id = $1 AND state = 'pending')",
+                        for row in self
+                            .all(
+                                sqlx::query(
+                                    "UPDATE signing_keys SET state = 'replaced' WHERE state = 'active' \
+                                     AND account_id = (SELECT account_id FROM signing_keys WHERE id = $1 AND state = 'pending') \
+                                     RETURNING certificate",
+                                )
+                                .bind(id),
                             )
-                            .bind(id),
-                        )
-                        .await?;
+                            .await?
+                        {
+                            replaced.push(row.try_get("certificate")?);
+                        }
                         self.exec(
                             sqlx::query(
                                 "UPDATE signing_keys SET state = 'active', certificate = $1, not_after = $2, settled_by = $3, settled_at = $4 \
@@ -292,12 +312,14 @@ macro_rules! signing_sql {
                         .await?
                     }
                 };
-                conflict(n, "the signing key was settled already, or does not exist")
+                conflict(n, "the signing key was settled already, or does not exist")?;
+                Ok(replaced)
             }
 
             async fn renew_signing_key(
                 &mut self,
                 id: i64,
+                previous: &[u8],
                 certificate: &[u8],
                 not_after: OffsetDateTime,
                 at: OffsetDateTime,
@@ -305,15 +327,17 @@ macro_rules! signing_sql {
                 let n = self
                     .exec(
                         sqlx::query(
-                            "UPDATE signing_keys SET certificate = $1, not_after = $2, settled_at = $3 WHERE id = $4 AND state = 'active'",
+                            "UPDATE signing_keys SET certificate = $1, not_after = $2, settled_at = $3 \
+                             WHERE id = $4 AND state = 'active' AND certificate = $5",
                         )
                         .bind(certificate)
                         .bind(not_after.unix_timestamp())
                         .bind(at.unix_timestamp())
-                        .bind(id),
+                        .bind(id)
+                        .bind(previous),
                     )
                     .await?;
-                conflict(n, "the signing key is no longer active")
+                conflict(n, "the signing key is no longer active, or was renewed meanwhile")
             }
 
             async fn record_signed_decision(

@@ -171,15 +171,16 @@ async fn signing(store: &Arc<dyn Store>) {
         settled_by: None,
         settled_at: None,
     };
-    let first = tx
+    let (first, replaced) = tx
         .add_signing_key(&key("aa", SigningKeyState::Active, Some(vec![1])))
         .await
         .expect("first key");
-    let second = tx
+    assert!(replaced.is_empty());
+    let (second, _) = tx
         .add_signing_key(&key("bb", SigningKeyState::Pending, None))
         .await
         .expect("second key");
-    let third = tx
+    let (third, _) = tx
         .add_signing_key(&key("cc", SigningKeyState::Pending, None))
         .await
         .expect("third key");
@@ -196,13 +197,19 @@ async fn signing(store: &Arc<dyn Store>) {
     // Two administrators approve the second key at once: one wins, the other is told.
     let settle = async || {
         let mut tx = begin(store).await;
-        tx.settle_signing_key(second, Some((&[2u8][..], t(200))), officer, t(5))
+        let replaced = tx
+            .settle_signing_key(second, Some((&[2u8][..], t(200))), officer, t(5))
             .await?;
         tx.audit(note("settled"));
-        tx.commit().await
+        tx.commit().await.map(|()| replaced)
     };
     let (a, b) = tokio::join!(settle(), settle());
     assert!(a.is_ok() != b.is_ok(), "one settle wins: {a:?} {b:?}");
+    assert_eq!(
+        a.or(b).expect("the winner"),
+        [vec![1u8]],
+        "the replaced key's certificate"
+    );
     let keys = store.signing_keys(Some(officer), None).await.expect("keys");
     let state = |id| keys.iter().find(|k| k.id == id).expect("key").state;
     assert_eq!(state(first), SigningKeyState::Replaced);
@@ -213,14 +220,20 @@ async fn signing(store: &Arc<dyn Store>) {
     assert_eq!(active.settled_by, Some(officer));
     // A renewal gives the active key a new certificate; a key that is not active has none.
     let mut tx = begin(store).await;
-    tx.renew_signing_key(second, &[3], t(300), t(8))
+    tx.renew_signing_key(second, &[2], &[3], t(300), t(8))
         .await
         .expect("renewed");
-    assert!(matches!(
-        tx.renew_signing_key(first, &[4], t(300), t(8)).await,
-        Err(StoreError::Conflict(_))
-    ));
     done(tx, "renewed").await;
+    for (key, previous) in [(first, 1u8), (second, 2)] {
+        // Replaced, or renewed meanwhile: a conflict, which spoils its unit of work.
+        let mut tx = begin(store).await;
+        assert!(matches!(
+            tx.renew_signing_key(key, &[previous], &[4], t(300), t(8))
+                .await,
+            Err(StoreError::Conflict(_))
+        ));
+        tx.rollback().await.expect("rollback");
+    }
     let renewed = store.signing_key(second).await.expect("read").expect("key");
     assert_eq!(
         (renewed.certificate, renewed.not_after),
