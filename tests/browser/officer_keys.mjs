@@ -1,9 +1,11 @@
 // Officers' decision-signing keys in the browser (issue 15, item 3): headless Chromium opens a
 // vetting officer's pages with their session, and officer.js makes a P-256 key that WebCrypto
 // will not export, enrols it and signs the approval; a second browser of the same officer gets a
-// key that waits for an administrator, and its unsigned decision is refused. Run by
+// key that waits for an administrator, and its unsigned decision is refused until an
+// administrator approves the key on the administration page. Run by
 // crates/signet-cli/tests/portal.rs:
-//   SIGNET_URL=http://127.0.0.1:PORT SESSION=<vera's token> FIRST=<order> SECOND=<order> \
+//   SIGNET_URL=http://127.0.0.1:PORT SESSION=<officer's token> ADMIN_SESSION=<admin's token> \
+//   FIRST=<order> SECOND=<order> \
 //   OUT=<report.json> node officer_keys.mjs
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
@@ -87,6 +89,20 @@ try {
   assert.match(refusal, /must be signed/);
   report.pendingKey = pending.id;
   report.refusal = refusal;
+
+  // An administrator finds the waiting key on the administration page (its hash as the
+  // officer's page shows it) and approves it; the second browser then signs too.
+  const admin = await browser.newContext();
+  await admin.addCookies([{ name: "signet_session", value: process.env.ADMIN_SESSION, url }]);
+  const adminPage = await admin.newPage();
+  await adminPage.goto(`${url}/admin`);
+  await adminPage.getByText(pending.key.slice(0, 16)).waitFor();
+  await adminPage.getByRole("button", { name: /^Approve key of / }).click();
+  await adminPage.getByText(/The signing key of .* is certified\./).waitFor();
+  await second.page.goto(`${url}/vetting/orders/${process.env.SECOND}`);
+  assert.equal((await keyState(second.page)).state, "active");
+  await second.page.getByRole("button", { name: "Approve" }).click();
+  await second.page.getByText("Decision recorded: the order is now ready for pickup.").waitFor();
   assert.deepEqual(second.errors, []);
   writeFileSync(process.env.OUT, JSON.stringify(report));
   console.log("officer keys: ok");

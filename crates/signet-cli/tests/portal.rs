@@ -300,6 +300,7 @@ fn an_officers_key_stays_in_the_browser_and_signs_the_decision() {
         .arg(root.join("tests/browser/officer_keys.mjs"))
         .env("SIGNET_URL", server.url(""))
         .env("SESSION", &vera)
+        .env("ADMIN_SESSION", &ada)
         .env("FIRST", &orders[0])
         .env("SECOND", &orders[1])
         .env("OUT", &report_file));
@@ -340,34 +341,44 @@ fn an_officers_key_stays_in_the_browser_and_signs_the_decision() {
         text(&verified.stdout),
         report["statement"].as_str().expect("statement")
     );
-    let audit = ok(signet(d).args(["audit", "verify", "--decisions"]));
-    assert!(text(&audit.stdout).contains("1 checked"));
     assert!(
         audit_log(d)
             .iter()
             .any(|e| e.action == "order.decision_signature.refused")
     );
 
-    // The second browser's key waits; an administrator approves it, and it is the one that
-    // signs from now on.
+    // The second browser's key, approved on the administration page, signed the second order.
     let id = report["pendingKey"].as_i64().expect("pending key");
-    let (status, waiting) = api.get("/api/v1/staff/signing-keys?pending=true", &ada);
+    let (status, keys) = api.get("/api/v1/staff/signing-keys", &ada);
     assert_eq!(status.as_u16(), 200);
-    assert!(
-        waiting
-            .as_array()
+    let state = |id: i64| {
+        keys.as_array()
             .expect("keys")
             .iter()
-            .any(|k| k["id"] == id)
-    );
-    let (status, approved) = api.post(
-        &format!("/api/v1/staff/signing-keys/{id}/approve"),
-        Some(&ada),
-        json!({}),
-    );
+            .find(|k| k["id"] == id)
+            .map(|k| k["state"].clone())
+    };
+    assert_eq!(state(id), Some(json!("active")), "{keys}");
     assert_eq!(
-        (status.as_u16(), approved["state"].as_str()),
-        (200, Some("active")),
-        "{approved}"
+        keys.as_array()
+            .expect("keys")
+            .iter()
+            .filter(|k| k["state"] == "replaced")
+            .count(),
+        1,
+        "{keys}"
+    );
+    let (_, decisions) = api.get(&format!("/api/v1/orders/{}/decisions", orders[1]), &vera);
+    assert_eq!(decisions.as_array().map(Vec::len), Some(1), "{decisions}");
+    assert!(
+        audit_log(d)
+            .iter()
+            .any(|e| e.action == "staff.signing_key_approved")
+    );
+    let audit = ok(signet(d).args(["audit", "verify", "--decisions"]));
+    assert!(
+        text(&audit.stdout).contains("2 checked"),
+        "{}",
+        text(&audit.stdout)
     );
 }

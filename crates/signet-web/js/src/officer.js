@@ -79,7 +79,13 @@ async function ready(officer, csrf) {
   }
   if (needsEnrolment(record)) {
     const view = await enrol(record.keys, csrf);
-    record = { keys: record.keys, state: view.state, not_after: view.not_after, id: view.id };
+    record = {
+      keys: record.keys,
+      state: view.state,
+      not_after: view.not_after,
+      id: view.id,
+      key: view.key_sha256,
+    };
     await save(officer, record);
   }
   return record;
@@ -90,7 +96,7 @@ function describe(record) {
     return `Your decisions are signed with this browser's key (certificate valid until ${record.not_after}).`;
   }
   if (record.state === "pending") {
-    return "This browser's signing key waits for an administrator's approval; until then your decisions cannot be signed here.";
+    return `This browser's signing key (${record.key.slice(0, 16)}…) waits for an administrator's approval; until then your decisions cannot be signed here.`;
   }
   return `This browser's signing key was ${record.state}: ask an administrator.`;
 }
@@ -131,7 +137,7 @@ function main() {
   const readiness = ready(officer, csrf).then(
     (record) => {
       say(describe(record));
-      window.signetOfficer = { state: record.state, id: record.id };
+      window.signetOfficer = { state: record.state, id: record.id, key: record.key };
       return record;
     },
     (e) => {
