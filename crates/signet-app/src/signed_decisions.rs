@@ -16,10 +16,12 @@ use serde_json::json;
 use signet_domain::Refusal;
 use signet_domain::certificate::RevocationReason;
 use signet_domain::credentials::OrderNumber;
+use signet_domain::key::PublicKeyKind;
 use signet_domain::role::{Actor, Permission};
 use signet_domain::serial::Serial;
 use signet_domain::signing_key::{
-    Enrolment, STAFF_CERTIFICATE_DAYS, check_officer_key, enrolment, signature_required,
+    CertifiedKey, Enrolment, STAFF_CERTIFICATE_DAYS, check_officer_key, enrolment,
+    signature_required,
 };
 use signet_domain::statement::{DecisionStatement, statement_time};
 use signet_domain::validity::{Period, ValidityLimit};
@@ -108,6 +110,20 @@ fn serial_of(der: &[u8]) -> Result<Serial, AppError> {
     Ok(Serial::from_der_integer(
         certificate.tbs_certificate().serial_number().as_bytes(),
     )?)
+}
+
+/// A key the store would not take: someone holds it, or a first key won a race.
+fn key_taken(e: signet_store::StoreError) -> signet_store::StoreError {
+    match e {
+        signet_store::StoreError::Duplicate(_) => signet_store::StoreError::Conflict(
+            "this public key is enrolled already (by you or another officer), or another first key of yours was enrolled at the same moment: reload and enrol again".into(),
+        ),
+        other => other,
+    }
+}
+
+fn used_already() -> AppError {
+    refused("this signed statement was used already: fetch a new statement and sign it")
 }
 
 fn require_signer(actor: &Actor) -> Result<(), AppError> {
@@ -201,6 +217,9 @@ impl Signet {
         };
         let mut serials = Vec::new();
         for der in &replaced {
+            if self.is_revoked(der).await? {
+                continue;
+            }
             let serial = serial_of(der)?;
             self.revoke_in(&mut work, &serial, RevocationReason::Superseded, who)
                 .await?;
@@ -214,6 +233,15 @@ impl Signet {
         Ok(())
     }
 
+    /// Whether a staff certificate (DER) was revoked.
+    async fn is_revoked(&self, der: &[u8]) -> Result<bool, AppError> {
+        Ok(self
+            .store
+            .certificate(&serial_of(der)?)
+            .await?
+            .is_some_and(|c| c.revoked_at.is_some()))
+    }
+
     /// Certifies an officer's key with the staff CA for [`STAFF_CERTIFICATE_DAYS`]: subject
     /// C, O of the CA and CN the officer's address, recorded and signed like every certificate.
     async fn certify_officer(
@@ -221,6 +249,7 @@ impl Signet {
         account: i64,
         email: &str,
         spki: &spki::SubjectPublicKeyInfoOwned,
+        by: &str,
     ) -> Result<(Vec<u8>, OffsetDateTime), AppError> {
         let issuer = self.staff_ca()?;
         self.unlock_issuer(STAFF)?;
@@ -244,8 +273,8 @@ impl Signet {
             self.clock.as_ref(),
             &IssuerRef::from(issuer),
             "staff-decision",
-            "staff",
-            &format!("account:{account}"),
+            &format!("staff:{account}"),
+            by,
             |serial| staff_certificate(issuer, spki, &subject, email, &policies, serial, period),
         )
         .await?;
@@ -262,16 +291,29 @@ impl Signet {
         csr: &[u8],
     ) -> Result<(SigningKeyView, bool), AppError> {
         let who = format!("account:{}", actor.account);
-        let checked = async {
-            require_signer(actor)?;
-            let key = signet_pki::csr::parse_csr(csr)?;
-            check_officer_key(&key.kind)?;
-            Ok::<_, AppError>(key)
-        }
-        .await;
-        let key = self
-            .audit_refusal(&who, "staff.signing_key", &who, checked)
-            .await?;
+        let result = self.enrol(actor, csr, &who).await;
+        self.audit_refusal(&who, "staff.signing_key", &who, result)
+            .await
+    }
+
+    async fn enrol(
+        &self,
+        actor: &Actor,
+        csr: &[u8],
+        who: &str,
+    ) -> Result<(SigningKeyView, bool), AppError> {
+        require_signer(actor)?;
+        let key = signet_pki::csr::parse_csr(csr).map_err(|e| match e {
+            // The subscriber key policy speaks of subscribers; say what officers may use.
+            PkiError::Refused(Refusal::UnacceptableKey(_)) => {
+                match check_officer_key(&PublicKeyKind::Other("the CSR's key".into())) {
+                    Err(refusal) => AppError::from(refusal),
+                    Ok(()) => AppError::from(e),
+                }
+            }
+            other => other.into(),
+        })?;
+        check_officer_key(&key.kind)?;
         let spki = key.spki.to_der().map_err(PkiError::from)?;
         let sha = hex_sha256(&spki);
         let keys = self.store.signing_keys(Some(actor.account), None).await?;
@@ -282,6 +324,17 @@ impl Signet {
             return Ok((self.key_view(waiting, actor.email.clone()), false));
         }
         let latest = keys.iter().find(|k| k.certificate.is_some());
+        let revoked = match latest.and_then(|k| k.certificate.as_deref()) {
+            Some(der) => self.is_revoked(der).await?,
+            None => false,
+        };
+        let how = enrolment(
+            latest.map(|k| CertifiedKey {
+                key_sha256: &k.key_sha256,
+                revoked,
+            }),
+            &sha,
+        )?;
         let now = self.now();
         let mut record = SigningKeyRecord {
             id: 0,
@@ -295,22 +348,20 @@ impl Signet {
             settled_by: None,
             settled_at: None,
         };
-        let how = enrolment(latest.map(|k| k.key_sha256.as_str()), &sha);
-        let mut work = self.work().await?;
         if how == Enrolment::NeedsApproval {
-            record.id = work.add_signing_key(&record).await?.0;
+            let mut work = self.work().await?;
+            record.id = work.add_signing_key(&record).await.map_err(key_taken)?;
             work.audit(
-                &who,
+                who,
                 "staff.signing_key_requested",
-                &who,
+                who,
                 json!({"key": record.id, "key_sha256": sha}),
             );
             work.commit().await?;
             return Ok((self.key_view(&record, actor.email.clone()), false));
         }
-        drop(work);
         let (der, not_after) = self
-            .certify_officer(actor.account, &actor.email, &key.spki)
+            .certify_officer(actor.account, &actor.email, &key.spki, who)
             .await?;
         let mut work = self.work().await?;
         let installed = match latest {
@@ -328,10 +379,13 @@ impl Signet {
                 record.not_after = Some(not_after);
                 record.settled_by = Some(actor.account);
                 record.settled_at = Some(now);
-                work.add_signing_key(&record).await.map(|(id, replaced)| {
-                    record.id = id;
-                    replaced
-                })
+                work.add_signing_key(&record)
+                    .await
+                    .map(|id| {
+                        record.id = id;
+                        Vec::new()
+                    })
+                    .map_err(key_taken)
             }
         };
         let detail = json!({"key": record.id, "key_sha256": sha,
@@ -340,8 +394,8 @@ impl Signet {
             work,
             installed,
             &der,
-            &who,
-            ("staff.signing_key_certified", &who, detail),
+            who,
+            ("staff.signing_key_certified", who, detail),
         )
         .await?;
         record.state = SigningKeyState::Active;
@@ -375,7 +429,7 @@ impl Signet {
                 .store
                 .signing_key(id)
                 .await?
-                .ok_or_else(|| AppError::NotFound(format!("no signing key {id}")))?;
+                .ok_or_else(|| AppError::NotFound(format!("signing key {id}")))?;
             if key.account_id == actor.account {
                 return Err(AppError::Forbidden(
                     "an administrator does not settle their own key: ask another administrator"
@@ -397,7 +451,10 @@ impl Signet {
         let certificate = if approve {
             let spki =
                 spki::SubjectPublicKeyInfoOwned::from_der(&key.spki).map_err(PkiError::from)?;
-            Some(self.certify_officer(key.account_id, &email, &spki).await?)
+            Some(
+                self.certify_officer(key.account_id, &email, &spki, &who)
+                    .await?,
+            )
         } else {
             None
         };
@@ -492,7 +549,7 @@ impl Signet {
             order_number: r.order_number.to_string(),
             details_fingerprint: crate::vetting::fingerprint(r),
             decision: decision.to_owned(),
-            message: message.to_owned(),
+            message: message.replace("\r\n", "\n"),
             documents,
             at: statement_time(self.now()),
             officer: actor.email.clone(),
@@ -531,6 +588,9 @@ impl Signet {
         message: &str,
         signed: Option<&SignedStatement>,
     ) -> Result<Option<SignedDecisionRecord>, AppError> {
+        if signed.is_some() {
+            require_signer(actor)?;
+        }
         let key = if actor.may(Permission::SignDecisions) {
             self.active_key(actor.account).await?
         } else {
@@ -556,27 +616,34 @@ impl Signet {
                 "your staff certificate has expired: renew it by enrolling the same key again (your browser does so by itself on any staff page)",
             ));
         }
+        let certificate = key.certificate.as_deref().unwrap_or_default();
+        if self.is_revoked(certificate).await? {
+            return Err(refused(
+                "your staff certificate was revoked: make a new key and enrol it; an administrator approves it",
+            ));
+        }
         let statement = DecisionStatement::from_canonical(signed.statement.as_bytes())?;
         let expected = self.statement_for(actor, r, decision, message).await?;
         statement.check_against(&expected, now)?;
         let signature = B64
             .decode(signed.signature.trim())
             .map_err(|e| refused(format!("the signature is not base64: {e}")))?;
-        let officer = Certificate::from_der(key.certificate.as_deref().unwrap_or_default())
-            .map_err(PkiError::from)?;
+        let officer = Certificate::from_der(certificate).map_err(PkiError::from)?;
         let checked =
             check_decision(signed.statement.as_bytes(), &signature, &officer).map_err(|e| {
                 refused(format!(
                     "the signature does not check out with your staff certificate: {e}"
                 ))
             })?;
-        for earlier in self.store.signed_decisions(Some(&r.order_number)).await? {
-            if read_decision(&earlier.cms).is_ok_and(|d| d.statement == signed.statement.as_bytes())
-            {
-                return Err(refused(
-                    "this signed statement was used already: fetch a new statement and sign it",
-                ));
-            }
+        let statement_sha256 = hex_sha256(signed.statement.as_bytes());
+        if self
+            .store
+            .signed_decisions(Some(&r.order_number))
+            .await?
+            .iter()
+            .any(|d| d.statement_sha256 == statement_sha256)
+        {
+            return Err(used_already());
         }
         let time_stamp = match &self.authority.tsa {
             Some(tsa) => {
@@ -593,6 +660,7 @@ impl Signet {
             account_id: actor.account,
             signing_key_id: key.id,
             cms_sha256: hex_sha256(&cms),
+            statement_sha256,
             cms,
             at: now,
         }))
@@ -606,7 +674,14 @@ impl Signet {
         actor: &Actor,
         evidence: &SignedDecisionRecord,
     ) -> Result<(), AppError> {
-        let id = work.record_signed_decision(evidence).await?;
+        let id = work
+            .record_signed_decision(evidence)
+            .await
+            .map_err(|e| match e {
+                // Sent twice at once: one of them counts.
+                signet_store::StoreError::Duplicate(_) => used_already(),
+                other => other.into(),
+            })?;
         work.audit(
             &format!("account:{}", actor.account),
             "order.decision_signed",
@@ -693,6 +768,21 @@ impl Signet {
             {
                 problem(format!(
                     "the officer's certificate is not from this CA's staff CA: {e}"
+                ));
+            }
+            let revoked_before = match serial_of(&read.officer.to_der().map_err(PkiError::from)?) {
+                Ok(serial) => self
+                    .store
+                    .certificate(&serial)
+                    .await?
+                    .and_then(|c| c.revoked_at)
+                    .filter(|at| *at < d.at),
+                Err(_) => None,
+            };
+            if let Some(at) = revoked_before {
+                problem(format!(
+                    "the officer's certificate was revoked ({}) before the decision",
+                    rfc3339(at)
                 ));
             }
             if let Some(tsa) = &read.time_stamp_authority

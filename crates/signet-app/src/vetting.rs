@@ -101,7 +101,8 @@ impl Signet {
         signed: Option<&SignedStatement>,
     ) -> Result<OrderStatus, AppError> {
         let (r, facts) = self.visible_order(actor, number).await?;
-        let text = message.unwrap_or_default();
+        // A form sends line breaks as CR LF, a script's text as LF: one form is stored and signed.
+        let text = message.unwrap_or_default().replace("\r\n", "\n");
         let event = match action {
             "approve" => OrderEvent::Approve,
             "reject" => OrderEvent::Reject {

@@ -447,9 +447,11 @@ fn an_api_client_signs_each_decision_with_a_key_in_a_file_and_openssl_checks_the
 
     // The first key no longer signs; the second does (a request for information on a new order).
     let second = order_in_review(&api, d, "moritz@muster.example");
-    let query = "decision=request_info&message=Please%20upload%20the%20register%20extract";
+    // A message of two lines: signed with LF, sent as a form sends it (CR LF).
+    let query = "decision=request_info&message=Please%20upload%0Athe%20register%20extract";
     let (statement, old) = signed(&api, &vera, w, &second, query, "vera");
-    let ask = |signature: &str| json!({"action": "request_info", "message": "Please upload the register extract", "statement": statement, "signature": signature});
+    assert!(statement.contains(r"upload\nthe register"), "{statement}");
+    let ask = |signature: &str| json!({"action": "request_info", "message": "Please upload\r\nthe register extract", "statement": statement, "signature": signature});
     let (status, body) = decide(&api, &vera, &second, ask(&old));
     assert!(status.is_client_error(), "{body}");
     let (_, new) = signed(&api, &vera, w, &second, query, "vera2");
@@ -493,11 +495,57 @@ fn an_api_client_signs_each_decision_with_a_key_in_a_file_and_openssl_checks_the
     );
     assert_eq!(status, StatusCode::OK, "{body}");
 
+    // A staff certificate revoked for key compromise signs nothing more, and its key is never
+    // certified again; the officer's new key, approved by an administrator, takes over.
+    save_leaf(w, &renewed["certificate_pem"], "revoke-me.pem");
+    let serial = text(&openssl(
+        w,
+        &["x509", "-in", "revoke-me.pem", "-noout", "-serial"],
+    ));
+    let serial = serial.trim().trim_start_matches("serial=");
+    ok(signet(d).args(["revoke", "--reason", "key_compromise", serial]));
+    let fourth = order_in_review(&api, d, "mats@muster.example");
+    let (statement, signature) = signed(&api, &vera, w, &fourth, "decision=approve", "vera2");
+    let approve = json!({"action": "approve", "statement": statement, "signature": signature});
+    let (status, body) = decide(&api, &vera, &fourth, approve);
+    refused(status, &body, "revoked");
+    let (status, body) = api.post(
+        "/api/v1/staff/signing-key",
+        Some(&vera),
+        json!({"csr": csr2}),
+    );
+    refused(status, &body, "revoked");
+    let csr3 = key_and_csr(w, "vera3");
+    let (status, pending) = api.post(
+        "/api/v1/staff/signing-key",
+        Some(&vera),
+        json!({"csr": csr3}),
+    );
+    assert_eq!(status, StatusCode::ACCEPTED, "{pending}");
+    let admin_email = with_store(d, async |store| {
+        store.staff_accounts().await.expect("staff")
+    })
+    .into_iter()
+    .find(|a| a.role == signet_domain::role::Role::Admin)
+    .expect("the administrator")
+    .email;
+    let ada = api.log_in(&admin_email, STAFF_PASSWORD);
+    let (status, body) = api.post(
+        &format!("/api/v1/staff/signing-keys/{}/approve", pending["id"]),
+        Some(&ada),
+        json!({}),
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (statement, signature) = signed(&api, &vera, w, &fourth, "decision=approve", "vera3");
+    let approve = json!({"action": "approve", "statement": statement, "signature": signature});
+    let (status, body) = decide(&api, &vera, &fourth, approve);
+    assert_eq!(status, StatusCode::OK, "{body}");
+
     // A decision whose statement was altered in the store is named by the verifier.
     let out = audit_verify(d);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("3 checked"),
+        text(&out.stdout).contains("4 checked"),
         "{}",
         text(&out.stdout)
     );
@@ -571,21 +619,27 @@ fn a_reveal_of_personal_data_is_signed_like_a_decision() {
         .current_dir(w));
     let signature = B64.encode(std::fs::read(w.join("token.sig")).expect("signature"));
     assert!(statement.contains("\"decision\":\"reveal\""));
-    let (status, body) = reveal(
-        &api,
-        &sam,
-        &number,
-        json!({"statement": statement, "signature": signature}),
-    );
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["personal_data_masked"], false, "{body}");
-    let (status, _) = reveal(
-        &api,
-        &sam,
-        &number,
-        json!({"statement": statement, "signature": signature}),
-    );
-    assert!(status.is_client_error(), "a signed reveal is used once");
+    // The signed reveal sent eight times at once counts once; the others are told it was used.
+    let body = json!({"statement": statement, "signature": signature});
+    let answers: Vec<(StatusCode, Value)> = std::thread::scope(|scope| {
+        let sent: Vec<_> = (0..8)
+            .map(|_| scope.spawn(|| reveal(&api, &sam, &number, body.clone())))
+            .collect();
+        sent.into_iter()
+            .map(|t| t.join().expect("request"))
+            .collect()
+    });
+    let revealed: Vec<_> = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::OK)
+        .collect();
+    assert_eq!(revealed.len(), 1, "{answers:?}");
+    assert_eq!(revealed[0].1["personal_data_masked"], false);
+    for (status, body) in answers.iter().filter(|(s, _)| *s != StatusCode::OK) {
+        refused(*status, body, "used already");
+    }
+    let (status, body) = reveal(&api, &sam, &number, body.clone());
+    refused(status, &body, "used already");
 
     let (status, decisions) = api.get(&format!("/api/v1/orders/{number}/decisions"), &sam);
     assert_eq!(status, StatusCode::OK);
@@ -684,6 +738,70 @@ fn an_older_ca_gets_a_staff_ca_and_can_require_every_decision_signed() {
         json!({"action": "approve", "statement": statement, "signature": signature}),
     );
     assert_eq!(status, StatusCode::OK, "{body}");
+    let out = audit_verify(d);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// Six first keys of one officer sent at once: one is certified; the others are refused or
+/// wait for an administrator, and no certificate is left valid that the officer does not use.
+#[test]
+fn first_keys_sent_at_once_certify_one() {
+    let (ca, [vera]) = Ca::with_staff([VETTING]);
+    let api = ca.api();
+    let d = ca.dir();
+    let work = tempdir();
+    let w = work.path();
+    let csrs: Vec<String> = (0..6).map(|n| key_and_csr(w, &format!("k{n}"))).collect();
+    let answers: Vec<(StatusCode, Value)> = std::thread::scope(|scope| {
+        let sent: Vec<_> = csrs
+            .iter()
+            .map(|csr| {
+                let (api, vera) = (&api, &vera);
+                scope.spawn(move || {
+                    api.post("/api/v1/staff/signing-key", Some(vera), json!({"csr": csr}))
+                })
+            })
+            .collect();
+        sent.into_iter()
+            .map(|t| t.join().expect("request"))
+            .collect()
+    });
+    let certified: Vec<_> = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CREATED)
+        .collect();
+    assert_eq!(certified.len(), 1, "{answers:?}");
+    for (status, body) in &answers {
+        assert!(
+            [
+                StatusCode::CREATED,
+                StatusCode::ACCEPTED,
+                StatusCode::CONFLICT
+            ]
+            .contains(status),
+            "{status} {body}"
+        );
+    }
+    let (_, keys) = api.get("/api/v1/staff/signing-keys", &vera);
+    let active: Vec<_> = keys
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter(|k| k["state"] == "active")
+        .collect();
+    assert_eq!(active.len(), 1, "{keys}");
+    assert_eq!(active[0]["id"], certified[0].1["id"]);
+    // Every staff certificate but the active key's is revoked.
+    let issued = with_store(d, async |store| store.counts().await.expect("counts"));
+    let staff_certificates = audit_log(d)
+        .iter()
+        .filter(|e| e.action == "certificate.issued" && e.detail.contains("staff-decision"))
+        .count();
+    let revoked = audit_log(d)
+        .iter()
+        .filter(|e| e.action == "certificate.revoked")
+        .count();
+    assert_eq!(staff_certificates, revoked + 1, "{issued:?}");
     let out = audit_verify(d);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }

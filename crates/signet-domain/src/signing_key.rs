@@ -33,13 +33,26 @@ pub enum Enrolment {
     NeedsApproval,
 }
 
-/// Decides how an offered key is enrolled. `latest` is the public-key hash of the officer's most
-/// recently certified key, if any; `offered` the new one's.
-pub fn enrolment(latest: Option<&str>, offered: &str) -> Enrolment {
+/// The officer's most recently certified key, as far as enrolment cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CertifiedKey<'a> {
+    /// SHA-256 of its public key.
+    pub key_sha256: &'a str,
+    /// Whether its certificate was revoked (a compromised key is never certified again).
+    pub revoked: bool,
+}
+
+/// Decides how an offered key (its public-key hash) is enrolled, given the officer's most
+/// recently certified key. A key whose certificate was revoked is refused: the officer makes a
+/// new one, which an administrator approves.
+pub fn enrolment(latest: Option<CertifiedKey<'_>>, offered: &str) -> Result<Enrolment, Refusal> {
     match latest {
-        None => Enrolment::First,
-        Some(key) if key == offered => Enrolment::Renewal,
-        Some(_) => Enrolment::NeedsApproval,
+        None => Ok(Enrolment::First),
+        Some(key) if key.key_sha256 == offered && key.revoked => Err(Refusal::Conflict(
+            "this key's staff certificate was revoked: make a new key and enrol it (an administrator approves it)".into(),
+        )),
+        Some(key) if key.key_sha256 == offered => Ok(Enrolment::Renewal),
+        Some(_) => Ok(Enrolment::NeedsApproval),
     }
 }
 
@@ -67,9 +80,20 @@ mod tests {
 
     #[test]
     fn a_first_key_is_certified_a_known_key_renewed_another_waits() {
-        assert_eq!(enrolment(None, "a"), Enrolment::First);
-        assert_eq!(enrolment(Some("a"), "a"), Enrolment::Renewal);
-        assert_eq!(enrolment(Some("a"), "b"), Enrolment::NeedsApproval);
+        let key = |revoked| {
+            Some(CertifiedKey {
+                key_sha256: "a",
+                revoked,
+            })
+        };
+        assert_eq!(enrolment(None, "a"), Ok(Enrolment::First));
+        assert_eq!(enrolment(key(false), "a"), Ok(Enrolment::Renewal));
+        assert_eq!(enrolment(key(false), "b"), Ok(Enrolment::NeedsApproval));
+        assert!(
+            enrolment(key(true), "a").is_err(),
+            "a revoked key stays revoked"
+        );
+        assert_eq!(enrolment(key(true), "b"), Ok(Enrolment::NeedsApproval));
     }
 
     #[test]

@@ -98,7 +98,7 @@ impl DecisionStatement {
         let at =
             time::OffsetDateTime::parse(&self.at, &time::format_description::well_known::Rfc3339)
                 .map_err(|e| Refusal::InvalidInput(format!("at `{}`: {e}", self.at)))?;
-        if at.offset() != time::UtcOffset::UTC || at.nanosecond() != 0 || !self.at.ends_with('Z') {
+        if statement_time(at) != self.at {
             return Err(Refusal::InvalidInput(format!(
                 "at `{}`: UTC in whole seconds, ending in Z",
                 self.at
@@ -148,7 +148,7 @@ impl DecisionStatement {
             return Err(Refusal::InvalidInput(format!(
                 "the statement was signed for {} but it is {} on the server ({skew} s apart, at most {STATEMENT_WINDOW_SECONDS} s): check your clock and sign again",
                 self.at,
-                now.replace_nanosecond(0).unwrap_or(now)
+                statement_time(now)
             )));
         }
         Ok(())
@@ -208,9 +208,16 @@ mod tests {
         let mut other = s.clone();
         other.decision = "approve_all".into();
         assert!(DecisionStatement::from_canonical(&other.canonical()).is_err());
-        let mut late = s.clone();
-        late.at = "2026-12-04T11:00:00+01:00".into();
-        assert!(late.check().is_err());
+        for other_form in [
+            "2026-12-04T11:00:00+01:00",
+            "2026-12-04T10:00:00.0Z",
+            "2026-12-04 10:00:00Z",
+            "2026-12-04t10:00:00z",
+        ] {
+            let mut late = s.clone();
+            late.at = other_form.into();
+            assert!(late.check().is_err(), "{other_form}");
+        }
         let mut unsorted = s;
         unsorted.documents.reverse();
         assert!(unsorted.check().is_err());

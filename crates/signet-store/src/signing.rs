@@ -88,6 +88,8 @@ pub struct SignedDecisionRecord {
     pub cms: Vec<u8>,
     /// SHA-256 of `cms`, lower-case hex; the audit record of the decision names it.
     pub cms_sha256: String,
+    /// SHA-256 of the signed statement, lower-case hex: a statement counts once per order.
+    pub statement_sha256: String,
     /// When the decision was applied.
     pub at: OffsetDateTime,
 }
@@ -113,13 +115,11 @@ pub trait SigningReads: Send + Sync {
 /// Changes to signing keys and signed decisions, inside a unit of work.
 #[async_trait]
 pub trait SigningWrites: Send {
-    /// Stores a key (its `id` is ignored) and returns its id. An active key replaces the
-    /// account's active one, whose certificate is returned (to be revoked in the same unit of
-    /// work).
-    async fn add_signing_key(
-        &mut self,
-        key: &SigningKeyRecord,
-    ) -> Result<(i64, Vec<Vec<u8>>), StoreError>;
+    /// Stores a key (its `id` is ignored) and returns its id. [`StoreError::Duplicate`] when
+    /// the public key is pending or active already (for any officer), or when the key is
+    /// active and the officer has an active key: a first key is certified once, even when
+    /// requests race; later keys go through [`SigningWrites::settle_signing_key`].
+    async fn add_signing_key(&mut self, key: &SigningKeyRecord) -> Result<i64, StoreError>;
     /// Settles a pending key: with a certificate and its notAfter it becomes active and
     /// replaces the account's active key (whose certificate is returned); without, it is
     /// refused. [`StoreError::Conflict`] when it is not pending (someone settled it first).
@@ -142,6 +142,7 @@ pub trait SigningWrites: Send {
         at: OffsetDateTime,
     ) -> Result<(), StoreError>;
     /// Stores a signed decision (its `id` is ignored) and returns its id.
+    /// [`StoreError::Duplicate`] when its statement was stored for the order already.
     async fn record_signed_decision(
         &mut self,
         decision: &SignedDecisionRecord,
@@ -176,6 +177,7 @@ macro_rules! signing_sql {
                     signing_key_id: r.try_get("signing_key_id")?,
                     cms: r.try_get("cms")?,
                     cms_sha256: r.try_get("cms_sha256")?,
+                    statement_sha256: r.try_get("statement_sha256")?,
                     at: time(r.try_get("at")?)?,
                 })
             }
@@ -216,7 +218,7 @@ macro_rules! signing_sql {
                 order: Option<&OrderNumber>,
             ) -> Result<Vec<SignedDecisionRecord>, StoreError> {
                 let rows = sqlx::query(
-                    "SELECT id, order_number, decision, account_id, signing_key_id, cms, cms_sha256, at \
+                    "SELECT id, order_number, decision, account_id, signing_key_id, cms, cms_sha256, statement_sha256, at \
                      FROM signed_decisions WHERE ($1 IS NULL OR order_number = $1) ORDER BY id",
                 )
                 .bind(order.map(OrderNumber::to_string))
@@ -228,27 +230,12 @@ macro_rules! signing_sql {
 
         #[async_trait]
         impl SigningWrites for $txname {
-            async fn add_signing_key(
-                &mut self,
-                k: &SigningKeyRecord,
-            ) -> Result<(i64, Vec<Vec<u8>>), StoreError> {
-                let mut replaced = Vec::new();
-                if k.state == SigningKeyState::Active {
-                    for row in self
-                        .all(
-                            sqlx::query("UPDATE signing_keys SET state = 'replaced' WHERE account_id = $1 AND state = 'active' RETURNING certificate")
-                                .bind(k.account_id),
-                        )
-                        .await?
-                    {
-                        replaced.push(row.try_get("certificate")?);
-                    }
-                }
+            async fn add_signing_key(&mut self, k: &SigningKeyRecord) -> Result<i64, StoreError> {
                 let row = self
-                    .one(
+                    .maybe(
                         sqlx::query(
                             "INSERT INTO signing_keys (account_id, key_sha256, spki, state, certificate, not_after, requested_at, settled_by, settled_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING id",
                         )
                         .bind(k.account_id)
                         .bind(&k.key_sha256)
@@ -261,7 +248,12 @@ macro_rules! signing_sql {
                         .bind(k.settled_at.map(OffsetDateTime::unix_timestamp)),
                     )
                     .await?;
-                Ok((row.try_get("id")?, replaced))
+                match row {
+                    Some(r) => Ok(r.try_get("id")?),
+                    None => Err(StoreError::Duplicate(
+                        "a pending or active signing key with this public key, or an active key of this officer,".into(),
+                    )),
+                }
             }
 
             async fn settle_signing_key(
@@ -345,10 +337,10 @@ macro_rules! signing_sql {
                 d: &SignedDecisionRecord,
             ) -> Result<i64, StoreError> {
                 let row = self
-                    .one(
+                    .maybe(
                         sqlx::query(
-                            "INSERT INTO signed_decisions (order_number, decision, account_id, signing_key_id, cms, cms_sha256, at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                            "INSERT INTO signed_decisions (order_number, decision, account_id, signing_key_id, cms, cms_sha256, statement_sha256, at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id",
                         )
                         .bind(d.order_number.to_string())
                         .bind(&d.decision)
@@ -356,10 +348,17 @@ macro_rules! signing_sql {
                         .bind(d.signing_key_id)
                         .bind(&d.cms)
                         .bind(&d.cms_sha256)
+                        .bind(&d.statement_sha256)
                         .bind(d.at.unix_timestamp()),
                     )
                     .await?;
-                Ok(row.try_get("id")?)
+                match row {
+                    Some(r) => Ok(r.try_get("id")?),
+                    None => Err(StoreError::Duplicate(format!(
+                        "this signed statement on order {}",
+                        d.order_number
+                    ))),
+                }
             }
         }
     };

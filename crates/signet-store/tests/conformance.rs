@@ -171,19 +171,28 @@ async fn signing(store: &Arc<dyn Store>) {
         settled_by: None,
         settled_at: None,
     };
-    let (first, replaced) = tx
+    let first = tx
         .add_signing_key(&key("aa", SigningKeyState::Active, Some(vec![1])))
         .await
         .expect("first key");
-    assert!(replaced.is_empty());
-    let (second, _) = tx
+    let second = tx
         .add_signing_key(&key("bb", SigningKeyState::Pending, None))
         .await
         .expect("second key");
-    let (third, _) = tx
+    let third = tx
         .add_signing_key(&key("cc", SigningKeyState::Pending, None))
         .await
         .expect("third key");
+    // A second first key, or a key pending already, is refused without spoiling the work.
+    for (sha, state, certificate) in [
+        ("dd", SigningKeyState::Active, Some(vec![9])),
+        ("bb", SigningKeyState::Pending, None),
+    ] {
+        assert!(matches!(
+            tx.add_signing_key(&key(sha, state, certificate)).await,
+            Err(StoreError::Duplicate(_))
+        ));
+    }
     done(tx, "signing keys").await;
     let pending = store
         .signing_keys(None, Some(SigningKeyState::Pending))
@@ -251,23 +260,32 @@ async fn signing(store: &Arc<dyn Store>) {
     done(tx, "refused").await;
 
     let mut tx = begin(store).await;
-    for (n, order_number) in ["CCCCC-DDDDD", "CCCCC-DDDDD", "EEEEE-FFFFF"]
-        .iter()
-        .enumerate()
-    {
-        tx.record_signed_decision(&SignedDecisionRecord {
-            id: 0,
-            order_number: number(order_number),
-            decision: "approve".into(),
-            account_id: officer,
-            signing_key_id: second,
-            cms: vec![n as u8],
-            cms_sha256: format!("{n:064}"),
-            at: t(7),
-        })
-        .await
-        .expect("decision");
+    let decision = |n: u8, order_number: &str, statement: &str| SignedDecisionRecord {
+        id: 0,
+        order_number: number(order_number),
+        decision: "approve".into(),
+        account_id: officer,
+        signing_key_id: second,
+        cms: vec![n],
+        cms_sha256: format!("{n:064}"),
+        statement_sha256: statement.into(),
+        at: t(7),
+    };
+    for (n, order_number, statement) in [
+        (0, "CCCCC-DDDDD", "s1"),
+        (1, "CCCCC-DDDDD", "s2"),
+        (2, "EEEEE-FFFFF", "s1"),
+    ] {
+        tx.record_signed_decision(&decision(n, order_number, statement))
+            .await
+            .expect("decision");
     }
+    // The same statement on the same order again: refused (a replay, even a racing one).
+    assert!(matches!(
+        tx.record_signed_decision(&decision(3, "CCCCC-DDDDD", "s1"))
+            .await,
+        Err(StoreError::Duplicate(_))
+    ));
     done(tx, "decisions").await;
     let of_one = store
         .signed_decisions(Some(&number("CCCCC-DDDDD")))

@@ -15,9 +15,12 @@ CREATE TABLE signing_keys (
     CHECK (state NOT IN ('active', 'replaced') OR (certificate IS NOT NULL AND not_after IS NOT NULL))
 );
 CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys (account_id) WHERE state = 'active';
+-- A public key is one officer's: never pending or active for two accounts (or twice).
+CREATE UNIQUE INDEX signing_keys_one_holder ON signing_keys (key_sha256) WHERE state IN ('pending', 'active');
 CREATE INDEX signing_keys_state ON signing_keys (state, requested_at);
 -- Each signed decision as CMS SignedData, stored in the unit of work that applies the decision;
--- its audit record names cms_sha256, so the audit chain vouches for the object.
+-- its audit record names cms_sha256, so the audit chain vouches for the object. A signed
+-- statement counts once per order (statement_sha256), even when requests race.
 CREATE TABLE signed_decisions (
     id              BIGSERIAL PRIMARY KEY,
     order_number    TEXT NOT NULL,
@@ -26,6 +29,8 @@ CREATE TABLE signed_decisions (
     signing_key_id  BIGINT NOT NULL REFERENCES signing_keys (id),
     cms             BYTEA NOT NULL,
     cms_sha256      TEXT NOT NULL UNIQUE,
-    at              BIGINT NOT NULL
+    statement_sha256 TEXT NOT NULL,
+    at              BIGINT NOT NULL,
+    UNIQUE (order_number, statement_sha256)
 );
 CREATE INDEX signed_decisions_order ON signed_decisions (order_number, id);
