@@ -104,6 +104,12 @@ try {
   await second.page.getByRole("button", { name: "Approve" }).click();
   await second.page.getByText("Decision recorded: the order is now ready for pickup.").waitFor();
   assert.deepEqual(second.errors, []);
+
+  // The first browser learns that its key was replaced, and offers it again: it waits.
+  await first.page.goto(`${url}/vetting/orders/${process.env.SECOND}`);
+  const replaced = await keyState(first.page);
+  assert.equal(replaced.state, "pending", JSON.stringify(replaced));
+  report.reofferedKey = replaced.id;
   writeFileSync(process.env.OUT, JSON.stringify(report));
   console.log("officer keys: ok");
 } finally {

@@ -20,10 +20,10 @@ use signet_domain::key::PublicKeyKind;
 use signet_domain::role::{Actor, Permission};
 use signet_domain::serial::Serial;
 use signet_domain::signing_key::{
-    CertifiedKey, Enrolment, STAFF_CERTIFICATE_DAYS, check_officer_key, enrolment,
+    Enrolment, KeyPast, STAFF_CERTIFICATE_DAYS, check_key_past, check_officer_key, enrolment,
     signature_required,
 };
-use signet_domain::statement::{DecisionStatement, statement_time};
+use signet_domain::statement::{DecisionStatement, normalize_message, statement_time};
 use signet_domain::validity::{Period, ValidityLimit};
 use signet_pki::PkiError;
 use signet_pki::decision::{check_decision, read_decision};
@@ -233,6 +233,28 @@ impl Signet {
         Ok(())
     }
 
+    /// What is known of a public key from before: whether a certificate of it was revoked
+    /// other than as superseded (or the certificate of an active key was revoked at all), and
+    /// whether an administrator refused it for this officer.
+    async fn key_past(&self, account: i64, key_sha256: &str) -> Result<KeyPast, AppError> {
+        let mut past = KeyPast::default();
+        for k in self.store.signing_keys(None, None).await? {
+            if k.key_sha256 != key_sha256 {
+                continue;
+            }
+            past.refused |= k.account_id == account && k.state == SigningKeyState::Refused;
+            let Some(der) = &k.certificate else { continue };
+            if let Some(c) = self.store.certificate(&serial_of(der)?).await?
+                && c.revoked_at.is_some()
+                && (c.revocation_reason != Some(RevocationReason::Superseded)
+                    || k.state == SigningKeyState::Active)
+            {
+                past.revoked = true;
+            }
+        }
+        Ok(past)
+    }
+
     /// Whether a staff certificate (DER) was revoked.
     async fn is_revoked(&self, der: &[u8]) -> Result<bool, AppError> {
         Ok(self
@@ -324,17 +346,8 @@ impl Signet {
             return Ok((self.key_view(waiting, actor.email.clone()), false));
         }
         let latest = keys.iter().find(|k| k.certificate.is_some());
-        let revoked = match latest.and_then(|k| k.certificate.as_deref()) {
-            Some(der) => self.is_revoked(der).await?,
-            None => false,
-        };
-        let how = enrolment(
-            latest.map(|k| CertifiedKey {
-                key_sha256: &k.key_sha256,
-                revoked,
-            }),
-            &sha,
-        )?;
+        let past = self.key_past(actor.account, &sha).await?;
+        let how = enrolment(latest.map(|k| k.key_sha256.as_str()), &sha, past)?;
         let now = self.now();
         let mut record = SigningKeyRecord {
             id: 0,
@@ -441,6 +454,13 @@ impl Signet {
                     "signing key {id} is {}, not waiting",
                     key.state.as_str()
                 )));
+            }
+            if approve {
+                let past = self.key_past(key.account_id, &key.key_sha256).await?;
+                check_key_past(KeyPast {
+                    refused: false,
+                    ..past
+                })?;
             }
             Ok(key)
         }
@@ -549,7 +569,7 @@ impl Signet {
             order_number: r.order_number.to_string(),
             details_fingerprint: crate::vetting::fingerprint(r),
             decision: decision.to_owned(),
-            message: message.replace("\r\n", "\n"),
+            message: normalize_message(message),
             documents,
             at: statement_time(self.now()),
             officer: actor.email.clone(),

@@ -101,8 +101,7 @@ impl Signet {
         signed: Option<&SignedStatement>,
     ) -> Result<OrderStatus, AppError> {
         let (r, facts) = self.visible_order(actor, number).await?;
-        // A form sends line breaks as CR LF, a script's text as LF: one form is stored and signed.
-        let text = message.unwrap_or_default().replace("\r\n", "\n");
+        let text = signet_domain::statement::normalize_message(&message.unwrap_or_default());
         let event = match action {
             "approve" => OrderEvent::Approve,
             "reject" => OrderEvent::Reject {

@@ -540,6 +540,37 @@ fn an_api_client_signs_each_decision_with_a_key_in_a_file_and_openssl_checks_the
     let approve = json!({"action": "approve", "statement": statement, "signature": signature});
     let (status, body) = decide(&api, &vera, &fourth, approve);
     assert_eq!(status, StatusCode::OK, "{body}");
+    // The compromised key stays out for good, also once it is no longer Vera's latest.
+    let (status, body) = api.post(
+        "/api/v1/staff/signing-key",
+        Some(&vera),
+        json!({"csr": csr2}),
+    );
+    refused(status, &body, "revoked");
+    // A key an administrator refused is not offered again as if nothing happened.
+    let csr4 = key_and_csr(w, "vera4");
+    let (status, pending) = api.post(
+        "/api/v1/staff/signing-key",
+        Some(&vera),
+        json!({"csr": csr4}),
+    );
+    assert_eq!(status, StatusCode::ACCEPTED, "{pending}");
+    let (status, body) = api.post(
+        &format!("/api/v1/staff/signing-keys/{}/refuse", pending["id"]),
+        Some(&ada),
+        json!({}),
+    );
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (StatusCode::OK, Some("refused")),
+        "{body}"
+    );
+    let (status, body) = api.post(
+        "/api/v1/staff/signing-key",
+        Some(&vera),
+        json!({"csr": csr4}),
+    );
+    refused(status, &body, "refused");
 
     // A decision whose statement was altered in the store is named by the verifier.
     let out = audit_verify(d);

@@ -33,27 +33,40 @@ pub enum Enrolment {
     NeedsApproval,
 }
 
-/// The officer's most recently certified key, as far as enrolment cares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CertifiedKey<'a> {
-    /// SHA-256 of its public key.
-    pub key_sha256: &'a str,
-    /// Whether its certificate was revoked (a compromised key is never certified again).
+/// What is known of an offered public key from before.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyPast {
+    /// A certificate of this key was revoked, other than because a newer one replaced it
+    /// (e.g. key compromise): the key is never certified again, for anyone.
     pub revoked: bool,
+    /// An administrator refused this key for this officer.
+    pub refused: bool,
 }
 
-/// Decides how an offered key (its public-key hash) is enrolled, given the officer's most
-/// recently certified key. A key whose certificate was revoked is refused: the officer makes a
-/// new one, which an administrator approves.
-pub fn enrolment(latest: Option<CertifiedKey<'_>>, offered: &str) -> Result<Enrolment, Refusal> {
-    match latest {
-        None => Ok(Enrolment::First),
-        Some(key) if key.key_sha256 == offered && key.revoked => Err(Refusal::Conflict(
-            "this key's staff certificate was revoked: make a new key and enrol it (an administrator approves it)".into(),
-        )),
-        Some(key) if key.key_sha256 == offered => Ok(Enrolment::Renewal),
-        Some(_) => Ok(Enrolment::NeedsApproval),
+/// Refuses a key whose past rules it out, for enrolment and for an administrator's approval.
+pub fn check_key_past(past: KeyPast) -> Result<(), Refusal> {
+    if past.revoked {
+        return Err(Refusal::Conflict(
+            "a staff certificate of this key was revoked: this key is never certified again; make a new key and enrol it (an administrator approves it)".into(),
+        ));
     }
+    if past.refused {
+        return Err(Refusal::Conflict(
+            "an administrator refused this key: make a new key (in the portal: clear this site's data in the browser) and ask an administrator to approve it".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Decides how an offered key (its public-key hash) is enrolled, given the public-key hash of
+/// the officer's most recently certified key and the offered key's past.
+pub fn enrolment(latest: Option<&str>, offered: &str, past: KeyPast) -> Result<Enrolment, Refusal> {
+    check_key_past(past)?;
+    Ok(match latest {
+        None => Enrolment::First,
+        Some(key) if key == offered => Enrolment::Renewal,
+        Some(_) => Enrolment::NeedsApproval,
+    })
 }
 
 /// Officers' keys are ECDSA on P-256 or P-384: what WebCrypto keeps non-extractable in every
@@ -80,20 +93,27 @@ mod tests {
 
     #[test]
     fn a_first_key_is_certified_a_known_key_renewed_another_waits() {
-        let key = |revoked| {
-            Some(CertifiedKey {
-                key_sha256: "a",
-                revoked,
-            })
-        };
-        assert_eq!(enrolment(None, "a"), Ok(Enrolment::First));
-        assert_eq!(enrolment(key(false), "a"), Ok(Enrolment::Renewal));
-        assert_eq!(enrolment(key(false), "b"), Ok(Enrolment::NeedsApproval));
-        assert!(
-            enrolment(key(true), "a").is_err(),
-            "a revoked key stays revoked"
+        let clean = KeyPast::default();
+        assert_eq!(enrolment(None, "a", clean), Ok(Enrolment::First));
+        assert_eq!(enrolment(Some("a"), "a", clean), Ok(Enrolment::Renewal));
+        assert_eq!(
+            enrolment(Some("a"), "b", clean),
+            Ok(Enrolment::NeedsApproval)
         );
-        assert_eq!(enrolment(key(true), "b"), Ok(Enrolment::NeedsApproval));
+        for past in [
+            KeyPast {
+                revoked: true,
+                refused: false,
+            },
+            KeyPast {
+                revoked: false,
+                refused: true,
+            },
+        ] {
+            assert!(enrolment(Some("a"), "a", past).is_err(), "{past:?}");
+            assert!(enrolment(Some("b"), "a", past).is_err(), "{past:?}");
+            assert!(enrolment(None, "a", past).is_err(), "{past:?}");
+        }
     }
 
     #[test]

@@ -155,6 +155,13 @@ impl DecisionStatement {
     }
 }
 
+/// A decision's message as it is signed, stored and mailed: line breaks as LF (a form sends
+/// CR LF, a script LF) and no white space around it. The browser sends the text as typed; the
+/// server applies this on both sides, so the two always agree.
+pub fn normalize_message(message: &str) -> String {
+    message.replace("\r\n", "\n").trim().to_owned()
+}
+
 /// `at` as a statement writes it: RFC 3339, UTC, whole seconds.
 pub fn statement_time(t: time::OffsetDateTime) -> String {
     let t = t

@@ -65,8 +65,20 @@ async function enrol(keys, csrf) {
 }
 
 function needsEnrolment(record) {
-  if (!record || record.state !== "active" || !record.not_after) return true;
+  if (record.state === "refused") return false;
+  if (record.state !== "active" || !record.not_after) return true;
   return Date.parse(record.not_after) - Date.now() < RENEW_WITHIN_MS;
+}
+
+/** What the server says of this browser's key now: another browser's key may have replaced
+ * it, or an administrator refused it. */
+async function serverState(record) {
+  if (record.id === undefined) return record.state;
+  const response = await fetch("/api/v1/staff/signing-keys", { credentials: "same-origin" });
+  if (response.status === 401) throw new Error("your session has ended: log in again");
+  if (!response.ok) return record.state;
+  const mine = (await response.json()).find((k) => k.id === record.id);
+  return mine ? mine.state : record.state;
 }
 
 /** The officer's key record, made and enrolled as needed. */
@@ -75,6 +87,11 @@ async function ready(officer, csrf) {
   if (!record) {
     const keys = await crypto.subtle.generateKey(ALGORITHM, false, ["sign", "verify"]);
     record = { keys, state: "new" };
+    await save(officer, record);
+  }
+  const state = await serverState(record);
+  if (state !== record.state) {
+    record = { ...record, state };
     await save(officer, record);
   }
   if (needsEnrolment(record)) {
@@ -98,17 +115,22 @@ function describe(record) {
   if (record.state === "pending") {
     return `This browser's signing key (${record.key.slice(0, 16)}…) waits for an administrator's approval; until then your decisions cannot be signed here.`;
   }
-  return `This browser's signing key was ${record.state}: ask an administrator.`;
+  if (record.state === "refused") {
+    return "An administrator refused this browser's signing key: your decisions cannot be signed here. Ask an administrator, then clear this site's data in the browser to make a new key.";
+  }
+  return `This browser's signing key is ${record.state}: ask an administrator.`;
 }
 
 async function signForm(form, submitter, record) {
   const order = form.dataset.signOrder;
   const decision = form.dataset.signDecision || (submitter && submitter.value) || "";
-  const message = (form.elements.message && form.elements.message.value.trim()) || "";
+  // As typed: the server trims and normalizes line breaks the same way on both sides.
+  const message = (form.elements.message && form.elements.message.value) || "";
   const query = new URLSearchParams({ decision, message });
   const response = await fetch(`/api/v1/orders/${encodeURIComponent(order)}/statement?${query}`, {
     credentials: "same-origin",
   });
+  if (response.status === 401) throw new Error("your session has ended: log in again");
   if (!response.ok) throw new Error(`the statement could not be fetched (HTTP ${response.status})`);
   const { canonical } = await response.json();
   const octets = new TextEncoder().encode(canonical);
