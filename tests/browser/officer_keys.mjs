@@ -109,6 +109,7 @@ try {
   await first.page.goto(`${url}/vetting/orders/${process.env.SECOND}`);
   const replaced = await keyState(first.page);
   assert.equal(replaced.state, "pending", JSON.stringify(replaced));
+  await first.page.getByText(/waits for an administrator's approval/).waitFor();
   report.reofferedKey = replaced.id;
   writeFileSync(process.env.OUT, JSON.stringify(report));
   console.log("officer keys: ok");

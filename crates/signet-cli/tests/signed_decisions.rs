@@ -256,6 +256,19 @@ fn an_api_client_signs_each_decision_with_a_key_in_a_file_and_openssl_checks_the
         json!({"csr": rsa}),
     );
     refused(status, &body, "P-256");
+    // The portal's enrolment form answers a script: a malformed form gets a problem document.
+    let form = api
+        .client
+        .post(api.url("/staff/signing-key"))
+        .form(&[("csr", "no csrf field")])
+        .send()
+        .expect("request");
+    assert_eq!(form.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        form.headers()["content-type"],
+        "application/problem+json",
+        "a problem document"
+    );
 
     // Once Vera has a key, an unsigned decision is refused, and the refusal audited.
     let (status, body) = decide(&api, &vera, &number, json!({"action": "approve"}));

@@ -4,11 +4,14 @@
 use std::sync::Arc;
 
 use axum::Json;
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use signet_app::AppError;
 use signet_app::issue::Signet;
+use signet_domain::Refusal;
 
 use super::PageContext;
 use crate::problem::Problem;
@@ -25,8 +28,19 @@ pub struct EnrolForm {
 pub async fn enrol(
     State(s): State<Arc<Signet>>,
     ctx: PageContext,
-    Form(f): Form<EnrolForm>,
+    form: Result<Form<EnrolForm>, FormRejection>,
 ) -> Response {
+    // The caller is a script that reads problem documents, not a person reading a page.
+    let Form(f) = match form {
+        Ok(form) => form,
+        Err(e) => {
+            return Problem(AppError::from(Refusal::InvalidInput(format!(
+                "send a form with `csrf` and `csr` (application/x-www-form-urlencoded): {}",
+                e.body_text()
+            ))))
+            .into_response();
+        }
+    };
     let actor = form_actor!(ctx, &f.csrf);
     match s.enrol_signing_key(&actor, f.csr.as_bytes()).await {
         Ok((view, true)) => (StatusCode::CREATED, Json(view)).into_response(),
