@@ -88,6 +88,39 @@ fn refused(status: StatusCode, body: &Value, words: &str) {
     );
 }
 
+fn enrol(api: &Api, token: &str, csr: &str) -> (StatusCode, Value) {
+    api.post(
+        "/api/v1/staff/signing-key",
+        Some(token),
+        json!({"csr": csr}),
+    )
+}
+
+fn settle(api: &Api, admin: &str, id: &Value, verdict: &str) -> (StatusCode, Value) {
+    api.post(
+        &format!("/api/v1/staff/signing-keys/{id}/{verdict}"),
+        Some(admin),
+        json!({}),
+    )
+}
+
+/// Fetches the approval statement, signs it with `{key}.key` and sends the signed approval.
+fn signed_approval(
+    api: &Api,
+    token: &str,
+    dir: &Path,
+    number: &str,
+    key: &str,
+) -> (StatusCode, Value) {
+    let (statement, signature) = signed(api, token, dir, number, "decision=approve", key);
+    decide(
+        api,
+        token,
+        number,
+        json!({"action": "approve", "statement": statement, "signature": signature}),
+    )
+}
+
 fn decide(api: &Api, token: &str, number: &str, body: Value) -> (StatusCode, Value) {
     api.post(
         &format!("/api/v1/orders/{number}/decision"),
@@ -210,11 +243,7 @@ fn an_api_client_signs_each_decision_with_a_key_in_a_file_and_openssl_checks_the
 
     // Enrolment: a P-256 key in a file; the first key is certified at once (201).
     let csr = key_and_csr(w, "vera");
-    let (status, key) = api.post(
-        "/api/v1/staff/signing-key",
-        Some(&vera),
-        json!({"csr": csr}),
-    );
+    let (status, key) = enrol(&api, &vera, &csr);
     assert_eq!(status, StatusCode::CREATED, "{key}");
     assert_eq!(key["state"], "active");
     std::fs::write(
@@ -250,11 +279,7 @@ fn an_api_client_signs_each_decision_with_a_key_in_a_file_and_openssl_checks_the
         ],
     );
     let rsa = std::fs::read_to_string(w.join("rsa.csr")).expect("csr");
-    let (status, body) = api.post(
-        "/api/v1/staff/signing-key",
-        Some(&vera),
-        json!({"csr": rsa}),
-    );
+    let (status, body) = enrol(&api, &vera, &rsa);
     refused(status, &body, "P-256");
     // The portal's enrolment form answers a script: a malformed form gets a problem document.
     let form = api
@@ -405,22 +430,14 @@ fn an_api_client_signs_each_decision_with_a_key_in_a_file_and_openssl_checks_the
 
     // A second key (another machine) waits for an administrator; Vera cannot approve it, Ada can.
     let csr2 = key_and_csr(w, "vera2");
-    let (status, pending) = api.post(
-        "/api/v1/staff/signing-key",
-        Some(&vera),
-        json!({"csr": csr2}),
-    );
+    let (status, pending) = enrol(&api, &vera, &csr2);
     assert_eq!(
         (status, pending["state"].as_str()),
         (StatusCode::ACCEPTED, Some("pending")),
         "{pending}"
     );
     let id = pending["id"].as_i64().expect("id");
-    let (status, _) = api.post(
-        &format!("/api/v1/staff/signing-keys/{id}/approve"),
-        Some(&vera),
-        json!({}),
-    );
+    let (status, _) = settle(&api, &vera, &json!(id), "approve");
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, waiting) = api.get("/api/v1/staff/signing-keys?pending=true", &ada);
     assert_eq!(status, StatusCode::OK);
@@ -432,21 +449,13 @@ fn an_api_client_signs_each_decision_with_a_key_in_a_file_and_openssl_checks_the
             .any(|k| k["id"] == id),
         "{waiting}"
     );
-    let (status, approved) = api.post(
-        &format!("/api/v1/staff/signing-keys/{id}/approve"),
-        Some(&ada),
-        json!({}),
-    );
+    let (status, approved) = settle(&api, &ada, &json!(id), "approve");
     assert_eq!(
         (status, approved["state"].as_str()),
         (StatusCode::OK, Some("active")),
         "{approved}"
     );
-    let (status, _) = api.post(
-        &format!("/api/v1/staff/signing-keys/{id}/approve"),
-        Some(&ada),
-        json!({}),
-    );
+    let (status, _) = settle(&api, &ada, &json!(id), "approve");
     assert_eq!(status, StatusCode::CONFLICT, "settled once");
     // The replaced key's certificate is revoked (superseded); the new one is good.
     save_leaf(w, &approved["certificate_pem"], "vera2-cert.pem");
@@ -476,21 +485,11 @@ fn an_api_client_signs_each_decision_with_a_key_in_a_file_and_openssl_checks_the
     advance_clock(d, 31 * 86_400);
     let vera = api.log_in(key["officer"].as_str().expect("officer"), STAFF_PASSWORD);
     let third = order_in_review(&api, d, "mia@muster.example");
-    let (statement, signature) = signed(&api, &vera, w, &third, "decision=approve", "vera2");
-    let (status, body) = decide(
-        &api,
-        &vera,
-        &third,
-        json!({"action": "approve", "statement": statement, "signature": signature}),
-    );
+    let (status, body) = signed_approval(&api, &vera, w, &third, "vera2");
     refused(status, &body, "expired");
     let (status, body) = decide(&api, &vera, &third, json!({"action": "approve"}));
     assert!(status.is_client_error(), "no unsigned fallback: {body}");
-    let (status, renewed) = api.post(
-        "/api/v1/staff/signing-key",
-        Some(&vera),
-        json!({"csr": csr2}),
-    );
+    let (status, renewed) = enrol(&api, &vera, &csr2);
     assert_eq!(
         (status, renewed["id"].as_i64()),
         (StatusCode::CREATED, Some(id)),
@@ -499,13 +498,7 @@ fn an_api_client_signs_each_decision_with_a_key_in_a_file_and_openssl_checks_the
     save_leaf(w, &renewed["certificate_pem"], "vera2-renewed.pem");
     assert_eq!(staff_ocsp(&ca.server, d, w, "vera2-cert.pem"), "revoked");
     assert_eq!(staff_ocsp(&ca.server, d, w, "vera2-renewed.pem"), "good");
-    let (statement, signature) = signed(&api, &vera, w, &third, "decision=approve", "vera2");
-    let (status, body) = decide(
-        &api,
-        &vera,
-        &third,
-        json!({"action": "approve", "statement": statement, "signature": signature}),
-    );
+    let (status, body) = signed_approval(&api, &vera, w, &third, "vera2");
     assert_eq!(status, StatusCode::OK, "{body}");
 
     // A staff certificate revoked for key compromise signs nothing more, and its key is never
@@ -518,22 +511,12 @@ fn an_api_client_signs_each_decision_with_a_key_in_a_file_and_openssl_checks_the
     let serial = serial.trim().trim_start_matches("serial=");
     ok(signet(d).args(["revoke", "--reason", "key_compromise", serial]));
     let fourth = order_in_review(&api, d, "mats@muster.example");
-    let (statement, signature) = signed(&api, &vera, w, &fourth, "decision=approve", "vera2");
-    let approve = json!({"action": "approve", "statement": statement, "signature": signature});
-    let (status, body) = decide(&api, &vera, &fourth, approve);
+    let (status, body) = signed_approval(&api, &vera, w, &fourth, "vera2");
     refused(status, &body, "revoked");
-    let (status, body) = api.post(
-        "/api/v1/staff/signing-key",
-        Some(&vera),
-        json!({"csr": csr2}),
-    );
+    let (status, body) = enrol(&api, &vera, &csr2);
     refused(status, &body, "revoked");
     let csr3 = key_and_csr(w, "vera3");
-    let (status, pending) = api.post(
-        "/api/v1/staff/signing-key",
-        Some(&vera),
-        json!({"csr": csr3}),
-    );
+    let (status, pending) = enrol(&api, &vera, &csr3);
     assert_eq!(status, StatusCode::ACCEPTED, "{pending}");
     let admin_email = with_store(d, async |store| {
         store.staff_accounts().await.expect("staff")
@@ -543,46 +526,24 @@ fn an_api_client_signs_each_decision_with_a_key_in_a_file_and_openssl_checks_the
     .expect("the administrator")
     .email;
     let ada = api.log_in(&admin_email, STAFF_PASSWORD);
-    let (status, body) = api.post(
-        &format!("/api/v1/staff/signing-keys/{}/approve", pending["id"]),
-        Some(&ada),
-        json!({}),
-    );
+    let (status, body) = settle(&api, &ada, &pending["id"], "approve");
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (statement, signature) = signed(&api, &vera, w, &fourth, "decision=approve", "vera3");
-    let approve = json!({"action": "approve", "statement": statement, "signature": signature});
-    let (status, body) = decide(&api, &vera, &fourth, approve);
+    let (status, body) = signed_approval(&api, &vera, w, &fourth, "vera3");
     assert_eq!(status, StatusCode::OK, "{body}");
     // The compromised key stays out for good, also once it is no longer Vera's latest.
-    let (status, body) = api.post(
-        "/api/v1/staff/signing-key",
-        Some(&vera),
-        json!({"csr": csr2}),
-    );
+    let (status, body) = enrol(&api, &vera, &csr2);
     refused(status, &body, "revoked");
     // A key an administrator refused is not offered again as if nothing happened.
     let csr4 = key_and_csr(w, "vera4");
-    let (status, pending) = api.post(
-        "/api/v1/staff/signing-key",
-        Some(&vera),
-        json!({"csr": csr4}),
-    );
+    let (status, pending) = enrol(&api, &vera, &csr4);
     assert_eq!(status, StatusCode::ACCEPTED, "{pending}");
-    let (status, body) = api.post(
-        &format!("/api/v1/staff/signing-keys/{}/refuse", pending["id"]),
-        Some(&ada),
-        json!({}),
-    );
+    let (status, body) = settle(&api, &ada, &pending["id"], "refuse");
     assert_eq!(
         (status, body["state"].as_str()),
         (StatusCode::OK, Some("refused")),
         "{body}"
     );
-    let (status, body) = api.post(
-        "/api/v1/staff/signing-key",
-        Some(&vera),
-        json!({"csr": csr4}),
-    );
+    let (status, body) = enrol(&api, &vera, &csr4);
     refused(status, &body, "refused");
 
     // A decision whose statement was altered in the store is named by the verifier.
@@ -624,7 +585,7 @@ fn a_reveal_of_personal_data_is_signed_like_a_decision() {
     assert_eq!(status, StatusCode::OK, "{body}");
 
     let csr = key_and_csr(w, "sam");
-    let (status, body) = api.post("/api/v1/staff/signing-key", Some(&sam), json!({"csr": csr}));
+    let (status, body) = enrol(&api, &sam, &csr);
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (status, body) = reveal(&api, &sam, &number, json!({}));
     refused(status, &body, "must be signed");
@@ -757,11 +718,7 @@ fn an_older_ca_gets_a_staff_ca_and_can_require_every_decision_signed() {
     let (status, body) = decide(&api, &vida, &number, json!({"action": "approve"}));
     refused(status, &body, "must be signed");
     let csr = key_and_csr(w, "vida");
-    let (status, key) = api.post(
-        "/api/v1/staff/signing-key",
-        Some(&vida),
-        json!({"csr": csr}),
-    );
+    let (status, key) = enrol(&api, &vida, &csr);
     assert_eq!(status, StatusCode::CREATED, "{key}");
     std::fs::write(
         w.join("vida.pem"),
@@ -774,13 +731,7 @@ fn an_older_ca_gets_a_staff_ca_and_can_require_every_decision_signed() {
         &d.join("ca/staff.pem"),
         &w.join("vida-cert.pem"),
     );
-    let (statement, signature) = signed(&api, &vida, w, &number, "decision=approve", "vida");
-    let (status, body) = decide(
-        &api,
-        &vida,
-        &number,
-        json!({"action": "approve", "statement": statement, "signature": signature}),
-    );
+    let (status, body) = signed_approval(&api, &vida, w, &number, "vida");
     assert_eq!(status, StatusCode::OK, "{body}");
     let out = audit_verify(d);
     assert!(out.status.success(), "{}", text(&out.stderr));
