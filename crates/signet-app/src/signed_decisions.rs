@@ -20,10 +20,10 @@ use signet_domain::key::PublicKeyKind;
 use signet_domain::role::{Actor, Permission};
 use signet_domain::serial::Serial;
 use signet_domain::signing_key::{
-    Enrolment, KeyPast, STAFF_CERTIFICATE_DAYS, check_key_past, check_officer_key, enrolment,
-    signature_required,
+    Enrolment, KeyPast, KeyRecord, STAFF_CERTIFICATE_DAYS, check_key_past, check_officer_key,
+    check_settle, check_signing_key, enrolment, signature_required,
 };
-use signet_domain::statement::{DecisionStatement, normalize_message, statement_time};
+use signet_domain::statement::{DecisionStatement, normalize_message, signed_pair, statement_time};
 use signet_domain::validity::{Period, ValidityLimit};
 use signet_pki::PkiError;
 use signet_pki::decision::{check_decision, read_decision};
@@ -40,15 +40,18 @@ use crate::config::STAFF;
 use crate::issue::{IssuerRef, Signet, record_and_sign};
 use crate::work::Work;
 
-/// A signed statement as a client sends it: the canonical JSON it signed, and the signature
-/// (base64; DER, or the r‖s that WebCrypto gives).
-#[derive(Debug, Clone, Deserialize)]
+/// A signed statement as a client sends it: the canonical JSON it signed, and the signature.
+/// Both or neither ([`signet_domain::statement::signed_pair`]); neither is an unsigned decision.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignedStatement {
     /// The statement exactly as signed: the `canonical` of `GET /api/v1/orders/{n}/statement`.
-    pub statement: String,
-    /// The signature over it, base64 (standard alphabet).
-    pub signature: String,
+    #[serde(default)]
+    pub statement: Option<String>,
+    /// The signature over it, base64 (standard alphabet; DER or r‖s).
+    #[serde(default)]
+    pub signature: Option<String>,
 }
 
 /// An officer's key as staff see it.
@@ -233,26 +236,31 @@ impl Signet {
         Ok(())
     }
 
-    /// What is known of a public key from before: whether a certificate of it was revoked
-    /// other than as superseded (or the certificate of an active key was revoked at all), and
-    /// whether an administrator refused it for this officer.
+    /// What is known of a public key from before (the rule that weighs it is
+    /// [`KeyPast::of`]).
     async fn key_past(&self, account: i64, key_sha256: &str) -> Result<KeyPast, AppError> {
-        let mut past = KeyPast::default();
+        let mut records = Vec::new();
         for k in self.store.signing_keys(None, None).await? {
             if k.key_sha256 != key_sha256 {
                 continue;
             }
-            past.refused |= k.account_id == account && k.state == SigningKeyState::Refused;
-            let Some(der) = &k.certificate else { continue };
-            if let Some(c) = self.store.certificate(&serial_of(der)?).await?
-                && c.revoked_at.is_some()
-                && (c.revocation_reason != Some(RevocationReason::Superseded)
-                    || k.state == SigningKeyState::Active)
-            {
-                past.revoked = true;
-            }
+            let revocation = match &k.certificate {
+                Some(der) => self
+                    .store
+                    .certificate(&serial_of(der)?)
+                    .await?
+                    .filter(|c| c.revoked_at.is_some())
+                    .map(|c| c.revocation_reason.unwrap_or(RevocationReason::Unspecified)),
+                None => None,
+            };
+            records.push(KeyRecord {
+                own: k.account_id == account,
+                refused: k.state == SigningKeyState::Refused,
+                active: k.state == SigningKeyState::Active,
+                revocation,
+            });
         }
-        Ok(past)
+        Ok(KeyPast::of(records))
     }
 
     /// Whether a staff certificate (DER) was revoked.
@@ -419,12 +427,22 @@ impl Signet {
 
     /// An administrator approves (the staff CA certifies it) or refuses a waiting key. Never
     /// their own: an officer who lost their browser asks another administrator.
+    /// `verdict` is `approve` or `refuse`.
     pub async fn settle_signing_key(
         &self,
         actor: &Actor,
         id: i64,
-        approve: bool,
+        verdict: &str,
     ) -> Result<SigningKeyView, AppError> {
+        let approve = match verdict {
+            "approve" => true,
+            "refuse" => false,
+            other => {
+                return Err(AppError::NotFound(format!(
+                    "signing-key action `{other}` (the actions are approve and refuse)"
+                )));
+            }
+        };
         let who = format!("account:{}", actor.account);
         let subject = format!("signing_key:{id}");
         let action = if approve {
@@ -434,27 +452,15 @@ impl Signet {
         };
         let found = async {
             if !actor.may(Permission::Administer) {
-                return Err(AppError::Forbidden(
-                    "only administrators approve or refuse officers' keys".into(),
-                ));
+                // Before the lookup: who may not settle keys learns nothing of them.
+                check_settle(actor, actor.account, true)?;
             }
             let key = self
                 .store
                 .signing_key(id)
                 .await?
                 .ok_or_else(|| AppError::NotFound(format!("signing key {id}")))?;
-            if key.account_id == actor.account {
-                return Err(AppError::Forbidden(
-                    "an administrator does not settle their own key: ask another administrator"
-                        .into(),
-                ));
-            }
-            if key.state != SigningKeyState::Pending {
-                return Err(AppError::Conflict(format!(
-                    "signing key {id} is {}, not waiting",
-                    key.state.as_str()
-                )));
-            }
+            check_settle(actor, key.account_id, key.state == SigningKeyState::Pending)?;
             if approve {
                 let past = self.key_past(key.account_id, &key.key_sha256).await?;
                 check_key_past(KeyPast {
@@ -608,6 +614,10 @@ impl Signet {
         message: &str,
         signed: Option<&SignedStatement>,
     ) -> Result<Option<SignedDecisionRecord>, AppError> {
+        let signed = match signed {
+            Some(s) => signed_pair(s.statement.as_deref(), s.signature.as_deref())?,
+            None => None,
+        };
         if signed.is_some() {
             require_signer(actor)?;
         }
@@ -618,7 +628,7 @@ impl Signet {
         };
         let required =
             signature_required(self.config.staff.require_signed_decisions, key.is_some());
-        let Some(signed) = signed else {
+        let Some((signed_statement, signature)) = signed else {
             if required {
                 return Err(refused(format!(
                     "this {decision} must be signed with your decision-signing key: fetch GET /api/v1/orders/{}/statement?decision={decision}, sign its `canonical` and send it as `statement` with `signature`",
@@ -631,31 +641,26 @@ impl Signet {
             refused("you have no certified decision-signing key: enrol one first (POST /api/v1/staff/signing-key), or wait for an administrator to approve it")
         })?;
         let now = self.now();
-        if key.not_after.is_none_or(|t| t <= now) {
-            return Err(refused(
-                "your staff certificate has expired: renew it by enrolling the same key again (your browser does so by itself on any staff page)",
-            ));
-        }
         let certificate = key.certificate.as_deref().unwrap_or_default();
-        if self.is_revoked(certificate).await? {
-            return Err(refused(
-                "your staff certificate was revoked: make a new key and enrol it; an administrator approves it",
-            ));
-        }
-        let statement = DecisionStatement::from_canonical(signed.statement.as_bytes())?;
+        check_signing_key(
+            key.not_after.unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            self.is_revoked(certificate).await?,
+            now,
+        )?;
+        let statement = DecisionStatement::from_canonical(signed_statement.as_bytes())?;
         let expected = self.statement_for(actor, r, decision, message).await?;
         statement.check_against(&expected, now)?;
         let signature = B64
-            .decode(signed.signature.trim())
+            .decode(signature.trim())
             .map_err(|e| refused(format!("the signature is not base64: {e}")))?;
         let officer = Certificate::from_der(certificate).map_err(PkiError::from)?;
         let checked =
-            check_decision(signed.statement.as_bytes(), &signature, &officer).map_err(|e| {
+            check_decision(signed_statement.as_bytes(), &signature, &officer).map_err(|e| {
                 refused(format!(
                     "the signature does not check out with your staff certificate: {e}"
                 ))
             })?;
-        let statement_sha256 = hex_sha256(signed.statement.as_bytes());
+        let statement_sha256 = hex_sha256(signed_statement.as_bytes());
         if self
             .store
             .signed_decisions(Some(&r.order_number))

@@ -1129,3 +1129,20 @@ pub fn softhsm_token(dir: &Path, label: &str, pin: &str) -> Vec<(&'static str, S
         .args(["--so-pin", "1234567890", "--pin", pin]));
     env
 }
+
+/// A signed decision (base64 CMS from `GET …/decisions`) checked by `openssl cms -verify`
+/// against the CA's root: the content it vouches for, the signed statement.
+pub fn openssl_verified_decision(data_dir: &Path, work: &Path, cms_base64: &str) -> String {
+    use base64::Engine;
+    let cms = base64::engine::general_purpose::STANDARD
+        .decode(cms_base64)
+        .expect("base64");
+    let file = work.join("decision.cms");
+    std::fs::write(&file, cms).expect("write");
+    let verified = ok(Command::new("openssl")
+        .args(["cms", "-verify", "-inform", "DER", "-purpose", "any", "-in"])
+        .arg(&file)
+        .arg("-CAfile")
+        .arg(data_dir.join("ca/root.pem")));
+    text(&verified.stdout)
+}

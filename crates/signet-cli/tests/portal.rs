@@ -326,19 +326,8 @@ fn an_officers_key_stays_in_the_browser_and_signs_the_decision() {
     let (status, decisions) = api.get(&format!("/api/v1/orders/{}/decisions", orders[0]), &vera);
     assert_eq!(status.as_u16(), 200, "{decisions}");
     assert_eq!(decisions.as_array().map(Vec::len), Some(1), "{decisions}");
-    use base64::Engine;
-    let cms = base64::engine::general_purpose::STANDARD
-        .decode(decisions[0]["cms"].as_str().expect("cms"))
-        .expect("base64");
-    let cms_file = work.path().join("decision.cms");
-    std::fs::write(&cms_file, cms).expect("write");
-    let verified = ok(Command::new("openssl")
-        .args(["cms", "-verify", "-inform", "DER", "-purpose", "any", "-in"])
-        .arg(&cms_file)
-        .arg("-CAfile")
-        .arg(d.join("ca/root.pem")));
     assert_eq!(
-        text(&verified.stdout),
+        openssl_verified_decision(d, work.path(), decisions[0]["cms"].as_str().expect("cms")),
         report["statement"].as_str().expect("statement")
     );
     assert!(

@@ -381,26 +381,10 @@ fn an_api_client_signs_each_decision_with_a_key_in_a_file_and_openssl_checks_the
         )
     );
     assert!(decision["time_stamped_at"].is_string(), "{decision}");
-    let cms = B64
-        .decode(decision["cms"].as_str().expect("cms"))
-        .expect("base64");
-    std::fs::write(w.join("decision.cms"), &cms).expect("write");
-    let content = openssl(
-        w,
-        &[
-            "cms",
-            "-verify",
-            "-inform",
-            "DER",
-            "-in",
-            "decision.cms",
-            "-CAfile",
-            &d.join("ca/root.pem").display().to_string(),
-            "-purpose",
-            "any",
-        ],
+    assert_eq!(
+        openssl_verified_decision(d, w, decision["cms"].as_str().expect("cms")),
+        statement
     );
-    assert_eq!(text(&content), statement);
     let printed = text(&openssl(
         w,
         &[
@@ -537,6 +521,9 @@ fn an_api_client_signs_each_decision_with_a_key_in_a_file_and_openssl_checks_the
     let csr4 = key_and_csr(w, "vera4");
     let (status, pending) = enrol(&api, &vera, &csr4);
     assert_eq!(status, StatusCode::ACCEPTED, "{pending}");
+    // An action that is not approve or refuse changes nothing.
+    let (status, _) = settle(&api, &ada, &pending["id"], "delete");
+    assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, body) = settle(&api, &ada, &pending["id"], "refuse");
     assert_eq!(
         (status, body["state"].as_str()),
@@ -590,7 +577,14 @@ fn a_reveal_of_personal_data_is_signed_like_a_decision() {
     let (status, body) = reveal(&api, &sam, &number, json!({}));
     refused(status, &body, "must be signed");
     let (status, body) = reveal(&api, &sam, &number, json!({"statement": "{}"}));
-    assert!(status.is_client_error(), "half a signature: {body}");
+    refused(status, &body, "send both");
+    assert!(
+        audit_log(d)
+            .iter()
+            .any(|e| e.action == "order.decision_signature.refused"
+                && e.detail.contains("send both")),
+        "the refusal is audited"
+    );
 
     // Sam's key sits in a PKCS#11 token (SoftHSM): the token signs the statement.
     let token = softhsm_with_key(w, "sam.key");

@@ -7,8 +7,12 @@
 //! or someone who took over the session — waits for an administrator, so that a stolen session
 //! alone cannot sign decisions in the officer's name.
 
+use time::OffsetDateTime;
+
 use crate::Refusal;
+use crate::certificate::RevocationReason;
 use crate::key::{Curve, PublicKeyKind};
+use crate::role::{Actor, Permission};
 
 /// The extended key usage of staff certificates besides clientAuth: "signs Signet vetting
 /// decisions". It sits under IANA's documentation enterprise number (RFC 5612) until Signet has
@@ -41,6 +45,75 @@ pub struct KeyPast {
     pub revoked: bool,
     /// An administrator refused this key for this officer.
     pub refused: bool,
+}
+
+/// One earlier record of an offered public key, as [`KeyPast::of`] weighs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// It is the enrolling officer's own record (not another officer's).
+    pub own: bool,
+    /// An administrator refused it.
+    pub refused: bool,
+    /// It is the officer's active key.
+    pub active: bool,
+    /// Why its current certificate was revoked, if it was.
+    pub revocation: Option<RevocationReason>,
+}
+
+impl KeyPast {
+    /// Weighs a public key's earlier records. A certificate revoked because a newer one
+    /// replaced it (superseded) says nothing against the key, unless the key is still the
+    /// active one: then the operator revoked it on purpose.
+    pub fn of(records: impl IntoIterator<Item = KeyRecord>) -> KeyPast {
+        records
+            .into_iter()
+            .fold(KeyPast::default(), |past, r| KeyPast {
+                refused: past.refused || (r.own && r.refused),
+                revoked: past.revoked
+                    || r.revocation
+                        .is_some_and(|why| why != RevocationReason::Superseded || r.active),
+            })
+    }
+}
+
+/// Whether `actor` may settle (approve or refuse) a key of the officer `owner`, in its state:
+/// administrators only, never their own key, and only a key that waits.
+pub fn check_settle(actor: &Actor, owner: i64, waiting: bool) -> Result<(), Refusal> {
+    if !actor.may(Permission::Administer) {
+        return Err(Refusal::NotAllowed(
+            "only administrators approve or refuse officers' keys".into(),
+        ));
+    }
+    if owner == actor.account {
+        return Err(Refusal::NotAllowed(
+            "an administrator does not settle their own key: ask another administrator".into(),
+        ));
+    }
+    if !waiting {
+        return Err(Refusal::Conflict(
+            "this signing key is not waiting for approval (settled already)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the officer's active key can sign now: its certificate neither expired nor revoked.
+pub fn check_signing_key(
+    not_after: OffsetDateTime,
+    revoked: bool,
+    now: OffsetDateTime,
+) -> Result<(), Refusal> {
+    if not_after <= now {
+        return Err(Refusal::InvalidInput(
+            "your staff certificate has expired: renew it by enrolling the same key again (your browser does so by itself on any staff page)".into(),
+        ));
+    }
+    if revoked {
+        return Err(Refusal::InvalidInput(
+            "your staff certificate was revoked: make a new key and enrol it; an administrator approves it".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Refuses a key whose past rules it out, for enrolment and for an administrator's approval.
@@ -114,6 +187,50 @@ mod tests {
             assert!(enrolment(Some("b"), "a", past).is_err(), "{past:?}");
             assert!(enrolment(None, "a", past).is_err(), "{past:?}");
         }
+    }
+
+    #[test]
+    fn a_superseded_certificate_says_nothing_against_its_key_any_other_revocation_does() {
+        let record = |own, refused, active, revocation| KeyRecord {
+            own,
+            refused,
+            active,
+            revocation,
+        };
+        assert_eq!(KeyPast::of([]), KeyPast::default());
+        let superseded = Some(RevocationReason::Superseded);
+        let compromised = Some(RevocationReason::KeyCompromise);
+        assert!(!KeyPast::of([record(true, false, false, superseded)]).revoked);
+        assert!(KeyPast::of([record(true, false, true, superseded)]).revoked);
+        assert!(KeyPast::of([record(false, false, false, compromised)]).revoked);
+        assert!(KeyPast::of([record(true, true, false, None)]).refused);
+        assert!(
+            !KeyPast::of([record(false, true, false, None)]).refused,
+            "another's refusal"
+        );
+    }
+
+    #[test]
+    fn only_another_administrator_settles_a_waiting_key() {
+        let actor = |role| Actor {
+            account: 1,
+            role,
+            region: None,
+            email: "ada@ca.example.com".into(),
+        };
+        assert!(check_settle(&actor(crate::role::Role::Admin), 2, true).is_ok());
+        assert!(check_settle(&actor(crate::role::Role::Vetting), 2, true).is_err());
+        assert!(check_settle(&actor(crate::role::Role::Admin), 1, true).is_err());
+        assert!(check_settle(&actor(crate::role::Role::Admin), 2, false).is_err());
+    }
+
+    #[test]
+    fn an_expired_or_revoked_certificate_does_not_sign() {
+        let now = time::macros::datetime!(2026-12-04 10:00 UTC);
+        let later = now + time::Duration::days(1);
+        assert!(check_signing_key(later, false, now).is_ok());
+        assert!(check_signing_key(now, false, now).is_err());
+        assert!(check_signing_key(later, true, now).is_err());
     }
 
     #[test]

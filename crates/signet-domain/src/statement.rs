@@ -162,6 +162,20 @@ pub fn normalize_message(message: &str) -> String {
     message.replace("\r\n", "\n").trim().to_owned()
 }
 
+/// A request's signature parts: both (a signed decision), neither (unsigned), never one alone.
+pub fn signed_pair<'a>(
+    statement: Option<&'a str>,
+    signature: Option<&'a str>,
+) -> Result<Option<(&'a str, &'a str)>, Refusal> {
+    match (statement, signature) {
+        (Some(statement), Some(signature)) => Ok(Some((statement, signature))),
+        (None, None) => Ok(None),
+        _ => Err(Refusal::InvalidInput(
+            "send both `statement` and `signature`, or neither".into(),
+        )),
+    }
+}
+
 /// `at` as a statement writes it: RFC 3339, UTC, whole seconds.
 pub fn statement_time(t: time::OffsetDateTime) -> String {
     let t = t

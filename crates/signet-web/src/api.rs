@@ -325,33 +325,18 @@ async fn view_order(
 }
 
 /// Support's audited reveal of an order's personal data (masked in `GET` for support).
-#[utoipa::path(post, path = "/api/v1/orders/{number}/personal-data", tag = "signet", request_body(content = Option<SignedReveal>, description = "The signed reveal statement"), responses((status = 200, description = "The order with personal data unmasked; the reveal is in the audit log", body = OrderView), (status = 403, description = "Only support reveals personal data")), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/orders/{number}/personal-data", tag = "signet", request_body(content = Option<SignedStatement>, description = "The signed reveal statement (`canonical` of `GET …/statement?decision=reveal`), required once the officer has a key"), responses((status = 200, description = "The order with personal data unmasked; the reveal is in the audit log", body = OrderView), (status = 403, description = "Only support reveals personal data")), security(("bearer" = [])))]
 async fn reveal_personal_data(
     State(s): AppState,
     Authed(actor, _): Authed,
     OrderPath(number): OrderPath,
-    body: Option<Json<SignedReveal>>,
+    body: Option<Json<SignedStatement>>,
 ) -> ApiResult<Json<OrderView>> {
-    let signed = match body {
-        Some(Json(b)) => signed_statement(b.statement, b.signature)?,
-        None => None,
-    };
+    let signed = body.map(|Json(b)| b);
     Ok(Json(
         s.reveal_personal_data(&actor, &number, signed.as_ref())
             .await?,
     ))
-}
-
-/// A reveal's signature (required once the support officer has a decision-signing key).
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct SignedReveal {
-    /// The `canonical` of `GET /api/v1/orders/{number}/statement?decision=reveal`.
-    #[serde(default)]
-    statement: Option<String>,
-    /// The signature over it, base64.
-    #[serde(default)]
-    signature: Option<String>,
 }
 
 /// R-ORD-1: there is no call that changes an order; say so, after checking it is visible.
@@ -494,24 +479,6 @@ pub(crate) struct Decision {
     signature: Option<String>,
 }
 
-/// The signed statement of a request, when it carries one; half of one is refused.
-pub(crate) fn signed_statement(
-    statement: Option<String>,
-    signature: Option<String>,
-) -> Result<Option<SignedStatement>, Problem> {
-    match (statement, signature) {
-        (Some(statement), Some(signature)) => Ok(Some(SignedStatement {
-            statement,
-            signature,
-        })),
-        (None, None) => Ok(None),
-        _ => Err(AppError::from(signet_domain::Refusal::InvalidInput(
-            "send both `statement` and `signature`, or neither".into(),
-        ))
-        .into()),
-    }
-}
-
 #[utoipa::path(post, path = "/api/v1/orders/{number}/decision", tag = "signet", request_body = Decision, responses((status = 200, description = "Decision recorded", body = OrderMoved), (status = 403, description = "Not a vetting officer, or separation of duties"), (status = 409, description = "Not decidable now (state, unconfirmed approval e-mail, no signed form)")), security(("bearer" = [])))]
 async fn decision(
     State(s): AppState,
@@ -519,9 +486,12 @@ async fn decision(
     OrderPath(number): OrderPath,
     Json(b): Json<Decision>,
 ) -> ApiResult<Json<OrderMoved>> {
-    let signed = signed_statement(b.statement, b.signature)?;
+    let signed = SignedStatement {
+        statement: b.statement,
+        signature: b.signature,
+    };
     let status = s
-        .decide_order(&actor, &number, &b.action, b.message, signed.as_ref())
+        .decide_order(&actor, &number, &b.action, b.message, Some(&signed))
         .await?;
     Ok(OrderMoved::new(&number, status))
 }

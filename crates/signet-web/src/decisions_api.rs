@@ -126,12 +126,5 @@ pub(crate) async fn settle(
     Authed(actor, _): Authed,
     Path((id, verdict)): Path<(i64, String)>,
 ) -> ApiResult<Json<SigningKeyView>> {
-    let approve = match verdict.as_str() {
-        "approve" => true,
-        "refuse" => false,
-        other => {
-            return Err(AppError::NotFound(format!("`{other}`: use /approve or /refuse")).into());
-        }
-    };
-    Ok(Json(s.settle_signing_key(&actor, id, approve).await?))
+    Ok(Json(s.settle_signing_key(&actor, id, &verdict).await?))
 }

@@ -428,13 +428,13 @@ pub async fn settle_signing_key(
     Form(f): Form<SigningKeyForm>,
 ) -> Response {
     let actor = form_actor!(ctx, &f.csrf);
-    let approve = verdict == "approve";
-    let done = s.settle_signing_key(&actor, id, approve).await.map(|k| {
-        format!(
-            "The signing key of {} is {}.",
-            k.officer,
-            if approve { "certified" } else { "refused" }
-        )
+    let done = s.settle_signing_key(&actor, id, &verdict).await.map(|k| {
+        let outcome = if k.state == "active" {
+            "certified"
+        } else {
+            "refused"
+        };
+        format!("The signing key of {} is {outcome}.", k.officer)
     });
     after(&s, &ctx, done).await
 }

@@ -150,7 +150,7 @@ pub async fn answer(
 enum Lookup {
     Masked,
     /// With the officer's signed statement, sent by the page's officer script.
-    Revealed(Option<SignedStatement>),
+    Revealed(SignedStatement),
 }
 
 async fn order_page(
@@ -172,7 +172,7 @@ async fn order_page(
     }
     let view = match lookup {
         Lookup::Masked => s.view_order(actor, number).await,
-        Lookup::Revealed(signed) => s.reveal_personal_data(actor, number, signed.as_ref()).await,
+        Lookup::Revealed(signed) => s.reveal_personal_data(actor, number, Some(&signed)).await,
     };
     match view {
         Ok(o) => ctx.render(StatusCode::OK, |nav| SupportOrderPage {

@@ -147,12 +147,13 @@ pub struct DecisionForm {
     signature: String,
 }
 
-/// A form's signed statement: none when the page sent none (no script, or no key yet).
-pub(crate) fn signed_form(statement: String, signature: String) -> Option<SignedStatement> {
-    (!statement.is_empty() || !signature.is_empty()).then_some(SignedStatement {
-        statement,
-        signature,
-    })
+/// A form's signed statement: a field the page left empty (no script, or no key yet) is absent.
+pub(crate) fn signed_form(statement: String, signature: String) -> SignedStatement {
+    let given = |v: String| (!v.is_empty()).then_some(v);
+    SignedStatement {
+        statement: given(statement),
+        signature: given(signature),
+    }
 }
 
 pub async fn decide(
@@ -166,7 +167,7 @@ pub async fn decide(
     let message = (!f.message.trim().is_empty()).then(|| f.message.trim().to_owned());
     let signed = signed_form(f.statement, f.signature);
     match s
-        .decide_order(actor, &number, &f.action, message, signed.as_ref())
+        .decide_order(actor, &number, &f.action, message, Some(&signed))
         .await
     {
         Ok(next) => {
